@@ -6,3 +6,5 @@
 export function heapBase(): usize {
   return __heap_base;
 }
+export * from './sha256';
+export * from './sha512';

@@ -1,0 +1,235 @@
+// SHA-256 (FIPS 180-4), streaming, over memory the caller owns.
+//
+// The context is a plain struct in linear memory, so the core never allocates:
+//   [0, 32)    H0..H7, the chaining state (native little-endian u32s)
+//   [32, 96)   partial block buffer
+//   [96, 104)  total message length in bytes (u64)
+//   [104, 108) bytes currently in the buffer (u32)
+// Whole blocks are compressed straight from the caller's pointer; only a
+// partial block at either end of an update is copied into the buffer.
+
+const H: usize = 0;
+const BUF: usize = 32;
+const TOTAL: usize = 96;
+const FILL: usize = 104;
+const SIZE: u32 = 112; // 108 rounded up to 16
+
+const BLOCK: usize = 64;
+
+// The round functions of FIPS 180-4 §4.1.2. Inlined, so every round compiles
+// to plain i32 ops on locals.
+// @ts-ignore: decorator
+@inline function Sig0(x: u32): u32 { return rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22); }
+// @ts-ignore: decorator
+@inline function Sig1(x: u32): u32 { return rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25); }
+// @ts-ignore: decorator
+@inline function sig0(x: u32): u32 { return rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3); }
+// @ts-ignore: decorator
+@inline function sig1(x: u32): u32 { return rotr(x, 17) ^ rotr(x, 19) ^ (x >>> 10); }
+// Ch and Maj in their 3-op forms (same truth tables as the spec's).
+// @ts-ignore: decorator
+@inline function Chi(e: u32, f: u32, g: u32): u32 { return g ^ (e & (f ^ g)); }
+// @ts-ignore: decorator
+@inline function Maj(a: u32, b: u32, c: u32): u32 { return (a & b) | (c & (a | b)); }
+
+// SHA-256 words are big-endian; wasm loads are little-endian.
+// @ts-ignore: decorator
+@inline function be32(p: usize, offset: usize): u32 { return bswap<u32>(load<u32>(p + offset)); }
+
+/**
+ * Compresses `blocks` consecutive 64-byte blocks at `p` into the state at `ctx`.
+ * The 64 rounds are written out with the working variables and the 16-word
+ * message schedule in locals, the round constants as immediates: no memory
+ * traffic inside a block except the 16 input loads.
+ */
+function compress(ctx: usize, p: usize, blocks: usize): void {
+  let a = load<u32>(ctx, H + 0), b = load<u32>(ctx, H + 4), c = load<u32>(ctx, H + 8), d = load<u32>(ctx, H + 12);
+  let e = load<u32>(ctx, H + 16), f = load<u32>(ctx, H + 20), g = load<u32>(ctx, H + 24), h = load<u32>(ctx, H + 28);
+  const end = p + (blocks << 6);
+  while (p < end) {
+    const a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
+    let w0 = be32(p, 0), w1 = be32(p, 4), w2 = be32(p, 8), w3 = be32(p, 12);
+    let w4 = be32(p, 16), w5 = be32(p, 20), w6 = be32(p, 24), w7 = be32(p, 28);
+    let w8 = be32(p, 32), w9 = be32(p, 36), w10 = be32(p, 40), w11 = be32(p, 44);
+    let w12 = be32(p, 48), w13 = be32(p, 52), w14 = be32(p, 56), w15 = be32(p, 60);
+    let t: u32;
+    // Round i works on (a..h) rotated by i; w[i % 16] is extended in place
+    // just before round i uses it (i >= 16).
+    t = h + Sig1(e) + Chi(e, f, g) + 0x428a2f98 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    t = g + Sig1(d) + Chi(d, e, f) + 0x71374491 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    t = f + Sig1(c) + Chi(c, d, e) + 0xb5c0fbcf + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    t = e + Sig1(b) + Chi(b, c, d) + 0xe9b5dba5 + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    t = d + Sig1(a) + Chi(a, b, c) + 0x3956c25b + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    t = c + Sig1(h) + Chi(h, a, b) + 0x59f111f1 + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    t = b + Sig1(g) + Chi(g, h, a) + 0x923f82a4 + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    t = a + Sig1(f) + Chi(f, g, h) + 0xab1c5ed5 + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    t = h + Sig1(e) + Chi(e, f, g) + 0xd807aa98 + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    t = g + Sig1(d) + Chi(d, e, f) + 0x12835b01 + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    t = f + Sig1(c) + Chi(c, d, e) + 0x243185be + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    t = e + Sig1(b) + Chi(b, c, d) + 0x550c7dc3 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    t = d + Sig1(a) + Chi(a, b, c) + 0x72be5d74 + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    t = c + Sig1(h) + Chi(h, a, b) + 0x80deb1fe + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    t = b + Sig1(g) + Chi(g, h, a) + 0x9bdc06a7 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    t = a + Sig1(f) + Chi(f, g, h) + 0xc19bf174 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    w0 += sig1(w14) + w9 + sig0(w1);
+    t = h + Sig1(e) + Chi(e, f, g) + 0xe49b69c1 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    w1 += sig1(w15) + w10 + sig0(w2);
+    t = g + Sig1(d) + Chi(d, e, f) + 0xefbe4786 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    w2 += sig1(w0) + w11 + sig0(w3);
+    t = f + Sig1(c) + Chi(c, d, e) + 0x0fc19dc6 + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    w3 += sig1(w1) + w12 + sig0(w4);
+    t = e + Sig1(b) + Chi(b, c, d) + 0x240ca1cc + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    w4 += sig1(w2) + w13 + sig0(w5);
+    t = d + Sig1(a) + Chi(a, b, c) + 0x2de92c6f + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    w5 += sig1(w3) + w14 + sig0(w6);
+    t = c + Sig1(h) + Chi(h, a, b) + 0x4a7484aa + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    w6 += sig1(w4) + w15 + sig0(w7);
+    t = b + Sig1(g) + Chi(g, h, a) + 0x5cb0a9dc + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    w7 += sig1(w5) + w0 + sig0(w8);
+    t = a + Sig1(f) + Chi(f, g, h) + 0x76f988da + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    w8 += sig1(w6) + w1 + sig0(w9);
+    t = h + Sig1(e) + Chi(e, f, g) + 0x983e5152 + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    w9 += sig1(w7) + w2 + sig0(w10);
+    t = g + Sig1(d) + Chi(d, e, f) + 0xa831c66d + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    w10 += sig1(w8) + w3 + sig0(w11);
+    t = f + Sig1(c) + Chi(c, d, e) + 0xb00327c8 + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    w11 += sig1(w9) + w4 + sig0(w12);
+    t = e + Sig1(b) + Chi(b, c, d) + 0xbf597fc7 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    w12 += sig1(w10) + w5 + sig0(w13);
+    t = d + Sig1(a) + Chi(a, b, c) + 0xc6e00bf3 + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    w13 += sig1(w11) + w6 + sig0(w14);
+    t = c + Sig1(h) + Chi(h, a, b) + 0xd5a79147 + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    w14 += sig1(w12) + w7 + sig0(w15);
+    t = b + Sig1(g) + Chi(g, h, a) + 0x06ca6351 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    w15 += sig1(w13) + w8 + sig0(w0);
+    t = a + Sig1(f) + Chi(f, g, h) + 0x14292967 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    w0 += sig1(w14) + w9 + sig0(w1);
+    t = h + Sig1(e) + Chi(e, f, g) + 0x27b70a85 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    w1 += sig1(w15) + w10 + sig0(w2);
+    t = g + Sig1(d) + Chi(d, e, f) + 0x2e1b2138 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    w2 += sig1(w0) + w11 + sig0(w3);
+    t = f + Sig1(c) + Chi(c, d, e) + 0x4d2c6dfc + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    w3 += sig1(w1) + w12 + sig0(w4);
+    t = e + Sig1(b) + Chi(b, c, d) + 0x53380d13 + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    w4 += sig1(w2) + w13 + sig0(w5);
+    t = d + Sig1(a) + Chi(a, b, c) + 0x650a7354 + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    w5 += sig1(w3) + w14 + sig0(w6);
+    t = c + Sig1(h) + Chi(h, a, b) + 0x766a0abb + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    w6 += sig1(w4) + w15 + sig0(w7);
+    t = b + Sig1(g) + Chi(g, h, a) + 0x81c2c92e + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    w7 += sig1(w5) + w0 + sig0(w8);
+    t = a + Sig1(f) + Chi(f, g, h) + 0x92722c85 + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    w8 += sig1(w6) + w1 + sig0(w9);
+    t = h + Sig1(e) + Chi(e, f, g) + 0xa2bfe8a1 + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    w9 += sig1(w7) + w2 + sig0(w10);
+    t = g + Sig1(d) + Chi(d, e, f) + 0xa81a664b + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    w10 += sig1(w8) + w3 + sig0(w11);
+    t = f + Sig1(c) + Chi(c, d, e) + 0xc24b8b70 + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    w11 += sig1(w9) + w4 + sig0(w12);
+    t = e + Sig1(b) + Chi(b, c, d) + 0xc76c51a3 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    w12 += sig1(w10) + w5 + sig0(w13);
+    t = d + Sig1(a) + Chi(a, b, c) + 0xd192e819 + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    w13 += sig1(w11) + w6 + sig0(w14);
+    t = c + Sig1(h) + Chi(h, a, b) + 0xd6990624 + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    w14 += sig1(w12) + w7 + sig0(w15);
+    t = b + Sig1(g) + Chi(g, h, a) + 0xf40e3585 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    w15 += sig1(w13) + w8 + sig0(w0);
+    t = a + Sig1(f) + Chi(f, g, h) + 0x106aa070 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    w0 += sig1(w14) + w9 + sig0(w1);
+    t = h + Sig1(e) + Chi(e, f, g) + 0x19a4c116 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    w1 += sig1(w15) + w10 + sig0(w2);
+    t = g + Sig1(d) + Chi(d, e, f) + 0x1e376c08 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    w2 += sig1(w0) + w11 + sig0(w3);
+    t = f + Sig1(c) + Chi(c, d, e) + 0x2748774c + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    w3 += sig1(w1) + w12 + sig0(w4);
+    t = e + Sig1(b) + Chi(b, c, d) + 0x34b0bcb5 + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    w4 += sig1(w2) + w13 + sig0(w5);
+    t = d + Sig1(a) + Chi(a, b, c) + 0x391c0cb3 + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    w5 += sig1(w3) + w14 + sig0(w6);
+    t = c + Sig1(h) + Chi(h, a, b) + 0x4ed8aa4a + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    w6 += sig1(w4) + w15 + sig0(w7);
+    t = b + Sig1(g) + Chi(g, h, a) + 0x5b9cca4f + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    w7 += sig1(w5) + w0 + sig0(w8);
+    t = a + Sig1(f) + Chi(f, g, h) + 0x682e6ff3 + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    w8 += sig1(w6) + w1 + sig0(w9);
+    t = h + Sig1(e) + Chi(e, f, g) + 0x748f82ee + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    w9 += sig1(w7) + w2 + sig0(w10);
+    t = g + Sig1(d) + Chi(d, e, f) + 0x78a5636f + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    w10 += sig1(w8) + w3 + sig0(w11);
+    t = f + Sig1(c) + Chi(c, d, e) + 0x84c87814 + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    w11 += sig1(w9) + w4 + sig0(w12);
+    t = e + Sig1(b) + Chi(b, c, d) + 0x8cc70208 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    w12 += sig1(w10) + w5 + sig0(w13);
+    t = d + Sig1(a) + Chi(a, b, c) + 0x90befffa + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    w13 += sig1(w11) + w6 + sig0(w14);
+    t = c + Sig1(h) + Chi(h, a, b) + 0xa4506ceb + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    w14 += sig1(w12) + w7 + sig0(w15);
+    t = b + Sig1(g) + Chi(g, h, a) + 0xbef9a3f7 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    w15 += sig1(w13) + w8 + sig0(w0);
+    t = a + Sig1(f) + Chi(f, g, h) + 0xc67178f2 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    a += a0; b += b0; c += c0; d += d0; e += e0; f += f0; g += g0; h += h0;
+    p += BLOCK;
+  }
+  store<u32>(ctx, a, H + 0); store<u32>(ctx, b, H + 4); store<u32>(ctx, c, H + 8); store<u32>(ctx, d, H + 12);
+  store<u32>(ctx, e, H + 16); store<u32>(ctx, f, H + 20); store<u32>(ctx, g, H + 24); store<u32>(ctx, h, H + 28);
+}
+
+/** Bytes the host must reserve for one SHA-256 context. */
+export function sha256ContextSize(): u32 {
+  return SIZE;
+}
+
+/** Starts a new hash in the context at `ctx` (FIPS 180-4 §5.3.3 initial value). */
+export function sha256Init(ctx: usize): void {
+  store<u32>(ctx, 0x6a09e667, H + 0); store<u32>(ctx, 0xbb67ae85, H + 4);
+  store<u32>(ctx, 0x3c6ef372, H + 8); store<u32>(ctx, 0xa54ff53a, H + 12);
+  store<u32>(ctx, 0x510e527f, H + 16); store<u32>(ctx, 0x9b05688c, H + 20);
+  store<u32>(ctx, 0x1f83d9ab, H + 24); store<u32>(ctx, 0x5be0cd19, H + 28);
+  store<u64>(ctx, 0, TOTAL);
+  store<u32>(ctx, 0, FILL);
+}
+
+/** Absorbs `len` bytes at `ptr`. Any chunking gives the same digest. */
+export function sha256Update(ctx: usize, ptr: usize, len: usize): void {
+  if (len == 0) return;
+  store<u64>(ctx, load<u64>(ctx, TOTAL) + <u64>len, TOTAL);
+  let fill = <usize>load<u32>(ctx, FILL);
+  if (fill != 0) {
+    // Top up the partial block first.
+    const take = min(BLOCK - fill, len);
+    memory.copy(ctx + BUF + fill, ptr, take);
+    fill += take; ptr += take; len -= take;
+    if (fill < BLOCK) {
+      store<u32>(ctx, <u32>fill, FILL);
+      return;
+    }
+    compress(ctx, ctx + BUF, 1);
+  }
+  const blocks = len >> 6;
+  if (blocks != 0) {
+    compress(ctx, ptr, blocks);
+    ptr += blocks << 6;
+    len &= BLOCK - 1;
+  }
+  if (len != 0) memory.copy(ctx + BUF, ptr, len);
+  store<u32>(ctx, <u32>len, FILL);
+}
+
+/** Pads, writes the 32-byte digest to `out` and leaves the context spent (re-init to reuse). */
+export function sha256Final(ctx: usize, out: usize): void {
+  let fill = <usize>load<u32>(ctx, FILL);
+  const buf = ctx + BUF;
+  store<u8>(buf + fill, 0x80);
+  fill++;
+  if (fill > BLOCK - 8) {
+    // No room for the 64-bit length: pad this block out and use one more.
+    memory.fill(buf + fill, 0, BLOCK - fill);
+    compress(ctx, buf, 1);
+    fill = 0;
+  }
+  memory.fill(buf + fill, 0, BLOCK - 8 - fill);
+  store<u64>(buf, bswap<u64>(load<u64>(ctx, TOTAL) << 3), BLOCK - 8); // length in bits, big-endian
+  compress(ctx, buf, 1);
+  for (let i: usize = 0; i < 32; i += 4) store<u32>(out + i, bswap<u32>(load<u32>(ctx + H + i)));
+  store<u32>(ctx, 0, FILL);
+}

@@ -1,0 +1,136 @@
+// Typed wrappers over the core's streaming SHA-256 / SHA-512 (assembly/sha256.ts,
+// assembly/sha512.ts). A hasher owns a context, a digest slot and a staging
+// buffer carved from the core's arena; bytes that live in JavaScript are copied
+// through the staging buffer piece by piece, bytes already in core memory
+// (frames streamed in by the link layer) are hashed in place with updateAt().
+import { Core, type CoreExports } from './wasm.js';
+
+/** The four exports every streaming hash in the core provides. */
+interface HashExports {
+  contextSize(): number;
+  init(ctx: number): void;
+  update(ctx: number, ptr: number, len: number): void;
+  final(ctx: number, out: number): void;
+}
+
+type Sha256Exports = CoreExports & {
+  sha256ContextSize(): number;
+  sha256Init(ctx: number): void;
+  sha256Update(ctx: number, ptr: number, len: number): void;
+  sha256Final(ctx: number, out: number): void;
+};
+
+type Sha512Exports = CoreExports & {
+  sha512ContextSize(): number;
+  sha512Init(ctx: number): void;
+  sha512Update(ctx: number, ptr: number, len: number): void;
+  sha512Final(ctx: number, out: number): void;
+};
+
+/** Default staging buffer: large enough that per-call overhead vanishes, small beside a frame. */
+export const DEFAULT_STAGING_BYTES = 256 * 1024;
+
+/** A streaming hash whose state lives in core memory. */
+export abstract class CoreHash {
+  readonly core: Core;
+  /** Digest length in bytes. */
+  readonly outputLen: number;
+  /** Block length in bytes (whole blocks are hashed straight from core memory). */
+  readonly blockLen: number;
+  private readonly fns: HashExports;
+  private readonly ctx: number;
+  private readonly out: number;
+  private readonly stage: number;
+  private readonly stageLen: number;
+  private finished = false;
+
+  protected constructor(core: Core, fns: HashExports, outputLen: number, blockLen: number, stagingBytes: number) {
+    if (!Number.isInteger(stagingBytes) || stagingBytes < 1) throw new RangeError('radseal hash: staging buffer must be at least 1 byte');
+    this.core = core;
+    this.fns = fns;
+    this.outputLen = outputLen;
+    this.blockLen = blockLen;
+    this.ctx = core.alloc(fns.contextSize());
+    this.out = core.alloc(outputLen);
+    this.stage = core.alloc(stagingBytes);
+    this.stageLen = stagingBytes;
+    fns.init(this.ctx);
+  }
+
+  /** Absorbs bytes held by JavaScript (copied into core memory in staging-sized pieces). */
+  update(data: Uint8Array): this {
+    this.checkOpen();
+    for (let off = 0; off < data.length; off += this.stageLen) {
+      const piece = data.subarray(off, Math.min(off + this.stageLen, data.length));
+      // A fresh view each time: memory growth elsewhere detaches old ones.
+      this.core.bytes(this.stage, piece.length).set(piece);
+      this.fns.update(this.ctx, this.stage, piece.length);
+    }
+    return this;
+  }
+
+  /** Absorbs `len` bytes already in core memory at offset `ptr`, without copying. */
+  updateAt(ptr: number, len: number): this {
+    this.checkOpen();
+    const size = this.core.memory.buffer.byteLength;
+    if (!Number.isInteger(ptr) || !Number.isInteger(len) || ptr < 0 || len < 0 || ptr + len > size) {
+      throw new RangeError(`radseal hash: range [${ptr}, ${ptr}+${len}) is outside core memory (${size} bytes)`);
+    }
+    this.fns.update(this.ctx, ptr, len);
+    return this;
+  }
+
+  /** Finishes the hash and returns the digest (a copy). Call reset() to hash again. */
+  digest(): Uint8Array {
+    this.checkOpen();
+    this.fns.final(this.ctx, this.out);
+    this.finished = true;
+    return this.core.bytes(this.out, this.outputLen).slice();
+  }
+
+  /** Starts over with an empty message. */
+  reset(): this {
+    this.fns.init(this.ctx);
+    this.finished = false;
+    return this;
+  }
+
+  private checkOpen(): void {
+    if (this.finished) throw new Error('radseal hash: digest() already called; reset() before reuse');
+  }
+}
+
+export class CoreSha256 extends CoreHash {
+  constructor(core: Core, stagingBytes = DEFAULT_STAGING_BYTES) {
+    const x = core.exports as Sha256Exports;
+    super(core, { contextSize: x.sha256ContextSize, init: x.sha256Init, update: x.sha256Update, final: x.sha256Final }, 32, 64, stagingBytes);
+  }
+}
+
+export class CoreSha512 extends CoreHash {
+  constructor(core: Core, stagingBytes = DEFAULT_STAGING_BYTES) {
+    const x = core.exports as Sha512Exports;
+    super(core, { contextSize: x.sha512ContextSize, init: x.sha512Init, update: x.sha512Update, final: x.sha512Final }, 64, 128, stagingBytes);
+  }
+}
+
+// One-shots share one lazily created core and one hasher per algorithm.
+let shared: { core: Core; sha256: CoreSha256; sha512: CoreSha512 } | undefined;
+
+function sharedHashers(): { core: Core; sha256: CoreSha256; sha512: CoreSha512 } {
+  if (!shared) {
+    const core = new Core();
+    shared = { core, sha256: new CoreSha256(core), sha512: new CoreSha512(core) };
+  }
+  return shared;
+}
+
+/** SHA-256 of `data` computed in the WebAssembly core. */
+export function sha256(data: Uint8Array): Uint8Array {
+  return sharedHashers().sha256.reset().update(data).digest();
+}
+
+/** SHA-512 of `data` computed in the WebAssembly core. */
+export function sha512(data: Uint8Array): Uint8Array {
+  return sharedHashers().sha512.reset().update(data).digest();
+}
