@@ -1,0 +1,122 @@
+// radseal command line: argument parsing and wiring only.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { generateDeviceKey } from '../keys/provision.js';
+import { parseCertificates } from '../keys/certs.js';
+import { loadDeviceIdentity } from '../seal/device.js';
+import { loadFrameFile } from '../seal/frame-file.js';
+import { sealFrame } from '../seal/seal.js';
+import { readMetaFile } from '../seal/meta.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { verifyBytes, type VerifyReport } from '../ingest/verify.js';
+import { runDemo } from '../demo/demo.js';
+import { formatReport } from './format.js';
+
+/** An error meant for the person at the terminal: printed as one line, exit 2. */
+class UsageOrIoError extends Error {}
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageOrIoError(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+
+function loadTrust(path: string) {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new UsageOrIoError(`cannot read trust file ${path}`);
+  }
+  const certs = parseCertificates(bytes);
+  if (certs.length === 0) throw new UsageOrIoError(`${path} holds no certificate`);
+  return certs;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('radseal')
+    .description('Seal X-ray frames at capture (hash, sign, DICOM) and verify them at PACS ingest')
+    .version('0.1.0')
+    .showHelpAfterError();
+
+  program.command('keygen')
+    .description('make a device key (PKCS#8 PEM, mode 0600) and a self-signed Ed25519 certificate')
+    .requiredOption('--id <deviceId>', 'device id, becomes the certificate subject CN')
+    .requiredOption('--out <dir>', 'folder for device.key and device.crt')
+    .action(async (o: { id: string; out: string }) => {
+      const paths = await generateDeviceKey(o.id, o.out);
+      console.log(`wrote ${paths.key} (0600) and ${paths.cert}`);
+    });
+
+  program.command('seal')
+    .description('hash a frame in the core, build a signed DICOM DX object, write it atomically')
+    .requiredOption('--key <file>', 'device private key (PKCS#8 PEM)')
+    .requiredOption('--cert <file>', 'device certificate (PEM or DER)')
+    .requiredOption('--in <frame>', 'frame: .raw (uint16 LE) or grayscale .png (8/16-bit)')
+    .requiredOption('--out <file>', 'output .dcm')
+    .option('--rows <n>', 'rows (for .raw)', int('--rows'))
+    .option('--cols <n>', 'columns (for .raw)', int('--cols'))
+    .option('--bits-stored <n>', 'bits stored (for .raw; optional for .png)', int('--bits-stored'))
+    .option('--serial <n>', 'frame serial number', int('--serial'), 1)
+    .option('--meta <file>', 'JSON with patient/study/equipment attributes')
+    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string }) => {
+      const device = loadDeviceIdentity(o.key, o.cert);
+      const meta = o.meta ? readMetaFile(o.meta) : {};
+      const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
+      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta }, device);
+      writeFileAtomic(o.out, sealed.bytes);
+      console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
+    });
+
+  program.command('verify')
+    .description('verify DICOM objects: signatures, trust, capture attestation')
+    .argument('<files...>', 'DICOM files')
+    .requiredOption('--trust <file>', 'trusted certificate or PEM bundle (device certificates or site CA)')
+    .option('--json', 'print JSON (one object, or an array for several files)')
+    .action((files: string[], o: { trust: string; json?: boolean }) => {
+      const trust = loadTrust(o.trust);
+      const reports: VerifyReport[] = [];
+      for (const file of files) {
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file);
+        } catch (err) {
+          throw new UsageOrIoError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+        }
+        reports.push(verifyBytes(file, bytes, trust));
+      }
+      if (o.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+      else for (const r of reports) console.log(formatReport(r));
+      process.exitCode = reports.every((r) => r.verdict === 'authentic') ? 0 : 1;
+    });
+
+  program.command('demo')
+    .description('run the whole flow on built-in data: keys, frames, link, seal, outbox, verify, a tampered copy')
+    .addOption(new Option('--dir <dir>', 'working folder').default('radseal-demo'))
+    .action(async (o: { dir: string }) => {
+      const result = await runDemo(o.dir, (line) => console.log(line));
+      process.exitCode = result.ok ? 0 : 1;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    // Expected failures get one clear line; keys and secrets never appear in these messages.
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`radseal: ${message}`);
+    if (process.env.RADSEAL_DEBUG && err instanceof Error) console.error(err.stack);
+    return 2;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,162 @@
+// A Digital X-Ray (DX) Image Storage - For Presentation data set (PS3.3
+// A.26) around one native 16-bit monochrome frame.
+import { type DataSet, type Element, tag } from './model.js';
+import { str, us, sq } from './values.js';
+import { UID, newUid } from './uids.js';
+
+/** What the modality knows about the exposure; everything is optional. */
+export interface CaptureMeta {
+  patientName?: string;
+  patientId?: string;
+  patientBirthDate?: string;
+  patientSex?: 'M' | 'F' | 'O' | '';
+  studyInstanceUid?: string;
+  seriesInstanceUid?: string;
+  studyId?: string;
+  accessionNumber?: string;
+  studyDescription?: string;
+  referringPhysicianName?: string;
+  seriesNumber?: number;
+  instanceNumber?: number;
+  bodyPartExamined?: string;
+  viewPosition?: string;
+  imageLaterality?: 'R' | 'L' | 'U' | 'B';
+  institutionName?: string;
+  stationName?: string;
+  manufacturer?: string;
+  manufacturerModelName?: string;
+  deviceSerialNumber?: string;
+  operatorsName?: string;
+  /** Physical distance between detector element centres, mm: [row, column]. */
+  imagerPixelSpacing?: [number, number];
+  photometricInterpretation?: 'MONOCHROME1' | 'MONOCHROME2';
+}
+
+export const META_KEYS: ReadonlyArray<keyof CaptureMeta> = [
+  'patientName', 'patientId', 'patientBirthDate', 'patientSex', 'studyInstanceUid', 'seriesInstanceUid', 'studyId',
+  'accessionNumber', 'studyDescription', 'referringPhysicianName', 'seriesNumber', 'instanceNumber', 'bodyPartExamined',
+  'viewPosition', 'imageLaterality', 'institutionName', 'stationName', 'manufacturer', 'manufacturerModelName',
+  'deviceSerialNumber', 'operatorsName', 'imagerPixelSpacing', 'photometricInterpretation',
+];
+
+export interface DxFrame {
+  rows: number;
+  cols: number;
+  bitsStored: number;
+  pixels: Uint16Array;
+}
+
+export interface DxObject {
+  dataSet: DataSet;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+const T = (g: number, e: number) => tag(g, e);
+
+function dicomDate(d: Date): string {
+  return d.toISOString().slice(0, 10).replace(/-/g, '');
+}
+function dicomTime(d: Date): string {
+  return d.toISOString().slice(11, 23).replace(/:/g, '');
+}
+
+/** A window that shows the whole used range: the VOI the image is displayed with by default. */
+function defaultWindow(pixels: Uint16Array, bitsStored: number): [number, number] {
+  let lo = 65535;
+  let hi = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (hi < lo) return [2 ** (bitsStored - 1), 2 ** bitsStored];
+  const width = Math.max(1, hi - lo + 1);
+  return [lo + width / 2, width];
+}
+
+const ds = (n: number) => {
+  const s = Number.isInteger(n) ? String(n) : n.toPrecision(10).replace(/0+$/, '').replace(/\.$/, '');
+  return s.length > 16 ? n.toExponential(8) : s;
+};
+
+export function pixelBytes(pixels: Uint16Array): Uint8Array {
+  // Pixel Data is little endian; so is every platform radseal targets (checked in host/core).
+  return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+}
+
+export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], captureTime: Date): DxObject {
+  const { rows, cols, bitsStored, pixels } = frame;
+  if (!(bitsStored >= 6 && bitsStored <= 16)) throw new RangeError(`bits stored ${bitsStored} outside 6..16 (DX)`);
+  if (pixels.length !== rows * cols) throw new RangeError(`frame has ${pixels.length} pixels, expected ${rows}x${cols}`);
+  const sopInstanceUid = newUid();
+  const studyInstanceUid = meta.studyInstanceUid ?? newUid();
+  const seriesInstanceUid = meta.seriesInstanceUid ?? newUid();
+  const now = new Date();
+  const [wc, ww] = defaultWindow(pixels, bitsStored);
+  const spacing = meta.imagerPixelSpacing ?? [0.139, 0.139];
+  const elements: Element[] = [
+    str(T(0x0008, 0x0005), 'CS', 'ISO_IR 192'),
+    str(T(0x0008, 0x0008), 'CS', ['ORIGINAL', 'PRIMARY']),
+    str(T(0x0008, 0x0012), 'DA', dicomDate(now)),
+    str(T(0x0008, 0x0013), 'TM', dicomTime(now)),
+    str(T(0x0008, 0x0016), 'UI', UID.dxImageStorageForPresentation),
+    str(T(0x0008, 0x0018), 'UI', sopInstanceUid),
+    str(T(0x0008, 0x0020), 'DA', dicomDate(captureTime)),
+    str(T(0x0008, 0x0023), 'DA', dicomDate(captureTime)),
+    str(T(0x0008, 0x002a), 'DT', dicomDate(captureTime) + dicomTime(captureTime)),
+    str(T(0x0008, 0x0030), 'TM', dicomTime(captureTime)),
+    str(T(0x0008, 0x0033), 'TM', dicomTime(captureTime)),
+    str(T(0x0008, 0x0050), 'SH', meta.accessionNumber ?? ''),
+    str(T(0x0008, 0x0060), 'CS', 'DX'),
+    str(T(0x0008, 0x0068), 'CS', 'FOR PRESENTATION'),
+    str(T(0x0008, 0x0070), 'LO', meta.manufacturer ?? 'radseal'),
+    str(T(0x0008, 0x0080), 'LO', meta.institutionName ?? ''),
+    str(T(0x0008, 0x0090), 'PN', meta.referringPhysicianName ?? ''),
+    str(T(0x0008, 0x1010), 'SH', meta.stationName ?? ''),
+    str(T(0x0008, 0x1030), 'LO', meta.studyDescription ?? ''),
+    str(T(0x0008, 0x1070), 'PN', meta.operatorsName ?? ''),
+    str(T(0x0008, 0x1090), 'LO', meta.manufacturerModelName ?? 'radseal simulated detector'),
+    str(T(0x0010, 0x0010), 'PN', meta.patientName ?? ''),
+    str(T(0x0010, 0x0020), 'LO', meta.patientId ?? ''),
+    str(T(0x0010, 0x0030), 'DA', meta.patientBirthDate ?? ''),
+    str(T(0x0010, 0x0040), 'CS', meta.patientSex ?? ''),
+    str(T(0x0018, 0x0015), 'CS', meta.bodyPartExamined ?? ''),
+    str(T(0x0018, 0x1000), 'LO', meta.deviceSerialNumber ?? ''),
+    str(T(0x0018, 0x1020), 'LO', 'radseal 0.1.0'),
+    str(T(0x0018, 0x1164), 'DS', spacing.map(ds)),
+    str(T(0x0018, 0x5101), 'CS', meta.viewPosition ?? ''),
+    str(T(0x0018, 0x7004), 'CS', 'SCINTILLATOR'),
+    str(T(0x0020, 0x000d), 'UI', studyInstanceUid),
+    str(T(0x0020, 0x000e), 'UI', seriesInstanceUid),
+    str(T(0x0020, 0x0010), 'SH', meta.studyId ?? ''),
+    str(T(0x0020, 0x0011), 'IS', String(meta.seriesNumber ?? 1)),
+    str(T(0x0020, 0x0013), 'IS', String(meta.instanceNumber ?? 1)),
+    str(T(0x0020, 0x0020), 'CS', ''),
+    str(T(0x0020, 0x0062), 'CS', meta.imageLaterality ?? 'U'),
+    us(T(0x0028, 0x0002), 1),
+    str(T(0x0028, 0x0004), 'CS', meta.photometricInterpretation ?? 'MONOCHROME2'),
+    us(T(0x0028, 0x0010), rows),
+    us(T(0x0028, 0x0011), cols),
+    us(T(0x0028, 0x0100), 16),
+    us(T(0x0028, 0x0101), bitsStored),
+    us(T(0x0028, 0x0102), bitsStored - 1),
+    us(T(0x0028, 0x0103), 0),
+    str(T(0x0028, 0x0301), 'CS', 'NO'),
+    str(T(0x0028, 0x1040), 'CS', 'LIN'),
+    { tag: T(0x0028, 0x1041), vr: 'SS', value: new Uint8Array([1, 0]) },
+    str(T(0x0028, 0x1050), 'DS', ds(wc)),
+    str(T(0x0028, 0x1051), 'DS', ds(ww)),
+    str(T(0x0028, 0x1052), 'DS', '0'),
+    str(T(0x0028, 0x1053), 'DS', '1'),
+    str(T(0x0028, 0x1054), 'LO', 'US'),
+    str(T(0x0028, 0x2110), 'CS', '00'),
+    sq(T(0x0040, 0x0555), []),
+    str(T(0x2050, 0x0020), 'CS', (meta.photometricInterpretation ?? 'MONOCHROME2') === 'MONOCHROME1' ? 'INVERSE' : 'IDENTITY'),
+    ...extra,
+    { tag: T(0x7fe0, 0x0010), vr: 'OW', value: pixelBytes(pixels) },
+  ];
+  elements.sort((a, b) => a.tag - b.tag);
+  return { dataSet: elements, sopInstanceUid, studyInstanceUid, seriesInstanceUid };
+}

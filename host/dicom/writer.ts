@@ -1,0 +1,110 @@
+// Explicit VR Little Endian encoder and Part 10 file writer (PS3.5 7.1.2,
+// PS3.10 7.1). Sequences and items are written with defined lengths so a
+// reader never has to search for delimiters.
+import { type DataSet, type Element, hasLongLength, tag } from './model.js';
+import { encodeString, encodeUL, ob, str } from './values.js';
+import { UID } from './uids.js';
+
+const ITEM = tag(0xfffe, 0xe000);
+
+function itemLength(item: DataSet): number {
+  let n = 0;
+  for (const el of item) n += elementLength(el);
+  return n;
+}
+
+function valueLength(el: Element): number {
+  if (el.vr === 'SQ') return (el.items ?? []).reduce((n, item) => n + 8 + itemLength(item), 0);
+  return el.value?.length ?? 0;
+}
+
+export function elementLength(el: Element): number {
+  return (hasLongLength(el.vr) ? 12 : 8) + valueLength(el);
+}
+
+export function dataSetLength(ds: DataSet): number {
+  return itemLength(ds);
+}
+
+function writeTag(dv: DataView, off: number, t: number): number {
+  dv.setUint16(off, t >>> 16, true);
+  dv.setUint16(off + 2, t & 0xffff, true);
+  return off + 4;
+}
+
+function writeElement(out: Uint8Array, dv: DataView, off: number, el: Element): number {
+  off = writeTag(dv, off, el.tag);
+  out[off] = el.vr.charCodeAt(0);
+  out[off + 1] = el.vr.charCodeAt(1);
+  const len = valueLength(el);
+  if (hasLongLength(el.vr)) {
+    dv.setUint16(off + 2, 0, true);
+    dv.setUint32(off + 4, len, true);
+    off += 8;
+  } else {
+    if (len > 0xffff) throw new RangeError(`value of ${el.vr} element too long for a 16-bit length`);
+    dv.setUint16(off + 2, len, true);
+    off += 4;
+  }
+  if (el.vr === 'SQ') {
+    for (const item of el.items ?? []) {
+      off = writeTag(dv, off, ITEM);
+      dv.setUint32(off, itemLength(item), true);
+      off = writeDataSet(out, dv, off + 4, item);
+    }
+  } else if (el.value) {
+    if (el.value.length % 2) throw new RangeError(`odd-length value for ${el.vr} element`);
+    out.set(el.value, off);
+    off += el.value.length;
+  }
+  return off;
+}
+
+function writeDataSet(out: Uint8Array, dv: DataView, off: number, ds: DataSet): number {
+  let prev = -1;
+  for (const el of ds) {
+    if (el.tag <= prev) throw new Error('data set elements out of tag order');
+    prev = el.tag;
+    off = writeElement(out, dv, off, el);
+  }
+  return off;
+}
+
+export function encodeDataSet(ds: DataSet): Uint8Array {
+  const out = new Uint8Array(dataSetLength(ds));
+  writeDataSet(out, new DataView(out.buffer), 0, ds);
+  return out;
+}
+
+export interface FileMeta {
+  sopClassUid: string;
+  sopInstanceUid: string;
+}
+
+/** File Meta Information (group 0002) for Explicit VR Little Endian. */
+export function fileMetaGroup(meta: FileMeta): DataSet {
+  const body: DataSet = [
+    ob(tag(0x0002, 0x0001), new Uint8Array([0, 1])),
+    str(tag(0x0002, 0x0002), 'UI', meta.sopClassUid),
+    str(tag(0x0002, 0x0003), 'UI', meta.sopInstanceUid),
+    str(tag(0x0002, 0x0010), 'UI', UID.explicitVrLittleEndian),
+    str(tag(0x0002, 0x0012), 'UI', UID.implementationClass),
+    str(tag(0x0002, 0x0013), 'SH', UID.implementationVersionName),
+  ];
+  return [{ tag: tag(0x0002, 0x0000), vr: 'UL', value: encodeUL([dataSetLength(body)]) }, ...body];
+}
+
+/** A complete Part 10 file: 128-byte preamble, "DICM", meta group, data set. */
+export function encodePart10(meta: FileMeta, ds: DataSet): Uint8Array {
+  const metaGroup = fileMetaGroup(meta);
+  const metaLen = dataSetLength(metaGroup);
+  const out = new Uint8Array(132 + metaLen + dataSetLength(ds));
+  const dv = new DataView(out.buffer);
+  out.set([0x44, 0x49, 0x43, 0x4d], 128); // "DICM"
+  let off = writeDataSet(out, dv, 132, metaGroup);
+  off = writeDataSet(out, dv, off, ds);
+  if (off !== out.length) throw new Error('internal: Part 10 length mismatch');
+  return out;
+}
+
+export { encodeString };

@@ -1,0 +1,40 @@
+// Ed25519 (RFC 8032, pure) through @noble/ed25519, with its synchronous
+// SHA-512 wired to @noble/hashes as that library asks.
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+
+ed.hashes.sha512 = sha512;
+
+export const ED25519_OID = '1.3.101.112';
+
+export function publicKeyOf(seed: Uint8Array): Uint8Array {
+  return ed.getPublicKey(seed);
+}
+
+export function signEd25519(message: Uint8Array, seed: Uint8Array): Uint8Array {
+  return ed.sign(message, seed);
+}
+
+/** False for any malformed input instead of throwing: a bad signature is an answer, not an error. */
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return ed.verify(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export function newSeed(): Uint8Array {
+  return ed.utils.randomSecretKey();
+}
+
+/** Something that signs with an Ed25519 key it may never reveal (a file key, a PKCS#11 token). */
+export interface Signer {
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+export function seedSigner(seed: Uint8Array): Signer {
+  const publicKey = publicKeyOf(seed);
+  return { publicKey, sign: async (m) => signEd25519(m, seed) };
+}

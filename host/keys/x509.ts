@@ -1,0 +1,71 @@
+// Building Ed25519 X.509 v3 certificates (RFC 5280, RFC 8410).
+// The ASN.1 structures come from @peculiar/asn1-x509; signing goes through a
+// Signer so a key held on a PKCS#11 token can issue or self-sign as well.
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, BasicConstraints, Certificate, Extension, Extensions,
+  KeyUsage, KeyUsageFlags, Name, RelativeDistinguishedName, SubjectKeyIdentifier, SubjectPublicKeyInfo,
+  TBSCertificate, Validity, Version, id_ce_basicConstraints, id_ce_keyUsage, id_ce_subjectKeyIdentifier,
+} from '@peculiar/asn1-x509';
+import { createHash, randomBytes } from 'node:crypto';
+import { ED25519_OID, type Signer } from './ed25519.js';
+
+const OID_COMMON_NAME = '2.5.4.3';
+const OID_ORGANIZATION = '2.5.4.10';
+
+export interface DistinguishedName {
+  commonName: string;
+  organization?: string;
+}
+
+export interface CertificateRequest {
+  subject: DistinguishedName;
+  subjectPublicKey: Uint8Array;
+  /** Issuer name; omit for a self-signed certificate. */
+  issuer?: DistinguishedName;
+  issuerSigner: Signer;
+  isCa?: boolean;
+  notBefore?: Date;
+  validDays?: number;
+}
+
+function toName(dn: DistinguishedName): Name {
+  const rdn = (type: string, v: string) =>
+    new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: v }) })]);
+  const parts = [];
+  if (dn.organization) parts.push(rdn(OID_ORGANIZATION, dn.organization));
+  parts.push(rdn(OID_COMMON_NAME, dn.commonName));
+  return new Name(parts);
+}
+
+const ext = (extnID: string, critical: boolean, value: unknown) =>
+  new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+
+/** Issues (or self-signs) a certificate and returns its DER bytes. */
+export async function issueCertificate(req: CertificateRequest): Promise<Uint8Array> {
+  const ed25519 = new AlgorithmIdentifier({ algorithm: ED25519_OID });
+  const notBefore = req.notBefore ?? new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore.getTime() + (req.validDays ?? 3650) * 86_400_000);
+  const serial = randomBytes(16);
+  serial[0] = serial[0]! & 0x7f; // a positive INTEGER
+  const keyId = createHash('sha1').update(req.subjectPublicKey).digest(); // RFC 5280 4.2.1.2 method (1)
+  const usage = req.isCa ? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature : KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation;
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: new Uint8Array(serial).buffer,
+    signature: ed25519,
+    issuer: toName(req.issuer ?? req.subject),
+    validity: new Validity({ notBefore, notAfter }),
+    subject: toName(req.subject),
+    subjectPublicKeyInfo: new SubjectPublicKeyInfo({ algorithm: ed25519, subjectPublicKey: new Uint8Array(req.subjectPublicKey).buffer }),
+    extensions: new Extensions([
+      ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: !!req.isCa })),
+      ext(id_ce_keyUsage, true, new KeyUsage(usage)),
+      ext(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(new Uint8Array(keyId).buffer)),
+    ]),
+  });
+  const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
+  const signature = await req.issuerSigner.sign(tbsDer);
+  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: ed25519, signatureValue: new Uint8Array(signature).buffer });
+  return new Uint8Array(AsnConvert.serialize(cert));
+}

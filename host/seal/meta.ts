@@ -1,0 +1,41 @@
+// The --meta JSON file: known keys only, each with the right type.
+import { readFileSync } from 'node:fs';
+import { META_KEYS, type CaptureMeta } from '../dicom/dx.js';
+
+export class MetaError extends Error {
+  override name = 'MetaError';
+}
+
+const NUMERIC = new Set(['seriesNumber', 'instanceNumber']);
+
+export function parseMeta(json: unknown, source: string): CaptureMeta {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new MetaError(`${source}: expected a JSON object`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (!(META_KEYS as readonly string[]).includes(k)) throw new MetaError(`${source}: unknown key "${k}" (known: ${META_KEYS.join(', ')})`);
+    if (k === 'imagerPixelSpacing') {
+      if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && x > 0)) throw new MetaError(`${source}: imagerPixelSpacing must be [rowMm, colMm]`);
+    } else if (NUMERIC.has(k)) {
+      if (!Number.isInteger(v)) throw new MetaError(`${source}: ${k} must be an integer`);
+    } else if (typeof v !== 'string') {
+      throw new MetaError(`${source}: ${k} must be a string`);
+    }
+    out[k] = v;
+  }
+  return out as CaptureMeta;
+}
+
+export function readMetaFile(path: string): CaptureMeta {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new MetaError(`cannot read meta file ${path}`);
+  }
+  try {
+    return parseMeta(JSON.parse(text), path);
+  } catch (err) {
+    if (err instanceof MetaError) throw err;
+    throw new MetaError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+}
