@@ -8,3 +8,10 @@ export function heapBase(): usize {
 }
 export * from './sha256';
 export * from './sha512';
+export { chacha20Block, chacha20Xor, chacha20Stream } from './watermark/chacha20';
+export { wmDeriveKey, wmLayout } from './watermark/pn';
+export { wmChipStats, wmMask, wmAmplitudes } from './watermark/mask';
+export { wmEmbed } from './watermark/embed';
+export { wmChipMeans, wmResidual, wmFold, wmBlockScores } from './watermark/detect';
+export { wmSyncSearch, wmSoftBits } from './watermark/sync';
+export { wmCrc16, wmConvEncode, wmViterbi } from './watermark/ecc';

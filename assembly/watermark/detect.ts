@@ -1,0 +1,160 @@
+// Detection on the chip grid: chip means (SIMD for 8x8 chips), a high-pass
+// residual that removes the image's own low-frequency content, folding of the
+// residual onto one tile, and per-block correlation for the tamper map.
+
+/**
+ * Chip means (f32) of a u16 frame (row stride `cols`) for chips of `chip`
+ * pixels starting at pixel (oy, ox): gr x gc chips. 8x8 chips use SIMD.
+ */
+export function wmChipMeans(img: usize, cols: i32, chip: i32, oy: i32, ox: i32, gr: i32, gc: i32, out: usize): void {
+  const stride = <usize>cols << 1;
+  const inv: f32 = 1.0 / <f32>(chip * chip);
+  if (chip == 8) {
+    for (let cy = 0; cy < gr; cy++) {
+      const rowBase = img + <usize>(oy + cy * 8) * stride + (<usize>ox << 1);
+      const o = out + (<usize>(cy * gc) << 2);
+      let cx = 0;
+      for (; cx < gc; cx++) {
+        let p = rowBase + (<usize>cx << 4);
+        let s = i32x4.extadd_pairwise_i16x8_u(v128.load(p));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + stride)));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + 2 * stride)));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + 3 * stride)));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + 4 * stride)));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + 5 * stride)));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + 6 * stride)));
+        s = i32x4.add(s, i32x4.extadd_pairwise_i16x8_u(v128.load(p + 7 * stride)));
+        const tot = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+        store<f32>(o + (<usize>cx << 2), <f32>tot * inv);
+      }
+    }
+    return;
+  }
+  for (let cy = 0; cy < gr; cy++) {
+    for (let cx = 0; cx < gc; cx++) {
+      let tot: u32 = 0;
+      let p = img + <usize>(oy + cy * chip) * stride + (<usize>(ox + cx * chip) << 1);
+      for (let r = 0; r < chip; r++) {
+        for (let c = 0; c < chip; c++) tot += <u32>load<u16>(p + (<usize>c << 1));
+        p += stride;
+      }
+      store<f32>(out + (<usize>(cy * gc + cx) << 2), <f32>tot * inv);
+    }
+  }
+}
+
+/**
+ * Whitened residual on the chip grid. First a high-pass that removes the
+ * image's own smooth content: r = M - (2 * (N + S + E + W) - (NE + NW + SE + SW)) / 4
+ * (the bilinear-surface prediction; the 8-neighbour mean at the border).
+ * Then each r is divided by the local rms of r over a 5 x 5 chip window, so
+ * busy regions (edges, bone texture) weigh less than quiet ones, and the result
+ * is clipped to +-clipK. `scratch` holds 2 * gr * gc f32.
+ */
+export function wmResidual(means: usize, gr: i32, gc: i32, clipK: f32, out: usize, scratch: usize): f32 {
+  let tot: f64 = 0;
+  for (let y = 0; y < gr; y++) {
+    for (let x = 0; x < gc; x++) {
+      const i = <usize>(y * gc + x) << 2;
+      let r: f32 = 0;
+      if (y > 0 && x > 0 && y < gr - 1 && x < gc - 1) {
+        const up = means + (<usize>((y - 1) * gc + x) << 2), dn = means + (<usize>((y + 1) * gc + x) << 2);
+        const n4 = load<f32>(up) + load<f32>(dn) + load<f32>(means + i - 4) + load<f32>(means + i + 4);
+        const d4 = load<f32>(up - 4) + load<f32>(up + 4) + load<f32>(dn - 4) + load<f32>(dn + 4);
+        r = load<f32>(means + i) - (2 * n4 - d4) * 0.25;
+      } else {
+        let s: f32 = 0;
+        let n: i32 = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= gr) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if ((dy == 0 && dx == 0) || xx < 0 || xx >= gc) continue;
+            s += load<f32>(means + (<usize>(yy * gc + xx) << 2));
+            n++;
+          }
+        }
+        r = n > 0 ? load<f32>(means + i) - s / <f32>n : <f32>0;
+      }
+      store<f32>(out + i, r);
+      tot += <f64>(r * r);
+    }
+  }
+  const n = gr * gc;
+  const eps: f32 = n > 0 ? <f32>(tot / <f64>n) * 1e-4 + 1e-12 : 1;
+  // local energy: 5-tap horizontal sums of r^2, then 5-tap vertical sums
+  const h = scratch;
+  for (let y = 0; y < gr; y++) {
+    const row = out + (<usize>(y * gc) << 2), hrow = h + (<usize>(y * gc) << 2);
+    for (let x = 0; x < gc; x++) {
+      let s: f32 = 0;
+      const x0 = x - 2 < 0 ? 0 : x - 2, x1 = x + 2 >= gc ? gc - 1 : x + 2;
+      for (let k = x0; k <= x1; k++) { const v = load<f32>(row + (<usize>k << 2)); s += v * v; }
+      store<f32>(hrow + (<usize>x << 2), s / <f32>(x1 - x0 + 1));
+    }
+  }
+  const v = scratch + (<usize>n << 2);
+  for (let y = 0; y < gr; y++) {
+    const y0 = y - 2 < 0 ? 0 : y - 2, y1 = y + 2 >= gr ? gr - 1 : y + 2;
+    const inv: f32 = 1.0 / <f32>(y1 - y0 + 1);
+    for (let x = 0; x < gc; x++) {
+      let s: f32 = 0;
+      for (let k = y0; k <= y1; k++) s += load<f32>(h + (<usize>(k * gc + x) << 2));
+      store<f32>(v + (<usize>(y * gc + x) << 2), s * inv);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const p = out + (<usize>i << 2);
+    let r = load<f32>(p) / Mathf.sqrt(load<f32>(v + (<usize>i << 2)) + eps);
+    r = r > clipK ? clipK : (r < -clipK ? -clipK : r);
+    store<f32>(p, r);
+  }
+  return eps;
+}
+
+/**
+ * Folds the residual onto one t x t tile: F[(y+offR) mod t][(x+offC) mod t] += r[y][x].
+ */
+export function wmFold(res: usize, gr: i32, gc: i32, t: i32, offR: i32, offC: i32, out: usize): void {
+  memory.fill(out, 0, <usize>(t * t) << 2);
+  for (let y = 0; y < gr; y++) {
+    const ty = ((y + offR) % t) * t;
+    let tx = offC % t;
+    const row = res + (<usize>(y * gc) << 2);
+    for (let x = 0; x < gc; x++) {
+      const q = out + (<usize>(ty + tx) << 2);
+      store<f32>(q, load<f32>(q) + load<f32>(row + (<usize>x << 2)));
+      if (++tx == t) tx = 0;
+    }
+  }
+}
+
+/**
+ * Tamper map: for each block of bs x bs chips, z = sum(e * r) / sqrt(sum r^2)
+ * where e is the expected sign (f32 per tile position, tile aligned with offsets
+ * offR/offC) times `expAmp` per chip if given (0 = unit weights). Writes z (f32)
+ * and the block's expected-signal weight sum(e*w)^2/sum(w^2)-style energy
+ * sqrt(sum w^2) (f32) to zOut/wOut. br x bc blocks.
+ */
+export function wmBlockScores(res: usize, gr: i32, gc: i32, expSign: usize, t: i32, offR: i32, offC: i32, bs: i32, br: i32, bc: i32, zOut: usize, nOut: usize): void {
+  for (let by = 0; by < br; by++) {
+    for (let bx = 0; bx < bc; bx++) {
+      let num: f64 = 0, den: f64 = 0;
+      let cnt: i32 = 0;
+      for (let y = by * bs; y < by * bs + bs && y < gr; y++) {
+        const ty = ((y + offR) % t) * t;
+        for (let x = bx * bs; x < bx * bs + bs && x < gc; x++) {
+          const r = load<f32>(res + (<usize>(y * gc + x) << 2));
+          const e = load<f32>(expSign + (<usize>(ty + (x + offC) % t) << 2));
+          num += <f64>(r * e);
+          den += <f64>(r * r);
+          cnt++;
+        }
+      }
+      const k = <usize>(by * bc + bx) << 2;
+      store<f32>(zOut + k, den > 0 ? <f32>(num / Math.sqrt(den)) : <f32>0);
+      store<f32>(nOut + k, <f32>cnt);
+    }
+  }
+}

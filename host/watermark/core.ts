@@ -1,0 +1,123 @@
+// Typed access to the watermark primitives of the WebAssembly core. All
+// buffers live in the Core arena; every call releases what it allocated.
+import { Core } from '../core/wasm.js';
+import { CODED_BITS, PILOTS, REPS, TILE2 } from './params.js';
+
+export interface WmExports {
+  chacha20Block(key: number, counter: number, nonce: number, out: number): void;
+  chacha20Xor(key: number, nonce: number, counter: number, src: number, dst: number, len: number, block: number): void;
+  wmLayout(key: number, t2: number, nCoded: number, reps: number, signOut: number, roleOut: number, scratch: number): void;
+  wmChipStats(img: number, cols: number, gr: number, gc: number, sum: number, min: number, max: number, act: number): void;
+  wmMask(act: number, mins: number, maxs: number, n: number, maxval: number, lo: number, hi: number, mOut: number): number;
+  wmAmplitudes(m: number, mins: number, maxs: number, n: number, gain: number, cap: number, maxval: number, ampOut: number): number;
+  wmEmbed(img: number, cols: number, gr: number, gc: number, amp: number, tileSign: number, t: number): void;
+  wmChipMeans(img: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, out: number): void;
+  wmResidual(means: number, gr: number, gc: number, clipK: number, out: number, scratch: number): number;
+  wmFold(res: number, gr: number, gc: number, t: number, offR: number, offC: number, out: number): void;
+  wmBlockScores(res: number, gr: number, gc: number, expSign: number, t: number, offR: number, offC: number, bs: number, br: number, bc: number, zOut: number, nOut: number): void;
+  wmSyncSearch(folded: number, t: number, pilotIdx: number, pilotSign: number, nP: number, zOut: number): number;
+  wmSoftBits(folded: number, t: number, dy: number, dx: number, sign: number, role: number, nCoded: number, softOut: number): number;
+  wmCrc16(bits: number, n: number): number;
+  wmConvEncode(bits: number, n: number, out: number): void;
+  wmViterbi(soft: number, n: number, out: number, scratch: number): number;
+}
+
+let shared: Core | undefined;
+/** One Core per process (instantiation is cheap, but the arena is reused). */
+export function wmCore(): Core {
+  if (!shared) shared = new Core();
+  return shared;
+}
+
+export function ex(core: Core): WmExports {
+  return core.exports as unknown as WmExports;
+}
+
+/** Copies bytes into a fresh arena block and returns its offset. */
+export function put(core: Core, data: ArrayBufferView, alignment = 16): number {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const p = core.alloc(bytes.length, alignment);
+  core.bytes(p, bytes.length).set(bytes);
+  return p;
+}
+
+export function f32(core: Core, p: number, n: number): Float32Array {
+  return new Float32Array(core.memory.buffer, p, n);
+}
+
+export interface Layout {
+  sign: Int8Array; // +1/-1 per tile position
+  role: Int16Array; // -1 pilot, else coded bit index
+  pilotIdx: Int32Array;
+  pilotSign: Float32Array;
+}
+
+const layoutCache = new Map<string, Layout>();
+
+/** The keyed tile layout (cached per key). */
+export function layoutFor(key: Uint8Array): Layout {
+  const id = Buffer.from(key).toString('hex');
+  const hit = layoutCache.get(id);
+  if (hit) return hit;
+  const core = wmCore();
+  const m = core.mark();
+  try {
+    const k = put(core, key);
+    const sp = core.alloc(TILE2);
+    const rp = core.alloc(TILE2 * 2);
+    const scratch = core.alloc(TILE2 * 4 + 256);
+    ex(core).wmLayout(k, TILE2, CODED_BITS, REPS, sp, rp, scratch);
+    const sign = new Int8Array(core.memory.buffer.slice(sp, sp + TILE2));
+    const role = new Int16Array(core.memory.buffer.slice(rp, rp + TILE2 * 2));
+    const pilotIdx = new Int32Array(PILOTS);
+    const pilotSign = new Float32Array(PILOTS);
+    let n = 0;
+    for (let j = 0; j < TILE2; j++) if (role[j] === -1) { pilotIdx[n] = j; pilotSign[n] = sign[j]!; n++; }
+    if (n !== PILOTS) throw new Error(`watermark layout: ${n} pilots, expected ${PILOTS}`);
+    const layout = { sign, role, pilotIdx, pilotSign };
+    if (layoutCache.size > 64) layoutCache.clear();
+    layoutCache.set(id, layout);
+    return layout;
+  } finally {
+    core.release(m);
+  }
+}
+
+/** CRC-16/CCITT over bits (0/1 bytes). */
+export function crc16(bits: Uint8Array): number {
+  const core = wmCore();
+  const m = core.mark();
+  try {
+    return ex(core).wmCrc16(put(core, bits), bits.length) >>> 0;
+  } finally {
+    core.release(m);
+  }
+}
+
+export function convEncode(bits: Uint8Array): Uint8Array {
+  const core = wmCore();
+  const m = core.mark();
+  try {
+    const n = bits.length;
+    const p = put(core, bits);
+    const o = core.alloc(3 * (n + 6));
+    ex(core).wmConvEncode(p, n, o);
+    return core.bytes(o, 3 * (n + 6)).slice();
+  } finally {
+    core.release(m);
+  }
+}
+
+export function viterbi(soft: Float32Array, n: number): Uint8Array {
+  const core = wmCore();
+  const m = core.mark();
+  try {
+    const p = put(core, soft);
+    const o = core.alloc(n);
+    const scratch = core.alloc(2 * 64 * 8 + 64 * (n + 6), 8);
+    ex(core).wmViterbi(p, n, o, scratch);
+    return core.bytes(o, n).slice();
+  } finally {
+    core.release(m);
+  }
+}

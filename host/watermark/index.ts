@@ -1,0 +1,328 @@
+// radseal watermark: keyed, blind spread-spectrum mark for 10-16-bit
+// monochrome frames. embedWatermark() at capture, detectWatermark() at ingest
+// or on any export (PNG, JPEG, ...). Design: docs/WATERMARK.md.
+import type { GrayImage } from '../image/png.js';
+import { ex, f32, layoutFor, put, wmCore, convEncode, viterbi, crc16 } from './core.js';
+import { contentTagFromMeans, hamming, TAG_MAX_DISTANCE } from './contentTag.js';
+import {
+  BLOCK_CHIPS, CHIP, CLIP_K, CODED_BITS, CRC_BITS, DEFAULT_PSNR_DB, FPR_TARGET, INFO_BITS, MASK_HI, MASK_LO,
+  MIN_PSNR_DB, PAYLOAD_BYTES, PILOTS, TAG_BITS, TILE, TILE2,
+} from './params.js';
+
+export type { GrayImage } from '../image/png.js';
+export { PAYLOAD_BYTES } from './params.js';
+
+export interface EmbedOptions {
+  /** PSNR to aim for at the stored bit depth (default 59 dB; values below 58 are refused). */
+  psnrDb?: number;
+  /** 4-byte content tag to embed instead of the one computed from the frame. */
+  contentTag?: Uint8Array;
+}
+
+export interface EmbedResult {
+  image: GrayImage;
+  /** PSNR (dB) at the stored bit depth, computed exactly from the embedded amplitudes. */
+  psnrDb: number;
+  mse: number;
+  /** Largest absolute pixel change (LSB at the stored depth). */
+  maxAbsChange: number;
+  /** Fraction of 8x8 chips carrying the mark (saturated chips carry none). */
+  markedFraction: number;
+  contentTagHex: string;
+  payloadHex: string;
+}
+
+export interface DetectOptions {
+  /** Search crop offsets and 0.5x / 0.25x scales when the aligned test fails (default true). */
+  sync?: boolean;
+  /** Block z below which a block counts as tampered (default 1.0). */
+  blockThreshold?: number;
+}
+
+export interface BlockMap {
+  /** Block edge in pixels of the image as given. */
+  size: number;
+  rows: number;
+  cols: number;
+  /** [row, col] of blocks where the mark is missing or inconsistent. */
+  tampered: Array<[number, number]>;
+  /** Per-block correlation z (row-major), for reports and plots. */
+  z: number[];
+}
+
+export interface DetectResult {
+  present: boolean;
+  /** Pilot correlation z; ~N(0,1) on unmarked images, grows with mark strength. */
+  score: number;
+  /** Analytic bound on the chance that an unmarked image scores this high (union over all candidates tried). */
+  falsePositiveProbability: number;
+  /** 8 payload bytes as hex when the CRC checks, else null. */
+  payloadHex: string | null;
+  /** Coded bits whose hard decision disagrees with the decoded codeword (of 354), null if no codeword. */
+  bitErrors: number | null;
+  blocks: BlockMap;
+  /** Image is negated relative to the marked frame (MONOCHROME1 export). */
+  inverted: boolean;
+  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean };
+  contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
+  threshold: number;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function checkKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new RangeError('watermark key must be 32 bytes');
+}
+
+function maxval(bits: number): number {
+  return 2 ** bits - 1;
+}
+
+/** Largest allowed change: 8 LSB at 10 bits, scaled by 2^(bits-10) (at least 1). */
+export function changeCap(bits: number): number {
+  return Math.max(1, Math.floor(8 * 2 ** (bits - 10)));
+}
+
+/** Information bits: payload (64) | tag (32) | CRC-16 over both. */
+function infoBits(payload: Uint8Array, tag: Uint8Array): Uint8Array {
+  const bits = new Uint8Array(INFO_BITS);
+  const data = new Uint8Array(PAYLOAD_BYTES + TAG_BITS / 8);
+  data.set(payload, 0);
+  data.set(tag, PAYLOAD_BYTES);
+  for (let i = 0; i < data.length * 8; i++) bits[i] = (data[i >> 3]! >> (7 - (i & 7))) & 1;
+  const crc = crc16(bits.subarray(0, INFO_BITS - CRC_BITS));
+  for (let i = 0; i < CRC_BITS; i++) bits[INFO_BITS - CRC_BITS + i] = (crc >> (CRC_BITS - 1 - i)) & 1;
+  return bits;
+}
+
+function bitsToBytes(bits: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bits.length >> 3);
+  for (let i = 0; i < out.length * 8; i++) out[i >> 3]! |= bits[i]! << (7 - (i & 7));
+  return out;
+}
+
+/** Expected sign (+1/-1) of every tile position for a given codeword. */
+function expectedSigns(key: Uint8Array, coded: Uint8Array): Int8Array {
+  const { sign, role } = layoutFor(key);
+  const e = new Int8Array(TILE2);
+  for (let j = 0; j < TILE2; j++) {
+    const r = role[j]!;
+    e[j] = r < 0 ? sign[j]! : coded[r] ? -sign[j]! : sign[j]!;
+  }
+  return e;
+}
+
+function validateFrame(img: GrayImage): void {
+  if (!Number.isInteger(img.rows) || !Number.isInteger(img.cols) || img.rows <= 0 || img.cols <= 0) throw new RangeError('bad frame size');
+  if (img.pixels.length !== img.rows * img.cols) throw new RangeError('pixel count does not match rows x cols');
+  if (!Number.isInteger(img.bitsStored) || img.bitsStored < 8 || img.bitsStored > 16) throw new RangeError('bitsStored must be 8..16');
+}
+
+/**
+ * Embeds the mark. `frame.pixels` is not modified; the marked copy is returned.
+ * payload: up to 8 bytes (zero-padded to 8).
+ */
+export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8Array, opts: EmbedOptions = {}): EmbedResult {
+  checkKey(key);
+  validateFrame(frame);
+  if (payload.length > PAYLOAD_BYTES) throw new RangeError(`payload is at most ${PAYLOAD_BYTES} bytes`);
+  const psnrTarget = opts.psnrDb ?? DEFAULT_PSNR_DB;
+  if (!(psnrTarget >= MIN_PSNR_DB)) throw new RangeError(`psnrDb must be >= ${MIN_PSNR_DB}`);
+  const pay = new Uint8Array(PAYLOAD_BYTES);
+  pay.set(payload);
+  const { rows, cols, bitsStored } = frame;
+  const maxv = maxval(bitsStored);
+  const gr = Math.floor(rows / CHIP), gc = Math.floor(cols / CHIP), n = gr * gc;
+  const core = wmCore();
+  const w = ex(core);
+  const m0 = core.mark();
+  try {
+    const img = put(core, frame.pixels);
+    const sum = core.alloc(4 * n), mn = core.alloc(2 * n), mx = core.alloc(2 * n), act = core.alloc(4 * n);
+    const mask = core.alloc(4 * n), amp = core.alloc(4 * n), means = core.alloc(4 * n);
+    const tsign = core.alloc(TILE2);
+    if (n > 0) w.wmChipStats(img, cols, gr, gc, sum, mn, mx, act);
+    // Content tag from the unmarked chip means.
+    const sums = new Uint32Array(core.memory.buffer, sum, n);
+    const mf = f32(core, means, n);
+    for (let i = 0; i < n; i++) mf[i] = sums[i]! / 64;
+    const tag = opts.contentTag ?? contentTagFromMeans(mf, gr, gc);
+    if (tag.length !== TAG_BITS / 8) throw new RangeError('contentTag must be 4 bytes');
+    const coded = convEncode(infoBits(pay, tag));
+    core.bytes(tsign, TILE2).set(new Uint8Array(expectedSigns(key, coded).buffer));
+    // Gain: the largest that keeps the exact MSE at or below the target.
+    const m2 = n > 0 ? w.wmMask(act, mn, mx, n, maxv, MASK_LO, MASK_HI, mask) : 0;
+    const mseTarget = (maxv * maxv) / 10 ** (psnrTarget / 10);
+    const budget = (mseTarget * rows * cols) / 64; // allowed sum over chips of per-chip mean squared change
+    const cap = changeCap(bitsStored);
+    let sumE = 0;
+    if (m2 > 0) {
+      let gain = Math.sqrt(Math.max(0, budget - n / 6) / m2);
+      for (let it = 0; it < 60; it++) {
+        sumE = w.wmAmplitudes(mask, mn, mx, n, gain, cap, maxv, amp);
+        if (sumE <= budget) break;
+        gain *= Math.sqrt(budget / sumE) * 0.995;
+      }
+      if (sumE > budget) { gain = 0; sumE = w.wmAmplitudes(mask, mn, mx, n, 0, cap, maxv, amp); }
+      w.wmEmbed(img, cols, gr, gc, amp, tsign, TILE);
+    }
+    const amps = new Int32Array(core.memory.buffer, amp, n);
+    let maxA = 0, marked = 0;
+    for (let i = 0; i < n; i++) {
+      const a = amps[i]!;
+      if (a > 0) { marked++; const c = Math.ceil(a / 64); if (c > maxA) maxA = c; }
+    }
+    const pixels = new Uint16Array(core.memory.buffer.slice(img, img + 2 * rows * cols));
+    const mse = (sumE * 64) / (rows * cols);
+    return {
+      image: { rows, cols, bitsStored, pixels },
+      psnrDb: mse > 0 ? 10 * Math.log10((maxv * maxv) / mse) : Infinity,
+      mse,
+      maxAbsChange: maxA,
+      markedFraction: n > 0 ? marked / n : 0,
+      contentTagHex: hex(tag),
+      payloadHex: hex(pay),
+    };
+  } finally {
+    core.release(m0);
+  }
+}
+
+/** Per-candidate threshold: a union bound over `m` candidates with exp(-z^2/2) tails. */
+function bound(z: number, m: number): number {
+  return Math.min(1, m * Math.exp(-(z * z) / 2));
+}
+function thresholdFor(m: number): number {
+  return Math.sqrt(2 * Math.log(m / FPR_TARGET));
+}
+
+interface Candidate { chip: number; oy: number; ox: number; dy: number; dx: number; z: number }
+
+/** The scales and phases searched when the aligned test fails: chip sizes and pixel phase steps. */
+const SYNC_PLAN: Array<{ chip: number; step: number }> = [
+  { chip: 8, step: 2 },
+  { chip: 4, step: 1 },
+  { chip: 2, step: 1 },
+];
+function syncCandidates(): number {
+  let m = 0;
+  for (const { chip, step } of SYNC_PLAN) m += (chip / step) ** 2 * TILE2;
+  return 2 * m; // both polarities
+}
+// Budget split in half between the aligned test (2 polarities) and the search.
+const M_ALIGNED = 2 * 2;
+const M_SYNC = 2 * syncCandidates();
+
+export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectOptions = {}): DetectResult {
+  checkKey(key);
+  validateFrame(image);
+  const layout = layoutFor(key);
+  const { rows, cols } = image;
+  const core = wmCore();
+  const w = ex(core);
+  const m0 = core.mark();
+  try {
+    const img = put(core, image.pixels);
+    const maxChips = Math.floor(rows / 2) * Math.floor(cols / 2);
+    const means = core.alloc(4 * maxChips), res = core.alloc(4 * maxChips), rscratch = core.alloc(8 * maxChips);
+    const folded = core.alloc(4 * TILE2), zbuf = core.alloc(4 * TILE2), soft = core.alloc(4 * CODED_BITS);
+    const pIdx = put(core, layout.pilotIdx), pSign = put(core, layout.pilotSign);
+    const sgn = put(core, layout.sign), role = put(core, layout.role);
+
+    const prepare = (chip: number, oy: number, ox: number): { gr: number; gc: number } => {
+      const gr = Math.floor((rows - oy) / chip), gc = Math.floor((cols - ox) / chip);
+      if (gr > 0 && gc > 0) {
+        w.wmChipMeans(img, cols, chip, oy, ox, gr, gc, means);
+        w.wmResidual(means, gr, gc, CLIP_K, res, rscratch);
+        w.wmFold(res, gr, gc, TILE, 0, 0, folded);
+      } else core.bytes(folded, 4 * TILE2).fill(0);
+      return { gr, gc };
+    };
+
+    // Stage 1: the frame as marked (no crop, no scaling).
+    let geo = prepare(CHIP, 0, 0);
+    let best: Candidate = { chip: CHIP, oy: 0, ox: 0, dy: 0, dx: 0, z: w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft) };
+    let m = M_ALIGNED;
+    let synced = false;
+    if (bound(Math.abs(best.z), m) > FPR_TARGET && opts.sync !== false) {
+      // Stage 2: crop offsets (tile shift x pixel phase) and scales.
+      m = M_SYNC;
+      synced = true;
+      let top: Candidate = { ...best, z: 0 };
+      for (const { chip, step } of SYNC_PLAN) {
+        for (let oy = 0; oy < chip; oy += step) {
+          for (let ox = 0; ox < chip; ox += step) {
+            prepare(chip, oy, ox);
+            const i = w.wmSyncSearch(folded, TILE, pIdx, pSign, PILOTS, zbuf);
+            const z = f32(core, zbuf, TILE2)[i]!;
+            if (Math.abs(z) > Math.abs(top.z)) top = { chip, oy, ox, dy: Math.floor(i / TILE), dx: i % TILE, z };
+          }
+        }
+      }
+      best = top;
+      geo = prepare(best.chip, best.oy, best.ox);
+      w.wmSoftBits(folded, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
+    }
+    const inverted = best.z < 0;
+    const score = Math.abs(best.z);
+    const fpp = bound(score, m);
+    const present = fpp <= FPR_TARGET;
+    const threshold = thresholdFor(m);
+
+    let payloadHex: string | null = null;
+    let bitErrors: number | null = null;
+    let contentTag: DetectResult['contentTag'] = null;
+    let expSign: Int8Array | null = null;
+    if (present) {
+      const s = f32(core, soft, CODED_BITS).slice();
+      if (inverted) for (let i = 0; i < s.length; i++) s[i] = -s[i]!;
+      const info = viterbi(s, INFO_BITS);
+      const crc = crc16(info.subarray(0, INFO_BITS - CRC_BITS));
+      let got = 0;
+      for (let i = 0; i < CRC_BITS; i++) got = (got << 1) | info[INFO_BITS - CRC_BITS + i]!;
+      if (got === crc) {
+        const bytes = bitsToBytes(info.subarray(0, INFO_BITS - CRC_BITS));
+        const coded = convEncode(info);
+        bitErrors = 0;
+        for (let i = 0; i < CODED_BITS; i++) if ((s[i]! < 0 ? 1 : 0) !== coded[i]) bitErrors++;
+        payloadHex = hex(bytes.subarray(0, PAYLOAD_BYTES));
+        const embedded = bytes.subarray(PAYLOAD_BYTES);
+        // Recompute the tag from this image at the detected geometry.
+        w.wmChipMeans(img, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, means);
+        const computed = contentTagFromMeans(f32(core, means, geo.gr * geo.gc), geo.gr, geo.gc, inverted);
+        const distance = hamming(embedded, computed);
+        contentTag = { embeddedHex: hex(embedded), computedHex: hex(computed), distance, match: distance <= TAG_MAX_DISTANCE };
+        expSign = expectedSigns(key, coded);
+      } else {
+        // Pilots only: the tamper map can still use them.
+        expSign = new Int8Array(TILE2);
+        for (let j = 0; j < TILE2; j++) if (layout.role[j]! < 0) expSign[j] = layout.sign[j]!;
+      }
+    }
+
+    // Tamper map on blocks of BLOCK_CHIPS x BLOCK_CHIPS chips.
+    const br = Math.ceil(geo.gr / BLOCK_CHIPS), bc = Math.ceil(geo.gc / BLOCK_CHIPS);
+    const blocks: BlockMap = { size: BLOCK_CHIPS * best.chip, rows: br, cols: bc, tampered: [], z: [] };
+    if (present && expSign && br > 0 && bc > 0) {
+      const e = new Float32Array(TILE2);
+      for (let j = 0; j < TILE2; j++) e[j] = inverted ? -expSign[j]! : expSign[j]!;
+      const ep = put(core, e);
+      const zb = core.alloc(4 * br * bc), nb = core.alloc(4 * br * bc);
+      w.wmBlockScores(res, geo.gr, geo.gc, ep, TILE, (TILE - best.dy) % TILE, (TILE - best.dx) % TILE, BLOCK_CHIPS, br, bc, zb, nb);
+      const zs = f32(core, zb, br * bc), ns = f32(core, nb, br * bc);
+      const tau = opts.blockThreshold ?? 1.0;
+      for (let i = 0; i < br * bc; i++) {
+        blocks.z.push(zs[i]!);
+        // Only full-size blocks are judged (partial border blocks are too small).
+        if (ns[i]! >= (BLOCK_CHIPS * BLOCK_CHIPS) / 2 && zs[i]! < tau) blocks.tampered.push([Math.floor(i / bc), i % bc]);
+      }
+    }
+    return {
+      present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
+      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
+      contentTag, threshold,
+    };
+  } finally {
+    core.release(m0);
+  }
+}
