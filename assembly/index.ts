@@ -12,6 +12,6 @@ export { chacha20Block, chacha20Xor, chacha20Stream } from './watermark/chacha20
 export { wmDeriveKey, wmLayout } from './watermark/pn';
 export { wmChipStats, wmMask, wmAmplitudes } from './watermark/mask';
 export { wmEmbed } from './watermark/embed';
-export { wmChipMeans, wmResidual, wmFold, wmBlockScores } from './watermark/detect';
+export { wmChipMeans, wmResidual, wmFold, wmBlockScores, wmEdgeStats, wmEligible, wmLocalNormalize } from './watermark/detect';
 export { wmSyncSearch, wmSoftBits } from './watermark/sync';
 export { wmCrc16, wmConvEncode, wmViterbi } from './watermark/ecc';

@@ -81,7 +81,23 @@ export function wmResidual(means: usize, gr: i32, gc: i32, clipK: f32, out: usiz
       tot += <f64>(r * r);
     }
   }
+  wmLocalNormalize(out, gr, gc, clipK, scratch, <f32>tot);
+  return clipK;
+}
+
+
+/**
+ * In place: x_i <- clamp(x_i / sqrt(mean of x^2 over the 5 x 5 chip window + eps), +-clipK),
+ * eps = 1e-4 of the global mean square. Pass totSq < 0 to have it computed.
+ * `scratch` holds 2 * gr * gc f32.
+ */
+export function wmLocalNormalize(out: usize, gr: i32, gc: i32, clipK: f32, scratch: usize, totSq: f32): void {
+  let tot: f64 = <f64>totSq;
   const n = gr * gc;
+  if (totSq < 0) {
+    tot = 0;
+    for (let i = 0; i < n; i++) { const r = load<f32>(out + (<usize>i << 2)); tot += <f64>(r * r); }
+  }
   const eps: f32 = n > 0 ? <f32>(tot / <f64>n) * 1e-4 + 1e-12 : 1;
   // local energy: 5-tap horizontal sums of r^2, then 5-tap vertical sums
   const h = scratch;
@@ -110,7 +126,6 @@ export function wmResidual(means: usize, gr: i32, gc: i32, clipK: f32, out: usiz
     r = r > clipK ? clipK : (r < -clipK ? -clipK : r);
     store<f32>(p, r);
   }
-  return eps;
 }
 
 /**
@@ -132,12 +147,11 @@ export function wmFold(res: usize, gr: i32, gc: i32, t: i32, offR: i32, offC: i3
 
 /**
  * Tamper map: for each block of bs x bs chips, z = sum(e * r) / sqrt(sum r^2)
- * where e is the expected sign (f32 per tile position, tile aligned with offsets
- * offR/offC) times `expAmp` per chip if given (0 = unit weights). Writes z (f32)
- * and the block's expected-signal weight sum(e*w)^2/sum(w^2)-style energy
- * sqrt(sum w^2) (f32) to zOut/wOut. br x bc blocks.
+ * over the block's eligible chips (elig: u8 per chip, 0 = skip; elig = 0
+ * pointer = all), e the expected sign (f32 per tile position, tile aligned
+ * with offsets offR/offC). Writes z and the number of chips used (f32).
  */
-export function wmBlockScores(res: usize, gr: i32, gc: i32, expSign: usize, t: i32, offR: i32, offC: i32, bs: i32, br: i32, bc: i32, zOut: usize, nOut: usize): void {
+export function wmBlockScores(res: usize, gr: i32, gc: i32, expSign: usize, t: i32, offR: i32, offC: i32, bs: i32, br: i32, bc: i32, elig: usize, zOut: usize, nOut: usize): void {
   for (let by = 0; by < br; by++) {
     for (let bx = 0; bx < bc; bx++) {
       let num: f64 = 0, den: f64 = 0;
@@ -145,6 +159,7 @@ export function wmBlockScores(res: usize, gr: i32, gc: i32, expSign: usize, t: i
       for (let y = by * bs; y < by * bs + bs && y < gr; y++) {
         const ty = ((y + offR) % t) * t;
         for (let x = bx * bs; x < bx * bs + bs && x < gc; x++) {
+          if (elig != 0 && load<u8>(elig + <usize>(y * gc + x)) == 0) continue;
           const r = load<f32>(res + (<usize>(y * gc + x) << 2));
           const e = load<f32>(expSign + (<usize>(ty + (x + offC) % t) << 2));
           num += <f64>(r * e);
@@ -155,6 +170,86 @@ export function wmBlockScores(res: usize, gr: i32, gc: i32, expSign: usize, t: i
       const k = <usize>(by * bc + bx) << 2;
       store<f32>(zOut + k, den > 0 ? <f32>(num / Math.sqrt(den)) : <f32>0);
       store<f32>(nOut + k, <f32>cnt);
+    }
+  }
+}
+
+/**
+ * Lossless-path chip offsets from pixel steps at chip borders. For each chip
+ * (chip x chip pixels at offset oy, ox) and each of its four borders, every
+ * pixel pair across the border gives d = 3 (in - out) - (in2 - out2) (in2/out2
+ * one pixel further in/out), which cancels any locally linear image gradient
+ * and leaves 2 * (x_chip - x_neighbour) of a chip-constant mark plus pixel
+ * noise. Writes the mean d per chip (f32, 0 when no border is usable).
+ * Border chips use the borders that have two pixels on both sides.
+ */
+export function wmEdgeStats(img: usize, rows: i32, cols: i32, chip: i32, oy: i32, ox: i32, gr: i32, gc: i32, out: usize): void {
+  const stride = <usize>cols << 1;
+  for (let cy = 0; cy < gr; cy++) {
+    const y0 = oy + cy * chip;
+    for (let cx = 0; cx < gc; cx++) {
+      const x0 = ox + cx * chip;
+      let s: i32 = 0;
+      let n: i32 = 0;
+      // top and bottom borders (rows)
+      if (y0 >= 2 && y0 + 1 < rows) {
+        const pin = img + <usize>y0 * stride + (<usize>x0 << 1);
+        for (let k = 0; k < chip; k++) {
+          const q = pin + (<usize>k << 1);
+          s += 3 * (<i32>load<u16>(q) - <i32>load<u16>(q - stride)) - (<i32>load<u16>(q + stride) - <i32>load<u16>(q - 2 * stride));
+        }
+        n += chip;
+      }
+      const yb = y0 + chip - 1;
+      if (yb + 2 < rows && yb >= 1) {
+        const pin = img + <usize>yb * stride + (<usize>x0 << 1);
+        for (let k = 0; k < chip; k++) {
+          const q = pin + (<usize>k << 1);
+          s += 3 * (<i32>load<u16>(q) - <i32>load<u16>(q + stride)) - (<i32>load<u16>(q - stride) - <i32>load<u16>(q + 2 * stride));
+        }
+        n += chip;
+      }
+      // left and right borders (columns)
+      if (x0 >= 2 && x0 + 1 < cols) {
+        let q = img + <usize>y0 * stride + (<usize>x0 << 1);
+        for (let k = 0; k < chip; k++) {
+          s += 3 * (<i32>load<u16>(q) - <i32>load<u16>(q - 2)) - (<i32>load<u16>(q + 2) - <i32>load<u16>(q - 4));
+          q += stride;
+        }
+        n += chip;
+      }
+      const xb = x0 + chip - 1;
+      if (xb + 2 < cols && xb >= 1) {
+        let q = img + <usize>y0 * stride + (<usize>xb << 1);
+        for (let k = 0; k < chip; k++) {
+          s += 3 * (<i32>load<u16>(q) - <i32>load<u16>(q + 2)) - (<i32>load<u16>(q - 2) - <i32>load<u16>(q + 4));
+          q += stride;
+        }
+        n += chip;
+      }
+      store<f32>(out + (<usize>(cy * gc + cx) << 2), n > 0 ? <f32>s / <f32>n : <f32>0);
+    }
+  }
+}
+
+/**
+ * Marks chips that touch 0 or maxval (the embedder leaves those unmarked):
+ * writes 1 (eligible) or 0 per chip (u8). Scalar; any chip size and offset.
+ */
+export function wmEligible(img: usize, cols: i32, chip: i32, oy: i32, ox: i32, gr: i32, gc: i32, maxval: i32, out: usize): void {
+  const stride = <usize>cols << 1;
+  for (let cy = 0; cy < gr; cy++) {
+    for (let cx = 0; cx < gc; cx++) {
+      let ok: u8 = 1;
+      let p = img + <usize>(oy + cy * chip) * stride + (<usize>(ox + cx * chip) << 1);
+      for (let r = 0; r < chip && ok; r++) {
+        for (let c = 0; c < chip; c++) {
+          const v = <i32>load<u16>(p + (<usize>c << 1));
+          if (v == 0 || v >= maxval) { ok = 0; break; }
+        }
+        p += stride;
+      }
+      store<u8>(out + <usize>(cy * gc + cx), ok);
     }
   }
 }

@@ -14,7 +14,10 @@ export interface WmExports {
   wmChipMeans(img: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, out: number): void;
   wmResidual(means: number, gr: number, gc: number, clipK: number, out: number, scratch: number): number;
   wmFold(res: number, gr: number, gc: number, t: number, offR: number, offC: number, out: number): void;
-  wmBlockScores(res: number, gr: number, gc: number, expSign: number, t: number, offR: number, offC: number, bs: number, br: number, bc: number, zOut: number, nOut: number): void;
+  wmBlockScores(res: number, gr: number, gc: number, expSign: number, t: number, offR: number, offC: number, bs: number, br: number, bc: number, elig: number, zOut: number, nOut: number): void;
+  wmEdgeStats(img: number, rows: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, out: number): void;
+  wmLocalNormalize(x: number, gr: number, gc: number, clipK: number, scratch: number, totSq: number): void;
+  wmEligible(img: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, maxval: number, out: number): void;
   wmSyncSearch(folded: number, t: number, pilotIdx: number, pilotSign: number, nP: number, zOut: number): number;
   wmSoftBits(folded: number, t: number, dy: number, dx: number, sign: number, role: number, nCoded: number, softOut: number): number;
   wmCrc16(bits: number, n: number): number;

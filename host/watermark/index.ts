@@ -35,8 +35,10 @@ export interface EmbedResult {
 export interface DetectOptions {
   /** Search crop offsets and 0.5x / 0.25x scales when the aligned test fails (default true). */
   sync?: boolean;
-  /** Block z below which a block counts as tampered (default 1.0). */
+  /** Block z below which a block counts as tampered (default 2.0). */
   blockThreshold?: number;
+  /** Also report low blocks with no low neighbour (default false). */
+  isolatedBlocks?: boolean;
 }
 
 export interface BlockMap {
@@ -66,6 +68,8 @@ export interface DetectResult {
   geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean };
   contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
   threshold: number;
+  /** Which chip signal the tamper map used. */
+  mapSource: 'edges' | 'means' | 'none';
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -300,27 +304,61 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
       }
     }
 
-    // Tamper map on blocks of BLOCK_CHIPS x BLOCK_CHIPS chips.
+    // Tamper map on blocks of BLOCK_CHIPS x BLOCK_CHIPS chips. Two chip-level
+    // signals are available: the whitened chip-mean residual (survives
+    // compression) and the pixel steps at chip borders (lossless path, far less
+    // host interference). The one with the larger global correlation is used.
     const br = Math.ceil(geo.gr / BLOCK_CHIPS), bc = Math.ceil(geo.gc / BLOCK_CHIPS);
     const blocks: BlockMap = { size: BLOCK_CHIPS * best.chip, rows: br, cols: bc, tampered: [], z: [] };
+    let mapSource: 'edges' | 'means' | 'none' = 'none';
     if (present && expSign && br > 0 && bc > 0) {
+      const n = geo.gr * geo.gc;
       const e = new Float32Array(TILE2);
       for (let j = 0; j < TILE2; j++) e[j] = inverted ? -expSign[j]! : expSign[j]!;
       const ep = put(core, e);
+      const elig = core.alloc(n);
+      w.wmEligible(img, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, maxval(image.bitsStored), elig);
+      const edges = core.alloc(4 * n);
+      w.wmEdgeStats(img, rows, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, edges);
+      w.wmLocalNormalize(edges, geo.gr, geo.gc, CLIP_K, rscratch, -1);
+      const offR = (TILE - best.dy) % TILE, offC = (TILE - best.dx) % TILE;
+      const globalZ = (src: number): number => {
+        const zb = core.alloc(4), nb = core.alloc(4);
+        w.wmBlockScores(src, geo.gr, geo.gc, ep, TILE, offR, offC, Math.max(geo.gr, geo.gc), 1, 1, elig, zb, nb);
+        return f32(core, zb, 1)[0]!;
+      };
+      const zEdges = globalZ(edges), zMeans = globalZ(res);
+      const src = zEdges > zMeans ? edges : res;
+      mapSource = zEdges > zMeans ? 'edges' : 'means';
       const zb = core.alloc(4 * br * bc), nb = core.alloc(4 * br * bc);
-      w.wmBlockScores(res, geo.gr, geo.gc, ep, TILE, (TILE - best.dy) % TILE, (TILE - best.dx) % TILE, BLOCK_CHIPS, br, bc, zb, nb);
+      w.wmBlockScores(src, geo.gr, geo.gc, ep, TILE, offR, offC, BLOCK_CHIPS, br, bc, elig, zb, nb);
       const zs = f32(core, zb, br * bc), ns = f32(core, nb, br * bc);
-      const tau = opts.blockThreshold ?? 1.0;
+      const tau = opts.blockThreshold ?? 2.0;
+      const flag = new Uint8Array(br * bc);
       for (let i = 0; i < br * bc; i++) {
-        blocks.z.push(zs[i]!);
-        // Only full-size blocks are judged (partial border blocks are too small).
-        if (ns[i]! >= (BLOCK_CHIPS * BLOCK_CHIPS) / 2 && zs[i]! < tau) blocks.tampered.push([Math.floor(i / bc), i % bc]);
+        blocks.z.push(Math.round(zs[i]! * 100) / 100);
+        // Judged only with at least a quarter of the block's chips eligible.
+        if (ns[i]! >= (BLOCK_CHIPS * BLOCK_CHIPS) / 4 && zs[i]! < tau) flag[i] = 1;
+      }
+      // An edit that can be localised at all covers at least two adjacent
+      // blocks; a lone low block is far more often a quiet intact block.
+      const minN = opts.isolatedBlocks ? 0 : 1;
+      for (let by = 0; by < br; by++) {
+        for (let bx = 0; bx < bc; bx++) {
+          if (!flag[by * bc + bx]) continue;
+          let nb = 0;
+          for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+            const y = by + dy, x = bx + dx;
+            if ((dy || dx) && y >= 0 && x >= 0 && y < br && x < bc && flag[y * bc + x]) nb++;
+          }
+          if (nb >= minN) blocks.tampered.push([by, bx]);
+        }
       }
     }
     return {
       present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
       geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
-      contentTag, threshold,
+      contentTag, threshold, mapSource,
     };
   } finally {
     core.release(m0);
