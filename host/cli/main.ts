@@ -1,6 +1,6 @@
 // radseal command line: argument parsing and wiring only.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { generateDeviceKey } from '../keys/provision.js';
 import { parseCertificates } from '../keys/certs.js';
 import { loadDeviceIdentity } from '../seal/device.js';
@@ -37,7 +37,8 @@ export function buildProgram(): Command {
   const program = new Command('radseal')
     .description('Seal X-ray frames at capture (hash, sign, DICOM) and verify them at PACS ingest')
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride(); // before subcommands are added, so they inherit it: usage errors exit 2, not 1
 
   program.command('keygen')
     .description('make a device key (PKCS#8 PEM, mode 0600) and a self-signed Ed25519 certificate')
@@ -60,11 +61,12 @@ export function buildProgram(): Command {
     .option('--serial <n>', 'frame serial number', int('--serial'), 1)
     .option('--meta <file>', 'JSON with patient/study/equipment attributes')
     .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string }) => {
+      if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       const device = loadDeviceIdentity(o.key, o.cert);
       const meta = o.meta ? readMetaFile(o.meta) : {};
       const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
       const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta }, device);
-      writeFileAtomic(o.out, sealed.bytes);
+      writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
       console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
     });
 
@@ -103,7 +105,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

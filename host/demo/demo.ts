@@ -12,7 +12,7 @@ import { loadDeviceIdentity } from '../seal/device.js';
 import { sealFrame } from '../seal/seal.js';
 import { pixelBytes } from '../dicom/dx.js';
 import { readGrayImage, type GrayImage } from '../image/png.js';
-import { chestPhantom } from '../image/phantom.js';
+import { makePhantom } from '../image/phantom.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { verifyBytes, type VerifyReport } from '../ingest/verify.js';
 import { readPart10 } from '../dicom/reader.js';
@@ -37,8 +37,8 @@ function demoFrames(log: (s: string) => void): DemoFrame[] {
       return pngs.map((f) => ({ name: basename(f, '.png'), image: readGrayImage(join(dir, f)) }));
     }
   }
-  log('frames: 3 generated chest phantoms (1024x1024, 14-bit, Poisson noise)');
-  return [1, 2, 3].map((seed) => ({ name: `phantom-${seed}`, image: chestPhantom({ rows: 1024, cols: 1024, bitsStored: 14, seed }) }));
+  log('frames: 3 generated phantoms (1024x1024, 14-bit, Poisson noise)');
+  return [1, 2, 3].map((seed) => ({ name: `phantom-${seed}`, image: makePhantom({ rows: 1024, cols: 1024, bitsStored: 14, seed }) }));
 }
 
 export interface DemoResult {
@@ -72,8 +72,8 @@ export async function runDemo(dirArg: string, log: (s: string) => void): Promise
     // The raw frame is hashed in the core as it arrives, before anything else touches it.
     const rawFrameSha256 = hasher.reset().update(pixelBytes(image.pixels)).digest();
     const sealed = await sealFrame({ frame: image, rawFrameSha256, frameSerial: serial, meta: { patientName: 'PHANTOM^DEMO', patientId: 'RS-DEMO-0001', studyDescription: 'radseal demo' } }, device);
-    const path = join(outbox, `${String(serial).padStart(4, '0')}-${name}.dcm`);
-    writeFileAtomic(path, sealed.bytes);
+    const path = join(outbox, `${name}-${sealed.sopInstanceUid.slice(-12)}.dcm`);
+    writeFileAtomic(path, sealed.bytes, { noClobber: true });
     sealedPaths.push(path);
     log(`sealed: ${name} (${image.rows}x${image.cols}, ${image.bitsStored} bits) → ${path}`);
   }

@@ -1,7 +1,7 @@
 // Durable, all-or-nothing file writes: temp file in the same folder, fsync,
 // rename over the target, fsync the folder. A crash leaves either the old
 // state or the complete new file, never half of one.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -14,7 +14,13 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): void {
+/**
+ * Writes `data` to `path` atomically and durably. With `noClobber`, an
+ * existing file at `path` is never replaced (the write fails with EEXIST):
+ * what an outbox needs, where every object is a patient's exposure.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array, opts: { mode?: number; noClobber?: boolean } = {}): void {
+  const mode = opts.mode ?? 0o644;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
@@ -28,6 +34,14 @@ export function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): v
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  if (opts.noClobber) {
+    try {
+      linkSync(tmp, path); // fails with EEXIST rather than replace
+    } finally {
+      unlinkSync(tmp);
+    }
+  } else {
+    renameSync(tmp, path);
+  }
   fsyncDir(dir);
 }
