@@ -79,7 +79,7 @@ export function wmMask(act: usize, mins: usize, maxs: usize, n: i32, maxval: i32
 
 /**
  * Quantised amplitudes in 1/64 LSB (i32 at ampOut): A_i = gain * m_i, cut so
- * that the largest change ceil(A_i) stays <= cap, <= min_i and <= maxval - max_i
+ * that the largest change ceil(A_i) stays <= cap, < min_i and < maxval - max_i
  * (no clipping, no wrap). Returns the exact sum over chips of the mean squared
  * pixel change of the dithered embedding, i.e. sum_i (A_i^2 + f_i (1 - f_i)).
  */
@@ -90,8 +90,9 @@ export function wmAmplitudes(m: usize, mins: usize, maxs: usize, n: i32, gain: f
     let lim = cap;
     const mn = <i32>load<u16>(mins + (<usize>i << 1));
     const head = maxval - <i32>load<u16>(maxs + (<usize>i << 1));
-    if (mn < lim) lim = mn;
-    if (head < lim) lim = head;
+    // strictly inside the range: no pixel is driven to 0 or maxval
+    if (mn - 1 < lim) lim = mn - 1;
+    if (head - 1 < lim) lim = head - 1;
     if (lim < 0) lim = 0;
     if (a > lim << 6) a = lim << 6;
     if (a < 0) a = 0;

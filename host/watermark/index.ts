@@ -69,7 +69,7 @@ export interface DetectResult {
   contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
   threshold: number;
   /** Which chip signal the tamper map used. */
-  mapSource: 'edges' | 'means' | 'none';
+  mapSource: 'edges' | 'means' | 'both' | 'none';
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -310,7 +310,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     // host interference). The one with the larger global correlation is used.
     const br = Math.ceil(geo.gr / BLOCK_CHIPS), bc = Math.ceil(geo.gc / BLOCK_CHIPS);
     const blocks: BlockMap = { size: BLOCK_CHIPS * best.chip, rows: br, cols: bc, tampered: [], z: [] };
-    let mapSource: 'edges' | 'means' | 'none' = 'none';
+    let mapSource: DetectResult['mapSource'] = 'none';
     if (present && expSign && br > 0 && bc > 0) {
       const n = geo.gr * geo.gc;
       const e = new Float32Array(TILE2);
@@ -328,11 +328,17 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
         return f32(core, zb, 1)[0]!;
       };
       const zEdges = globalZ(edges), zMeans = globalZ(res);
-      const src = zEdges > zMeans ? edges : res;
-      mapSource = zEdges > zMeans ? 'edges' : 'means';
-      const zb = core.alloc(4 * br * bc), nb = core.alloc(4 * br * bc);
-      w.wmBlockScores(src, geo.gr, geo.gc, ep, TILE, offR, offC, BLOCK_CHIPS, br, bc, elig, zb, nb);
-      const zs = f32(core, zb, br * bc), ns = f32(core, nb, br * bc);
+      // Combine the two block statistics with weights proportional to their
+      // global strength (matched weighting); both are ~N(0,1) where the mark is absent.
+      const a = Math.max(0, zEdges), b = Math.max(0, zMeans);
+      const norm = Math.hypot(a, b) || 1;
+      mapSource = a > 0 && b > 0 ? 'both' : a > 0 ? 'edges' : 'means';
+      const zbE = core.alloc(4 * br * bc), zbM = core.alloc(4 * br * bc), nb = core.alloc(4 * br * bc);
+      w.wmBlockScores(edges, geo.gr, geo.gc, ep, TILE, offR, offC, BLOCK_CHIPS, br, bc, elig, zbE, nb);
+      w.wmBlockScores(res, geo.gr, geo.gc, ep, TILE, offR, offC, BLOCK_CHIPS, br, bc, elig, zbM, nb);
+      const zE = f32(core, zbE, br * bc), zM = f32(core, zbM, br * bc), ns = f32(core, nb, br * bc);
+      const zs = new Float32Array(br * bc);
+      for (let i = 0; i < br * bc; i++) zs[i] = (a * zE[i]! + b * zM[i]!) / norm;
       const tau = opts.blockThreshold ?? 2.0;
       const flag = new Uint8Array(br * bc);
       for (let i = 0; i < br * bc; i++) {
