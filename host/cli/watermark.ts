@@ -1,0 +1,114 @@
+// `radseal watermark keygen | embed | detect`: argument parsing and file I/O
+// only; the work is in host/watermark. Exit codes: 0 present (or success),
+// 1 absent, 2 usage or I/O error.
+import type { Command } from 'commander';
+import { existsSync, openSync, readFileSync, statSync, writeFileSync, closeSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { decodeGrayPng, encodeGrayPng, type GrayImage } from '../image/png.js';
+import { decodeGrayJpeg, hasJpegSignature } from '../image/jpeg.js';
+import { detectWatermark, embedWatermark } from '../watermark/index.js';
+
+class UsageError extends Error {}
+
+function fail(err: unknown): never {
+  process.stderr.write(`radseal watermark: ${(err as Error).message}\n`);
+  process.exit(2);
+}
+
+function readKey(path: string): Uint8Array {
+  const st = statSync(path);
+  if ((st.mode & 0o077) !== 0) throw new UsageError(`${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+  const key = readFileSync(path);
+  if (key.length !== 32) throw new UsageError(`${path} must hold exactly 32 bytes (got ${key.length})`);
+  return new Uint8Array(key);
+}
+
+interface RawOpts { rows?: string; cols?: string; bitsStored?: string }
+
+function readImage(path: string, o: RawOpts): GrayImage {
+  const bytes = new Uint8Array(readFileSync(path));
+  const bits = o.bitsStored !== undefined ? Number(o.bitsStored) : undefined;
+  if (bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50) return decodeGrayPng(bytes, bits);
+  if (hasJpegSignature(bytes)) return decodeGrayJpeg(bytes);
+  if (o.rows === undefined || o.cols === undefined) throw new UsageError(`${path}: not PNG or JPEG; raw uint16 input needs --rows and --cols (and --bits-stored)`);
+  const rows = Number(o.rows), cols = Number(o.cols);
+  if (!(rows > 0 && cols > 0) || bytes.length !== rows * cols * 2) throw new UsageError(`${path}: ${bytes.length} bytes is not ${rows} x ${cols} uint16`);
+  const pixels = new Uint16Array(rows * cols);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = dv.getUint16(2 * i, true);
+  return { rows, cols, bitsStored: bits ?? 16, pixels };
+}
+
+function writeImage(path: string, img: GrayImage, raw: boolean): void {
+  if (raw) {
+    const buf = Buffer.alloc(img.pixels.length * 2);
+    for (let i = 0; i < img.pixels.length; i++) buf.writeUInt16LE(img.pixels[i]!, 2 * i);
+    writeFileSync(path, buf);
+  } else writeFileSync(path, encodeGrayPng(img));
+}
+
+export function register(program: Command): void {
+  const wm = program.command('watermark').description('keyed spread-spectrum watermark: keygen, embed, detect');
+
+  wm.command('keygen')
+    .description('create a 256-bit site watermark key (file mode 0600; never overwrites)')
+    .requiredOption('--out <file>', 'key file to create')
+    .action((o: { out: string }) => {
+      try {
+        if (existsSync(o.out)) throw new UsageError(`${o.out} exists; refusing to overwrite a key`);
+        const fd = openSync(o.out, 'wx', 0o600);
+        try { writeSync(fd, randomBytes(32)); } finally { closeSync(fd); }
+      } catch (err) { fail(err); }
+    });
+
+  wm.command('embed')
+    .description('embed the mark; IN is 16-bit/8-bit grayscale PNG or raw uint16 LE (with --rows/--cols); OUT is PNG, or raw when IN is raw')
+    .requiredOption('--key <file>', 'watermark key (32 bytes, mode 0600)')
+    .requiredOption('--payload <hex>', 'payload, up to 8 bytes as hex')
+    .requiredOption('--in <file>', 'input image')
+    .requiredOption('--out <file>', 'output image')
+    .option('--rows <n>', 'rows (raw input)')
+    .option('--cols <n>', 'columns (raw input)')
+    .option('--bits-stored <n>', 'bits stored (10-16; default from the file)')
+    .option('--psnr <dB>', 'PSNR target at the stored depth (>= 58)', '59')
+    .action((o: RawOpts & { key: string; payload: string; in: string; out: string; psnr: string }) => {
+      try {
+        if (!/^([0-9a-fA-F]{2}){1,8}$/.test(o.payload)) throw new UsageError('--payload must be 1 to 8 bytes of hex');
+        const key = readKey(o.key);
+        const img = readImage(o.in, o);
+        const r = embedWatermark(img, key, Buffer.from(o.payload, 'hex'), { psnrDb: Number(o.psnr) });
+        const raw = o.rows !== undefined && !/\.png$/i.test(o.out);
+        writeImage(o.out, r.image, raw);
+        process.stdout.write(`embedded: PSNR ${r.psnrDb.toFixed(2)} dB, max change ${r.maxAbsChange} LSB, ${(100 * r.markedFraction).toFixed(1)}% of chips marked, content tag ${r.contentTagHex}\n`);
+      } catch (err) { fail(err); }
+    });
+
+  wm.command('detect')
+    .description('detect the mark in a PNG, JPEG or raw uint16 image; exit 0 present, 1 absent')
+    .requiredOption('--key <file>', 'watermark key')
+    .requiredOption('--in <file>', 'image to test')
+    .option('--rows <n>', 'rows (raw input)')
+    .option('--cols <n>', 'columns (raw input)')
+    .option('--bits-stored <n>', 'bits stored')
+    .option('--no-sync', 'do not search crop offsets and scales')
+    .option('--json', 'print JSON')
+    .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean }) => {
+      let d;
+      try {
+        const key = readKey(o.key);
+        d = detectWatermark(readImage(o.in, o), key, { sync: o.sync });
+      } catch (err) { fail(err); }
+      if (o.json) {
+        const { blocks, ...rest } = d;
+        const out = { present: d.present, score: d.score, falsePositiveProbability: d.falsePositiveProbability, payloadHex: d.payloadHex, bitErrors: d.bitErrors,
+          blocks: { size: blocks.size, rows: blocks.rows, cols: blocks.cols, tampered: blocks.tampered },
+          inverted: rest.inverted, geometry: rest.geometry, contentTag: rest.contentTag, threshold: rest.threshold };
+        process.stdout.write(JSON.stringify(out) + '\n');
+      } else {
+        process.stdout.write(d.present
+          ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered\n`
+          : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)}\n`);
+      }
+      process.exit(d.present ? 0 : 1);
+    });
+}
