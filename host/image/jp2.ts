@@ -1,6 +1,6 @@
 // JPEG 2000 round trip through OpenJPEG's command-line tools (Debian
 // libopenjp2-tools), used to test and benchmark robustness to lossy J2K.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +8,9 @@ import type { GrayImage } from './png.js';
 import { decodePgm, encodePgm } from './pnm.js';
 
 export function haveOpenJpeg(): boolean {
-  try {
-    execFileSync('opj_compress', ['-h'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  // opj_compress -h exits non-zero; only a failure to start means it is missing.
+  const r = spawnSync('opj_compress', ['-h'], { stdio: 'ignore' });
+  return r.error === undefined;
 }
 
 /** Compresses at `ratio`:1 (opj_compress -r) and decodes back; the bit depth is kept. */
