@@ -8,6 +8,7 @@ export function heapBase(): usize {
 }
 export * from './sha256';
 export * from './sha512';
+export { tileSha256 } from './tiles';
 export { chacha20Block, chacha20Xor, chacha20Stream } from './watermark/chacha20';
 export { wmDeriveKey, wmLayout } from './watermark/pn';
 export { wmChipStats, wmMask, wmAmplitudes } from './watermark/mask';

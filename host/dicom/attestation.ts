@@ -2,7 +2,7 @@
 // device saw at capture. It is signed with everything else, so it cannot be
 // changed without breaking the signature.
 import { type DataSet, type Element, findElement, tag } from './model.js';
-import { decodeString, decodeUL, ob, str, ul } from './values.js';
+import { decodeString, decodeUL, decodeUS, ob, str, ul, us } from './values.js';
 
 export const PRIVATE_GROUP = 0x0009;
 export const PRIVATE_CREATOR = 'RADSEAL 1.0';
@@ -20,7 +20,17 @@ export const ATTESTATION_TAGS = {
   pixelDataSha256: at(0x05),
   captureDateTime: at(0x06),
   formatVersion: at(0x07),
+  /** Tile edge in pixels for the tile hash table (US). */
+  tileSize: at(0x08),
+  /** SHA-256 per tile of Pixel Data as stored, row-major tile order, 32 bytes each (OB). */
+  tileSha256Table: at(0x09),
 } as const;
+
+/** Per-tile hashes of the stored (watermarked) pixels: what lets verify name the changed tiles. */
+export interface TileHashTable {
+  size: number;
+  hashes: Uint8Array;
+}
 
 export interface CaptureAttestation {
   deviceId: string;
@@ -32,6 +42,8 @@ export interface CaptureAttestation {
   pixelDataSha256: Uint8Array;
   /** DICOM DT of the capture. */
   captureDateTime: string;
+  /** Optional tile hash table (absent in objects sealed before it existed). */
+  tiles?: TileHashTable;
 }
 
 export function attestationElements(a: CaptureAttestation): Element[] {
@@ -45,6 +57,7 @@ export function attestationElements(a: CaptureAttestation): Element[] {
     ob(T.pixelDataSha256, a.pixelDataSha256),
     str(T.captureDateTime, 'DT', a.captureDateTime),
     str(T.formatVersion, 'CS', '1'),
+    ...(a.tiles ? [us(T.tileSize, a.tiles.size), ob(T.tileSha256Table, a.tiles.hashes)] : []),
   ];
 }
 
@@ -60,5 +73,13 @@ export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
     rawFrameSha256: bytes(T.rawFrameSha256),
     pixelDataSha256: bytes(T.pixelDataSha256),
     captureDateTime: decodeString(findElement(ds, T.captureDateTime)?.value),
+    tiles: readTiles(ds),
   };
+}
+
+function readTiles(ds: DataSet): TileHashTable | undefined {
+  const size = decodeUS(findElement(ds, ATTESTATION_TAGS.tileSize)?.value);
+  const hashes = findElement(ds, ATTESTATION_TAGS.tileSha256Table)?.value;
+  if (!size || !hashes) return undefined;
+  return { size, hashes };
 }

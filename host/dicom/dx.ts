@@ -27,6 +27,14 @@ export interface CaptureMeta {
   manufacturerModelName?: string;
   deviceSerialNumber?: string;
   operatorsName?: string;
+  /**
+   * Identifier of the technologist who took the image (their badge/login id,
+   * the CN of their signing certificate): written as the code value in
+   * Operator Identification Sequence (0008,1072) > Person Identification Code Sequence.
+   */
+  operatorId?: string;
+  /** Patient Orientation (0020,0020), row then column direction, e.g. ["L", "F"] for a PA chest as displayed. */
+  patientOrientation?: [string, string];
   /** Physical distance between detector element centres, mm: [row, column]. */
   imagerPixelSpacing?: [number, number];
   photometricInterpretation?: 'MONOCHROME1' | 'MONOCHROME2';
@@ -36,7 +44,7 @@ export const META_KEYS: ReadonlyArray<keyof CaptureMeta> = [
   'patientName', 'patientId', 'patientBirthDate', 'patientSex', 'studyInstanceUid', 'seriesInstanceUid', 'studyId',
   'accessionNumber', 'studyDescription', 'referringPhysicianName', 'seriesNumber', 'instanceNumber', 'bodyPartExamined',
   'viewPosition', 'imageLaterality', 'institutionName', 'stationName', 'manufacturer', 'manufacturerModelName',
-  'deviceSerialNumber', 'operatorsName', 'imagerPixelSpacing', 'photometricInterpretation',
+  'deviceSerialNumber', 'operatorsName', 'operatorId', 'patientOrientation', 'imagerPixelSpacing', 'photometricInterpretation',
 ];
 
 export interface DxFrame {
@@ -81,6 +89,37 @@ const ds = (n: number) => {
   return s.length > 16 ? n.toExponential(8) : s;
 };
 
+/** Anatomic Region Sequence codes (CID 4009, SNOMED CT) for the Body Part Examined values radseal knows. */
+const ANATOMIC_REGION: Record<string, [string, string]> = {
+  CHEST: ['51185008', 'Chest'],
+};
+
+function anatomicRegion(bodyPart: string | undefined): Element {
+  const code = bodyPart ? ANATOMIC_REGION[bodyPart.toUpperCase()] : undefined;
+  // Type 2 (General Anatomy Required Macro): zero items when the region is not known.
+  return sq(T(0x0008, 0x2218), code ? [[
+    str(T(0x0008, 0x0100), 'SH', code[0]),
+    str(T(0x0008, 0x0102), 'SH', 'SCT'),
+    str(T(0x0008, 0x0104), 'LO', code[1]),
+  ]] : []);
+}
+
+/** Coding scheme for operator identifiers: a private (local) scheme, PS3.16 8.1 ("99" prefix). */
+export const OPERATOR_ID_SCHEME = '99RADSEAL';
+
+/** Operator Identification Sequence (0008,1072): one item per Operators' Name value (PS3.3 C.7.3.1). */
+function operatorIdentification(meta: CaptureMeta): Element[] {
+  if (!meta.operatorId) return [];
+  return [sq(T(0x0008, 0x1072), [[
+    str(T(0x0008, 0x0080), 'LO', meta.institutionName || 'radseal site'),
+    sq(T(0x0040, 0x1101), [[
+      str(T(0x0008, 0x0100), 'SH', meta.operatorId),
+      str(T(0x0008, 0x0102), 'SH', OPERATOR_ID_SCHEME),
+      str(T(0x0008, 0x0104), 'LO', meta.operatorsName || meta.operatorId),
+    ]]),
+  ]])];
+}
+
 export function pixelBytes(pixels: Uint16Array): Uint8Array {
   // Pixel Data is little endian; so is every platform radseal targets (checked in host/core).
   return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
@@ -117,7 +156,9 @@ export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], cap
     str(T(0x0008, 0x1010), 'SH', meta.stationName ?? ''),
     str(T(0x0008, 0x1030), 'LO', meta.studyDescription ?? ''),
     str(T(0x0008, 0x1070), 'PN', meta.operatorsName ?? ''),
+    ...operatorIdentification(meta),
     str(T(0x0008, 0x1090), 'LO', meta.manufacturerModelName ?? 'radseal simulated detector'),
+    anatomicRegion(meta.bodyPartExamined),
     str(T(0x0010, 0x0010), 'PN', meta.patientName ?? ''),
     str(T(0x0010, 0x0020), 'LO', meta.patientId ?? ''),
     str(T(0x0010, 0x0030), 'DA', meta.patientBirthDate ?? ''),
@@ -126,6 +167,7 @@ export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], cap
     str(T(0x0018, 0x1000), 'LO', meta.deviceSerialNumber ?? ''),
     str(T(0x0018, 0x1020), 'LO', 'radseal 0.1.0'),
     str(T(0x0018, 0x1164), 'DS', spacing.map(ds)),
+    str(T(0x0018, 0x1508), 'CS', ''), // Positioner Type, type 2: not known to a bare detector
     str(T(0x0018, 0x5101), 'CS', meta.viewPosition ?? ''),
     str(T(0x0018, 0x7004), 'CS', 'SCINTILLATOR'),
     str(T(0x0020, 0x000d), 'UI', studyInstanceUid),
@@ -133,7 +175,8 @@ export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], cap
     str(T(0x0020, 0x0010), 'SH', meta.studyId ?? ''),
     str(T(0x0020, 0x0011), 'IS', String(meta.seriesNumber ?? 1)),
     str(T(0x0020, 0x0013), 'IS', String(meta.instanceNumber ?? 1)),
-    str(T(0x0020, 0x0020), 'CS', ''),
+    // Type 1C for For Presentation images: the display orientation of rows and columns.
+    str(T(0x0020, 0x0020), 'CS', meta.patientOrientation ?? ['L', 'F']),
     str(T(0x0020, 0x0062), 'CS', meta.imageLaterality ?? 'U'),
     us(T(0x0028, 0x0002), 1),
     str(T(0x0028, 0x0004), 'CS', meta.photometricInterpretation ?? 'MONOCHROME2'),

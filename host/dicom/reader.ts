@@ -2,6 +2,7 @@
 // Values are views into the file's bytes (no copies), so the MAC stream of a
 // read file is computed over exactly the bytes on disk.
 import dicomParser from 'dicom-parser';
+import { inflateRawSync } from 'node:zlib';
 import type { DataSet, Element, Tag } from './model.js';
 import { UID } from './uids.js';
 import { decodeString } from './values.js';
@@ -60,7 +61,15 @@ export function readPart10(bytes: Uint8Array): ParsedFile {
   }
   let parsed: dicomParser.DataSet;
   try {
-    parsed = dicomParser.parseDicom(bytes);
+    // Deflated Explicit VR Little Endian: inflate so the verifier can name it (it never verifies such a copy).
+    const inflater = (arr: Uint8Array, position: number): Uint8Array => {
+      const body = inflateRawSync(arr.subarray(position));
+      const out = new Uint8Array(position + body.length);
+      out.set(arr.subarray(0, position));
+      out.set(body, position);
+      return out;
+    };
+    parsed = dicomParser.parseDicom(bytes, { inflater } as dicomParser.ParseDicomOptions);
   } catch (err) {
     // dicom-parser throws strings as well as Errors; a truncated file lands here.
     const reason = typeof err === 'string' ? err : reasonOf(err);
@@ -68,7 +77,7 @@ export function readPart10(bytes: Uint8Array): ParsedFile {
   }
   const transferSyntaxUid = parsed.string('x00020010') ?? '';
   const explicitVr = transferSyntaxUid !== UID.implicitVrLittleEndian;
-  const all = toModel(parsed, bytes, explicitVr);
+  const all = toModel(parsed, parsed.byteArray as Uint8Array, explicitVr);
   const meta = all.filter((e) => e.tag >>> 16 === 0x0002);
   const dataSet = all.filter((e) => e.tag >>> 16 !== 0x0002);
   if (explicitVr) {

@@ -1,13 +1,14 @@
 // The Digital Signatures Macro (PS3.3 C.12.1.1.3): adding a signature to a
 // data set and checking the signatures a data set holds. Key handling stays
 // outside: a Signer signs, certificates arrive as DER.
-import { createHash, verify as nodeVerify } from 'node:crypto';
+import { createHash, createVerify } from 'node:crypto';
 import { type DataSet, type Element, type Tag, findElement, formatTag, putElement, tag } from './model.js';
 import { TAGS, signableTags, writeMacStream } from './mac.js';
 import { at, decodeAT, decodeString, decodeUS, ob, sq, str, us } from './values.js';
 import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
 import { verifyEd25519 } from '../keys/ed25519.js';
+import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { parseCertificate, type CertInfo } from '../keys/certs.js';
 
 export const SIG = {
@@ -36,10 +37,14 @@ export const PURPOSE = {
 export type Purpose = (typeof PURPOSE)[keyof typeof PURPOSE];
 
 export type MacAlgorithm = 'SHA256' | 'SHA384' | 'SHA512';
-const NODE_HASH: Record<MacAlgorithm, string> = { SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' };
+/** Weak MAC algorithms radseal never writes but can still check (so policy, not a failed check, rejects them). */
+type LegacyMacAlgorithm = 'RIPEMD160' | 'SHA1' | 'MD5';
+const NODE_HASH: Record<MacAlgorithm | LegacyMacAlgorithm, string> = {
+  SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512', RIPEMD160: 'ripemd160', SHA1: 'sha1', MD5: 'md5',
+};
 
 /** Digest of the MAC stream; node:crypto (native SHA) because the stream includes whole frames. */
-export function macDigest(ds: DataSet, signedTags: readonly Tag[], signatureItem: DataSet, algorithm: MacAlgorithm): { digest: Uint8Array; missing: Tag[] } {
+export function macDigest(ds: DataSet, signedTags: readonly Tag[], signatureItem: DataSet, algorithm: MacAlgorithm | LegacyMacAlgorithm): { digest: Uint8Array; missing: Tag[] } {
   const h = createHash(NODE_HASH[algorithm]);
   const missing = writeMacStream(ds, signedTags, signatureItem, (chunk) => h.update(chunk));
   return { digest: new Uint8Array(h.digest()), missing };
@@ -76,9 +81,15 @@ export interface SignOptions {
   time?: Date;
 }
 
-/** Adds one Ed25519 signature (and its MAC Parameters item) to the top level of `ds`. */
+/**
+ * Adds one signature (and its MAC Parameters item) to the top level of `ds`.
+ * Ed25519 (RFC 8032 pure) signs the MAC digest as its message; ECDSA P-256
+ * signs the MAC digest as the hash value, as DCMTK/OpenSSL ECDSA_sign does,
+ * DER-encoded (default MAC algorithm SHA256 to match the curve's strength).
+ */
 export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ macId: number; signatureUid: string }> {
-  const macAlgorithm = opts.macAlgorithm ?? 'SHA512';
+  const ecdsa = isEcdsaSigner(opts.signer) ? opts.signer : undefined;
+  const macAlgorithm = opts.macAlgorithm ?? (ecdsa ? 'SHA256' : 'SHA512');
   const macId = Math.max(0, ...existingMacIds(ds)) + 1;
   const signedTags = opts.signedTags ?? signableTags(ds);
   const signatureUid = newUid();
@@ -94,7 +105,11 @@ export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ ma
     ]]),
   ];
   const { digest } = macDigest(ds, signedTags, unsignedItem, macAlgorithm);
-  const signature = await opts.signer.sign(digest);
+  let signature = ecdsa ? await ecdsa.signDigest(digest) : await opts.signer.sign(digest);
+  // A DER ECDSA signature can have odd length; OB pads it with a NUL that
+  // OpenSSL's strict DER check would reject, so sign again (fresh k) until even.
+  for (let tries = 0; ecdsa && signature.length % 2 && tries < 64; tries++) signature = await ecdsa.signDigest(digest);
+  if (signature.length % 2) throw new Error('internal: could not produce an even-length signature');
   const signatureItem = [...unsignedItem, ob(TAGS.certificateOfSigner, opts.certificateDer), ob(TAGS.signature, signature)]
     .sort((a, b) => a.tag - b.tag);
   const macItem: DataSet = [
@@ -140,16 +155,29 @@ export interface SignatureCheck {
   problems: string[];
 }
 
-function verifySignatureBytes(cert: CertInfo, digest: Uint8Array, signature: Uint8Array, stream: () => Uint8Array, alg: MacAlgorithm): boolean {
-  if (cert.ed25519PublicKey) return verifyEd25519(signature, digest, cert.ed25519PublicKey);
-  // RSA and ECDSA signatures from other implementations (DCMTK) sign the MAC
-  // stream with the MAC algorithm as the digest; node:crypto checks them.
+/** Streams the MAC into a verifier: no copy of the stream (or of Pixel Data) is ever made. */
+function verifyStreamed(ds: DataSet, signedTags: readonly Tag[], item: DataSet, alg: MacAlgorithm | LegacyMacAlgorithm, cert: CertInfo, signature: Uint8Array): { valid: boolean; missing: Tag[] } {
+  // RSA (PKCS#1 v1.5 over DigestInfo) and ECDSA signatures from DCMTK sign the
+  // MAC stream hashed with the MAC algorithm; node:crypto checks both.
+  const v = createVerify(NODE_HASH[alg]);
+  const missing = writeMacStream(ds, signedTags, item, (c) => v.update(c));
   try {
-    const dsaEncoding = cert.keyType === 'ec' && signature.length === 64 ? 'ieee-p1363' : 'der';
-    return nodeVerify(NODE_HASH[alg], stream(), { key: cert.x509.publicKey, dsaEncoding }, signature);
+    const ec = cert.keyType === 'ec';
+    return { valid: v.verify({ key: cert.x509.publicKey, dsaEncoding: 'der' }, ec ? trimDer(signature) : signature), missing };
   } catch {
-    return false;
+    return { valid: false, missing };
   }
+}
+
+/** Name of a signature algorithm from its certificate's key. */
+export function algorithmName(cert: CertInfo): string {
+  if (cert.keyType === 'ed25519') return 'Ed25519';
+  if (cert.keyType === 'ec') {
+    const curve = cert.x509.publicKey.asymmetricKeyDetails?.namedCurve;
+    return curve === 'prime256v1' ? 'ECDSA-P256' : `ECDSA-${curve ?? 'unknown'}`;
+  }
+  if (cert.keyType === 'rsa') return `RSA-${cert.x509.publicKey.asymmetricKeyDetails?.modulusLength ?? '?'}`;
+  return cert.keyType.toUpperCase();
 }
 
 /** Checks every signature in the top-level Digital Signatures Sequence of `ds`. */
@@ -179,7 +207,7 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
     result.problems.push(`no MAC Parameters item with MAC ID ${macId}`);
     return result;
   }
-  const alg = decodeString(findElement(macItem, SIG.macAlgorithm)?.value) as MacAlgorithm;
+  const alg = decodeString(findElement(macItem, SIG.macAlgorithm)?.value) as MacAlgorithm | LegacyMacAlgorithm;
   result.macAlgorithm = alg;
   const macTs = decodeString(findElement(macItem, SIG.macCalculationTransferSyntaxUid)?.value);
   result.signedTags = decodeAT(findElement(macItem, SIG.dataElementsSigned)?.value ?? new Uint8Array(0));
@@ -194,20 +222,21 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
   if (certValue) {
     try {
       result.certificate = parseCertificate(trimDer(certValue));
-      result.algorithm = result.certificate.keyType === 'ed25519' ? 'Ed25519' : result.certificate.keyType.toUpperCase();
+      result.algorithm = algorithmName(result.certificate);
     } catch (err) {
       result.problems.push(`Certificate of Signer: ${(err as Error).message}`);
     }
   }
   if (result.problems.length || !result.certificate || !signature) return result;
-  const { digest, missing } = macDigest(ds, result.signedTags, item, alg);
-  const stream = () => {
-    const parts: Uint8Array[] = [];
-    writeMacStream(ds, result.signedTags, item, (c) => parts.push(c));
-    return Buffer.concat(parts);
-  };
-  // Ed25519 signatures are exactly 64 bytes; an OB pad byte would make it odd, so none is ever present.
-  result.valid = verifySignatureBytes(result.certificate, digest, signature, stream, alg);
+  let missing: Tag[];
+  if (result.certificate.ed25519PublicKey) {
+    // Ed25519 signatures are exactly 64 bytes; an OB pad byte would make it odd, so none is ever present.
+    const d = macDigest(ds, result.signedTags, item, alg);
+    missing = d.missing;
+    result.valid = verifyEd25519(signature, d.digest, result.certificate.ed25519PublicKey);
+  } else {
+    ({ valid: result.valid, missing } = verifyStreamed(ds, result.signedTags, item, alg, result.certificate, signature));
+  }
   for (const t of missing) result.problems.push(`signed element ${formatTag(t)} is missing from the data set`);
   if (!result.valid) result.problems.push('signature does not match the signed data (content changed after signing)');
   return result;

@@ -30,6 +30,8 @@ export function newSeed(): Uint8Array {
 
 /** Something that signs with an Ed25519 key it may never reveal (a file key, a PKCS#11 token). */
 export interface Signer {
+  /** Absent means Ed25519 (every signer before ECDSA existed); see keys/ecdsa.ts. */
+  readonly algorithm?: 'Ed25519' | 'ECDSA-P256';
   readonly publicKey: Uint8Array;
   sign(message: Uint8Array): Promise<Uint8Array>;
 }

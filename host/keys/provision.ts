@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { newSeed, seedSigner } from './ed25519.js';
 import { issueCertificate } from './x509.js';
 import { toPem, fromPemAll } from './pem.js';
-import { writeEd25519KeyFile, loadFileSigner, KeyFileError } from './filestore.js';
+import { writeEd25519KeyFile, loadFileSigner, writePkcs8KeyFile, KeyFileError } from './filestore.js';
+import { ed25519Pkcs8 } from './pem.js';
+import { newP256SecretKey, p256Pkcs8, p256Signer } from './ecdsa.js';
 import type { Signer } from './ed25519.js';
 
 export interface DeviceKeyPaths {
@@ -36,4 +38,38 @@ export function readCertificateDer(path: string): Uint8Array {
 
 export function loadDeviceSigner(keyPath: string): Signer {
   return loadFileSigner(keyPath);
+}
+
+/**
+ * The device's optional second key: ECDSA P-256 with a self-signed
+ * ecdsa-with-SHA256 certificate (same CN as the Ed25519 one), for the
+ * signature item DCMTK dcmsign can verify. The site PKI will issue it instead.
+ */
+export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): Promise<DeviceKeyPaths> {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new KeyFileError(`device id "${deviceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const paths = { key: join(outDir, 'device-ecdsa.key'), cert: join(outDir, 'device-ecdsa.crt') };
+  const secret = newP256SecretKey();
+  const signer = p256Signer(secret);
+  const der = await issueCertificate({ subject: { commonName: deviceId, organization: 'radseal device' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+  writePkcs8KeyFile(paths.key, p256Pkcs8(secret));
+  writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+  return paths;
+}
+
+/**
+ * A technologist's Ed25519 key and self-signed certificate, CN = the operator
+ * identifier written into Operator Identification Sequence. With a PIN the key
+ * file is encrypted (PKCS#8 PBES2); a token-held key replaces this later.
+ */
+export async function generateTechnologistKey(operatorId: string, outDir: string, pin?: string): Promise<DeviceKeyPaths> {
+  if (!/^[A-Za-z0-9._-]{1,16}$/.test(operatorId)) throw new KeyFileError(`operator id "${operatorId}" must be 1-16 letters, digits, '.', '_' or '-' (it becomes an SH code value)`);
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const paths = { key: join(outDir, `${operatorId}.key`), cert: join(outDir, `${operatorId}.crt`) };
+  const seed = newSeed();
+  const signer = seedSigner(seed);
+  const der = await issueCertificate({ subject: { commonName: operatorId, organization: 'radseal technologist' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+  writePkcs8KeyFile(paths.key, ed25519Pkcs8(seed), pin);
+  writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+  return paths;
 }

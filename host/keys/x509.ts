@@ -1,4 +1,4 @@
-// Building Ed25519 X.509 v3 certificates (RFC 5280, RFC 8410).
+// Building X.509 v3 certificates (RFC 5280) for Ed25519 (RFC 8410) and P-256 (RFC 5480) keys.
 // The ASN.1 structures come from @peculiar/asn1-x509; signing goes through a
 // Signer so a key held on a PKCS#11 token can issue or self-sign as well.
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -9,6 +9,21 @@ import {
 } from '@peculiar/asn1-x509';
 import { createHash, randomBytes } from 'node:crypto';
 import { ED25519_OID, type Signer } from './ed25519.js';
+import { ECDSA_WITH_SHA256_OID, EC_PUBLIC_KEY_OID } from './ecdsa.js';
+
+/** DER of OBJECT IDENTIFIER prime256v1 (1.2.840.10045.3.1.7): the EC key's named-curve parameter. */
+const P256_PARAMS = Uint8Array.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+
+/** Subject key: 32 bytes is Ed25519 (RFC 8410), a 65-byte uncompressed point is P-256 (RFC 5480). */
+function spkiAlgorithm(publicKey: Uint8Array): AlgorithmIdentifier {
+  if (publicKey.length === 32) return new AlgorithmIdentifier({ algorithm: ED25519_OID });
+  if (publicKey.length === 65 && publicKey[0] === 4) return new AlgorithmIdentifier({ algorithm: EC_PUBLIC_KEY_OID, parameters: P256_PARAMS.slice().buffer });
+  throw new RangeError(`unsupported subject public key (${publicKey.length} bytes): expected Ed25519 or uncompressed P-256`);
+}
+
+function signatureAlgorithm(signer: Signer): AlgorithmIdentifier {
+  return new AlgorithmIdentifier({ algorithm: signer.algorithm === 'ECDSA-P256' ? ECDSA_WITH_SHA256_OID : ED25519_OID });
+}
 
 const OID_COMMON_NAME = '2.5.4.3';
 const OID_ORGANIZATION = '2.5.4.10';
@@ -43,21 +58,21 @@ const ext = (extnID: string, critical: boolean, value: unknown) =>
 
 /** Issues (or self-signs) a certificate and returns its DER bytes. */
 export async function issueCertificate(req: CertificateRequest): Promise<Uint8Array> {
-  const ed25519 = new AlgorithmIdentifier({ algorithm: ED25519_OID });
+  const sigAlg = signatureAlgorithm(req.issuerSigner);
   const notBefore = req.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + (req.validDays ?? 3650) * 86_400_000);
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // a positive INTEGER
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // a positive INTEGER whose DER is minimal (a 0x00 lead byte would make it non-canonical, which OpenSSL rejects)
   const keyId = createHash('sha1').update(req.subjectPublicKey).digest(); // RFC 5280 4.2.1.2 method (1)
   const usage = req.isCa ? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature : KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation;
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: new Uint8Array(serial).buffer,
-    signature: ed25519,
+    signature: sigAlg,
     issuer: toName(req.issuer ?? req.subject),
     validity: new Validity({ notBefore, notAfter }),
     subject: toName(req.subject),
-    subjectPublicKeyInfo: new SubjectPublicKeyInfo({ algorithm: ed25519, subjectPublicKey: new Uint8Array(req.subjectPublicKey).buffer }),
+    subjectPublicKeyInfo: new SubjectPublicKeyInfo({ algorithm: spkiAlgorithm(req.subjectPublicKey), subjectPublicKey: new Uint8Array(req.subjectPublicKey).buffer }),
     extensions: new Extensions([
       ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: !!req.isCa })),
       ext(id_ce_keyUsage, true, new KeyUsage(usage)),
@@ -66,6 +81,6 @@ export async function issueCertificate(req: CertificateRequest): Promise<Uint8Ar
   });
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const signature = await req.issuerSigner.sign(tbsDer);
-  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: ed25519, signatureValue: new Uint8Array(signature).buffer });
+  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: signatureAlgorithm(req.issuerSigner), signatureValue: new Uint8Array(signature).buffer });
   return new Uint8Array(AsnConvert.serialize(cert));
 }

@@ -13,7 +13,9 @@ export function parseMeta(json: unknown, source: string): CaptureMeta {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) {
     if (!(META_KEYS as readonly string[]).includes(k)) throw new MetaError(`${source}: unknown key "${k}" (known: ${META_KEYS.join(', ')})`);
-    if (k === 'imagerPixelSpacing') {
+    if (k === 'patientOrientation') {
+      if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'string' && /^[AHFPRL]{1,3}$/.test(x))) throw new MetaError(`${source}: patientOrientation must be two of A/P/R/L/H/F, e.g. ["L", "F"]`);
+    } else if (k === 'imagerPixelSpacing') {
       if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && x > 0)) throw new MetaError(`${source}: imagerPixelSpacing must be [rowMm, colMm]`);
     } else if (NUMERIC.has(k)) {
       if (!Number.isInteger(v)) throw new MetaError(`${source}: ${k} must be an integer`);

@@ -7,11 +7,31 @@ import { encodePart10 } from '../dicom/writer.js';
 import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
+import type { EcdsaSigner } from '../keys/ecdsa.js';
+import { tileHashes } from '../core/tiles.js';
+
+/** Default tile edge of the per-tile hash table (pixels). */
+export const DEFAULT_TILE_SIZE = 64;
 
 /** Who seals: the device's identity and key. */
 export interface DeviceIdentity {
   deviceId: string;
   boardId: string;
+  signer: Signer;
+  certificateDer: Uint8Array;
+  /**
+   * Optional second device key (ECDSA P-256) for a signature DCMTK dcmsign can
+   * verify; turned on by the device's provisioning (device-ecdsa.key/.crt).
+   */
+  ecdsa?: { signer: EcdsaSigner; certificateDer: Uint8Array };
+}
+
+/** The technologist who took the image: co-signs as Author (CID 7007 code 1). */
+export interface TechnologistIdentity {
+  /** Operator identifier: code value in Operator Identification Sequence; must equal the certificate CN. */
+  operatorId: string;
+  /** Operators' Name (PN), e.g. "Doe^Jane"; defaults to the operator id. */
+  operatorsName?: string;
   signer: Signer;
   certificateDer: Uint8Array;
 }
@@ -23,6 +43,10 @@ export interface SealRequest {
   frameSerial: number;
   meta?: CaptureMeta;
   captureTime?: Date;
+  /** Technologist co-signature (Ed25519, purpose Author); adds the operator attributes. */
+  technologist?: TechnologistIdentity;
+  /** Tile edge for the per-tile hash table; 0 leaves the table out. Default 64. */
+  tileSize?: number;
 }
 
 export interface SealedObject {
@@ -37,7 +61,10 @@ export interface SealedObject {
 export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promise<SealedObject> {
   if (req.rawFrameSha256.length !== 32) throw new RangeError('raw frame SHA-256 must be 32 bytes');
   const captureTime = req.captureTime ?? new Date();
-  const pixelDataSha256 = sha256(pixelBytes(req.frame.pixels));
+  const stored = pixelBytes(req.frame.pixels);
+  const pixelDataSha256 = sha256(stored);
+  const tileSize = req.tileSize ?? DEFAULT_TILE_SIZE;
+  const tiles = tileSize > 0 ? { size: tileSize, hashes: tileHashes(stored, req.frame.rows, req.frame.cols, tileSize) } : undefined;
   const attestation = attestationElements({
     deviceId: device.deviceId,
     frameSerial: req.frameSerial,
@@ -45,10 +72,24 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     rawFrameSha256: req.rawFrameSha256,
     pixelDataSha256,
     captureDateTime: dicomDateTime(captureTime),
+    tiles,
   });
+  const tech = req.technologist;
   const meta: CaptureMeta = { deviceSerialNumber: device.deviceId, ...req.meta };
+  if (tech) {
+    if (meta.operatorId && meta.operatorId !== tech.operatorId) throw new RangeError(`meta operatorId "${meta.operatorId}" is not the co-signing technologist "${tech.operatorId}"`);
+    meta.operatorId = tech.operatorId;
+    meta.operatorsName = meta.operatorsName || tech.operatorsName || tech.operatorId;
+  }
   const dx = buildDx(req.frame, meta, attestation, captureTime);
-  await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source });
+  const time = new Date();
+  await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  if (device.ecdsa) {
+    await addSignature(dx.dataSet, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time });
+  }
+  if (tech) {
+    await addSignature(dx.dataSet, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time });
+  }
   const bytes = encodePart10({ sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid }, dx.dataSet);
   return {
     bytes,
