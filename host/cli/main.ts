@@ -1,14 +1,15 @@
 // radseal command line: argument parsing and wiring only.
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { generateDeviceKey } from '../keys/provision.js';
+import { generateDeviceKey, generateEcdsaDeviceKey, generateTechnologistKey } from '../keys/provision.js';
 import { parseCertificates } from '../keys/certs.js';
-import { loadDeviceIdentity } from '../seal/device.js';
+import { loadDeviceIdentity, loadTechnologist, withEcdsa } from '../seal/device.js';
 import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { readMetaFile } from '../seal/meta.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { verifyBytes, type VerifyReport } from '../ingest/verify.js';
+import { DEFAULT_POLICY, readPolicyFile } from '../ingest/policy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
 
@@ -20,6 +21,14 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new UsageOrIoError(`${name} must be a non-negative integer, got "${v}"`);
   return n;
 };
+
+/** A PIN from the named environment variable (never from argv, which other users can read). */
+function pinFromEnv(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const pin = process.env[name];
+  if (pin === undefined) throw new UsageOrIoError(`environment variable ${name} (the key PIN) is not set`);
+  return pin;
+}
 
 function loadTrust(path: string) {
   let bytes: Buffer;
@@ -44,9 +53,21 @@ export function buildProgram(): Command {
     .description('make a device key (PKCS#8 PEM, mode 0600) and a self-signed Ed25519 certificate')
     .requiredOption('--id <deviceId>', 'device id, becomes the certificate subject CN')
     .requiredOption('--out <dir>', 'folder for device.key and device.crt')
-    .action(async (o: { id: string; out: string }) => {
+    .option('--ecdsa', 'also make device-ecdsa.key/.crt: an ECDSA P-256 key for a second signature DCMTK can verify')
+    .option('--technologist', 'make a technologist key instead: --id is the operator id, files <id>.key/<id>.crt')
+    .option('--pin-env <var>', 'with --technologist: encrypt the key with the PIN held in this environment variable')
+    .action(async (o: { id: string; out: string; ecdsa?: boolean; technologist?: boolean; pinEnv?: string }) => {
+      if (o.technologist) {
+        const paths = await generateTechnologistKey(o.id, o.out, pinFromEnv(o.pinEnv));
+        console.log(`wrote ${paths.key} (0600${o.pinEnv ? ', PIN-encrypted' : ''}) and ${paths.cert}`);
+        return;
+      }
       const paths = await generateDeviceKey(o.id, o.out);
       console.log(`wrote ${paths.key} (0600) and ${paths.cert}`);
+      if (o.ecdsa) {
+        const ec = await generateEcdsaDeviceKey(o.id, o.out);
+        console.log(`wrote ${ec.key} (0600) and ${ec.cert}`);
+      }
     });
 
   program.command('seal')
@@ -60,12 +81,24 @@ export function buildProgram(): Command {
     .option('--bits-stored <n>', 'bits stored (for .raw; optional for .png)', int('--bits-stored'))
     .option('--serial <n>', 'frame serial number', int('--serial'), 1)
     .option('--meta <file>', 'JSON with patient/study/equipment attributes')
-    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string }) => {
+    .option('--ecdsa-key <file>', 'device ECDSA P-256 key: adds a second signature DCMTK dcmsign can verify')
+    .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (same CN as the device)')
+    .option('--tech-key <file>', 'technologist Ed25519 key (PKCS#8, plain 0600 or PIN-encrypted): adds the co-signature')
+    .option('--tech-cert <file>', 'technologist certificate (CN = operator id)')
+    .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
+    .option('--operator <name>', "Operators' Name (PN, e.g. Doe^Jane) of the co-signing technologist")
+    .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
+    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; operator?: string; tileSize: number }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
-      const device = loadDeviceIdentity(o.key, o.cert);
+      if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
+      if (!o.techKey !== !o.techCert) throw new UsageOrIoError('--tech-key and --tech-cert go together');
+      let device = loadDeviceIdentity(o.key, o.cert);
+      if (o.ecdsaKey && o.ecdsaCert) device = withEcdsa(device, o.ecdsaKey, o.ecdsaCert);
+      const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
+      if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
       const meta = o.meta ? readMetaFile(o.meta) : {};
       const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
-      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta }, device);
+      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta, technologist, tileSize: o.tileSize }, device);
       writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
       console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
     });
@@ -75,8 +108,12 @@ export function buildProgram(): Command {
     .argument('<files...>', 'DICOM files')
     .requiredOption('--trust <file>', 'trusted certificate or PEM bundle (device certificates or site CA)')
     .option('--json', 'print JSON (one object, or an array for several files)')
-    .action((files: string[], o: { trust: string; json?: boolean }) => {
+    .option('--policy <file>', 'verify policy JSON: requireTechnologistSignature, acceptedMacAlgorithms, additionalRequiredSignedTags')
+    .option('--require-technologist', 'not authentic without a valid, trusted technologist co-signature')
+    .action((files: string[], o: { trust: string; json?: boolean; policy?: string; requireTechnologist?: boolean }) => {
       const trust = loadTrust(o.trust);
+      const policy = { ...(o.policy ? readPolicyFile(o.policy) : DEFAULT_POLICY) };
+      if (o.requireTechnologist) policy.requireTechnologistSignature = true;
       const reports: VerifyReport[] = [];
       for (const file of files) {
         let bytes: Buffer;
@@ -85,7 +122,7 @@ export function buildProgram(): Command {
         } catch (err) {
           throw new UsageOrIoError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
         }
-        reports.push(verifyBytes(file, bytes, trust));
+        reports.push(verifyBytes(file, bytes, trust, policy));
       }
       if (o.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
       else for (const r of reports) console.log(formatReport(r));
