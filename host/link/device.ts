@@ -1,0 +1,374 @@
+// Device side of the link (docs/LINK.md §4): what a detector's firmware does.
+// Used by the simulator; kept here beside the receiver so both halves of the
+// protocol live in one place. Sends BEGIN, chunks within the host's credit,
+// END with the frame's SHA-256; resends on NAK; re-BEGINs/re-ENDs on timeout
+// with exponential backoff; resolves a frame only on the host's durable ACK.
+import { EventEmitter } from 'node:events';
+import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  AckFlags, NakReason, PacketParser, PacketType, StatusCode,
+  decodeNak, decodeText, encodeBegin, encodeChunk, encodeEnd, type FrameGeometry, type Packet,
+} from './codec.js';
+import type { Transport } from './transport.js';
+
+export interface DeviceOptions {
+  deviceId: string;
+  chunkBytes: number;
+  /** Frames that may be outstanding (sent, not yet ACKed) at once. */
+  framesInFlight: number;
+  ackTimeoutMs: number;
+  maxAckTimeoutMs: number;
+  /** Timeouts in a row before a frame is given up (the detector reports "not stored"). */
+  maxRetries: number;
+  /** Optional pacing of the device's output (a pty ignores baud rate). */
+  bytesPerSec?: number;
+  log?: (m: string) => void;
+}
+
+export interface PacketMeta {
+  type: number;
+  serial: number;
+  index: number;
+}
+
+/** Writes one encoded packet; returns false when the caller must wait for 'drain'. */
+export type PacketWriter = (t: Transport, bytes: Uint8Array, meta: PacketMeta) => boolean;
+
+export interface DeviceFrame {
+  serial: number;
+  rows: number;
+  cols: number;
+  bitsStored: number;
+  /** rows*cols 16-bit little-endian pixels. */
+  data: Uint8Array;
+}
+
+type Phase = 'begin' | 'send' | 'end' | 'received';
+
+interface TxFrame {
+  serial: number;
+  g: FrameGeometry;
+  data: Uint8Array;
+  sha: Uint8Array;
+  phase: Phase;
+  beginSent: boolean;
+  credit: number;
+  nextNew: number;
+  resend: number[];
+  queued: Uint8Array;
+  lastActivity: number;
+  timeout: number;
+  retries: number;
+  resolve: (r: { duplicate: boolean }) => void;
+  reject: (e: Error) => void;
+}
+
+export interface DeviceStats {
+  framesSent: number;
+  framesAcked: number;
+  duplicatesAcked: number;
+  chunksSent: number;
+  chunksResent: number;
+  timeouts: number;
+  bytesOut: number;
+}
+
+export class LinkDevice extends EventEmitter {
+  readonly stats: DeviceStats = { framesSent: 0, framesAcked: 0, duplicatesAcked: 0, chunksSent: 0, chunksResent: 0, timeouts: 0, bytesOut: 0 };
+  private transport: Transport | null = null;
+  private readonly parser = new PacketParser();
+  private readonly frames: TxFrame[] = [];
+  private blocked = false;
+  private pausedUntil = 0;
+  private pumpTimer: NodeJS.Timeout | null = null;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly log: (m: string) => void;
+  private paceStart = 0;
+  private paceBytes = 0;
+  writer: PacketWriter = (t, b) => t.write(b);
+  /** Hook for bytes arriving from the host (the simulator's fault injection damages them here). */
+  rxFilter: (d: Uint8Array) => Uint8Array = (d) => d;
+
+  constructor(private readonly o: DeviceOptions) {
+    super();
+    this.log = o.log ?? (() => {});
+    this.ticker = setInterval(() => this.tick(), 25);
+  }
+
+  attach(t: Transport): void {
+    this.transport = t;
+    this.parser.reset();
+    this.blocked = false;
+    t.on('data', (d: Uint8Array) => this.onData(d));
+    t.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
+    t.once('close', () => {
+      if (this.transport === t) this.transport = null;
+    });
+    // A new connection: the host may have lost everything. Start every unfinished frame over
+    // with BEGIN (the host resumes partial frames and re-ACKs sealed ones).
+    for (const f of this.frames) {
+      if (f.phase === 'received') f.lastActivity = 0;
+      else {
+        f.phase = 'begin';
+        f.beginSent = false;
+      }
+    }
+    this.pump();
+  }
+
+  /** Resolves when another frame may be queued. */
+  async room(): Promise<void> {
+    while (this.frames.filter((f) => f.phase !== 'received').length >= 1 || this.frames.length >= this.o.framesInFlight) {
+      await new Promise((r) => this.once('room', r));
+    }
+  }
+
+  /** Queues a frame; resolves on the host's durable ACK. */
+  send(fr: DeviceFrame): Promise<{ duplicate: boolean }> {
+    const totalBytes = fr.rows * fr.cols * 2;
+    if (fr.data.length !== totalBytes) throw new RangeError(`device: frame data is ${fr.data.length} bytes, expected ${totalBytes}`);
+    const chunkCount = Math.ceil(totalBytes / this.o.chunkBytes);
+    const g: FrameGeometry = {
+      deviceId: this.o.deviceId, rows: fr.rows, cols: fr.cols, bitsStored: fr.bitsStored, bytesPerPixel: 2,
+      chunkBytes: this.o.chunkBytes, chunkCount, totalBytes,
+    };
+    return new Promise((resolve, reject) => {
+      this.frames.push({
+        serial: fr.serial, g, data: fr.data, sha: sha256(fr.data), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
+        resend: [], queued: new Uint8Array(chunkCount), lastActivity: Date.now(), timeout: this.o.ackTimeoutMs, retries: 0,
+        resolve, reject,
+      });
+      this.stats.framesSent++;
+      this.pump();
+    });
+  }
+
+  /** Stops sending for `ms` (fault injection: a stalled detector). */
+  pause(ms: number): void {
+    this.pausedUntil = Date.now() + ms;
+    this.schedulePump(ms);
+  }
+
+  get outstanding(): number {
+    return this.frames.length;
+  }
+
+  close(): void {
+    clearInterval(this.ticker);
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    for (const f of this.frames.splice(0)) f.reject(new Error('device closed'));
+  }
+
+  private schedulePump(ms: number): void {
+    if (this.pumpTimer) return;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = null;
+      this.pump();
+    }, ms);
+  }
+
+  private write(bytes: Uint8Array, meta: PacketMeta): boolean {
+    const t = this.transport!;
+    this.stats.bytesOut += bytes.length;
+    this.paceBytes += bytes.length;
+    return this.writer(t, bytes, meta);
+  }
+
+  /** True when pacing says wait; schedules the pump. */
+  private paced(): boolean {
+    const rate = this.o.bytesPerSec;
+    if (!rate) return false;
+    const now = performance.now();
+    if (this.paceStart === 0 || now - this.paceStart > 1000) {
+      // Restart the window after idle periods so bursts after a wait are not "owed".
+      if (this.paceStart === 0 || this.paceBytes <= ((now - this.paceStart) * rate) / 1000) {
+        this.paceStart = now;
+        this.paceBytes = 0;
+      }
+    }
+    const allowed = ((now - this.paceStart) * rate) / 1000 + 64 * 1024;
+    if (this.paceBytes <= allowed) return false;
+    this.schedulePump(Math.max(1, ((this.paceBytes - allowed) * 1000) / rate));
+    return true;
+  }
+
+  private pump(): void {
+    const t = this.transport;
+    if (!t || t.closed || this.blocked) return;
+    const now = Date.now();
+    if (now < this.pausedUntil) return this.schedulePump(this.pausedUntil - now);
+    for (const f of this.frames) {
+      if (f.phase === 'received' || f.phase === 'end') continue;
+      if (f.phase === 'begin') {
+        if (!f.beginSent) {
+          f.beginSent = true;
+          f.lastActivity = now;
+          if (!this.write(encodeBegin(f.serial, f.g), { type: PacketType.Begin, serial: f.serial, index: 0 })) this.blocked = true;
+        }
+        return; // wait for CREDIT before anything later
+      }
+      // phase 'send'
+      for (;;) {
+        if (this.blocked || this.paced()) return;
+        const i = this.nextChunk(f);
+        if (i < 0) break;
+        const start = i * f.g.chunkBytes;
+        const payload = f.data.subarray(start, Math.min(start + f.g.chunkBytes, f.g.totalBytes));
+        f.lastActivity = Date.now();
+        this.stats.chunksSent++;
+        if (!this.write(encodeChunk(f.serial, i, payload), { type: PacketType.Chunk, serial: f.serial, index: i })) this.blocked = true;
+        if (Date.now() < this.pausedUntil) return this.schedulePump(this.pausedUntil - Date.now());
+      }
+      if (f.resend.length === 0 && f.nextNew >= f.g.chunkCount) {
+        f.phase = 'end';
+        f.lastActivity = Date.now();
+        if (!this.write(encodeEnd(f.serial, f.g.chunkCount, f.sha), { type: PacketType.End, serial: f.serial, index: f.g.chunkCount })) this.blocked = true;
+        continue;
+      }
+      return; // out of credit
+    }
+  }
+
+  private nextChunk(f: TxFrame): number {
+    while (f.resend.length) {
+      const i = f.resend[0];
+      if (i >= f.credit) break;
+      f.resend.shift();
+      f.queued[i] = 0;
+      this.stats.chunksResent++;
+      return i;
+    }
+    if (f.nextNew < f.credit && f.nextNew < f.g.chunkCount) return f.nextNew++;
+    return -1;
+  }
+
+  private onData(d: Uint8Array): void {
+    for (const ev of this.parser.push(this.rxFilter(d))) {
+      if (ev.kind === 'packet') this.onPacket(ev.packet);
+      else if (ev.kind === 'version') this.log(`device: host sent protocol version ${ev.version}; ignored`);
+    }
+    this.pump();
+  }
+
+  private find(serial: number): TxFrame | undefined {
+    return this.frames.find((f) => f.serial === serial);
+  }
+
+  private onPacket(p: Packet): void {
+    if (p.type === PacketType.Error) {
+      this.emit('host-error', { serial: p.serial, code: p.index, message: decodeText(p.body) });
+      this.log(`device: host error ${p.index} on #${p.serial}: ${decodeText(p.body)}`);
+      return;
+    }
+    const f = this.find(p.serial);
+    if (!f) return;
+    const now = Date.now();
+    f.lastActivity = now;
+    f.retries = 0;
+    f.timeout = this.o.ackTimeoutMs;
+    switch (p.type) {
+      case PacketType.Credit:
+        if (p.index > f.credit) f.credit = p.index;
+        if (f.phase === 'begin') f.phase = 'send';
+        return;
+      case PacketType.Nak: {
+        let nak;
+        try {
+          nak = decodeNak(p);
+        } catch {
+          return;
+        }
+        if (nak.reason === NakReason.Missing) {
+          if (f.phase === 'received') return;
+          for (const [s, c] of nak.ranges) {
+            for (let i = s; i < s + c && i < f.g.chunkCount; i++) {
+              if (i < f.nextNew && !f.queued[i]) {
+                f.queued[i] = 1;
+                f.resend.push(i);
+              }
+            }
+          }
+          f.resend.sort((a, b) => a - b);
+          if (f.phase === 'end' && f.resend.length) f.phase = 'send';
+        } else if (nak.reason === NakReason.Digest) {
+          this.restart(f, true);
+        } else if (nak.reason === NakReason.Unknown) {
+          this.restart(f, false);
+        } else if (nak.reason === NakReason.Rejected) {
+          this.remove(f);
+          f.reject(new Error(`host rejected frame #${f.serial}`));
+        }
+        return;
+      }
+      case PacketType.Status:
+        if (p.index === StatusCode.Received) {
+          if (f.phase !== 'received') {
+            f.phase = 'received';
+            this.emit('room');
+          }
+        } else if (p.index === StatusCode.Busy) {
+          f.phase = 'begin';
+          f.beginSent = true; // wait for the host's CREDIT, or BEGIN again on timeout
+        }
+        return;
+      case PacketType.Ack:
+        this.remove(f);
+        this.stats.framesAcked++;
+        if (p.flags & AckFlags.Duplicate) this.stats.duplicatesAcked++;
+        f.resolve({ duplicate: (p.flags & AckFlags.Duplicate) !== 0 });
+        return;
+    }
+  }
+
+  private restart(f: TxFrame, beginSent: boolean): void {
+    f.phase = 'begin';
+    f.beginSent = beginSent;
+    f.credit = 0;
+    f.nextNew = 0;
+    f.resend = [];
+    f.queued.fill(0);
+  }
+
+  private remove(f: TxFrame): void {
+    const i = this.frames.indexOf(f);
+    if (i >= 0) this.frames.splice(i, 1);
+    this.emit('room');
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const ev of this.parser.expire(1000, now)) if (ev.kind === 'packet') this.onPacket(ev.packet);
+    if (now < this.pausedUntil || !this.transport) return;
+    for (const f of [...this.frames]) {
+      if (now - f.lastActivity < f.timeout) continue;
+      if (f.phase === 'send' && this.nextChunkAvailable(f)) continue; // busy sending, not waiting
+      this.stats.timeouts++;
+      if (process.env.RADSEAL_LINK_DEBUG) this.log(`device: timeout #${f.serial} phase=${f.phase} credit=${f.credit} next=${f.nextNew}/${f.g.chunkCount} resend=${f.resend.length} blocked=${this.blocked}`);
+      f.retries++;
+      if (f.retries > this.o.maxRetries) {
+        this.log(`device: frame #${f.serial} given up after ${this.o.maxRetries} timeouts`);
+        this.remove(f);
+        f.reject(new Error(`frame #${f.serial}: no ACK after ${this.o.maxRetries} retries`));
+        continue;
+      }
+      f.timeout = Math.min(f.timeout * 2, this.o.maxAckTimeoutMs);
+      f.lastActivity = now;
+      if (f.phase === 'begin' || f.phase === 'send') {
+        // Waiting for credit (or it was lost): BEGIN again; the host answers with CREDIT and a NAK of gaps.
+        if (!this.write(encodeBegin(f.serial, f.g), { type: PacketType.Begin, serial: f.serial, index: 0 })) this.blocked = true;
+        f.beginSent = true;
+      } else {
+        // END (or the ACK) lost, or sealing in progress: ask again.
+        if (!this.write(encodeEnd(f.serial, f.g.chunkCount, f.sha), { type: PacketType.End, serial: f.serial, index: f.g.chunkCount })) this.blocked = true;
+      }
+    }
+    this.pump();
+  }
+
+  private nextChunkAvailable(f: TxFrame): boolean {
+    return (f.resend.length > 0 && f.resend[0] < f.credit) || (f.nextNew < f.credit && f.nextNew < f.g.chunkCount);
+  }
+}

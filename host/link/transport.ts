@@ -1,0 +1,193 @@
+// Byte transports behind one interface: a serial port (serialport 13: USB-CDC,
+// or a pty from socat) and TCP (node:net). A Connector keeps one transport up,
+// reopening with backoff after a disconnect, so the protocol layer above only
+// sees "connected(transport)" and "disconnected".
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { SerialPort } from 'serialport';
+
+export interface Transport extends EventEmitter {
+  readonly description: string;
+  /** Queues bytes; returns false when the caller should wait for 'drain'. */
+  write(data: Uint8Array): boolean;
+  /** Closes; 'close' is emitted once, whoever closed it. */
+  close(): void;
+  readonly closed: boolean;
+  // events: 'data' (Uint8Array), 'drain', 'close', 'error' (Error)
+}
+
+export type LinkEndpointSettings =
+  | { transport: 'serial' | 'pty'; path: string; baudRate: number }
+  | { transport: 'tcp'; host: string; port: number; role: 'listen' | 'connect' };
+
+class StreamTransport extends EventEmitter implements Transport {
+  closed = false;
+  constructor(
+    readonly description: string,
+    private readonly stream: NodeJS.ReadWriteStream & { destroy(): void; write(b: Uint8Array): boolean },
+    private readonly closer: () => void = () => stream.destroy(),
+  ) {
+    super();
+    stream.on('data', (d: Buffer) => this.emit('data', new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+    stream.on('drain', () => this.emit('drain'));
+    stream.on('error', (e: Error) => this.emit('error', e));
+    stream.on('close', () => this.markClosed());
+    stream.on('end', () => this.markClosed());
+  }
+  write(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    return this.stream.write(data);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closer();
+    this.markClosed();
+  }
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close');
+  }
+}
+
+export async function openSerial(path: string, baudRate: number): Promise<Transport> {
+  const port = new SerialPort({ path, baudRate, autoOpen: false, highWaterMark: 256 * 1024 });
+  await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  // close() (not destroy()) releases the port's lock, so the same path can be reopened at once.
+  const closer = () => {
+    if (port.isOpen) port.close(() => {});
+    else port.destroy();
+  };
+  // serialport reports a vanished device (USB unplug, socat gone) as an error then close.
+  return new StreamTransport(`serial ${path}`, port as unknown as ConstructorParameters<typeof StreamTransport>[1], closer);
+}
+
+export async function connectTcp(host: string, port: number): Promise<Transport> {
+  const sock = await new Promise<net.Socket>((res, rej) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.off('error', rej);
+      res(s);
+    });
+    s.once('error', rej);
+  });
+  sock.setNoDelay(true);
+  return new StreamTransport(`tcp ${host}:${port}`, sock);
+}
+
+export function wrapSocket(sock: net.Socket): Transport {
+  sock.setNoDelay(true);
+  return new StreamTransport(`tcp ${sock.remoteAddress}:${sock.remotePort}`, sock);
+}
+
+export interface ConnectorOptions {
+  /** First reconnect delay; doubles up to maxDelayMs. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  log?: (msg: string) => void;
+}
+
+/**
+ * Keeps one transport open. Emits 'up' (Transport) and 'down' (reason).
+ * TCP in 'listen' mode accepts one peer at a time (a new peer replaces the old one).
+ */
+export class Connector extends EventEmitter {
+  private current: Transport | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private server: net.Server | null = null;
+  private delay: number;
+  private readonly minDelay: number;
+  private readonly maxDelay: number;
+  private readonly log: (msg: string) => void;
+
+  constructor(readonly settings: LinkEndpointSettings, opts: ConnectorOptions = {}) {
+    super();
+    this.minDelay = opts.minDelayMs ?? 100;
+    this.maxDelay = opts.maxDelayMs ?? 5000;
+    this.delay = this.minDelay;
+    this.log = opts.log ?? (() => {});
+  }
+
+  get transport(): Transport | null {
+    return this.current;
+  }
+
+  /** For a listening TCP connector: the bound port (useful with port 0). */
+  get boundPort(): number | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : null;
+  }
+
+  async start(): Promise<void> {
+    const s = this.settings;
+    if (s.transport === 'tcp' && s.role === 'listen') {
+      this.server = net.createServer((sock) => {
+        if (this.current) {
+          this.log(`link: new peer ${sock.remoteAddress}:${sock.remotePort} replaces the previous one`);
+          this.current.close();
+        }
+        this.adopt(wrapSocket(sock));
+      });
+      await new Promise<void>((res, rej) => {
+        this.server!.once('error', rej);
+        this.server!.listen(s.port, s.host, () => res());
+      });
+      this.log(`link: listening on tcp ${s.host}:${this.boundPort}`);
+      return;
+    }
+    this.attempt();
+  }
+
+  private attempt(): void {
+    if (this.stopped) return;
+    const s = this.settings;
+    const p = s.transport === 'tcp' ? connectTcp(s.host, s.port) : openSerial(s.path, s.baudRate);
+    p.then(
+      (t) => {
+        if (this.stopped) return t.close();
+        this.delay = this.minDelay;
+        this.adopt(t);
+      },
+      (e: Error) => {
+        this.emit('retry', e);
+        this.log(`link: cannot open ${describe(s)} (${e.message}); retrying in ${this.delay} ms`);
+        this.schedule();
+      },
+    );
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.attempt(), this.delay);
+    this.delay = Math.min(this.delay * 2, this.maxDelay);
+  }
+
+  private adopt(t: Transport): void {
+    this.current = t;
+    t.on('error', (e: Error) => this.log(`link: ${t.description}: ${e.message}`));
+    t.once('close', () => {
+      if (this.current === t) this.current = null;
+      this.emit('down', t);
+      if (!this.server) this.schedule();
+    });
+    this.log(`link: connected ${t.description}`);
+    this.emit('up', t);
+  }
+
+  /** Drops the current transport (a simulated unplug); the connector reconnects. */
+  drop(): void {
+    this.current?.close();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.current?.close();
+    if (this.server) await new Promise<void>((res) => this.server!.close(() => res()));
+  }
+}
+
+function describe(s: LinkEndpointSettings): string {
+  return s.transport === 'tcp' ? `tcp ${s.host}:${s.port}` : `${s.transport} ${s.path}`;
+}
