@@ -169,6 +169,12 @@ function verifyStreamed(ds: DataSet, signedTags: readonly Tag[], item: DataSet, 
   }
 }
 
+/** Key size or curve, e.g. "RSA-2048", "ECDSA-P256", "Ed25519". */
+export function keyDescription(cert: CertInfo): string {
+  if (cert.keyType === 'rsa') return `RSA-${cert.x509.publicKey.asymmetricKeyDetails?.modulusLength ?? '?'}`;
+  return algorithmName(cert);
+}
+
 /** Name of a signature algorithm from its certificate's key. */
 export function algorithmName(cert: CertInfo): string {
   if (cert.keyType === 'ed25519') return 'Ed25519';
@@ -176,7 +182,7 @@ export function algorithmName(cert: CertInfo): string {
     const curve = cert.x509.publicKey.asymmetricKeyDetails?.namedCurve;
     return curve === 'prime256v1' ? 'ECDSA-P256' : `ECDSA-${curve ?? 'unknown'}`;
   }
-  if (cert.keyType === 'rsa') return `RSA-${cert.x509.publicKey.asymmetricKeyDetails?.modulusLength ?? '?'}`;
+  if (cert.keyType === 'rsa') return 'RSA';
   return cert.keyType.toUpperCase();
 }
 

@@ -5,7 +5,7 @@ import { readPart10, DicomFormatError } from '../dicom/reader.js';
 import { UID } from '../dicom/uids.js';
 import { TAGS } from '../dicom/mac.js';
 import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
-import { checkSignatures, type SignatureCheck } from '../dicom/signatures.js';
+import { checkSignatures, keyDescription, type SignatureCheck } from '../dicom/signatures.js';
 import { readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
 import { decideTrust, type CertInfo } from '../keys/certs.js';
@@ -26,10 +26,16 @@ export interface SignatureReport {
   valid: boolean;
   trusted: boolean;
   time: string | null;
-  // Added by issue 4 (the fields above are issue 2's and unchanged):
-  role: SignatureRole;
+}
+
+/** Issue 4's detail for each entry of `signatures` (same order; that array keeps issue 2's shape). */
+export interface SignatureDetail {
   macId: number;
+  role: SignatureRole;
+  /** Key size or curve: "Ed25519", "ECDSA-P256", "RSA-2048". */
+  key: string;
   macAlgorithm: string | null;
+  signedElements: number;
   /** Meets the verify policy (minimum signed set, MAC algorithm). */
   policyOk: boolean;
 }
@@ -66,6 +72,7 @@ export interface VerifyReport {
   signatures: SignatureReport[];
   capture: { deviceId: string; rawSha256: string } | null;
   // Added by issue 4:
+  signatureDetails: SignatureDetail[];
   technologist: TechnologistReport | null;
   /** On the lossless path, the tiles whose pixels no longer match the signed tile table. */
   tamperedTiles?: TamperedTiles;
@@ -119,7 +126,7 @@ function holdsUN(el: Element): boolean {
 }
 
 export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[], policy: VerifyPolicy = DEFAULT_POLICY): VerifyReport {
-  const report: VerifyReport = { file, verdict: 'invalid', reasons: [], signatures: [], capture: null, technologist: null };
+  const report: VerifyReport = { file, verdict: 'invalid', reasons: [], signatures: [], capture: null, signatureDetails: [], technologist: null };
   let parsed;
   try {
     parsed = readPart10(bytes);
@@ -172,9 +179,13 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
       valid: check.valid,
       trusted: trust.trusted,
       time: check.time ? check.time.toISOString() : null,
-      role,
+    });
+    report.signatureDetails.push({
       macId: check.macId,
+      role,
+      key: check.certificate ? keyDescription(check.certificate) : 'unknown',
       macAlgorithm: check.macAlgorithm ?? null,
+      signedElements: check.signedTags.length,
       policyOk: policyProblems.length === 0,
     });
     const who = `signature ${check.macId} (${check.algorithm}, ${cn ?? 'unknown signer'})`;

@@ -23,7 +23,7 @@ test('verify reports device and technologist signers; policy decides whether a m
   await sealTo(both, testFrame(96, 96), ids.deviceWithEcdsa, { technologist: ids.technologist });
   const r = verifyBytes(both, readFileSync(both), trust, requireTech);
   assert.equal(r.verdict, 'authentic', r.reasons.join('; '));
-  assert.deepEqual(r.signatures.map((s) => [s.role, s.algorithm, s.signer, s.purpose, s.valid, s.trusted]), [
+  assert.deepEqual(r.signatures.map((s, k) => [r.signatureDetails[k]!.role, s.algorithm, s.signer, s.purpose, s.valid, s.trusted]), [
     ['device', 'Ed25519', 'DX-ROOM-3', 'Source Signature', true, true],
     ['device', 'ECDSA-P256', 'DX-ROOM-3', 'Source Signature', true, true],
     ['technologist', 'Ed25519', 'tech042', "Author's Signature", true, true],
