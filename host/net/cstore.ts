@@ -1,0 +1,329 @@
+// A minimal DICOM C-STORE SCU (PS3.8 upper layer + PS3.7 DIMSE), written by hand.
+//
+// Why not a library: a sealed object's signatures cover its exact data set
+// bytes. dcmjs re-encodes data sets (DESIGN §3: it rewrote Specific Character
+// Set and DS values), and dcmjs-dimse sends through dcmjs, so a signed object
+// would arrive at PACS with broken signatures. This SCU sends the file's own
+// bytes: the Part 10 meta header (group 0002) is stripped, as the standard
+// requires on the wire, and everything after it goes out untouched in P-DATA
+// fragments, in the transfer syntax the file was written in. The protocol
+// surface needed for one C-STORE is small: A-ASSOCIATE-RQ/AC/RJ, P-DATA-TF,
+// A-RELEASE-RQ/RP, A-ABORT.
+import net from 'node:net';
+
+export interface Part10 {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** Offset of the first data set byte (after the meta header). */
+  dataSetOffset: number;
+}
+
+export class DicomNetError extends Error {
+  override name = 'DicomNetError';
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** Reads the Part 10 meta header (explicit VR little endian, group 0002). */
+export function parsePart10(bytes: Uint8Array): Part10 {
+  if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) {
+    throw new DicomNetError('not a DICOM Part 10 file (no DICM prefix at offset 128)', false);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const td = new TextDecoder();
+  let o = 132;
+  const uids: Record<string, string> = {};
+  while (o + 8 <= bytes.length && dv.getUint16(o, true) === 0x0002) {
+    const el = dv.getUint16(o + 2, true);
+    const vr = String.fromCharCode(bytes[o + 4], bytes[o + 5]);
+    let len: number;
+    let hdr: number;
+    if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) {
+      len = dv.getUint32(o + 8, true);
+      hdr = 12;
+    } else {
+      len = dv.getUint16(o + 6, true);
+      hdr = 8;
+    }
+    const val = bytes.subarray(o + hdr, o + hdr + len);
+    if (el === 0x0002 || el === 0x0003 || el === 0x0010) uids[el] = td.decode(val).replace(/[\0 ]+$/, '');
+    o += hdr + len;
+  }
+  if (!uids[2] || !uids[3] || !uids[0x10]) throw new DicomNetError('Part 10 meta header lacks (0002,0002), (0002,0003) or (0002,0010)', false);
+  return { sopClassUid: uids[2], sopInstanceUid: uids[3], transferSyntaxUid: uids[0x10], dataSetOffset: o };
+}
+
+export interface CStoreTarget {
+  calledAe: string;
+  host: string;
+  port: number;
+  callingAe?: string;
+  timeoutMs?: number;
+  maxPduBytes?: number;
+}
+
+/** Parses AE@HOST:PORT. */
+export function parseTarget(s: string): CStoreTarget {
+  const m = /^([^@]{1,16})@(.+):(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`forward target must be AE@HOST:PORT (AE up to 16 chars), got "${s}"`);
+  return { calledAe: m[1], host: m[2], port: Number(m[3]) };
+}
+
+const APP_CONTEXT = '1.2.840.10008.3.1.1.1';
+const IMPL_CLASS_UID = '1.2.826.0.1.3680043.10.1455.1'; // radseal implementation class (private arc placeholder)
+const IMPL_VERSION = 'RADSEAL_010';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+
+function ae(s: string): Uint8Array {
+  const b = new Uint8Array(16).fill(0x20);
+  b.set(new TextEncoder().encode(s.slice(0, 16)));
+  return b;
+}
+
+function item(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  out[0] = type;
+  new DataView(out.buffer).setUint16(2, body.length, false);
+  out.set(body, 4);
+  return out;
+}
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+const cat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+
+function pdu(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(6 + body.length);
+  out[0] = type;
+  new DataView(out.buffer).setUint32(2, body.length, false);
+  out.set(body, 6);
+  return out;
+}
+
+function associateRq(t: CStoreTarget, p: Part10, maxPdu: number): Uint8Array {
+  const fixed = new Uint8Array(68);
+  new DataView(fixed.buffer).setUint16(0, 1, false);
+  fixed.set(ae(t.calledAe), 4);
+  fixed.set(ae(t.callingAe ?? 'RADSEAL'), 20);
+  const pcBody = cat(Uint8Array.of(1, 0, 0, 0), item(0x30, ascii(p.sopClassUid)), item(0x40, ascii(p.transferSyntaxUid)));
+  const maxLen = new Uint8Array(4);
+  new DataView(maxLen.buffer).setUint32(0, maxPdu, false);
+  const user = cat(item(0x51, maxLen), item(0x52, ascii(IMPL_CLASS_UID)), item(0x55, ascii(IMPL_VERSION)));
+  return pdu(0x01, cat(fixed, item(0x10, ascii(APP_CONTEXT)), item(0x20, pcBody), item(0x50, user)));
+}
+
+/** Implicit VR LE element; UIDs are padded with NUL to even length. */
+function el(tag: number, value: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + value.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, tag >>> 16, true);
+  dv.setUint16(2, tag & 0xffff, true);
+  dv.setUint32(4, value.length, true);
+  out.set(value, 8);
+  return out;
+}
+const uidVal = (s: string) => {
+  const b = ascii(s);
+  return b.length % 2 ? cat(b, Uint8Array.of(0)) : b;
+};
+const us = (n: number) => Uint8Array.of(n & 0xff, n >> 8);
+
+function cStoreRq(p: Part10, messageId: number): Uint8Array {
+  const rest = cat(
+    el(0x00000002, uidVal(p.sopClassUid)),
+    el(0x00000100, us(0x0001)), // C-STORE-RQ
+    el(0x00000110, us(messageId)),
+    el(0x00000700, us(0)), // MEDIUM priority
+    el(0x00000800, us(0x0000)), // a data set follows
+    el(0x00001000, uidVal(p.sopInstanceUid)),
+  );
+  const gl = new Uint8Array(4);
+  new DataView(gl.buffer).setUint32(0, rest.length, true);
+  return cat(el(0x00000000, gl), rest);
+}
+
+function pdataPdus(pcid: number, data: Uint8Array, isCommand: boolean, maxPdu: number): Uint8Array[] {
+  const maxFrag = Math.max(1024, maxPdu - 6);
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < data.length || (o === 0 && data.length === 0); ) {
+    const n = Math.min(maxFrag, data.length - o);
+    const last = o + n >= data.length;
+    const pdv = new Uint8Array(4 + 2);
+    new DataView(pdv.buffer).setUint32(0, n + 2, false);
+    pdv[4] = pcid;
+    pdv[5] = (isCommand ? 1 : 0) | (last ? 2 : 0);
+    out.push(pdu(0x04, cat(pdv, data.subarray(o, o + n))));
+    o += n;
+    if (n === 0) break;
+  }
+  return out;
+}
+
+/** Reads whole PDUs from a socket. */
+class PduReader {
+  private buf = new Uint8Array(0);
+  private waiters: Array<(p: { type: number; body: Uint8Array } | Error) => void> = [];
+  private queue: Array<{ type: number; body: Uint8Array }> = [];
+  private error: Error | null = null;
+  constructor(sock: net.Socket) {
+    sock.on('data', (d: Buffer) => {
+      this.buf = cat(this.buf, d);
+      for (;;) {
+        if (this.buf.length < 6) break;
+        const len = new DataView(this.buf.buffer, this.buf.byteOffset).getUint32(2, false);
+        if (this.buf.length < 6 + len) break;
+        this.deliver({ type: this.buf[0], body: this.buf.slice(6, 6 + len) });
+        this.buf = this.buf.slice(6 + len);
+      }
+    });
+    const fail = (e: Error) => {
+      this.error = e;
+      for (const w of this.waiters.splice(0)) w(e);
+    };
+    sock.on('error', (e) => fail(new DicomNetError(`connection error: ${e.message}`, true)));
+    sock.on('close', () => fail(new DicomNetError('connection closed by peer', true)));
+  }
+  private deliver(p: { type: number; body: Uint8Array }): void {
+    const w = this.waiters.shift();
+    if (w) w(p);
+    else this.queue.push(p);
+  }
+  next(timeoutMs: number): Promise<{ type: number; body: Uint8Array }> {
+    const q = this.queue.shift();
+    if (q) return Promise.resolve(q);
+    if (this.error) return Promise.reject(this.error);
+    return new Promise((res, rej) => {
+      const timer = setTimeout(() => rej(new DicomNetError(`no reply within ${timeoutMs} ms`, true)), timeoutMs);
+      this.waiters.push((p) => {
+        clearTimeout(timer);
+        if (p instanceof Error) rej(p);
+        else res(p);
+      });
+    });
+  }
+}
+
+export interface CStoreResult {
+  status: number;
+  /** 0x0000 success; 0xB000/0xB006/0xB007 stored with a warning. */
+  stored: boolean;
+  bytesSent: number;
+}
+
+const REJECT_REASONS: Record<number, string> = { 1: 'no reason given', 2: 'application context not supported', 3: 'calling AE not recognized', 7: 'called AE not recognized' };
+
+/** Sends one Part 10 file's data set, byte for byte, by C-STORE. */
+export async function cStore(t: CStoreTarget, file: Uint8Array): Promise<CStoreResult> {
+  const p = parsePart10(file);
+  const timeout = t.timeoutMs ?? 30000;
+  const maxPdu = t.maxPduBytes ?? 65536;
+  const sock = await new Promise<net.Socket>((res, rej) => {
+    const s = net.connect({ host: t.host, port: t.port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      rej(new DicomNetError(`connect to ${t.host}:${t.port} timed out`, true));
+    }, timeout);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      res(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      rej(new DicomNetError(`cannot connect to ${t.calledAe}@${t.host}:${t.port}: ${e.message}`, true));
+    });
+  });
+  const reader = new PduReader(sock);
+  const send = (b: Uint8Array) => new Promise<void>((res, rej) => sock.write(b, (e) => (e ? rej(new DicomNetError(e.message, true)) : res())));
+  try {
+    await send(associateRq(t, p, maxPdu));
+    const ac = await reader.next(timeout);
+    if (ac.type === 0x03) {
+      const reason = ac.body[3];
+      throw new DicomNetError(`association rejected by ${t.calledAe} (result ${ac.body[1]}, source ${ac.body[2]}, reason ${reason}: ${REJECT_REASONS[reason] ?? 'unknown'})`, ac.body[1] === 2);
+    }
+    if (ac.type !== 0x02) throw new DicomNetError(`expected A-ASSOCIATE-AC, got PDU type 0x${ac.type.toString(16)}`, true);
+    let peerMax = 0;
+    let accepted = false;
+    let result = -1;
+    for (let o = 68; o + 4 <= ac.body.length; ) {
+      const type = ac.body[o];
+      const len = new DataView(ac.body.buffer, ac.body.byteOffset + o).getUint16(2, false);
+      const b = ac.body.subarray(o + 4, o + 4 + len);
+      if (type === 0x21 && b[0] === 1) {
+        result = b[2];
+        accepted = result === 0;
+      }
+      if (type === 0x50) {
+        for (let u = 0; u + 4 <= b.length; ) {
+          const ulen = new DataView(b.buffer, b.byteOffset + u).getUint16(2, false);
+          if (b[u] === 0x51) peerMax = new DataView(b.buffer, b.byteOffset + u + 4).getUint32(0, false);
+          u += 4 + ulen;
+        }
+      }
+      o += 4 + len;
+    }
+    if (!accepted) {
+      throw new DicomNetError(`${t.calledAe} refused SOP class ${p.sopClassUid} in transfer syntax ${p.transferSyntaxUid} (presentation context result ${result}); not retrying, the object would be re-encoded otherwise`, false);
+    }
+    const sendMax = peerMax > 0 ? Math.min(peerMax, 1 << 22) : 1 << 20;
+    const messageId = 1;
+    for (const u of pdataPdus(1, cStoreRq(p, messageId), true, sendMax)) await send(u);
+    const ds = file.subarray(p.dataSetOffset);
+    for (const u of pdataPdus(1, ds, false, sendMax)) await send(u);
+    // Response: a command (Implicit VR LE regardless of the data set's syntax).
+    let cmd = new Uint8Array(0);
+    for (;;) {
+      const r = await reader.next(timeout);
+      if (r.type === 0x07) throw new DicomNetError(`association aborted by ${t.calledAe} (source ${r.body[2]}, reason ${r.body[3]})`, true);
+      if (r.type !== 0x04) throw new DicomNetError(`expected P-DATA-TF, got PDU type 0x${r.type.toString(16)}`, true);
+      let last = false;
+      for (let o = 0; o + 6 <= r.body.length; ) {
+        const len = new DataView(r.body.buffer, r.body.byteOffset + o).getUint32(0, false);
+        const ctrl = r.body[o + 5];
+        cmd = cat(cmd, r.body.subarray(o + 6, o + 4 + len));
+        if (ctrl & 2) last = true;
+        o += 4 + len;
+      }
+      if (last) break;
+    }
+    const status = readUs(cmd, 0x00000900);
+    if (status === null) throw new DicomNetError('C-STORE-RSP without a Status (0000,0900)', true);
+    await send(pdu(0x05, new Uint8Array(4)));
+    try {
+      const rp = await reader.next(Math.min(timeout, 5000));
+      if (rp.type !== 0x06) throw new Error('no A-RELEASE-RP');
+    } catch {
+      // The object is stored; a missing release reply does not change that.
+    }
+    const stored = status === 0 || status === 0xb000 || status === 0xb006 || status === 0xb007;
+    if (!stored) {
+      // 0xA7xx out of resources is worth retrying; 0xA9xx / 0xCxxx data set problems are not.
+      throw new DicomNetError(`C-STORE of ${p.sopInstanceUid} failed with status 0x${status.toString(16).padStart(4, '0')}`, (status & 0xff00) === 0xa700);
+    }
+    return { status, stored, bytesSent: ds.length };
+  } finally {
+    sock.destroy();
+  }
+}
+
+function readUs(cmd: Uint8Array, tag: number): number | null {
+  const dv = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
+  for (let o = 0; o + 8 <= cmd.length; ) {
+    const t = (dv.getUint16(o, true) << 16) | dv.getUint16(o + 2, true);
+    const len = dv.getUint32(o + 4, true);
+    if (t >>> 0 === tag >>> 0 && len === 2) return dv.getUint16(o + 8, true);
+    o += 8 + len;
+  }
+  return null;
+}
+
+export { IMPLICIT_LE };

@@ -1,0 +1,138 @@
+// Durable outbox: sealed objects are written so that a crash at any instant
+// (kill -9, power loss) leaves either the complete object or nothing.
+//
+//   tmp/<name>.<pid>.<rand>   write all bytes, fsync(file)
+//   rename -> ready/<seq>-<device>-<serial>.dcm, fsync(ready/)     <- durable from here
+//   append "<device>\t<serial>" to sealed.log, fsync(sealed.log)
+//
+// ready/ is the persistent, ordered send queue (seq is a zero-padded counter);
+// after a successful send the object moves to sent/ (or is deleted). Leftovers
+// in tmp/ are half-written by definition and are removed on open. The set of
+// sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/, so a frame the
+// device resends after a crash is recognised and never sealed twice.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+export interface OutboxEntry {
+  seq: number;
+  deviceId: string;
+  serial: number;
+  path: string;
+  name: string;
+}
+
+const NAME_RE = /^(\d{12})-(.+)-(\d+)\.dcm$/;
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Device ids go into file names: keep [A-Za-z0-9._], escape the rest as %XX. */
+export function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+function unsafeName(s: string): string {
+  return s.replace(/%([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+export interface OutboxOptions {
+  /** Keep delivered objects in sent/ (default) or delete them. */
+  keepSent?: boolean;
+}
+
+export class Outbox {
+  readonly tmpDir: string;
+  readonly readyDir: string;
+  readonly sentDir: string;
+  readonly journal: string;
+  private nextSeq = 1;
+  private readonly sealed = new Set<string>();
+  /** Half-written files found (and removed) in tmp/ when the outbox was opened. */
+  readonly removedPartials: string[] = [];
+
+  constructor(readonly dir: string, private readonly o: OutboxOptions = {}) {
+    this.tmpDir = join(dir, 'tmp');
+    this.readyDir = join(dir, 'ready');
+    this.sentDir = join(dir, 'sent');
+    this.journal = join(dir, 'sealed.log');
+    for (const d of [dir, this.tmpDir, this.readyDir, this.sentDir]) mkdirSync(d, { recursive: true });
+    for (const f of readdirSync(this.tmpDir)) {
+      unlinkSync(join(this.tmpDir, f));
+      this.removedPartials.push(f);
+    }
+    if (this.removedPartials.length) fsyncDir(this.tmpDir);
+    if (existsSync(this.journal)) {
+      for (const line of readFileSync(this.journal, 'utf8').split('\n')) {
+        const [d, s] = line.split('\t');
+        if (d && s && /^\d+$/.test(s)) this.sealed.add(`${d}\u0000${Number(s)}`);
+        // A torn last line (crash mid-append) is ignored; ready/ still knows the object.
+      }
+    }
+    for (const dirName of [this.readyDir, this.sentDir]) {
+      for (const f of readdirSync(dirName)) {
+        const m = NAME_RE.exec(f);
+        if (!m) continue;
+        this.nextSeq = Math.max(this.nextSeq, Number(m[1]) + 1);
+        this.sealed.add(`${unsafeName(m[2])}\u0000${Number(m[3])}`);
+      }
+    }
+  }
+
+  has(deviceId: string, serial: number): boolean {
+    return this.sealed.has(`${deviceId}\u0000${serial}`);
+  }
+
+  /** Writes a sealed object durably; returns its entry once file and folder are fsynced. */
+  put(deviceId: string, serial: number, bytes: Uint8Array): OutboxEntry {
+    const seq = this.nextSeq++;
+    const name = `${String(seq).padStart(12, '0')}-${safeName(deviceId)}-${serial}.dcm`;
+    const tmp = join(this.tmpDir, `${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    const fd = openSync(tmp, 'wx', 0o640);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const path = join(this.readyDir, name);
+    renameSync(tmp, path);
+    fsyncDir(this.readyDir);
+    this.sealed.add(`${deviceId}\u0000${serial}`);
+    const jfd = openSync(this.journal, 'a', 0o640);
+    try {
+      writeSync(jfd, `${deviceId}\t${serial}\n`);
+      fsyncSync(jfd);
+    } finally {
+      closeSync(jfd);
+    }
+    return { seq, deviceId, serial, path, name };
+  }
+
+  /** Objects waiting to be sent, oldest first. */
+  pending(): OutboxEntry[] {
+    return readdirSync(this.readyDir)
+      .map((f) => ({ f, m: NAME_RE.exec(f) }))
+      .filter((x) => x.m)
+      .map(({ f, m }) => ({ seq: Number(m![1]), deviceId: unsafeName(m![2]), serial: Number(m![3]), path: join(this.readyDir, f), name: f }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Records a delivery: moves the object to sent/ (or deletes it), durably. */
+  markSent(e: OutboxEntry): void {
+    if (this.o.keepSent === false) {
+      // The key is already in sealed.log, so deleting cannot lead to a reseal.
+      unlinkSync(e.path);
+    } else {
+      renameSync(e.path, join(this.sentDir, e.name));
+      fsyncDir(this.sentDir);
+    }
+    fsyncDir(this.readyDir);
+  }
+}
