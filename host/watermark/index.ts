@@ -153,7 +153,9 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     const tag = opts.contentTag ?? contentTagFromMeans(mf, gr, gc);
     if (tag.length !== TAG_BITS / 8) throw new RangeError('contentTag must be 4 bytes');
     const coded = convEncode(infoBits(pay, tag));
-    core.bytes(tsign, TILE2).set(new Uint8Array(expectedSigns(key, coded).buffer));
+    // Signs first: a key's first use builds its layout in the core, which may grow memory and detach views.
+    const signs = expectedSigns(key, coded);
+    core.bytes(tsign, TILE2).set(new Uint8Array(signs.buffer));
     // Gain: the largest that keeps the exact MSE at or below the target.
     const m2 = n > 0 ? w.wmMask(act, mn, mx, n, maxv, MASK_LO, MASK_HI, mask) : 0;
     const mseTarget = (maxv * maxv) / 10 ** (psnrTarget / 10);
