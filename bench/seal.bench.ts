@@ -65,7 +65,7 @@ try {
   const trust = parseCertificates(certificateDer);
   const device = { deviceId: 'BENCH-DX', boardId: 'bench', signer, certificateDer };
   const rawFrameSha256 = sha256(pixelBytes(frame.pixels));
-  let sealedBytes = new Uint8Array(0);
+  let sealedBytes: Uint8Array = new Uint8Array(0);
   const sealMs = await medianMs(async () => {
     sealedBytes = (await sealFrame({ frame, rawFrameSha256, frameSerial: 1 }, device)).bytes;
   }, REPS);

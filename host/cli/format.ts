@@ -1,9 +1,9 @@
 // How verification results look to people.
-import type { VerifyReport } from '../ingest/verify.js';
+import type { VerifyReportWithWatermark } from '../ingest/watermark-check.js';
 
 const MARK: Record<string, string> = { authentic: 'AUTHENTIC', tampered: 'TAMPERED', unsigned: 'UNSIGNED', untrusted: 'UNTRUSTED', invalid: 'INVALID' };
 
-export function formatReport(r: VerifyReport): string {
+export function formatReport(r: VerifyReportWithWatermark): string {
   const lines = [`${r.file}: ${MARK[r.verdict]}`];
   for (const s of r.signatures) {
     lines.push(`  signature: ${s.algorithm} ${s.purpose} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}`);
@@ -16,6 +16,13 @@ export function formatReport(r: VerifyReport): string {
   if (r.tamperedTiles) {
     const t = r.tamperedTiles;
     lines.push(`  changed tiles (${t.size}x${t.size} px, grid ${t.rows}x${t.cols}${t.tableAuthenticated ? '' : ', table not independently authenticated'}): ${t.tiles.map(([y, x]) => `[${y},${x}]`).join(' ')}`);
+  }
+  if (r.watermark) {
+    const w = r.watermark;
+    const payload = w.decoded ? `device ${w.decoded.device ?? 'tag ' + w.decoded.deviceTagHex}, frame ${w.decoded.frameSerial}` : 'payload unreadable';
+    lines.push(`  watermark: ${w.present ? `present (z ${w.score.toFixed(1)}, FPP ≤ ${w.falsePositiveProbability.toExponential(1)}), ${payload}` : 'ABSENT'}` +
+      `${w.payloadMatchesAttestation === null ? '' : w.payloadMatchesAttestation ? ', matches the attestation' : ', does NOT match the attestation'}` +
+      `${w.blocks.tampered.length ? `; ${w.blocks.tampered.length} suspect blocks (${w.blocks.size} px)` : ''}`);
   }
   for (const reason of r.reasons) lines.push(`  - ${reason}`);
   return lines.join('\n');

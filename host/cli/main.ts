@@ -8,7 +8,9 @@ import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { readMetaFile } from '../seal/meta.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { verifyBytes, type VerifyReport } from '../ingest/verify.js';
+import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
+import { loadWatermarkKey } from '../keys/watermark-key.js';
+import { register as registerWatermark } from './watermark.js';
 import { DEFAULT_POLICY, readPolicyFile } from '../ingest/policy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
@@ -88,7 +90,8 @@ export function buildProgram(): Command {
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--operator <name>', "Operators' Name (PN, e.g. Doe^Jane) of the co-signing technologist")
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
-    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; operator?: string; tileSize: number }) => {
+    .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
+    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (!o.techKey !== !o.techCert) throw new UsageOrIoError('--tech-key and --tech-cert go together');
@@ -98,7 +101,8 @@ export function buildProgram(): Command {
       if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
       const meta = o.meta ? readMetaFile(o.meta) : {};
       const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
-      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta, technologist, tileSize: o.tileSize }, device);
+      const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
+      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta, technologist, tileSize: o.tileSize, watermark }, device);
       writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
       console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
     });
@@ -110,11 +114,13 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON (one object, or an array for several files)')
     .option('--policy <file>', 'verify policy JSON: requireTechnologistSignature, acceptedMacAlgorithms, additionalRequiredSignedTags')
     .option('--require-technologist', 'not authentic without a valid, trusted technologist co-signature')
-    .action((files: string[], o: { trust: string; json?: boolean; policy?: string; requireTechnologist?: boolean }) => {
+    .option('--wm-key <file>', 'site watermark key: detect the capture watermark, report its payload and tamper map, and require it')
+    .action((files: string[], o: { trust: string; json?: boolean; policy?: string; requireTechnologist?: boolean; wmKey?: string }) => {
       const trust = loadTrust(o.trust);
       const policy = { ...(o.policy ? readPolicyFile(o.policy) : DEFAULT_POLICY) };
       if (o.requireTechnologist) policy.requireTechnologistSignature = true;
-      const reports: VerifyReport[] = [];
+      const watermarkKey = o.wmKey ? loadWatermarkKey(o.wmKey) : undefined;
+      const reports: VerifyReportWithWatermark[] = [];
       for (const file of files) {
         let bytes: Buffer;
         try {
@@ -122,7 +128,7 @@ export function buildProgram(): Command {
         } catch (err) {
           throw new UsageOrIoError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
         }
-        reports.push(verifyBytes(file, bytes, trust, policy));
+        reports.push(verifyObject(file, bytes, trust, { policy, watermarkKey }));
       }
       if (o.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
       else for (const r of reports) console.log(formatReport(r));
@@ -137,6 +143,7 @@ export function buildProgram(): Command {
       process.exitCode = result.ok ? 0 : 1;
     });
 
+  registerWatermark(program);
   return program;
 }
 

@@ -10,17 +10,20 @@ import { generateDeviceKey } from '../keys/provision.js';
 import { parseCertificates } from '../keys/certs.js';
 import { loadDeviceIdentity } from '../seal/device.js';
 import { sealFrame } from '../seal/seal.js';
-import { pixelBytes } from '../dicom/dx.js';
+import { pixelBytes, type CaptureMeta } from '../dicom/dx.js';
 import { readGrayImage, type GrayImage } from '../image/png.js';
 import { makePhantom } from '../image/phantom.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { verifyBytes, type VerifyReport } from '../ingest/verify.js';
+import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
+import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js';
+import { decodeUS } from '../dicom/values.js';
 import { readPart10 } from '../dicom/reader.js';
 import { findElement, tag } from '../dicom/model.js';
 
 export interface DemoFrame {
   name: string;
   image: GrayImage;
+  meta?: CaptureMeta;
 }
 
 /** The radiographs shipped beside the checkout, when present. */
@@ -28,14 +31,18 @@ export function sharedRadiographsDir(): string {
   return resolve(projectRoot(), '..', 'shared', 'data', 'radiographs');
 }
 
+/**
+ * The full-depth stored-value radiographs (both are MONOCHROME1 computed
+ * radiography, per the folder's README) and a generated 14-bit phantom. The
+ * 8-bit NIH sample is left out: the capture watermark is for 10-16-bit frames.
+ */
 function demoFrames(log: (s: string) => void): DemoFrame[] {
+  const phantom: DemoFrame = { name: 'phantom-14bit', image: makePhantom({ rows: 1024, cols: 1024, bitsStored: 14, seed: 1 }) };
   const dir = sharedRadiographsDir();
-  if (existsSync(dir)) {
-    const pngs = readdirSync(dir).filter((f) => f.endsWith('.png')).sort();
-    if (pngs.length) {
-      log(`frames: ${pngs.length} real radiographs from ${dir}`);
-      return pngs.map((f) => ({ name: basename(f, '.png'), image: readGrayImage(join(dir, f)) }));
-    }
+  const real = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_stored_values_16bit.png')).sort() : [];
+  if (real.length) {
+    log(`frames: ${real.length} real radiographs from ${dir} and a generated 14-bit phantom`);
+    return [...real.map((f) => ({ name: basename(f, '.png'), image: readGrayImage(join(dir, f)), meta: { photometricInterpretation: 'MONOCHROME1' as const } })), phantom];
   }
   log('frames: 3 generated phantoms (1024x1024, 14-bit, Poisson noise)');
   return [1, 2, 3].map((seed) => ({ name: `phantom-${seed}`, image: makePhantom({ rows: 1024, cols: 1024, bitsStored: 14, seed }) }));
@@ -43,7 +50,7 @@ function demoFrames(log: (s: string) => void): DemoFrame[] {
 
 export interface DemoResult {
   ok: boolean;
-  reports: VerifyReport[];
+  reports: VerifyReportWithWatermark[];
 }
 
 export async function runDemo(dirArg: string, log: (s: string) => void): Promise<DemoResult> {
@@ -55,48 +62,87 @@ export async function runDemo(dirArg: string, log: (s: string) => void): Promise
 
   if (!existsSync(join(keysDir, 'device.key'))) {
     await generateDeviceKey('RADSEAL-DEMO-DX1', keysDir);
-    log(`keys: made a device key and self-signed certificate in ${keysDir}`);
+    generateWatermarkKey(join(keysDir, 'site-watermark.key'));
+    log(`keys: made a device key, its self-signed certificate and a site watermark key in ${keysDir}`);
   } else {
     log(`keys: using ${keysDir}`);
   }
   const device = loadDeviceIdentity(join(keysDir, 'device.key'), join(keysDir, 'device.crt'), 'sim-pty');
+  const watermarkKey = loadWatermarkKey(join(keysDir, 'site-watermark.key'));
   const trust = parseCertificates(readFileSync(join(keysDir, 'device.crt')));
 
   const core = new Core();
   const hasher = new CoreSha256(core);
-  const reports: VerifyReport[] = [];
   const sealedPaths: string[] = [];
   let serial = 0;
-  for (const { name, image } of demoFrames(log)) {
+  for (const { name, image, meta } of demoFrames(log)) {
     serial++;
     // The raw frame is hashed in the core as it arrives, before anything else touches it.
     const rawFrameSha256 = hasher.reset().update(pixelBytes(image.pixels)).digest();
-    const sealed = await sealFrame({ frame: image, rawFrameSha256, frameSerial: serial, meta: { patientName: 'PHANTOM^DEMO', patientId: 'RS-DEMO-0001', studyDescription: 'radseal demo' } }, device);
+    const sealed = await sealFrame({
+      frame: image, rawFrameSha256, frameSerial: serial, watermark: { key: watermarkKey },
+      meta: { patientName: 'PHANTOM^DEMO', patientId: 'RS-DEMO-0001', studyDescription: 'radseal demo', ...meta },
+    }, device);
     const path = join(outbox, `${name}-${sealed.sopInstanceUid.slice(-12)}.dcm`);
     writeFileAtomic(path, sealed.bytes, { noClobber: true });
     sealedPaths.push(path);
-    log(`sealed: ${name} (${image.rows}x${image.cols}, ${image.bitsStored} bits) → ${path}`);
+    log(`sealed: ${name} (${image.rows}x${image.cols}, ${image.bitsStored} bits, watermarked) → ${path}`);
+  }
+  const verify = (path: string, bytes: Uint8Array) => verifyObject(path, bytes, trust, { watermarkKey });
+  const reports = sealedPaths.map((path) => verify(path, readFileSync(path)));
+
+  // Two attacker's edits on copies of the first object: one pixel's lowest bit
+  // flipped, and a 128x128 copy-move (a structure duplicated elsewhere).
+  const original = new Uint8Array(readFileSync(sealedPaths[0]!));
+  const stem = basename(sealedPaths[0]!, '.dcm');
+  const edits: Array<[string, Uint8Array]> = [
+    ['one-bit-flipped', flipOneBit(original)],
+    ['copy-move-128', copyMove(original, 128)],
+  ];
+  for (const [what, bytes] of edits) {
+    const path = join(tamperedDir, `${stem}-${what}.dcm`);
+    writeFileSync(path, bytes);
+    reports.push(verify(path, bytes));
   }
 
-  for (const path of sealedPaths) reports.push(verifyBytes(path, readFileSync(path), trust));
-
-  // An attacker's edit: one pixel's lowest bit flipped in a copy of the first object.
-  const original = readFileSync(sealedPaths[0]!);
-  const tampered = new Uint8Array(original);
-  const at = findPixelDataOffset(tampered) + 2 * 1000;
-  tampered[at] = tampered[at]! ^ 1;
-  const tamperedPath = join(tamperedDir, basename(sealedPaths[0]!).replace('.dcm', '-one-bit-flipped.dcm'));
-  writeFileSync(tamperedPath, tampered);
-  reports.push(verifyBytes(tamperedPath, tampered, trust));
-
   log('');
-  log('verification (trust: the demo device certificate):');
-  for (const r of reports) log(`  ${r.verdict.toUpperCase().padEnd(10)} ${r.file}${r.verdict === 'authentic' ? '' : '\n             ' + r.reasons.join('\n             ')}`);
-  const ok = reports.slice(0, -1).every((r) => r.verdict === 'authentic') && reports.at(-1)!.verdict === 'tampered';
+  log('verification (trust: the demo device certificate; site watermark key):');
+  for (const r of reports) {
+    log(`  ${r.verdict.toUpperCase().padEnd(10)} ${r.file}`);
+    if (r.watermark) log(`             watermark ${r.watermark.present ? `present, device ${r.watermark.decoded?.device ?? '?'}, frame ${r.watermark.decoded?.frameSerial ?? '?'}` : 'absent'}`);
+    if (r.tamperedTiles) log(`             changed ${r.tamperedTiles.size}-px tiles: ${r.tamperedTiles.tiles.map(([y, x]) => `[${y},${x}]`).join(' ')}`);
+    if (r.verdict !== 'authentic') for (const reason of r.reasons.slice(0, 3)) log(`             - ${reason}`);
+  }
+  const sealedOk = reports.slice(0, sealedPaths.length).every((r) => r.verdict === 'authentic');
+  const caught = reports.slice(sealedPaths.length).every((r) => r.verdict === 'tampered');
+  const ok = sealedOk && caught;
   log('');
   log(`outbox: ${outbox}`);
-  log(ok ? 'demo: every sealed object verified authentic and the tampered copy was caught' : 'demo: UNEXPECTED RESULT (see above)');
+  log(`tampered copies: ${tamperedDir}`);
+  log(ok ? 'demo: every sealed object verified authentic and every tampered copy was caught' : 'demo: UNEXPECTED RESULT (see above)');
   return { ok, reports };
+}
+
+function flipOneBit(file: Uint8Array): Uint8Array {
+  const out = new Uint8Array(file);
+  const at = findPixelDataOffset(out) + 2 * 1000;
+  out[at] = out[at]! ^ 1;
+  return out;
+}
+
+/** Copies a size x size square from the upper left quarter to the centre, in place in the Pixel Data. */
+function copyMove(file: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(file);
+  const ds = readPart10(out).dataSet;
+  const cols = decodeUS(findElement(ds, tag(0x0028, 0x0011))?.value) ?? 0;
+  const rows = decodeUS(findElement(ds, tag(0x0028, 0x0010))?.value) ?? 0;
+  const base = findPixelDataOffset(out);
+  const [sy, sx, dy, dx] = [Math.floor(rows / 5), Math.floor(cols / 5), Math.floor(rows / 2), Math.floor(cols / 2)];
+  for (let y = 0; y < size; y++) {
+    const src = base + 2 * ((sy + y) * cols + sx);
+    out.copyWithin(base + 2 * ((dy + y) * cols + dx), src, src + 2 * size);
+  }
+  return out;
 }
 
 /** Byte offset of the Pixel Data value in a Part 10 file (values read are views into the file). */

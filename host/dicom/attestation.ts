@@ -24,7 +24,23 @@ export const ATTESTATION_TAGS = {
   tileSize: at(0x08),
   /** SHA-256 per tile of Pixel Data as stored, row-major tile order, 32 bytes each (OB). */
   tileSha256Table: at(0x09),
+  /** Watermark scheme and version (LO), present when the frame was watermarked. */
+  watermarkScheme: at(0x0a),
+  /** Identifier of the site watermark key (LO, hex; never the key). */
+  watermarkKeyId: at(0x0b),
+  /** The 8 payload bytes embedded (OB). */
+  watermarkPayload: at(0x0c),
+  /** PSNR of the embedding at the stored bit depth (DS). */
+  watermarkPsnr: at(0x0d),
 } as const;
+
+/** What the seal recorded about the watermark it embedded. */
+export interface WatermarkAttestation {
+  scheme: string;
+  keyId: string;
+  payload: Uint8Array;
+  psnrDb: number;
+}
 
 /** Per-tile hashes of the stored (watermarked) pixels: what lets verify name the changed tiles. */
 export interface TileHashTable {
@@ -44,6 +60,8 @@ export interface CaptureAttestation {
   captureDateTime: string;
   /** Optional tile hash table (absent in objects sealed before it existed). */
   tiles?: TileHashTable;
+  /** Present when a site watermark was embedded at capture. */
+  watermark?: WatermarkAttestation;
 }
 
 export function attestationElements(a: CaptureAttestation): Element[] {
@@ -58,6 +76,12 @@ export function attestationElements(a: CaptureAttestation): Element[] {
     str(T.captureDateTime, 'DT', a.captureDateTime),
     str(T.formatVersion, 'CS', '1'),
     ...(a.tiles ? [us(T.tileSize, a.tiles.size), ob(T.tileSha256Table, a.tiles.hashes)] : []),
+    ...(a.watermark ? [
+      str(T.watermarkScheme, 'LO', a.watermark.scheme),
+      str(T.watermarkKeyId, 'LO', a.watermark.keyId),
+      ob(T.watermarkPayload, a.watermark.payload),
+      str(T.watermarkPsnr, 'DS', a.watermark.psnrDb.toFixed(2)),
+    ] : []),
   ];
 }
 
@@ -74,6 +98,19 @@ export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
     pixelDataSha256: bytes(T.pixelDataSha256),
     captureDateTime: decodeString(findElement(ds, T.captureDateTime)?.value),
     tiles: readTiles(ds),
+    watermark: readWatermark(ds),
+  };
+}
+
+function readWatermark(ds: DataSet): WatermarkAttestation | undefined {
+  const T = ATTESTATION_TAGS;
+  const scheme = decodeString(findElement(ds, T.watermarkScheme)?.value);
+  if (!scheme) return undefined;
+  return {
+    scheme,
+    keyId: decodeString(findElement(ds, T.watermarkKeyId)?.value),
+    payload: findElement(ds, T.watermarkPayload)?.value?.slice(0, 8) ?? new Uint8Array(0),
+    psnrDb: Number(decodeString(findElement(ds, T.watermarkPsnr)?.value)),
   };
 }
 

@@ -9,6 +9,7 @@ import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
 import type { EcdsaSigner } from '../keys/ecdsa.js';
 import { tileHashes } from '../core/tiles.js';
+import { markFrame } from './watermark.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
 export const DEFAULT_TILE_SIZE = 64;
@@ -47,6 +48,8 @@ export interface SealRequest {
   technologist?: TechnologistIdentity;
   /** Tile edge for the per-tile hash table; 0 leaves the table out. Default 64. */
   tileSize?: number;
+  /** Site watermark: embedded before the pixels are hashed and signed. */
+  watermark?: { key: Uint8Array; psnrDb?: number };
 }
 
 export interface SealedObject {
@@ -61,10 +64,13 @@ export interface SealedObject {
 export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promise<SealedObject> {
   if (req.rawFrameSha256.length !== 32) throw new RangeError('raw frame SHA-256 must be 32 bytes');
   const captureTime = req.captureTime ?? new Date();
-  const stored = pixelBytes(req.frame.pixels);
+  // The mark goes in first: everything hashed and signed below is the marked frame.
+  const marked = req.watermark ? markFrame(req.frame, req.watermark.key, device.deviceId, req.frameSerial, req.watermark.psnrDb) : undefined;
+  const frame = marked?.frame ?? req.frame;
+  const stored = pixelBytes(frame.pixels);
   const pixelDataSha256 = sha256(stored);
   const tileSize = req.tileSize ?? DEFAULT_TILE_SIZE;
-  const tiles = tileSize > 0 ? { size: tileSize, hashes: tileHashes(stored, req.frame.rows, req.frame.cols, tileSize) } : undefined;
+  const tiles = tileSize > 0 ? { size: tileSize, hashes: tileHashes(stored, frame.rows, frame.cols, tileSize) } : undefined;
   const attestation = attestationElements({
     deviceId: device.deviceId,
     frameSerial: req.frameSerial,
@@ -73,6 +79,7 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     pixelDataSha256,
     captureDateTime: dicomDateTime(captureTime),
     tiles,
+    watermark: marked?.attestation,
   });
   const tech = req.technologist;
   const meta: CaptureMeta = { deviceSerialNumber: device.deviceId, ...req.meta };
@@ -81,7 +88,7 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     meta.operatorId = tech.operatorId;
     meta.operatorsName = meta.operatorsName || tech.operatorsName || tech.operatorId;
   }
-  const dx = buildDx(req.frame, meta, attestation, captureTime);
+  const dx = buildDx(frame, meta, attestation, captureTime);
   const time = new Date();
   await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
   if (device.ecdsa) {
