@@ -1,0 +1,150 @@
+// The capture service: link -> frame hashed in the core while it streams in ->
+// seal (watermark, DICOM, signatures) -> durable outbox -> ACK the device ->
+// forward to PACS from the persistent queue. The device hears ACK only after
+// the sealed object is on disk (file and folder fsynced, renamed into ready/),
+// so a crash at any point loses nothing: the device still holds an unACKed
+// frame and resends it, and the outbox recognises one it already sealed.
+import { EventEmitter } from 'node:events';
+import { Core } from '../core/wasm.js';
+import { frameSlots, type Board } from '../boards/board.js';
+import { CoreFrameStore } from '../link/framestore.js';
+import { LinkReceiver, type ReceivedFrame } from '../link/receiver.js';
+import { Connector, type LinkEndpointSettings } from '../link/transport.js';
+import { Outbox } from '../net/outbox.js';
+import { Forwarder } from '../net/forwarder.js';
+import type { CStoreTarget } from '../net/cstore.js';
+import { sealFrame, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
+
+export interface CaptureOptions {
+  board: Board;
+  device: DeviceIdentity;
+  outboxDir: string;
+  forward?: CStoreTarget;
+  watermarkKey?: Uint8Array;
+  technologist?: TechnologistIdentity;
+  /** Overrides the board's host-side serial path, or HOST:PORT for TCP. */
+  port?: string;
+  log?: (m: string) => void;
+  forwardBackoffMs?: { min: number; max: number };
+}
+
+export interface CaptureStatus {
+  received: number;
+  sealed: number;
+  forwarded: number;
+  retried: number;
+  rejected: number;
+  duplicates: number;
+  queued: number;
+  linkUp: boolean;
+}
+
+export function hostEndpoint(board: Board, port?: string): LinkEndpointSettings {
+  const l = board.link;
+  if (l.transport === 'tcp') {
+    let { host, port: p } = l.tcp!;
+    if (port) {
+      const m = /^(.*):(\d+)$/.exec(port);
+      if (!m) throw new Error(`capture: --port for a TCP board is HOST:PORT, got ${port}`);
+      host = m[1];
+      p = Number(m[2]);
+    }
+    return { transport: 'tcp', host, port: p, role: l.tcp!.captureRole };
+  }
+  return { transport: 'serial', path: port ?? l.serial!.path, baudRate: l.serial!.baudRate };
+}
+
+export class CaptureService extends EventEmitter {
+  readonly outbox: Outbox;
+  readonly receiver: LinkReceiver;
+  readonly connector: Connector;
+  readonly forwarder: Forwarder | null;
+  private readonly counts = { sealed: 0, rejected: 0 };
+  private chain: Promise<void> = Promise.resolve();
+  private readonly log: (m: string) => void;
+
+  constructor(private readonly o: CaptureOptions) {
+    super();
+    const b = o.board;
+    this.log = o.log ?? (() => {});
+    this.outbox = new Outbox(o.outboxDir);
+    if (this.outbox.removedPartials.length) this.log(`capture: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash: ${this.outbox.removedPartials.join(', ')}`);
+    const frameBytes = b.detector.rows * b.detector.cols * 2;
+    const store = new CoreFrameStore(new Core(), frameBytes, frameSlots(b));
+    this.receiver = new LinkReceiver({
+      store, windowChunks: b.link.windowChunks, maxChunkBytes: 1 << 20, maxRows: b.detector.rows, maxCols: b.detector.cols,
+      nakTimeoutMs: b.link.nakTimeoutMs, maxNakIntervalMs: b.link.maxAckTimeoutMs,
+      isDurable: (d, s) => this.outbox.has(d, s), log: this.log,
+    });
+    this.receiver.on('frame', (f: ReceivedFrame) => {
+      // One frame at a time, in arrival order.
+      this.chain = this.chain.then(() => this.handle(f));
+    });
+    this.connector = new Connector(hostEndpoint(b, o.port), { log: this.log, minDelayMs: 100, maxDelayMs: 5000 });
+    this.connector.on('up', (t) => this.receiver.attach(t));
+    this.connector.on('down', (t) => this.log(`capture: link down (${t.description}); waiting for it to come back`));
+    this.forwarder = o.forward
+      ? new Forwarder(this.outbox, o.forward, { log: this.log, minBackoffMs: o.forwardBackoffMs?.min ?? 1000, maxBackoffMs: o.forwardBackoffMs?.max ?? 60000 })
+      : null;
+  }
+
+  async start(): Promise<void> {
+    const pending = this.outbox.pending().length;
+    if (pending) this.log(`capture: ${pending} sealed object(s) waiting in the outbox from before`);
+    this.forwarder?.start();
+    await this.connector.start();
+  }
+
+  private async handle(f: ReceivedFrame): Promise<void> {
+    const t0 = performance.now();
+    try {
+      if (this.outbox.has(f.deviceId, f.serial)) {
+        this.log(`capture: frame ${f.deviceId}#${f.serial} already sealed; ACK without resealing`);
+        f.ack();
+        return;
+      }
+      // Copy the pixels out of the link's buffer so the slot can take the next frame while we seal.
+      const bytes = f.bytes();
+      const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols).slice();
+      const sealed = await sealFrame(
+        {
+          frame: { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels },
+          rawFrameSha256: f.sha256,
+          frameSerial: f.serial,
+          technologist: this.o.technologist,
+          watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
+        },
+        this.o.device,
+      );
+      const entry = this.outbox.put(f.deviceId, f.serial, sealed.bytes);
+      // Durable now (file and folder fsynced): only now may the device forget the frame.
+      this.counts.sealed++;
+      f.ack();
+      const ms = performance.now() - t0;
+      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.bytes.length / 1e6).toFixed(1)} MB, ${ms.toFixed(0)} ms after the last byte+${(t0 - f.completedAt).toFixed(0)} ms queued)`);
+      // Latency: last byte of the frame in -> sealed object durable and device ACKed.
+      this.emit('sealed', { entry, deviceId: f.deviceId, serial: f.serial, latencyMs: Date.now() - f.completedAt });
+      this.forwarder?.kick();
+    } catch (e) {
+      this.counts.rejected++;
+      this.log(`capture: frame ${f.deviceId}#${f.serial} could not be sealed: ${(e as Error).message}`);
+      f.fail((e as Error).message);
+    }
+  }
+
+  status(): CaptureStatus {
+    const rx = this.receiver.stats;
+    return {
+      received: rx.framesReceived, sealed: this.counts.sealed, forwarded: this.forwarder?.stats.forwarded ?? 0,
+      retried: this.forwarder?.stats.retried ?? 0, rejected: this.counts.rejected + rx.rejected, duplicates: rx.duplicates,
+      queued: this.outbox.pending().length, linkUp: this.connector.transport !== null,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.connector.stop();
+    this.receiver.close();
+    await this.chain;
+    await this.forwarder?.stop();
+  }
+}

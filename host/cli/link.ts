@@ -1,0 +1,85 @@
+// `radseal sim` and `radseal capture`: argument parsing and wiring only.
+import { Command } from 'commander';
+import { loadBoard } from '../boards/board.js';
+import { runSimulator } from '../sim/sim.js';
+import { CaptureService } from '../capture/service.js';
+import { parseTarget } from '../net/cstore.js';
+import { loadDeviceIdentity, loadTechnologist } from '../seal/device.js';
+import { loadWatermarkKey } from '../keys/watermark-key.js';
+
+const stamp = () => new Date().toISOString();
+const logLine = (m: string) => console.log(`${stamp()} ${m}`);
+
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('detector simulator: the device side of the link, sending realistic frames, with optional fault injection')
+    .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
+    .option('--frames <n>', 'number of frames to send', (v) => positiveInt(v, '--frames'), 10)
+    .option('--faults <spec>', 'e.g. corrupt=1e-5,drop=0.01,truncate=0.005,garbage=0.001,stall=0.1:300,disconnect=0.05,seed=42')
+    .option('--port <port>', 'device-side serial path, or HOST:PORT for a TCP board (default: from the board)')
+    .option('--start-serial <n>', 'first frame serial (default: time-based, never reused)', (v) => positiveInt(v, '--start-serial'))
+    .option('--quiet', 'only the summary')
+    .action(async (o: { board: string; frames: number; faults?: string; port?: string; startSerial?: number; quiet?: boolean }) => {
+      const board = loadBoard(o.board);
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      const rep = await runSimulator(board, {
+        frames: o.frames, faults: o.faults, port: o.port, startSerial: o.startSerial, signal: ac.signal, log: o.quiet ? undefined : logLine,
+      });
+      const mb = rep.payloadBytes / 1e6;
+      console.log(
+        `sim: ${rep.framesAcked}/${rep.sent.length} frames ACKed (${rep.duplicatesAcked} as duplicates), ${rep.failed.length} failed; ` +
+          `${mb.toFixed(1)} MB in ${(rep.elapsedMs / 1000).toFixed(1)} s = ${(mb / (rep.elapsedMs / 1000)).toFixed(1)} MB/s; frames from ${rep.frameSource}`,
+      );
+      console.log(`sim: device ${JSON.stringify(rep.device)}`);
+      if (o.faults) console.log(`sim: faults injected ${JSON.stringify(rep.faults)}`);
+      if (rep.failed.length) process.exitCode = 1;
+    });
+
+  program
+    .command('capture')
+    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped')
+    .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
+    .requiredOption('--key <file>', 'device private key (PKCS#8 PEM, 0600)')
+    .requiredOption('--cert <file>', 'device certificate')
+    .requiredOption('--outbox <dir>', 'durable outbox folder (ready/ is the send queue)')
+    .option('--forward <AE@HOST:PORT>', 'C-STORE every sealed object to this PACS, in order, retrying until it is taken')
+    .option('--port <port>', 'host-side serial path, or HOST:PORT for a TCP board (default: from the board)')
+    .option('--wm-key <file>', 'site watermark key: embed the capture watermark')
+    .option('--tech-key <file>', 'technologist key for the co-signature')
+    .option('--tech-cert <file>', 'technologist certificate')
+    .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
+    .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
+    .action(async (o: { board: string; key: string; cert: string; outbox: string; forward?: string; port?: string; wmKey?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
+      const board = loadBoard(o.board);
+      const device = loadDeviceIdentity(o.key, o.cert, board.id);
+      const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
+      const svc = new CaptureService({
+        board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
+        forward: o.forward ? parseTarget(o.forward) : undefined,
+        watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
+      });
+      const summary = () => {
+        const s = svc.status();
+        logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}; ${s.queued} queued for PACS`);
+      };
+      await svc.start();
+      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}`);
+      const timer = setInterval(summary, o.statusEvery * 1000);
+      await new Promise<void>((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
+      clearInterval(timer);
+      logLine('capture: stopping');
+      await svc.stop();
+      summary();
+    });
+}
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
