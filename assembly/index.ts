@@ -16,3 +16,4 @@ export { wmEmbed } from './watermark/embed';
 export { wmChipMeans, wmResidual, wmFold, wmBlockScores, wmEdgeStats, wmEligible, wmLocalNormalize } from './watermark/detect';
 export { wmSyncSearch, wmSoftBits } from './watermark/sync';
 export { wmCrc16, wmConvEncode, wmViterbi } from './watermark/ecc';
+export { wmFragileSetup, wmFragile } from './watermark/fragile';

@@ -23,6 +23,37 @@ export interface WmExports {
   wmCrc16(bits: number, n: number): number;
   wmConvEncode(bits: number, n: number, out: number): void;
   wmViterbi(soft: number, n: number, out: number, scratch: number): number;
+  wmFragileSetup(key: number, id: number, rows: number, cols: number, bits: number, ctx: number, scratch: number): void;
+  wmFragile(img: number, rows: number, cols: number, bits: number, ctx: number, mode: number, amp: number, tileSign: number, gr: number, gc: number, t: number, out: number, scratch: number): number;
+}
+
+/** Fragile layer: context and scratch sizes (assembly/watermark/fragile.ts). */
+export const FRAG_CTX_BYTES = 16480;
+export const FRAG_SCRATCH_BYTES = 4096 + 64 + 16 + 32 * 4 + 128;
+export const FRAG_BLOCK = 64;
+export const FRAG_BITS = 32;
+
+/** Number of fragile carrier pixels in a rows x cols frame (min(32, area) per 64 x 64 block). */
+export function fragileCarriers(rows: number, cols: number): number {
+  let n = 0;
+  for (let y = 0; y < rows; y += FRAG_BLOCK) for (let x = 0; x < cols; x += FRAG_BLOCK) {
+    n += Math.min(FRAG_BITS, Math.min(FRAG_BLOCK, rows - y) * Math.min(FRAG_BLOCK, cols - x));
+  }
+  return n;
+}
+
+/**
+ * Sets up the fragile-layer context for one frame in the arena (key, 12-byte
+ * image id = payload || content tag, geometry) and returns [ctx, scratch].
+ */
+export function fragileContext(core: Core, key: Uint8Array, id: Uint8Array, rows: number, cols: number, bits: number): [number, number] {
+  const k = put(core, key), idp = core.alloc(12);
+  core.bytes(idp, 12).set(id.subarray(0, 12));
+  const ctx = core.alloc(FRAG_CTX_BYTES), scratch = core.alloc(FRAG_SCRATCH_BYTES);
+  core.bytes(scratch, FRAG_SCRATCH_BYTES).fill(0);
+  ex(core).wmFragileSetup(k, idp, rows, cols, bits, ctx, scratch);
+  core.bytes(scratch, FRAG_SCRATCH_BYTES).fill(0);
+  return [ctx, scratch];
 }
 
 let shared: Core | undefined;

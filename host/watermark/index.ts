@@ -2,7 +2,7 @@
 // monochrome frames. embedWatermark() at capture, detectWatermark() at ingest
 // or on any export (PNG, JPEG, ...). Design: docs/WATERMARK.md.
 import type { GrayImage } from '../image/png.js';
-import { ex, f32, layoutFor, put, wmCore, convEncode, viterbi, crc16 } from './core.js';
+import { ex, f32, layoutFor, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
 import { contentTagFromMeans, hamming, TAG_MAX_DISTANCE } from './contentTag.js';
 import {
   BLOCK_CHIPS, CHIP, CLIP_K, CODED_BITS, CRC_BITS, DEFAULT_PSNR_DB, FPR_TARGET, INFO_BITS, MASK_HI, MASK_LO,
@@ -17,6 +17,11 @@ export interface EmbedOptions {
   psnrDb?: number;
   /** 4-byte content tag to embed instead of the one computed from the frame. */
   contentTag?: Uint8Array;
+  /**
+   * Add the fragile authentication layer (per-64-px-block keyed MAC in carrier
+   * LSBs, exact tamper map on the lossless path). Default true.
+   */
+  fragile?: boolean;
 }
 
 export interface EmbedResult {
@@ -30,6 +35,8 @@ export interface EmbedResult {
   markedFraction: number;
   contentTagHex: string;
   payloadHex: string;
+  /** Fragile layer: carrier pixels per frame and how many were changed (null when off). */
+  fragile: { carriers: number; changed: number } | null;
 }
 
 export interface DetectOptions {
@@ -39,6 +46,12 @@ export interface DetectOptions {
   blockThreshold?: number;
   /** Also report low blocks with no low neighbour (default false). */
   isolatedBlocks?: boolean;
+  /**
+   * Which tamper map to report: 'auto' (default) = the fragile layer's exact map
+   * when it is intact on at least half the blocks, else the robust map;
+   * 'robust' = always the robust map; 'fragile' = the fragile map whenever it could be checked.
+   */
+  tamperMap?: 'auto' | 'robust' | 'fragile';
 }
 
 export interface BlockMap {
@@ -68,8 +81,18 @@ export interface DetectResult {
   geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean };
   contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
   threshold: number;
-  /** Which chip signal the tamper map used. */
-  mapSource: 'edges' | 'means' | 'both' | 'none';
+  /**
+   * Which signal the tamper map used: 'fragile' (per-block MAC; exact on the
+   * lossless path; z is 1 for a verified block, 0 for a failed one), or the
+   * robust layer's chip signals ('edges' | 'means' | 'both'), or 'none'.
+   */
+  mapSource: 'fragile' | 'edges' | 'means' | 'both' | 'none';
+  /**
+   * Fragile layer check (null when it could not be checked: no decoded payload,
+   * or the frame is not at the marked geometry/polarity): blocks whose tag
+   * verified, of how many, and whether its map was used.
+   */
+  fragile: { verified: number; blocks: number; used: boolean } | null;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -156,13 +179,18 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     // Signs first: a key's first use builds its layout in the core, which may grow memory and detach views.
     const signs = expectedSigns(key, coded);
     core.bytes(tsign, TILE2).set(new Uint8Array(signs.buffer));
-    // Gain: the largest that keeps the exact MSE at or below the target.
+    // Gain: the largest that keeps the exact MSE at or below the target. The
+    // fragile layer changes at most `carriers` pixels by 1 (half of them on
+    // average): its share is reserved (twice the mean) and the robust cap is
+    // one less, so the combined change stays within the cap.
+    const fragile = opts.fragile !== false && rows < 65536 && cols < 65536;
+    const carriers = fragile ? fragileCarriers(rows, cols) : 0;
     const m2 = n > 0 ? w.wmMask(act, mn, mx, n, maxv, MASK_LO, MASK_HI, mask) : 0;
     const mseTarget = (maxv * maxv) / 10 ** (psnrTarget / 10);
-    const budget = (mseTarget * rows * cols) / 64; // allowed sum over chips of per-chip mean squared change
-    const cap = changeCap(bitsStored);
+    const budget = (mseTarget * rows * cols - carriers) / 64; // allowed sum over chips of per-chip mean squared change
+    const cap = changeCap(bitsStored) - (fragile ? 1 : 0);
     let sumE = 0;
-    if (m2 > 0) {
+    if (m2 > 0 && budget > 0) {
       let gain = Math.sqrt(Math.max(0, budget - n / 6) / m2);
       for (let it = 0; it < 60; it++) {
         sumE = w.wmAmplitudes(mask, mn, mx, n, gain, cap, maxv, amp);
@@ -171,15 +199,28 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       }
       if (sumE > budget) { gain = 0; sumE = w.wmAmplitudes(mask, mn, mx, n, 0, cap, maxv, amp); }
       w.wmEmbed(img, cols, gr, gc, amp, tsign, TILE);
-    }
+    } else if (n > 0) core.bytes(amp, 4 * n).fill(0);
     const amps = new Int32Array(core.memory.buffer, amp, n);
     let maxA = 0, marked = 0;
     for (let i = 0; i < n; i++) {
       const a = amps[i]!;
       if (a > 0) { marked++; const c = Math.ceil(a / 64); if (c > maxA) maxA = c; }
     }
+    let sse = sumE * 64;
+    let fragileInfo: EmbedResult['fragile'] = null;
+    if (fragile) {
+      const id = new Uint8Array(12);
+      id.set(pay, 0); id.set(tag, 8);
+      const [ctx, scratch] = fragileContext(core, key, id, rows, cols, bitsStored);
+      const out = core.alloc(8);
+      const d = w.wmFragile(img, rows, cols, bitsStored, ctx, 0, n > 0 ? amp : 0, tsign, gr, gc, TILE, out, scratch);
+      sse += d;
+      const [mc, changed] = new Int32Array(core.memory.buffer, out, 2);
+      if (mc! > maxA) maxA = mc!;
+      fragileInfo = { carriers, changed: changed! };
+    }
     const pixels = new Uint16Array(core.memory.buffer.slice(img, img + 2 * rows * cols));
-    const mse = (sumE * 64) / (rows * cols);
+    const mse = sse / (rows * cols);
     return {
       image: { rows, cols, bitsStored, pixels },
       psnrDb: mse > 0 ? 10 * Math.log10((maxv * maxv) / mse) : Infinity,
@@ -188,6 +229,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       markedFraction: n > 0 ? marked / n : 0,
       contentTagHex: hex(tag),
       payloadHex: hex(pay),
+      fragile: fragileInfo,
     };
   } finally {
     core.release(m0);
@@ -279,6 +321,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     let bitErrors: number | null = null;
     let contentTag: DetectResult['contentTag'] = null;
     let expSign: Int8Array | null = null;
+    let fragileId: Uint8Array | null = null;
     if (present) {
       const s = f32(core, soft, CODED_BITS).slice();
       if (inverted) for (let i = 0; i < s.length; i++) s[i] = -s[i]!;
@@ -299,11 +342,40 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
         const distance = hamming(embedded, computed);
         contentTag = { embeddedHex: hex(embedded), computedHex: hex(computed), distance, match: distance <= TAG_MAX_DISTANCE };
         expSign = expectedSigns(key, coded);
+        fragileId = bytes.subarray(0, 12);
       } else {
         // Pilots only: the tamper map can still use them.
         expSign = new Int8Array(TILE2);
         for (let j = 0; j < TILE2; j++) if (layout.role[j]! < 0) expSign[j] = layout.sign[j]!;
       }
+    }
+
+    // Fragile layer: exact per-block check on the lossless path. It needs the
+    // image id (decoded payload || embedded tag) and the frame as marked.
+    const mode = opts.tamperMap ?? 'auto';
+    let fragile: DetectResult['fragile'] = null;
+    let fragileBlocks: BlockMap | null = null;
+    if (fragileId && mode !== 'robust' && best.chip === CHIP && best.oy === 0 && best.ox === 0 && !inverted && rows < 65536 && cols < 65536) {
+      const [ctx, scratch] = fragileContext(core, key, fragileId, rows, cols, image.bitsStored);
+      const fbr = Math.ceil(rows / FRAG_BLOCK), fbc = Math.ceil(cols / FRAG_BLOCK);
+      const ok = core.alloc(fbr * fbc);
+      const verified = w.wmFragile(img, rows, cols, image.bitsStored, ctx, 1, 0, 0, 0, 0, TILE, ok, scratch);
+      const used = mode === 'fragile' || verified >= 0.5 * fbr * fbc;
+      fragile = { verified, blocks: fbr * fbc, used };
+      if (used) {
+        const okb = core.bytes(ok, fbr * fbc);
+        const tampered: Array<[number, number]> = [];
+        const z = new Array<number>(fbr * fbc);
+        for (let i = 0; i < fbr * fbc; i++) { z[i] = okb[i]!; if (!okb[i]) tampered.push([Math.floor(i / fbc), i % fbc]); }
+        fragileBlocks = { size: FRAG_BLOCK, rows: fbr, cols: fbc, tampered, z };
+      }
+    }
+    if (fragileBlocks) {
+      return {
+        present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks: fragileBlocks, inverted,
+        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
+        contentTag, threshold, mapSource: 'fragile', fragile,
+      };
     }
 
     // Tamper map on blocks of BLOCK_CHIPS x BLOCK_CHIPS chips. Two chip-level
@@ -366,7 +438,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     return {
       present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
       geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
-      contentTag, threshold, mapSource,
+      contentTag, threshold, mapSource, fragile,
     };
   } finally {
     core.release(m0);

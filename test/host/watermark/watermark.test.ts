@@ -92,14 +92,21 @@ test('all-zero and all-maximum frames are unharmed', () => {
   for (const bits of [10, 16]) {
     for (const v of [0, 2 ** bits - 1]) {
       const img = { rows: 256, cols: 256, bitsStored: bits, pixels: new Uint16Array(256 * 256).fill(v) };
+      // Robust layer only: nothing to mark, the frame comes back unchanged.
+      assert.deepEqual(embedWatermark(img, key1, PAYLOAD, { fragile: false }).image.pixels, img.pixels);
+      // With the fragile layer, carriers move by one step into the range (0 -> 1, max -> max - 1) and never out of it.
       const e = embedWatermark(img, key1, PAYLOAD);
-      assert.deepEqual(e.image.pixels, img.pixels);
+      const f = fidelity(img, e.image);
+      assert.equal(f.clipped, 0);
+      assert.ok(f.maxAbs <= 1, `${bits} bits, ${v}: max change ${f.maxAbs}`);
+      assert.ok(e.image.pixels.every((p) => (v === 0 ? p <= 1 : p >= v - 1)));
+      assert.ok(e.fragile && e.fragile.changed > 0 && e.fragile.changed <= e.fragile.carriers);
       assert.equal(detectWatermark(e.image, key1).present, false);
     }
   }
-  // a frame with saturated regions: no pixel leaves the range or wraps
+  // a frame with saturated regions: no pixel leaves the range, wraps or is driven to 0 / max
   const img = phantom(10);
-  const sat = img.pixels.map((p, i) => ((i >> 6) % 5 === 0 ? 0 : (i >> 7) % 7 === 0 ? 1023 : p));
+  const sat = img.pixels.map((p, i) => ((i >> 6) % 5 === 0 ? 0 : (i >> 7) % 7 === 0 ? 1023 : (i >> 5) % 11 === 0 ? 1 + (i & 1) * 1021 : p));
   const s = { ...img, pixels: sat };
   const f = fidelity(s, embedWatermark(s, key1, PAYLOAD).image);
   assert.equal(f.clipped, 0);
@@ -163,7 +170,8 @@ test('transplant: a mark lifted from one image and added to another does not ver
   assert.equal(detectWatermark(ea.image, key1).contentTag?.match, true);
 });
 
-function f1For(d: ReturnType<typeof detectWatermark>, dy: number, dx: number, h: number, w: number): number {
+/** Block counts for one edit: truth = blocks >= 50% covered, 0-50% covered = don't care. */
+function f1For(d: ReturnType<typeof detectWatermark>, dy: number, dx: number, h: number, w: number): { tp: number; fp: number; fn: number } {
   const s = d.blocks.size;
   const truth = new Set<string>(), dontCare = new Set<string>();
   for (let by = 0; by < d.blocks.rows; by++) for (let bx = 0; bx < d.blocks.cols; bx++) {
@@ -174,41 +182,56 @@ function f1For(d: ReturnType<typeof detectWatermark>, dy: number, dx: number, h:
   }
   let tp = 0, fp = 0;
   for (const [r, c] of d.blocks.tampered) { const k = `${r},${c}`; if (truth.has(k)) tp++; else if (!dontCare.has(k)) fp++; }
-  const fn = truth.size - tp;
-  return (2 * tp) / (2 * tp + fp + fn);
+  return { tp, fp, fn: truth.size - tp };
 }
 
-function editF1(images: GrayImage[], donor: GrayImage, trials: number, seed: number): number {
+function editF1(images: GrayImage[], donors: GrayImage[], trials: number, seed: number, size: number): number {
   const rand = xorshift(seed);
-  let f1sum = 0;
+  let tp = 0, fp = 0, fn = 0; // pooled over the trials (a 64² edit may cover no block by half)
   for (let i = 0; i < trials; i++) {
     const img = images[i % images.length]!;
     const e = embedWatermark(img, key1, PAYLOAD);
-    const dy = 64 + Math.floor(rand() * (img.rows - 320)), dx = 64 + Math.floor(rand() * (img.cols - 320));
-    const sy = Math.floor(rand() * (img.rows - 128)), sx = Math.floor(rand() * (img.cols - 128));
-    const from = i % 2 ? { ...donor, pixels: donor.pixels.map((v) => Math.min(v, 2 ** img.bitsStored - 2)) } : e.image;
-    const d = detectWatermark(pasteRect(e.image, from, sy, sx, dy, dx, 128, 128), key1);
+    const dy = Math.floor(rand() * (img.rows - size)), dx = Math.floor(rand() * (img.cols - size));
+    let from: GrayImage, sy: number, sx: number;
+    const kind = i % 4;
+    if (kind === 0) { // copy-move by an arbitrary offset
+      from = e.image; sy = Math.floor(rand() * (img.rows - size)); sx = Math.floor(rand() * (img.cols - size));
+    } else if (kind === 1) { // copy-move by a multiple of the 256-px tile period (the robust layer's blind spot)
+      from = e.image;
+      sy = dy + 256 <= img.rows - size ? dy + 256 : dy >= 256 ? dy - 256 : dy;
+      sx = i % 8 === 1 ? dx : dx + 256 <= img.cols - size ? dx + 256 : dx >= 256 ? dx - 256 : dx;
+    } else { // paste-in from another radiograph (kind 2) or from another image marked with the same key (kind 3)
+      const donor = donors[i % donors.length]!;
+      const scaled = { ...donor, bitsStored: img.bitsStored, pixels: donor.pixels.map((v) => Math.min(2 ** img.bitsStored - 2, v >> Math.max(0, donor.bitsStored - img.bitsStored))) };
+      from = kind === 3 ? embedWatermark(scaled, key1, Buffer.from('0000000000000042', 'hex')).image : scaled;
+      sy = Math.floor(rand() * (from.rows - size)); sx = Math.floor(rand() * (from.cols - size));
+    }
+    const d = detectWatermark(pasteRect(e.image, from, sy, sx, dy, dx, size, size), key1);
     assert.ok(d.present);
-    f1sum += f1For(d, dy, dx, 128, 128);
+    assert.equal(d.mapSource, 'fragile');
+    const c = f1For(d, dy, dx, size, size);
+    tp += c.tp; fp += c.fp; fn += c.fn;
   }
-  return f1sum / trials;
+  return (2 * tp) / (2 * tp + fp + fn);
 }
 
-test('copy-move and paste-in of 128 x 128 are localised (lossless)', (t) => {
-  // Phantoms carry heavy Poisson noise (20000 photons at full scale): the map
-  // is weaker there than on the real radiographs; the bound is the measured floor.
+test('copy-move and paste-in of 64 to 256 px are localised (lossless, F1 >= 0.9)', (t) => {
   const ph = [0, 1, 2].map((i) => phantom(12, 768, 40 + i));
-  const f1 = editF1(ph, phantom(12, 768, 31), 6, 7);
-  t.diagnostic(`phantom mean F1 ${f1.toFixed(2)}`);
-  assert.ok(f1 >= 0.4, `phantom mean F1 ${f1}`);
-  if (!existsSync(DATA)) { t.diagnostic(`${DATA} absent: real-radiograph F1 (target 0.9) not checked`); return; }
+  for (const size of [64, 128, 256]) {
+    const f1 = editF1(ph, [phantom(12, 768, 31)], 8, 7 + size, size);
+    t.diagnostic(`phantom ${size}²: F1 ${f1.toFixed(3)}`);
+    assert.ok(f1 >= 0.9, `phantom ${size}²: F1 ${f1}`);
+  }
+  if (!existsSync(DATA)) { t.diagnostic(`${DATA} absent: real-radiograph F1 not checked`); return; }
   const rg3 = readGrayImage(join(DATA, 'RG3_J2KR_stored_values_16bit.png'), 10);
   const rg1 = readGrayImage(join(DATA, 'RG1_J2KI_stored_values_16bit.png'), 15);
-  const rg1as10 = { ...rg1, bitsStored: 10, pixels: rg1.pixels.map((v) => v >> 5) };
-  const f1r = editF1([rg1as10], rg3, 6, 11);
-  t.diagnostic(`radiograph mean F1 ${f1r.toFixed(2)}`);
-  // DESIGN target 0.9; measured 0.87 here (see docs/WATERMARK.md): assert the measured floor.
-  assert.ok(f1r >= 0.8, `radiograph mean F1 ${f1r}`);
+  for (const [name, img, donor] of [['RG3', rg3, rg1], ['RG1', rg1, rg3]] as const) {
+    for (const size of [64, 128, 256]) {
+      const f1 = editF1([img], [donor], 4, 11 + size, size);
+      t.diagnostic(`${name} ${size}²: F1 ${f1.toFixed(3)}`);
+      assert.ok(f1 >= 0.9, `${name} ${size}²: F1 ${f1}`);
+    }
+  }
 });
 
 test('real radiographs: fidelity, round trip, JPEG q75', (t) => {
