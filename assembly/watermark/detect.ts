@@ -238,6 +238,27 @@ export function wmEdgeStats(img: usize, rows: i32, cols: i32, chip: i32, oy: i32
  */
 export function wmEligible(img: usize, cols: i32, chip: i32, oy: i32, ox: i32, gr: i32, gc: i32, maxval: i32, out: usize): void {
   const stride = <usize>cols << 1;
+  if (chip == 8) {
+    // SIMD: per chip, lanes are 0 where a pixel is 0 or >= maxval
+    const one = i16x8.splat(1), top = i16x8.splat(<i16>(maxval - 1));
+    for (let cy = 0; cy < gr; cy++) {
+      const rowBase = img + <usize>(oy + cy * 8) * stride + (<usize>ox << 1);
+      for (let cx = 0; cx < gc; cx++) {
+        let p = rowBase + (<usize>cx << 4);
+        let mn = v128.load(p), mx = mn;
+        for (let r = 1; r < 8; r++) {
+          p += stride;
+          const v = v128.load(p);
+          mn = i16x8.min_u(mn, v);
+          mx = i16x8.max_u(mx, v);
+        }
+        // eligible <=> all lanes of mn >= 1 and all lanes of mx <= maxval - 1
+        const ok = v128.and(i16x8.ge_u(mn, one), i16x8.le_u(mx, top));
+        store<u8>(out + <usize>(cy * gc + cx), i16x8.all_true(ok) ? 1 : 0);
+      }
+    }
+    return;
+  }
   for (let cy = 0; cy < gr; cy++) {
     for (let cx = 0; cx < gc; cx++) {
       let ok: u8 = 1;

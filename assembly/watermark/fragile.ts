@@ -136,13 +136,22 @@ export function wmFragile(img: usize, rows: i32, cols: i32, bits: i32, ctx: usiz
       const w = cols - x0 < 64 ? cols - x0 : 64;
       const area = h * w;
       const nc = area < FRAG_BITS ? area : FRAG_BITS;
-      const strat = area / nc;
-      for (let j = 0; j < nc; j++) {
-        const l = j * strat + <i32>load<u16>(offs + (<usize>j << 1)) % strat;
-        const cy = l / w, cx = l - cy * w;
-        const q = cy * 64 + cx;
-        store<u8>(bitmap + <usize>q, 1);
-        store<i32>(list + (<usize>j << 2), q);
+      if (area == 4096) {
+        // full block: strata of 128 pixels = two rows each
+        for (let j = 0; j < nc; j++) {
+          const q = (j << 7) + (<i32>load<u16>(offs + (<usize>j << 1)) & 127);
+          store<u8>(bitmap + <usize>q, 1);
+          store<i32>(list + (<usize>j << 2), q);
+        }
+      } else {
+        const strat = area / nc;
+        for (let j = 0; j < nc; j++) {
+          const l = j * strat + <i32>load<u16>(offs + (<usize>j << 1)) % strat;
+          const cy = l / w, cx = l - cy * w;
+          const q = cy * 64 + cx;
+          store<u8>(bitmap + <usize>q, 1);
+          store<i32>(list + (<usize>j << 2), q);
+        }
       }
       let hsh = nhBlock(img, stride, y0, x0, h, w, key);
       // Replace carriers by their class in the NH sum (pair terms recomputed).
@@ -182,7 +191,7 @@ export function wmFragile(img: usize, rows: i32, cols: i32, bits: i32, ctx: usiz
         if (amp != 0 && (y >> 3) < gr && (x >> 3) < gc) {
           const a = load<i32>(amp + (<usize>((y >> 3) * gc + (x >> 3)) << 2));
           if (a != 0) {
-            const s = <i32>load<i8>(tileSign + <usize>(((y >> 3) % t) * t + (x >> 3) % t));
+            const s = <i32>load<i8>(tileSign + <usize>(((y >> 3) & (t - 1)) * t + ((x >> 3) & (t - 1)))); // t: power of two
             c = (s * a + <i32>load<u16>(BAYER_F + (<usize>(((y & 7) << 3) + (x & 7)) << 1))) >> 6;
           }
         }

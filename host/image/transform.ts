@@ -123,3 +123,33 @@ export function pasteRect(img: GrayImage, from: GrayImage, sy: number, sx: numbe
   }
   return { ...img, pixels: out };
 }
+
+/** Rotation by `degrees` about the centre, bilinear, same size; outside samples clamp to the border. */
+export function rotate(img: GrayImage, degrees: number): GrayImage {
+  const { rows, cols } = img;
+  const out = new Uint16Array(rows * cols);
+  const a = (degrees * Math.PI) / 180, c = Math.cos(a), s = Math.sin(a);
+  const cy = (rows - 1) / 2, cx = (cols - 1) / 2;
+  const p = img.pixels;
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < cols; x++) {
+      const fy = Math.min(rows - 1, Math.max(0, c * (y - cy) - s * (x - cx) + cy));
+      const fx = Math.min(cols - 1, Math.max(0, s * (y - cy) + c * (x - cx) + cx));
+      const y0 = Math.floor(fy), x0 = Math.floor(fx), y1 = Math.min(rows - 1, y0 + 1), x1 = Math.min(cols - 1, x0 + 1);
+      const wy = fy - y0, wx = fx - x0;
+      out[y * cols + x] = Math.round((1 - wy) * ((1 - wx) * p[y0 * cols + x0]! + wx * p[y0 * cols + x1]!) + wy * ((1 - wx) * p[y1 * cols + x0]! + wx * p[y1 * cols + x1]!));
+    }
+  }
+  return { ...img, pixels: out };
+}
+
+/** Mirror left-right (`horizontal`) or top-bottom. */
+export function flip(img: GrayImage, horizontal: boolean): GrayImage {
+  const { rows, cols } = img;
+  const out = new Uint16Array(rows * cols);
+  for (let y = 0; y < rows; y++) {
+    const sy = horizontal ? y : rows - 1 - y;
+    for (let x = 0; x < cols; x++) out[y * cols + x] = img.pixels[sy * cols + (horizontal ? cols - 1 - x : x)]!;
+  }
+  return { ...img, pixels: out };
+}

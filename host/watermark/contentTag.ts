@@ -20,15 +20,22 @@ const ZIGZAG: Array<[number, number]> = (() => {
 })();
 
 /** DCT coefficients used for the tag (index 0 = first AC in zig-zag order). */
-export function tagCoefficients(means: Float32Array, gr: number, gc: number): Float64Array {
+export function tagCoefficients(means: ArrayLike<number>, gr: number, gc: number): Float64Array {
+  // Region sums: a column -> region lookup and one row accumulator per region row.
+  const rxOf = new Int32Array(gc);
+  for (let x = 0; x < gc; x++) rxOf[x] = Math.min(7, Math.floor((x * 8) / gc));
   const reg = new Float64Array(64);
   const cnt = new Float64Array(64);
   for (let y = 0; y < gr; y++) {
-    const ry = Math.min(7, Math.floor((y * 8) / gr));
-    for (let x = 0; x < gc; x++) {
-      const rx = Math.min(7, Math.floor((x * 8) / gc));
-      reg[ry * 8 + rx]! += means[y * gc + x]!;
-      cnt[ry * 8 + rx]!++;
+    const ry = Math.min(7, Math.floor((y * 8) / gr)) * 8;
+    const o = y * gc;
+    let x = 0;
+    for (let rx = 0; rx < 8; rx++) {
+      let acc = 0;
+      const start = x;
+      while (x < gc && rxOf[x] === rx) acc += means[o + x++]!;
+      reg[ry + rx]! += acc;
+      cnt[ry + rx]! += x - start;
     }
   }
   for (let i = 0; i < 64; i++) reg[i] = cnt[i]! > 0 ? reg[i]! / cnt[i]! : 0;
@@ -46,7 +53,7 @@ export function tagCoefficients(means: Float32Array, gr: number, gc: number): Fl
 }
 
 /** 32-bit tag, MSB = first coefficient, as 4 bytes. `invert` flips every bit (MONOCHROME1 / negated export). */
-export function contentTagFromMeans(means: Float32Array, gr: number, gc: number, invert = false): Uint8Array {
+export function contentTagFromMeans(means: ArrayLike<number>, gr: number, gc: number, invert = false): Uint8Array {
   const coef = tagCoefficients(means, gr, gc);
   const out = new Uint8Array(TAG_BITS / 8);
   for (let k = 0; k < TAG_BITS; k++) {
