@@ -5,9 +5,10 @@ const MARK: Record<string, string> = { authentic: 'AUTHENTIC', tampered: 'TAMPER
 
 export function formatReport(r: VerifyReportWithWatermark): string {
   const lines = [`${r.file}: ${MARK[r.verdict]}`];
-  for (const s of r.signatures) {
-    lines.push(`  signature: ${s.algorithm} ${s.purpose} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}`);
-  }
+  r.signatures.forEach((s, i) => {
+    const scope = r.signatureDetails[i]?.role === 'device-attributes' ? ' (attributes only, not Pixel Data)' : '';
+    lines.push(`  signature: ${s.algorithm} ${s.purpose}${scope} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}`);
+  });
   if (r.capture) lines.push(`  capture: device ${r.capture.deviceId}, raw frame SHA-256 ${r.capture.rawSha256}`);
   if (r.technologist) {
     const t = r.technologist;

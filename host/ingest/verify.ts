@@ -6,7 +6,7 @@ import { UID } from '../dicom/uids.js';
 import { TAGS } from '../dicom/mac.js';
 import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
 import { checkSignatures, keyDescription, type SignatureCheck } from '../dicom/signatures.js';
-import { readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
+import { ATTESTATION_TAGS, readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
 import { decideTrust, type CertInfo } from '../keys/certs.js';
 import { sha256 } from '../core/hash.js';
@@ -17,7 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 export type Verdict = 'authentic' | 'tampered' | 'unsigned' | 'untrusted' | 'invalid';
 
 /** Who a signature speaks for, from its purpose code (CID 7007): 14 Source = device, 1 Author = technologist. */
-export type SignatureRole = 'device' | 'technologist' | 'other';
+export type SignatureRole = 'device' | 'device-attributes' | 'technologist' | 'other';
 
 export interface SignatureReport {
   algorithm: string;
@@ -107,7 +107,15 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b);
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
+const TILE_TABLE = ATTESTATION_TAGS.tileSha256Table;
+
+/**
+ * A device Source signature that covers the tile table but not Pixel Data
+ * authenticates the attributes alone: it stays valid when only pixels were
+ * edited, so the changed tiles it names can be trusted. It never vouches for an image.
+ */
 function roleOf(check: SignatureCheck): SignatureRole {
+  if (check.purposeCode === '14' && !check.signedTags.includes(PIXEL_DATA) && check.signedTags.includes(TILE_TABLE)) return 'device-attributes';
   if (check.purposeCode === '14') return 'device';
   if (check.purposeCode === '1') return 'technologist';
   return 'other';
@@ -196,7 +204,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
       continue;
     }
     if (!trust.trusted) report.reasons.push(`${who}: ${trust.reason}`);
-    for (const p of policyProblems) report.reasons.push(`${who}: ${p}`);
+    if (role !== 'device-attributes') for (const p of policyProblems) report.reasons.push(`${who}: ${p}`);
     const acceptable = trust.trusted && policyProblems.length === 0;
     if (role === 'device' && acceptable) {
       if (attestation && cn !== attestation.deviceId) {
@@ -226,7 +234,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
   }
 
   // The attestation's own hash of Pixel Data names the pixels as the changed part.
-  const pixelsChanged = attestation ? checkPixels(dataSet, attestation, checks, report) : false;
+  const pixelsChanged = attestation ? checkPixels(dataSet, attestation, checks, trustSet, report) : false;
   if (!attestation) report.reasons.push('no radseal capture attestation in the object');
 
   if (pixelsChanged) report.verdict = 'tampered';
@@ -243,7 +251,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
 }
 
 /** Compares Pixel Data with the attestation's hash and, when it differs, names the changed tiles. */
-function checkPixels(ds: DataSet, attestation: CaptureAttestation, checks: SignatureCheck[], report: VerifyReport): boolean {
+function checkPixels(ds: DataSet, attestation: CaptureAttestation, checks: SignatureCheck[], trustSet: CertInfo[], report: VerifyReport): boolean {
   const pixels = findElement(ds, PIXEL_DATA)?.value;
   if (!pixels || equalBytes(sha256(pixels), attestation.pixelDataSha256)) return false;
   report.reasons.push('Pixel Data does not match the pixel hash in the capture attestation: the image was changed');
@@ -258,8 +266,8 @@ function checkPixels(ds: DataSet, attestation: CaptureAttestation, checks: Signa
     return true;
   }
   const tiles = changedTiles(t.hashes, tileHashes(pixels, rows, cols, t.size), grid);
-  const table = tag(0x0009, 0x1009);
-  const tableAuthenticated = checks.some((c) => c.valid && c.signedTags.includes(table) && !c.signedTags.includes(PIXEL_DATA));
+  const tableAuthenticated = checks.some((c) => c.valid && roleOf(c) === 'device-attributes' && trustOf(c, trustSet).trusted
+    && c.certificate?.commonName === attestation.deviceId);
   report.tamperedTiles = { size: t.size, rows: grid.rows, cols: grid.cols, tiles, tableAuthenticated };
   const list = tiles.slice(0, 12).map(([r, c]) => `[${r},${c}]`).join(' ');
   report.reasons.push(`${tiles.length} of ${grid.rows * grid.cols} tiles (${t.size}x${t.size} px) changed: ${list}${tiles.length > 12 ? ' ...' : ''}`);

@@ -3,6 +3,8 @@
 import { buildDx, pixelBytes, type CaptureMeta, type DxFrame } from '../dicom/dx.js';
 import { attestationElements } from '../dicom/attestation.js';
 import { addSignature, dicomDateTime, PURPOSE } from '../dicom/signatures.js';
+import { signableTags } from '../dicom/mac.js';
+import { tag } from '../dicom/model.js';
 import { encodePart10 } from '../dicom/writer.js';
 import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
@@ -13,6 +15,7 @@ import { markFrame } from './watermark.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
 export const DEFAULT_TILE_SIZE = 64;
+const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 /** Who seals: the device's identity and key. */
 export interface DeviceIdentity {
@@ -91,6 +94,12 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   const dx = buildDx(frame, meta, attestation, captureTime);
   const time = new Date();
   await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  if (tiles) {
+    // A second Source signature over everything but Pixel Data: when only pixels are
+    // edited it stays valid, so verify can trust the tile table that names the edit.
+    const attributes = signableTags(dx.dataSet).filter((t) => t !== PIXEL_DATA);
+    await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
+  }
   if (device.ecdsa) {
     await addSignature(dx.dataSet, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time });
   }

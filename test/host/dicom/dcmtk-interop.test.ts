@@ -74,7 +74,7 @@ test('MAC stream equals dcmsign --dump and the pydicom oracle, byte for byte, fo
   }
 });
 
-test('dcmsign --verify on a file with Ed25519 + ECDSA + technologist Ed25519: ECDSA verified, Ed25519 listed as unreadable (exit 101)', async (t) => {
+test('dcmsign --verify on a file with Ed25519 (whole object and attributes-only) + ECDSA + technologist Ed25519: ECDSA verified, Ed25519 listed as unreadable (exit 101)', async (t) => {
   const dir = tempDir(t);
   const ids = await makeIdentities(dir);
   const file = join(dir, 'both.dcm');
@@ -82,27 +82,30 @@ test('dcmsign --verify on a file with Ed25519 + ECDSA + technologist Ed25519: EC
   const plain = dcmsign(['--verify', file], dir);
   assert.equal(plain.status, 101, plain.out);
   const lines = plain.out.split('\n');
-  assert.equal(lines.filter((l) => /Signature #\d UID=2\.25\./.test(l)).length, 3, plain.out);
+  assert.equal(lines.filter((l) => /Signature #\d UID=2\.25\./.test(l)).length, 4, plain.out);
   assert.match(plain.out, /Signature #1 UID=[\d.]+\nW: +Signature Verification : signature verification failed: certificate is missing or unreadable/);
-  assert.match(plain.out, /Signature #2 UID=[\d.]+\nW: +Signature Verification : signature is OK but certificate verification failed: self-signed certificate/);
-  assert.match(plain.out, /Signature #3 UID=[\d.]+\nW: +Signature Verification : signature verification failed: certificate is missing or unreadable/);
+  assert.match(plain.out, /Signature #2 UID=[\d.]+\nW: +Signature Verification : signature verification failed: certificate is missing or unreadable/);
+  assert.match(plain.out, /Signature #3 UID=[\d.]+\nW: +Signature Verification : signature is OK but certificate verification failed: self-signed certificate/);
+  assert.match(plain.out, /Signature #4 UID=[\d.]+\nW: +Signature Verification : signature verification failed: certificate is missing or unreadable/);
   // With the device's ECDSA certificate as a trust anchor DCMTK reports the ECDSA signature fully OK.
   const anchored = dcmsign(['--verify', '+cf', ids.certs.ecdsa, file], dir);
   assert.equal(anchored.status, 101, 'the Ed25519 items still make dcmsign exit 101');
-  assert.match(anchored.out, /Signature #2 UID=[\d.]+\nW: +Signature Verification : OK/);
+  assert.match(anchored.out, /Signature #3 UID=[\d.]+\nW: +Signature Verification : OK/);
   // A changed pixel breaks it for DCMTK too.
   const bytes = readFileSync(file);
   const pixels = findElement(readPart10(bytes).dataSet, tag(0x7fe0, 0x0010))!.value!;
   bytes[pixels.byteOffset + 1000]! ^= 1;
   writeFileSync(file, bytes);
   const broken = dcmsign(['--verify', '+cf', ids.certs.ecdsa, file], dir);
-  assert.doesNotMatch(broken.out, /Signature #2 UID=[\d.]+\nW: +Signature Verification : OK/);
-  assert.match(broken.out, /Signature #2 UID=[\d.]+\nW: +Signature Verification : signature verification failed: signature is invalid \(document corrupted\)/);
+  assert.doesNotMatch(broken.out, /Signature #3 UID=[\d.]+\nW: +Signature Verification : OK/);
+  assert.match(broken.out, /Signature #3 UID=[\d.]+\nW: +Signature Verification : signature verification failed: signature is invalid \(document corrupted\)/);
   // Only the device (not-trusted-by-DCMTK) ECDSA item: dcmsign exits 0 when it is the only signature and trusted.
   const ecOnly = join(dir, 'ec-only.dcm');
   await sealTo(ecOnly, testFrame(64, 64), ids.deviceWithEcdsa);
-  const rm = dcmsign(['--remove', readSignatureUid(ecOnly, 0), ecOnly, join(dir, 'ec-only2.dcm')], dir);
+  const rm = dcmsign(['--remove', readSignatureUid(ecOnly, 0), ecOnly, join(dir, 'ec-only1.dcm')], dir);
   assert.equal(rm.status, 0, rm.out);
+  const rm2 = dcmsign(['--remove', readSignatureUid(ecOnly, 1), join(dir, 'ec-only1.dcm'), join(dir, 'ec-only2.dcm')], dir);
+  assert.equal(rm2.status, 0, rm2.out);
   const ok = dcmsign(['--verify', '+cf', ids.certs.ecdsa, join(dir, 'ec-only2.dcm')], dir);
   assert.equal(ok.status, 0, ok.out);
 });
@@ -131,24 +134,24 @@ test('radseal verifies RSA and ECDSA signatures made by dcmsign (Creator profile
     const r = dcmsign(['--sign', c.key.key, c.key.cert, ...c.args, src, out], dir);
     assert.equal(r.status, 0, `${c.name}: ${r.out}`);
     const checks = checkSignatures(readPart10(readFileSync(out)).dataSet);
-    assert.equal(checks.length, 2);
-    const theirs = checks[1]!;
+    assert.equal(checks.length, 3);
+    const theirs = checks[2]!;
     assert.match(theirs.algorithm, c.alg, c.name);
     assert.equal(theirs.macAlgorithm, c.mac);
     assert.equal(theirs.valid, true, `${c.name}: ${theirs.problems.join('; ')}`);
-    assert.equal(checks[0]!.valid, true, 'our Ed25519 signature survives dcmsign adding one');
+    assert.equal(checks[0]!.valid && checks[1]!.valid, true, 'our Ed25519 signatures survive dcmsign adding one');
     const report = verifyBytes(out, readFileSync(out), trust);
     assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
-    assert.equal(report.signatures[1]!.valid, true);
-    assert.equal(report.signatures[1]!.trusted, true);
-    assert.equal(report.signatureDetails[1]!.role, 'other');
-    assert.match(report.signatureDetails[1]!.key, /^(RSA-2048|ECDSA-P256)$/);
-    // Change Patient ID without touching lengths: both signatures fail.
+    assert.equal(report.signatures[2]!.valid, true);
+    assert.equal(report.signatures[2]!.trusted, true);
+    assert.equal(report.signatureDetails[2]!.role, 'other');
+    assert.match(report.signatureDetails[2]!.key, /^(RSA-2048|ECDSA-P256)$/);
+    // Change Patient ID without touching lengths: every signature fails (all cover it).
     const bytes = Buffer.from(readFileSync(out));
     const at = bytes.indexOf(Buffer.from('PID-0001'));
     assert.ok(at > 0);
     bytes[at + 4] = 0x39;
     const again = checkSignatures(readPart10(bytes).dataSet);
-    assert.deepEqual(again.map((x) => x.valid), [false, false], c.name);
+    assert.deepEqual(again.map((x) => x.valid), [false, false, false], c.name);
   }
 });

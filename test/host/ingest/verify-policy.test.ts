@@ -25,6 +25,7 @@ test('verify reports device and technologist signers; policy decides whether a m
   assert.equal(r.verdict, 'authentic', r.reasons.join('; '));
   assert.deepEqual(r.signatures.map((s, k) => [r.signatureDetails[k]!.role, s.algorithm, s.signer, s.purpose, s.valid, s.trusted]), [
     ['device', 'Ed25519', 'DX-ROOM-3', 'Source Signature', true, true],
+    ['device-attributes', 'Ed25519', 'DX-ROOM-3', 'Source Signature', true, true],
     ['device', 'ECDSA-P256', 'DX-ROOM-3', 'Source Signature', true, true],
     ['technologist', 'Ed25519', 'tech042', "Author's Signature", true, true],
   ]);
@@ -110,7 +111,7 @@ test('per-tile hashes name exactly the changed tiles on the lossless path', asyn
   poke(299, 199);
   const r = verifyBytes('t.dcm', bytes, trust);
   assert.equal(r.verdict, 'tampered');
-  assert.deepEqual(r.tamperedTiles, { size: 64, rows: 5, cols: 4, tiles: [[1, 1], [1, 2], [4, 3]], tableAuthenticated: false });
+  assert.deepEqual(r.tamperedTiles, { size: 64, rows: 5, cols: 4, tiles: [[1, 1], [1, 2], [4, 3]], tableAuthenticated: true });
   assert.ok(r.reasons.some((x) => x.startsWith('3 of 20 tiles (64x64 px) changed: [1,1] [1,2] [4,3]')), r.reasons.join('; '));
   // A change outside Pixel Data: tampered, but no tiles to name.
   const meta = Buffer.from(readFileSync(file));

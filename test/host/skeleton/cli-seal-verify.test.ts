@@ -46,7 +46,10 @@ test('seal hashes the raw frame and writes a DX object that verifies authentic',
   assert.equal(v.report.verdict, 'authentic');
   assert.equal(v.report.file, sealed);
   assert.deepEqual(v.report.reasons, []);
-  assert.equal(v.report.signatures.length, 1);
+  // The device signs twice: the whole object, and the attributes alone (which keeps the
+  // tile table trustworthy when only pixels are edited).
+  assert.equal(v.report.signatures.length, 2);
+  assert.deepEqual(v.report.signatureDetails.map((d: { role: string }) => d.role), ['device', 'device-attributes']);
   const [sig] = v.report.signatures;
   assert.deepEqual(Object.keys(sig).sort(), ['algorithm', 'purpose', 'signer', 'time', 'trusted', 'valid']);
   assert.equal(sig.algorithm, 'Ed25519');
@@ -92,7 +95,7 @@ test('dcmsign lists the Ed25519 signature (it cannot verify Ed25519)', () => {
   const uid = /Signature #1 UID=([0-9.]+)/.exec(r.stdout + r.stderr);
   assert.ok(uid, `dcmsign should list signature #1:\n${r.stdout}${r.stderr}`);
   const report = verifyJson(sealed);
-  assert.ok(report.report.signatures.length === 1);
+  assert.equal(report.report.signatures.length, 2);
   // dcmsign's listing names the same signature UID radseal wrote.
   const ours = run('dcmdump', ['+P', '0400,0100', sealed]).stdout;
   assert.ok(ours.includes(uid[1]!), 'same Digital Signature UID');
