@@ -6,6 +6,7 @@ import { existsSync, openSync, readFileSync, statSync, writeFileSync, closeSync,
 import { randomBytes } from 'node:crypto';
 import { decodeGrayPng, encodeGrayPng, type GrayImage } from '../image/png.js';
 import { decodeGrayJpeg, hasJpegSignature } from '../image/jpeg.js';
+import { hasDicomSignature, readDicomGray } from '../image/dicom.js';
 import { detectWatermark, embedWatermark } from '../watermark/index.js';
 
 class UsageError extends Error {}
@@ -30,7 +31,11 @@ function readImage(path: string, o: RawOpts): GrayImage {
   const bits = o.bitsStored !== undefined ? Number(o.bitsStored) : undefined;
   if (bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50) return decodeGrayPng(bytes, bits);
   if (hasJpegSignature(bytes)) return decodeGrayJpeg(bytes);
-  if (o.rows === undefined || o.cols === undefined) throw new UsageError(`${path}: not PNG or JPEG; raw uint16 input needs --rows and --cols (and --bits-stored)`);
+  if (hasDicomSignature(bytes)) {
+    const img = readDicomGray(bytes);
+    return bits !== undefined ? { ...img, bitsStored: bits } : img;
+  }
+  if (o.rows === undefined || o.cols === undefined) throw new UsageError(`${path}: not PNG, JPEG or DICOM; raw uint16 input needs --rows and --cols (and --bits-stored)`);
   const rows = Number(o.rows), cols = Number(o.cols);
   if (!(rows > 0 && cols > 0) || bytes.length !== rows * cols * 2) throw new UsageError(`${path}: ${bytes.length} bytes is not ${rows} x ${cols} uint16`);
   const pixels = new Uint16Array(rows * cols);
@@ -62,7 +67,7 @@ export function register(program: Command): void {
     });
 
   wm.command('embed')
-    .description('embed the mark; IN is 16-bit/8-bit grayscale PNG or raw uint16 LE (with --rows/--cols); OUT is PNG, or raw when IN is raw')
+    .description('embed the mark; IN is 16-bit/8-bit grayscale PNG, DICOM (native pixel data, first frame) or raw uint16 LE (with --rows/--cols); OUT is PNG, or raw uint16 LE when IN is raw or OUT ends in .raw (DICOM is re-written by `radseal seal`, not here)')
     .requiredOption('--key <file>', 'watermark key (32 bytes, mode 0600)')
     .requiredOption('--payload <hex>', 'payload, up to 8 bytes as hex')
     .requiredOption('--in <file>', 'input image')
@@ -77,14 +82,15 @@ export function register(program: Command): void {
         const key = readKey(o.key);
         const img = readImage(o.in, o);
         const r = embedWatermark(img, key, Buffer.from(o.payload, 'hex'), { psnrDb: Number(o.psnr) });
-        const raw = o.rows !== undefined && !/\.png$/i.test(o.out);
+        if (/\.dcm$/i.test(o.out)) throw new UsageError('--out: writing DICOM is the seal\'s job (`radseal seal`); give a .png or .raw output');
+        const raw = (o.rows !== undefined && !/\.png$/i.test(o.out)) || /\.raw$/i.test(o.out);
         writeImage(o.out, r.image, raw);
-        process.stdout.write(`embedded: PSNR ${r.psnrDb.toFixed(2)} dB, max change ${r.maxAbsChange} LSB, ${(100 * r.markedFraction).toFixed(1)}% of chips marked, content tag ${r.contentTagHex}\n`);
+        process.stdout.write(`embedded: ${img.rows} x ${img.cols}, ${img.bitsStored} bits stored, PSNR ${r.psnrDb.toFixed(2)} dB, max change ${r.maxAbsChange} LSB, ${(100 * r.markedFraction).toFixed(1)}% of chips marked, content tag ${r.contentTagHex}${r.fragile ? `, fragile layer on ${r.fragile.carriers} carriers` : ''}${raw ? ' (raw uint16 LE)' : ''}\n`);
       } catch (err) { fail(err); }
     });
 
   wm.command('detect')
-    .description('detect the mark in a PNG, JPEG or raw uint16 image; exit 0 present, 1 absent')
+    .description('detect the mark in a PNG, JPEG, DICOM (native pixel data) or raw uint16 image; exit 0 present, 1 absent')
     .requiredOption('--key <file>', 'watermark key')
     .requiredOption('--in <file>', 'image to test')
     .option('--rows <n>', 'rows (raw input)')
@@ -102,11 +108,12 @@ export function register(program: Command): void {
         const { blocks, ...rest } = d;
         const out = { present: d.present, score: d.score, falsePositiveProbability: d.falsePositiveProbability, payloadHex: d.payloadHex, bitErrors: d.bitErrors,
           blocks: { size: blocks.size, rows: blocks.rows, cols: blocks.cols, tampered: blocks.tampered },
-          inverted: rest.inverted, geometry: rest.geometry, contentTag: rest.contentTag, threshold: rest.threshold };
+          inverted: rest.inverted, geometry: rest.geometry, contentTag: rest.contentTag, threshold: rest.threshold,
+          mapSource: rest.mapSource, fragile: rest.fragile };
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
         process.stdout.write(d.present
-          ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered\n`
+          ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
           : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)}\n`);
       }
       process.exit(d.present ? 0 : 1);
