@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { register as registerWatermark } from './watermark.js';
+import { register as registerLink } from './link.js';
 import { DEFAULT_POLICY, readPolicyFile } from '../ingest/policy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
@@ -144,6 +145,7 @@ export function buildProgram(): Command {
     });
 
   registerWatermark(program);
+  registerLink(program);
   return program;
 }
 
