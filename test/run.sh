@@ -18,6 +18,9 @@ REQUIRED=(
   "wasm2c:wabt"
   "socat:socat"
   "opj_compress:libopenjp2-tools"
+  "ip:iproute2"
+  "unshare:util-linux"
+  "openssl:openssl"
   "py:pydicom:python3-pydicom"
   "py:numpy:python3-numpy"
 )
@@ -73,4 +76,13 @@ if [[ ! -d ../shared/data/radiographs ]]; then
   echo "note: ../shared/data/radiographs is absent: real-radiograph tests will report themselves skipped"
 fi
 mapfile -t files < <(find test/host -name '*.test.ts' | sort)
-node --import tsx --test "${files[@]}"
+# The suite runs in a private network namespace holding only loopback, so no
+# listener a test starts (storescp and Orthanc bind every interface, with no
+# option to change that) can be reached from outside this machine.
+if [[ $(id -u) -eq 0 ]] && unshare -n true 2>/dev/null; then
+  echo "network: private namespace, loopback only"
+  exec unshare -n bash -c 'ip link set lo up && exec "$@"' _ \
+    node --import tsx --test --test-concurrency=1 "${files[@]}"
+fi
+echo "network: not root, so tests share the host network; listeners they start may bind all interfaces" >&2
+node --import tsx --test --test-concurrency=1 "${files[@]}"
