@@ -97,19 +97,21 @@ export function register(program: Command): void {
     .option('--cols <n>', 'columns (raw input)')
     .option('--bits-stored <n>', 'bits stored')
     .option('--no-sync', 'do not search crop offsets and scales')
+    .option('--expected-payload <hex>', 'payload the frame should carry (checked with the fragile layer when the robust decoder cannot read it)')
     .option('--json', 'print JSON')
-    .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean }) => {
+    .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean; expectedPayload?: string }) => {
       let d;
       try {
         const key = readKey(o.key);
-        d = detectWatermark(readImage(o.in, o), key, { sync: o.sync });
+        if (o.expectedPayload !== undefined && !/^([0-9a-fA-F]{2}){1,8}$/.test(o.expectedPayload)) throw new UsageError('--expected-payload must be 1 to 8 bytes of hex');
+        d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
       } catch (err) { fail(err); }
       if (o.json) {
         const { blocks, ...rest } = d;
         const out = { present: d.present, score: d.score, falsePositiveProbability: d.falsePositiveProbability, payloadHex: d.payloadHex, bitErrors: d.bitErrors,
           blocks: { size: blocks.size, rows: blocks.rows, cols: blocks.cols, tampered: blocks.tampered },
           inverted: rest.inverted, geometry: rest.geometry, contentTag: rest.contentTag, threshold: rest.threshold,
-          mapSource: rest.mapSource, fragile: rest.fragile };
+          mapSource: rest.mapSource, fragile: rest.fragile, payloadSource: rest.payloadSource };
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
         process.stdout.write(d.present

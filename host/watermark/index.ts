@@ -58,6 +58,13 @@ export interface DetectOptions {
    * 'robust' = always the robust map; 'fragile' = the fragile map whenever it could be checked.
    */
   tamperMap?: 'auto' | 'robust' | 'fragile';
+  /**
+   * The payload the frame should carry (e.g. from the signed attestation, up to 8
+   * bytes). When the robust payload cannot be decoded (small frames, heavy damage),
+   * the fragile layer is checked with this payload instead; if its tags verify on at
+   * least half the blocks the payload is confirmed (payloadSource 'fragile').
+   */
+  expectedPayload?: Uint8Array;
 }
 
 export interface BlockMap {
@@ -99,6 +106,8 @@ export interface DetectResult {
    * verified, of how many, and whether its map was used.
    */
   fragile: { verified: number; blocks: number; used: boolean } | null;
+  /** Where payloadHex came from: the robust layer's decoder, or the fragile tags verifying an expected payload. */
+  payloadSource: 'robust' | 'fragile' | null;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -143,6 +152,14 @@ function expectedSigns(key: Uint8Array, coded: Uint8Array): Int8Array {
     e[j] = r < 0 ? sign[j]! : coded[r] ? -sign[j]! : sign[j]!;
   }
   return e;
+}
+
+/** The fragile layer's image id: the 8-byte payload || "FRG1" (see docs/WATERMARK.md: payloads must be unique per frame). */
+function fragileIdOf(payload: Uint8Array): Uint8Array {
+  const id = new Uint8Array(12);
+  id.set(payload.subarray(0, PAYLOAD_BYTES), 0);
+  id.set([0x46, 0x52, 0x47, 0x31], 8);
+  return id;
 }
 
 function validateFrame(img: GrayImage): void {
@@ -213,8 +230,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     let sse = sumE * 64;
     let fragileInfo: EmbedResult['fragile'] = null;
     if (fragile) {
-      const id = new Uint8Array(12);
-      id.set(pay, 0); id.set(tag, 8);
+      const id = fragileIdOf(pay);
       const [ctx, scratch] = fragileContext(core, key, id, rows, cols, bitsStored);
       const out = core.alloc(8);
       const d = w.wmFragile(img, rows, cols, bitsStored, ctx, 0, n > 0 ? amp : 0, tsign, gr, gc, TILE, out, scratch);
@@ -352,7 +368,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
         const distance = hamming(embedded, computed);
         contentTag = { embeddedHex: hex(embedded), computedHex: hex(computed), distance, match: distance <= TAG_MAX_DISTANCE };
         expSign = expectedSigns(key, coded);
-        fragileId = bytes.subarray(0, 12);
+        fragileId = fragileIdOf(bytes.subarray(0, PAYLOAD_BYTES));
       } else {
         // Pilots only: the tamper map can still use them.
         expSign = new Int8Array(TILE2);
@@ -365,26 +381,45 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     const mode = opts.tamperMap ?? 'auto';
     let fragile: DetectResult['fragile'] = null;
     let fragileBlocks: BlockMap | null = null;
-    if (fragileId && mode !== 'robust' && best.chip === CHIP && best.oy === 0 && best.ox === 0 && !inverted && rows < 65536 && cols < 65536) {
+    let payloadSource: DetectResult['payloadSource'] = payloadHex ? 'robust' : null;
+    let presentOut = present, fppOut = fpp;
+    if (!fragileId && opts.expectedPayload) {
+      if (opts.expectedPayload.length > PAYLOAD_BYTES) throw new RangeError(`expectedPayload is at most ${PAYLOAD_BYTES} bytes`);
+      const pay = new Uint8Array(PAYLOAD_BYTES);
+      pay.set(opts.expectedPayload);
+      fragileId = fragileIdOf(pay);
+    }
+    const aligned = best.chip === CHIP && best.oy === 0 && best.ox === 0 && !inverted;
+    if (fragileId && mode !== 'robust' && (aligned || !present) && rows < 65536 && cols < 65536) {
       const [ctx, scratch] = fragileContext(core, key, fragileId, rows, cols, image.bitsStored);
       const fbr = Math.ceil(rows / FRAG_BLOCK), fbc = Math.ceil(cols / FRAG_BLOCK);
       const ok = core.alloc(fbr * fbc);
       const verified = w.wmFragile(img, rows, cols, image.bitsStored, ctx, 1, 0, 0, 0, 0, TILE, ok, scratch);
-      const used = mode === 'fragile' || verified >= 0.5 * fbr * fbc;
-      fragile = { verified, blocks: fbr * fbc, used };
+      const nb = fbr * fbc;
+      const intact = verified >= 0.5 * nb;
+      const used = intact || (mode === 'fragile' && verified > 0);
+      fragile = { verified, blocks: nb, used };
+      if (intact && !payloadHex) {
+        // Confirmed by the tags: each of >= nb/2 blocks passes a 32-bit tag by chance with
+        // probability 2^-32, so over all subsets P <= 2^(nb - 32 * verified).
+        payloadHex = hex(fragileId.subarray(0, PAYLOAD_BYTES));
+        payloadSource = 'fragile';
+        presentOut = true;
+        fppOut = Math.min(fpp, 2 ** (nb - 32 * verified));
+      }
       if (used) {
-        const okb = core.bytes(ok, fbr * fbc);
+        const okb = core.bytes(ok, nb);
         const tampered: Array<[number, number]> = [];
-        const z = new Array<number>(fbr * fbc);
-        for (let i = 0; i < fbr * fbc; i++) { z[i] = okb[i]!; if (!okb[i]) tampered.push([Math.floor(i / fbc), i % fbc]); }
+        const z = new Array<number>(nb);
+        for (let i = 0; i < nb; i++) { z[i] = okb[i]!; if (!okb[i]) tampered.push([Math.floor(i / fbc), i % fbc]); }
         fragileBlocks = { size: FRAG_BLOCK, rows: fbr, cols: fbc, tampered, z };
       }
     }
     if (fragileBlocks) {
       return {
-        present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks: fragileBlocks, inverted,
+        present: presentOut, score, falsePositiveProbability: fppOut, payloadHex, bitErrors, blocks: fragileBlocks, inverted,
         geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
-        contentTag, threshold, mapSource: 'fragile', fragile,
+        contentTag, threshold, mapSource: 'fragile', fragile, payloadSource,
       };
     }
 
@@ -448,7 +483,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     return {
       present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
       geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
-      contentTag, threshold, mapSource, fragile,
+      contentTag, threshold, mapSource, fragile, payloadSource,
     };
   } finally {
     core.release(m0);

@@ -92,3 +92,27 @@ test('the fragile layer vanishes under lossy export and the robust map is used i
   assert.ok(dj2.fragile && !dj2.fragile.used, JSON.stringify(dj2.fragile));
   assert.notEqual(dj2.mapSource, 'fragile');
 });
+
+test('an expected payload is confirmed by the fragile tags when the robust decoder cannot read it (small frame)', () => {
+  const frame = makePhantom({ rows: 512, cols: 640, bitsStored: 12, seed: 21 });
+  let robustFailed = 0;
+  for (let k = 0; k < 6; k++) {
+    const kk = new Uint8Array(32).fill(k + 1);
+    const e = embedWatermark(frame, kk, PAYLOAD);
+    const plain = detectWatermark(e.image, kk);
+    if (plain.payloadHex === null) robustFailed++;
+    const d = detectWatermark(e.image, kk, { expectedPayload: PAYLOAD });
+    assert.equal(d.present, true);
+    assert.equal(d.payloadHex, PAYLOAD.toString('hex'));
+    assert.equal(d.payloadSource, plain.payloadHex ? 'robust' : 'fragile');
+    assert.equal(d.mapSource, 'fragile');
+    assert.equal(d.blocks.tampered.length, 0);
+    // a wrong expected payload is not confirmed, and an unmarked frame confirms nothing
+    const wrong = detectWatermark(e.image, kk, { expectedPayload: Buffer.from('0badc0ffee000002', 'hex') });
+    if (!plain.payloadHex) { assert.equal(wrong.payloadHex, null); assert.equal(wrong.fragile?.verified, 0); }
+    const un = detectWatermark(frame, kk, { expectedPayload: PAYLOAD });
+    assert.equal(un.present, false);
+    assert.equal(un.payloadHex, null);
+  }
+  assert.ok(robustFailed > 0, 'the case this covers did not occur (robust decoding succeeded for every key)');
+});
