@@ -4,16 +4,12 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { projectRoot } from '../core/wasm.js';
-import { Core } from '../core/wasm.js';
-import { CoreSha256 } from '../core/hash.js';
 import { generateDeviceKey } from '../keys/provision.js';
 import { parseCertificates } from '../keys/certs.js';
 import { loadDeviceIdentity } from '../seal/device.js';
-import { sealFrame } from '../seal/seal.js';
-import { pixelBytes, type CaptureMeta } from '../dicom/dx.js';
+import { captureOverLoopback } from './loopback-capture.js';
 import { readGrayImage, type GrayImage } from '../image/png.js';
 import { makePhantom } from '../image/phantom.js';
-import { writeFileAtomic } from '../io/atomic.js';
 import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
 import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js';
 import { decodeUS } from '../dicom/values.js';
@@ -23,7 +19,6 @@ import { findElement, tag } from '../dicom/model.js';
 export interface DemoFrame {
   name: string;
   image: GrayImage;
-  meta?: CaptureMeta;
 }
 
 /** The radiographs shipped beside the checkout, when present. */
@@ -32,8 +27,7 @@ export function sharedRadiographsDir(): string {
 }
 
 /**
- * The full-depth stored-value radiographs (both are MONOCHROME1 computed
- * radiography, per the folder's README) and a generated 14-bit phantom. The
+ * The full-depth stored-value radiographs and a generated 14-bit phantom. The
  * 8-bit NIH sample is left out: the capture watermark is for 10-16-bit frames.
  */
 function demoFrames(log: (s: string) => void): DemoFrame[] {
@@ -42,7 +36,7 @@ function demoFrames(log: (s: string) => void): DemoFrame[] {
   const real = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_stored_values_16bit.png')).sort() : [];
   if (real.length) {
     log(`frames: ${real.length} real radiographs from ${dir} and a generated 14-bit phantom`);
-    return [...real.map((f) => ({ name: basename(f, '.png'), image: readGrayImage(join(dir, f)), meta: { photometricInterpretation: 'MONOCHROME1' as const } })), phantom];
+    return [...real.map((f) => ({ name: basename(f, '.png'), image: readGrayImage(join(dir, f)) })), phantom];
   }
   log('frames: 3 generated phantoms (1024x1024, 14-bit, Poisson noise)');
   return [1, 2, 3].map((seed) => ({ name: `phantom-${seed}`, image: makePhantom({ rows: 1024, cols: 1024, bitsStored: 14, seed }) }));
@@ -71,23 +65,8 @@ export async function runDemo(dirArg: string, log: (s: string) => void): Promise
   const watermarkKey = loadWatermarkKey(join(keysDir, 'site-watermark.key'));
   const trust = parseCertificates(readFileSync(join(keysDir, 'device.crt')));
 
-  const core = new Core();
-  const hasher = new CoreSha256(core);
-  const sealedPaths: string[] = [];
-  let serial = 0;
-  for (const { name, image, meta } of demoFrames(log)) {
-    serial++;
-    // The raw frame is hashed in the core as it arrives, before anything else touches it.
-    const rawFrameSha256 = hasher.reset().update(pixelBytes(image.pixels)).digest();
-    const sealed = await sealFrame({
-      frame: image, rawFrameSha256, frameSerial: serial, watermark: { key: watermarkKey },
-      meta: { patientName: 'PHANTOM^DEMO', patientId: 'RS-DEMO-0001', studyDescription: 'radseal demo', ...meta },
-    }, device);
-    const path = join(outbox, `${name}-${sealed.sopInstanceUid.slice(-12)}.dcm`);
-    writeFileAtomic(path, sealed.bytes, { noClobber: true });
-    sealedPaths.push(path);
-    log(`sealed: ${name} (${image.rows}x${image.cols}, ${image.bitsStored} bits, watermarked) → ${path}`);
-  }
+  const captured = await captureOverLoopback(demoFrames(log), device, outbox, watermarkKey, log);
+  const sealedPaths = captured.map((c) => c.entry.path);
   const verify = (path: string, bytes: Uint8Array) => verifyObject(path, bytes, trust, { watermarkKey });
   const reports = sealedPaths.map((path) => verify(path, readFileSync(path)));
 
@@ -110,7 +89,8 @@ export async function runDemo(dirArg: string, log: (s: string) => void): Promise
   for (const r of reports) {
     log(`  ${r.verdict.toUpperCase().padEnd(10)} ${r.file}`);
     if (r.watermark) log(`             watermark ${r.watermark.present ? `present, device ${r.watermark.decoded?.device ?? '?'}, frame ${r.watermark.decoded?.frameSerial ?? '?'}` : 'absent'}`);
-    if (r.tamperedTiles) log(`             changed ${r.tamperedTiles.size}-px tiles: ${r.tamperedTiles.tiles.map(([y, x]) => `[${y},${x}]`).join(' ')}`);
+    if (r.tamperedTiles) log(`             changed ${r.tamperedTiles.size}-px tiles (signed tile table${r.tamperedTiles.tableAuthenticated ? ', authenticated' : ''}): ${r.tamperedTiles.tiles.map(([y, x]) => `[${y},${x}]`).join(' ')}`);
+    if (r.watermark?.blocks.tampered.length) log(`             watermark tamper map, ${r.watermark.blocks.size}-px blocks: ${r.watermark.blocks.tampered.map(([y, x]) => `[${y},${x}]`).join(' ')}`);
     if (r.verdict !== 'authentic') for (const reason of r.reasons.slice(0, 3)) log(`             - ${reason}`);
   }
   const sealedOk = reports.slice(0, sealedPaths.length).every((r) => r.verdict === 'authentic');
