@@ -185,6 +185,7 @@ export function wmBlockScores(res: usize, gr: i32, gc: i32, expSign: usize, t: i
  */
 export function wmEdgeStats(img: usize, rows: i32, cols: i32, chip: i32, oy: i32, ox: i32, gr: i32, gc: i32, out: usize): void {
   const stride = <usize>cols << 1;
+  if (chip == 8) { edgeStats8(img, rows, cols, oy, ox, gr, gc, out); return; }
   for (let cy = 0; cy < gr; cy++) {
     const y0 = oy + cy * chip;
     for (let cx = 0; cx < gc; cx++) {
@@ -271,6 +272,71 @@ export function wmEligible(img: usize, cols: i32, chip: i32, oy: i32, ox: i32, g
         p += stride;
       }
       store<u8>(out + <usize>(cy * gc + cx), ok);
+    }
+  }
+}
+
+/**
+ * wmEdgeStats for 8x8 chips, boundary by boundary: the bottom term of a chip is
+ * minus the top term of the chip below (and right = minus left of the chip to
+ * the right), so every boundary is computed once and added to one chip and
+ * subtracted from the other. Horizontal boundaries use SIMD over 8 columns.
+ * Same result as the generic loop (sums are exact integers in f32).
+ */
+function edgeStats8(img: usize, rows: i32, cols: i32, oy: i32, ox: i32, gr: i32, gc: i32, out: usize): void {
+  const stride = <usize>cols << 1;
+  memory.fill(out, 0, <usize>(gr * gc) << 2);
+  // horizontal boundaries at Y = oy + 8j, j = 0..gr
+  const three = i32x4.splat(3);
+  for (let j = 0; j <= gr; j++) {
+    const Y = oy + 8 * j;
+    if (Y < 2 || Y + 1 >= rows) continue;
+    const r0 = img + <usize>Y * stride + (<usize>ox << 1);
+    for (let cx = 0; cx < gc; cx++) {
+      const q = r0 + (<usize>cx << 4);
+      const a = v128.load(q), b = v128.load(q - stride), c = v128.load(q + stride), d = v128.load(q - 2 * stride);
+      // 3 (a - b) - (c - d), widened to i32
+      let t = i32x4.sub(i32x4.mul(three, i32x4.sub(i32x4.extend_low_i16x8_u(a), i32x4.extend_low_i16x8_u(b))),
+        i32x4.sub(i32x4.extend_low_i16x8_u(c), i32x4.extend_low_i16x8_u(d)));
+      t = i32x4.add(t, i32x4.sub(i32x4.mul(three, i32x4.sub(i32x4.extend_high_i16x8_u(a), i32x4.extend_high_i16x8_u(b))),
+        i32x4.sub(i32x4.extend_high_i16x8_u(c), i32x4.extend_high_i16x8_u(d))));
+      const sum = <f32>(i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3));
+      if (j < gr) { const o = out + (<usize>(j * gc + cx) << 2); store<f32>(o, load<f32>(o) + sum); }
+      if (j > 0) { const o = out + (<usize>((j - 1) * gc + cx) << 2); store<f32>(o, load<f32>(o) - sum); }
+    }
+  }
+  // vertical boundaries at X = ox + 8j, j = 0..gc, for every pixel row of the chip grid
+  let j0 = 0, j1 = gc;
+  while (j0 <= gc && (ox + 8 * j0 < 2 || ox + 8 * j0 + 1 >= cols)) j0++;
+  while (j1 >= j0 && (ox + 8 * j1 < 2 || ox + 8 * j1 + 1 >= cols)) j1--;
+  for (let cy = 0; cy < gr; cy++) {
+    const orow = out + (<usize>(cy * gc) << 2);
+    for (let j = j0; j <= j1; j++) {
+      const X = ox + 8 * j;
+      let p = img + <usize>(oy + 8 * cy) * stride + (<usize>X << 1);
+      let s: i32 = 0;
+      for (let r = 0; r < 8; r++) {
+        s += 3 * (<i32>load<u16>(p) - <i32>load<u16>(p - 2)) - (<i32>load<u16>(p + 2) - <i32>load<u16>(p - 4));
+        p += stride;
+      }
+      const v = <f32>s;
+      if (j < gc) { const o = orow + (<usize>j << 2); store<f32>(o, load<f32>(o) + v); }
+      if (j > 0) { const o = orow + (<usize>(j - 1) << 2); store<f32>(o, load<f32>(o) - v); }
+    }
+  }
+  // divide by the number of border pixels used
+  for (let cy = 0; cy < gr; cy++) {
+    const y0 = oy + 8 * cy;
+    let nv = 0;
+    if (y0 >= 2 && y0 + 1 < rows) nv += 8;
+    if (y0 + 8 >= 2 && y0 + 9 < rows) nv += 8;
+    for (let cx = 0; cx < gc; cx++) {
+      const x0 = ox + 8 * cx;
+      let n = nv;
+      if (x0 >= 2 && x0 + 1 < cols) n += 8;
+      if (x0 + 8 >= 2 && x0 + 9 < cols) n += 8;
+      const o = out + (<usize>(cy * gc + cx) << 2);
+      store<f32>(o, n > 0 ? load<f32>(o) / <f32>n : 0);
     }
   }
 }
