@@ -1,0 +1,177 @@
+// radseal ingest | verify-service | audit verify | report: PACS-side commands.
+// Argument parsing and wiring only; the work is in host/ingest/.
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { parseCertificates, type CertInfo } from '../keys/certs.js';
+import { loadWatermarkKey } from '../keys/watermark-key.js';
+import { DEFAULT_POLICY, readPolicyFile, type VerifyPolicy } from '../ingest/policy.js';
+import { verifyObject } from '../ingest/watermark-check.js';
+import { AuditLog, verifyAuditLog } from '../ingest/audit.js';
+import { Ingestor, type NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
+import { startGateway, watchFolder } from '../ingest/gateway/gateway.js';
+import { startVerifyService } from '../ingest/service.js';
+import { renderReportHtml } from '../ingest/report.js';
+import { parseTarget } from '../net/cstore.js';
+import { writeFileAtomic } from '../io/atomic.js';
+
+function loadTrust(path: string): CertInfo[] {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new Error(`cannot read trust file ${path}`);
+  }
+  const certs = parseCertificates(bytes);
+  if (certs.length === 0) throw new Error(`${path} holds no certificate`);
+  return certs;
+}
+
+function hostPort(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:11112), got "${s}"`);
+  return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
+}
+
+interface VerifyOpts {
+  trust: string;
+  wmKey?: string;
+  policy?: string;
+  requireTechnologist?: boolean;
+}
+
+function verifySettings(o: VerifyOpts): { trust: CertInfo[]; policy: VerifyPolicy; watermarkKey?: Uint8Array } {
+  const policy = { ...(o.policy ? readPolicyFile(o.policy) : DEFAULT_POLICY) };
+  if (o.requireTechnologist) policy.requireTechnologistSignature = true;
+  return { trust: loadTrust(o.trust), policy, watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined };
+}
+
+const onFailureOption = () => new Option('--on-failure <policy>', 'non-authentic objects: flag (accept, quarantine a copy, audit) or reject (refuse: C-STORE status A900 / delete from Orthanc)')
+  .choices(['flag', 'reject']).default('reject');
+
+function withVerifyOptions(c: Command): Command {
+  return c
+    .requiredOption('--trust <file>', 'trusted certificate or PEM bundle (device certificates or site CA)')
+    .option('--wm-key <file>', 'site watermark key: require the capture watermark')
+    .option('--policy <file>', 'verify policy JSON')
+    .option('--require-technologist', 'not authentic without an accepted technologist co-signature');
+}
+
+/** Runs until SIGINT/SIGTERM, then closes. */
+function untilSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export function register(program: Command): void {
+  withVerifyOptions(program.command('ingest')
+    .description('PACS ingest gateway: C-STORE SCP that verifies every object, stores (and forwards) authentic ones, quarantines the rest, audits all'))
+    .option('--listen <host:port>', 'C-STORE SCP address (e.g. 127.0.0.1:11112)')
+    .option('--watch <dir>', 'folder mode: ingest every .dcm file dropped into this folder')
+    .option('--ae <title>', 'our AE title (called AE) for the SCP', 'RADSEAL')
+    .requiredOption('--store <dir>', 'folder for authentic objects (original bytes)')
+    .requiredOption('--quarantine <dir>', 'folder for non-authentic objects and their report JSON')
+    .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
+    .option('--forward <ae@host:port>', 'forward authentic objects (original bytes) to PACS')
+    .addOption(onFailureOption())
+    .action(async (o: VerifyOpts & { listen?: string; watch?: string; ae: string; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
+      if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
+      const settings = verifySettings(o);
+      const forward = o.forward ? { ...parseTarget(o.forward), callingAe: o.ae } : undefined;
+      const audit = new AuditLog(o.audit);
+      const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure });
+      const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
+      if (o.watch) {
+        const w = watchFolder(o.watch, ingestor, log);
+        console.log(`radseal ingest: watching ${o.watch} (policy ${o.onFailure}, audit ${o.audit})`);
+        await untilSignal(async () => {
+          w.close();
+          audit.close();
+        });
+        return;
+      }
+      const { host, port } = hostPort(o.listen!);
+      const gw = await startGateway({ host, port, aeTitle: o.ae, ingestor, forward, log });
+      console.log(`radseal ingest: listening on ${host}:${gw.port} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit})`);
+      await untilSignal(async () => {
+        await gw.close();
+        audit.close();
+      });
+    });
+
+  withVerifyOptions(program.command('verify-service')
+    .description('HTTP verifier for a PACS hook (Orthanc Lua): POST /verify with DICOM bytes → verdict JSON; loopback only'))
+    .requiredOption('--listen <host:port>', 'loopback address, e.g. 127.0.0.1:8043')
+    .requiredOption('--quarantine <dir>', 'folder for copies of non-authentic objects and their report JSON')
+    .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
+    .addOption(onFailureOption())
+    .action(async (o: VerifyOpts & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
+      const settings = verifySettings(o);
+      const { host, port } = hostPort(o.listen);
+      const audit = new AuditLog(o.audit);
+      const ingestor = new Ingestor({ ...settings, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure, flaggedAction: 'stored' });
+      let svc;
+      try {
+        svc = await startVerifyService({ host, port, ingestor, log: (m) => console.log(`${new Date().toISOString()} ${m}`) });
+      } catch (err) {
+        audit.close();
+        throw err;
+      }
+      console.log(`radseal verify-service: listening on http://${host}:${svc.port}/verify (policy ${o.onFailure}, audit ${o.audit})`);
+      await untilSignal(async () => {
+        await svc.close();
+        audit.close();
+      });
+    });
+
+  const audit = program.command('audit').description('audit log tools');
+  audit.command('verify')
+    .description('check an audit log\'s hash chain; name the first broken record (edit, deletion, reordering, truncation)')
+    .argument('<log>', 'audit log file')
+    .option('--anchor <seq:sha256>', 'a record hash recorded elsewhere earlier (printed by a previous run): must still match')
+    .option('--json', 'print the result as JSON')
+    .action((log: string, o: { anchor?: string; json?: boolean }) => {
+      let anchor;
+      if (o.anchor) {
+        const m = /^(\d+):([0-9a-fA-F]{64})$/.exec(o.anchor);
+        if (!m) throw new Error('--anchor must be SEQ:SHA256 (as printed by radseal audit verify)');
+        anchor = { seq: Number(m[1]), sha256: m[2]! };
+      }
+      let r;
+      try {
+        r = verifyAuditLog(log, { anchor });
+      } catch (err) {
+        throw new Error(`cannot read ${log}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else if (r.ok) console.log(`${log}: OK, ${r.records} records, chain intact${r.headFileChecked ? ', head file agrees' : ' (no head file)'}; head ${r.head.seq}:${r.head.sha256}`);
+      else console.log(`${log}: BROKEN at record ${r.firstBroken!.line}: ${r.firstBroken!.problem}`);
+      process.exitCode = r.ok ? 0 : 1;
+    });
+
+  withVerifyOptions(program.command('report')
+    .description('write a self-contained HTML verification report: verdict, who captured, what was checked, tamper map'))
+    .argument('<file>', 'DICOM file')
+    .requiredOption('--out <file>', 'output .html')
+    .option('--include-patient', "show Patient's Name and Patient ID (PHI) in the report")
+    .action((file: string, o: VerifyOpts & { out: string; includePatient?: boolean }) => {
+      const settings = verifySettings(o);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (err) {
+        throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+      }
+      const report = verifyObject(file, bytes, settings.trust, { policy: settings.policy, watermarkKey: settings.watermarkKey });
+      const html = renderReportHtml(report, bytes, { includePatient: o.includePatient, trustAnchors: settings.trust.map((c) => c.commonName), watermarkChecked: !!settings.watermarkKey });
+      writeFileAtomic(o.out, Buffer.from(html, 'utf8'));
+      console.log(`${file}: ${report.verdict} → ${o.out}`);
+      process.exitCode = report.verdict === 'authentic' ? 0 : 1;
+    });
+}

@@ -1,0 +1,278 @@
+// The ingest audit trail: append-only JSON Lines, one record per verification,
+// each record hash-chained to the line before it and fsynced before the object
+// is acknowledged.
+//
+// Chain: record n carries `seq` = n (1-based) and `prev` = SHA-256 (hex) of the
+// exact bytes of line n-1 (without its newline); record 1 has prev = 64 zeros.
+// A head file beside the log (LOG.head) holds the seq and SHA-256 of the last
+// line, rewritten atomically after each append: it is what makes truncation of
+// whole trailing records visible. The chain is unkeyed: it catches edits,
+// deletions, reordering and truncation by anyone who does not rewrite every
+// later record and the head; copying the head hash off the machine
+// (`radseal audit verify` prints it; `--anchor SEQ:HASH` checks it later) is
+// what makes a rewrite of the whole chain detectable.
+//
+// PHI: a record holds the SOP Instance UID, hashes, the verdict and its
+// reasons, signer certificate names (devices, technologists) — never patient
+// names, IDs or birth dates, and never keys.
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { VerifyReportWithWatermark } from './watermark-check.js';
+
+export type IngestAction = 'stored' | 'quarantined' | 'rejected';
+
+export interface AuditSource {
+  /** How the object arrived: c-store (gateway), orthanc (verify-service hook), http, watch. */
+  via: string;
+  /** Calling AE title of the sender, when known. */
+  ae: string | null;
+  /** Remote host/IP, when known. */
+  host: string | null;
+}
+
+/** The fields of one record the caller provides; seq, time and prev are added by the log. */
+export interface AuditEntry {
+  source: AuditSource;
+  sopInstanceUid: string | null;
+  sopClassUid: string | null;
+  fileSha256: string;
+  bytes: number;
+  verdict: string;
+  reasons: string[];
+  signers: Array<{ cn: string; role: string; algorithm: string; valid: boolean; trusted: boolean }>;
+  device: string | null;
+  technologist: { operatorId: string | null; signer: string | null; accepted: boolean } | null;
+  watermark: { present: boolean; score: number; payloadMatchesAttestation: boolean | null; contentTagMatches: boolean | null; blockSize: number; tamperedBlocks: Array<[number, number]> } | null;
+  tamperedTiles: { size: number; tiles: Array<[number, number]>; tableAuthenticated: boolean } | null;
+  action: IngestAction;
+  /** Where the bytes were kept (path relative to the store or quarantine folder), or null. */
+  location: string | null;
+  /** Policy in force: accept-and-flag or reject. */
+  policy: string;
+}
+
+export interface AuditRecord extends AuditEntry {
+  seq: number;
+  time: string;
+  prev: string;
+}
+
+export const GENESIS = '0'.repeat(64);
+const sha256hex = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** The audit fields of a verification report (no PHI: reasons and signer names only). */
+export function auditFieldsOf(r: VerifyReportWithWatermark): Pick<AuditEntry, 'verdict' | 'reasons' | 'signers' | 'device' | 'technologist' | 'watermark' | 'tamperedTiles'> {
+  return {
+    verdict: r.verdict,
+    reasons: r.reasons,
+    signers: r.signatures.map((s, i) => ({ cn: s.signer, role: r.signatureDetails[i]?.role ?? 'other', algorithm: s.algorithm, valid: s.valid, trusted: s.trusted })),
+    device: r.capture?.deviceId ?? null,
+    technologist: r.technologist ? { operatorId: r.technologist.operatorId, signer: r.technologist.signer, accepted: r.technologist.accepted } : null,
+    watermark: r.watermark ? {
+      present: r.watermark.present, score: Math.round(r.watermark.score * 100) / 100,
+      payloadMatchesAttestation: r.watermark.payloadMatchesAttestation, contentTagMatches: r.watermark.contentTagMatches,
+      blockSize: r.watermark.blocks.size, tamperedBlocks: r.watermark.blocks.tampered,
+    } : null,
+    tamperedTiles: r.tamperedTiles ? { size: r.tamperedTiles.size, tiles: r.tamperedTiles.tiles, tableAuthenticated: r.tamperedTiles.tableAuthenticated } : null,
+  };
+}
+
+export class AuditLogError extends Error {
+  override name = 'AuditLogError';
+}
+
+/** Reads the last line of a log (for seq and prev) without loading the whole file. */
+function lastLine(fd: number): { line: string | null; size: number } {
+  const size = fstatSync(fd).size;
+  if (size === 0) return { line: null, size };
+  const back = Math.min(size, 1 << 20);
+  const buf = Buffer.alloc(back);
+  readSync(fd, buf, 0, back, size - back);
+  const text = buf.toString('utf8');
+  if (!text.endsWith('\n')) throw new AuditLogError('the audit log ends with an incomplete record (a write was cut short, or the log was truncated): run `radseal audit verify` and move the log aside before ingesting again');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines.length < 2 && back < size) throw new AuditLogError('the last audit record is longer than 1 MiB');
+  return { line: lines[lines.length - 1]!, size };
+}
+
+/**
+ * One writer of one log. The lock file (LOG.lock, holding the writer's pid)
+ * keeps two processes from interleaving chains; a lock whose pid is gone is taken over.
+ */
+export class AuditLog {
+  private fd: number;
+  private seq: number;
+  private prev: string;
+  private readonly lockPath: string;
+  private closed = false;
+
+  constructor(readonly path: string) {
+    this.lockPath = `${path}.lock`;
+    this.takeLock();
+    try {
+      this.fd = openSync(path, 'a+', 0o640);
+      const { line } = lastLine(this.fd);
+      if (line === null) {
+        this.seq = 0;
+        this.prev = GENESIS;
+      } else {
+        let rec: AuditRecord;
+        try {
+          rec = JSON.parse(line) as AuditRecord;
+        } catch {
+          throw new AuditLogError(`the last record of ${path} is not JSON: run \`radseal audit verify ${path}\``);
+        }
+        this.seq = rec.seq;
+        this.prev = sha256hex(line);
+      }
+    } catch (err) {
+      this.releaseLock();
+      throw err;
+    }
+  }
+
+  private takeLock(): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.lockPath, 'wx', 0o640);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
+        let alive = false;
+        try {
+          if (pid > 0) {
+            process.kill(pid, 0);
+            alive = true;
+          }
+        } catch {
+          alive = false;
+        }
+        if (alive) throw new AuditLogError(`${this.path} is being written by process ${pid} (${this.lockPath}); one writer per audit log`);
+        unlinkSync(this.lockPath);
+      }
+    }
+    throw new AuditLogError(`cannot lock ${this.lockPath}`);
+  }
+
+  private releaseLock(): void {
+    try {
+      unlinkSync(this.lockPath);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  get head(): { seq: number; sha256: string } {
+    return { seq: this.seq, sha256: this.prev };
+  }
+
+  /** Appends one record, fsyncs the log, then rewrites the head file atomically. Returns the record as written. */
+  append(entry: AuditEntry): AuditRecord {
+    if (this.closed) throw new AuditLogError('audit log is closed');
+    const rec: AuditRecord = { seq: this.seq + 1, time: new Date().toISOString(), prev: this.prev, ...entry };
+    const line = JSON.stringify(rec);
+    const buf = Buffer.from(line + '\n', 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    fsyncSync(this.fd);
+    this.seq = rec.seq;
+    this.prev = sha256hex(line);
+    writeFileAtomic(`${this.path}.head`, Buffer.from(JSON.stringify(this.head) + '\n'));
+    return rec;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+    this.releaseLock();
+  }
+}
+
+export interface ChainProblem {
+  /** 1-based line number of the first broken record. */
+  line: number;
+  problem: string;
+}
+
+export interface ChainCheck {
+  ok: boolean;
+  records: number;
+  /** seq and SHA-256 of the last line that checked out. */
+  head: { seq: number; sha256: string };
+  firstBroken: ChainProblem | null;
+  /** Whether a head file was found and compared. */
+  headFileChecked: boolean;
+}
+
+/**
+ * Checks a log: every line JSON, seq = line number, prev = SHA-256 of the line
+ * before; the head file (when present) names the last line; an anchor (seq and
+ * hash recorded elsewhere) must match. Names the first record that breaks.
+ */
+export function verifyAuditLog(path: string, opts: { anchor?: { seq: number; sha256: string }; headFile?: boolean } = {}): ChainCheck {
+  const text = readFileSync(path, 'utf8');
+  const complete = text.endsWith('\n') || text.length === 0;
+  const lines = text.length === 0 ? [] : (complete ? text.slice(0, -1) : text).split('\n');
+  let prev = GENESIS;
+  let head = { seq: 0, sha256: GENESIS };
+  const hashes: string[] = [];
+  const fail = (line: number, problem: string): ChainCheck => ({ ok: false, records: lines.length, head, firstBroken: { line, problem }, headFileChecked: false });
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    const line = lines[i]!;
+    if (!complete && n === lines.length) return fail(n, `record ${n} is incomplete (no newline at the end of the log): the log was truncated or a write was cut short`);
+    let rec: Partial<AuditRecord>;
+    try {
+      rec = JSON.parse(line) as Partial<AuditRecord>;
+    } catch {
+      return fail(n, `record ${n} is not valid JSON: it was edited`);
+    }
+    if (rec.seq !== n) {
+      const why = typeof rec.seq === 'number' && rec.seq > n ? `record(s) ${n}${rec.seq > n + 1 ? `..${rec.seq - 1}` : ''} deleted` : 'records reordered or seq edited';
+      return fail(n, `line ${n} holds seq ${String(rec.seq)}, expected ${n}: ${why}`);
+    }
+    if (rec.prev !== prev) {
+      // Line n's prev names line n-1 as it was written; a mismatch means line n-1 changed (or n's prev was edited).
+      // Was line n itself edited (its prev field)? Then line n+1 (or the head file) no longer matches line n either.
+      const own = sha256hex(line);
+      const next = lines[i + 1];
+      let nextPrev: string | undefined;
+      try {
+        nextPrev = next !== undefined ? (JSON.parse(next) as { prev?: string }).prev : undefined;
+      } catch {
+        nextPrev = undefined;
+      }
+      if (n === 1 || (nextPrev !== undefined && nextPrev !== own)) {
+        return fail(n, n === 1 ? 'record 1 does not start the chain (prev is not 64 zeros): earlier records were removed or it was edited' : `record ${n} was edited: its prev does not hash-link to record ${n - 1} and record ${n + 1} does not link to it`);
+      }
+      return fail(n - 1, `record ${n - 1} was changed after it was written: record ${n} holds prev ${String(rec.prev).slice(0, 16)}…, but record ${n - 1} hashes to ${prev.slice(0, 16)}… (or record ${n}'s prev was edited)`);
+    }
+    prev = sha256hex(line);
+    hashes.push(prev);
+    head = { seq: n, sha256: prev };
+  }
+  let headFileChecked = false;
+  if (opts.headFile !== false && existsSync(`${path}.head`)) {
+    headFileChecked = true;
+    let h: { seq: number; sha256: string };
+    try {
+      h = JSON.parse(readFileSync(`${path}.head`, 'utf8')) as { seq: number; sha256: string };
+    } catch {
+      return { ...fail(lines.length, `${path}.head is not valid JSON`), headFileChecked };
+    }
+    if (h.seq > lines.length) return { ...fail(lines.length + 1, `the head file says the log has ${h.seq} records, it has ${lines.length}: records ${lines.length + 1}..${h.seq} were truncated`), headFileChecked };
+    if (h.seq < lines.length) return { ...fail(h.seq + 1, `the head file says the log ends at record ${h.seq}, but it has ${lines.length}: records after ${h.seq} were appended by something other than radseal (or the head file is stale)`), headFileChecked };
+    if (h.sha256 !== head.sha256) return { ...fail(lines.length, `record ${lines.length} (the last) does not hash to the value in the head file: it was edited`), headFileChecked };
+  }
+  if (opts.anchor) {
+    const a = opts.anchor;
+    if (a.seq > lines.length) return { ...fail(lines.length + 1, `the anchor names record ${a.seq}, but the log has only ${lines.length}: records were truncated`), headFileChecked };
+    if (a.seq >= 1 && hashes[a.seq - 1] !== a.sha256.toLowerCase()) return { ...fail(a.seq, `record ${a.seq} does not hash to the anchor ${a.sha256.slice(0, 16)}…: the chain up to it was rewritten`), headFileChecked };
+  }
+  return { ok: true, records: lines.length, head, firstBroken: null, headFileChecked };
+}

@@ -1,0 +1,101 @@
+// verify-service: the HTTP verifier a PACS calls for each stored instance
+// (host/ingest/orthanc/radseal.lua posts Orthanc's stored file here).
+//
+//   POST /verify?via=orthanc&ae=CALLING_AE&host=REMOTE_IP&instance=ORTHANC_ID
+//        body: the DICOM Part 10 bytes
+//   → 200 {"verdict", "authentic", "reasons", "action", "delete", "sopInstanceUid",
+//          "fileSha256", "auditSeq", "device", "tamperedTiles", "watermarkBlocks", "summary"}
+//   GET /health → 200 {"ok": true, "auditSeq": n}
+//
+// The service verifies, keeps a quarantine copy of anything not authentic
+// with its report, writes the audit record, and tells the caller what the
+// policy wants done: keep and flag, or delete ("delete": true). It listens on
+// loopback only: it trusts whoever reaches it to say where the bytes came from.
+import http from 'node:http';
+import type { Ingestor } from './gateway/ingest.js';
+
+export interface VerifyServiceOptions {
+  host: string;
+  port: number;
+  ingestor: Ingestor;
+  maxBodyBytes?: number;
+  log?: (m: string) => void;
+}
+
+export interface VerifyService {
+  port: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyService> {
+  if (!isLoopback(o.host)) return Promise.reject(new Error(`verify-service listens on loopback only (127.0.0.1 or ::1), not ${o.host}`));
+  const log = o.log ?? (() => {});
+  const max = o.maxBodyBytes ?? 1 << 30;
+  const reply = (res: http.ServerResponse, code: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'GET' && url.pathname === '/health') return reply(res, 200, { ok: true, auditSeq: o.ingestor.o.audit.head.seq });
+    if (req.method !== 'POST' || url.pathname !== '/verify') return reply(res, 404, { error: 'POST /verify with DICOM bytes, or GET /health' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > max) {
+        tooBig = true;
+        req.destroy();
+        return;
+      }
+      chunks.push(d);
+    });
+    req.on('end', () => {
+      if (tooBig) return;
+      try {
+        const bytes = new Uint8Array(Buffer.concat(chunks, size));
+        const q = (k: string) => url.searchParams.get(k) || null;
+        const r = o.ingestor.ingest(bytes, { via: q('via') ?? 'http', ae: q('ae'), host: q('host') });
+        const summary = `${r.report.verdict}${r.report.reasons[0] ? ': ' + r.report.reasons[0] : ''}`.slice(0, 400);
+        log(`${r.sopInstanceUid ?? '(no UID)'}${q('instance') ? ` (${q('instance')})` : ''}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
+        reply(res, 200, {
+          verdict: r.report.verdict,
+          authentic: r.report.verdict === 'authentic',
+          reasons: r.report.reasons,
+          action: r.action,
+          delete: r.action === 'rejected',
+          sopInstanceUid: r.sopInstanceUid,
+          fileSha256: r.fileSha256,
+          auditSeq: r.record.seq,
+          device: r.report.capture?.deviceId ?? null,
+          tamperedTiles: r.report.tamperedTiles?.tiles ?? [],
+          watermarkBlocks: r.report.watermark?.blocks.tampered ?? [],
+          summary,
+        });
+      } catch (err) {
+        log(`verify failed: ${(err as Error).message}`);
+        reply(res, 500, { error: (err as Error).message });
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      resolve({
+        port: (server.address() as { port: number }).port,
+        close: () => new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+      });
+    });
+  });
+}

@@ -1,0 +1,474 @@
+// A minimal DICOM Storage SCP (PS3.8 upper layer + PS3.7 C-STORE/C-ECHO),
+// the acceptor side of host/net/cstore.ts's hand-written SCU.
+//
+// Why by hand, like the SCU: a sealed object's signatures cover its exact data
+// set bytes, and an SCP that parses and re-writes data sets (dcmjs-dimse) would
+// hand the verifier something other than what the modality sent. This SCP
+// collects the P-DATA fragments of each data set, untouched, and gives them to
+// the caller together with a Part 10 meta header it builds from the
+// association (group 0002 is not signed: the MAC rules exclude it).
+//
+// Errors and framing use cstore.ts's conventions (big-endian PDU headers,
+// Implicit VR Little Endian command sets); cstore.ts keeps its PDU helpers
+// private, so the few lines of encoding needed here live in this file.
+import net from 'node:net';
+import { DicomNetError } from './cstore.js';
+
+export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
+const APP_CONTEXT = '1.2.840.10008.3.1.1.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPL_CLASS_UID = '1.2.826.0.1.3680043.10.1455.1';
+const IMPL_VERSION = 'RADSEAL_010';
+
+/** One object as it arrived: the data set bytes exactly as sent, plus who sent it. */
+export interface ReceivedObject {
+  callingAe: string;
+  calledAe: string;
+  remoteAddress: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** The data set bytes as received (no meta header). */
+  dataSet: Uint8Array;
+  /** A Part 10 file: a meta header built from the association, then `dataSet` unchanged. */
+  part10(): Uint8Array;
+}
+
+/** What the SCP answers: a DIMSE status and, for failures, an Error Comment (0000,0902, up to 64 chars). */
+export interface StoreAnswer {
+  status: number;
+  comment?: string;
+}
+
+export interface StoreScpOptions {
+  host: string;
+  port: number;
+  /** Our AE title: associations calling another title are rejected (reason 7). */
+  aeTitle: string;
+  onStore: (obj: ReceivedObject) => Promise<StoreAnswer>;
+  /** Largest data set accepted; larger ones abort the association. Default 1 GiB. */
+  maxObjectBytes?: number;
+  /** Max PDU length we announce. Default 256 KiB. */
+  maxPduBytes?: number;
+  /** Idle timeout per association. Default 60 s. */
+  idleTimeoutMs?: number;
+  log?: (m: string) => void;
+}
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const ascii = (s: string) => te.encode(s);
+const trimAe = (b: Uint8Array) => td.decode(b).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+const trimUid = (b: Uint8Array) => td.decode(b).replace(/[\0 ]+$/, '');
+
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function pdu(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(6 + body.length);
+  out[0] = type;
+  new DataView(out.buffer).setUint32(2, body.length, false);
+  out.set(body, 6);
+  return out;
+}
+
+function item(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  out[0] = type;
+  new DataView(out.buffer).setUint16(2, body.length, false);
+  out.set(body, 4);
+  return out;
+}
+
+function aeField(s: string): Uint8Array {
+  const b = new Uint8Array(16).fill(0x20);
+  b.set(ascii(s.slice(0, 16)));
+  return b;
+}
+
+/** Implicit VR LE element for command sets. */
+function cmdEl(tagNum: number, value: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + value.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, tagNum >>> 16, true);
+  dv.setUint16(2, tagNum & 0xffff, true);
+  dv.setUint32(4, value.length, true);
+  out.set(value, 8);
+  return out;
+}
+const uidVal = (s: string) => {
+  const b = ascii(s);
+  return b.length % 2 ? cat(b, Uint8Array.of(0)) : b;
+};
+const textVal = (s: string) => {
+  const b = ascii(s);
+  return b.length % 2 ? cat(b, Uint8Array.of(0x20)) : b;
+};
+const us = (n: number) => Uint8Array.of(n & 0xff, (n >> 8) & 0xff);
+
+function commandSet(elements: Uint8Array[]): Uint8Array {
+  const rest = cat(...elements);
+  const gl = new Uint8Array(4);
+  new DataView(gl.buffer).setUint32(0, rest.length, true);
+  return cat(cmdEl(0x00000000, gl), rest);
+}
+
+/** Reads a command set (Implicit VR LE) into tag → value. */
+function parseCommand(cmd: Uint8Array): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  const dv = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
+  for (let o = 0; o + 8 <= cmd.length; ) {
+    const t = ((dv.getUint16(o, true) << 16) | dv.getUint16(o + 2, true)) >>> 0;
+    const len = dv.getUint32(o + 4, true);
+    out.set(t, cmd.subarray(o + 8, o + 8 + len));
+    o += 8 + len;
+  }
+  return out;
+}
+const cmdUs = (m: Map<number, Uint8Array>, t: number) => {
+  const v = m.get(t);
+  return v && v.length >= 2 ? v[0]! | (v[1]! << 8) : undefined;
+};
+
+/** Explicit VR LE element for the meta header. */
+function metaEl(elem: number, vr: string, value: Uint8Array): Uint8Array {
+  const long = vr === 'OB';
+  const out = new Uint8Array((long ? 12 : 8) + value.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, 0x0002, true);
+  dv.setUint16(2, elem, true);
+  out[4] = vr.charCodeAt(0);
+  out[5] = vr.charCodeAt(1);
+  if (long) dv.setUint32(8, value.length, true);
+  else dv.setUint16(6, value.length, true);
+  out.set(value, long ? 12 : 8);
+  return out;
+}
+
+/** Part 10 preamble + meta header (group 0002) for a received data set; Source AE Title (0002,0016) = the sender. */
+export function buildPart10(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, dataSet: Uint8Array, sourceAe?: string): Uint8Array {
+  const body = cat(
+    metaEl(0x0001, 'OB', Uint8Array.of(0, 1)),
+    metaEl(0x0002, 'UI', uidVal(sopClassUid)),
+    metaEl(0x0003, 'UI', uidVal(sopInstanceUid)),
+    metaEl(0x0010, 'UI', uidVal(transferSyntaxUid)),
+    metaEl(0x0012, 'UI', uidVal(IMPL_CLASS_UID)),
+    metaEl(0x0013, 'SH', textVal(IMPL_VERSION)),
+    ...(sourceAe ? [metaEl(0x0016, 'AE', textVal(sourceAe))] : []),
+  );
+  const gl = new Uint8Array(4);
+  new DataView(gl.buffer).setUint32(0, body.length, true);
+  const head = cat(new Uint8Array(128), ascii('DICM'), metaEl(0x0000, 'UL', gl), body);
+  return cat(head, dataSet);
+}
+
+interface PresentationContext {
+  id: number;
+  abstractSyntax: string;
+  transferSyntaxes: string[];
+}
+
+interface AssociateRq {
+  calledAe: string;
+  callingAe: string;
+  contexts: PresentationContext[];
+  maxPdu: number;
+}
+
+function parseAssociateRq(body: Uint8Array): AssociateRq {
+  if (body.length < 68) throw new DicomNetError('A-ASSOCIATE-RQ too short', false);
+  const rq: AssociateRq = { calledAe: trimAe(body.subarray(4, 20)), callingAe: trimAe(body.subarray(20, 36)), contexts: [], maxPdu: 0 };
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let o = 68; o + 4 <= body.length; ) {
+    const type = body[o]!;
+    const len = dv.getUint16(o + 2, false);
+    const b = body.subarray(o + 4, o + 4 + len);
+    if (type === 0x20) {
+      const pc: PresentationContext = { id: b[0]!, abstractSyntax: '', transferSyntaxes: [] };
+      const bv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let s = 4; s + 4 <= b.length; ) {
+        const st = b[s]!;
+        const sl = bv.getUint16(s + 2, false);
+        const v = trimUid(b.subarray(s + 4, s + 4 + sl));
+        if (st === 0x30) pc.abstractSyntax = v;
+        if (st === 0x40) pc.transferSyntaxes.push(v);
+        s += 4 + sl;
+      }
+      rq.contexts.push(pc);
+    } else if (type === 0x50) {
+      const bv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let u = 0; u + 4 <= b.length; ) {
+        const ul = bv.getUint16(u + 2, false);
+        if (b[u] === 0x51 && ul >= 4) rq.maxPdu = bv.getUint32(u + 4, false);
+        u += 4 + ul;
+      }
+    }
+    o += 4 + len;
+  }
+  return rq;
+}
+
+/**
+ * Which transfer syntax to accept for a context: Explicit VR Little Endian
+ * (how radseal seals) when offered; otherwise the first one offered, so that
+ * a re-encoded copy still arrives and is named as such by the verifier rather
+ * than being refused at association time.
+ */
+function chooseTransferSyntax(pc: PresentationContext): string | undefined {
+  if (pc.transferSyntaxes.includes(EXPLICIT_LE)) return EXPLICIT_LE;
+  if (pc.abstractSyntax === VERIFICATION_SOP_CLASS) return pc.transferSyntaxes.includes(IMPLICIT_LE) ? IMPLICIT_LE : undefined;
+  return pc.transferSyntaxes[0];
+}
+
+function associateAc(rq: AssociateRq, accepted: Map<number, string | undefined>, maxPdu: number): Uint8Array {
+  const fixed = new Uint8Array(68);
+  new DataView(fixed.buffer).setUint16(0, 1, false);
+  fixed.set(aeField(rq.calledAe), 4);
+  fixed.set(aeField(rq.callingAe), 20);
+  const pcs = rq.contexts.map((pc) => {
+    const ts = accepted.get(pc.id);
+    // result 0 acceptance, 4 transfer syntaxes not supported
+    return item(0x21, cat(Uint8Array.of(pc.id, 0, ts ? 0 : 4, 0), item(0x40, ascii(ts ?? IMPLICIT_LE))));
+  });
+  const ml = new Uint8Array(4);
+  new DataView(ml.buffer).setUint32(0, maxPdu, false);
+  const user = cat(item(0x51, ml), item(0x52, ascii(IMPL_CLASS_UID)), item(0x55, ascii(IMPL_VERSION)));
+  return pdu(0x02, cat(fixed, item(0x10, ascii(APP_CONTEXT)), ...pcs, item(0x50, user)));
+}
+
+function pdataPdus(pcid: number, data: Uint8Array, isCommand: boolean, maxPdu: number): Uint8Array[] {
+  const maxFrag = Math.max(1024, (maxPdu || 16384) - 6);
+  const out: Uint8Array[] = [];
+  let o = 0;
+  do {
+    const n = Math.min(maxFrag, data.length - o);
+    const last = o + n >= data.length;
+    const hdr = new Uint8Array(6);
+    new DataView(hdr.buffer).setUint32(0, n + 2, false);
+    hdr[4] = pcid;
+    hdr[5] = (isCommand ? 1 : 0) | (last ? 2 : 0);
+    out.push(pdu(0x04, cat(hdr, data.subarray(o, o + n))));
+    o += n;
+  } while (o < data.length);
+  return out;
+}
+
+/** Splits a byte stream into PDUs without re-copying what has been received (chunk list). */
+class PduSplitter {
+  private chunks: Buffer[] = [];
+  private have = 0;
+  constructor(private readonly maxBody: number) {}
+  push(d: Buffer): Array<{ type: number; body: Uint8Array }> {
+    this.chunks.push(d);
+    this.have += d.length;
+    const out: Array<{ type: number; body: Uint8Array }> = [];
+    for (;;) {
+      if (this.have < 6) break;
+      const head = this.peek(6);
+      const len = head.readUInt32BE(2);
+      if (len > this.maxBody) throw new DicomNetError(`PDU of ${len} bytes exceeds the limit ${this.maxBody}`, false);
+      if (this.have < 6 + len) break;
+      const all = this.take(6 + len);
+      out.push({ type: all[0]!, body: all.subarray(6) });
+    }
+    return out;
+  }
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
+    return Buffer.concat(this.chunks).subarray(0, n);
+  }
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.have = rest.length;
+    return all.subarray(0, n);
+  }
+}
+
+export interface StoreScp {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts a Storage SCP. Bind it to loopback unless the site's network is meant to reach it. */
+export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
+  const log = o.log ?? (() => {});
+  const maxObject = o.maxObjectBytes ?? 1 << 30;
+  const ourMaxPdu = o.maxPduBytes ?? 262144;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.setTimeout(o.idleTimeoutMs ?? 60000, () => abort(2, 0));
+    const splitter = new PduSplitter(Math.max(ourMaxPdu, 1 << 20));
+    let rq: AssociateRq | null = null;
+    const ts = new Map<number, string | undefined>();
+    let peerMax = 16384;
+    // Per message being received.
+    let cmdParts: Uint8Array[] = [];
+    let cmd: Map<number, Uint8Array> | null = null;
+    let dataParts: Buffer[] = [];
+    let dataBytes = 0;
+    let pcOfMessage = 0;
+    let chain: Promise<void> = Promise.resolve();
+
+    const send = (b: Uint8Array) => {
+      if (!sock.destroyed) sock.write(b);
+    };
+    function abort(source: number, reason: number) {
+      send(pdu(0x07, Uint8Array.of(0, 0, source, reason)));
+      sock.end();
+      sock.destroy();
+    }
+
+    function respond(pcid: number, fields: Uint8Array[]) {
+      for (const p of pdataPdus(pcid, commandSet(fields), true, peerMax)) send(p);
+    }
+
+    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: Uint8Array | null) {
+      const field = cmdUs(c, 0x00000100);
+      const msgId = cmdUs(c, 0x00000110) ?? 0;
+      const sopClass = trimUid(c.get(0x00000002) ?? new Uint8Array());
+      if (field === 0x0030) {
+        respond(pcid, [cmdEl(0x00000002, uidVal(sopClass || VERIFICATION_SOP_CLASS)), cmdEl(0x00000100, us(0x8030)), cmdEl(0x00000120, us(msgId)), cmdEl(0x00000800, us(0x0101)), cmdEl(0x00000900, us(0))]);
+        return;
+      }
+      if (field !== 0x0001 || !data) {
+        // Not a C-STORE: answer "unrecognized operation" (0x0211) with the matching response field.
+        respond(pcid, [cmdEl(0x00000100, us(((field ?? 0) | 0x8000) & 0xffff)), cmdEl(0x00000120, us(msgId)), cmdEl(0x00000800, us(0x0101)), cmdEl(0x00000900, us(0x0211))]);
+        return;
+      }
+      const sopInstance = trimUid(c.get(0x00001000) ?? new Uint8Array());
+      const transferSyntax = ts.get(pcid) ?? IMPLICIT_LE;
+      const a = rq!;
+      const obj: ReceivedObject = {
+        callingAe: a.callingAe,
+        calledAe: a.calledAe,
+        remoteAddress: sock.remoteAddress ?? '',
+        sopClassUid: sopClass,
+        sopInstanceUid: sopInstance,
+        transferSyntaxUid: transferSyntax,
+        dataSet: data,
+        part10: () => buildPart10(sopClass, sopInstance, transferSyntax, data, a.callingAe),
+      };
+      let answer: StoreAnswer;
+      try {
+        answer = await o.onStore(obj);
+      } catch (err) {
+        log(`C-STORE ${sopInstance} from ${a.callingAe}: ${(err as Error).message}`);
+        answer = { status: 0xa700, comment: 'radseal: could not store the object' }; // out of resources: retryable
+      }
+      const fields = [
+        cmdEl(0x00000002, uidVal(sopClass)),
+        cmdEl(0x00000100, us(0x8001)),
+        cmdEl(0x00000120, us(msgId)),
+        cmdEl(0x00000800, us(0x0101)),
+        cmdEl(0x00000900, us(answer.status)),
+      ];
+      if (answer.comment && answer.status !== 0) fields.push(cmdEl(0x00000902, textVal(answer.comment.slice(0, 64))));
+      fields.push(cmdEl(0x00001000, uidVal(sopInstance)));
+      respond(pcid, fields);
+    }
+
+    function onPdu(p: { type: number; body: Uint8Array }) {
+      if (p.type === 0x01) {
+        if (rq) return abort(2, 2); // unexpected PDU
+        rq = parseAssociateRq(p.body);
+        if (o.aeTitle && rq.calledAe !== o.aeTitle) {
+          log(`association from ${rq.callingAe} (${sock.remoteAddress}) rejected: called AE "${rq.calledAe}" is not "${o.aeTitle}"`);
+          send(pdu(0x03, Uint8Array.of(0, 1, 1, 7)));
+          sock.end();
+          return;
+        }
+        peerMax = rq.maxPdu || 16384;
+        for (const pc of rq.contexts) ts.set(pc.id, chooseTransferSyntax(pc));
+        send(associateAc(rq, ts, ourMaxPdu));
+        return;
+      }
+      if (!rq) return abort(2, 2);
+      if (p.type === 0x05) {
+        chain = chain.then(() => {
+          send(pdu(0x06, new Uint8Array(4)));
+          sock.end();
+        });
+        return;
+      }
+      if (p.type === 0x07) {
+        sock.destroy();
+        return;
+      }
+      if (p.type !== 0x04) return abort(2, 2);
+      const b = p.body;
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let off = 0; off + 6 <= b.length; ) {
+        const len = dv.getUint32(off, false);
+        const pcid = b[off + 4]!;
+        const ctrl = b[off + 5]!;
+        const frag = b.subarray(off + 6, off + 4 + len);
+        off += 4 + len;
+        if (!ts.get(pcid)) return abort(2, 6); // a context we did not accept
+        if (ctrl & 1) {
+          cmdParts.push(frag);
+          if (ctrl & 2) {
+            cmd = parseCommand(cat(...cmdParts));
+            cmdParts = [];
+            pcOfMessage = pcid;
+            if (cmdUs(cmd, 0x00000800) === 0x0101) {
+              const c = cmd;
+              cmd = null;
+              chain = chain.then(() => handleMessage(pcid, c, null));
+            }
+          }
+        } else {
+          if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
+          dataBytes += frag.length;
+          if (dataBytes > maxObject) {
+            log(`association from ${rq.callingAe}: object larger than ${maxObject} bytes, aborted`);
+            return abort(2, 0);
+          }
+          dataParts.push(Buffer.from(frag.buffer, frag.byteOffset, frag.byteLength));
+          if (ctrl & 2) {
+            const data = new Uint8Array(Buffer.concat(dataParts, dataBytes));
+            const c = cmd;
+            cmd = null;
+            dataParts = [];
+            dataBytes = 0;
+            chain = chain.then(() => handleMessage(pcid, c, data));
+          }
+        }
+      }
+    }
+
+    sock.on('data', (d: Buffer) => {
+      try {
+        for (const p of splitter.push(d)) onPdu(p);
+      } catch (err) {
+        log(`association from ${sock.remoteAddress}: ${(err as Error).message}`);
+        abort(2, 0);
+      }
+    });
+    sock.on('error', () => sock.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      const port = (server.address() as net.AddressInfo).port;
+      resolve({
+        port,
+        close: () => new Promise<void>((res) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => res());
+        }),
+      });
+    });
+  });
+}
