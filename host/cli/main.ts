@@ -12,6 +12,7 @@ import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermar
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { register as registerWatermark } from './watermark.js';
 import { register as registerLink } from './link.js';
+import { register as registerIngest } from './ingest.js';
 import { DEFAULT_POLICY, readPolicyFile } from '../ingest/policy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
@@ -146,6 +147,7 @@ export function buildProgram(): Command {
 
   registerWatermark(program);
   registerLink(program);
+  registerIngest(program);
   return program;
 }
 
