@@ -63,9 +63,12 @@ export function verifyObject(file: string, bytes: Uint8Array, trustSet: CertInfo
   // A copy: Pixel Data inside the file need not be 2-byte aligned for a Uint16Array view.
   const pixels = new Uint16Array(rows * cols);
   new Uint8Array(pixels.buffer).set(data.subarray(0, rows * cols * 2));
-  const det = detectWatermark({ rows, cols, bitsStored, pixels }, opts.watermarkKey);
   const attestation = readAttestation(ds);
   const attested = attestation?.watermark;
+  // The attested payload lets the fragile layer confirm the mark where the robust decoder alone
+  // cannot read it (small frames); it is only a hypothesis to test, the tags must verify.
+  const det = detectWatermark({ rows, cols, bitsStored, pixels }, opts.watermarkKey,
+    attested?.payload.length === 8 ? { expectedPayload: attested.payload } : {});
   const payload = det.payloadHex ? Buffer.from(det.payloadHex, 'hex') : undefined;
   const decoded = payload ? {
     deviceTagHex: hex(payload.subarray(0, 4)),
