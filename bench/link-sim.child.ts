@@ -1,7 +1,35 @@
-// Child process for bench/link.bench.ts: the simulator on its own core, like a real detector.
+// Child process for bench/link.bench.ts: the device side on its own core, like a real detector.
+//   raw  PATCH FRAMES PORT   writes the frames' bytes in 16 KiB writes (the raw peer)
+//   link PATCH FRAMES PORT   the simulator: the same frames through the link protocol
+// Both make their exposures before opening the port, so the parent's clock (first byte in ->
+// last byte / last frame in) sees only transfer.
+import { createHash } from 'node:crypto';
 import { loadBoard, withOverrides } from '../host/boards/board.js';
 import { runSimulator } from '../host/sim/sim.js';
-const [patch, frames, port] = process.argv.slice(2);
-const b = withOverrides(loadBoard('sim-pty'), JSON.parse(patch));
-const rep = await runSimulator(b, { frames: Number(frames), port, startSerial: 1, distinctFrames: 2 });
-process.stdout.write(JSON.stringify({ elapsedMs: rep.elapsedMs, payloadBytes: rep.payloadBytes, failed: rep.failed.length }) + '\n');
+import { baseFor, exposeFrame } from '../host/sim/frames.js';
+import { openSerial } from '../host/link/transport.js';
+
+const [mode, patch, framesArg, port] = process.argv.slice(2);
+const b = withOverrides(loadBoard('sim-pty'), JSON.parse(patch!));
+const frames = Number(framesArg);
+if (mode === 'raw') {
+  const base = baseFor(b.detector.rows, b.detector.cols);
+  const pool = [1, 2].map((s) => exposeFrame(base, b.detector.bitsStored, s));
+  for (const p of pool) createHash('sha256').update(p).digest(); // same per-exposure work as the device
+  const t = await openSerial(port!, b.link.serial!.baudRate);
+  const t0 = performance.now();
+  for (let n = 0; n < frames; n++) {
+    const f = pool[n % pool.length]!;
+    for (let o = 0; o < f.length; o += 16384) {
+      if (!t.write(f.subarray(o, Math.min(f.length, o + 16384)))) await new Promise((r) => t.once('drain', r));
+    }
+  }
+  // Wait for the reader to say it has everything (it closes its end), then exit.
+  await new Promise((r) => process.stdin.once('data', r));
+  process.stdout.write(JSON.stringify({ elapsedMs: performance.now() - t0, payloadBytes: frames * pool[0]!.length, failed: 0 }) + '\n');
+  t.close();
+} else {
+  const rep = await runSimulator(b, { frames, port, startSerial: 1, distinctFrames: 2 });
+  process.stdout.write(JSON.stringify({ elapsedMs: rep.elapsedMs, payloadBytes: rep.payloadBytes, failed: rep.failed.length, device: rep.device }) + '\n');
+}
+process.exit(0);

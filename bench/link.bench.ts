@@ -1,10 +1,15 @@
 // Link benchmark (not a test): `node --import tsx bench/link.bench.ts`
-// 1. raw pty throughput (socat pair, serialport both ends, 16 KiB writes)
-// 2. link throughput over the same kind of pty: simulator in a child process,
-//    receiver (CRC-32C, copy into core memory, SHA-256 in the core) here; ratio vs 1
-// 3. last byte of a 3072x3072 14-bit frame -> durable sealed object (capture service, TCP)
-// 4. memory: WebAssembly memory and RSS per frame slot
-// Frames: BENCH_FRAMES (default 6) of 3072x3072.
+// 1. Throughput over a socat pty, like with like: in both cases the device side is a child
+//    process (bench/link-sim.child.ts) that made its exposures before opening the port, and
+//    this process reads with serialport and times first byte in -> last payload byte in.
+//      raw:  the child writes the frames' bytes in 16 KiB writes; we only count them.
+//      link: the child runs the simulator (protocol v1, credits, CRC-32C, END digest); we run
+//            the receiver (parse, CRC-32C, copy into core memory, SHA-256 in the core, STATUS/ACK).
+//    Runs alternate raw, link, raw, link, ... (BENCH_REPS, default 3 each); medians reported.
+// 2. Last byte of a 3072x3072 14-bit frame -> sealed object durable + device ACKed (capture
+//    service over TCP loopback), without and with the site watermark key.
+// 3. Memory: WebAssembly memory per frame slot, and RSS peak while sealing.
+// Frames per throughput run: BENCH_FRAMES (default 6) of 3072x3072 14-bit.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,87 +20,166 @@ import { loadBoard, withOverrides } from '../host/boards/board.js';
 import { CaptureService } from '../host/capture/service.js';
 import { runSimulator } from '../host/sim/sim.js';
 import { generateDeviceKey } from '../host/keys/provision.js';
+import { generateWatermarkKey, loadWatermarkKey } from '../host/keys/watermark-key.js';
 import { loadDeviceIdentity } from '../host/seal/device.js';
 import { startHost } from '../test/host/link/harness.js';
+import { machineLine, median } from './support.js';
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 6);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const FRAME_BYTES = 3072 * 3072 * 2;
 const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-'));
+const CHILD = join(import.meta.dirname, 'link-sim.child.ts');
 
-async function rawPty(totalBytes: number): Promise<number> {
-  const p = await spawnPtyPair(join(dir, 'ra'), join(dir, 'rb'));
-  const a = await openSerial(join(dir, 'ra'), 3000000);
-  const b = await openSerial(join(dir, 'rb'), 3000000);
-  const buf = new Uint8Array(16384).fill(0x5a);
-  let got = 0;
-  const t0 = performance.now();
-  const done = new Promise<void>((r) => a.on('data', (d: Uint8Array) => ((got += d.length) >= totalBytes ? r() : undefined)));
-  let sent = 0;
-  const pump = () => {
-    while (sent < totalBytes) {
-      sent += buf.length;
-      if (!b.write(buf)) return;
-    }
-  };
-  b.on('drain', pump);
-  pump();
-  await done;
-  const mbps = totalBytes / (performance.now() - t0) / 1e3;
-  a.close();
-  b.close();
-  await p.stop();
-  return mbps;
-}
-
-async function linkPty(): Promise<{ mbps: number; rssMb: number; wasmMb: number }> {
-  const patch = { link: { serial: { path: join(dir, 'lh'), devicePath: join(dir, 'ld'), baudRate: 3000000 } } };
-  const board = withOverrides(loadBoard('sim-pty'), patch);
-  const pty = await spawnPtyPair(join(dir, 'lh'), join(dir, 'ld'));
-  const h = await startHost(board);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'link-sim.child.ts'), JSON.stringify(patch), String(FRAMES), join(dir, 'ld')], { stdio: ['ignore', 'pipe', 'inherit'] });
+function child(mode: 'raw' | 'link', patch: object, port: string) {
+  const c = spawn(process.execPath, [...(process.env.BENCH_CHILD_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', CHILD, mode, JSON.stringify(patch), String(FRAMES), port], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  // Measure from the first frame's first chunk to the last frame's ACK, on the host side.
-  let first = 0;
-  const seen = setInterval(() => { if (!first && h.rx.stats.chunks > 0) first = performance.now(); }, 1);
-  await new Promise((r) => child.once('exit', r));
-  clearInterval(seen);
-  const r = JSON.parse(out.trim().split('\n').pop()!);
-  if (r.failed) throw new Error('link bench: frames failed');
-  const mbps = r.payloadBytes / r.elapsedMs / 1e3;
-  const mem = { rssMb: process.memoryUsage().rss / 1e6, wasmMb: h.core.memory.buffer.byteLength / 1e6 };
-  await h.stop();
-  await pty.stop();
-  return { mbps, ...mem };
+  c.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<Record<string, unknown>>((res, rej) =>
+    c.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!)) : rej(new Error(`bench child ${mode} exited ${code}`)))),
+  );
+  return { c, exited };
 }
 
-async function latency(): Promise<number[]> {
-  const keys = await generateDeviceKey('SIM-0001', join(dir, 'keys'));
+const pathsFor = (tag: string) => ({ host: join(dir, `${tag}h`), dev: join(dir, `${tag}d`) });
+
+/** Verbose runs: how the reads arrive (size, and pauses of 5 ms or more between them). */
+class Gaps {
+  private last = 0;
+  reads = 0;
+  bytes = 0;
+  pauses = 0;
+  pausedMs = 0;
+  note(n: number): void {
+    const now = performance.now();
+    if (this.last && now - this.last >= 5) {
+      this.pauses++;
+      this.pausedMs += now - this.last;
+    }
+    this.last = now;
+    this.reads++;
+    this.bytes += n;
+  }
+  toString(): string {
+    return `${this.reads} reads of ${(this.bytes / Math.max(1, this.reads)).toFixed(0)} B avg; ${this.pauses} pauses >= 5 ms totalling ${this.pausedMs.toFixed(0)} ms`;
+  }
+}
+let gaps = new Gaps();
+
+async function rawPty(run: number): Promise<number> {
+  gaps = new Gaps();
+  const p = pathsFor(`r${run}`);
+  const pty = await spawnPtyPair(p.host, p.dev);
+  const a = await openSerial(p.host, 3000000);
+  const total = FRAMES * FRAME_BYTES;
+  let got = 0;
+  let first = 0;
+  let last = 0;
+  const done = new Promise<void>((r) =>
+    a.on('data', (d: Uint8Array) => {
+      gaps.note(d.length);
+      if (!first) first = performance.now();
+      got += d.length;
+      if (got >= total && !last) {
+        last = performance.now();
+        r();
+      }
+    }),
+  );
+  const ch = child('raw', { link: { serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } }, p.dev);
+  try {
+    await done;
+    ch.c.stdin!.end('done\n');
+    await ch.exited;
+  } finally {
+    ch.c.kill('SIGKILL');
+    a.close();
+    await pty.stop();
+  }
+  return total / (last - first) / 1e3;
+}
+
+async function linkPty(run: number): Promise<{ mbps: number; wasmMb: number; device: unknown; host: unknown }> {
+  const p = pathsFor(`l${run}`);
+  gaps = new Gaps();
+  const patch = { link: { serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } };
+  const board = withOverrides(loadBoard('sim-pty'), patch);
+  const pty = await spawnPtyPair(p.host, p.dev);
+  const h = await startHost(board);
+  let first = 0;
+  let last = 0;
+  const onData = h.rx.onData.bind(h.rx);
+  h.rx.onData = (d: Uint8Array) => {
+    gaps.note(d.length);
+    if (!first) first = performance.now();
+    onData(d);
+  };
+  h.rx.on('frame', () => (last = performance.now()));
+  const ch = child('link', patch, p.dev);
+  try {
+    const r = await ch.exited;
+    if (r.failed) throw new Error('link bench: frames failed');
+    if (h.got.length !== FRAMES) throw new Error(`link bench: ${h.got.length} of ${FRAMES} frames arrived`);
+    return { mbps: (FRAMES * FRAME_BYTES) / (last - first) / 1e3, wasmMb: h.core.memory.buffer.byteLength / 1e6, device: r.device, host: { ...h.rx.stats } };
+  } finally {
+    ch.c.kill('SIGKILL');
+    await h.stop();
+    await pty.stop();
+  }
+}
+
+async function latency(withWatermark: boolean): Promise<{ lat: number[]; rssPeakMb: number; rssBaseMb: number }> {
+  const keys = await generateDeviceKey('SIM-0001', join(dir, `keys${+withWatermark}`));
   const device = loadDeviceIdentity(keys.key, keys.cert, 'bench');
+  let watermarkKey: Uint8Array | undefined;
+  if (withWatermark) {
+    generateWatermarkKey(join(dir, 'wm.key'));
+    watermarkKey = loadWatermarkKey(join(dir, 'wm.key'));
+  }
   const board = withOverrides(loadBoard('gige-tcp-bridge'), {
     link: { tcp: { host: '127.0.0.1', port: 0, captureRole: 'listen' } }, detector: { deviceId: 'SIM-0001', rows: 3072, cols: 3072, bitsStored: 14 },
   });
-  const svc = new CaptureService({ board, device, outboxDir: join(dir, 'outbox') });
+  const svc = new CaptureService({ board, device, outboxDir: join(dir, `outbox${+withWatermark}`), watermarkKey });
   const lat: number[] = [];
   svc.on('sealed', (e) => lat.push(e.latencyMs));
+  global.gc?.();
+  const rssBaseMb = process.memoryUsage().rss / 1e6;
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
   await svc.start();
-  await runSimulator(board, { frames: 3, startSerial: 1, port: `127.0.0.1:${svc.connector.boundPort}`, distinctFrames: 1 });
-  await svc.stop();
-  return lat;
+  try {
+    await runSimulator(board, { frames: 5, startSerial: 1, port: `127.0.0.1:${svc.connector.boundPort}`, distinctFrames: 1 });
+  } finally {
+    clearInterval(sampler);
+    await svc.stop();
+  }
+  return { lat, rssPeakMb: peak / 1e6, rssBaseMb };
 }
 
 try {
-  const total = 3072 * 3072 * 2 * FRAMES;
-  const raw = await rawPty(total);
-  const link = await linkPty();
-  const raw2 = await rawPty(total);
-  const rawAvg = (raw + raw2) / 2;
-  console.log(`raw pty (serialport both ends, 16 KiB writes): ${raw.toFixed(1)} / ${raw2.toFixed(1)} MB/s (before/after)`);
-  console.log(`link over pty, ${FRAMES} x 3072x3072 14-bit frames, device in a child process: ${link.mbps.toFixed(1)} MB/s = ${((link.mbps / rawAvg) * 100).toFixed(0)}% of raw`);
-  console.log(`  (device-side wall time, first BEGIN to last ACK, includes generating 2 distinct exposures)`);
-  console.log(`memory (receiver process): WebAssembly ${link.wasmMb.toFixed(0)} MB for ${loadBoard('sim-pty').link.framesInFlight + 1} frame slots of ${(3072 * 3072 * 2 / 1e6).toFixed(1)} MB; RSS ${link.rssMb.toFixed(0)} MB`);
-  const lat = await latency();
-  console.log(`last byte of a 3072x3072 frame -> sealed object durable + ACK (TCP, no watermark key): ${lat.map((l) => l.toFixed(0)).join(', ')} ms`);
-  console.log(`RSS after sealing: ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  console.log(`link benchmark · ${machineLine()} · load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const raws: number[] = [];
+  const links: number[] = [];
+  let wasmMb = 0;
+  for (let i = 0; i < REPS; i++) {
+    raws.push(await rawPty(i));
+    if (process.env.BENCH_VERBOSE) console.log(`    raw reads: ${gaps}`);
+    const l = await linkPty(i);
+    links.push(l.mbps);
+    wasmMb = l.wasmMb;
+    console.log(`  run ${i + 1}: raw ${raws[i]!.toFixed(1)} MB/s, link ${l.mbps.toFixed(1)} MB/s (${((l.mbps / raws[i]!) * 100).toFixed(0)}%)`);
+    if (process.env.BENCH_VERBOSE) console.log(`    link reads: ${gaps}\n    device ${JSON.stringify(l.device)}\n    host ${JSON.stringify(l.host)}`);
+  }
+  const rm = median(raws);
+  const lm = median(links);
+  console.log(`raw pty, ${FRAMES} frames' bytes, device child -> serialport reader: median ${rm.toFixed(1)} MB/s`);
+  const pairs = links.map((l, i) => l / raws[i]!);
+  console.log(`link over pty, ${FRAMES} x 3072x3072 14-bit frames, same layout: median ${lm.toFixed(1)} MB/s = ${((lm / rm) * 100).toFixed(1)}% of the raw median; median of the ${REPS} back-to-back pairs ${(median(pairs) * 100).toFixed(1)}% (range ${(Math.min(...pairs) * 100).toFixed(0)}-${(Math.max(...pairs) * 100).toFixed(0)}%)`);
+  console.log(`memory (receiver): WebAssembly ${wasmMb.toFixed(0)} MB for ${loadBoard('sim-pty').link.framesInFlight + 1} frame slots of ${(FRAME_BYTES / 1e6).toFixed(1)} MB`);
+  for (const wm of process.env.BENCH_NO_LATENCY ? [] : [false, true]) {
+    const r = await latency(wm);
+    console.log(`last byte of a 3072x3072 frame -> sealed object durable + ACK (TCP, ${wm ? 'with' : 'no'} watermark key): median ${median(r.lat).toFixed(0)} ms (${r.lat.map((l) => l.toFixed(0)).join(', ')}); RSS ${r.rssBaseMb.toFixed(0)} MB before, peak ${r.rssPeakMb.toFixed(0)} MB while sealing`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

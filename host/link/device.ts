@@ -4,7 +4,7 @@
 // END with the frame's SHA-256; resends on NAK; re-BEGINs/re-ENDs on timeout
 // with exponential backoff; resolves a frame only on the host's durable ACK.
 import { EventEmitter } from 'node:events';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import {
   AckFlags, NakReason, PacketParser, PacketType, StatusCode,
   decodeNak, decodeText, encodeBegin, encodeChunk, encodeEnd, type FrameGeometry, type Packet,
@@ -41,6 +41,8 @@ export interface DeviceFrame {
   bitsStored: number;
   /** rows*cols 16-bit little-endian pixels. */
   data: Uint8Array;
+  /** SHA-256 of data when the caller already has it (a detector computes it once per exposure). */
+  sha256?: Uint8Array;
 }
 
 type Phase = 'begin' | 'send' | 'end' | 'received';
@@ -119,9 +121,14 @@ export class LinkDevice extends EventEmitter {
     this.pump();
   }
 
-  /** Resolves when another frame may be queued. */
+  /**
+   * Resolves when another frame may be queued: no other frame still has chunks to send (its
+   * END is out), and fewer than framesInFlight frames are unACKed. The next BEGIN so goes out
+   * while the previous frame's last chunks are still in the pipe, and its CREDIT is back by
+   * the time they have drained (no idle round trip between frames).
+   */
   async room(): Promise<void> {
-    while (this.frames.filter((f) => f.phase !== 'received').length >= 1 || this.frames.length >= this.o.framesInFlight) {
+    while (this.frames.some((f) => f.phase === 'begin' || f.phase === 'send') || this.frames.length >= this.o.framesInFlight) {
       await new Promise((r) => this.once('room', r));
     }
   }
@@ -137,7 +144,7 @@ export class LinkDevice extends EventEmitter {
     };
     return new Promise((resolve, reject) => {
       this.frames.push({
-        serial: fr.serial, g, data: fr.data, sha: sha256(fr.data), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
+        serial: fr.serial, g, data: fr.data, sha: fr.sha256 ?? new Uint8Array(createHash('sha256').update(fr.data).digest()), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
         resend: [], queued: new Uint8Array(chunkCount), lastActivity: Date.now(), timeout: this.o.ackTimeoutMs, retries: 0,
         resolve, reject,
       });
@@ -225,6 +232,7 @@ export class LinkDevice extends EventEmitter {
       if (f.resend.length === 0 && f.nextNew >= f.g.chunkCount) {
         f.phase = 'end';
         f.lastActivity = Date.now();
+        queueMicrotask(() => this.emit('room'));
         if (!this.write(encodeEnd(f.serial, f.g.chunkCount, f.sha), { type: PacketType.End, serial: f.serial, index: f.g.chunkCount })) this.blocked = true;
         continue;
       }

@@ -53,6 +53,7 @@ class StreamTransport extends EventEmitter implements Transport {
 export async function openSerial(path: string, baudRate: number): Promise<Transport> {
   const port = new SerialPort({ path, baudRate, autoOpen: false, highWaterMark: 256 * 1024 });
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  fixSerialPoller(port);
   // close() (not destroy()) releases the port's lock, so the same path can be reopened at once.
   const closer = () => {
     if (port.isOpen) port.close(() => {});
@@ -60,6 +61,39 @@ export async function openSerial(path: string, baudRate: number): Promise<Transp
   };
   // serialport reports a vanished device (USB unplug, socat gone) as an error then close.
   return new StreamTransport(`serial ${path}`, port as unknown as ConstructorParameters<typeof StreamTransport>[1], closer);
+}
+
+/** uv_poll event bits as @serialport/bindings-cpp uses them. */
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
+
+interface SerialPoller {
+  poll(flags?: number): void;
+  listenerCount(event: string): number;
+}
+
+/**
+ * Works around a fault in @serialport/bindings-cpp's Unix poller (one uv_poll_t per fd, shared
+ * by reads and writes) that stalls a port which reads and writes at once:
+ * `Poller::poll(events)` calls `uv_poll_start(handle, events)` with only the *new* events.
+ * A read that hits EAGAIN re-arms READABLE alone, silently dropping a pending WRITABLE wait:
+ * a writer blocked on a full pty then resumes only when the next byte arrives from the other
+ * side. Over the link the device's chunk stream moved only when a CREDIT/STATUS packet came
+ * back (the "credit round trip" cost once blamed on the protocol). Fix: every poll() also re-arms whatever events still have a waiter.
+ * (Upstream serialport/bindings-cpp#239 describes a second stall, poller events delivered
+ * outside a MakeCallback scope; scheduling a setImmediate per event to drain microtasks
+ * measured slower here on Node 20, so it is not applied.)
+ */
+export function fixSerialPoller(port: SerialPort): boolean {
+  const poller = (port as unknown as { port?: { poller?: SerialPoller } }).port?.poller;
+  if (!poller || typeof poller.poll !== 'function' || typeof poller.listenerCount !== 'function') return false;
+  const orig = poller.poll.bind(poller);
+  poller.poll = (flags = 0) => {
+    if (poller.listenerCount('readable') > 0) flags |= UV_READABLE;
+    if (poller.listenerCount('writable') > 0) flags |= UV_WRITABLE;
+    orig(flags);
+  };
+  return true;
 }
 
 export async function connectTcp(host: string, port: number): Promise<Transport> {

@@ -99,8 +99,15 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
 
   const base = baseFor(d.rows, d.cols);
   const distinct = Math.max(1, Math.min(o.distinctFrames ?? 4, o.frames));
-  const pool: Array<{ data: Uint8Array; sha: string }> = [];
+  // Exposures are made before the clock starts: a detector has the frame in memory before it
+  // sends, and generating one (~0.3 s for 3072²) must not count as link time.
+  const pool: Array<{ data: Uint8Array; sha: string; digest: Uint8Array }> = [];
   const start = o.startSerial ?? Math.floor(Date.now() / 100) % 2 ** 32;
+  for (let n = 0; n < distinct; n++) {
+    const data = exposeFrame(base, d.bitsStored, start + n + 1);
+    const digest = new Uint8Array(createHash('sha256').update(data).digest());
+    pool.push({ data, sha: Buffer.from(digest).toString('hex'), digest });
+  }
   const report: SimReport = {
     framesAcked: 0, duplicatesAcked: 0, failed: [], sent: [], elapsedMs: 0, payloadBytes: 0, device: device.stats, faults: faults.counters, frameSource: base.source,
   };
@@ -109,10 +116,6 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
   try {
     for (let n = 0; n < o.frames; n++) {
       if (o.signal?.aborted) break;
-      if (pool.length < distinct) {
-        const data = exposeFrame(base, d.bitsStored, start + n + 1);
-        pool.push({ data, sha: createHash('sha256').update(data).digest('hex') });
-      }
       const fr = pool[n % distinct];
       const serial = (start + n) >>> 0;
       await device.room();
@@ -121,7 +124,7 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
       o.onQueued?.(serial, fr.sha);
       report.payloadBytes += fr.data.length;
       pending.push(
-        device.send({ serial, rows: d.rows, cols: d.cols, bitsStored: d.bitsStored, data: fr.data }).then(
+        device.send({ serial, rows: d.rows, cols: d.cols, bitsStored: d.bitsStored, data: fr.data, sha256: fr.digest }).then(
           (r) => {
             report.framesAcked++;
             if (r.duplicate) report.duplicatesAcked++;
