@@ -9,7 +9,8 @@
 -- writes the audit record, so nothing is lost by the deletion.
 --
 -- Configuration (orthanc.json):
---   "Radseal": { "VerifyUrl": "http://127.0.0.1:8043/verify", "TimeoutSeconds": 60 }
+--   "Radseal": { "VerifyUrl": "http://127.0.0.1:8043/verify" }
+--   (Orthanc 1.10's Lua has no per-call timeout: HttpPost uses "HttpTimeout", default 60 s)
 --   "UserMetadata": { "RadsealVerdict": 4600, "RadsealReasons": 4601,
 --                     "RadsealAuditSeq": 4602, "RadsealFileSha256": 4603, "RadsealAction": 4604 }
 --
@@ -22,7 +23,6 @@
 local config = GetOrthancConfiguration()
 local radseal = config['Radseal'] or {}
 local VERIFY_URL = radseal['VerifyUrl'] or 'http://127.0.0.1:8043/verify'
-SetHttpTimeout(tonumber(radseal['TimeoutSeconds'] or 60))
 
 local function urlencode(s)
   if s == nil then return '' end
@@ -64,7 +64,7 @@ function OnStoredInstance(instanceId, tags, metadata, origin)
   end
   setMetadata(instanceId, 'RadsealVerdict', r['verdict'])
   setMetadata(instanceId, 'RadsealReasons', r['summary'] or '')
-  setMetadata(instanceId, 'RadsealAuditSeq', r['auditSeq'])
+  setMetadata(instanceId, 'RadsealAuditSeq', string.format('%d', math.floor(tonumber(r['auditSeq']) or 0)))
   setMetadata(instanceId, 'RadsealFileSha256', r['fileSha256'])
   setMetadata(instanceId, 'RadsealAction', r['action'])
 end
