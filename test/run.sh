@@ -19,7 +19,6 @@ REQUIRED=(
   "socat:socat"
   "Orthanc:orthanc"
   "curl:curl"
-  "ip:iproute2"
   "opj_compress:libopenjp2-tools"
   "ip:iproute2"
   "unshare:util-linux"
