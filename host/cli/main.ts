@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { generateDeviceKey, generateEcdsaDeviceKey, generateTechnologistKey } from '../keys/provision.js';
 import { parseCertificates } from '../keys/certs.js';
-import { loadDeviceIdentity, loadTechnologist, withEcdsa } from '../seal/device.js';
+import { loadDeviceIdentity, loadTechnologist, loadTokenTechnologist, withEcdsa } from '../seal/device.js';
 import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { readMetaFile } from '../seal/meta.js';
@@ -13,6 +13,7 @@ import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { register as registerWatermark } from './watermark.js';
 import { register as registerLink } from './link.js';
 import { register as registerIngest } from './ingest.js';
+import { register as registerPki } from './pki.js';
 import { DEFAULT_POLICY, readPolicyFile } from '../ingest/policy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
@@ -41,7 +42,12 @@ function loadTrust(path: string) {
   } catch {
     throw new UsageOrIoError(`cannot read trust file ${path}`);
   }
-  const certs = parseCertificates(bytes);
+  let certs;
+  try {
+    certs = parseCertificates(bytes);
+  } catch (err) {
+    throw new UsageOrIoError(`trust file ${path}: ${(err as Error).message}`);
+  }
   if (certs.length === 0) throw new UsageOrIoError(`${path} holds no certificate`);
   return certs;
 }
@@ -89,22 +95,27 @@ export function buildProgram(): Command {
     .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (same CN as the device)')
     .option('--tech-key <file>', 'technologist Ed25519 key (PKCS#8, plain 0600 or PIN-encrypted): adds the co-signature')
     .option('--tech-cert <file>', 'technologist certificate (CN = operator id)')
-    .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
+    .option('--tech-pkcs11 <uri>', "technologist key on a PKCS#11 token instead of --tech-key: 'pkcs11:token=LABEL;object=KEYLABEL?module-path=/usr/lib/softhsm/libsofthsm2.so' (PIN from --tech-pin-env)")
+    .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN (or token PIN)')
     .option('--operator <name>', "Operators' Name (PN, e.g. Doe^Jane) of the co-signing technologist")
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
-    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
+    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
-      if (!o.techKey !== !o.techCert) throw new UsageOrIoError('--tech-key and --tech-cert go together');
+      if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
+      if (!(o.techKey || o.techPkcs11) !== !o.techCert) throw new UsageOrIoError('--tech-cert goes with --tech-key or --tech-pkcs11');
+      if (o.techPkcs11 && !o.techPinEnv) throw new UsageOrIoError('--tech-pkcs11 needs --tech-pin-env VAR (the token PIN)');
       let device = loadDeviceIdentity(o.key, o.cert);
       if (o.ecdsaKey && o.ecdsaCert) device = withEcdsa(device, o.ecdsaKey, o.ecdsaCert);
-      const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
+      const technologist = o.techPkcs11 && o.techCert ? loadTokenTechnologist(o.techPkcs11, o.techCert, pinFromEnv(o.techPinEnv)!, o.operator)
+        : o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
       if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
       const meta = o.meta ? readMetaFile(o.meta) : {};
       const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
       const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
-      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta, technologist, tileSize: o.tileSize, watermark }, device);
+      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta, technologist, tileSize: o.tileSize, watermark }, device)
+        .finally(() => technologist?.close?.());
       writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
       console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
     });
@@ -117,8 +128,11 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'verify policy JSON: requireTechnologistSignature, acceptedMacAlgorithms, additionalRequiredSignedTags')
     .option('--require-technologist', 'not authentic without a valid, trusted technologist co-signature')
     .option('--wm-key <file>', 'site watermark key: detect the capture watermark, report its payload and tamper map, and require it')
-    .action((files: string[], o: { trust: string; json?: boolean; policy?: string; requireTechnologist?: boolean; wmKey?: string }) => {
+    .addOption(new Option('--revocation <mode>', 'revoked certificates (CRL in the trust bundle): signing-time = a signature dated before the revocation stays trusted (its date is the signer\'s claim); any = refuse every signature by a revoked certificate').choices(['signing-time', 'any']).default('signing-time'))
+    .option('--allow-missing-crl', 'trust CA-issued certificates even when the bundle holds no CRL from their CA (revocation not checked)')
+    .action((files: string[], o: { trust: string; json?: boolean; policy?: string; requireTechnologist?: boolean; wmKey?: string; revocation: 'signing-time' | 'any'; allowMissingCrl?: boolean }) => {
       const trust = loadTrust(o.trust);
+      trust.revocation = { mode: o.revocation, requireCrl: !o.allowMissingCrl };
       const policy = { ...(o.policy ? readPolicyFile(o.policy) : DEFAULT_POLICY) };
       if (o.requireTechnologist) policy.requireTechnologistSignature = true;
       const watermarkKey = o.wmKey ? loadWatermarkKey(o.wmKey) : undefined;
@@ -148,6 +162,7 @@ export function buildProgram(): Command {
   registerWatermark(program);
   registerLink(program);
   registerIngest(program);
+  registerPki(program);
   return program;
 }
 

@@ -8,7 +8,7 @@ import { type DataSet, type Element, type Tag, findElement, formatTag, tag } fro
 import { checkSignatures, keyDescription, type SignatureCheck } from '../dicom/signatures.js';
 import { ATTESTATION_TAGS, readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
-import { decideTrust, type CertInfo } from '../keys/certs.js';
+import { decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
 import { sha256 } from '../core/hash.js';
 import { changedTiles, tileGrid, tileHashes } from '../core/tiles.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
@@ -38,6 +38,10 @@ export interface SignatureDetail {
   signedElements: number;
   /** Meets the verify policy (minimum signed set, MAC algorithm). */
   policyOk: boolean;
+  /** Why the certificate is (or is not) trusted, in a sentence. */
+  trustReason?: string;
+  /** Revocation status from the trust bundle's CRL: not-revoked, revoked, not-checked (no CRL applies), unavailable (missing or stale CRL). */
+  revocation?: string;
 }
 
 export interface TechnologistReport {
@@ -177,7 +181,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
   let techSigner: string | null = null;
   for (const check of checks) {
     const role = roleOf(check);
-    const trust = trustOf(check, trustSet);
+    const trust = trustOf(check, trustSet, role);
     const policyProblems = policyProblemsOf(check, policy, role);
     const cn = check.certificate?.commonName;
     report.signatures.push({
@@ -195,6 +199,8 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
       macAlgorithm: check.macAlgorithm ?? null,
       signedElements: check.signedTags.length,
       policyOk: policyProblems.length === 0,
+      trustReason: trust.reason,
+      ...(trust.revocation ? { revocation: trust.revocation } : {}),
     });
     const who = `signature ${check.macId} (${check.algorithm}, ${cn ?? 'unknown signer'})`;
     for (const p of check.problems) report.reasons.push(`${who}: ${p}`);
@@ -204,6 +210,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
       continue;
     }
     if (!trust.trusted) report.reasons.push(`${who}: ${trust.reason}`);
+    else if (trust.note) report.reasons.push(`${who}: ${trust.note}`);
     if (role !== 'device-attributes') for (const p of policyProblems) report.reasons.push(`${who}: ${p}`);
     const acceptable = trust.trusted && policyProblems.length === 0;
     if (role === 'device' && acceptable) {
@@ -266,7 +273,7 @@ function checkPixels(ds: DataSet, attestation: CaptureAttestation, checks: Signa
     return true;
   }
   const tiles = changedTiles(t.hashes, tileHashes(pixels, rows, cols, t.size), grid);
-  const tableAuthenticated = checks.some((c) => c.valid && roleOf(c) === 'device-attributes' && trustOf(c, trustSet).trusted
+  const tableAuthenticated = checks.some((c) => c.valid && roleOf(c) === 'device-attributes' && trustOf(c, trustSet, 'device-attributes').trusted
     && c.certificate?.commonName === attestation.deviceId);
   report.tamperedTiles = { size: t.size, rows: grid.rows, cols: grid.cols, tiles, tableAuthenticated };
   const list = tiles.slice(0, 12).map(([r, c]) => `[${r},${c}]`).join(' ');
@@ -274,9 +281,10 @@ function checkPixels(ds: DataSet, attestation: CaptureAttestation, checks: Signa
   return true;
 }
 
-function trustOf(check: SignatureCheck, trustSet: CertInfo[]): { trusted: boolean; reason: string } {
+/** Trust in the signer at the signature's date: chain, validity, certificate profile vs the role signed in, revocation (trust bundle CRLs). */
+function trustOf(check: SignatureCheck, trustSet: CertInfo[], role: SignatureRole): TrustDecision {
   if (!check.certificate) return { trusted: false, reason: 'no usable certificate' };
-  return decideTrust(check.certificate, trustSet, check.time ?? new Date());
+  return decideTrust(check.certificate, trustSet, check.time ?? new Date(), { role, signedAt: check.time ?? null });
 }
 
 function policyProblemsOf(check: SignatureCheck, policy: VerifyPolicy, role: SignatureRole): string[] {

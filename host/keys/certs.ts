@@ -2,6 +2,11 @@
 // (OpenSSL underneath): parsing, issuer signature checks, validity.
 import { X509Certificate } from 'node:crypto';
 import { fromPemAll } from './pem.js';
+import { CRL_PEM_LABEL, parseCrl } from './pki/crl.js';
+import { attachCrls, checkRevocation, type RevocationStatus, type TrustSet } from './pki/revocation.js';
+import { profileProblem, type SigningRole } from './pki/profiles.js';
+
+export type { TrustSet } from './pki/revocation.js';
 
 export interface CertInfo {
   der: Uint8Array;
@@ -39,35 +44,61 @@ export function parseCertificate(der: Uint8Array): CertInfo {
   };
 }
 
-/** Certificates from PEM text (one or many) or a single DER blob. */
-export function parseCertificates(bytes: Uint8Array): CertInfo[] {
+/**
+ * Certificates from PEM text (one or many) or a single DER blob. A PEM trust
+ * bundle may also hold X.509 CRLs ("X509 CRL" blocks): each must be signed by
+ * a CA certificate of the bundle (else this throws) and is kept on the
+ * returned array's `crls`, where decideTrust finds it.
+ */
+export function parseCertificates(bytes: Uint8Array): TrustSet {
   const text = Buffer.from(bytes).toString('latin1');
-  if (text.includes('-----BEGIN CERTIFICATE-----')) return fromPemAll(text, 'CERTIFICATE').map(parseCertificate);
-  return [parseCertificate(bytes)];
+  if (!text.includes('-----BEGIN ')) return [parseCertificate(bytes)];
+  const set: TrustSet = fromPemAll(text, 'CERTIFICATE').map(parseCertificate);
+  const crls = fromPemAll(text, CRL_PEM_LABEL).map((der) => parseCrl(der));
+  if (crls.length) set.crls = attachCrls(set, crls);
+  return set;
 }
 
 export interface TrustDecision {
   trusted: boolean;
   reason: string;
   anchor?: CertInfo;
+  /** Revocation status from the trust set's CRLs (absent when trust failed before it was looked at). */
+  revocation?: RevocationStatus;
+  /** Something a reader should know even though trust holds (a revoked certificate whose signature predates the revocation). */
+  note?: string;
 }
+
+export interface TrustOptions {
+  /** The role the signature claims: a radseal-profiled certificate may sign only in its own role. */
+  role?: SigningRole;
+  /** The signature's own date (signer-asserted); null when it has none. Defaults to `when`. */
+  signedAt?: Date | null;
+}
+
+const issuedBy = (cert: CertInfo, ca: CertInfo) => ca.x509.ca && cert.x509.checkIssued(ca.x509) && cert.x509.verify(ca.x509.publicKey);
 
 /**
  * A signer is trusted when its certificate is itself in the trust set, or was
  * issued by a CA in the trust set (issuer signature checked), and `when` lies
- * within the certificate's validity.
+ * within the certificate's validity; its profile allows the role it signs in;
+ * and, when its issuer's CRL is in the trust set (required for CA-issued
+ * certificates unless the set's revocation options say otherwise), it was not
+ * revoked before the signature (see pki/revocation.ts for the modes).
  */
-export function decideTrust(signer: CertInfo, trustSet: CertInfo[], when: Date): TrustDecision {
+export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, when: Date, opts: TrustOptions = {}): TrustDecision {
   if (when < signer.notBefore || when > signer.notAfter) {
     return { trusted: false, reason: `certificate of ${signer.commonName} not valid at ${when.toISOString()}` };
   }
   const same = trustSet.find((t) => t.fingerprint256 === signer.fingerprint256);
-  if (same) return { trusted: true, reason: 'signer certificate is in the trust set', anchor: same };
-  for (const ca of trustSet) {
-    if (!ca.x509.ca) continue;
-    if (signer.x509.checkIssued(ca.x509) && signer.x509.verify(ca.x509.publicKey)) {
-      return { trusted: true, reason: `issued by trusted CA ${ca.commonName}`, anchor: ca };
-    }
-  }
-  return { trusted: false, reason: `signer ${signer.commonName} (${signer.fingerprint256}) is not in the trust set nor issued by a CA in it` };
+  const ca = same ? trustSet.find((t) => t !== same && issuedBy(signer, t)) : trustSet.find((t) => issuedBy(signer, t));
+  const anchor = same ?? ca;
+  if (!anchor) return { trusted: false, reason: `signer ${signer.commonName} (${signer.fingerprint256}) is not in the trust set nor issued by a CA in it` };
+  const reason = same ? 'signer certificate is in the trust set' : `issued by trusted CA ${anchor.commonName}`;
+  const profile = profileProblem(signer, opts.role, ca);
+  if (profile) return { trusted: false, reason: profile, anchor };
+  if (!ca) return { trusted: true, reason, anchor, revocation: 'not-checked' };
+  const rev = checkRevocation(signer, ca, opts.signedAt === undefined ? when : opts.signedAt, trustSet as TrustSet, !same);
+  if (!rev.ok) return { trusted: false, reason: rev.reason ?? 'revoked', anchor, revocation: rev.status };
+  return { trusted: true, reason, anchor, revocation: rev.status, ...(rev.reason ? { note: rev.reason } : {}) };
 }

@@ -6,6 +6,8 @@ import {
   AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, BasicConstraints, Certificate, Extension, Extensions,
   KeyUsage, KeyUsageFlags, Name, RelativeDistinguishedName, SubjectKeyIdentifier, SubjectPublicKeyInfo,
   TBSCertificate, Validity, Version, id_ce_basicConstraints, id_ce_keyUsage, id_ce_subjectKeyIdentifier,
+  AuthorityKeyIdentifier, KeyIdentifier, ExtendedKeyUsage, CertificatePolicies, PolicyInformation,
+  id_ce_authorityKeyIdentifier, id_ce_extKeyUsage, id_ce_certificatePolicies,
 } from '@peculiar/asn1-x509';
 import { createHash, randomBytes } from 'node:crypto';
 import { ED25519_OID, type Signer } from './ed25519.js';
@@ -27,10 +29,16 @@ function signatureAlgorithm(signer: Signer): AlgorithmIdentifier {
 
 const OID_COMMON_NAME = '2.5.4.3';
 const OID_ORGANIZATION = '2.5.4.10';
+const OID_ORGANIZATIONAL_UNIT = '2.5.4.11';
+const OID_SURNAME = '2.5.4.4';
+const OID_GIVEN_NAME = '2.5.4.42';
 
 export interface DistinguishedName {
   commonName: string;
   organization?: string;
+  organizationalUnit?: string;
+  surname?: string;
+  givenName?: string;
 }
 
 export interface CertificateRequest {
@@ -42,15 +50,35 @@ export interface CertificateRequest {
   isCa?: boolean;
   notBefore?: Date;
   validDays?: number;
+  /** CA only: pathLenConstraint (0 = may issue end-entity certificates only). */
+  pathLen?: number;
+  /** Extended key usage purposes (OIDs); the extension is left out when absent. */
+  extendedKeyUsage?: string[];
+  /** Certificate policy OIDs; the extension is left out when absent. */
+  policies?: string[];
+  /** Key usage flags (KeyUsageFlags); default: CA keyCertSign|cRLSign|digitalSignature, others digitalSignature|nonRepudiation. */
+  keyUsage?: number;
+  /** Issuer's certificate (DER): its subject Name is copied byte for byte as the issuer. Overrides `issuer`. */
+  issuerCertificateDer?: Uint8Array;
+  /** Issuer's public key: adds an Authority Key Identifier (RFC 5280 4.2.1.1) matching the issuer's SKI. */
+  issuerPublicKey?: Uint8Array;
 }
 
-function toName(dn: DistinguishedName): Name {
+export function toName(dn: DistinguishedName): Name {
   const rdn = (type: string, v: string) =>
     new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: v }) })]);
   const parts = [];
   if (dn.organization) parts.push(rdn(OID_ORGANIZATION, dn.organization));
+  if (dn.organizationalUnit) parts.push(rdn(OID_ORGANIZATIONAL_UNIT, dn.organizationalUnit));
+  if (dn.surname) parts.push(rdn(OID_SURNAME, dn.surname));
+  if (dn.givenName) parts.push(rdn(OID_GIVEN_NAME, dn.givenName));
   parts.push(rdn(OID_COMMON_NAME, dn.commonName));
   return new Name(parts);
+}
+
+/** SHA-1 of the subject public key bytes: RFC 5280 4.2.1.2 method (1), used for SKI and AKI. */
+export function keyIdentifier(publicKey: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha1').update(publicKey).digest());
 }
 
 const ext = (extnID: string, critical: boolean, value: unknown) =>
@@ -63,20 +91,23 @@ export async function issueCertificate(req: CertificateRequest): Promise<Uint8Ar
   const notAfter = new Date(notBefore.getTime() + (req.validDays ?? 3650) * 86_400_000);
   const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x7f) | 0x40; // a positive INTEGER whose DER is minimal (a 0x00 lead byte would make it non-canonical, which OpenSSL rejects)
-  const keyId = createHash('sha1').update(req.subjectPublicKey).digest(); // RFC 5280 4.2.1.2 method (1)
-  const usage = req.isCa ? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature : KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation;
+  const keyId = keyIdentifier(req.subjectPublicKey);
+  const usage = req.keyUsage ?? (req.isCa ? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature : KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation);
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: new Uint8Array(serial).buffer,
     signature: sigAlg,
-    issuer: toName(req.issuer ?? req.subject),
+    issuer: req.issuerCertificateDer ? AsnConvert.parse(req.issuerCertificateDer, Certificate).tbsCertificate.subject : toName(req.issuer ?? req.subject),
     validity: new Validity({ notBefore, notAfter }),
     subject: toName(req.subject),
     subjectPublicKeyInfo: new SubjectPublicKeyInfo({ algorithm: spkiAlgorithm(req.subjectPublicKey), subjectPublicKey: new Uint8Array(req.subjectPublicKey).buffer }),
     extensions: new Extensions([
-      ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: !!req.isCa })),
+      ext(id_ce_basicConstraints, true, new BasicConstraints(req.isCa && req.pathLen !== undefined ? { cA: true, pathLenConstraint: req.pathLen } : { cA: !!req.isCa })),
       ext(id_ce_keyUsage, true, new KeyUsage(usage)),
       ext(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(new Uint8Array(keyId).buffer)),
+      ...(req.issuerPublicKey ? [ext(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(keyIdentifier(req.issuerPublicKey).slice().buffer) }))] : []),
+      ...(req.extendedKeyUsage?.length ? [ext(id_ce_extKeyUsage, false, new ExtendedKeyUsage(req.extendedKeyUsage))] : []),
+      ...(req.policies?.length ? [ext(id_ce_certificatePolicies, false, new CertificatePolicies(req.policies.map((policyIdentifier) => new PolicyInformation({ policyIdentifier }))))] : []),
     ]),
   });
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));

@@ -1,0 +1,124 @@
+// radseal pki: the site CA biomedical engineering runs (argument parsing and printing only).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, caInfo, initCa, issueDevice, issueTechnologist, revoke, writeBundle } from '../keys/pki/ca.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../keys/pki/crl.js';
+import { readCertificateDer } from '../keys/provision.js';
+
+/** A secret from the named environment variable: never from argv, which every local user can read in /proc. */
+function secretFromEnv(name: string | undefined, what: string): string | undefined {
+  if (!name) return undefined;
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`environment variable ${name} (${what}) is not set`);
+  return v;
+}
+
+const days = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new InvalidArgumentError('a whole number of days, 1-36500');
+  return n;
+};
+
+const caPinOption = () => new Option('--ca-pin-env <var>', 'environment variable holding the CA key PIN (when the CA key is PIN-encrypted)');
+
+export function register(program: Command): void {
+  const pki = program.command('pki').description('site PKI: CA, device and technologist certificates, revocation list, trust bundle for PACS');
+
+  pki.command('init')
+    .description('make a site CA folder: CA key (0600) and certificate, an empty signed CRL, the site watermark key')
+    .requiredOption('--site <name>', 'site name (certificate O, e.g. "St Elsewhere Radiology")')
+    .requiredOption('--out <dir>', 'CA folder (created 0700; keep it offline, on the provisioning workstation)')
+    .addOption(new Option('--ca-pin-env <var>', 'encrypt the CA key with the PIN held in this environment variable'))
+    .option('--days <n>', `CA certificate lifetime in days (default ${DEFAULTS.caDays})`, days)
+    .option('--crl-days <n>', `revocation list lifetime (nextUpdate) in days (default ${DEFAULTS.crlDays})`, days)
+    .action(async (o: { site: string; out: string; caPinEnv?: string; days?: number; crlDays?: number }) => {
+      const pin = secretFromEnv(o.caPinEnv, 'the CA key PIN');
+      const p = await initCa({ site: o.site, dir: o.out, pin, days: o.days, crlDays: o.crlDays });
+      console.log(`site CA "${o.site}" in ${p.dir}: ${p.key} (0600${pin ? ', PIN-encrypted' : ''}), ${p.cert}, ${p.crl} (empty, signed), ${p.watermarkKey} (0600)`);
+    });
+
+  pki.command('issue-device')
+    .description('make a device key (0600) and a CA-issued certificate with the device profile: device.key/device.crt')
+    .requiredOption('--ca <dir>', 'CA folder')
+    .requiredOption('--id <deviceId>', 'device id (certificate CN; the id the capture attestation names)')
+    .requiredOption('--out <dir>', 'folder for device.key and device.crt')
+    .option('--ecdsa', 'also device-ecdsa.key/.crt: an ECDSA P-256 key for the signature DCMTK can verify')
+    .option('--days <n>', `certificate lifetime in days (default ${DEFAULTS.deviceDays})`, days)
+    .addOption(caPinOption())
+    .action(async (o: { ca: string; id: string; out: string; ecdsa?: boolean; days?: number; caPinEnv?: string }) => {
+      const files = await issueDevice({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), deviceId: o.id, outDir: o.out, ecdsa: o.ecdsa, days: o.days });
+      console.log(`issued device ${o.id}: ${files.join(', ')} (keys 0600)`);
+    });
+
+  pki.command('issue-technologist')
+    .description('make a technologist key (PIN-encrypted file, or generated on a PKCS#11 token) and a CA-issued certificate with the technologist profile')
+    .requiredOption('--ca <dir>', 'CA folder')
+    .requiredOption('--id <operatorId>', 'operator identifier (certificate CN; Operator Identification Sequence code value)')
+    .requiredOption('--name <pn>', 'DICOM person name, e.g. "Doe^Jane"')
+    .requiredOption('--out <dir>', 'folder for <id>.crt (and <id>.key for a file key)')
+    .option('--pin-env <var>', 'environment variable holding the technologist PIN (encrypts the key file, or logs in to the token)')
+    .option('--pkcs11-module <path>', 'generate the key on a PKCS#11 token with this module (e.g. /usr/lib/softhsm/libsofthsm2.so)')
+    .option('--token <label>', 'with --pkcs11-module: token label')
+    .option('--key-label <label>', 'with --pkcs11-module: label for the new key (default tech-<id>)')
+    .option('--days <n>', `certificate lifetime in days (default ${DEFAULTS.technologistDays})`, days)
+    .addOption(caPinOption())
+    .action(async (o: { ca: string; id: string; name: string; out: string; pinEnv?: string; pkcs11Module?: string; token?: string; keyLabel?: string; days?: number; caPinEnv?: string }) => {
+      if (!o.pinEnv) throw new Error('--pin-env VAR is required: a technologist key is protected by a PIN (file) or held on a token (token PIN)');
+      if ((o.token || o.keyLabel) && !o.pkcs11Module) throw new Error('--token and --key-label go with --pkcs11-module');
+      if (o.pkcs11Module && !o.token) throw new Error('--pkcs11-module needs --token LABEL');
+      const pkcs11 = o.pkcs11Module ? { module: o.pkcs11Module, token: o.token!, keyLabel: o.keyLabel ?? `tech-${o.id}` } : undefined;
+      const files = await issueTechnologist({
+        caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), operatorId: o.id, name: o.name, outDir: o.out, days: o.days,
+        pin: secretFromEnv(o.pinEnv, pkcs11 ? 'the token PIN' : 'the technologist PIN'), pkcs11,
+      });
+      const where = pkcs11 ? `key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"` : 'key PIN-encrypted, 0600';
+      console.log(`issued technologist ${o.id} (${o.name}): ${files.join(', ')} (${where})`);
+      if (pkcs11) console.log(`seal with: --tech-pkcs11 'pkcs11:token=${encodeURIComponent(pkcs11.token)};object=${encodeURIComponent(pkcs11.keyLabel)}?module-path=${pkcs11.module}' --tech-cert ${files[0]} --tech-pin-env ${o.pinEnv}`);
+    });
+
+  pki.command('revoke')
+    .description('revoke a certificate from a given time and re-sign the revocation list (then run "pki bundle" and redistribute)')
+    .requiredOption('--ca <dir>', 'CA folder')
+    .requiredOption('--cert <file>', 'the certificate to revoke (PEM or DER)')
+    .addOption(new Option('--reason <reason>', 'RFC 5280 reason').choices(REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL' && r !== 'certificateHold')).default('unspecified'))
+    .option('--time <iso>', 'from when its signatures are refused (ISO 8601, default now); set it back to when a compromise became possible')
+    .addOption(caPinOption())
+    .action(async (o: { ca: string; cert: string; reason: RevocationReason; time?: string; caPinEnv?: string }) => {
+      let certDer: Uint8Array;
+      try {
+        certDer = readCertificateDer(o.cert);
+      } catch {
+        throw new Error(`cannot read certificate ${o.cert}`);
+      }
+      const time = o.time === undefined ? undefined : new Date(o.time);
+      if (time && (Number.isNaN(time.getTime()) || !/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(o.time!))) {
+        throw new Error(`--time "${o.time}" is not an ISO 8601 date-time with a zone (e.g. 2026-03-01T08:00:00Z)`);
+      }
+      const r = await revoke({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), certDer, reason: o.reason, time });
+      console.log(`revoked ${r.commonName} (serial ${r.serial}) from ${r.revokedAt} (${r.reason}); CRL number ${r.crlNumber} written. Run "radseal pki bundle" and distribute the bundle to PACS ingest.`);
+      for (const c of r.stillValid) console.log(`note: ${r.commonName} still has a valid ${c}; revoke it too if the same device or person is affected`);
+    });
+
+  pki.command('bundle')
+    .description('re-sign a fresh revocation list and write the trust bundle PACS ingest loads (CA certificate + CRL, PEM)')
+    .requiredOption('--ca <dir>', 'CA folder')
+    .requiredOption('--out <file>', 'trust bundle to write (e.g. trust.pem)')
+    .option('--crl-days <n>', 'revocation list lifetime in days from now (default: the CA\'s, 30 unless set at init)', days)
+    .addOption(caPinOption())
+    .action(async (o: { ca: string; out: string; crlDays?: number; caPinEnv?: string }) => {
+      const r = await writeBundle({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), out: o.out, crlDays: o.crlDays });
+      console.log(`wrote ${o.out}: CA certificate + CRL number ${r.crlNumber} (${r.revoked} revoked), valid until ${r.nextUpdate.toISOString()}; PACS must load a fresh bundle before then`);
+    });
+
+  pki.command('list')
+    .description('list the certificates this CA issued and revoked (no secrets)')
+    .requiredOption('--ca <dir>', 'CA folder')
+    .action((o: { ca: string }) => {
+      const ca = caInfo(o.ca);
+      const revoked = new Map(ca.state.revoked.map((r) => [r.serial, r]));
+      console.log(`site CA ${ca.cert.commonName}, valid until ${ca.cert.notAfter.toISOString()}, CRL number ${ca.state.crlNumber}`);
+      for (const i of ca.state.issued) {
+        const r = revoked.get(i.serial);
+        console.log(`${i.profile.padEnd(12)} ${i.commonName.padEnd(16)} ${i.key.padEnd(10)} ${i.storage.padEnd(6)} serial ${i.serial} until ${i.notAfter}${r ? `  REVOKED from ${r.revokedAt} (${r.reason})` : ''}`);
+      }
+    });
+}

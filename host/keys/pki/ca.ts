@@ -1,0 +1,338 @@
+// The site CA that biomedical engineering runs: one folder holding the CA key
+// (0600, optionally PIN-encrypted), its certificate, the signed revocation
+// list, the revocation database and the site watermark key. Every change
+// happens under a lock file, and every file is written atomically.
+//
+//   CA_DIR/ca.key          Ed25519 PKCS#8 (0600)
+//   CA_DIR/ca.crt          self-signed CA certificate (PEM)
+//   CA_DIR/crl.pem         current signed X.509 v2 CRL (PEM "X509 CRL")
+//   CA_DIR/ca.json         site name, CRL number, CRL lifetime, issued and revoked certificates (no secrets)
+//   CA_DIR/watermark.key   site watermark key, 32 bytes (0600)
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyUsageFlags } from '@peculiar/asn1-x509';
+import { newSeed, seedSigner, type Signer } from '../ed25519.js';
+import { ed25519Pkcs8, fromPemAll, toPem } from '../pem.js';
+import { loadSignerFile, writePkcs8KeyFile } from '../filestore.js';
+import { newP256SecretKey, p256Pkcs8, p256Signer } from '../ecdsa.js';
+import { issueCertificate } from '../x509.js';
+import { parseCertificate, type CertInfo } from '../certs.js';
+import { generateWatermarkKey } from '../watermark-key.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { buildCrl, CRL_PEM_LABEL, normaliseSerial, type RevocationReason, REVOCATION_REASONS } from './crl.js';
+import { EKU_DEVICE, EKU_TECHNOLOGIST, OU_DEVICE, OU_SITE_CA, OU_TECHNOLOGIST, POLICY_SITE_PKI_V1, profileOf } from './profiles.js';
+import { TokenSession, type Pkcs11KeyRef } from '../pkcs11.js';
+
+export class PkiError extends Error {
+  override name = 'PkiError';
+}
+
+export const DEFAULTS = { caDays: 3650, deviceDays: 1825, technologistDays: 730, crlDays: 30 };
+
+interface IssuedRecord {
+  serial: string;
+  commonName: string;
+  profile: 'device' | 'technologist';
+  key: 'Ed25519' | 'ECDSA-P256';
+  storage: 'file' | 'pkcs11';
+  notBefore: string;
+  notAfter: string;
+  fingerprint256: string;
+}
+
+interface RevokedRecord {
+  serial: string;
+  commonName: string;
+  revokedAt: string;
+  reason: RevocationReason;
+  recordedAt: string;
+}
+
+interface CaState {
+  format: 1;
+  site: string;
+  crlNumber: number;
+  crlDays: number;
+  issued: IssuedRecord[];
+  revoked: RevokedRecord[];
+}
+
+export interface CaPaths {
+  dir: string;
+  key: string;
+  cert: string;
+  crl: string;
+  state: string;
+  watermarkKey: string;
+}
+
+export function caPaths(dir: string): CaPaths {
+  return { dir, key: join(dir, 'ca.key'), cert: join(dir, 'ca.crt'), crl: join(dir, 'crl.pem'), state: join(dir, 'ca.json'), watermarkKey: join(dir, 'watermark.key') };
+}
+
+const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const OPERATOR_ID = /^[A-Za-z0-9._-]{1,16}$/;
+const SITE = /^[\x20-\x7e]{1,64}$/;
+
+/** Runs `fn` holding CA_DIR/.lock, so two commands never hand out the same CRL number or lose a revocation. */
+async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(dir, '.lock');
+  let fd: number;
+  try {
+    fd = openSync(lock, 'wx', 0o600);
+  } catch {
+    throw new PkiError(`${dir} is locked by another radseal pki command (${lock}); if none is running, remove that file`);
+  }
+  closeSync(fd);
+  try {
+    return await fn();
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+function readState(p: CaPaths): CaState {
+  try {
+    return JSON.parse(readFileSync(p.state, 'utf8')) as CaState;
+  } catch {
+    throw new PkiError(`${p.dir} is not a radseal site CA folder (no readable ca.json); make one with "radseal pki init"`);
+  }
+}
+
+const writeState = (p: CaPaths, s: CaState) => writeFileAtomic(p.state, Buffer.from(`${JSON.stringify(s, null, 2)}\n`), { mode: 0o644 });
+
+export interface OpenCa {
+  paths: CaPaths;
+  state: CaState;
+  cert: CertInfo;
+  signer: Signer;
+}
+
+/** The CA's certificate and state, without touching its key. */
+export function caInfo(dir: string): { paths: CaPaths; state: CaState; cert: CertInfo } {
+  const paths = caPaths(dir);
+  const state = readState(paths);
+  const [der] = fromPemAll(readFileSync(paths.cert, 'latin1'), 'CERTIFICATE');
+  if (!der) throw new PkiError(`${paths.cert} holds no certificate`);
+  return { paths, state, cert: parseCertificate(der) };
+}
+
+/** Loads the CA: key (0600, PIN-protected when it was made with one), certificate, state; checks the key belongs to the certificate. */
+export function openCa(dir: string, pin?: string): OpenCa {
+  const { paths, state, cert } = caInfo(dir);
+  const signer = loadSignerFile(paths.key, pin);
+  if (!cert.ed25519PublicKey || Buffer.compare(Buffer.from(cert.ed25519PublicKey), Buffer.from(signer.publicKey)) !== 0) {
+    throw new PkiError(`the key in ${paths.key} does not belong to ${paths.cert}`);
+  }
+  return { paths, state, cert, signer };
+}
+
+async function writeCrl(ca: OpenCa, now = new Date()): Promise<Uint8Array> {
+  ca.state.crlNumber += 1;
+  const der = await buildCrl(ca.cert.der, ca.signer, {
+    thisUpdate: now,
+    nextUpdate: new Date(now.getTime() + ca.state.crlDays * 86_400_000),
+    crlNumber: ca.state.crlNumber,
+    entries: ca.state.revoked.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason })),
+  });
+  writeState(ca.paths, ca.state);
+  writeFileAtomic(ca.paths.crl, Buffer.from(toPem(CRL_PEM_LABEL, der)), { mode: 0o644 });
+  return der;
+}
+
+export interface InitOptions {
+  site: string;
+  dir: string;
+  /** Encrypt the CA key with this PIN (PKCS#8 PBES2). */
+  pin?: string;
+  days?: number;
+  crlDays?: number;
+}
+
+/** Makes a new site CA folder: CA key and certificate, an empty signed CRL, the site watermark key. Refuses a folder that already holds a CA. */
+export async function initCa(o: InitOptions): Promise<CaPaths> {
+  if (!SITE.test(o.site)) throw new PkiError(`site name "${o.site}" must be 1-64 printable ASCII characters`);
+  const paths = caPaths(o.dir);
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const clash = ['ca.key', 'ca.crt', 'ca.json', 'watermark.key'].filter((f) => existsSync(join(o.dir, f)));
+  if (clash.length) throw new PkiError(`${o.dir} already holds a CA (${clash.join(', ')}); refusing to overwrite it`);
+  return withLock(o.dir, async () => {
+    const seed = newSeed();
+    const signer = seedSigner(seed);
+    const der = await issueCertificate({
+      subject: { commonName: `${o.site} radseal CA`, organization: o.site, organizationalUnit: OU_SITE_CA },
+      subjectPublicKey: signer.publicKey, issuerSigner: signer, isCa: true, pathLen: 0,
+      keyUsage: KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, policies: [POLICY_SITE_PKI_V1], validDays: o.days ?? DEFAULTS.caDays,
+    });
+    writePkcs8KeyFile(paths.key, ed25519Pkcs8(seed), o.pin);
+    seed.fill(0);
+    writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+    generateWatermarkKey(paths.watermarkKey);
+    const state: CaState = { format: 1, site: o.site, crlNumber: 0, crlDays: o.crlDays ?? DEFAULTS.crlDays, issued: [], revoked: [] };
+    await writeCrl({ paths, state, cert: parseCertificate(der), signer });
+    return paths;
+  });
+}
+
+async function issue(ca: OpenCa, o: { commonName: string; profile: 'device' | 'technologist'; publicKey: Uint8Array; days: number; surname?: string; givenName?: string; storage: 'file' | 'pkcs11' }): Promise<Uint8Array> {
+  const der = await issueCertificate({
+    subject: {
+      commonName: o.commonName, organization: ca.state.site,
+      organizationalUnit: o.profile === 'device' ? OU_DEVICE : OU_TECHNOLOGIST, surname: o.surname, givenName: o.givenName,
+    },
+    subjectPublicKey: o.publicKey,
+    issuerCertificateDer: ca.cert.der, issuerSigner: ca.signer, issuerPublicKey: ca.signer.publicKey,
+    extendedKeyUsage: [o.profile === 'device' ? EKU_DEVICE : EKU_TECHNOLOGIST], policies: [POLICY_SITE_PKI_V1],
+    validDays: o.days,
+  });
+  const info = parseCertificate(der);
+  ca.state.issued.push({
+    serial: normaliseSerial(info.x509.serialNumber), commonName: o.commonName, profile: o.profile,
+    key: o.publicKey.length === 32 ? 'Ed25519' : 'ECDSA-P256', storage: o.storage,
+    notBefore: info.notBefore.toISOString(), notAfter: info.notAfter.toISOString(), fingerprint256: info.fingerprint256,
+  });
+  writeState(ca.paths, ca.state);
+  return der;
+}
+
+function refuseExisting(...files: string[]): void {
+  const there = files.filter((f) => existsSync(f));
+  if (there.length) throw new PkiError(`${there.join(', ')} already exist(s); refusing to overwrite`);
+}
+
+export interface IssueDeviceOptions {
+  caDir: string;
+  caPin?: string;
+  deviceId: string;
+  outDir: string;
+  ecdsa?: boolean;
+  days?: number;
+}
+
+/** A device key pair (file, 0600) and its CA-issued certificate with the device profile; the layout `radseal seal --key/--cert` reads. */
+export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
+  if (!DEVICE_ID.test(o.deviceId)) throw new PkiError(`device id "${o.deviceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  const files = { key: join(o.outDir, 'device.key'), cert: join(o.outDir, 'device.crt'), ecKey: join(o.outDir, 'device-ecdsa.key'), ecCert: join(o.outDir, 'device-ecdsa.crt') };
+  refuseExisting(files.key, files.cert, ...(o.ecdsa ? [files.ecKey, files.ecCert] : []));
+  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
+  return withLock(o.caDir, async () => {
+    const ca = openCa(o.caDir, o.caPin);
+    const days = o.days ?? DEFAULTS.deviceDays;
+    const seed = newSeed();
+    const der = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: seedSigner(seed).publicKey, days, storage: 'file' });
+    writePkcs8KeyFile(files.key, ed25519Pkcs8(seed));
+    seed.fill(0);
+    writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+    const written = [files.key, files.cert];
+    if (o.ecdsa) {
+      const secret = newP256SecretKey();
+      const ecDer = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: p256Signer(secret).publicKey, days, storage: 'file' });
+      writePkcs8KeyFile(files.ecKey, p256Pkcs8(secret));
+      secret.fill(0);
+      writeFileSync(files.ecCert, toPem('CERTIFICATE', ecDer), { mode: 0o644 });
+      written.push(files.ecKey, files.ecCert);
+    }
+    return written;
+  });
+}
+
+export interface IssueTechnologistOptions {
+  caDir: string;
+  caPin?: string;
+  operatorId: string;
+  /** DICOM PN, e.g. Doe^Jane: family name and given name go into the subject (SN, GN). */
+  name: string;
+  outDir: string;
+  days?: number;
+  /** File key: encrypted with this PIN (required unless the key is on a token). */
+  pin?: string;
+  /** Token key: generated on the token, logged in with `pin`. */
+  pkcs11?: Pkcs11KeyRef;
+}
+
+/** A technologist key (PIN-encrypted file, or generated on a PKCS#11 token) and its CA-issued certificate with the technologist profile. */
+export async function issueTechnologist(o: IssueTechnologistOptions): Promise<string[]> {
+  if (!OPERATOR_ID.test(o.operatorId)) throw new PkiError(`operator id "${o.operatorId}" must be 1-16 letters, digits, '.', '_' or '-' (it becomes an SH code value)`);
+  if (!/^[^\\\x00-\x1f]{1,64}$/.test(o.name)) throw new PkiError(`name "${o.name}" must be a DICOM person name such as Doe^Jane`);
+  if (o.pin === undefined) throw new PkiError(o.pkcs11 ? 'the token PIN is missing' : 'a technologist key must be protected: give a PIN (--pin-env) or use a token (--pkcs11-module)');
+  const [surname, givenName] = o.name.split('^');
+  const files = { key: join(o.outDir, `${o.operatorId}.key`), cert: join(o.outDir, `${o.operatorId}.crt`) };
+  refuseExisting(files.cert, ...(o.pkcs11 ? [] : [files.key]));
+  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
+  return withLock(o.caDir, async () => {
+    const ca = openCa(o.caDir, o.caPin);
+    const days = o.days ?? DEFAULTS.technologistDays;
+    const naming = { surname: surname || undefined, givenName: givenName || undefined };
+    if (o.pkcs11) {
+      const session = TokenSession.open(o.pkcs11.module, o.pkcs11.token, o.pin!);
+      let publicKey: Uint8Array;
+      try {
+        publicKey = session.generateEd25519(o.pkcs11.keyLabel);
+      } finally {
+        session.close();
+      }
+      const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey, days, storage: 'pkcs11', ...naming });
+      writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+      return [files.cert];
+    }
+    const seed = newSeed();
+    const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey: seedSigner(seed).publicKey, days, storage: 'file', ...naming });
+    writePkcs8KeyFile(files.key, ed25519Pkcs8(seed), o.pin);
+    seed.fill(0);
+    writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+    return [files.key, files.cert];
+  });
+}
+
+export interface RevokeOptions {
+  caDir: string;
+  caPin?: string;
+  certDer: Uint8Array;
+  reason?: RevocationReason;
+  /** From when the certificate is not to be trusted (default now). Earlier than now when a compromise is known to date back. */
+  time?: Date;
+}
+
+/** Adds the certificate to the revocation list and re-signs the CRL. Returns what was recorded. */
+export async function revoke(o: RevokeOptions): Promise<RevokedRecord & { crlNumber: number; stillValid: string[] }> {
+  const reason = o.reason ?? 'unspecified';
+  if (!REVOCATION_REASONS.includes(reason)) throw new PkiError(`unknown revocation reason "${reason}" (one of ${REVOCATION_REASONS.join(', ')})`);
+  if (reason === 'removeFromCRL' || reason === 'certificateHold') throw new PkiError(`reason ${reason} is for temporary holds, which radseal does not use: a revocation is final`);
+  const now = new Date();
+  const at = o.time ?? now;
+  if (Number.isNaN(at.getTime())) throw new PkiError('the revocation time is not a valid date (ISO 8601, e.g. 2026-03-01T08:00:00Z)');
+  if (at.getTime() > now.getTime() + 5 * 60_000) throw new PkiError(`revocation time ${at.toISOString()} is in the future; revoke when the certificate must stop being trusted`);
+  return withLock(o.caDir, async () => {
+    const ca = openCa(o.caDir, o.caPin);
+    const cert = parseCertificate(o.certDer);
+    if (!cert.x509.checkIssued(ca.cert.x509) || !cert.x509.verify(ca.cert.x509.publicKey)) {
+      throw new PkiError(`certificate of ${cert.commonName} was not issued by this CA (${ca.cert.commonName})`);
+    }
+    if (profileOf(cert).kind === 'site-ca') throw new PkiError('that is the CA certificate itself; to retire the CA, make a new one and redistribute the bundle');
+    const serial = normaliseSerial(cert.x509.serialNumber);
+    const already = ca.state.revoked.find((r) => r.serial === serial);
+    if (already) throw new PkiError(`certificate of ${cert.commonName} (serial ${serial}) is already revoked since ${already.revokedAt} (${already.reason})`);
+    const record: RevokedRecord = { serial, commonName: cert.commonName, revokedAt: at.toISOString(), reason, recordedAt: now.toISOString() };
+    ca.state.revoked.push(record);
+    await writeCrl(ca, now);
+    // The same subject's other live certificates (a device's ECDSA key, a re-issued key): worth a second look.
+    const revokedSerials = new Set(ca.state.revoked.map((r) => r.serial));
+    const stillValid = ca.state.issued
+      .filter((i) => i.commonName === cert.commonName && !revokedSerials.has(i.serial) && new Date(i.notAfter) > now)
+      .map((i) => `${i.key} ${i.profile} certificate serial ${i.serial}`);
+    return { ...record, crlNumber: ca.state.crlNumber, stillValid };
+  });
+}
+
+/** Re-signs a fresh CRL (new thisUpdate/nextUpdate, next CRL number) and writes the PACS trust bundle: CA certificate + CRL, PEM. */
+export async function writeBundle(o: { caDir: string; caPin?: string; out: string; crlDays?: number }): Promise<{ crlNumber: number; nextUpdate: Date; revoked: number }> {
+  return withLock(o.caDir, async () => {
+    const ca = openCa(o.caDir, o.caPin);
+    if (o.crlDays !== undefined) ca.state.crlDays = o.crlDays;
+    const now = new Date();
+    const crlDer = await writeCrl(ca, now);
+    const text = `# radseal trust bundle: site ${ca.state.site}, CRL number ${ca.state.crlNumber}, made ${now.toISOString()}\n${toPem('CERTIFICATE', ca.cert.der)}${toPem(CRL_PEM_LABEL, crlDer)}`;
+    writeFileAtomic(o.out, Buffer.from(text), { mode: 0o644 });
+    return { crlNumber: ca.state.crlNumber, nextUpdate: new Date(now.getTime() + ca.state.crlDays * 86_400_000), revoked: ca.state.revoked.length };
+  });
+}
