@@ -13,7 +13,7 @@ export { chacha20Block, chacha20Xor, chacha20Stream } from './watermark/chacha20
 export { wmDeriveKey, wmLayout } from './watermark/pn';
 export { wmChipStats, wmMask, wmAmplitudes } from './watermark/mask';
 export { wmEmbed } from './watermark/embed';
-export { wmChipMeans, wmResidual, wmFold, wmBlockScores, wmEdgeStats, wmEligible, wmLocalNormalize } from './watermark/detect';
+export { wmChipMeans, wmResidual, wmFold, wmBlockScores, wmEdgeStats, wmEligible, wmLocalNormalize, wmFlip } from './watermark/detect';
 export { wmSyncSearch, wmSoftBits } from './watermark/sync';
 export { wmCrc16, wmConvEncode, wmViterbi } from './watermark/ecc';
 export { wmFragileSetup, wmFragile } from './watermark/fragile';

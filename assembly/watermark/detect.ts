@@ -340,3 +340,18 @@ function edgeStats8(img: usize, rows: i32, cols: i32, oy: i32, ox: i32, gr: i32,
     }
   }
 }
+
+/**
+ * Mirror a u16 frame into dst (not in place): mode 1 left-right, 2 top-bottom,
+ * 3 both (= rotation by 180 degrees). Flips are involutions, so flipping a
+ * flipped export restores the marked orientation exactly.
+ */
+export function wmFlip(src: usize, dst: usize, rows: i32, cols: i32, mode: i32): void {
+  const stride = <usize>cols << 1;
+  for (let y = 0; y < rows; y++) {
+    const sy = (mode & 2) ? rows - 1 - y : y;
+    const s = src + <usize>sy * stride, d = dst + <usize>y * stride;
+    if ((mode & 1) == 0) { memory.copy(d, s, stride); continue; }
+    for (let x = 0; x < cols; x++) store<u16>(d + (<usize>x << 1), load<u16>(s + (<usize>(cols - 1 - x) << 1)));
+  }
+}

@@ -17,6 +17,7 @@ export interface WmExports {
   wmBlockScores(res: number, gr: number, gc: number, expSign: number, t: number, offR: number, offC: number, bs: number, br: number, bc: number, elig: number, zOut: number, nOut: number): void;
   wmEdgeStats(img: number, rows: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, out: number): void;
   wmLocalNormalize(x: number, gr: number, gc: number, clipK: number, scratch: number, totSq: number): void;
+  wmFlip(src: number, dst: number, rows: number, cols: number, mode: number): void;
   wmEligible(img: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, maxval: number, out: number): void;
   wmSyncSearch(folded: number, t: number, pilotIdx: number, pilotSign: number, nP: number, zOut: number): number;
   wmSoftBits(folded: number, t: number, dy: number, dx: number, sign: number, role: number, nCoded: number, softOut: number): number;

@@ -48,6 +48,8 @@ export interface EmbedResult {
 export interface DetectOptions {
   /** Search crop offsets and 0.5x / 0.25x scales when the aligned test fails (default true). */
   sync?: boolean;
+  /** With sync: also test the whole frame mirrored left-right, top-bottom and turned 180° (default true). */
+  flips?: boolean;
   /** Block z below which a block counts as tampered (default 2.0). */
   blockThreshold?: number;
   /** Also report low blocks with no low neighbour (default false). */
@@ -91,7 +93,11 @@ export interface DetectResult {
   blocks: BlockMap;
   /** Image is negated relative to the marked frame (MONOCHROME1 export). */
   inverted: boolean;
-  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean };
+  /**
+   * Where the mark was found. `flip` != 'none': the image is the marked frame mirrored / turned 180°;
+   * payload, content tag and block map then refer to the frame flipped back to its marked orientation.
+   */
+  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean; flip: Flip };
   contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
   threshold: number;
   /**
@@ -283,9 +289,13 @@ function syncCandidates(): number {
   for (const { chip, step } of SYNC_PLAN) m += (chip / step) ** 2 * TILE2;
   return 2 * m; // both polarities
 }
-// Budget split in half between the aligned test (2 polarities) and the search.
-const M_ALIGNED = 2 * 2;
-const M_SYNC = 2 * syncCandidates();
+// FPR budget (1e-6 per call) split: aligned test (2 polarities) 5e-7, the
+// three flips of the whole frame (x 2 polarities) 1e-7, the crop/scale search 4e-7.
+const M_ALIGNED = 2 / 0.5;
+const M_FLIP = 6 / 0.1;
+const M_SYNC = syncCandidates() / 0.4;
+const FLIPS = ['none', 'lr', 'tb', 'rot180'] as const;
+export type Flip = (typeof FLIPS)[number];
 
 export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectOptions = {}): DetectResult {
   checkKey(key);
@@ -296,7 +306,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
   const w = ex(core);
   const m0 = core.mark();
   try {
-    const img = put(core, image.pixels);
+    let img = put(core, image.pixels);
     const maxChips = Math.floor(rows / 2) * Math.floor(cols / 2);
     const means = core.alloc(4 * maxChips), res = core.alloc(4 * maxChips), rscratch = core.alloc(8 * maxChips);
     const folded = core.alloc(4 * TILE2), zbuf = core.alloc(4 * TILE2), soft = core.alloc(4 * CODED_BITS);
@@ -318,6 +328,31 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     let best: Candidate = { chip: CHIP, oy: 0, ox: 0, dy: 0, dx: 0, z: w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft) };
     let m = M_ALIGNED;
     let synced = false;
+    let flipMode = 0;
+    if (bound(Math.abs(best.z), m) > FPR_TARGET && opts.sync !== false && opts.flips !== false) {
+      // Stage 1b: the whole frame mirrored or turned by 180 degrees: flipping it back restores the marked grid.
+      const orig = img;
+      const flipped = core.alloc(2 * rows * cols);
+      let top = { mode: 0, z: 0 };
+      for (const mode of [1, 2, 3]) {
+        w.wmFlip(orig, flipped, rows, cols, mode);
+        img = flipped;
+        prepare(CHIP, 0, 0);
+        const z = w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft);
+        if (Math.abs(z) > Math.abs(top.z)) top = { mode, z };
+      }
+      if (bound(Math.abs(top.z), M_FLIP) <= FPR_TARGET) {
+        flipMode = top.mode;
+        w.wmFlip(orig, flipped, rows, cols, flipMode);
+        img = flipped;
+        geo = prepare(CHIP, 0, 0);
+        best = { ...best, z: w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft) };
+        m = M_FLIP;
+      } else {
+        img = orig;
+        geo = prepare(CHIP, 0, 0);
+      }
+    }
     if (bound(Math.abs(best.z), m) > FPR_TARGET && opts.sync !== false) {
       // Stage 2: crop offsets (tile shift x pixel phase) and scales.
       m = M_SYNC;
@@ -418,7 +453,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     if (fragileBlocks) {
       return {
         present: presentOut, score, falsePositiveProbability: fppOut, payloadHex, bitErrors, blocks: fragileBlocks, inverted,
-        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
+        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]! },
         contentTag, threshold, mapSource: 'fragile', fragile, payloadSource,
       };
     }
@@ -482,7 +517,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     }
     return {
       present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
-      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced },
+      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]! },
       contentTag, threshold, mapSource, fragile, payloadSource,
     };
   } finally {

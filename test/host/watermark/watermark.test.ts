@@ -248,3 +248,27 @@ test('real radiographs: fidelity, round trip, JPEG q75', (t) => {
     assert.equal(detectWatermark(img, key1).present, false, `${file} unmarked`);
   }
 });
+
+test('mirrored and 180°-turned exports are detected (flipped back: payload, tag and exact map)', async () => {
+  const { flip } = await import('../../../host/image/transform.js');
+  const img = phantom(12, 768, 61);
+  const e = embedWatermark({ ...img, cols: 760, pixels: img.pixels.filter((_, i) => i % 768 < 760) }, key1, PAYLOAD); // cols not a multiple of 8
+  const cases: Array<[string, GrayImage]> = [
+    ['lr', flip(e.image, true)],
+    ['tb', flip(e.image, false)],
+    ['rot180', flip(flip(e.image, true), false)],
+  ];
+  for (const [name, im] of cases) {
+    const d = detectWatermark(im, key1);
+    assert.ok(d.present, name);
+    assert.equal(d.geometry.flip, name);
+    assert.equal(d.payloadHex, PAYLOAD.toString('hex'), name);
+    assert.equal(d.contentTag?.match, true, name);
+    assert.equal(d.mapSource, 'fragile', name);
+    assert.equal(d.blocks.tampered.length, 0, name);
+  }
+  const j = detectWatermark(jpegOf(flip(e.image, true), 90), key1);
+  assert.equal(j.geometry.flip, 'lr');
+  assert.equal(j.payloadHex, PAYLOAD.toString('hex'));
+  assert.equal(detectWatermark(e.image, key1).geometry.flip, 'none');
+});
