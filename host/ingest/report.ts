@@ -137,16 +137,16 @@ export function renderReportHtml(r: VerifyReportWithWatermark, bytes: Uint8Array
     const uri = `data:image/png;base64,${Buffer.from(preview.png).toString('base64')}`;
     const rects: string[] = [];
     const stroke = Math.max(2, Math.round(Math.max(preview.rows, preview.cols) / 300));
-    const wm = r.watermark?.blocks;
-    if (wm) {
-      for (const [by, bx] of wm.tampered) {
-        rects.push(`<rect class="wm" x="${bx * wm.size}" y="${by * wm.size}" width="${Math.min(wm.size, preview.cols - bx * wm.size)}" height="${Math.min(wm.size, preview.rows - by * wm.size)}" stroke-width="${stroke}"/>`);
-      }
-    }
     const t = r.tamperedTiles;
     if (t) {
       for (const [ty, tx] of t.tiles) {
         rects.push(`<rect class="tile" x="${tx * t.size}" y="${ty * t.size}" width="${Math.min(t.size, preview.cols - tx * t.size)}" height="${Math.min(t.size, preview.rows - ty * t.size)}" stroke-width="${stroke}"/>`);
+      }
+    }
+    const wm = r.watermark?.blocks;
+    if (wm) {
+      for (const [by, bx] of wm.tampered) {
+        rects.push(`<rect class="wm" x="${bx * wm.size + 2 * stroke}" y="${by * wm.size + 2 * stroke}" width="${Math.max(1, Math.min(wm.size, preview.cols - bx * wm.size) - 4 * stroke)}" height="${Math.max(1, Math.min(wm.size, preview.rows - by * wm.size) - 4 * stroke)}" stroke-width="${stroke}"/>`);
       }
     }
     const legend: string[] = [];
@@ -164,7 +164,7 @@ export function renderReportHtml(r: VerifyReportWithWatermark, bytes: Uint8Array
   r.signatures.forEach((s, i) => {
     const d = r.signatureDetails[i];
     const role = d?.role === 'device' ? 'device (Source)' : d?.role === 'device-attributes' ? 'device, attributes only (not Pixel Data)' : d?.role === 'technologist' ? 'technologist (Author)' : s.purpose;
-    rows.push(check(s.valid && s.trusted && (d?.policyOk ?? true), `Signature ${d?.macId ?? i + 1}: ${role}`, `${s.algorithm} by ${s.signer}${s.time ? `, signed ${s.time}` : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${d && !d.policyOk ? ', does not meet policy' : ''}`));
+    rows.push(check(s.valid && s.trusted && (d?.role === 'device-attributes' || (d?.policyOk ?? true)), `Signature ${d?.macId ?? i + 1}: ${role}`, `${s.algorithm} by ${s.signer}${s.time ? `, signed ${s.time}` : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${d && !d.policyOk && d.role !== 'device-attributes' ? ', does not meet policy' : ''}`));
   });
   if (!r.signatures.length) rows.push(check(false, 'Digital signatures', 'none present'));
   const pixelsOk = r.capture ? !r.reasons.some((x) => x.startsWith('Pixel Data does not match')) : null;
@@ -174,7 +174,7 @@ export function renderReportHtml(r: VerifyReportWithWatermark, bytes: Uint8Array
   if (r.technologist) rows.push(check(r.technologist.accepted, 'Technologist co-signature', `${r.technologist.operatorsName ?? ''} (operator ${r.technologist.operatorId ?? 'none'}), signed by ${r.technologist.signer ?? 'nobody'}`));
   if (r.watermark) {
     const w = r.watermark;
-    rows.push(check(w.present, 'Site watermark in the pixels', w.present ? `score ${w.score.toFixed(1)}, false-positive probability ≤ ${w.falsePositiveProbability.toExponential(1)}` : 'absent'));
+    rows.push(check(w.present, 'Site watermark in the pixels', w.present ? `score ${w.score.toFixed(1)}, false-positive probability ${w.falsePositiveProbability > 0 ? '≤ ' + w.falsePositiveProbability.toExponential(1) : 'below 1e-300'}` : 'absent'));
     rows.push(check(w.payloadMatchesAttestation, 'Watermark names the attested device and frame', w.decoded ? `device ${w.decoded.device ?? 'tag ' + w.decoded.deviceTagHex}, frame ${w.decoded.frameSerial}` : 'payload unreadable'));
     rows.push(check(w.contentTagMatches, 'Watermark fits these pixels (not transplanted)', ''));
   } else if (o.watermarkChecked === false || r.watermark === undefined) {
