@@ -16,6 +16,7 @@ REQUIRED=(
   "dciodvfy:dicom3tools"
   "wasm-objdump:wabt"
   "wasm2c:wabt"
+  "gcc:gcc"
   "socat:socat"
   "Orthanc:orthanc"
   "curl:curl"
