@@ -84,6 +84,9 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
     log(`sim: faults ${JSON.stringify(spec)}`);
   }
   connector.on('up', (t) => device.attach(t));
+  // Aborting gives up the frames still unACKed (their promises reject) so the run ends now.
+  const onAbort = () => device.close();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
   // A pty pair dies with its socat (like a USB device unplugged); bring it back.
   let stopping = false;
   const watchPty = () => {
@@ -141,6 +144,7 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
   } finally {
     report.elapsedMs = performance.now() - t0;
     stopping = true;
+    o.signal?.removeEventListener('abort', onAbort);
     device.close();
     await connector.stop();
     await pty?.stop();
