@@ -23,6 +23,7 @@ import { CoreSha256, CoreSha512, sha256, sha512 } from '../../../host/core/hash.
 import { tileHashes } from '../../../host/core/tiles.js';
 import { makePhantom } from '../../../host/image/phantom.js';
 import { readGrayImage, type GrayImage } from '../../../host/image/png.js';
+import { loadBoard } from '../../../host/boards/board.js';
 import { embedWatermark, detectWatermark } from '../../../host/watermark/index.js';
 import { wmCore, FRAG_CTX_BYTES, FRAG_SCRATCH_BYTES } from '../../../host/watermark/core.js';
 import { CHIP, CODED_BITS, DEFAULT_PSNR_DB, MASK_HI, MASK_LO, PILOTS, REPS, TILE } from '../../../host/watermark/params.js';
@@ -164,7 +165,7 @@ function runNative(img: GrayImage, payload: Uint8Array, opts: { tile?: number; p
   };
 }
 
-function assertSameAsNode(img: GrayImage, payload: Uint8Array, opts: { tile: number; piece: number; psnr?: number; fragile?: boolean }): void {
+function assertSameAsNode(img: GrayImage, payload: Uint8Array, opts: { tile: number; piece: number; psnr?: number; fragile?: boolean; budget?: number }): NativeResult {
   const n = runNative(img, payload, opts);
   assert.equal(n.status, 0, n.stderr);
   const r = n.result!;
@@ -198,6 +199,7 @@ function assertSameAsNode(img: GrayImage, payload: Uint8Array, opts: { tile: num
     assert.equal(r.watermark.carriers, e.fragile.carriers);
     assert.equal(r.watermark.changed, e.fragile.changed);
   }
+  return r;
 }
 
 test('native harness constants match the host watermark parameters', () => {
@@ -225,6 +227,20 @@ test('native harness = Node on real radiographs', (t) => {
   assertSameAsNode(rg3, Uint8Array.from([0x52, 0x47, 0x33, 0, 0, 0, 0, 1]), { tile: 256, piece: 4096 });
   const rg1 = readGrayImage(join(DATA, 'RG1_J2KI_stored_values_16bit.png'), 15);
   assertSameAsNode(rg1, Uint8Array.from([0x52, 0x47, 0x31, 0, 0, 0, 0, 2]), { tile: 256, piece: 1 << 20 });
+});
+
+test('embedded-native board: its harness and settings run a frame of its geometry within its memory budget', () => {
+  const board = loadBoard('embedded-native');
+  assert.equal(board.runtime.core, 'wasm2c-native');
+  const rt = board.runtime as { harness?: string; build?: string; pieceBytes?: number };
+  assert.equal(rt.build, 'native/build.sh');
+  assert.equal(rt.harness, 'build/native/radseal-native');
+  assert.ok(existsSync(join(ROOT, rt.build)));
+  const { rows, cols, bitsStored } = board.detector;
+  const img = makePhantom({ rows, cols, bitsStored, seed: 31 });
+  const r = assertSameAsNode(img, Uint8Array.from([0x45, 0x4d, 0x42, 0, 0, 0, 0, 1]), { tile: 256, piece: rt.pieceBytes!, budget: board.memory.budgetBytes });
+  assert.ok(r.memory.peakBytes <= board.memory.budgetBytes, `peak ${r.memory.peakBytes} > budget ${board.memory.budgetBytes}`);
+  assert.ok(r.memory.peakBytes >= rows * cols * 2);
 });
 
 // ---- 3. refusals --------------------------------------------------------------
