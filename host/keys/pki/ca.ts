@@ -165,11 +165,11 @@ export async function initCa(o: InitOptions): Promise<CaPaths> {
       keyUsage: KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, policies: [POLICY_SITE_PKI_V1], validDays: o.days ?? DEFAULTS.caDays,
     });
     writePkcs8KeyFile(paths.key, ed25519Pkcs8(seed), o.pin);
-    seed.fill(0);
     writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
     generateWatermarkKey(paths.watermarkKey);
     const state: CaState = { format: 1, site: o.site, crlNumber: 0, crlDays: o.crlDays ?? DEFAULTS.crlDays, issued: [], revoked: [] };
     await writeCrl({ paths, state, cert: parseCertificate(der), signer });
+    seed.fill(0); // only now: the signer above signs with this very buffer
     return paths;
   });
 }

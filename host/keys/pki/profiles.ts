@@ -7,9 +7,7 @@
 // The OIDs live under a UUID-derived arc (ITU-T X.667: 2.25.<128-bit UUID as
 // an integer>), which needs no registration and cannot collide.
 import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  Certificate, CertificatePolicies, ExtendedKeyUsage, id_ce_certificatePolicies, id_ce_extKeyUsage,
-} from '@peculiar/asn1-x509';
+import { Certificate, id_ce_certificatePolicies, id_ce_extKeyUsage } from '@peculiar/asn1-x509';
 import type { CertInfo } from '../certs.js';
 
 /** 2.25 + UUID 63244015-b21e-4b8c-ac18-28c193cd44a3: radseal's OID arc. */
@@ -35,28 +33,52 @@ export interface Profile {
   extendedKeyUsage: string[];
 }
 
+/**
+ * DER TLV of an OBJECT IDENTIFIER, with BigInt arcs: the 128-bit arc under
+ * 2.25 is beyond what @peculiar/asn1-schema decodes (it turns it into
+ * garbage), so extensions are matched by the encoded OID bytes instead.
+ */
+export function oidTlv(oid: string): Uint8Array {
+  const arcs = oid.split('.').map((a) => BigInt(a));
+  const body: number[] = [];
+  const push = (v: bigint) => {
+    const out = [Number(v & 0x7fn)];
+    for (v >>= 7n; v > 0n; v >>= 7n) out.unshift(Number(v & 0x7fn) | 0x80);
+    body.push(...out);
+  };
+  push(arcs[0]! * 40n + arcs[1]!);
+  for (const a of arcs.slice(2)) push(a);
+  return Uint8Array.from([0x06, body.length, ...body]);
+}
+
+const holds = (hay: Uint8Array, needle: Uint8Array) => Buffer.from(hay).includes(Buffer.from(needle));
+const TLV = { device: oidTlv(EKU_DEVICE), technologist: oidTlv(EKU_TECHNOLOGIST), policy: oidTlv(POLICY_SITE_PKI_V1) };
+
 const cache = new WeakMap<CertInfo, Profile>();
 
 /** Reads the profile from the certificate's extensions (cached per parsed certificate). */
 export function profileOf(cert: CertInfo): Profile {
   const hit = cache.get(cert);
   if (hit) return hit;
-  let eku: string[] = [];
-  let policies: string[] = [];
+  // Extended key usage as OpenSSL decodes it (node:crypto), and the policy OID matched by its DER bytes.
+  const eku = cert.x509.keyUsage ?? [];
+  let ekuDer = new Uint8Array(0);
+  let policiesDer = new Uint8Array(0);
   try {
-    const c = AsnConvert.parse(cert.der, Certificate);
-    for (const e of c.tbsCertificate.extensions ?? []) {
-      if (e.extnID === id_ce_extKeyUsage) eku = [...AsnConvert.parse(e.extnValue, ExtendedKeyUsage)];
-      if (e.extnID === id_ce_certificatePolicies) policies = AsnConvert.parse(e.extnValue, CertificatePolicies).map((p) => p.policyIdentifier);
+    for (const e of AsnConvert.parse(cert.der, Certificate).tbsCertificate.extensions ?? []) {
+      if (e.extnID === id_ce_extKeyUsage) ekuDer = new Uint8Array(e.extnValue.buffer);
+      if (e.extnID === id_ce_certificatePolicies) policiesDer = new Uint8Array(e.extnValue.buffer);
     }
   } catch {
     // node:crypto already accepted the certificate; an extension we cannot read leaves the profile unknown
   }
-  const sitePki = policies.includes(POLICY_SITE_PKI_V1);
+  const sitePki = holds(policiesDer, TLV.policy);
+  const device = eku.includes(EKU_DEVICE) && holds(ekuDer, TLV.device);
+  const technologist = eku.includes(EKU_TECHNOLOGIST) && holds(ekuDer, TLV.technologist);
   let kind: ProfileKind | null = null;
   if (cert.x509.ca && sitePki) kind = 'site-ca';
-  else if (eku.includes(EKU_DEVICE) && !eku.includes(EKU_TECHNOLOGIST)) kind = 'device';
-  else if (eku.includes(EKU_TECHNOLOGIST) && !eku.includes(EKU_DEVICE)) kind = 'technologist';
+  else if (device && !technologist) kind = 'device';
+  else if (technologist && !device) kind = 'technologist';
   const profile = { kind, sitePki, extendedKeyUsage: eku };
   cache.set(cert, profile);
   return profile;
