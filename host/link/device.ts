@@ -95,6 +95,9 @@ export class LinkDevice extends EventEmitter {
     super();
     this.log = o.log ?? (() => {});
     this.ticker = setInterval(() => this.tick(), 25);
+    // Like the receiver's: a device someone forgot to close() must not keep the process alive
+    // (the transport's own handle does that while a link is up).
+    this.ticker.unref();
   }
 
   attach(t: Transport): void {

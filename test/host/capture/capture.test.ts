@@ -21,8 +21,8 @@ test('capture: frames sealed exactly once, durable before ACK, forwarded byte fo
     link: { tcp: { host: '127.0.0.1', port: 0, captureRole: 'listen' }, chunkBytes: 16384, ackTimeoutMs: 300, nakTimeoutMs: 80 },
     detector: { deviceId: 'SIM-0001', rows: 512, cols: 512, bitsStored: 14 },
   });
-  const pacsPort = await freePort();
-  const scp = await startStoreScp(join(dir, 'pacs'), pacsPort);
+  const scp = await startStoreScp(join(dir, 'pacs'), await freePort());
+  const pacsPort = scp.port;
   const latencies: number[] = [];
   let svc = new CaptureService({ board, device, outboxDir: join(dir, 'outbox'), forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacsPort }, forwardBackoffMs: { min: 100, max: 500 } });
   svc.on('sealed', (e) => latencies.push(e.latencyMs));

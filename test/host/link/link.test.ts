@@ -60,8 +60,9 @@ test('pty (socat): corruption, drops and truncation: every frame once, bit-exact
     const h = await hp;
     t.diagnostic(`faults ${JSON.stringify(rep.faults)}; host ${JSON.stringify(h.rx.stats)}`);
     assertExactlyOnce(h.got, rep);
-    await h.stop();
   } finally {
+    // Always stop the host, also when the simulator threw: its reconnect timer would keep this file alive.
+    await hp.then((h) => h.stop(), () => {});
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -89,8 +90,9 @@ test('garbage, oversize headers and wrong protocol versions: clear errors, then 
   h.rx.on('frame', () => {});
   const origLog = (h.rx as unknown as { log: (m: string) => void }).log;
   (h.rx as unknown as { log: (m: string) => void }).log = (m: string) => { logs.push(m); origLog(m); };
+  let t: Awaited<ReturnType<typeof connectTcp>> | null = null;
   try {
-    const t = await connectTcp('127.0.0.1', h.conn.boundPort!);
+    t = await connectTcp('127.0.0.1', h.conn.boundPort!);
     const replies: string[] = [];
     const parser = new PacketParser();
     t.on('data', (d: Uint8Array) => {
@@ -106,6 +108,7 @@ test('garbage, oversize headers and wrong protocol versions: clear errors, then 
     t.write(encodeBegin(5, { deviceId: 'X', rows: 256, cols: 256, bitsStored: 14, bytesPerPixel: 2, chunkBytes: 8192, chunkCount: 3, totalBytes: 256 * 256 * 2 }));
     await new Promise((r) => setTimeout(r, 300));
     t.close();
+    t = null;
     assert.ok(replies.some((r) => /unsupported protocol version 7; this host speaks version 1/.test(r)), replies.join(' | '));
     assert.ok(replies.some((r) => /oversize body/.test(r)), replies.join(' | '));
     assert.ok(replies.some((r) => /chunkCount 3 != ceil/.test(r)), replies.join(' | '));
@@ -117,6 +120,7 @@ test('garbage, oversize headers and wrong protocol versions: clear errors, then 
     const rep = await runSimulator(b, { frames: 2, startSerial: 300, port: `127.0.0.1:${h.conn.boundPort}` });
     assertExactlyOnce(h.got, rep);
   } finally {
+    t?.close();
     await h.stop();
   }
 });
@@ -124,17 +128,18 @@ test('garbage, oversize headers and wrong protocol versions: clear errors, then 
 test('a frame over the board geometry is refused and the device is told why', async () => {
   const b = tcpBoard(256);
   const h = await startHost(b);
+  const dev = new LinkDevice({ deviceId: 'BIG', chunkBytes: 8192, framesInFlight: 1, ackTimeoutMs: 200, maxAckTimeoutMs: 400, maxRetries: 3 });
+  let t: Awaited<ReturnType<typeof connectTcp>> | null = null;
   try {
-    const t = await connectTcp('127.0.0.1', h.conn.boundPort!);
-    const dev = new LinkDevice({ deviceId: 'BIG', chunkBytes: 8192, framesInFlight: 1, ackTimeoutMs: 200, maxAckTimeoutMs: 400, maxRetries: 3 });
+    t = await connectTcp('127.0.0.1', h.conn.boundPort!);
     const errors: string[] = [];
     dev.on('host-error', (e) => errors.push(e.message));
     dev.attach(t);
     await assert.rejects(dev.send({ serial: 1, rows: 512, cols: 512, bitsStored: 14, data: new Uint8Array(512 * 512 * 2) }), /rejected/);
     assert.ok(errors.some((m) => /exceeds the board's 256x256/.test(m)), errors.join(' | '));
-    dev.close();
-    t.close();
   } finally {
+    dev.close();
+    t?.close();
     await h.stop();
   }
 });

@@ -39,9 +39,16 @@ export async function startStoreScp(dir: string, port: number, aet = 'PACS'): Pr
       });
       s.on('error', () => res(false));
     });
-    if (ok) break;
+    // Something answered: make sure it is our storescp and not another test's listener that
+    // took the port first (storescp 3.6.7 exits when it cannot bind).
+    if (ok) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (proc.exitCode !== null) throw new Error(`storescp exited (port ${port} taken?): ${err}`);
+      break;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (proc.exitCode !== null) throw new Error(`storescp exited: ${err}`);
   return {
     proc, port, dir,
     stop: async () => {
