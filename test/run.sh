@@ -18,6 +18,7 @@ REQUIRED=(
   "wasm2c:wabt"
   "gcc:gcc"
   "socat:socat"
+  "softhsm2-util:softhsm2"
   "Orthanc:orthanc"
   "curl:curl"
   "opj_compress:libopenjp2-tools"
