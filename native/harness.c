@@ -144,6 +144,15 @@ static double now_s(void) {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+static double median(double *xs, size_t n) {
+  qsort(xs, n, sizeof *xs, cmp_double);
+  return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
 /* ---- hashing (host/core/hash.ts CoreHash.updateAt: in-place, PIECE_BYTES per call) ---- */
 
 typedef struct {
@@ -426,7 +435,9 @@ int main(int argc, char **argv) {
   uint8_t *tiles = NULL, *marked = malloc(frame_len);
   uint32_t ntiles = 0;
   embed_result er;
-  double t_hash = 0, t_tiles = 0, t_embed = 0, t_copy = 0;
+  enum { T_LOAD, T_SHA256, T_SHA512, T_TILES, T_EMBED, T_MARKED, T_N };
+  double *times = calloc((size_t)repeat * T_N, sizeof(double));
+  if (!times) die("out of memory");
   wasm_rt_trap_t trap = wasm_rt_impl_try();
   if (trap != 0) {
     fprintf(stderr, "radseal-native: the core trapped: %s\n", wasm_rt_strerror(trap));
@@ -436,22 +447,28 @@ int main(int argc, char **argv) {
     arena_release(arena_base);
     free(tiles);
     tiles = NULL;
-    double t0 = now_s();
+    double t[T_N + 1];
+    t[0] = now_s();
     /* The frame goes into core memory as the link would deliver it. */
     uint32_t img = arena_alloc(frame_len, 16);
     memcpy(mem(img), frame, frame_len);
-    double t1 = now_s();
+    t[1] = now_s();
     hash_in_core(&SHA256, img, frame_len, (uint32_t)piece, d256);
+    t[2] = now_s();
     hash_in_core(&SHA512, img, frame_len, (uint32_t)piece, d512);
-    double t2 = now_s();
+    t[3] = now_s();
     tiles = tile_table(img, (uint32_t)rows, (uint32_t)cols, (uint32_t)tile, &ntiles);
-    double t3 = now_s();
+    t[4] = now_s();
     embed(img, (uint32_t)rows, (uint32_t)cols, (uint32_t)bits, key, pay, psnr, fragile, &er);
-    double t4 = now_s();
+    t[5] = now_s();
     hash_in_core(&SHA256, img, frame_len, (uint32_t)piece, dm256);
+    t[6] = now_s();
     memcpy(marked, mem(img), frame_len);
-    t_copy += t1 - t0; t_hash += t2 - t1; t_tiles += t3 - t2; t_embed += t4 - t3;
+    for (int k = 0; k < T_N; k++) times[k * repeat + rep] = t[k + 1] - t[k];
   }
+  double med[T_N];
+  for (int k = 0; k < T_N; k++) med[k] = median(times + k * repeat, (size_t)repeat);
+  free(times);
 
   write_file(outdir, "tiles.bin", tiles, (size_t)ntiles * 32);
   write_file(outdir, "marked.raw", marked, frame_len);
@@ -473,8 +490,8 @@ int main(int argc, char **argv) {
   fprintf(f, " },\n");
   fprintf(f, "  \"memory\": { \"heapBase\": %u, \"peakBytes\": %llu, \"budgetBytes\": %llu },\n", Z_coreZ_heapBase(&core),
           (unsigned long long)peak_bytes, (unsigned long long)budget);
-  fprintf(f, "  \"seconds\": { \"repeat\": %ld, \"load\": %.6f, \"sha256+sha512\": %.6f, \"tiles\": %.6f, \"embed\": %.6f },\n", repeat,
-          t_copy / repeat, t_hash / repeat, t_tiles / repeat, t_embed / repeat);
+  fprintf(f, "  \"seconds\": { \"repeat\": %ld, \"median\": true, \"load\": %.6f, \"sha256\": %.6f, \"sha512\": %.6f, \"tiles\": %.6f, \"embed\": %.6f, \"markedSha256\": %.6f },\n",
+          repeat, med[T_LOAD], med[T_SHA256], med[T_SHA512], med[T_TILES], med[T_EMBED], med[T_MARKED]);
   fprintf(f, "  \"params\": { \"CHIP\": %d, \"TILE\": %d, \"CODED_BITS\": %d, \"REPS\": %d, \"PILOTS\": %d, \"MASK_LO\": %g, \"MASK_HI\": %g, "
              "\"DEFAULT_PSNR_DB\": %g, \"FRAG_CTX_BYTES\": %d, \"FRAG_SCRATCH_BYTES\": %d }\n}\n",
           CHIP, TILE, CODED_BITS, REPS, PILOTS, (double)MASK_LO, (double)MASK_HI, DEFAULT_PSNR_DB, FRAG_CTX_BYTES, FRAG_SCRATCH_BYTES);
