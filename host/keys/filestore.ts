@@ -1,5 +1,5 @@
 // Key files on disk: PKCS#8 PEM, created 0600, refused when others can read them.
-import { openSync, writeSync, fsyncSync, closeSync, statSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, writeSync, fsyncSync, closeSync, fstatSync, readFileSync, existsSync } from 'node:fs';
 import { ed25519Pkcs8, seedFromPkcs8, fromPemAll, toPem } from './pem.js';
 import { seedSigner, type Signer } from './ed25519.js';
 import { createPrivateKey } from 'node:crypto';
@@ -21,18 +21,29 @@ export function writeSecretFile(path: string, content: string | Uint8Array): voi
   }
 }
 
-/** Reads a secret file, refusing it when group or others have any access. */
+/**
+ * Reads a secret file, refusing it when group or others have any access or it
+ * is not a regular file. The mode is checked on the open descriptor, so the
+ * file cannot be swapped between the check and the read.
+ */
 export function readSecretFile(path: string): Buffer {
-  let mode: number;
+  let fd: number;
   try {
-    mode = statSync(path).mode;
-  } catch {
-    throw new KeyFileError(`cannot read key file ${path}: no such file`);
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new KeyFileError(`cannot read key file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'I/O error'}`);
   }
-  if (mode & 0o077) {
-    throw new KeyFileError(`key file ${path} is accessible by others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new KeyFileError(`key file ${path} is not a regular file`);
+    if (st.mode & 0o077) {
+      throw new KeyFileError(`key file ${path} is accessible by others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
+    }
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
-  return readFileSync(path);
 }
 
 export function writeEd25519KeyFile(path: string, seed: Uint8Array): void {
