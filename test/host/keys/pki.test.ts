@@ -115,6 +115,11 @@ test('bundle + verify: CA-issued device and technologist signatures are authenti
     assert.equal(d.revocation, 'not-revoked');
     assert.equal(d.trustReason, 'issued by trusted CA St Elsewhere radseal CA');
   }
+  // DCMTK checks the device's ECDSA signature up to the Ed25519 site CA (OpenSSL underneath), and not without it.
+  const withCa = run('dcmsign', ['--verify', '+cf', join(ca, 'ca.crt'), join(dir, 'a.dcm')]);
+  assert.match(withCa.stdout + withCa.stderr, /Signature #3 UID=[\d.]+\nW: +Signature Verification : OK/);
+  const withoutCa = run('dcmsign', ['--verify', join(dir, 'a.dcm')]);
+  assert.match(withoutCa.stdout + withoutCa.stderr, /Signature #3 UID=[\d.]+\nW: +Signature Verification : signature is OK but certificate verification failed: unable to get local issuer certificate/);
   // A bundle of the CA certificate alone: revocation cannot be checked, so CA-issued signers are not trusted…
   writeFileSync(join(dir, 'ca-only.pem'), readFileSync(join(ca, 'ca.crt')));
   const r = radseal('verify', join(dir, 'a.dcm'), '--trust', join(dir, 'ca-only.pem'), '--json');
