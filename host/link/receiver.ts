@@ -115,7 +115,8 @@ export class LinkReceiver extends EventEmitter {
   attach(t: Transport): void {
     this.transport = t;
     this.parser.reset();
-    t.on('data', (d: Uint8Array) => this.onData(d));
+    this.inbox.length = 0;
+    t.on('data', (d: Uint8Array) => this.enqueue(t, d));
     t.once('close', () => {
       if (this.transport === t) this.transport = null;
     });
@@ -124,6 +125,27 @@ export class LinkReceiver extends EventEmitter {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  private readonly inbox: Uint8Array[] = [];
+  private flushScheduled = false;
+
+  /**
+   * Bytes are queued and parsed on the next turn of the event loop, not inside the transport's
+   * 'data' callback: serialport issues its next read (on libuv's thread pool) only when that
+   * callback returns, so parsing, CRC-32C and hashing there would stall the reads. Deferred, the
+   * next read runs on another core while this thread checks and hashes what already arrived.
+   */
+  private enqueue(t: Transport, d: Uint8Array): void {
+    if (this.transport !== t) return;
+    this.inbox.push(d);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const batch = this.inbox.splice(0);
+      for (const b of batch) this.onData(b);
+    });
   }
 
   private send(bytes: Uint8Array): void {
