@@ -2,10 +2,8 @@
 // Argument parsing and wiring only; the work is in host/ingest/.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { parseCertificates, type CertInfo } from '../keys/certs.js';
-import { loadWatermarkKey } from '../keys/watermark-key.js';
-import { DEFAULT_POLICY, readPolicyFile, type VerifyPolicy } from '../ingest/policy.js';
 import { verifyObject } from '../ingest/watermark-check.js';
+import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
 import { AuditLog, verifyAuditLog } from '../ingest/audit.js';
 import { Ingestor, type NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
 import { startGateway, watchFolder } from '../ingest/gateway/gateway.js';
@@ -14,47 +12,14 @@ import { renderReportHtml } from '../ingest/report.js';
 import { parseTarget } from '../net/cstore.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
-function loadTrust(path: string): CertInfo[] {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new Error(`cannot read trust file ${path}`);
-  }
-  const certs = parseCertificates(bytes);
-  if (certs.length === 0) throw new Error(`${path} holds no certificate`);
-  return certs;
-}
-
 function hostPort(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
   if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:11112), got "${s}"`);
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
 }
 
-interface VerifyOpts {
-  trust: string;
-  wmKey?: string;
-  policy?: string;
-  requireTechnologist?: boolean;
-}
-
-function verifySettings(o: VerifyOpts): { trust: CertInfo[]; policy: VerifyPolicy; watermarkKey?: Uint8Array } {
-  const policy = { ...(o.policy ? readPolicyFile(o.policy) : DEFAULT_POLICY) };
-  if (o.requireTechnologist) policy.requireTechnologistSignature = true;
-  return { trust: loadTrust(o.trust), policy, watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined };
-}
-
 const onFailureOption = () => new Option('--on-failure <policy>', 'non-authentic objects: flag (accept, quarantine a copy, audit) or reject (refuse: C-STORE status A900 / delete from Orthanc)')
   .choices(['flag', 'reject']).default('reject');
-
-function withVerifyOptions(c: Command): Command {
-  return c
-    .requiredOption('--trust <file>', 'trusted certificate or PEM bundle (device certificates or site CA)')
-    .option('--wm-key <file>', 'site watermark key: require the capture watermark')
-    .option('--policy <file>', 'verify policy JSON')
-    .option('--require-technologist', 'not authentic without an accepted technologist co-signature');
-}
 
 /** Runs until SIGINT/SIGTERM, then closes. */
 function untilSignal(close: () => Promise<void>): Promise<void> {
@@ -80,7 +45,7 @@ export function register(program: Command): void {
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .option('--forward <ae@host:port>', 'forward authentic objects (original bytes) to PACS')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOpts & { listen?: string; watch?: string; ae: string; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
+    .action(async (o: VerifyOptionValues & { listen?: string; watch?: string; ae: string; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const settings = verifySettings(o);
       const forward = o.forward ? { ...parseTarget(o.forward), callingAe: o.ae } : undefined;
@@ -111,7 +76,7 @@ export function register(program: Command): void {
     .requiredOption('--quarantine <dir>', 'folder for copies of non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOpts & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
+    .action(async (o: VerifyOptionValues & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
       const settings = verifySettings(o);
       const { host, port } = hostPort(o.listen);
       const audit = new AuditLog(o.audit);
@@ -160,7 +125,7 @@ export function register(program: Command): void {
     .argument('<file>', 'DICOM file')
     .requiredOption('--out <file>', 'output .html')
     .option('--include-patient', "show Patient's Name and Patient ID (PHI) in the report")
-    .action((file: string, o: VerifyOpts & { out: string; includePatient?: boolean }) => {
+    .action((file: string, o: VerifyOptionValues & { out: string; includePatient?: boolean }) => {
       const settings = verifySettings(o);
       let bytes: Buffer;
       try {

@@ -2,7 +2,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { generateDeviceKey, generateEcdsaDeviceKey, generateTechnologistKey } from '../keys/provision.js';
-import { parseCertificates } from '../keys/certs.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenTechnologist, withEcdsa } from '../seal/device.js';
 import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
@@ -11,10 +10,10 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { register as registerWatermark } from './watermark.js';
+import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
 import { register as registerLink } from './link.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerPki } from './pki.js';
-import { DEFAULT_POLICY, readPolicyFile } from '../ingest/policy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
 
@@ -33,23 +32,6 @@ function pinFromEnv(name: string | undefined): string | undefined {
   const pin = process.env[name];
   if (pin === undefined) throw new UsageOrIoError(`environment variable ${name} (the key PIN) is not set`);
   return pin;
-}
-
-function loadTrust(path: string) {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new UsageOrIoError(`cannot read trust file ${path}`);
-  }
-  let certs;
-  try {
-    certs = parseCertificates(bytes);
-  } catch (err) {
-    throw new UsageOrIoError(`trust file ${path}: ${(err as Error).message}`);
-  }
-  if (certs.length === 0) throw new UsageOrIoError(`${path} holds no certificate`);
-  return certs;
 }
 
 export function buildProgram(): Command {
@@ -120,22 +102,12 @@ export function buildProgram(): Command {
       console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
     });
 
-  program.command('verify')
+  withVerifyOptions(program.command('verify')
     .description('verify DICOM objects: signatures, trust, capture attestation')
     .argument('<files...>', 'DICOM files')
-    .requiredOption('--trust <file>', 'trusted certificate or PEM bundle (device certificates or site CA)')
-    .option('--json', 'print JSON (one object, or an array for several files)')
-    .option('--policy <file>', 'verify policy JSON: requireTechnologistSignature, acceptedMacAlgorithms, additionalRequiredSignedTags')
-    .option('--require-technologist', 'not authentic without a valid, trusted technologist co-signature')
-    .option('--wm-key <file>', 'site watermark key: detect the capture watermark, report its payload and tamper map, and require it')
-    .addOption(new Option('--revocation <mode>', 'revoked certificates (CRL in the trust bundle): signing-time = a signature dated before the revocation stays trusted (its date is the signer\'s claim); any = refuse every signature by a revoked certificate').choices(['signing-time', 'any']).default('signing-time'))
-    .option('--allow-missing-crl', 'trust CA-issued certificates even when the bundle holds no CRL from their CA (revocation not checked)')
-    .action((files: string[], o: { trust: string; json?: boolean; policy?: string; requireTechnologist?: boolean; wmKey?: string; revocation: 'signing-time' | 'any'; allowMissingCrl?: boolean }) => {
-      const trust = loadTrust(o.trust);
-      trust.revocation = { mode: o.revocation, requireCrl: !o.allowMissingCrl };
-      const policy = { ...(o.policy ? readPolicyFile(o.policy) : DEFAULT_POLICY) };
-      if (o.requireTechnologist) policy.requireTechnologistSignature = true;
-      const watermarkKey = o.wmKey ? loadWatermarkKey(o.wmKey) : undefined;
+    .option('--json', 'print JSON (one object, or an array for several files)'))
+    .action((files: string[], o: VerifyOptionValues & { json?: boolean }) => {
+      const { trust, policy, watermarkKey } = verifySettings(o);
       const reports: VerifyReportWithWatermark[] = [];
       for (const file of files) {
         let bytes: Buffer;
