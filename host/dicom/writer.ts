@@ -79,17 +79,22 @@ export function encodeDataSet(ds: DataSet): Uint8Array {
 export interface FileMeta {
   sopClassUid: string;
   sopInstanceUid: string;
+  /** Transfer syntax of the data set; radseal writes Explicit VR Little Endian. */
+  transferSyntaxUid?: string;
+  /** Source Application Entity Title (0002,0016): who sent a received object. */
+  sourceAeTitle?: string;
 }
 
-/** File Meta Information (group 0002) for Explicit VR Little Endian. */
+/** File Meta Information (group 0002); it is always Explicit VR Little Endian itself. */
 export function fileMetaGroup(meta: FileMeta): DataSet {
   const body: DataSet = [
     ob(tag(0x0002, 0x0001), new Uint8Array([0, 1])),
     str(tag(0x0002, 0x0002), 'UI', meta.sopClassUid),
     str(tag(0x0002, 0x0003), 'UI', meta.sopInstanceUid),
-    str(tag(0x0002, 0x0010), 'UI', UID.explicitVrLittleEndian),
+    str(tag(0x0002, 0x0010), 'UI', meta.transferSyntaxUid ?? UID.explicitVrLittleEndian),
     str(tag(0x0002, 0x0012), 'UI', UID.implementationClass),
     str(tag(0x0002, 0x0013), 'SH', UID.implementationVersionName),
+    ...(meta.sourceAeTitle ? [str(tag(0x0002, 0x0016), 'AE', meta.sourceAeTitle)] : []),
   ];
   return [{ tag: tag(0x0002, 0x0000), vr: 'UL', value: encodeUL([dataSetLength(body)]) }, ...body];
 }
@@ -104,6 +109,21 @@ export function encodePart10(meta: FileMeta, ds: DataSet): Uint8Array {
   let off = writeDataSet(out, dv, 132, metaGroup);
   off = writeDataSet(out, dv, off, ds);
   if (off !== out.length) throw new Error('internal: Part 10 length mismatch');
+  return out;
+}
+
+/**
+ * A Part 10 file around data set bytes already encoded (as received over the
+ * network): the bytes are kept exactly, since signatures cover them; only the
+ * meta group, which no signature covers, is new.
+ */
+export function wrapPart10(meta: FileMeta, dataSet: Uint8Array): Uint8Array {
+  const metaGroup = fileMetaGroup(meta);
+  const metaLen = dataSetLength(metaGroup);
+  const out = new Uint8Array(132 + metaLen + dataSet.length);
+  out.set([0x44, 0x49, 0x43, 0x4d], 128); // "DICM"
+  writeDataSet(out, new DataView(out.buffer), 132, metaGroup);
+  out.set(dataSet, 132 + metaLen);
   return out;
 }
 

@@ -10,6 +10,10 @@
 // surface needed for one C-STORE is small: A-ASSOCIATE-RQ/AC/RJ, P-DATA-TF,
 // A-RELEASE-RQ/RP, A-ABORT.
 import net from 'node:net';
+import {
+  APP_CONTEXT, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, parseCommand, pdataPdus, pdu,
+  uidValue, userInformation, usValue,
+} from './pdu.js';
 
 export interface Part10 {
   sopClassUid: string;
@@ -71,106 +75,25 @@ export function parseTarget(s: string): CStoreTarget {
   return { calledAe: m[1], host: m[2], port: Number(m[3]) };
 }
 
-const APP_CONTEXT = '1.2.840.10008.3.1.1.1';
-const IMPL_CLASS_UID = '1.2.826.0.1.3680043.10.1455.1'; // radseal implementation class (private arc placeholder)
-const IMPL_VERSION = 'RADSEAL_010';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-
-function ae(s: string): Uint8Array {
-  const b = new Uint8Array(16).fill(0x20);
-  b.set(new TextEncoder().encode(s.slice(0, 16)));
-  return b;
-}
-
-function item(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + body.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint16(2, body.length, false);
-  out.set(body, 4);
-  return out;
-}
-
-const ascii = (s: string) => new TextEncoder().encode(s);
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-
-function pdu(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(6 + body.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint32(2, body.length, false);
-  out.set(body, 6);
-  return out;
-}
-
 function associateRq(t: CStoreTarget, p: Part10, maxPdu: number): Uint8Array {
-  const fixed = new Uint8Array(68);
-  new DataView(fixed.buffer).setUint16(0, 1, false);
-  fixed.set(ae(t.calledAe), 4);
-  fixed.set(ae(t.callingAe ?? 'RADSEAL'), 20);
   const pcBody = cat(Uint8Array.of(1, 0, 0, 0), item(0x30, ascii(p.sopClassUid)), item(0x40, ascii(p.transferSyntaxUid)));
-  const maxLen = new Uint8Array(4);
-  new DataView(maxLen.buffer).setUint32(0, maxPdu, false);
-  const user = cat(item(0x51, maxLen), item(0x52, ascii(IMPL_CLASS_UID)), item(0x55, ascii(IMPL_VERSION)));
-  return pdu(0x01, cat(fixed, item(0x10, ascii(APP_CONTEXT)), item(0x20, pcBody), item(0x50, user)));
+  return pdu(0x01, cat(associateHead(t.calledAe, t.callingAe ?? 'RADSEAL'), item(0x10, ascii(APP_CONTEXT)), item(0x20, pcBody), userInformation(maxPdu)));
 }
-
-/** Implicit VR LE element; UIDs are padded with NUL to even length. */
-function el(tag: number, value: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + value.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, tag >>> 16, true);
-  dv.setUint16(2, tag & 0xffff, true);
-  dv.setUint32(4, value.length, true);
-  out.set(value, 8);
-  return out;
-}
-const uidVal = (s: string) => {
-  const b = ascii(s);
-  return b.length % 2 ? cat(b, Uint8Array.of(0)) : b;
-};
-const us = (n: number) => Uint8Array.of(n & 0xff, n >> 8);
 
 function cStoreRq(p: Part10, messageId: number): Uint8Array {
-  const rest = cat(
-    el(0x00000002, uidVal(p.sopClassUid)),
-    el(0x00000100, us(0x0001)), // C-STORE-RQ
-    el(0x00000110, us(messageId)),
-    el(0x00000700, us(0)), // MEDIUM priority
-    el(0x00000800, us(0x0000)), // a data set follows
-    el(0x00001000, uidVal(p.sopInstanceUid)),
-  );
-  const gl = new Uint8Array(4);
-  new DataView(gl.buffer).setUint32(0, rest.length, true);
-  return cat(el(0x00000000, gl), rest);
-}
-
-function pdataPdus(pcid: number, data: Uint8Array, isCommand: boolean, maxPdu: number): Uint8Array[] {
-  const maxFrag = Math.max(1024, maxPdu - 6);
-  const out: Uint8Array[] = [];
-  for (let o = 0; o < data.length || (o === 0 && data.length === 0); ) {
-    const n = Math.min(maxFrag, data.length - o);
-    const last = o + n >= data.length;
-    const pdv = new Uint8Array(4 + 2);
-    new DataView(pdv.buffer).setUint32(0, n + 2, false);
-    pdv[4] = pcid;
-    pdv[5] = (isCommand ? 1 : 0) | (last ? 2 : 0);
-    out.push(pdu(0x04, cat(pdv, data.subarray(o, o + n))));
-    o += n;
-    if (n === 0) break;
-  }
-  return out;
+  return commandSet([
+    commandElement(0x00000002, uidValue(p.sopClassUid)),
+    commandElement(0x00000100, usValue(0x0001)), // C-STORE-RQ
+    commandElement(0x00000110, usValue(messageId)),
+    commandElement(0x00000700, usValue(0)), // MEDIUM priority
+    commandElement(0x00000800, usValue(0x0000)), // a data set follows
+    commandElement(0x00001000, uidValue(p.sopInstanceUid)),
+  ]);
 }
 
 /** Reads whole PDUs from a socket. */
 class PduReader {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private waiters: Array<(p: { type: number; body: Uint8Array } | Error) => void> = [];
   private queue: Array<{ type: number; body: Uint8Array }> = [];
   private error: Error | null = null;
@@ -280,7 +203,7 @@ export async function cStore(t: CStoreTarget, file: Uint8Array): Promise<CStoreR
     const ds = file.subarray(p.dataSetOffset);
     for (const u of pdataPdus(1, ds, false, sendMax)) await send(u);
     // Response: a command (Implicit VR LE regardless of the data set's syntax).
-    let cmd = new Uint8Array(0);
+    let cmd: Uint8Array = new Uint8Array(0);
     for (;;) {
       const r = await reader.next(timeout);
       if (r.type === 0x07) throw new DicomNetError(`association aborted by ${t.calledAe} (source ${r.body[2]}, reason ${r.body[3]})`, true);
@@ -295,8 +218,8 @@ export async function cStore(t: CStoreTarget, file: Uint8Array): Promise<CStoreR
       }
       if (last) break;
     }
-    const status = readUs(cmd, 0x00000900);
-    if (status === null) throw new DicomNetError('C-STORE-RSP without a Status (0000,0900)', true);
+    const status = commandUs(parseCommand(cmd), 0x00000900);
+    if (status === undefined) throw new DicomNetError('C-STORE-RSP without a Status (0000,0900)', true);
     await send(pdu(0x05, new Uint8Array(4)));
     try {
       const rp = await reader.next(Math.min(timeout, 5000));
@@ -315,15 +238,4 @@ export async function cStore(t: CStoreTarget, file: Uint8Array): Promise<CStoreR
   }
 }
 
-function readUs(cmd: Uint8Array, tag: number): number | null {
-  const dv = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
-  for (let o = 0; o + 8 <= cmd.length; ) {
-    const t = (dv.getUint16(o, true) << 16) | dv.getUint16(o + 2, true);
-    const len = dv.getUint32(o + 4, true);
-    if (t >>> 0 === tag >>> 0 && len === 2) return dv.getUint16(o + 8, true);
-    o += 8 + len;
-  }
-  return null;
-}
-
-export { IMPLICIT_LE };
+export { IMPLICIT_LE } from './pdu.js';

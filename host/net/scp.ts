@@ -8,18 +8,16 @@
 // the caller together with a Part 10 meta header it builds from the
 // association (group 0002 is not signed: the MAC rules exclude it).
 //
-// Errors and framing use cstore.ts's conventions (big-endian PDU headers,
-// Implicit VR Little Endian command sets); cstore.ts keeps its PDU helpers
-// private, so the few lines of encoding needed here live in this file.
+// PDU and command-set encoding is shared with the SCU (pdu.ts).
 import net from 'node:net';
 import { DicomNetError } from './cstore.js';
+import {
+  APP_CONTEXT, EXPLICIT_LE, IMPLICIT_LE, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, parseCommand,
+  pdataPdus, pdu, textValue, trimText, uidValue, userInformation, usValue,
+} from './pdu.js';
+import { wrapPart10 } from '../dicom/writer.js';
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
-const APP_CONTEXT = '1.2.840.10008.3.1.1.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const IMPL_CLASS_UID = '1.2.826.0.1.3680043.10.1455.1';
-const IMPL_VERSION = 'RADSEAL_010';
 
 /** One object as it arrived: the data set bytes exactly as sent, plus who sent it. */
 export interface ReceivedObject {
@@ -56,118 +54,9 @@ export interface StoreScpOptions {
   log?: (m: string) => void;
 }
 
-const te = new TextEncoder();
-const td = new TextDecoder();
-const ascii = (s: string) => te.encode(s);
-const trimAe = (b: Uint8Array) => td.decode(b).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-const trimUid = (b: Uint8Array) => td.decode(b).replace(/[\0 ]+$/, '');
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function pdu(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(6 + body.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint32(2, body.length, false);
-  out.set(body, 6);
-  return out;
-}
-
-function item(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + body.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint16(2, body.length, false);
-  out.set(body, 4);
-  return out;
-}
-
-function aeField(s: string): Uint8Array {
-  const b = new Uint8Array(16).fill(0x20);
-  b.set(ascii(s.slice(0, 16)));
-  return b;
-}
-
-/** Implicit VR LE element for command sets. */
-function cmdEl(tagNum: number, value: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + value.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, tagNum >>> 16, true);
-  dv.setUint16(2, tagNum & 0xffff, true);
-  dv.setUint32(4, value.length, true);
-  out.set(value, 8);
-  return out;
-}
-const uidVal = (s: string) => {
-  const b = ascii(s);
-  return b.length % 2 ? cat(b, Uint8Array.of(0)) : b;
-};
-const textVal = (s: string) => {
-  const b = ascii(s);
-  return b.length % 2 ? cat(b, Uint8Array.of(0x20)) : b;
-};
-const us = (n: number) => Uint8Array.of(n & 0xff, (n >> 8) & 0xff);
-
-function commandSet(elements: Uint8Array[]): Uint8Array {
-  const rest = cat(...elements);
-  const gl = new Uint8Array(4);
-  new DataView(gl.buffer).setUint32(0, rest.length, true);
-  return cat(cmdEl(0x00000000, gl), rest);
-}
-
-/** Reads a command set (Implicit VR LE) into tag → value. */
-function parseCommand(cmd: Uint8Array): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  const dv = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
-  for (let o = 0; o + 8 <= cmd.length; ) {
-    const t = ((dv.getUint16(o, true) << 16) | dv.getUint16(o + 2, true)) >>> 0;
-    const len = dv.getUint32(o + 4, true);
-    out.set(t, cmd.subarray(o + 8, o + 8 + len));
-    o += 8 + len;
-  }
-  return out;
-}
-const cmdUs = (m: Map<number, Uint8Array>, t: number) => {
-  const v = m.get(t);
-  return v && v.length >= 2 ? v[0]! | (v[1]! << 8) : undefined;
-};
-
-/** Explicit VR LE element for the meta header. */
-function metaEl(elem: number, vr: string, value: Uint8Array): Uint8Array {
-  const long = vr === 'OB';
-  const out = new Uint8Array((long ? 12 : 8) + value.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, 0x0002, true);
-  dv.setUint16(2, elem, true);
-  out[4] = vr.charCodeAt(0);
-  out[5] = vr.charCodeAt(1);
-  if (long) dv.setUint32(8, value.length, true);
-  else dv.setUint16(6, value.length, true);
-  out.set(value, long ? 12 : 8);
-  return out;
-}
-
 /** Part 10 preamble + meta header (group 0002) for a received data set; Source AE Title (0002,0016) = the sender. */
 export function buildPart10(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, dataSet: Uint8Array, sourceAe?: string): Uint8Array {
-  const body = cat(
-    metaEl(0x0001, 'OB', Uint8Array.of(0, 1)),
-    metaEl(0x0002, 'UI', uidVal(sopClassUid)),
-    metaEl(0x0003, 'UI', uidVal(sopInstanceUid)),
-    metaEl(0x0010, 'UI', uidVal(transferSyntaxUid)),
-    metaEl(0x0012, 'UI', uidVal(IMPL_CLASS_UID)),
-    metaEl(0x0013, 'SH', textVal(IMPL_VERSION)),
-    ...(sourceAe ? [metaEl(0x0016, 'AE', textVal(sourceAe))] : []),
-  );
-  const gl = new Uint8Array(4);
-  new DataView(gl.buffer).setUint32(0, body.length, true);
-  const head = cat(new Uint8Array(128), ascii('DICM'), metaEl(0x0000, 'UL', gl), body);
-  return cat(head, dataSet);
+  return wrapPart10({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: sourceAe }, dataSet);
 }
 
 interface PresentationContext {
@@ -185,7 +74,7 @@ interface AssociateRq {
 
 function parseAssociateRq(body: Uint8Array): AssociateRq {
   if (body.length < 68) throw new DicomNetError('A-ASSOCIATE-RQ too short', false);
-  const rq: AssociateRq = { calledAe: trimAe(body.subarray(4, 20)), callingAe: trimAe(body.subarray(20, 36)), contexts: [], maxPdu: 0 };
+  const rq: AssociateRq = { calledAe: trimText(body.subarray(4, 20)), callingAe: trimText(body.subarray(20, 36)), contexts: [], maxPdu: 0 };
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
   for (let o = 68; o + 4 <= body.length; ) {
     const type = body[o]!;
@@ -197,7 +86,7 @@ function parseAssociateRq(body: Uint8Array): AssociateRq {
       for (let s = 4; s + 4 <= b.length; ) {
         const st = b[s]!;
         const sl = bv.getUint16(s + 2, false);
-        const v = trimUid(b.subarray(s + 4, s + 4 + sl));
+        const v = trimText(b.subarray(s + 4, s + 4 + sl));
         if (st === 0x30) pc.abstractSyntax = v;
         if (st === 0x40) pc.transferSyntaxes.push(v);
         s += 4 + sl;
@@ -229,36 +118,12 @@ function chooseTransferSyntax(pc: PresentationContext): string | undefined {
 }
 
 function associateAc(rq: AssociateRq, accepted: Map<number, string | undefined>, maxPdu: number): Uint8Array {
-  const fixed = new Uint8Array(68);
-  new DataView(fixed.buffer).setUint16(0, 1, false);
-  fixed.set(aeField(rq.calledAe), 4);
-  fixed.set(aeField(rq.callingAe), 20);
   const pcs = rq.contexts.map((pc) => {
     const ts = accepted.get(pc.id);
     // result 0 acceptance, 4 transfer syntaxes not supported
     return item(0x21, cat(Uint8Array.of(pc.id, 0, ts ? 0 : 4, 0), item(0x40, ascii(ts ?? IMPLICIT_LE))));
   });
-  const ml = new Uint8Array(4);
-  new DataView(ml.buffer).setUint32(0, maxPdu, false);
-  const user = cat(item(0x51, ml), item(0x52, ascii(IMPL_CLASS_UID)), item(0x55, ascii(IMPL_VERSION)));
-  return pdu(0x02, cat(fixed, item(0x10, ascii(APP_CONTEXT)), ...pcs, item(0x50, user)));
-}
-
-function pdataPdus(pcid: number, data: Uint8Array, isCommand: boolean, maxPdu: number): Uint8Array[] {
-  const maxFrag = Math.max(1024, (maxPdu || 16384) - 6);
-  const out: Uint8Array[] = [];
-  let o = 0;
-  do {
-    const n = Math.min(maxFrag, data.length - o);
-    const last = o + n >= data.length;
-    const hdr = new Uint8Array(6);
-    new DataView(hdr.buffer).setUint32(0, n + 2, false);
-    hdr[4] = pcid;
-    hdr[5] = (isCommand ? 1 : 0) | (last ? 2 : 0);
-    out.push(pdu(0x04, cat(hdr, data.subarray(o, o + n))));
-    o += n;
-  } while (o < data.length);
-  return out;
+  return pdu(0x02, cat(associateHead(rq.calledAe, rq.callingAe), item(0x10, ascii(APP_CONTEXT)), ...pcs, userInformation(maxPdu)));
 }
 
 /** Splits a byte stream into PDUs without re-copying what has been received (chunk list). */
@@ -335,19 +200,19 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
     }
 
     async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: Uint8Array | null) {
-      const field = cmdUs(c, 0x00000100);
-      const msgId = cmdUs(c, 0x00000110) ?? 0;
-      const sopClass = trimUid(c.get(0x00000002) ?? new Uint8Array());
+      const field = commandUs(c, 0x00000100);
+      const msgId = commandUs(c, 0x00000110) ?? 0;
+      const sopClass = trimText(c.get(0x00000002) ?? new Uint8Array());
       if (field === 0x0030) {
-        respond(pcid, [cmdEl(0x00000002, uidVal(sopClass || VERIFICATION_SOP_CLASS)), cmdEl(0x00000100, us(0x8030)), cmdEl(0x00000120, us(msgId)), cmdEl(0x00000800, us(0x0101)), cmdEl(0x00000900, us(0))]);
+        respond(pcid, [commandElement(0x00000002, uidValue(sopClass || VERIFICATION_SOP_CLASS)), commandElement(0x00000100, usValue(0x8030)), commandElement(0x00000120, usValue(msgId)), commandElement(0x00000800, usValue(0x0101)), commandElement(0x00000900, usValue(0))]);
         return;
       }
       if (field !== 0x0001 || !data) {
         // Not a C-STORE: answer "unrecognized operation" (0x0211) with the matching response field.
-        respond(pcid, [cmdEl(0x00000100, us(((field ?? 0) | 0x8000) & 0xffff)), cmdEl(0x00000120, us(msgId)), cmdEl(0x00000800, us(0x0101)), cmdEl(0x00000900, us(0x0211))]);
+        respond(pcid, [commandElement(0x00000100, usValue(((field ?? 0) | 0x8000) & 0xffff)), commandElement(0x00000120, usValue(msgId)), commandElement(0x00000800, usValue(0x0101)), commandElement(0x00000900, usValue(0x0211))]);
         return;
       }
-      const sopInstance = trimUid(c.get(0x00001000) ?? new Uint8Array());
+      const sopInstance = trimText(c.get(0x00001000) ?? new Uint8Array());
       const transferSyntax = ts.get(pcid) ?? IMPLICIT_LE;
       const a = rq!;
       const obj: ReceivedObject = {
@@ -368,14 +233,14 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
         answer = { status: 0xa700, comment: 'radseal: could not store the object' }; // out of resources: retryable
       }
       const fields = [
-        cmdEl(0x00000002, uidVal(sopClass)),
-        cmdEl(0x00000100, us(0x8001)),
-        cmdEl(0x00000120, us(msgId)),
-        cmdEl(0x00000800, us(0x0101)),
-        cmdEl(0x00000900, us(answer.status)),
+        commandElement(0x00000002, uidValue(sopClass)),
+        commandElement(0x00000100, usValue(0x8001)),
+        commandElement(0x00000120, usValue(msgId)),
+        commandElement(0x00000800, usValue(0x0101)),
+        commandElement(0x00000900, usValue(answer.status)),
       ];
-      if (answer.comment && answer.status !== 0) fields.push(cmdEl(0x00000902, textVal(answer.comment.slice(0, 64))));
-      fields.push(cmdEl(0x00001000, uidVal(sopInstance)));
+      if (answer.comment && answer.status !== 0) fields.push(commandElement(0x00000902, textValue(answer.comment.slice(0, 64))));
+      fields.push(commandElement(0x00001000, uidValue(sopInstance)));
       respond(pcid, fields);
     }
 
@@ -422,7 +287,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
             cmd = parseCommand(cat(...cmdParts));
             cmdParts = [];
             pcOfMessage = pcid;
-            if (cmdUs(cmd, 0x00000800) === 0x0101) {
+            if (commandUs(cmd, 0x00000800) === 0x0101) {
               const c = cmd;
               cmd = null;
               chain = chain.then(() => handleMessage(pcid, c, null));
