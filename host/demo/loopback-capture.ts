@@ -46,15 +46,16 @@ export async function captureOverLoopback(
   const out: CapturedFrame[] = [];
   try {
     detector.attach(await connectTcp('127.0.0.1', port));
-    // Serials from the clock, so a second demo run never reuses one the outbox has sealed.
-    let serial = Math.floor(Date.now() / 1000) % 1_000_000_000;
+    // Serials from the millisecond clock (uint32), so a later demo run never reuses one the
+    // outbox has sealed: the capture service would rightly take it for a resent frame.
+    let serial = (Date.now() >>> 0) & 0x7fffffff;
     for (const { name, image } of frames) {
       serial++;
       const data = new Uint8Array(image.pixels.buffer, image.pixels.byteOffset, image.pixels.byteLength);
       const t0 = performance.now();
-      await detector.send({ serial, rows: image.rows, cols: image.cols, bitsStored: image.bitsStored, data });
+      const { duplicate } = await detector.send({ serial, rows: image.rows, cols: image.cols, bitsStored: image.bitsStored, data });
       const entry = sealed.get(serial);
-      if (!entry) throw new Error(`demo: frame ${serial} was ACKed but no sealed object was reported`);
+      if (!entry) throw new Error(`demo: frame ${serial} was ACKed ${duplicate ? 'as one the outbox had already sealed' : ''} but no new sealed object was reported`);
       log(`link: ${name} (${image.rows}x${image.cols}, ${image.bitsStored} bits) sent as frame ${serial}, ACKed durable after ${(performance.now() - t0).toFixed(0)} ms → ${entry.path}`);
       out.push({ name, entry });
     }
