@@ -1,6 +1,7 @@
 // radseal command line: argument parsing and wiring only.
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { generateDeviceKey, generateEcdsaDeviceKey, generateTechnologistKey } from '../keys/provision.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenTechnologist, withEcdsa } from '../seal/device.js';
 import { loadFrameFile } from '../seal/frame-file.js';
@@ -71,7 +72,7 @@ export function buildProgram(): Command {
     .option('--rows <n>', 'rows (for .raw)', int('--rows'))
     .option('--cols <n>', 'columns (for .raw)', int('--cols'))
     .option('--bits-stored <n>', 'bits stored (for .raw; optional for .png)', int('--bits-stored'))
-    .option('--serial <n>', 'frame serial number', int('--serial'), 1)
+    .option('--serial <n>', "frame serial (uint32; default: a random one). Serials, and so watermark payloads, must be unique per device", int('--serial'))
     .option('--meta <file>', 'JSON with patient/study/equipment attributes')
     .option('--ecdsa-key <file>', 'device ECDSA P-256 key: adds a second signature DCMTK dcmsign can verify')
     .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (same CN as the device)')
@@ -82,7 +83,7 @@ export function buildProgram(): Command {
     .option('--operator <name>', "Operators' Name (PN, e.g. Doe^Jane) of the co-signing technologist")
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
-    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
+    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
@@ -96,10 +97,12 @@ export function buildProgram(): Command {
       const meta = o.meta ? readMetaFile(o.meta) : {};
       const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
       const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
-      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: o.serial, meta, technologist, tileSize: o.tileSize, watermark }, device)
+      if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
+      const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
+      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark }, device)
         .finally(() => technologist?.close?.());
       writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
-      console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
+      console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
     });
 
   withVerifyOptions(program.command('verify')
