@@ -86,7 +86,7 @@ mapfile -t files < <(find test/host -name '*.test.ts' | sort)
 if [[ $(id -u) -eq 0 ]] && unshare -n true 2>/dev/null; then
   echo "network: private namespace, loopback only"
   exec unshare -n bash -c 'ip link set lo up && exec "$@"' _ \
-    node --import tsx --test --test-concurrency=1 "${files[@]}"
+    node --import tsx --test --test-concurrency=1 --test-force-exit "${files[@]}"
 fi
 echo "network: not root, so tests share the host network; listeners they start may bind all interfaces" >&2
-node --import tsx --test --test-concurrency=1 "${files[@]}"
+node --import tsx --test --test-concurrency=1 --test-force-exit "${files[@]}"
