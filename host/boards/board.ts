@@ -26,7 +26,7 @@ export interface Board {
   detector: { deviceId: string; manufacturer?: string; model?: string; rows: number; cols: number; bitsStored: number; pixelSpacingMm?: [number, number] };
   memory: { budgetBytes: number; reserveBytes?: number };
   watermark: { strength: number; enabled?: boolean };
-  keys: { store: 'file' | 'pkcs11'; pkcs11Module?: string; slotLabel?: string };
+  keys: { store: 'file' | 'pkcs11'; ecdsaSignature?: boolean; pkcs11Module?: string; slotLabel?: string };
   runtime: { core: 'wasm-node' | 'wasm2c-native' };
 }
 

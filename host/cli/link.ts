@@ -4,7 +4,8 @@ import { loadBoard } from '../boards/board.js';
 import { runSimulator } from '../sim/sim.js';
 import { CaptureService } from '../capture/service.js';
 import { parseTarget } from '../net/cstore.js';
-import { loadDeviceIdentity, loadTechnologist } from '../seal/device.js';
+import { loadDeviceIdentity, loadTechnologist, withEcdsa } from '../seal/device.js';
+import { dirname, join } from 'node:path';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 
 const stamp = () => new Date().toISOString();
@@ -47,13 +48,19 @@ export function register(program: Command): void {
     .option('--forward <AE@HOST:PORT>', 'C-STORE every sealed object to this PACS, in order, retrying until it is taken')
     .option('--port <port>', 'host-side serial path, or HOST:PORT for a TCP board (default: from the board)')
     .option('--wm-key <file>', 'site watermark key: embed the capture watermark')
+    .option('--ecdsa-key <file>', 'device ECDSA P-256 key for a second signature DCMTK can verify (default with a board whose keys.ecdsaSignature is true: device-ecdsa.key beside --key)')
+    .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (default: device-ecdsa.crt beside --cert)')
     .option('--tech-key <file>', 'technologist key for the co-signature')
     .option('--tech-cert <file>', 'technologist certificate')
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: { board: string; key: string; cert: string; outbox: string; forward?: string; port?: string; wmKey?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
+    .action(async (o: { board: string; key: string; cert: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
       const board = loadBoard(o.board);
-      const device = loadDeviceIdentity(o.key, o.cert, board.id);
+      let device = loadDeviceIdentity(o.key, o.cert, board.id);
+      // A board (or explicit flags) turns on the second, DCMTK-verifiable device signature.
+      if (o.ecdsaKey || o.ecdsaCert || board.keys.ecdsaSignature) {
+        device = withEcdsa(device, o.ecdsaKey ?? join(dirname(o.key), 'device-ecdsa.key'), o.ecdsaCert ?? join(dirname(o.cert), 'device-ecdsa.crt'));
+      }
       const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
       const svc = new CaptureService({
         board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,

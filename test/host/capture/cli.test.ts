@@ -3,7 +3,7 @@
 // Runs dist/ (npm run build), as CONTRIBUTING asks of CLI tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,10 +33,11 @@ test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: 
     const board = testBoard('sim-pty', {
       link: { serial: { path: join(dir, 'host'), devicePath: join(dir, 'dev'), baudRate: 3000000 } },
       detector: { deviceId: 'SIM-CLI-1', rows: 512, cols: 512, bitsStored: 14 },
+      keys: { ecdsaSignature: true }, // the board turns on the DCMTK-verifiable second signature
     });
     const boardFile = join(dir, 'board.json');
     writeFileSync(boardFile, JSON.stringify(board));
-    const kg = await run(['keygen', '--id', 'SIM-CLI-1', '--out', join(dir, 'keys')], children).done;
+    const kg = await run(['keygen', '--id', 'SIM-CLI-1', '--out', join(dir, 'keys'), '--ecdsa'], children).done;
     assert.equal(kg.code, 0, kg.out);
     const key = join(dir, 'keys', 'device.key');
     const cert = join(dir, 'keys', 'device.crt');
@@ -66,6 +67,9 @@ test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: 
       assert.equal(r.capture.deviceId, 'SIM-CLI-1');
       assert.equal(r.capture.rawSha256, expected[i], `${files[i]}: bit-exact`);
     });
+    // The board's ecdsaSignature: DCMTK verifies the device's P-256 signature (#3, after the two Ed25519 ones).
+    const dcm = spawnSync('dcmsign', ['--verify', '+cf', join(dir, 'keys', 'device-ecdsa.crt'), files[0]!], { encoding: 'utf8' });
+    assert.match(dcm.stdout + dcm.stderr, /Signature #3 UID=[\d.]+\nW: +Signature Verification : OK/, dcm.stdout + dcm.stderr);
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
