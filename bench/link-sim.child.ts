@@ -1,5 +1,6 @@
 // Child process for bench/link.bench.ts: the device side on its own core, like a real detector.
-//   raw  PATCH FRAMES PORT   writes the frames' bytes in 16 KiB writes (the raw peer)
+//   raw  PATCH FRAMES PORT   writes the frames' bytes in writes of BENCH_RAW_WRITE bytes (default
+//                            64 KiB, the link device's write size: like with like)
 //   link PATCH FRAMES PORT   the simulator: the same frames through the link protocol
 // Both make their exposures before opening the port, so the parent's clock (first byte in ->
 // last byte / last frame in) sees only transfer.
@@ -12,6 +13,7 @@ import { openSerial } from '../host/link/transport.js';
 const [mode, patch, framesArg, port] = process.argv.slice(2);
 const b = withOverrides(loadBoard('sim-pty'), JSON.parse(patch!));
 const frames = Number(framesArg);
+const RAW_WRITE = Number(process.env.BENCH_RAW_WRITE ?? 64 * 1024);
 if (mode === 'raw') {
   const base = baseFor(b.detector.rows, b.detector.cols);
   const pool = [1, 2].map((s) => exposeFrame(base, b.detector.bitsStored, s));
@@ -20,8 +22,8 @@ if (mode === 'raw') {
   const t0 = performance.now();
   for (let n = 0; n < frames; n++) {
     const f = pool[n % pool.length]!;
-    for (let o = 0; o < f.length; o += 16384) {
-      if (!t.write(f.subarray(o, Math.min(f.length, o + 16384)))) await new Promise((r) => t.once('drain', r));
+    for (let o = 0; o < f.length; o += RAW_WRITE) {
+      if (!t.write(f.subarray(o, Math.min(f.length, o + RAW_WRITE)))) await new Promise((r) => t.once('drain', r));
     }
   }
   // Wait for the reader to say it has everything (it closes its end), then exit.

@@ -2,7 +2,8 @@
 // 1. Throughput over a socat pty, like with like: in both cases the device side is a child
 //    process (bench/link-sim.child.ts) that made its exposures before opening the port, and
 //    this process reads with serialport and times first byte in -> last payload byte in.
-//      raw:  the child writes the frames' bytes in 16 KiB writes; we only count them.
+//      raw:  the child writes the frames' bytes in 64 KiB writes (BENCH_RAW_WRITE), the size the
+//            link device coalesces its packets to; we only count them.
 //      link: the child runs the simulator (protocol v1, credits, CRC-32C, END digest); we run
 //            the receiver (parse, CRC-32C, copy into core memory, SHA-256 in the core, STATUS/ACK).
 //    Runs alternate raw, link, raw, link, ... (BENCH_REPS, default 3 each); medians reported.

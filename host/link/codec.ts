@@ -74,18 +74,30 @@ export interface FrameGeometry {
 export function encodePacket(type: number, serial: number, index: number, body: Uint8Array = EMPTY, flags = 0, version = PROTOCOL_VERSION): Uint8Array {
   if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the v1 limit of ${MAX_BODY_BYTES}`);
   const out = new Uint8Array(HEADER_BYTES + body.length + TRAILER_BYTES);
-  const dv = new DataView(out.buffer);
-  out.set(SYNC, 0);
-  out[4] = version;
-  out[5] = type;
+  writePacket(out, 0, type, serial, index, body, undefined, flags, version);
+  return out;
+}
+
+/**
+ * Writes one packet into `out` at `pos` (HEADER_BYTES + body.length + TRAILER_BYTES bytes) and
+ * returns its length. The body is copied once, straight from the caller's view (a sender builds
+ * packets in a reused write buffer, no intermediate packet). `bodyCrc`, when the caller already
+ * has it (a device computes each chunk's CRC-32C once per exposure), is not recomputed.
+ */
+export function writePacket(out: Uint8Array, pos: number, type: number, serial: number, index: number, body: Uint8Array, bodyCrc?: number, flags = 0, version = PROTOCOL_VERSION): number {
+  if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the v1 limit of ${MAX_BODY_BYTES}`);
+  const dv = new DataView(out.buffer, out.byteOffset + pos, HEADER_BYTES + body.length + TRAILER_BYTES);
+  out.set(SYNC, pos);
+  out[pos + 4] = version;
+  out[pos + 5] = type;
   dv.setUint16(6, flags, true);
   dv.setUint32(8, serial >>> 0, true);
   dv.setUint32(12, index >>> 0, true);
   dv.setUint32(16, body.length, true);
-  dv.setUint32(20, crc32c(out, 0, 0, 20), true);
-  out.set(body, HEADER_BYTES);
-  dv.setUint32(HEADER_BYTES + body.length, crc32c(body), true);
-  return out;
+  dv.setUint32(20, crc32c(out, 0, pos, pos + 20), true);
+  out.set(body, pos + HEADER_BYTES);
+  dv.setUint32(HEADER_BYTES + body.length, bodyCrc ?? crc32c(body), true);
+  return HEADER_BYTES + body.length + TRAILER_BYTES;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -233,7 +245,12 @@ export class PacketParser {
   private end = 0;
   private garbage = 0;
 
-  constructor(private readonly maxBody = MAX_BODY_BYTES) {}
+  /**
+   * `views`: packet bodies are views into the parser's buffer, valid only until the next push()
+   * (no copy per packet; for a caller that consumes each packet at once, like the receiver,
+   * which copies chunks straight into core memory). Default: bodies are copies.
+   */
+  constructor(private readonly maxBody = MAX_BODY_BYTES, private readonly views = false) {}
 
   /** Bytes held waiting for the rest of a packet. */
   get pending(): number {
@@ -356,7 +373,7 @@ export class PacketParser {
       this.garbage += 1;
       return { kind: 'bad-body-crc', type, serial, index, bodyLength };
     }
-    const packet: Packet = { version, type, flags: dv.getUint16(6, true), serial, index, body: b.slice(bodyStart, bodyStart + bodyLength) };
+    const packet: Packet = { version, type, flags: dv.getUint16(6, true), serial, index, body: this.views ? b.subarray(bodyStart, bodyStart + bodyLength) : b.slice(bodyStart, bodyStart + bodyLength) };
     this.start = s + total;
     return { kind: 'packet', packet };
   }

@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import {
   AckFlags, NakReason, PacketParser, PacketType, StatusCode,
-  decodeNak, decodeText, encodeBegin, encodeChunk, encodeEnd, type FrameGeometry, type Packet,
+  HEADER_BYTES, TRAILER_BYTES, decodeNak, decodeText, encodeBegin, writePacket, type FrameGeometry, type Packet,
 } from './codec.js';
+import { crc32c } from './crc32c.js';
 import type { Transport } from './transport.js';
 
 export interface DeviceOptions {
@@ -20,6 +21,11 @@ export interface DeviceOptions {
   maxAckTimeoutMs: number;
   /** Timeouts in a row before a frame is given up (the detector reports "not stored"). */
   maxRetries: number;
+  /**
+   * Packets are built in place in a write buffer and handed to the transport this many bytes at
+   * a time (default 64 KiB; never less than one chunk packet). See docs/LINK.md §6b.
+   */
+  writeBytes?: number;
   /** Optional pacing of the device's output (a pty ignores baud rate). */
   bytesPerSec?: number;
   log?: (m: string) => void;
@@ -31,7 +37,10 @@ export interface PacketMeta {
   index: number;
 }
 
-/** Writes one encoded packet; returns false when the caller must wait for 'drain'. */
+/**
+ * Writes one encoded packet (fault injection hook); returns false when the caller must wait for
+ * 'drain'. `t.write` here appends to the device's current write buffer.
+ */
 export type PacketWriter = (t: Transport, bytes: Uint8Array, meta: PacketMeta) => boolean;
 
 export interface DeviceFrame {
@@ -52,6 +61,9 @@ interface TxFrame {
   g: FrameGeometry;
   data: Uint8Array;
   sha: Uint8Array;
+  /** CRC-32C of each chunk, computed the first time the chunk is sent (resends reuse it). */
+  crcs: Uint32Array;
+  crcKnown: Uint8Array;
   phase: Phase;
   beginSent: boolean;
   credit: number;
@@ -87,13 +99,21 @@ export class LinkDevice extends EventEmitter {
   private readonly log: (m: string) => void;
   private paceStart = 0;
   private paceBytes = 0;
-  writer: PacketWriter = (t, b) => t.write(b);
+  /** Default: no hook; packets are built straight into the write buffer. */
+  writer: PacketWriter | null = null;
+  private readonly writeBytes: number;
+  private batch: Uint8Array | null = null;
+  private fill = 0;
+  private readonly pool: Uint8Array[] = [];
+  /** What a fault-injection writer sees as the transport: appends to the write buffer. */
+  private readonly sink = { write: (b: Uint8Array) => this.append(b) } as unknown as Transport;
   /** Hook for bytes arriving from the host (the simulator's fault injection damages them here). */
   rxFilter: (d: Uint8Array) => Uint8Array = (d) => d;
 
   constructor(private readonly o: DeviceOptions) {
     super();
     this.log = o.log ?? (() => {});
+    this.writeBytes = Math.max(o.writeBytes ?? 64 * 1024, HEADER_BYTES + o.chunkBytes + TRAILER_BYTES);
     this.ticker = setInterval(() => this.tick(), 25);
     // Like the receiver's: a device someone forgot to close() must not keep the process alive
     // (the transport's own handle does that while a link is up).
@@ -104,6 +124,8 @@ export class LinkDevice extends EventEmitter {
     this.transport = t;
     this.parser.reset();
     this.blocked = false;
+    this.batch = null; // bytes meant for a previous connection
+    this.fill = 0;
     t.on('data', (d: Uint8Array) => this.onData(d));
     t.on('drain', () => {
       this.blocked = false;
@@ -147,7 +169,8 @@ export class LinkDevice extends EventEmitter {
     };
     return new Promise((resolve, reject) => {
       this.frames.push({
-        serial: fr.serial, g, data: fr.data, sha: fr.sha256 ?? new Uint8Array(createHash('sha256').update(fr.data).digest()), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
+        serial: fr.serial, g, data: fr.data, sha: fr.sha256 ?? new Uint8Array(createHash('sha256').update(fr.data).digest()),
+        crcs: new Uint32Array(chunkCount), crcKnown: new Uint8Array(chunkCount), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
         resend: [], queued: new Uint8Array(chunkCount), lastActivity: Date.now(), timeout: this.o.ackTimeoutMs, retries: 0,
         resolve, reject,
       });
@@ -180,11 +203,75 @@ export class LinkDevice extends EventEmitter {
     }, ms);
   }
 
-  private write(bytes: Uint8Array, meta: PacketMeta): boolean {
-    const t = this.transport!;
-    this.stats.bytesOut += bytes.length;
-    this.paceBytes += bytes.length;
-    return this.writer(t, bytes, meta);
+  /**
+   * Sends one packet: built in place in the current write buffer (one copy of the payload, no
+   * packet allocation), or, with a fault-injection writer, encoded on its own and passed through
+   * the hook. Returns false once the transport asked us to wait for 'drain'.
+   */
+  private write(meta: PacketMeta, body: Uint8Array, bodyCrc?: number): boolean {
+    const n = HEADER_BYTES + body.length + TRAILER_BYTES;
+    this.stats.bytesOut += n;
+    this.paceBytes += n;
+    if (this.writer) {
+      const pkt = new Uint8Array(n);
+      writePacket(pkt, 0, meta.type, meta.serial, meta.index, body, bodyCrc);
+      if (!this.writer(this.sink, pkt, meta)) this.blocked = true;
+    } else {
+      const buf = this.reserve(n);
+      this.fill += writePacket(buf, this.fill, meta.type, meta.serial, meta.index, body, bodyCrc);
+    }
+    if (this.fill >= this.writeBytes) this.flush();
+    return !this.blocked;
+  }
+
+  /** Appends bytes to the write buffer (the fault writer's view of the transport). */
+  private append(b: Uint8Array): boolean {
+    const buf = this.reserve(b.length);
+    buf.set(b, this.fill);
+    this.fill += b.length;
+    return !this.blocked;
+  }
+
+  /** The current write buffer with room for n more bytes (flushing the full one first). */
+  private reserve(n: number): Uint8Array {
+    if (this.batch && this.fill + n > this.batch.length) this.flush();
+    if (!this.batch) {
+      this.batch = n <= this.writeBytes ? (this.pool.pop() ?? new Uint8Array(this.writeBytes)) : new Uint8Array(n);
+      this.fill = 0;
+    }
+    return this.batch;
+  }
+
+  /**
+   * Hands the write buffer to the transport. It is written from that buffer, so it returns to
+   * the pool only when the transport reports it written; the pool stays small because the
+   * device stops at the transport's highWaterMark ('drain').
+   */
+  private flush(): void {
+    const buf = this.batch;
+    if (!buf || this.fill === 0) return;
+    const n = this.fill;
+    this.batch = null;
+    this.fill = 0;
+    const t = this.transport;
+    if (!t || t.closed) {
+      this.blocked = true;
+      return;
+    }
+    const release = () => {
+      if (buf.length === this.writeBytes && this.pool.length < 8) this.pool.push(buf);
+    };
+    if (!t.write(buf.subarray(0, n), release)) this.blocked = true;
+  }
+
+  private sendBegin(f: TxFrame): boolean {
+    // BEGIN/END are tiny and rare: encode them the plain way, then through the same buffer.
+    const p = encodeBegin(f.serial, f.g);
+    return this.write({ type: PacketType.Begin, serial: f.serial, index: 0 }, p.subarray(HEADER_BYTES, p.length - TRAILER_BYTES));
+  }
+
+  private sendEnd(f: TxFrame): boolean {
+    return this.write({ type: PacketType.End, serial: f.serial, index: f.g.chunkCount }, f.sha);
   }
 
   /** True when pacing says wait; schedules the pump. */
@@ -206,6 +293,11 @@ export class LinkDevice extends EventEmitter {
   }
 
   private pump(): void {
+    this.pumpPackets();
+    this.flush();
+  }
+
+  private pumpPackets(): void {
     const t = this.transport;
     if (!t || t.closed || this.blocked) return;
     const now = Date.now();
@@ -216,7 +308,7 @@ export class LinkDevice extends EventEmitter {
         if (!f.beginSent) {
           f.beginSent = true;
           f.lastActivity = now;
-          if (!this.write(encodeBegin(f.serial, f.g), { type: PacketType.Begin, serial: f.serial, index: 0 })) this.blocked = true;
+          this.sendBegin(f);
         }
         return; // wait for CREDIT before anything later
       }
@@ -229,14 +321,18 @@ export class LinkDevice extends EventEmitter {
         const payload = f.data.subarray(start, Math.min(start + f.g.chunkBytes, f.g.totalBytes));
         f.lastActivity = Date.now();
         this.stats.chunksSent++;
-        if (!this.write(encodeChunk(f.serial, i, payload), { type: PacketType.Chunk, serial: f.serial, index: i })) this.blocked = true;
+        if (!f.crcKnown[i]) {
+          f.crcs[i] = crc32c(payload);
+          f.crcKnown[i] = 1;
+        }
+        this.write({ type: PacketType.Chunk, serial: f.serial, index: i }, payload, f.crcs[i]);
         if (Date.now() < this.pausedUntil) return this.schedulePump(this.pausedUntil - Date.now());
       }
       if (f.resend.length === 0 && f.nextNew >= f.g.chunkCount) {
         f.phase = 'end';
         f.lastActivity = Date.now();
         queueMicrotask(() => this.emit('room'));
-        if (!this.write(encodeEnd(f.serial, f.g.chunkCount, f.sha), { type: PacketType.End, serial: f.serial, index: f.g.chunkCount })) this.blocked = true;
+        this.sendEnd(f);
         continue;
       }
       return; // out of credit
@@ -369,11 +465,11 @@ export class LinkDevice extends EventEmitter {
       f.lastActivity = now;
       if (f.phase === 'begin' || f.phase === 'send') {
         // Waiting for credit (or it was lost): BEGIN again; the host answers with CREDIT and a NAK of gaps.
-        if (!this.write(encodeBegin(f.serial, f.g), { type: PacketType.Begin, serial: f.serial, index: 0 })) this.blocked = true;
+        this.sendBegin(f);
         f.beginSent = true;
       } else {
         // END (or the ACK) lost, or sealing in progress: ask again.
-        if (!this.write(encodeEnd(f.serial, f.g.chunkCount, f.sha), { type: PacketType.End, serial: f.serial, index: f.g.chunkCount })) this.blocked = true;
+        this.sendEnd(f);
       }
     }
     this.pump();

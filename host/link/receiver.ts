@@ -94,7 +94,8 @@ export class LinkReceiver extends EventEmitter {
     framesReceived: 0, framesAcked: 0, duplicates: 0, rejected: 0, chunks: 0, duplicateChunks: 0, badCrc: 0,
     garbageBytes: 0, versionErrors: 0, oversize: 0, naks: 0, abandoned: 0, truncated: 0, bytes: 0,
   };
-  private readonly parser = new PacketParser();
+  // Bodies are views (no copy per packet): every packet is handled inside the push() that parsed it.
+  private readonly parser = new PacketParser(undefined, true);
   private transport: Transport | null = null;
   private readonly frames = new Map<string, RxFrame>();
   /** serial -> key for frames in this session (chunks carry only the serial). */
@@ -368,7 +369,7 @@ export class LinkReceiver extends EventEmitter {
       this.send(encodeStatus(p.serial, StatusCode.Received));
       return;
     }
-    f.expectedDigest = p.body;
+    f.expectedDigest = p.body.slice(); // the body is a view into the parser's buffer
     f.lastProgress = Date.now();
     if (f.digest) return this.maybeComplete(f);
     const missing = this.missing(f, f.g.chunkCount);

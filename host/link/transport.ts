@@ -8,8 +8,11 @@ import { SerialPort } from 'serialport';
 
 export interface Transport extends EventEmitter {
   readonly description: string;
-  /** Queues bytes; returns false when the caller should wait for 'drain'. */
-  write(data: Uint8Array): boolean;
+  /**
+   * Queues bytes; returns false when the caller should wait for 'drain'. The bytes must not be
+   * changed until `done` is called (they are written from the caller's buffer).
+   */
+  write(data: Uint8Array, done?: (err?: Error | null) => void): boolean;
   /** Closes; 'close' is emitted once, whoever closed it. */
   close(): void;
   readonly closed: boolean;
@@ -24,7 +27,7 @@ class StreamTransport extends EventEmitter implements Transport {
   closed = false;
   constructor(
     readonly description: string,
-    private readonly stream: NodeJS.ReadWriteStream & { destroy(): void; write(b: Uint8Array): boolean },
+    private readonly stream: NodeJS.ReadWriteStream & { destroy(): void; write(b: Uint8Array, cb?: (err?: Error | null) => void): boolean },
     private readonly closer: () => void = () => stream.destroy(),
   ) {
     super();
@@ -34,9 +37,9 @@ class StreamTransport extends EventEmitter implements Transport {
     stream.on('close', () => this.markClosed());
     stream.on('end', () => this.markClosed());
   }
-  write(data: Uint8Array): boolean {
+  write(data: Uint8Array, done?: (err?: Error | null) => void): boolean {
     if (this.closed) return false;
-    return this.stream.write(data);
+    return done ? this.stream.write(data, done) : this.stream.write(data);
   }
   close(): void {
     if (this.closed) return;
