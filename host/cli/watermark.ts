@@ -2,12 +2,12 @@
 // only; the work is in host/watermark. Exit codes: 0 present (or success),
 // 1 absent, 2 usage or I/O error.
 import type { Command } from 'commander';
-import { existsSync, openSync, readFileSync, statSync, writeFileSync, closeSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { decodeGrayPng, encodeGrayPng, type GrayImage } from '../image/png.js';
 import { decodeGrayJpeg, hasJpegSignature } from '../image/jpeg.js';
 import { hasDicomSignature, readDicomGray } from '../image/dicom.js';
 import { detectWatermark, embedWatermark } from '../watermark/index.js';
+import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js';
 
 class UsageError extends Error {}
 
@@ -16,13 +16,6 @@ function fail(err: unknown): never {
   process.exit(2);
 }
 
-function readKey(path: string): Uint8Array {
-  const st = statSync(path);
-  if ((st.mode & 0o077) !== 0) throw new UsageError(`${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-  const key = readFileSync(path);
-  if (key.length !== 32) throw new UsageError(`${path} must hold exactly 32 bytes (got ${key.length})`);
-  return new Uint8Array(key);
-}
 
 interface RawOpts { rows?: string; cols?: string; bitsStored?: string }
 
@@ -60,9 +53,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'key file to create')
     .action((o: { out: string }) => {
       try {
-        if (existsSync(o.out)) throw new UsageError(`${o.out} exists; refusing to overwrite a key`);
-        const fd = openSync(o.out, 'wx', 0o600);
-        try { writeSync(fd, randomBytes(32)); } finally { closeSync(fd); }
+        generateWatermarkKey(o.out);
       } catch (err) { fail(err); }
     });
 
@@ -79,7 +70,7 @@ export function register(program: Command): void {
     .action((o: RawOpts & { key: string; payload: string; in: string; out: string; psnr: string }) => {
       try {
         if (!/^([0-9a-fA-F]{2}){1,8}$/.test(o.payload)) throw new UsageError('--payload must be 1 to 8 bytes of hex');
-        const key = readKey(o.key);
+        const key = loadWatermarkKey(o.key);
         const img = readImage(o.in, o);
         const r = embedWatermark(img, key, Buffer.from(o.payload, 'hex'), { psnrDb: Number(o.psnr) });
         if (/\.dcm$/i.test(o.out)) throw new UsageError('--out: writing DICOM is the seal\'s job (`radseal seal`); give a .png or .raw output');
@@ -102,7 +93,7 @@ export function register(program: Command): void {
     .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean; expectedPayload?: string }) => {
       let d;
       try {
-        const key = readKey(o.key);
+        const key = loadWatermarkKey(o.key);
         if (o.expectedPayload !== undefined && !/^([0-9a-fA-F]{2}){1,8}$/.test(o.expectedPayload)) throw new UsageError('--expected-payload must be 1 to 8 bytes of hex');
         d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
       } catch (err) { fail(err); }

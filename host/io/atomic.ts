@@ -19,10 +19,11 @@ export function fsyncDir(dir: string): void {
  * existing file at `path` is never replaced (the write fails with EEXIST):
  * what an outbox needs, where every object is a patient's exposure.
  */
-export function writeFileAtomic(path: string, data: Uint8Array, opts: { mode?: number; noClobber?: boolean } = {}): void {
+export function writeFileAtomic(path: string, data: Uint8Array, opts: { mode?: number; noClobber?: boolean; tmpDir?: string } = {}): void {
   const mode = opts.mode ?? 0o644;
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // tmpDir (same file system) keeps half-written files apart, where a restart can find and remove them.
+  const tmp = join(opts.tmpDir ?? dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     let off = 0;

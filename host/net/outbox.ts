@@ -1,8 +1,8 @@
 // Durable outbox: sealed objects are written so that a crash at any instant
 // (kill -9, power loss) leaves either the complete object or nothing.
 //
-//   tmp/<name>.<pid>.<rand>   write all bytes, fsync(file)
-//   rename -> ready/<seq>-<device>-<serial>.dcm, fsync(ready/)     <- durable from here
+//   tmp/.<name>.<rand>.tmp    write all bytes, fsync(file)
+//   link -> ready/<seq>-<device>-<serial>.dcm (never over a file), fsync(ready/)   <- durable from here
 //   append "<device>\t<serial>" to sealed.log, fsync(sealed.log)
 //
 // ready/ is the persistent, ordered send queue (seq is a zero-padded counter);
@@ -11,8 +11,8 @@
 // sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/, so a frame the
 // device resends after a crash is recognised and never sealed twice.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -23,15 +23,6 @@ export interface OutboxEntry {
 }
 
 const NAME_RE = /^(\d{12})-(.+)-(\d+)\.dcm$/;
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Device ids go into file names: keep [A-Za-z0-9._], escape the rest as %XX. */
 export function safeName(s: string): string {
@@ -92,18 +83,8 @@ export class Outbox {
   put(deviceId: string, serial: number, bytes: Uint8Array): OutboxEntry {
     const seq = this.nextSeq++;
     const name = `${String(seq).padStart(12, '0')}-${safeName(deviceId)}-${serial}.dcm`;
-    const tmp = join(this.tmpDir, `${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    const fd = openSync(tmp, 'wx', 0o640);
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
     const path = join(this.readyDir, name);
-    renameSync(tmp, path);
-    fsyncDir(this.readyDir);
+    writeFileAtomic(path, bytes, { mode: 0o640, tmpDir: this.tmpDir, noClobber: true });
     this.sealed.add(`${deviceId}\u0000${serial}`);
     const jfd = openSync(this.journal, 'a', 0o640);
     try {
