@@ -4,8 +4,8 @@
 // dither, so the chip mean moves by exactly x_i. wmAmplitudes guarantees the
 // result stays in [0, maxval], so the wrapping i16 add is exact.
 
-// Bayer 8x8 ordered-dither thresholds 0..63, one v128 (8 x u16) per row.
-const BAYER: usize = memory.data<u16>([
+// Bayer 8x8 ordered-dither thresholds 0..63, one v128 (8 x u16) per row (also used by fragile.ts).
+export const BAYER: usize = memory.data<u16>([
   0, 32, 8, 40, 2, 34, 10, 42,
   48, 16, 56, 24, 50, 18, 58, 26,
   12, 44, 4, 36, 14, 46, 6, 38,

@@ -19,6 +19,7 @@
 
 import { chacha20Block, chacha20Stream } from './chacha20';
 import { wmDeriveKey } from './pn';
+import { BAYER } from './embed';
 
 const LABEL_FRAG: u32 = 0x47415246; // "FRAG"
 const LABEL_FNHK: u32 = 0x4b484e46; // "FNHK"
@@ -192,7 +193,7 @@ export function wmFragile(img: usize, rows: i32, cols: i32, bits: i32, ctx: usiz
           const a = load<i32>(amp + (<usize>((y >> 3) * gc + (x >> 3)) << 2));
           if (a != 0) {
             const s = <i32>load<i8>(tileSign + <usize>(((y >> 3) & (t - 1)) * t + ((x >> 3) & (t - 1)))); // t: power of two
-            c = (s * a + <i32>load<u16>(BAYER_F + (<usize>(((y & 7) << 3) + (x & 7)) << 1))) >> 6;
+            c = (s * a + <i32>load<u16>(BAYER + (<usize>(((y & 7) << 3) + (x & 7)) << 1))) >> 6;
           }
         }
         dsse += <f64>(2 * c * d + 1);
@@ -211,14 +212,3 @@ export function wmFragile(img: usize, rows: i32, cols: i32, bits: i32, ctx: usiz
   return dsse;
 }
 
-// Same Bayer thresholds as embed.ts (row-major 8 x 8).
-const BAYER_F: usize = memory.data<u16>([
-  0, 32, 8, 40, 2, 34, 10, 42,
-  48, 16, 56, 24, 50, 18, 58, 26,
-  12, 44, 4, 36, 14, 46, 6, 38,
-  60, 28, 52, 20, 62, 30, 54, 22,
-  3, 35, 11, 43, 1, 33, 9, 41,
-  51, 19, 59, 27, 49, 17, 57, 25,
-  15, 47, 7, 39, 13, 45, 5, 37,
-  63, 31, 55, 23, 61, 29, 53, 21,
-], 16);
