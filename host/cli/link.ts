@@ -1,10 +1,11 @@
 // `radseal sim` and `radseal capture`: argument parsing and wiring only.
 import { Command } from 'commander';
-import { loadBoard } from '../boards/board.js';
+import { loadBoard, type Board } from '../boards/board.js';
 import { runSimulator } from '../sim/sim.js';
 import { CaptureService } from '../capture/service.js';
 import { parseTarget } from '../net/cstore.js';
-import { loadDeviceIdentity, loadTechnologist, withEcdsa } from '../seal/device.js';
+import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcdsa, type LoadedDevice } from '../seal/device.js';
+import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { dirname, join } from 'node:path';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 
@@ -42,8 +43,9 @@ export function register(program: Command): void {
     .command('capture')
     .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped')
     .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
-    .requiredOption('--key <file>', 'device private key (PKCS#8 PEM, 0600)')
+    .requiredOption('--key <file|uri>', "device private key: PKCS#8 PEM file (0600), or a key on a PKCS#11 token: 'pkcs11:object=KEYLABEL' (token and module from the board's keys.slotLabel / keys.pkcs11Module unless the URI gives token=… / module-path=…)")
     .requiredOption('--cert <file>', 'device certificate')
+    .option('--pin-env <var>', 'with a pkcs11: --key, the environment variable holding the token PIN')
     .requiredOption('--outbox <dir>', 'durable outbox folder (ready/ is the send queue)')
     .option('--forward <AE@HOST:PORT>', 'C-STORE every sealed object to this PACS, in order, retrying until it is taken')
     .option('--port <port>', 'host-side serial path, or HOST:PORT for a TCP board (default: from the board)')
@@ -54,25 +56,38 @@ export function register(program: Command): void {
     .option('--tech-cert <file>', 'technologist certificate')
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: { board: string; key: string; cert: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
+    .action(async (o: { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
       const board = loadBoard(o.board);
-      let device = loadDeviceIdentity(o.key, o.cert, board.id);
-      // A board (or explicit flags) turns on the second, DCMTK-verifiable device signature.
-      if (o.ecdsaKey || o.ecdsaCert || board.keys.ecdsaSignature) {
-        device = withEcdsa(device, o.ecdsaKey ?? join(dirname(o.key), 'device-ecdsa.key'), o.ecdsaCert ?? join(dirname(o.cert), 'device-ecdsa.crt'));
+      let device = loadCaptureDevice(board, o.key, o.cert, o.pinEnv);
+      const closeDevice = device.close;
+      let svc: CaptureService;
+      try {
+        // A board (or explicit flags) turns on the second, DCMTK-verifiable device signature.
+        if (o.ecdsaKey || o.ecdsaCert || board.keys.ecdsaSignature) {
+          if (isPkcs11Uri(o.key) && !o.ecdsaKey) throw new Error(`board ${board.id} sets keys.ecdsaSignature, and the device key is on a token: give the ECDSA key file with --ecdsa-key (and --ecdsa-cert)`);
+          device = withEcdsa(device, o.ecdsaKey ?? join(dirname(o.key), 'device-ecdsa.key'), o.ecdsaCert ?? join(dirname(o.cert), 'device-ecdsa.crt'));
+        }
+        const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
+        svc = new CaptureService({
+          board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
+          forward: o.forward ? parseTarget(o.forward) : undefined,
+          watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
+        });
+      } catch (err) {
+        closeDevice?.();
+        throw err;
       }
-      const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
-      const svc = new CaptureService({
-        board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
-        forward: o.forward ? parseTarget(o.forward) : undefined,
-        watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
-      });
       const summary = () => {
         const s = svc.status();
         logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}; ${s.queued} queued for PACS`);
       };
-      await svc.start();
-      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}`);
+      try {
+        await svc.start();
+      } catch (err) {
+        closeDevice?.();
+        throw err;
+      }
+      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}`);
       const timer = setInterval(summary, o.statusEvery * 1000);
       await new Promise<void>((res) => {
         process.once('SIGINT', res);
@@ -81,8 +96,29 @@ export function register(program: Command): void {
       clearInterval(timer);
       logLine('capture: stopping');
       await svc.stop();
+      closeDevice?.();
       summary();
     });
+}
+
+/**
+ * The capture device identity: a key file, or a key on a PKCS#11 token. A board
+ * whose keys.store is "pkcs11" refuses a key file and lends the URI its
+ * keys.pkcs11Module and keys.slotLabel; the PIN comes only from the environment.
+ */
+function loadCaptureDevice(board: Board, key: string, cert: string, pinEnv: string | undefined): LoadedDevice {
+  if (!isPkcs11Uri(key)) {
+    if (board.keys.store === 'pkcs11') {
+      throw new Error(`board ${board.id} sets keys.store "pkcs11": the device key must stay on the token, so --key must be a PKCS#11 URI such as 'pkcs11:object=KEYLABEL' (token ${board.keys.slotLabel ? `"${board.keys.slotLabel}" from keys.slotLabel` : 'from token=…'}), not the key file ${key}`);
+    }
+    if (pinEnv) throw new Error('--pin-env goes with a pkcs11: --key (a device key file is protected by its 0600 mode, not a PIN)');
+    return loadDeviceIdentity(key, cert, board.id);
+  }
+  if (!pinEnv) throw new Error('a pkcs11: --key needs --pin-env VAR (the environment variable holding the token PIN)');
+  const pin = process.env[pinEnv];
+  if (pin === undefined) throw new Error(`environment variable ${pinEnv} (the token PIN) is not set`);
+  const defaults = board.keys.store === 'pkcs11' ? { module: board.keys.pkcs11Module, token: board.keys.slotLabel } : undefined;
+  return loadTokenDeviceIdentity(key, cert, pin, board.id, defaults);
 }
 
 function positiveInt(v: string, name: string): number {

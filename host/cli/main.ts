@@ -3,7 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { generateDeviceKey, generateEcdsaDeviceKey, generateTechnologistKey } from '../keys/provision.js';
-import { loadDeviceIdentity, loadTechnologist, loadTokenTechnologist, withEcdsa } from '../seal/device.js';
+import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa, type LoadedDevice } from '../seal/device.js';
+import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { readMetaFile } from '../seal/meta.js';
@@ -65,8 +66,9 @@ export function buildProgram(): Command {
 
   program.command('seal')
     .description('hash a frame in the core, build a signed DICOM DX object, write it atomically')
-    .requiredOption('--key <file>', 'device private key (PKCS#8 PEM)')
+    .requiredOption('--key <file|uri>', "device private key: PKCS#8 PEM file, or a key on a PKCS#11 token: 'pkcs11:token=LABEL;object=KEYLABEL?module-path=LIB' (PIN from --pin-env)")
     .requiredOption('--cert <file>', 'device certificate (PEM or DER)')
+    .option('--pin-env <var>', 'with a pkcs11: --key, the environment variable holding the token PIN')
     .requiredOption('--in <frame>', 'frame: .raw (uint16 LE) or grayscale .png (8/16-bit)')
     .requiredOption('--out <file>', 'output .dcm')
     .option('--rows <n>', 'rows (for .raw)', int('--rows'))
@@ -83,26 +85,34 @@ export function buildProgram(): Command {
     .option('--operator <name>', "Operators' Name (PN, e.g. Doe^Jane) of the co-signing technologist")
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
-    .action(async (o: { key: string; cert: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
+    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
       if (!(o.techKey || o.techPkcs11) !== !o.techCert) throw new UsageOrIoError('--tech-cert goes with --tech-key or --tech-pkcs11');
       if (o.techPkcs11 && !o.techPinEnv) throw new UsageOrIoError('--tech-pkcs11 needs --tech-pin-env VAR (the token PIN)');
-      let device = loadDeviceIdentity(o.key, o.cert);
-      if (o.ecdsaKey && o.ecdsaCert) device = withEcdsa(device, o.ecdsaKey, o.ecdsaCert);
-      const technologist = o.techPkcs11 && o.techCert ? loadTokenTechnologist(o.techPkcs11, o.techCert, pinFromEnv(o.techPinEnv)!, o.operator)
-        : o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
-      if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
-      const meta = o.meta ? readMetaFile(o.meta) : {};
-      const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
-      const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
-      if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
-      const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
-      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark }, device)
-        .finally(() => technologist?.close?.());
-      writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
-      console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
+      const tokenKey = isPkcs11Uri(o.key);
+      if (tokenKey && !o.pinEnv) throw new UsageOrIoError('a pkcs11: --key needs --pin-env VAR (the environment variable holding the token PIN)');
+      if (!tokenKey && o.pinEnv) throw new UsageOrIoError('--pin-env goes with a pkcs11: --key (a device key file is protected by its 0600 mode, not a PIN)');
+      let device: LoadedDevice = tokenKey ? loadTokenDeviceIdentity(o.key, o.cert, pinFromEnv(o.pinEnv)!) : loadDeviceIdentity(o.key, o.cert);
+      const closeDevice = device.close;
+      try {
+        if (o.ecdsaKey && o.ecdsaCert) device = withEcdsa(device, o.ecdsaKey, o.ecdsaCert);
+        const technologist = o.techPkcs11 && o.techCert ? loadTokenTechnologist(o.techPkcs11, o.techCert, pinFromEnv(o.techPinEnv)!, o.operator)
+          : o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
+        if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
+        const meta = o.meta ? readMetaFile(o.meta) : {};
+        const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
+        const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
+        if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
+        const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
+        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark }, device)
+          .finally(() => technologist?.close?.());
+        writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
+        console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
+      } finally {
+        closeDevice?.();
+      }
     });
 
   withVerifyOptions(program.command('verify')

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, caInfo, initCa, issueDevice, issueTechnologist, revoke, writeBundle } from '../keys/pki/ca.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../keys/pki/crl.js';
 import { readCertificateDer } from '../keys/provision.js';
+import { formatPkcs11Uri } from '../keys/pkcs11.js';
 
 /** A secret from the named environment variable: never from argv, which every local user can read in /proc. */
 function secretFromEnv(name: string | undefined, what: string): string | undefined {
@@ -37,16 +38,33 @@ export function register(program: Command): void {
     });
 
   pki.command('issue-device')
-    .description('make a device key (0600) and a CA-issued certificate with the device profile: device.key/device.crt')
+    .description('make a device key (0600 file, or generated on a PKCS#11 token) and a CA-issued certificate with the device profile: device.key/device.crt')
     .requiredOption('--ca <dir>', 'CA folder')
     .requiredOption('--id <deviceId>', 'device id (certificate CN; the id the capture attestation names)')
-    .requiredOption('--out <dir>', 'folder for device.key and device.crt')
-    .option('--ecdsa', 'also device-ecdsa.key/.crt: an ECDSA P-256 key for the signature DCMTK can verify')
+    .requiredOption('--out <dir>', 'folder for device.crt (and device.key for a file key)')
+    .option('--ecdsa', 'also device-ecdsa.key/.crt: an ECDSA P-256 key for the signature DCMTK can verify (file keys only)')
+    .option('--pkcs11-module <path>', 'generate the key on a PKCS#11 token with this module (e.g. /usr/lib/softhsm/libsofthsm2.so)')
+    .option('--token <label>', 'with --pkcs11-module: token label')
+    .option('--key-label <label>', 'with --pkcs11-module: label for the new key (default device-<id>)')
+    .option('--pin-env <var>', 'with --pkcs11-module: environment variable holding the token PIN')
     .option('--days <n>', `certificate lifetime in days (default ${DEFAULTS.deviceDays})`, days)
     .addOption(caPinOption())
-    .action(async (o: { ca: string; id: string; out: string; ecdsa?: boolean; days?: number; caPinEnv?: string }) => {
-      const files = await issueDevice({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), deviceId: o.id, outDir: o.out, ecdsa: o.ecdsa, days: o.days });
-      console.log(`issued device ${o.id}: ${files.join(', ')} (keys 0600)`);
+    .action(async (o: { ca: string; id: string; out: string; ecdsa?: boolean; pkcs11Module?: string; token?: string; keyLabel?: string; pinEnv?: string; days?: number; caPinEnv?: string }) => {
+      if ((o.token || o.keyLabel || o.pinEnv) && !o.pkcs11Module) throw new Error('--token, --key-label and --pin-env go with --pkcs11-module (a device key file is protected by its 0600 mode)');
+      if (o.pkcs11Module && !o.token) throw new Error('--pkcs11-module needs --token LABEL');
+      if (o.pkcs11Module && !o.pinEnv) throw new Error('--pkcs11-module needs --pin-env VAR (the environment variable holding the token PIN)');
+      const pkcs11 = o.pkcs11Module ? { module: o.pkcs11Module, token: o.token!, keyLabel: o.keyLabel ?? `device-${o.id}` } : undefined;
+      const files = await issueDevice({
+        caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), deviceId: o.id, outDir: o.out, ecdsa: o.ecdsa, days: o.days,
+        pkcs11, pin: pkcs11 ? secretFromEnv(o.pinEnv, 'the token PIN') : undefined,
+      });
+      if (!pkcs11) {
+        console.log(`issued device ${o.id}: ${files.join(', ')} (keys 0600)`);
+        return;
+      }
+      console.log(`issued device ${o.id}: ${files.join(', ')} (key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"; no key file)`);
+      console.log(`key URI: ${formatPkcs11Uri(pkcs11)}`);
+      console.log(`seal with: --key '${formatPkcs11Uri(pkcs11)}' --pin-env ${o.pinEnv} --cert ${files[0]}`);
     });
 
   pki.command('issue-technologist')
@@ -72,7 +90,7 @@ export function register(program: Command): void {
       });
       const where = pkcs11 ? `key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"` : 'key PIN-encrypted, 0600';
       console.log(`issued technologist ${o.id} (${o.name}): ${files.join(', ')} (${where})`);
-      if (pkcs11) console.log(`seal with: --tech-pkcs11 'pkcs11:token=${encodeURIComponent(pkcs11.token)};object=${encodeURIComponent(pkcs11.keyLabel)}?module-path=${pkcs11.module}' --tech-cert ${files[0]} --tech-pin-env ${o.pinEnv}`);
+      if (pkcs11) console.log(`seal with: --tech-pkcs11 '${formatPkcs11Uri(pkcs11)}' --tech-cert ${files[0]} --tech-pin-env ${o.pinEnv}`);
     });
 
   pki.command('revoke')

@@ -45,13 +45,24 @@ export interface Pkcs11KeyRef {
   keyLabel: string;
 }
 
+/** True when a --key argument names a token key (an RFC 7512 URI) rather than a key file. */
+export const isPkcs11Uri = (s: string): boolean => s.startsWith('pkcs11:');
+
+/** The URI naming a token key, as the CLI prints it for the operator to pass to --key / --tech-pkcs11. */
+export function formatPkcs11Uri(ref: Pkcs11KeyRef): string {
+  return `pkcs11:token=${encodeURIComponent(ref.token)};object=${encodeURIComponent(ref.keyLabel)}?module-path=${ref.module}`;
+}
+
 /**
  * Parses an RFC 7512 PKCS#11 URI naming a key:
  * `pkcs11:token=Ward%203;object=tech-T123?module-path=/usr/lib/softhsm/libsofthsm2.so`.
  * A PIN in the URI (pin-value) is refused: it would end up in argv and shell history.
+ * `defaults` fill in a token label and module path the URI leaves out (a board's
+ * keys.slotLabel and keys.pkcs11Module); a string is the module path alone.
  */
-export function parsePkcs11Uri(uri: string, defaultModule?: string): Pkcs11KeyRef {
-  if (!uri.startsWith('pkcs11:')) throw new Pkcs11Error('a PKCS#11 key URI starts with "pkcs11:"');
+export function parsePkcs11Uri(uri: string, defaults?: string | { module?: string; token?: string }): Pkcs11KeyRef {
+  const fallback = typeof defaults === 'string' ? { module: defaults } : defaults ?? {};
+  if (!isPkcs11Uri(uri)) throw new Pkcs11Error('a PKCS#11 key URI starts with "pkcs11:"');
   const [path = '', query = ''] = uri.slice('pkcs11:'.length).split('?');
   const attrs = new Map<string, string>();
   for (const part of [...path.split(';'), ...query.split('&')]) {
@@ -61,9 +72,9 @@ export function parsePkcs11Uri(uri: string, defaultModule?: string): Pkcs11KeyRe
     attrs.set(part.slice(0, eq), decodeURIComponent(part.slice(eq + 1)));
   }
   if (attrs.has('pin-value')) throw new Pkcs11Error('the PKCS#11 URI carries a PIN (pin-value): give the PIN through an environment variable instead');
-  const token = attrs.get('token');
+  const token = attrs.get('token') ?? fallback.token;
   const keyLabel = attrs.get('object');
-  const module = attrs.get('module-path') ?? defaultModule;
+  const module = attrs.get('module-path') ?? fallback.module;
   if (!token || !keyLabel) throw new Pkcs11Error('the PKCS#11 URI needs token=… and object=… (the key label)');
   if (!module) throw new Pkcs11Error('the PKCS#11 URI needs module-path=… (e.g. /usr/lib/softhsm/libsofthsm2.so)');
   return { module, token, keyLabel };

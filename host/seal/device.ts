@@ -63,6 +63,28 @@ export function loadTokenTechnologist(uri: string, certPath: string, pin: string
   return { operatorId: cert.commonName, operatorsName: operatorsName ?? personNameOf(cert), signer, certificateDer, close: () => signer.close() };
 }
 
+/** A device identity; close() ends the token session when the device key is on a token. */
+export type LoadedDevice = DeviceIdentity & { close?: () => void };
+
+/**
+ * A device whose Ed25519 key is on a PKCS#11 token, named by an RFC 7512 URI;
+ * `defaults` supply the token label and module the URI leaves out (a board's
+ * keys.slotLabel / keys.pkcs11Module). The token's public key must equal the
+ * certificate's before the key is used. The session stays open until close().
+ */
+export function loadTokenDeviceIdentity(uri: string, certPath: string, pin: string, boardId = 'unspecified', defaults?: { module?: string; token?: string }): LoadedDevice {
+  const ref = parsePkcs11Uri(uri, defaults);
+  const certificateDer = readCertificateDer(certPath);
+  const cert = parseCertificate(certificateDer);
+  if (!cert.ed25519PublicKey) throw new KeyFileError(`${certPath} does not hold an Ed25519 key (found ${cert.keyType})`);
+  const signer = openPkcs11Signer(ref, pin);
+  if (!sameKey(cert, signer)) {
+    signer.close();
+    throw new KeyFileError(`key "${ref.keyLabel}" on token "${ref.token}" does not belong to the certificate ${certPath} (${cert.commonName})`);
+  }
+  return { deviceId: cert.commonName, boardId, signer, certificateDer, close: () => signer.close() };
+}
+
 export function loadDeviceIdentity(keyPath: string, certPath: string, boardId = 'unspecified'): DeviceIdentity {
   const signer = loadDeviceSigner(keyPath);
   const certificateDer = readCertificateDer(certPath);

@@ -207,17 +207,37 @@ export interface IssueDeviceOptions {
   outDir: string;
   ecdsa?: boolean;
   days?: number;
+  /** Token key: the Ed25519 key is generated on the token (logged in with `pin`); only device.crt is written. */
+  pkcs11?: Pkcs11KeyRef;
+  pin?: string;
 }
 
-/** A device key pair (file, 0600) and its CA-issued certificate with the device profile; the layout `radseal seal --key/--cert` reads. */
+/**
+ * A device key pair (file, 0600) and its CA-issued certificate with the device profile; the layout `radseal seal --key/--cert` reads.
+ * With `pkcs11` the key is generated ON the token (sensitive, not extractable) and only the certificate is written.
+ */
 export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
   if (!DEVICE_ID.test(o.deviceId)) throw new PkiError(`device id "${o.deviceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  if (o.pkcs11 && o.ecdsa) throw new PkiError('--ecdsa makes a P-256 key file; a device whose key is on a token gets no ECDSA key file (issue one without --pkcs11-module if DCMTK verification is needed)');
+  if (o.pkcs11 && o.pin === undefined) throw new PkiError('the token PIN is missing');
   const files = { key: join(o.outDir, 'device.key'), cert: join(o.outDir, 'device.crt'), ecKey: join(o.outDir, 'device-ecdsa.key'), ecCert: join(o.outDir, 'device-ecdsa.crt') };
-  refuseExisting(files.key, files.cert, ...(o.ecdsa ? [files.ecKey, files.ecCert] : []));
+  refuseExisting(...(o.pkcs11 ? [] : [files.key]), files.cert, ...(o.ecdsa ? [files.ecKey, files.ecCert] : []));
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.deviceDays;
+    if (o.pkcs11) {
+      const session = TokenSession.open(o.pkcs11.module, o.pkcs11.token, o.pin!);
+      let publicKey: Uint8Array;
+      try {
+        publicKey = session.generateEd25519(o.pkcs11.keyLabel);
+      } finally {
+        session.close();
+      }
+      const der = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey, days, storage: 'pkcs11' });
+      writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+      return [files.cert];
+    }
     const seed = newSeed();
     const der = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: seedSigner(seed).publicKey, days, storage: 'file' });
     writePkcs8KeyFile(files.key, ed25519Pkcs8(seed));
