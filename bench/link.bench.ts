@@ -29,6 +29,8 @@ import { machineLine, median } from './support.js';
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 6);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const FRAME_BYTES = 3072 * 3072 * 2;
+/** Experiments: link settings over the sim-pty board's, e.g. BENCH_LINK='{"chunkBytes":65536}'. */
+const LINK_PATCH = JSON.parse(process.env.BENCH_LINK ?? '{}') as Record<string, unknown>;
 const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-'));
 const CHILD = join(import.meta.dirname, 'link-sim.child.ts');
 
@@ -51,21 +53,29 @@ class Gaps {
   bytes = 0;
   pauses = 0;
   pausedMs = 0;
+  /** Pauses that began within 50 ms after a frame completed (the frame-boundary cost). */
+  boundaryMs = 0;
+  frameAt: number[] = [];
+  cpu0 = process.cpuUsage();
   note(n: number): void {
     const now = performance.now();
     if (this.last && now - this.last >= 5) {
       this.pauses++;
       this.pausedMs += now - this.last;
+      const at = this.last;
+      if (this.frameAt.some((f) => at >= f && at - f < 50)) this.boundaryMs += now - this.last;
     }
     this.last = now;
     this.reads++;
     this.bytes += n;
   }
   toString(): string {
-    return `${this.reads} reads of ${(this.bytes / Math.max(1, this.reads)).toFixed(0)} B avg; ${this.pauses} pauses >= 5 ms totalling ${this.pausedMs.toFixed(0)} ms`;
+    const c = process.cpuUsage(this.cpu0);
+    return `${this.reads} reads of ${(this.bytes / Math.max(1, this.reads)).toFixed(0)} B avg; ${this.pauses} pauses >= 5 ms totalling ${this.pausedMs.toFixed(0)} ms (${this.boundaryMs.toFixed(0)} ms at frame boundaries); this process used ${((c.user + c.system) / 1e3).toFixed(0)} ms CPU`;
   }
 }
 let gaps = new Gaps();
+let rawChildCpu = 0;
 
 async function rawPty(run: number): Promise<number> {
   gaps = new Gaps();
@@ -87,11 +97,11 @@ async function rawPty(run: number): Promise<number> {
       }
     }),
   );
-  const ch = child('raw', { link: { serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } }, p.dev);
+  const ch = child('raw', { link: { ...LINK_PATCH, serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } }, p.dev);
   try {
     await done;
     ch.c.stdin!.end('done\n');
-    await ch.exited;
+    rawChildCpu = (await ch.exited).cpuMs as number;
   } finally {
     ch.c.kill('SIGKILL');
     a.close();
@@ -103,7 +113,7 @@ async function rawPty(run: number): Promise<number> {
 async function linkPty(run: number): Promise<{ mbps: number; wasmMb: number; device: unknown; host: unknown }> {
   const p = pathsFor(`l${run}`);
   gaps = new Gaps();
-  const patch = { link: { serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } };
+  const patch = { link: { ...LINK_PATCH, serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } };
   const board = withOverrides(loadBoard('sim-pty'), patch);
   const pty = await spawnPtyPair(p.host, p.dev);
   const h = await startHost(board);
@@ -115,13 +125,13 @@ async function linkPty(run: number): Promise<{ mbps: number; wasmMb: number; dev
     if (!first) first = performance.now();
     onData(d);
   };
-  h.rx.on('frame', () => (last = performance.now()));
+  h.rx.on('frame', () => gaps.frameAt.push((last = performance.now())));
   const ch = child('link', patch, p.dev);
   try {
     const r = await ch.exited;
     if (r.failed) throw new Error('link bench: frames failed');
     if (h.got.length !== FRAMES) throw new Error(`link bench: ${h.got.length} of ${FRAMES} frames arrived`);
-    return { mbps: (FRAMES * FRAME_BYTES) / (last - first) / 1e3, wasmMb: h.core.memory.buffer.byteLength / 1e6, device: r.device, host: { ...h.rx.stats } };
+    return { mbps: (FRAMES * FRAME_BYTES) / (last - first) / 1e3, wasmMb: h.core.memory.buffer.byteLength / 1e6, device: { ...(r.device as object), cpuMs: r.cpuMs }, host: { ...h.rx.stats } };
   } finally {
     ch.c.kill('SIGKILL');
     await h.stop();
@@ -164,12 +174,12 @@ try {
   let wasmMb = 0;
   for (let i = 0; i < REPS; i++) {
     raws.push(await rawPty(i));
-    if (process.env.BENCH_VERBOSE) console.log(`    raw reads: ${gaps}`);
+    if (process.env.BENCH_VERBOSE) console.log(`    raw reads: ${gaps}; device child used ${rawChildCpu} ms CPU`);
     const l = await linkPty(i);
     links.push(l.mbps);
     wasmMb = l.wasmMb;
     console.log(`  run ${i + 1}: raw ${raws[i]!.toFixed(1)} MB/s, link ${l.mbps.toFixed(1)} MB/s (${((l.mbps / raws[i]!) * 100).toFixed(0)}%)`);
-    if (process.env.BENCH_VERBOSE) console.log(`    link reads: ${gaps}\n    device ${JSON.stringify(l.device)}\n    host ${JSON.stringify(l.host)}`);
+    if (process.env.BENCH_VERBOSE) console.log(`    link reads: ${gaps}; device child used ${(l.device as { cpuMs: number }).cpuMs} ms CPU\n    device ${JSON.stringify(l.device)}\n    host ${JSON.stringify(l.host)}`);
   }
   const rm = median(raws);
   const lm = median(links);

@@ -52,6 +52,19 @@ export interface DeviceFrame {
   data: Uint8Array;
   /** SHA-256 of data when the caller already has it (a detector computes it once per exposure). */
   sha256?: Uint8Array;
+  /**
+   * CRC-32C of each chunk (chunkCrcs(data, chunkBytes)) when the caller already has them: a
+   * detector's readout path (FPGA/DMA, or an MCU's CRC unit) can compute them at exposure time,
+   * like the digest. Computed on first send otherwise.
+   */
+  chunkCrcs?: Uint32Array;
+}
+
+/** CRC-32C of each chunkBytes-long piece of a frame (the last may be shorter). */
+export function chunkCrcs(data: Uint8Array, chunkBytes: number): Uint32Array {
+  const out = new Uint32Array(Math.ceil(data.length / chunkBytes));
+  for (let i = 0; i < out.length; i++) out[i] = crc32c(data, 0, i * chunkBytes, Math.min(data.length, (i + 1) * chunkBytes));
+  return out;
 }
 
 type Phase = 'begin' | 'send' | 'end' | 'received';
@@ -163,6 +176,7 @@ export class LinkDevice extends EventEmitter {
     const totalBytes = fr.rows * fr.cols * 2;
     if (fr.data.length !== totalBytes) throw new RangeError(`device: frame data is ${fr.data.length} bytes, expected ${totalBytes}`);
     const chunkCount = Math.ceil(totalBytes / this.o.chunkBytes);
+    if (fr.chunkCrcs && fr.chunkCrcs.length !== chunkCount) throw new RangeError(`device: ${fr.chunkCrcs.length} chunk CRCs for ${chunkCount} chunks of ${this.o.chunkBytes} bytes`);
     const g: FrameGeometry = {
       deviceId: this.o.deviceId, rows: fr.rows, cols: fr.cols, bitsStored: fr.bitsStored, bytesPerPixel: 2,
       chunkBytes: this.o.chunkBytes, chunkCount, totalBytes,
@@ -170,7 +184,7 @@ export class LinkDevice extends EventEmitter {
     return new Promise((resolve, reject) => {
       this.frames.push({
         serial: fr.serial, g, data: fr.data, sha: fr.sha256 ?? new Uint8Array(createHash('sha256').update(fr.data).digest()),
-        crcs: new Uint32Array(chunkCount), crcKnown: new Uint8Array(chunkCount), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
+        crcs: fr.chunkCrcs ?? new Uint32Array(chunkCount), crcKnown: new Uint8Array(chunkCount).fill(fr.chunkCrcs ? 1 : 0), phase: 'begin', beginSent: false, credit: 0, nextNew: 0,
         resend: [], queued: new Uint8Array(chunkCount), lastActivity: Date.now(), timeout: this.o.ackTimeoutMs, retries: 0,
         resolve, reject,
       });

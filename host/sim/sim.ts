@@ -2,7 +2,7 @@
 // frames with optional fault injection. `radseal sim` is a thin CLI over runSimulator().
 import { createHash } from 'node:crypto';
 import type { Board } from '../boards/board.js';
-import { LinkDevice } from '../link/device.js';
+import { LinkDevice, chunkCrcs } from '../link/device.js';
 import { Connector, type LinkEndpointSettings } from '../link/transport.js';
 import { baseFor, exposeFrame } from './frames.js';
 import { FaultInjector, parseFaults } from './faults.js';
@@ -103,13 +103,14 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
   const base = baseFor(d.rows, d.cols);
   const distinct = Math.max(1, Math.min(o.distinctFrames ?? 4, o.frames));
   // Exposures are made before the clock starts: a detector has the frame in memory before it
-  // sends, and generating one (~0.3 s for 3072²) must not count as link time.
-  const pool: Array<{ data: Uint8Array; sha: string; digest: Uint8Array }> = [];
+  // sends, and generating one (~0.3 s for 3072²) must not count as link time. Its SHA-256 and
+  // per-chunk CRC-32Cs too: a detector's readout computes them as the frame is read out.
+  const pool: Array<{ data: Uint8Array; sha: string; digest: Uint8Array; crcs: Uint32Array }> = [];
   const start = o.startSerial ?? Math.floor(Date.now() / 100) % 2 ** 32;
   for (let n = 0; n < distinct; n++) {
     const data = exposeFrame(base, d.bitsStored, start + n + 1);
     const digest = new Uint8Array(createHash('sha256').update(data).digest());
-    pool.push({ data, sha: Buffer.from(digest).toString('hex'), digest });
+    pool.push({ data, sha: Buffer.from(digest).toString('hex'), digest, crcs: chunkCrcs(data, board.link.chunkBytes) });
   }
   const report: SimReport = {
     framesAcked: 0, duplicatesAcked: 0, failed: [], sent: [], elapsedMs: 0, payloadBytes: 0, device: device.stats, faults: faults.counters, frameSource: base.source,
@@ -127,7 +128,7 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
       o.onQueued?.(serial, fr.sha);
       report.payloadBytes += fr.data.length;
       pending.push(
-        device.send({ serial, rows: d.rows, cols: d.cols, bitsStored: d.bitsStored, data: fr.data, sha256: fr.digest }).then(
+        device.send({ serial, rows: d.rows, cols: d.cols, bitsStored: d.bitsStored, data: fr.data, sha256: fr.digest, chunkCrcs: fr.crcs }).then(
           (r) => {
             report.framesAcked++;
             if (r.duplicate) report.duplicatesAcked++;
