@@ -20,6 +20,29 @@ test('CRC-32C matches published check values', () => {
   assert.equal(crc32c(d.subarray(500), crc32c(d.subarray(0, 500))), crc32c(d));
 });
 
+test('CRC-32C word path equals a bitwise reference at every alignment, length and range', () => {
+  const ref = (b: Uint8Array, crc = 0) => {
+    let c = ~crc >>> 0;
+    for (const x of b) {
+      c ^= x;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const big = Uint8Array.from({ length: 4096 }, (_, i) => (i * 131 + (i >> 7)) & 0xff);
+  for (const off of [0, 1, 2, 3, 5, 7]) {
+    for (const len of [0, 1, 15, 63, 64, 65, 79, 80, 257, 1000, 4000 - off]) {
+      const v = big.subarray(off, off + len); // byteOffset not a multiple of 4
+      assert.equal(crc32c(v), ref(v), `subarray at ${off}, ${len} bytes`);
+      assert.equal(crc32c(big, 0, off, off + len), ref(v), `range ${off}..${off + len}`);
+      assert.equal(crc32c(v, 0x12345678), ref(v, 0x12345678), `continued, ${off}, ${len}`);
+    }
+  }
+  // A Buffer from Node's shared pool (odd offset into a large ArrayBuffer).
+  const pooled = Buffer.from(big.subarray(3, 203));
+  assert.equal(crc32c(pooled), ref(big.subarray(3, 203)));
+});
+
 test('BEGIN round-trips and geometry is checked', () => {
   const g = { deviceId: 'DRX-7', rows: 3072, cols: 3072, bitsStored: 14, bytesPerPixel: 2, chunkBytes: 16384, chunkCount: 1152, totalBytes: 3072 * 3072 * 2 };
   const ev = new PacketParser().push(encodeBegin(42, g));
