@@ -115,6 +115,7 @@ export class LinkDevice extends EventEmitter {
   /** Default: no hook; packets are built straight into the write buffer. */
   writer: PacketWriter | null = null;
   private readonly writeBytes: number;
+  private readonly bufferBytes: number;
   private batch: Uint8Array | null = null;
   private fill = 0;
   private readonly pool: Uint8Array[] = [];
@@ -126,7 +127,10 @@ export class LinkDevice extends EventEmitter {
   constructor(private readonly o: DeviceOptions) {
     super();
     this.log = o.log ?? (() => {});
-    this.writeBytes = Math.max(o.writeBytes ?? 64 * 1024, HEADER_BYTES + o.chunkBytes + TRAILER_BYTES);
+    this.writeBytes = o.writeBytes ?? 64 * 1024;
+    // A write buffer holds writeBytes plus one more packet: it is handed over once it holds at
+    // least writeBytes, so writes are never smaller than writeBytes while chunks are flowing.
+    this.bufferBytes = this.writeBytes + HEADER_BYTES + o.chunkBytes + TRAILER_BYTES;
     this.ticker = setInterval(() => this.tick(), 25);
     // Like the receiver's: a device someone forgot to close() must not keep the process alive
     // (the transport's own handle does that while a link is up).
@@ -250,7 +254,7 @@ export class LinkDevice extends EventEmitter {
   private reserve(n: number): Uint8Array {
     if (this.batch && this.fill + n > this.batch.length) this.flush();
     if (!this.batch) {
-      this.batch = n <= this.writeBytes ? (this.pool.pop() ?? new Uint8Array(this.writeBytes)) : new Uint8Array(n);
+      this.batch = n <= this.bufferBytes ? (this.pool.pop() ?? new Uint8Array(this.bufferBytes)) : new Uint8Array(n);
       this.fill = 0;
     }
     return this.batch;
@@ -273,7 +277,7 @@ export class LinkDevice extends EventEmitter {
       return;
     }
     const release = () => {
-      if (buf.length === this.writeBytes && this.pool.length < 8) this.pool.push(buf);
+      if (buf.length === this.bufferBytes && this.pool.length < 8) this.pool.push(buf);
     };
     if (!t.write(buf.subarray(0, n), release)) this.blocked = true;
   }
