@@ -116,7 +116,7 @@ async function linkPty(run: number): Promise<{ mbps: number; wasmMb: number; dev
   const patch = { link: { ...LINK_PATCH, serial: { path: p.host, devicePath: p.dev, baudRate: 3000000 } } };
   const board = withOverrides(loadBoard('sim-pty'), patch);
   const pty = await spawnPtyPair(p.host, p.dev);
-  const h = await startHost(board);
+  const h = await startHost(board, { oracle: false });
   let first = 0;
   let last = 0;
   const onData = h.rx.onData.bind(h.rx);
