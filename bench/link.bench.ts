@@ -1,7 +1,8 @@
 // Link benchmark (not a test): `node --import tsx bench/link.bench.ts`
 // 1. Throughput over a socat pty, like with like: in both cases the device side is a child
 //    process (bench/link-sim.child.ts) that made its exposures before opening the port, and
-//    this process reads with serialport and times first byte in -> last payload byte in.
+//    this process reads through openSerial() (docs/LINK.md §6a) and times first byte in -> last
+//    payload byte in.
 //      raw:  the child writes the frames' bytes in 64 KiB writes (BENCH_RAW_WRITE), the size the
 //            link device coalesces its packets to; we only count them.
 //      link: the child runs the simulator (protocol v1, credits, CRC-32C, END digest); we run

@@ -3,7 +3,9 @@
 // reopening with backoff after a disconnect, so the protocol layer above only
 // sees "connected(transport)" and "disconnected".
 import { EventEmitter } from 'node:events';
+import { closeSync, constants as fsc, openSync } from 'node:fs';
 import net from 'node:net';
+import tty from 'node:tty';
 import { SerialPort } from 'serialport';
 
 export interface Transport extends EventEmitter {
@@ -29,9 +31,19 @@ class StreamTransport extends EventEmitter implements Transport {
     readonly description: string,
     private readonly stream: NodeJS.ReadWriteStream & { destroy(): void; write(b: Uint8Array, cb?: (err?: Error | null) => void): boolean },
     private readonly closer: () => void = () => stream.destroy(),
+    /** Where bytes come from, when not from `stream` itself (serial ports: see openSerial). */
+    readable: NodeJS.ReadableStream = stream,
   ) {
     super();
-    stream.on('data', (d: Buffer) => this.emit('data', new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+    readable.on('data', (d: Buffer) => this.emit('data', new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+    if (readable !== stream) {
+      // A read error (EIO: the pty's other side or the USB device is gone) or end is a disconnect.
+      readable.on('error', (e: Error) => {
+        this.emit('error', e);
+        this.close();
+      });
+      readable.on('end', () => this.close());
+    }
     stream.on('drain', () => this.emit('drain'));
     stream.on('error', (e: Error) => this.emit('error', e));
     stream.on('close', () => this.markClosed());
@@ -53,17 +65,36 @@ class StreamTransport extends EventEmitter implements Transport {
   }
 }
 
+/**
+ * Opens a serial port (USB-CDC, RS-232, a pty). serialport configures the line (raw mode, baud
+ * rate, exclusive lock) and writes; reads go through a libuv tty stream on a second descriptor
+ * of the same device (docs/LINK.md §6a): a tty hands over at most 4 KiB per read(), and
+ * serialport does every read as a thread-pool round trip (~65 µs of main-thread CPU each),
+ * while a libuv stream reads on the event loop's own epoll wakeup, several reads per wakeup.
+ * RADSEAL_SERIAL_READ=serialport selects serialport's own reads.
+ */
 export async function openSerial(path: string, baudRate: number): Promise<Transport> {
+  // The read descriptor is opened first: serialport's exclusive lock (TIOCEXCL) refuses later opens.
+  const viaTty = process.env.RADSEAL_SERIAL_READ !== 'serialport';
+  const rfd = viaTty ? openSync(path, fsc.O_RDONLY | fsc.O_NOCTTY | fsc.O_NONBLOCK) : -1;
   const port = new SerialPort({ path, baudRate, autoOpen: false, highWaterMark: 256 * 1024 });
-  await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  try {
+    await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  } catch (e) {
+    if (rfd >= 0) closeSync(rfd);
+    throw e;
+  }
   fixSerialPoller(port);
+  const reader = viaTty ? new tty.ReadStream(rfd) : null;
   // close() (not destroy()) releases the port's lock, so the same path can be reopened at once.
   const closer = () => {
+    reader?.destroy();
     if (port.isOpen) port.close(() => {});
     else port.destroy();
   };
-  // serialport reports a vanished device (USB unplug, socat gone) as an error then close.
-  return new StreamTransport(`serial ${path}`, port as unknown as ConstructorParameters<typeof StreamTransport>[1], closer);
+  // serialport reports a vanished device (USB unplug, socat gone) as an error then close; the
+  // tty reader as EIO or end.
+  return new StreamTransport(`serial ${path}`, port as unknown as ConstructorParameters<typeof StreamTransport>[1], closer, reader ?? undefined);
 }
 
 /** uv_poll event bits as @serialport/bindings-cpp uses them. */
