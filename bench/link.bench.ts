@@ -184,7 +184,7 @@ try {
   }
   const rm = median(raws);
   const lm = median(links);
-  console.log(`raw pty, ${FRAMES} frames' bytes, device child -> serialport reader: median ${rm.toFixed(1)} MB/s`);
+  console.log(`raw pty, ${FRAMES} frames' bytes, device child -> reader: median ${rm.toFixed(1)} MB/s`);
   const pairs = links.map((l, i) => l / raws[i]!);
   console.log(`link over pty, ${FRAMES} x 3072x3072 14-bit frames, same layout: median ${lm.toFixed(1)} MB/s = ${((lm / rm) * 100).toFixed(1)}% of the raw median; median of the ${REPS} back-to-back pairs ${(median(pairs) * 100).toFixed(1)}% (range ${(Math.min(...pairs) * 100).toFixed(0)}-${(Math.max(...pairs) * 100).toFixed(0)}%)`);
   console.log(`memory (receiver): WebAssembly ${wasmMb.toFixed(0)} MB for ${loadBoard('sim-pty').link.framesInFlight + 1} frame slots of ${(FRAME_BYTES / 1e6).toFixed(1)} MB`);
