@@ -227,13 +227,7 @@ export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.deviceDays;
     if (o.pkcs11) {
-      const session = TokenSession.open(o.pkcs11.module, o.pkcs11.token, o.pin!);
-      let publicKey: Uint8Array;
-      try {
-        publicKey = session.generateEd25519(o.pkcs11.keyLabel);
-      } finally {
-        session.close();
-      }
+      const publicKey = generateOnToken(o.pkcs11, o.pin!);
       const der = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey, days, storage: 'pkcs11' });
       writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
       return [files.cert];
@@ -284,13 +278,7 @@ export async function issueTechnologist(o: IssueTechnologistOptions): Promise<st
     const days = o.days ?? DEFAULTS.technologistDays;
     const naming = { surname: surname || undefined, givenName: givenName || undefined };
     if (o.pkcs11) {
-      const session = TokenSession.open(o.pkcs11.module, o.pkcs11.token, o.pin!);
-      let publicKey: Uint8Array;
-      try {
-        publicKey = session.generateEd25519(o.pkcs11.keyLabel);
-      } finally {
-        session.close();
-      }
+      const publicKey = generateOnToken(o.pkcs11, o.pin!);
       const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey, days, storage: 'pkcs11', ...naming });
       writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
       return [files.cert];
@@ -355,4 +343,14 @@ export async function writeBundle(o: { caDir: string; caPin?: string; out: strin
     writeFileAtomic(o.out, Buffer.from(text), { mode: 0o644 });
     return { crlNumber: ca.state.crlNumber, nextUpdate: new Date(now.getTime() + ca.state.crlDays * 86_400_000), revoked: ca.state.revoked.length };
   });
+}
+
+/** A new Ed25519 key pair made on the token (never extractable); returns its public key. */
+function generateOnToken(p: Pkcs11KeyRef, pin: string): Uint8Array {
+  const session = TokenSession.open(p.module, p.token, pin);
+  try {
+    return session.generateEd25519(p.keyLabel);
+  } finally {
+    session.close();
+  }
 }
