@@ -21,16 +21,32 @@ function hostPort(s: string): { host: string; port: number } {
 const onFailureOption = () => new Option('--on-failure <policy>', 'non-authentic objects: flag (accept, quarantine a copy, audit) or reject (refuse: C-STORE status A900 / delete from Orthanc)')
   .choices(['flag', 'reject']).default('reject');
 
-/** Runs until SIGINT/SIGTERM, then closes. */
-function untilSignal(close: () => Promise<void>): Promise<void> {
+/**
+ * Runs until SIGINT/SIGTERM, then closes. SIGHUP re-reads the trust bundle, policy and
+ * watermark key (how a long-running gateway takes a new CRL before the old one's
+ * nextUpdate); a bundle that fails to load is reported and the previous one kept.
+ */
+function untilSignal(close: () => Promise<void>, reload?: { o: VerifyOptionValues; ingestor: Ingestor }): Promise<void> {
+  const hangup = () => {
+    if (!reload) return;
+    try {
+      const s = verifySettings(reload.o);
+      reload.ingestor.reload(s);
+      console.log(`${new Date().toISOString()} reloaded ${reload.o.trust}: ${s.trust.length} certificate(s)${s.trust.crls?.length ? `, ${s.trust.crls.length} revocation list(s)` : ''}`);
+    } catch (err) {
+      console.error(`${new Date().toISOString()} reload failed, keeping the previous trust bundle: ${(err as Error).message}`);
+    }
+  };
   return new Promise((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', hangup);
       void close().then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', hangup);
   });
 }
 
@@ -58,7 +74,7 @@ export function register(program: Command): void {
         await untilSignal(async () => {
           w.close();
           audit.close();
-        });
+        }, { o, ingestor });
         return;
       }
       const { host, port } = hostPort(o.listen!);
@@ -67,7 +83,7 @@ export function register(program: Command): void {
       await untilSignal(async () => {
         await gw.close();
         audit.close();
-      });
+      }, { o, ingestor });
     });
 
   withVerifyOptions(program.command('verify-service')
@@ -92,7 +108,7 @@ export function register(program: Command): void {
       await untilSignal(async () => {
         await svc.close();
         audit.close();
-      });
+      }, { o, ingestor });
     });
 
   const audit = program.command('audit').description('audit log tools');

@@ -60,6 +60,13 @@ export class Ingestor {
     for (const d of [o.storeDir, o.quarantineDir]) if (d) mkdirSync(d, { recursive: true });
   }
 
+  /** Takes a new trust bundle (a fresh CRL), policy and watermark key for the objects that arrive from now on. */
+  reload(settings: Pick<IngestorOptions, 'trust' | 'policy' | 'watermarkKey'>): void {
+    this.o.trust = settings.trust;
+    this.o.policy = settings.policy;
+    this.o.watermarkKey = settings.watermarkKey;
+  }
+
   ingest(bytes: Uint8Array, source: AuditSource): IngestResult {
     const fileSha256 = createHash('sha256').update(bytes).digest('hex');
     let sopInstanceUid: string | null = null;
