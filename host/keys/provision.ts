@@ -1,5 +1,6 @@
 // Temporary device provisioning: a self-signed Ed25519 device certificate.
 // (The site PKI with a CA, technologists and revocation replaces this.)
+import { deviceIdProblem, operatorIdProblem } from './ids.js';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newSeed, seedSigner } from './ed25519.js';
@@ -16,7 +17,8 @@ export interface DeviceKeyPaths {
 }
 
 export async function generateDeviceKey(deviceId: string, outDir: string): Promise<DeviceKeyPaths> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new KeyFileError(`device id "${deviceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  const problem = deviceIdProblem(deviceId);
+  if (problem) throw new KeyFileError(problem);
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const paths = { key: join(outDir, 'device.key'), cert: join(outDir, 'device.crt') };
   const seed = newSeed();
@@ -46,7 +48,8 @@ export function loadDeviceSigner(keyPath: string): Signer {
  * signature item DCMTK dcmsign can verify. The site PKI will issue it instead.
  */
 export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): Promise<DeviceKeyPaths> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new KeyFileError(`device id "${deviceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  const problem = deviceIdProblem(deviceId);
+  if (problem) throw new KeyFileError(problem);
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const paths = { key: join(outDir, 'device-ecdsa.key'), cert: join(outDir, 'device-ecdsa.crt') };
   const secret = newP256SecretKey();
@@ -63,7 +66,8 @@ export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): 
  * file is encrypted (PKCS#8 PBES2); a token-held key replaces this later.
  */
 export async function generateTechnologistKey(operatorId: string, outDir: string, pin?: string): Promise<DeviceKeyPaths> {
-  if (!/^[A-Za-z0-9._-]{1,16}$/.test(operatorId)) throw new KeyFileError(`operator id "${operatorId}" must be 1-16 letters, digits, '.', '_' or '-' (it becomes an SH code value)`);
+  const problem = operatorIdProblem(operatorId);
+  if (problem) throw new KeyFileError(problem);
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const paths = { key: join(outDir, `${operatorId}.key`), cert: join(outDir, `${operatorId}.crt`) };
   const seed = newSeed();

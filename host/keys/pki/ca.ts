@@ -8,6 +8,7 @@
 //   CA_DIR/crl.pem         current signed X.509 v2 CRL (PEM "X509 CRL")
 //   CA_DIR/ca.json         site name, CRL number, CRL lifetime, issued and revoked certificates (no secrets)
 //   CA_DIR/watermark.key   site watermark key, 32 bytes (0600)
+import { deviceIdProblem, operatorIdProblem } from '../ids.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
@@ -70,8 +71,6 @@ export function caPaths(dir: string): CaPaths {
   return { dir, key: join(dir, 'ca.key'), cert: join(dir, 'ca.crt'), crl: join(dir, 'crl.pem'), state: join(dir, 'ca.json'), watermarkKey: join(dir, 'watermark.key') };
 }
 
-const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const OPERATOR_ID = /^[A-Za-z0-9._-]{1,16}$/;
 const SITE = /^[\x20-\x7e]{1,64}$/;
 
 /** Runs `fn` holding CA_DIR/.lock, so two commands never hand out the same CRL number or lose a revocation. */
@@ -217,7 +216,8 @@ export interface IssueDeviceOptions {
  * With `pkcs11` the key is generated ON the token (sensitive, not extractable) and only the certificate is written.
  */
 export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
-  if (!DEVICE_ID.test(o.deviceId)) throw new PkiError(`device id "${o.deviceId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  const idProblem = deviceIdProblem(o.deviceId);
+  if (idProblem) throw new PkiError(idProblem);
   if (o.pkcs11 && o.ecdsa) throw new PkiError('--ecdsa makes a P-256 key file; a device whose key is on a token gets no ECDSA key file (issue one without --pkcs11-module if DCMTK verification is needed)');
   if (o.pkcs11 && o.pin === undefined) throw new PkiError('the token PIN is missing');
   const files = { key: join(o.outDir, 'device.key'), cert: join(o.outDir, 'device.crt'), ecKey: join(o.outDir, 'device-ecdsa.key'), ecCert: join(o.outDir, 'device-ecdsa.crt') };
@@ -266,7 +266,8 @@ export interface IssueTechnologistOptions {
 
 /** A technologist key (PIN-encrypted file, or generated on a PKCS#11 token) and its CA-issued certificate with the technologist profile. */
 export async function issueTechnologist(o: IssueTechnologistOptions): Promise<string[]> {
-  if (!OPERATOR_ID.test(o.operatorId)) throw new PkiError(`operator id "${o.operatorId}" must be 1-16 letters, digits, '.', '_' or '-' (it becomes an SH code value)`);
+  const idProblem = operatorIdProblem(o.operatorId);
+  if (idProblem) throw new PkiError(idProblem);
   if (!/^[^\\\x00-\x1f]{1,64}$/.test(o.name)) throw new PkiError(`name "${o.name}" must be a DICOM person name such as Doe^Jane`);
   if (o.pin === undefined) throw new PkiError(o.pkcs11 ? 'the token PIN is missing' : 'a technologist key must be protected: give a PIN (--pin-env) or use a token (--pkcs11-module)');
   const [surname, givenName] = o.name.split('^');
