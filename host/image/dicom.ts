@@ -2,7 +2,7 @@
 // Rows, Columns, Bits Allocated/Stored, Samples per Pixel, Pixel Representation
 // and native (uncompressed) Pixel Data. Compressed transfer syntaxes are refused
 // with a plain reason (decompress first, e.g. dcmdjpeg / dcmj2pnm / opj).
-import { readPart10 } from '../dicom/reader.js';
+import { readPart10, type ParsedFile } from '../dicom/reader.js';
 import { findElement, tag, type DataSet } from '../dicom/model.js';
 import type { GrayImage } from './png.js';
 
@@ -20,7 +20,11 @@ function us(ds: DataSet, g: number, e: number, big: boolean, name: string): numb
 }
 
 export function readDicomGray(bytes: Uint8Array): GrayImage {
-  const f = readPart10(bytes);
+  return grayFromParsed(readPart10(bytes));
+}
+
+/** The first frame of a file already parsed (verify has parsed it; no second parse). */
+export function grayFromParsed(f: ParsedFile): GrayImage {
   const ts = f.transferSyntaxUid.replace(/\0/g, '').trim();
   if (!NATIVE.has(ts)) throw new RangeError(`DICOM: compressed transfer syntax ${ts}; decompress the file first (the watermark CLI reads native pixel data)`);
   const big = ts === BIG_ENDIAN;

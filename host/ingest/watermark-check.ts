@@ -4,8 +4,7 @@
 // gone (stripped, re-encoded, exported) and that a stolen device key alone
 // cannot forge. With a site watermark key, verify requires both.
 import { readPart10 } from '../dicom/reader.js';
-import { findElement, tag } from '../dicom/model.js';
-import { decodeUS } from '../dicom/values.js';
+import { grayFromParsed } from '../image/dicom.js';
 import { readAttestation } from '../dicom/attestation.js';
 import { detectWatermark } from '../watermark/index.js';
 import { watermarkKeyId } from '../keys/watermark-key.js';
@@ -43,31 +42,27 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export function verifyObject(file: string, bytes: Uint8Array, trustSet: CertInfo[], opts: VerifyOptions = {}): VerifyReportWithWatermark {
   const report: VerifyReportWithWatermark = verifyBytes(file, bytes, trustSet, opts.policy ?? DEFAULT_POLICY);
   if (!opts.watermarkKey) return report;
-  let ds;
+  let parsed;
   try {
-    ds = readPart10(bytes).dataSet;
+    parsed = readPart10(bytes);
   } catch {
     return report; // already 'invalid' with its reason
   }
-  const rows = decodeUS(findElement(ds, tag(0x0028, 0x0010))?.value) ?? 0;
-  const cols = decodeUS(findElement(ds, tag(0x0028, 0x0011))?.value) ?? 0;
-  const bitsAllocated = decodeUS(findElement(ds, tag(0x0028, 0x0100))?.value) ?? 0;
-  const bitsStored = decodeUS(findElement(ds, tag(0x0028, 0x0101))?.value) ?? 0;
-  const data = findElement(ds, tag(0x7fe0, 0x0010))?.value;
-  if (!data || bitsAllocated !== 16 || data.length < rows * cols * 2 || rows === 0 || cols === 0) {
+  const ds = parsed.dataSet;
+  let image;
+  try {
+    image = grayFromParsed(parsed);
+  } catch (err) {
     report.watermark = null;
-    report.reasons.push('watermark not checked: no native 16-bit Pixel Data');
+    report.reasons.push(`watermark not checked: ${(err as Error).message.replace(/^DICOM: /, '')}`);
     demote(report);
     return report;
   }
-  // A copy: Pixel Data inside the file need not be 2-byte aligned for a Uint16Array view.
-  const pixels = new Uint16Array(rows * cols);
-  new Uint8Array(pixels.buffer).set(data.subarray(0, rows * cols * 2));
   const attestation = readAttestation(ds);
   const attested = attestation?.watermark;
   // The attested payload lets the fragile layer confirm the mark where the robust decoder alone
   // cannot read it (small frames); it is only a hypothesis to test, the tags must verify.
-  const det = detectWatermark({ rows, cols, bitsStored, pixels }, opts.watermarkKey,
+  const det = detectWatermark(image, opts.watermarkKey,
     attested?.payload.length === 8 ? { expectedPayload: attested.payload } : {});
   const payload = det.payloadHex ? Buffer.from(det.payloadHex, 'hex') : undefined;
   const decoded = payload ? {
