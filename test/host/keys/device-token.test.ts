@@ -9,26 +9,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { radseal, run, tempDir, ROOT, type Run } from '../support/run.js';
+import { SOFTHSM_MODULE, useSoftHsm } from '../support/softhsm.js';
 import { openPkcs11Signer, parsePkcs11Uri } from '../../../host/keys/pkcs11.js';
 import { parseCertificate } from '../../../host/keys/certs.js';
 import { readCertificateDer } from '../../../host/keys/provision.js';
 import { profileOf } from '../../../host/keys/pki/profiles.js';
 import { testBoard } from '../link/harness.js';
 
-const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+const MODULE = SOFTHSM_MODULE;
 const dir = tempDir('radseal-devtoken-');
 const TOKEN = 'DX Room 4';
 const PIN = '48213-dev-pin';
 const BAD_PIN = '99999-wrong';
 const CA_PIN = 'ca-pin-devtoken';
 const SO_PIN = '22222222';
-// SoftHSM reads its configuration when the module is initialised; children inherit it.
-mkdirSync(join(dir, 'tokens'));
-writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
+useSoftHsm(dir); // before anything loads the PKCS#11 module
 process.env.RADSEAL_DT_PIN = PIN;
 process.env.RADSEAL_DT_BAD_PIN = BAD_PIN;
 process.env.RADSEAL_DT_CA_PIN = CA_PIN;

@@ -5,24 +5,22 @@
 // Ed25519 oracle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { radseal, run, tempDir, type Run } from '../support/run.js';
+import { SOFTHSM_MODULE, useSoftHsm } from '../support/softhsm.js';
 import { TokenSession, openPkcs11Signer, parsePkcs11Uri, CKM_EDDSA } from '../../../host/keys/pkcs11.js';
 import { parseCertificate } from '../../../host/keys/certs.js';
 import { readCertificateDer } from '../../../host/keys/provision.js';
 
-const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+const MODULE = SOFTHSM_MODULE;
 const dir = tempDir('radseal-pkcs11-');
 const TOKEN = 'Ward 3';
 const PIN = '73915-pin';
 const SO_PIN = '11111111';
-// SoftHSM reads its configuration when the module is initialised: set it before anything loads the library.
-mkdirSync(join(dir, 'tokens'));
-writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
+useSoftHsm(dir); // before anything loads the PKCS#11 module
 process.env.RADSEAL_TEST_TOKEN_PIN = PIN;
 process.env.RADSEAL_TEST_BAD_PIN = '00000-bad';
 process.env.RADSEAL_TEST_CA_PIN_P11 = 'ca-pin-for-token-test';
