@@ -34,7 +34,10 @@ export function register(program: Command): void {
         `sim: ${rep.framesAcked}/${rep.sent.length} frames ACKed (${rep.duplicatesAcked} as duplicates), ${rep.failed.length} failed; ` +
           `${mb.toFixed(1)} MB in ${(rep.elapsedMs / 1000).toFixed(1)} s = ${(mb / (rep.elapsedMs / 1000)).toFixed(1)} MB/s; frames from ${rep.frameSource}`,
       );
-      console.log(`sim: device ${JSON.stringify(rep.device)}`);
+      const { creditWaitMs, drainWaitMs, ...counts } = rep.device;
+      console.log(`sim: device ${JSON.stringify(counts)}`);
+      // Where the sending time went: waiting for the host (credit) or for the line (drain).
+      console.log(`sim: waited ${creditWaitMs.toFixed(0)} ms for the host's credit and ${drainWaitMs.toFixed(0)} ms for the line to drain; ${rep.cpuMs.toFixed(0)} ms of CPU while sending`);
       if (o.faults) console.log(`sim: faults injected ${JSON.stringify(rep.faults)}`);
       if (rep.failed.length) process.exitCode = 1;
     });

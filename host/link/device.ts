@@ -10,6 +10,7 @@ import {
   HEADER_BYTES, TRAILER_BYTES, decodeNak, decodeText, encodeBegin, writePacket, type FrameGeometry, type Packet,
 } from './codec.js';
 import { crc32c } from './crc32c.js';
+import { LinePacer } from './pacer.js';
 import type { Transport } from './transport.js';
 
 export interface DeviceOptions {
@@ -26,7 +27,7 @@ export interface DeviceOptions {
    * a time (default 64 KiB; never less than one chunk packet). See docs/LINK.md §6b.
    */
   writeBytes?: number;
-  /** Optional pacing of the device's output (a pty ignores baud rate). */
+  /** Optional pacing of the device's output to a line rate (a pty ignores baud rate): LinePacer. */
   bytesPerSec?: number;
   log?: (m: string) => void;
 }
@@ -98,10 +99,16 @@ export interface DeviceStats {
   chunksResent: number;
   timeouts: number;
   bytesOut: number;
+  /** Time spent with chunks to send but no credit from the host (the host's pace). */
+  creditWaitMs: number;
+  /** Time spent waiting for the transport to drain (the line's pace). */
+  drainWaitMs: number;
 }
 
 export class LinkDevice extends EventEmitter {
-  readonly stats: DeviceStats = { framesSent: 0, framesAcked: 0, duplicatesAcked: 0, chunksSent: 0, chunksResent: 0, timeouts: 0, bytesOut: 0 };
+  readonly stats: DeviceStats = { framesSent: 0, framesAcked: 0, duplicatesAcked: 0, chunksSent: 0, chunksResent: 0, timeouts: 0, bytesOut: 0, creditWaitMs: 0, drainWaitMs: 0 };
+  private creditWaitFrom = 0;
+  private drainWaitFrom = 0;
   private transport: Transport | null = null;
   private readonly parser = new PacketParser();
   private readonly frames: TxFrame[] = [];
@@ -110,8 +117,7 @@ export class LinkDevice extends EventEmitter {
   private pumpTimer: NodeJS.Timeout | null = null;
   private readonly ticker: NodeJS.Timeout;
   private readonly log: (m: string) => void;
-  private paceStart = 0;
-  private paceBytes = 0;
+  private readonly pacer: LinePacer | null;
   /** Default: no hook; packets are built straight into the write buffer. */
   writer: PacketWriter | null = null;
   private readonly writeBytes: number;
@@ -128,6 +134,7 @@ export class LinkDevice extends EventEmitter {
     super();
     this.log = o.log ?? (() => {});
     this.writeBytes = o.writeBytes ?? 64 * 1024;
+    this.pacer = o.bytesPerSec ? new LinePacer(o.bytesPerSec) : null;
     // A write buffer holds writeBytes plus one more packet: it is handed over once it holds at
     // least writeBytes, so writes are never smaller than writeBytes while chunks are flowing.
     this.bufferBytes = this.writeBytes + HEADER_BYTES + o.chunkBytes + TRAILER_BYTES;
@@ -146,6 +153,8 @@ export class LinkDevice extends EventEmitter {
     t.on('data', (d: Uint8Array) => this.onData(d));
     t.on('drain', () => {
       this.blocked = false;
+      if (this.drainWaitFrom) this.stats.drainWaitMs += performance.now() - this.drainWaitFrom;
+      this.drainWaitFrom = 0;
       this.pump();
     });
     t.once('close', () => {
@@ -229,7 +238,7 @@ export class LinkDevice extends EventEmitter {
   private write(meta: PacketMeta, body: Uint8Array, bodyCrc?: number): boolean {
     const n = HEADER_BYTES + body.length + TRAILER_BYTES;
     this.stats.bytesOut += n;
-    this.paceBytes += n;
+    this.pacer?.note(n);
     if (this.writer) {
       const pkt = new Uint8Array(n);
       writePacket(pkt, 0, meta.type, meta.serial, meta.index, body, bodyCrc);
@@ -279,7 +288,10 @@ export class LinkDevice extends EventEmitter {
     const release = () => {
       if (buf.length === this.bufferBytes && this.pool.length < 8) this.pool.push(buf);
     };
-    if (!t.write(buf.subarray(0, n), release)) this.blocked = true;
+    if (!t.write(buf.subarray(0, n), release)) {
+      this.blocked = true;
+      this.drainWaitFrom ||= performance.now();
+    }
   }
 
   private sendBegin(f: TxFrame): boolean {
@@ -294,19 +306,9 @@ export class LinkDevice extends EventEmitter {
 
   /** True when pacing says wait; schedules the pump. */
   private paced(): boolean {
-    const rate = this.o.bytesPerSec;
-    if (!rate) return false;
-    const now = performance.now();
-    if (this.paceStart === 0 || now - this.paceStart > 1000) {
-      // Restart the window after idle periods so bursts after a wait are not "owed".
-      if (this.paceStart === 0 || this.paceBytes <= ((now - this.paceStart) * rate) / 1000) {
-        this.paceStart = now;
-        this.paceBytes = 0;
-      }
-    }
-    const allowed = ((now - this.paceStart) * rate) / 1000 + 64 * 1024;
-    if (this.paceBytes <= allowed) return false;
-    this.schedulePump(Math.max(1, ((this.paceBytes - allowed) * 1000) / rate));
+    const wait = this.pacer?.waitMs() ?? 0;
+    if (wait === 0) return false;
+    this.schedulePump(Math.max(1, wait));
     return true;
   }
 
@@ -353,6 +355,7 @@ export class LinkDevice extends EventEmitter {
         this.sendEnd(f);
         continue;
       }
+      this.creditWaitFrom ||= performance.now();
       return; // out of credit
     }
   }
@@ -397,6 +400,8 @@ export class LinkDevice extends EventEmitter {
     switch (p.type) {
       case PacketType.Credit:
         if (p.index > f.credit) f.credit = p.index;
+        if (this.creditWaitFrom) this.stats.creditWaitMs += performance.now() - this.creditWaitFrom;
+        this.creditWaitFrom = 0;
         if (f.phase === 'begin') f.phase = 'send';
         return;
       case PacketType.Nak: {

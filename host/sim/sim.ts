@@ -29,6 +29,8 @@ export interface SimReport {
   failed: Array<{ serial: number; error: string }>;
   sent: Array<{ serial: number; sha256: string }>;
   elapsedMs: number;
+  /** CPU (user + system, whole process) used while sending, from the first frame queued. */
+  cpuMs: number;
   payloadBytes: number;
   device: LinkDevice['stats'];
   faults: FaultInjector['counters'];
@@ -113,10 +115,11 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
     pool.push({ data, sha: Buffer.from(digest).toString('hex'), digest, crcs: chunkCrcs(data, board.link.chunkBytes) });
   }
   const report: SimReport = {
-    framesAcked: 0, duplicatesAcked: 0, failed: [], sent: [], elapsedMs: 0, payloadBytes: 0, device: device.stats, faults: faults.counters, frameSource: base.source,
+    framesAcked: 0, duplicatesAcked: 0, failed: [], sent: [], elapsedMs: 0, cpuMs: 0, payloadBytes: 0, device: device.stats, faults: faults.counters, frameSource: base.source,
   };
   const pending: Promise<void>[] = [];
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   try {
     for (let n = 0; n < o.frames; n++) {
       if (o.signal?.aborted) break;
@@ -144,6 +147,8 @@ export async function runSimulator(board: Board, o: SimOptions): Promise<SimRepo
     await Promise.all(pending);
   } finally {
     report.elapsedMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    report.cpuMs = (cpu.user + cpu.system) / 1e3;
     stopping = true;
     o.signal?.removeEventListener('abort', onAbort);
     device.close();

@@ -83,6 +83,35 @@ test('duplicates: a frame resent after its ACK is ACKed as a duplicate, not deli
   }
 });
 
+test('the simulator paces itself to a line rate and accounts where its sending time went', async (t) => {
+  // A paced line: 4 frames of 256x256x2 bytes (512 KiB) at 1 MB/s take at least the time the rate
+  // allows beyond the pacer's 64 KiB burst, whatever the loopback could carry.
+  const paced = tcpBoard(256, { deviceBytesPerSec: 1_000_000 });
+  let h = await startHost(paced);
+  try {
+    const rep = await runSimulator(paced, { frames: 4, startSerial: 300, port: `127.0.0.1:${h.conn.boundPort}` });
+    assertExactlyOnce(h.got, rep);
+    const floorMs = ((rep.device.bytesOut - 65536) / 1_000_000) * 1000;
+    t.diagnostic(`paced: ${rep.elapsedMs.toFixed(0)} ms for ${rep.device.bytesOut} bytes (floor ${floorMs.toFixed(0)} ms)`);
+    assert.ok(rep.elapsedMs >= floorMs * 0.98, `sent ${rep.device.bytesOut} bytes in ${rep.elapsedMs.toFixed(0)} ms: faster than 1 MB/s`);
+    assert.ok(rep.cpuMs > 0, 'CPU while sending is reported');
+  } finally {
+    await h.stop();
+  }
+  // A credit window of 2 chunks: the device spends time waiting for the host's credit.
+  const narrow = tcpBoard(256, { windowChunks: 2 });
+  h = await startHost(narrow);
+  try {
+    const rep = await runSimulator(narrow, { frames: 2, startSerial: 400, port: `127.0.0.1:${h.conn.boundPort}` });
+    assertExactlyOnce(h.got, rep);
+    t.diagnostic(`narrow window: waited ${rep.device.creditWaitMs.toFixed(1)} ms for credit, ${rep.device.drainWaitMs.toFixed(1)} ms for drain`);
+    assert.ok(rep.device.creditWaitMs > 0, 'credit waits are counted');
+    assert.ok(rep.device.creditWaitMs + rep.device.drainWaitMs <= rep.elapsedMs + 1, 'waits fit in the sending time');
+  } finally {
+    await h.stop();
+  }
+});
+
 test('garbage, oversize headers and wrong protocol versions: clear errors, then the link recovers', async () => {
   const b = tcpBoard(256);
   const logs: string[] = [];
