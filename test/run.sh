@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# command-or-check : Debian package
+# command-or-check : Debian package ("py:MODULE:pkg" a Python module, "lib:GLOB:pkg" a file)
 REQUIRED=(
   "dcmdump:dcmtk"
   "dciodvfy:dicom3tools"
@@ -20,6 +20,7 @@ REQUIRED=(
   "socat:socat"
   "softhsm2-util:softhsm2"
   "Orthanc:orthanc"
+  "lib:/usr/lib/orthanc/libOrthancPython.so*:orthanc-python"
   "curl:curl"
   "opj_compress:libopenjp2-tools"
   "ip:iproute2"
@@ -34,6 +35,9 @@ for entry in "${REQUIRED[@]}"; do
   if [[ $entry == py:* ]]; then
     IFS=: read -r _ module pkg <<<"$entry"
     /usr/bin/python3 -c "import $module" 2>/dev/null || missing_pkgs+=("$pkg")
+  elif [[ $entry == lib:* ]]; then
+    IFS=: read -r _ pattern pkg <<<"$entry"
+    compgen -G "$pattern" >/dev/null || missing_pkgs+=("$pkg")
   else
     IFS=: read -r cmd pkg <<<"$entry"
     command -v "$cmd" >/dev/null 2>&1 || missing_pkgs+=("$pkg")

@@ -87,7 +87,7 @@ export function register(program: Command): void {
     });
 
   withVerifyOptions(program.command('verify-service')
-    .description('HTTP verifier for a PACS hook (Orthanc Lua): POST /verify with DICOM bytes → verdict JSON; loopback only'))
+    .description('HTTP verifier for a PACS hook (Orthanc Python or Lua): POST /verify with DICOM bytes → verdict JSON; loopback only'))
     .requiredOption('--listen <host:port>', 'loopback address, e.g. 127.0.0.1:8043')
     .requiredOption('--quarantine <dir>', 'folder for copies of non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')

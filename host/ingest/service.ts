@@ -1,5 +1,6 @@
-// verify-service: the HTTP verifier a PACS calls for each stored instance
-// (host/ingest/orthanc/radseal.lua posts Orthanc's stored file here).
+// verify-service: the HTTP verifier a PACS calls for each instance it receives
+// (host/ingest/orthanc/radseal_filter.py posts what Orthanc received, before storage;
+// radseal.lua posts Orthanc's stored file).
 //
 //   POST /verify?via=orthanc&ae=CALLING_AE&host=REMOTE_IP&instance=ORTHANC_ID
 //        body: the DICOM Part 10 bytes
@@ -9,7 +10,7 @@
 //
 // The service verifies, keeps a quarantine copy of anything not authentic
 // with its report, writes the audit record, and tells the caller what the
-// policy wants done: keep and flag, or delete ("delete": true). It listens on
+// policy wants done: keep and flag, or refuse/delete ("delete": true). It listens on
 // loopback only: it trusts whoever reaches it to say where the bytes came from.
 import http from 'node:http';
 import type { Ingestor } from './gateway/ingest.js';

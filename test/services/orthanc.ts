@@ -4,7 +4,7 @@
 // network: the namespace has only a loopback interface, and the test reaches
 // both services through `ip netns exec` (storescu, curl).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -49,7 +49,21 @@ async function waitFor(check: () => Promise<boolean>, what: string, logs: () => 
   throw new Error(`${what} did not come up within ${timeoutMs} ms\n${logs()}`);
 }
 
-export async function startOrthancEnv(dir: string, o: { trustPem: string; onFailure: 'flag' | 'reject' }): Promise<OrthancEnv> {
+/** Debian's Python plugin for Orthanc (orthanc-python), or null when it is not installed. */
+export function pythonPlugin(): string | null {
+  try {
+    const f = readdirSync('/usr/lib/orthanc').find((n) => /^libOrthancPython\.so/.test(n));
+    return f ? join('/usr/lib/orthanc', f) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * hook 'lua' (default): radseal.lua verifies after storage; 'python': radseal_filter.py verifies
+ * before storage (Orthanc's Python plugin), as docs/INGEST.md describes.
+ */
+export async function startOrthancEnv(dir: string, o: { trustPem: string; onFailure: 'flag' | 'reject'; hook?: 'lua' | 'python'; radseal?: Record<string, unknown> }): Promise<OrthancEnv> {
   const ns = `radseal-${process.pid}-${randomBytes(3).toString('hex')}`;
   const add = await exec('ip', ['netns', 'add', ns]);
   if (add.code !== 0) throw new Error(`ip netns add failed (tests that run Orthanc need root): ${add.stderr}`);
@@ -83,7 +97,7 @@ export async function startOrthancEnv(dir: string, o: { trustPem: string; onFail
     const verifier = start('verify-service', process.execPath, ['--import', 'tsx', join(ROOT, 'host', 'cli', 'main.ts'), 'verify-service', '--listen', `127.0.0.1:${VERIFY_PORT}`,
       '--trust', o.trustPem, '--quarantine', quarantine, '--audit', auditPath, '--on-failure', o.onFailure]);
 
-    // Orthanc: our configuration file plus radseal's Lua hook, as docs/INGEST.md describes.
+    // Orthanc: our configuration file plus radseal's hook, as docs/INGEST.md describes.
     const template = readFileSync(join(ROOT, 'host', 'ingest', 'orthanc', 'orthanc.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
     const cfg = JSON.parse(template) as Record<string, unknown>;
     Object.assign(cfg, {
@@ -94,11 +108,16 @@ export async function startOrthancEnv(dir: string, o: { trustPem: string; onFail
       DicomAet: 'ORTHANC',
       RemoteAccessAllowed: false,
       AuthenticationEnabled: false,
-      Plugins: [],
-      LuaScripts: [join(ROOT, 'host', 'ingest', 'orthanc', 'radseal.lua')],
-      Radseal: { VerifyUrl: `http://127.0.0.1:${VERIFY_PORT}/verify` },
+      Radseal: { VerifyUrl: `http://127.0.0.1:${VERIFY_PORT}/verify`, ...o.radseal },
       SaveJobs: false,
     });
+    if (o.hook === 'python') {
+      const plugin = pythonPlugin();
+      if (!plugin) throw new Error('Orthanc Python plugin not installed (Debian package orthanc-python)');
+      Object.assign(cfg, { Plugins: [plugin], PythonScript: join(ROOT, 'host', 'ingest', 'orthanc', 'radseal_filter.py'), LuaScripts: [] });
+    } else {
+      Object.assign(cfg, { Plugins: [], LuaScripts: [join(ROOT, 'host', 'ingest', 'orthanc', 'radseal.lua')] });
+    }
     mkdirSync(join(dir, 'orthanc'), { recursive: true });
     const cfgPath = join(dir, 'orthanc', 'orthanc.json');
     writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));

@@ -4,6 +4,8 @@
 // own SCU; the Lua hook posts each stored file to the verifier, the verdict
 // comes back as instance metadata over Orthanc's REST API, non-authentic
 // instances are deleted under the reject policy, and the audit chain verifies.
+// With the Python hook (radseal_filter.py) non-authentic instances are refused
+// before Orthanc stores them at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js'
 import { tempDir } from '../dicom/fixtures.js';
 import { createHash } from 'node:crypto';
 import { makeObjects, tamperPixels } from '../../services/ingest-fixtures.js';
-import { startOrthancEnv, ORTHANC_DICOM, type OrthancEnv } from '../../services/orthanc.js';
+import { startOrthancEnv, pythonPlugin, ORTHANC_DICOM, type OrthancEnv } from '../../services/orthanc.js';
 
 const readAudit = (p: string): AuditRecord[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
 
@@ -131,4 +133,80 @@ test('Orthanc, reject policy: a tampered instance is deleted after storage, the 
   const q = readdirSync(env.quarantine);
   assert.equal(q.filter((f) => f.endsWith('.dcm')).length, 1);
   assert.equal(verifyAuditLog(env.auditPath).ok, true);
+});
+
+/** The instance ids Orthanc's change log says were ever created, and whether any was deleted. */
+async function changes(env: OrthancEnv): Promise<{ newInstances: string[]; deleted: number }> {
+  const c = (await env.rest('/changes?limit=1000')) as { Changes: Array<{ ChangeType: string; ID: string }> };
+  return { newInstances: c.Changes.filter((x) => x.ChangeType === 'NewInstance').map((x) => x.ID), deleted: c.Changes.filter((x) => x.ChangeType === 'Deleted').length };
+}
+
+test('Orthanc + Python hook, reject policy: non-authentic instances are refused before storage (C-STORE and REST), even a tampered copy under a stored UID; evidence kept', { skip: pythonPlugin() ? false : 'Orthanc Python plugin (orthanc-python) not installed' }, async (t) => {
+  const dir = tempDir(t, 'radseal-orthanc-py-');
+  const objs = await makeObjects(dir, 2, 128, 192);
+  const env = await startOrthancEnv(dir, { trustPem: objs.ids.trustPem, onFailure: 'reject', hook: 'python' });
+  t.after(() => env.stop());
+  const files = { tampered: join(dir, 'tampered-1.dcm'), unsigned: join(dir, 'unsigned.dcm'), sameUid: join(dir, 'tampered-0.dcm') };
+  writeFileSync(files.tampered, tamperPixels(objs.sealed[1]!, 10, 10, 5, 5));
+  writeFileSync(files.unsigned, objs.unsigned);
+  writeFileSync(files.sameUid, tamperPixels(objs.sealed[0]!, 40, 40, 8, 8));
+
+  await storescu(env, join(dir, 'sealed-0.dcm'));
+  // Orthanc 1.10.1 answers a discarded C-STORE with Success (storescu exits 0): the refusal is in
+  // the audit log and the quarantine, not in the DIMSE status. The gateway returns a failure status.
+  await storescu(env, files.tampered);
+  const up = await env.inNs('curl', ['-s', '-X', 'POST', '--data-binary', `@${files.unsigned}`, 'http://127.0.0.1:8042/instances']);
+  assert.equal((JSON.parse(up.stdout) as { Status: string }).Status, 'FilteredOut', `REST upload of an unsigned object: ${up.stdout}`);
+  await storescu(env, files.sameUid);
+  const recs = await waitAudit(env, 4);
+
+  assert.deepEqual(recs.map((r) => [r.verdict, r.action, r.source.via]), [
+    ['authentic', 'stored', 'orthanc-dicom'],
+    ['tampered', 'rejected', 'orthanc-dicom'],
+    ['unsigned', 'rejected', 'orthanc-rest'],
+    ['tampered', 'rejected', 'orthanc-dicom'],
+  ]);
+  assert.equal(recs[3]!.sopInstanceUid, parsePart10(objs.sealed[0]!).sopInstanceUid, 'the tampered copy under a stored UID was seen and refused');
+  // Never stored, so never visible: one instance ever created, none deleted.
+  const idOk = await findInstance(env, parsePart10(objs.sealed[0]!).sopInstanceUid);
+  assert.ok(idOk);
+  assert.deepEqual(await changes(env), { newInstances: [idOk], deleted: 0 });
+  assert.equal(((await env.rest('/statistics')) as { CountInstances: number }).CountInstances, 1);
+  assert.equal(await metadata(env, idOk, 'RadsealVerdict'), 'authentic');
+  assert.equal(await metadata(env, idOk, 'RadsealAuditSeq'), '1');
+  assert.equal(await metadata(env, idOk, 'RadsealFileSha256'), recs[0]!.fileSha256);
+  // The stored file is the authentic one, byte for byte in its data set.
+  const back = join(dir, 'from-orthanc.dcm');
+  assert.equal((await env.inNs('curl', ['-sf', '-o', back, `http://127.0.0.1:8042/instances/${idOk}/file`])).code, 0);
+  const served = new Uint8Array(readFileSync(back));
+  assert.deepEqual(Buffer.from(served.subarray(parsePart10(served).dataSetOffset)), Buffer.from(objs.sealed[0]!.subarray(parsePart10(objs.sealed[0]!).dataSetOffset)));
+  assert.equal(readdirSync(env.quarantine).filter((f) => f.endsWith('.dcm')).length, 3);
+  assert.equal(verifyAuditLog(env.auditPath).ok, true);
+});
+
+test('Orthanc + Python hook, verifier unreachable: kept as "unverified" (never authentic) by default, refused with RefuseUnverified', { skip: pythonPlugin() ? false : 'Orthanc Python plugin (orthanc-python) not installed' }, async (t) => {
+  const dir = tempDir(t, 'radseal-orthanc-py-down-');
+  const objs = await makeObjects(dir, 2, 96, 96);
+  const uid = parsePart10(objs.sealed[0]!).sopInstanceUid;
+  // Port 9 (discard) has no listener in the namespace: connection refused.
+  for (const refuse of [false, true]) {
+    const sub = join(dir, refuse ? 'refuse' : 'keep');
+    const env = await startOrthancEnv(sub, { trustPem: objs.ids.trustPem, onFailure: 'flag', hook: 'python', radseal: { VerifyUrl: 'http://127.0.0.1:9/verify', RefuseUnverified: refuse } });
+    try {
+      await storescu(env, join(dir, 'sealed-0.dcm'));
+      // The stored callback writes metadata just after storage.
+      await new Promise((r) => setTimeout(r, 500));
+      const id = await findInstance(env, uid);
+      if (refuse) {
+        assert.equal(id, null, 'refused while the verifier is down');
+        assert.match(env.logs(), /refusing an unverified instance \(verify-service unreachable/);
+      } else {
+        assert.ok(id, 'kept while the verifier is down');
+        assert.equal(await metadata(env, id, 'RadsealVerdict'), 'unverified');
+        assert.match(await metadata(env, id, 'RadsealReasons'), /verify-service unreachable/);
+      }
+    } finally {
+      await env.stop();
+    }
+  }
 });

@@ -1,0 +1,109 @@
+# radseal verification for Orthanc, before storage (Orthanc 1.10+, Python plugin 4.0+;
+# tested with Debian's orthanc 1.10.1 and orthanc-python 4.0).
+#
+# Every instance Orthanc receives (C-STORE, REST upload, DICOMweb) is posted, as the exact bytes
+# received, to `radseal verify-service` on loopback *before* Orthanc stores it. When the service's
+# policy says so ("delete": true, i.e. --on-failure reject), the instance is discarded: it never
+# reaches storage, so no viewer, router or query ever sees it, not even for a moment. The service
+# keeps a copy of every non-authentic object with its report in its quarantine folder and writes
+# the audit record, so nothing is lost by refusing it. Instances that are kept get the verdict as
+# metadata once stored, as with radseal.lua (use one hook or the other, not both).
+#
+# Configuration (orthanc.json):
+#   "Plugins": [ "/usr/lib/orthanc/libOrthancPython.so.4.0" ],
+#   "PythonScript": "/etc/orthanc/radseal_filter.py",
+#   "Radseal": { "VerifyUrl": "http://127.0.0.1:8043/verify",
+#                "TimeoutSeconds": 60,
+#                "RefuseUnverified": false },
+#   "UserMetadata": { "RadsealVerdict": 4600, "RadsealReasons": 4601,
+#                     "RadsealAuditSeq": 4602, "RadsealFileSha256": 4603, "RadsealAction": 4604 }
+#
+# RefuseUnverified: when the verifier cannot be reached or gives no verdict, false (default) keeps
+# the instance with the verdict "unverified" (a study is never lost to a verifier outage, and it is
+# never shown as authentic); true refuses it (the sender keeps it and may send it again later).
+#
+# Written by hand: Orthanc's own filters (Lua ReceivedInstanceFilter) see the tags only up to
+# Pixel Data, never the Digital Signatures that follow it; this callback sees the whole file.
+
+import collections
+import hashlib
+import json
+import threading
+import urllib.parse
+import urllib.request
+
+import orthanc
+
+_config = json.loads(orthanc.GetConfiguration()).get('Radseal', {})
+VERIFY_URL = _config.get('VerifyUrl', 'http://127.0.0.1:8043/verify')
+TIMEOUT = float(_config.get('TimeoutSeconds', 60))
+REFUSE_UNVERIFIED = bool(_config.get('RefuseUnverified', False))
+
+# Verdicts of instances kept, by the SHA-256 of the bytes received, until Orthanc has stored them
+# and the metadata can be written (the stored callback runs after storage, on another thread).
+# Bounded: an instance Orthanc then does not store (e.g. one it already holds) never comes back.
+_pending = collections.OrderedDict()
+_PENDING_MAX = 4096
+_lock = threading.Lock()
+
+_ORIGINS = {
+    orthanc.InstanceOrigin.DICOM_PROTOCOL: 'dicom',
+    orthanc.InstanceOrigin.REST_API: 'rest',
+    orthanc.InstanceOrigin.PLUGIN: 'plugin',
+    orthanc.InstanceOrigin.LUA: 'lua',
+    orthanc.InstanceOrigin.WEB_DAV: 'webdav',
+}
+
+
+def _verify(data, via):
+    url = VERIFY_URL + '?' + urllib.parse.urlencode({'via': via, 'stage': 'before-storage'})
+    req = urllib.request.Request(url, data=data, method='POST', headers={'Content-Type': 'application/dicom'})
+    with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+        answer = json.loads(r.read().decode('utf-8'))
+    if not isinstance(answer, dict) or 'verdict' not in answer:
+        raise ValueError('verify-service answered without a verdict')
+    return answer
+
+
+def on_received(received, origin):
+    data = bytes(received)
+    via = 'orthanc-' + _ORIGINS.get(origin, 'unknown')
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        r = _verify(data, via)
+    except Exception as e:  # unreachable, timeout, HTTP error, bad JSON: never "authentic"
+        reason = 'verify-service unreachable: %s' % (e,)
+        if REFUSE_UNVERIFIED:
+            orthanc.LogWarning('radseal: refusing an unverified instance (%s)' % reason)
+            return orthanc.ReceivedInstanceAction.DISCARD, None
+        orthanc.LogWarning('radseal: keeping an unverified instance (%s)' % reason)
+        r = {'verdict': 'unverified', 'summary': reason, 'auditSeq': 0, 'fileSha256': digest, 'action': 'unverified'}
+    if r.get('delete'):
+        orthanc.LogWarning('radseal: refused before storage (%s, audit #%s): %s' % (r['verdict'], r.get('auditSeq'), r.get('summary')))
+        return orthanc.ReceivedInstanceAction.DISCARD, None
+    with _lock:
+        _pending[digest] = r
+        while len(_pending) > _PENDING_MAX:
+            _pending.popitem(last=False)
+    return orthanc.ReceivedInstanceAction.KEEP_AS_IS, None
+
+
+def on_stored(dicom, instance_id):
+    digest = hashlib.sha256(bytes(dicom.GetInstanceData())).hexdigest()
+    with _lock:
+        r = _pending.pop(digest, None)
+    if r is None:
+        r = {'verdict': 'unverified', 'summary': 'no verdict was recorded before storage', 'auditSeq': 0, 'fileSha256': digest, 'action': 'unverified'}
+    meta = {
+        'RadsealVerdict': r['verdict'],
+        'RadsealReasons': r.get('summary') or '',
+        'RadsealAuditSeq': '%d' % int(r.get('auditSeq') or 0),
+        'RadsealFileSha256': r.get('fileSha256') or digest,
+        'RadsealAction': r.get('action') or '',
+    }
+    for name, value in meta.items():
+        orthanc.RestApiPut('/instances/%s/metadata/%s' % (instance_id, name), str(value))
+
+
+orthanc.RegisterReceivedInstanceCallback(on_received)
+orthanc.RegisterOnStoredInstanceCallback(on_stored)
