@@ -56,12 +56,13 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'C-STORE SCP address (e.g. 127.0.0.1:11112)')
     .option('--watch <dir>', 'folder mode: ingest every .dcm file dropped into this folder')
     .option('--ae <title>', 'our AE title (called AE) for the SCP', 'RADSEAL')
+    .option('--allow-ae <AE[@address]>', 'only these calling AE titles may send, optionally from one address each (repeat, or comma-separate); default: any', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)])
     .requiredOption('--store <dir>', 'folder for authentic objects (original bytes)')
     .requiredOption('--quarantine <dir>', 'folder for non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .option('--forward <ae@host:port>', 'forward authentic objects (original bytes) to PACS')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOptionValues & { listen?: string; watch?: string; ae: string; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
+    .action(async (o: VerifyOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const settings = verifySettings(o);
       const forward = o.forward ? { ...parseTarget(o.forward), callingAe: o.ae } : undefined;
@@ -78,8 +79,8 @@ export function register(program: Command): void {
         return;
       }
       const { host, port } = hostPort(o.listen!);
-      const gw = await startGateway({ host, port, aeTitle: o.ae, ingestor, forward, log });
-      console.log(`radseal ingest: listening on ${host}:${gw.port} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit})`);
+      const gw = await startGateway({ host, port, aeTitle: o.ae, allowedCallers: o.allowAe, ingestor, forward, log });
+      console.log(`radseal ingest: listening on ${host}:${gw.port} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'})`);
       await untilSignal(async () => {
         await gw.close();
         audit.close();

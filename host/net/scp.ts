@@ -44,6 +44,12 @@ export interface StoreScpOptions {
   port: number;
   /** Our AE title: associations calling another title are rejected (reason 7). */
   aeTitle: string;
+  /**
+   * Who may send: calling AE titles, each alone ("MODALITY1": from anywhere) or bound to the
+   * sender's address ("MODALITY1@10.1.2.3"). Others are rejected (reason 3, calling AE title not
+   * recognised). Undefined or empty: any calling AE.
+   */
+  allowedCallers?: string[];
   onStore: (obj: ReceivedObject) => Promise<StoreAnswer>;
   /** Largest data set accepted; larger ones abort the association. Default 1 GiB. */
   maxObjectBytes?: number;
@@ -57,6 +63,24 @@ export interface StoreScpOptions {
 /** Part 10 preamble + meta header (group 0002) for a received data set; Source AE Title (0002,0016) = the sender. */
 export function buildPart10(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, dataSet: Uint8Array, sourceAe?: string): Uint8Array {
   return wrapPart10({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: sourceAe }, dataSet);
+}
+
+/** IPv4-mapped IPv6 ("::ffff:10.1.2.3") as the plain IPv4 address an administrator writes. */
+const plainAddress = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+
+/** Why a calling AE (from this address) may not send, or null when it may. */
+export function callerProblem(allowed: string[] | undefined, callingAe: string, remoteAddress: string): string | null {
+  if (!allowed || allowed.length === 0) return null;
+  const from = plainAddress(remoteAddress);
+  let known = false;
+  for (const entry of allowed) {
+    const at = entry.lastIndexOf('@');
+    const ae = at < 0 ? entry : entry.slice(0, at);
+    if (ae !== callingAe) continue;
+    known = true;
+    if (at < 0 || plainAddress(entry.slice(at + 1)) === from) return null;
+  }
+  return known ? `calling AE "${callingAe}" is not allowed from ${from}` : `calling AE "${callingAe}" is not on the allow-list`;
 }
 
 interface PresentationContext {
@@ -251,6 +275,13 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
         if (o.aeTitle && rq.calledAe !== o.aeTitle) {
           log(`association from ${rq.callingAe} (${sock.remoteAddress}) rejected: called AE "${rq.calledAe}" is not "${o.aeTitle}"`);
           send(pdu(0x03, Uint8Array.of(0, 1, 1, 7)));
+          sock.end();
+          return;
+        }
+        const caller = callerProblem(o.allowedCallers, rq.callingAe, sock.remoteAddress ?? '');
+        if (caller) {
+          log(`association from ${rq.callingAe} (${sock.remoteAddress}) rejected: ${caller}`);
+          send(pdu(0x03, Uint8Array.of(0, 1, 1, 3)));
           sock.end();
           return;
         }

@@ -15,6 +15,8 @@ export interface GatewayOptions {
   host: string;
   port: number;
   aeTitle: string;
+  /** Calling AE titles allowed to send ("AE" or "AE@address"); undefined: any (see StoreScpOptions). */
+  allowedCallers?: string[];
   ingestor: Ingestor;
   /** Forward authentic objects here (original bytes). Requires the ingestor to have a storeDir. */
   forward?: CStoreTarget;
@@ -129,7 +131,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   let scp: StoreScp;
   try {
     scp = await startStoreScp({
-      host: o.host, port: o.port, aeTitle: o.aeTitle, log,
+      host: o.host, port: o.port, aeTitle: o.aeTitle, allowedCallers: o.allowedCallers, log,
       onStore: async (obj) => {
         // Verification is synchronous CPU work; objects are handled one at a time in arrival order per association.
         const r = o.ingestor.ingest(obj.part10(), { via: 'c-store', ae: obj.callingAe, host: obj.remoteAddress || null });

@@ -12,6 +12,7 @@ import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js'
 import { AuditLog, verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
 import { Ingestor } from '../../../host/ingest/gateway/ingest.js';
 import { startGateway, watchFolder } from '../../../host/ingest/gateway/gateway.js';
+import { callerProblem } from '../../../host/net/scp.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { tempDir } from '../dicom/fixtures.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
@@ -124,4 +125,39 @@ test('gateway, flag policy: non-authentic accepted (status 0) but quarantined, n
   const recs = readAudit(join(dir, 'audit.jsonl'));
   assert.deepEqual([recs[2]!.verdict, recs[2]!.source.via], ['unsigned', 'watch']);
   assert.equal(verifyAuditLog(join(dir, 'audit.jsonl')).ok, true);
+});
+
+test('callerProblem: AE titles alone or bound to an address; IPv4-mapped addresses match; empty list allows all', () => {
+  assert.equal(callerProblem(undefined, 'ANY', '10.0.0.1'), null);
+  assert.equal(callerProblem([], 'ANY', '10.0.0.1'), null);
+  const allow = ['MOD1', 'MOD2@10.1.2.3', 'MOD2@10.1.2.4'];
+  assert.equal(callerProblem(allow, 'MOD1', '192.168.0.9'), null);
+  assert.equal(callerProblem(allow, 'MOD2', '10.1.2.4'), null);
+  assert.equal(callerProblem(allow, 'MOD2', '::ffff:10.1.2.3'), null);
+  assert.match(callerProblem(allow, 'MOD2', '10.1.2.5')!, /not allowed from 10\.1\.2\.5/);
+  assert.match(callerProblem(allow, 'MOD3', '10.1.2.3')!, /not on the allow-list/);
+  assert.match(callerProblem(allow, 'mod1', '10.1.2.3')!, /not on the allow-list/, 'AE titles are compared exactly');
+});
+
+test('gateway with an allow-list: listed calling AEs (from their address) store; others are rejected at association (reason 3) and nothing is audited for them', async (t) => {
+  const dir = tempDir(t, 'radseal-gw-allow-');
+  const objs = await makeObjects(dir, 2, 96, 96);
+  const auditPath = join(dir, 'audit.jsonl');
+  const audit = new AuditLog(auditPath);
+  t.after(() => audit.close());
+  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const logs: string[] = [];
+  const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', allowedCallers: ['MODALITY1', 'DCMTKSCU@127.0.0.1', 'FARAWAY@10.9.9.9'], ingestor, log: (m) => logs.push(m) });
+  t.after(() => gw.close());
+  const to = (callingAe: string) => ({ calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port, callingAe });
+  assert.equal((await cStore(to('MODALITY1'), objs.sealed[0]!)).status, 0);
+  await assert.rejects(cStore(to('STRANGER'), objs.sealed[1]!), (e: DicomNetError) => /association rejected .*reason 3/.test(e.message));
+  await assert.rejects(cStore(to('FARAWAY'), objs.sealed[1]!), /association rejected .*reason 3/);
+  const sf = join(dir, 'sealed-1.dcm');
+  const storescu = (aet: string) => new Promise<string>((res) => execFile('storescu', ['-v', '-aet', aet, '-aec', 'RADSEAL', '127.0.0.1', String(gw.port), sf], (_e, so, se) => res(so + se)));
+  assert.match(await storescu('INTRUDER'), /Association Rejected[\s\S]*Calling AE Title Not Recognized/i);
+  assert.match(await storescu('DCMTKSCU'), /Received Store Response \(Success\)/);
+  assert.deepEqual(readAudit(auditPath).map((r) => [r.source.ae, r.verdict]), [['MODALITY1', 'authentic'], ['DCMTKSCU', 'authentic']]);
+  assert.ok(logs.some((l) => /STRANGER .*not on the allow-list/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => /FARAWAY .*not allowed from 127\.0\.0\.1/.test(l)), logs.join('\n'));
 });
