@@ -10,6 +10,7 @@ import { startGateway, watchFolder } from '../ingest/gateway/gateway.js';
 import { startVerifyService } from '../ingest/service.js';
 import { renderReportHtml } from '../ingest/report.js';
 import { parseTarget } from '../net/cstore.js';
+import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 function hostPort(s: string): { host: string; port: number } {
@@ -51,8 +52,8 @@ function untilSignal(close: () => Promise<void>, reload?: { o: VerifyOptionValue
 }
 
 export function register(program: Command): void {
-  withVerifyOptions(program.command('ingest')
-    .description('PACS ingest gateway: C-STORE SCP that verifies every object, stores (and forwards) authentic ones, quarantines the rest, audits all'))
+  withTlsOptions(withVerifyOptions(program.command('ingest')
+    .description('PACS ingest gateway: C-STORE SCP that verifies every object, stores (and forwards) authentic ones, quarantines the rest, audits all')), 'the listener and the forwarding')
     .option('--listen <host:port>', 'C-STORE SCP address (e.g. 127.0.0.1:11112)')
     .option('--watch <dir>', 'folder mode: ingest every .dcm file dropped into this folder')
     .option('--ae <title>', 'our AE title (called AE) for the SCP', 'RADSEAL')
@@ -62,10 +63,12 @@ export function register(program: Command): void {
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .option('--forward <ae@host:port>', 'forward authentic objects (original bytes) to PACS')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
+    .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const settings = verifySettings(o);
-      const forward = o.forward ? { ...parseTarget(o.forward), callingAe: o.ae } : undefined;
+      const tls = tlsFrom(o);
+      if (tls && o.watch && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure network connections: folder mode (--watch) has none unless it forwards');
+      const forward = o.forward ? { ...parseTarget(o.forward), callingAe: o.ae, tls } : undefined;
       const audit = new AuditLog(o.audit);
       const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure });
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
@@ -79,8 +82,8 @@ export function register(program: Command): void {
         return;
       }
       const { host, port } = hostPort(o.listen!);
-      const gw = await startGateway({ host, port, aeTitle: o.ae, allowedCallers: o.allowAe, ingestor, forward, log });
-      console.log(`radseal ingest: listening on ${host}:${gw.port} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'})`);
+      const gw = await startGateway({ host, port, aeTitle: o.ae, allowedCallers: o.allowAe, tls, ingestor, forward, log });
+      console.log(`radseal ingest: listening on ${host}:${gw.port}${tls ? ' (TLS)' : ''} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'})`);
       await untilSignal(async () => {
         await gw.close();
         audit.close();

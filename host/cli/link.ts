@@ -4,6 +4,7 @@ import { loadBoard, type Board } from '../boards/board.js';
 import { runSimulator } from '../sim/sim.js';
 import { CaptureService } from '../capture/service.js';
 import { parseTarget } from '../net/cstore.js';
+import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { dirname, join } from 'node:path';
@@ -42,9 +43,9 @@ export function register(program: Command): void {
       if (rep.failed.length) process.exitCode = 1;
     });
 
-  program
+  withTlsOptions(program
     .command('capture')
-    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped')
+    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS')
     .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
     .requiredOption('--key <file|uri>', "device private key: PKCS#8 PEM file (0600), or a key on a PKCS#11 token: 'pkcs11:object=KEYLABEL' (token and module from the board's keys.slotLabel / keys.pkcs11Module unless the URI gives token=… / module-path=…)")
     .requiredOption('--cert <file>', 'device certificate')
@@ -59,7 +60,8 @@ export function register(program: Command): void {
     .option('--tech-cert <file>', 'technologist certificate')
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
+    .action(async (o: TlsOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
+      if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
       const board = loadBoard(o.board);
       let device = loadCaptureDevice(board, o.key, o.cert, o.pinEnv);
       const closeDevice = device.close;
@@ -73,7 +75,7 @@ export function register(program: Command): void {
         const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
-          forward: o.forward ? parseTarget(o.forward) : undefined,
+          forward: o.forward ? { ...parseTarget(o.forward), tls: tlsFrom(o) } : undefined,
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
         });
       } catch (err) {
@@ -90,7 +92,7 @@ export function register(program: Command): void {
         closeDevice?.();
         throw err;
       }
-      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}`);
+      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}${o.tlsKey ? ' over TLS' : ''}` : ''}`);
       const timer = setInterval(summary, o.statusEvery * 1000);
       await new Promise<void>((res) => {
         process.once('SIGINT', res);

@@ -10,6 +10,8 @@
 // surface needed for one C-STORE is small: A-ASSOCIATE-RQ/AC/RJ, P-DATA-TF,
 // A-RELEASE-RQ/RP, A-ABORT.
 import net from 'node:net';
+import tls from 'node:tls';
+import { clientTlsOptions, type DicomTls } from './tls.js';
 import {
   APP_CONTEXT, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, parseCommand, pdataPdus, pdu,
   uidValue, userInformation, usValue,
@@ -66,6 +68,8 @@ export interface CStoreTarget {
   callingAe?: string;
   timeoutMs?: number;
   maxPduBytes?: number;
+  /** DICOM over TLS (host/net/tls.ts): the SCP's certificate must chain to tls.ca and name host. */
+  tls?: DicomTls;
 }
 
 /** Parses AE@HOST:PORT. */
@@ -150,18 +154,19 @@ export async function cStore(t: CStoreTarget, file: Uint8Array): Promise<CStoreR
   const timeout = t.timeoutMs ?? 30000;
   const maxPdu = t.maxPduBytes ?? 65536;
   const sock = await new Promise<net.Socket>((res, rej) => {
-    const s = net.connect({ host: t.host, port: t.port });
+    const s = t.tls ? tls.connect({ host: t.host, port: t.port, ...clientTlsOptions(t.tls, t.host) }) : net.connect({ host: t.host, port: t.port });
     const timer = setTimeout(() => {
       s.destroy();
       rej(new DicomNetError(`connect to ${t.host}:${t.port} timed out`, true));
     }, timeout);
-    s.once('connect', () => {
+    s.once(t.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       res(s);
     });
     s.once('error', (e) => {
       clearTimeout(timer);
-      rej(new DicomNetError(`cannot connect to ${t.calledAe}@${t.host}:${t.port}: ${e.message}`, true));
+      // Retryable even for a certificate problem: the object stays queued while someone fixes it.
+      rej(new DicomNetError(`cannot connect to ${t.calledAe}@${t.host}:${t.port}${t.tls ? ' (TLS)' : ''}: ${e.message}`, true));
     });
   });
   const reader = new PduReader(sock);

@@ -10,7 +10,9 @@
 //
 // PDU and command-set encoding is shared with the SCU (pdu.ts).
 import net from 'node:net';
+import tls from 'node:tls';
 import { DicomNetError } from './cstore.js';
+import { serverTlsOptions, type DicomTls } from './tls.js';
 import {
   APP_CONTEXT, EXPLICIT_LE, IMPLICIT_LE, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, parseCommand,
   pdataPdus, pdu, textValue, trimText, uidValue, userInformation, usValue,
@@ -50,6 +52,8 @@ export interface StoreScpOptions {
    * recognised). Undefined or empty: any calling AE.
    */
   allowedCallers?: string[];
+  /** DICOM over TLS (host/net/tls.ts): callers must present a certificate chaining to tls.ca. */
+  tls?: DicomTls;
   onStore: (obj: ReceivedObject) => Promise<StoreAnswer>;
   /** Largest data set accepted; larger ones abort the association. Default 1 GiB. */
   maxObjectBytes?: number;
@@ -194,7 +198,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
   const maxObject = o.maxObjectBytes ?? 1 << 30;
   const ourMaxPdu = o.maxPduBytes ?? 262144;
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
+  const onConnection = (sock: net.Socket) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.setTimeout(o.idleTimeoutMs ?? 60000, () => abort(2, 0));
@@ -353,7 +357,12 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       }
     });
     sock.on('error', () => sock.destroy());
-  });
+  };
+  const server = o.tls ? tls.createServer(serverTlsOptions(o.tls), onConnection) : net.createServer(onConnection);
+  if (o.tls) {
+    // A failed handshake never becomes an association: say why (no certificate, untrusted, old TLS).
+    server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => log(`TLS connection from ${s.remoteAddress ?? '?'} refused: ${e.message}`));
+  }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {

@@ -7,6 +7,7 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cStore, DicomNetError, type CStoreTarget } from '../../net/cstore.js';
+import type { DicomTls } from '../../net/tls.js';
 import { startStoreScp, type StoreScp } from '../../net/scp.js';
 import { fsyncDir } from '../../io/atomic.js';
 import { Ingestor, type IngestResult } from './ingest.js';
@@ -17,6 +18,8 @@ export interface GatewayOptions {
   aeTitle: string;
   /** Calling AE titles allowed to send ("AE" or "AE@address"); undefined: any (see StoreScpOptions). */
   allowedCallers?: string[];
+  /** DICOM over TLS for the listener (host/net/tls.ts). */
+  tls?: DicomTls;
   ingestor: Ingestor;
   /** Forward authentic objects here (original bytes). Requires the ingestor to have a storeDir. */
   forward?: CStoreTarget;
@@ -131,7 +134,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   let scp: StoreScp;
   try {
     scp = await startStoreScp({
-      host: o.host, port: o.port, aeTitle: o.aeTitle, allowedCallers: o.allowedCallers, log,
+      host: o.host, port: o.port, aeTitle: o.aeTitle, allowedCallers: o.allowedCallers, tls: o.tls, log,
       onStore: async (obj) => {
         // Verification is synchronous CPU work; objects are handled one at a time in arrival order per association.
         const r = o.ingestor.ingest(obj.part10(), { via: 'c-store', ae: obj.callingAe, host: obj.remoteAddress || null });

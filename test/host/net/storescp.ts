@@ -22,10 +22,11 @@ export interface StoreScp {
   stop(): Promise<void>;
 }
 
-export async function startStoreScp(dir: string, port: number, aet = 'PACS'): Promise<StoreScp> {
+/** `extra`: more storescp options, e.g. TLS (`+tls KEY CERT +cf CA`). */
+export async function startStoreScp(dir: string, port: number, aet = 'PACS', extra: string[] = []): Promise<StoreScp> {
   mkdirSync(dir, { recursive: true });
   // +B: write data exactly as received, so the test can compare bytes.
-  const proc = spawn('storescp', ['+B', '-aet', aet, '-od', dir, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('storescp', ['+B', '-aet', aet, ...extra, '-od', dir, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
