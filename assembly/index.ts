@@ -6,9 +6,9 @@
 export function heapBase(): usize {
   return __heap_base;
 }
-export * from './sha256';
+export { sha256ContextSize, sha256Init, sha256Update, sha256Final } from './sha256';
 export * from './sha512';
-export { tileSha256 } from './tiles';
+export { tileContextSize, tileSha256 } from './tiles';
 export { chacha20Block, chacha20Xor, chacha20Stream } from './watermark/chacha20';
 export { wmDeriveKey, wmLayout } from './watermark/pn';
 export { wmChipStats, wmMask, wmAmplitudes } from './watermark/mask';

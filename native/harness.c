@@ -187,7 +187,7 @@ static uint8_t *tile_table(uint32_t img, uint32_t rows, uint32_t cols, uint32_t 
   uint8_t *table = malloc((size_t)trows * tcols * 32);
   if (!table) die("out of memory");
   uint32_t m = arena_mark();
-  uint32_t ctx = arena_alloc(Z_coreZ_sha256ContextSize(&core), 16), out = arena_alloc(tcols * 32, 16);
+  uint32_t ctx = arena_alloc(Z_coreZ_tileContextSize(&core), 16), out = arena_alloc(tcols * 32, 16);
   for (uint32_t ty = 0; ty < trows; ty++) {
     uint32_t band_rows = rows - ty * size < size ? rows - ty * size : size;
     uint32_t band = img + ty * size * cols * 2;

@@ -4,7 +4,7 @@
 import { Core, type CoreExports } from './wasm.js';
 
 type TileExports = CoreExports & {
-  sha256ContextSize(): number;
+  tileContextSize(): number;
   tileSha256(pixels: number, rows: number, cols: number, tile: number, ctx: number, out: number): number;
 };
 
@@ -35,7 +35,7 @@ export function tileHashes(pixelBytes: Uint8Array, rows: number, cols: number, s
   const result = new Uint8Array(grid.rows * grid.cols * 32);
   const mark = c.mark();
   try {
-    const ctx = c.alloc(x.sha256ContextSize());
+    const ctx = c.alloc(x.tileContextSize());
     const bandBytes = size * cols * 2;
     const band = c.alloc(bandBytes);
     const out = c.alloc(grid.cols * 32);

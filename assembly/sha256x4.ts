@@ -1,0 +1,119 @@
+// SHA-256 (FIPS 180-4) of four messages at once, one per 32-bit lane of a v128.
+//
+// For the per-tile hash table: the tiles of a frame are many equal, independent messages, and
+// four rounds run for the price of about one and a half (wasm SIMD has no rotate, so each rotate
+// is two shifts and an or). Restricted to what that use needs: the four messages have the same
+// length, a whole number of 64-byte blocks, fed one block of each at a time.
+//
+// The context is a plain struct in linear memory (16-byte aligned):
+//   [0, 128)      H0..H7, one v128 each (lane k = message k)
+//   [128, 1152)   W0..W63, the message schedule of the block being compressed
+import { K } from './sha256';
+
+const H: usize = 0;
+const W: usize = 128;
+const SIZE: u32 = 1152;
+
+// @ts-ignore: decorator
+@inline function rotr4(x: v128, n: i32): v128 { return v128.or(i32x4.shr_u(x, n), i32x4.shl(x, 32 - n)); }
+// @ts-ignore: decorator
+@inline function Sig0(x: v128): v128 { return v128.xor(v128.xor(rotr4(x, 2), rotr4(x, 13)), rotr4(x, 22)); }
+// @ts-ignore: decorator
+@inline function Sig1(x: v128): v128 { return v128.xor(v128.xor(rotr4(x, 6), rotr4(x, 11)), rotr4(x, 25)); }
+// @ts-ignore: decorator
+@inline function sig0(x: v128): v128 { return v128.xor(v128.xor(rotr4(x, 7), rotr4(x, 18)), i32x4.shr_u(x, 3)); }
+// @ts-ignore: decorator
+@inline function sig1(x: v128): v128 { return v128.xor(v128.xor(rotr4(x, 17), rotr4(x, 19)), i32x4.shr_u(x, 10)); }
+// Ch and Maj in their 3-op forms, as in sha256.ts.
+// @ts-ignore: decorator
+@inline function Chi(e: v128, f: v128, g: v128): v128 { return v128.xor(g, v128.and(e, v128.xor(f, g))); }
+// @ts-ignore: decorator
+@inline function Maj(a: v128, b: v128, c: v128): v128 { return v128.or(v128.and(a, b), v128.and(c, v128.or(a, b))); }
+/** The four big-endian words of 16 bytes at p, as numbers (SHA-256 words are big-endian). */
+// @ts-ignore: decorator
+@inline function be4(p: usize): v128 {
+  const v = v128.load(p);
+  return i8x16.shuffle(v, v, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+}
+
+export function sha256x4ContextSize(): u32 {
+  return SIZE;
+}
+
+/** Starts four messages (FIPS 180-4 §5.3.3 initial hash value in every lane). */
+export function sha256x4Init(ctx: usize): void {
+  v128.store(ctx, i32x4(0x6a09e667, 0x6a09e667, 0x6a09e667, 0x6a09e667), H + 0);
+  v128.store(ctx, i32x4(0xbb67ae85, 0xbb67ae85, 0xbb67ae85, 0xbb67ae85), H + 16);
+  v128.store(ctx, i32x4(0x3c6ef372, 0x3c6ef372, 0x3c6ef372, 0x3c6ef372), H + 32);
+  v128.store(ctx, i32x4(0xa54ff53a, 0xa54ff53a, 0xa54ff53a, 0xa54ff53a), H + 48);
+  v128.store(ctx, i32x4(0x510e527f, 0x510e527f, 0x510e527f, 0x510e527f), H + 64);
+  v128.store(ctx, i32x4(0x9b05688c, 0x9b05688c, 0x9b05688c, 0x9b05688c), H + 80);
+  v128.store(ctx, i32x4(0x1f83d9ab, 0x1f83d9ab, 0x1f83d9ab, 0x1f83d9ab), H + 96);
+  v128.store(ctx, i32x4(0x5be0cd19, 0x5be0cd19, 0x5be0cd19, 0x5be0cd19), H + 112);
+}
+
+/** Runs the 64 rounds over the schedule W0..W15 already in the context. */
+function compress(ctx: usize): void {
+  // W16..W63 (FIPS 180-4 §6.2.2 step 1).
+  for (let i: usize = 16; i < 64; i++) {
+    const w = W + (i << 4);
+    const s = i32x4.add(i32x4.add(sig1(v128.load(ctx + w - 32)), v128.load(ctx + w - 112)), i32x4.add(sig0(v128.load(ctx + w - 240)), v128.load(ctx + w - 256)));
+    v128.store(ctx + w, s);
+  }
+  let a = v128.load(ctx, H + 0), b = v128.load(ctx, H + 16), c = v128.load(ctx, H + 32), d = v128.load(ctx, H + 48);
+  let e = v128.load(ctx, H + 64), f = v128.load(ctx, H + 80), g = v128.load(ctx, H + 96), h = v128.load(ctx, H + 112);
+  for (let i: usize = 0; i < 64; i++) {
+    const k = load<u32>(K + (i << 2));
+    const t1 = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), i32x4(k, k, k, k))), v128.load(ctx + W + (i << 4)));
+    const t2 = i32x4.add(Sig0(a), Maj(a, b, c));
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+  }
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 0), a), H + 0);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 16), b), H + 16);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 32), c), H + 32);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 48), d), H + 48);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 64), e), H + 64);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 80), f), H + 80);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 96), g), H + 96);
+  v128.store(ctx, i32x4.add(v128.load(ctx, H + 112), h), H + 112);
+}
+
+/** Compresses one 64-byte block of each message: message k's block is at pk. */
+export function sha256x4Block(ctx: usize, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  // Four words from each message, transposed so that vector j holds word j of every message.
+  for (let q: usize = 0; q < 64; q += 16) {
+    const r0 = be4(p0 + q), r1 = be4(p1 + q), r2 = be4(p2 + q), r3 = be4(p3 + q);
+    const t0 = v128.shuffle<u32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<u32>(r0, r1, 2, 6, 3, 7);
+    const t2 = v128.shuffle<u32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<u32>(r2, r3, 2, 6, 3, 7);
+    const w = ctx + W + (q << 2);
+    v128.store(w, v128.shuffle<u32>(t0, t2, 0, 1, 4, 5), 0);
+    v128.store(w, v128.shuffle<u32>(t0, t2, 2, 3, 6, 7), 16);
+    v128.store(w, v128.shuffle<u32>(t1, t3, 0, 1, 4, 5), 32);
+    v128.store(w, v128.shuffle<u32>(t1, t3, 2, 3, 6, 7), 48);
+  }
+  compress(ctx);
+}
+
+/**
+ * Ends the four messages, each `totalBytes` long (a multiple of 64, all blocks already given),
+ * and writes their digests to out, out + 32, out + 64 and out + 96.
+ */
+export function sha256x4Final(ctx: usize, totalBytes: u64, out: usize): void {
+  assert((totalBytes & 63) == 0, 'sha256x4: message length is not a whole number of blocks');
+  // The padding block is the same for all four: 0x80, zeros, the bit length (big-endian).
+  const bits = totalBytes << 3;
+  const hi = <u32>(bits >>> 32), lo = <u32>bits;
+  v128.store(ctx + W, i32x4(0x80000000, 0x80000000, 0x80000000, 0x80000000));
+  for (let i: usize = 1; i < 14; i++) v128.store(ctx + W + (i << 4), i32x4(0, 0, 0, 0));
+  v128.store(ctx + W + (14 << 4), i32x4(hi, hi, hi, hi));
+  v128.store(ctx + W + (15 << 4), i32x4(lo, lo, lo, lo));
+  compress(ctx);
+  for (let j: usize = 0; j < 8; j++) {
+    const v = v128.load(ctx + H + (j << 4));
+    store<u32>(out + (j << 2), bswap<u32>(i32x4.extract_lane(v, 0)));
+    store<u32>(out + 32 + (j << 2), bswap<u32>(i32x4.extract_lane(v, 1)));
+    store<u32>(out + 64 + (j << 2), bswap<u32>(i32x4.extract_lane(v, 2)));
+    store<u32>(out + 96 + (j << 2), bswap<u32>(i32x4.extract_lane(v, 3)));
+  }
+}
