@@ -14,6 +14,7 @@ import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { CStoreTarget } from '../net/cstore.js';
 import { sealFrame, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
+import { requestTimestamp } from '../net/tsa-client.js';
 
 export interface CaptureOptions {
   board: Board;
@@ -22,6 +23,12 @@ export interface CaptureOptions {
   forward?: CStoreTarget;
   watermarkKey?: Uint8Array;
   technologist?: TechnologistIdentity;
+  /**
+   * RFC 3161 time-stamping authority URL: each device signature gets a Certified Timestamp. When
+   * the TSA cannot be reached the frame is sealed without one (and the log says so): an exposure
+   * is never held back or lost for a timestamp.
+   */
+  timestampUrl?: string;
   /** Overrides the board's host-side serial path, or HOST:PORT for TCP. */
   port?: string;
   log?: (m: string) => void;
@@ -36,6 +43,8 @@ export interface CaptureStatus {
   rejected: number;
   duplicates: number;
   queued: number;
+  /** Device signatures that got a certified timestamp (with a TSA configured). */
+  timestamped: number;
   linkUp: boolean;
 }
 
@@ -59,7 +68,7 @@ export class CaptureService extends EventEmitter {
   readonly receiver: LinkReceiver;
   readonly connector: Connector;
   readonly forwarder: Forwarder | null;
-  private readonly counts = { sealed: 0, rejected: 0 };
+  private readonly counts = { sealed: 0, rejected: 0, timestamped: 0 };
   private chain: Promise<void> = Promise.resolve();
   private readonly log: (m: string) => void;
 
@@ -113,6 +122,7 @@ export class CaptureService extends EventEmitter {
           frameSerial: f.serial,
           technologist: this.o.technologist,
           watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
+          timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
         },
         this.o.device,
       );
@@ -132,12 +142,23 @@ export class CaptureService extends EventEmitter {
     }
   }
 
+  private async timestamp(signature: Uint8Array, frame: string): Promise<Uint8Array | null> {
+    try {
+      const token = await requestTimestamp(this.o.timestampUrl!, signature);
+      this.counts.timestamped++;
+      return token;
+    } catch (e) {
+      this.log(`capture: frame ${frame}: no certified timestamp (${(e as Error).message}); sealed with the device's own time only`);
+      return null;
+    }
+  }
+
   status(): CaptureStatus {
     const rx = this.receiver.stats;
     return {
       received: rx.framesReceived, sealed: this.counts.sealed, forwarded: this.forwarder?.stats.forwarded ?? 0,
       retried: this.forwarder?.stats.retried ?? 0, rejected: this.counts.rejected + rx.rejected, duplicates: rx.duplicates,
-      queued: this.outbox.pending().length, linkUp: this.connector.transport !== null,
+      queued: this.outbox.pending().length, timestamped: this.counts.timestamped, linkUp: this.connector.transport !== null,
     };
   }
 

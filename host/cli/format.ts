@@ -7,7 +7,7 @@ export function formatReport(r: VerifyReportWithWatermark): string {
   const lines = [`${r.file}: ${MARK[r.verdict]}`];
   r.signatures.forEach((s, i) => {
     const scope = r.signatureDetails[i]?.role === 'device-attributes' ? ' (attributes only, not Pixel Data)' : '';
-    lines.push(`  signature: ${s.algorithm} ${s.purpose}${scope} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}`);
+    lines.push(`  signature: ${s.algorithm} ${s.purpose}${scope} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${s.certifiedTime ? `; certified time ${s.certifiedTime} by ${s.certifiedBy}` : ''}`);
   });
   if (r.capture) lines.push(`  capture: device ${r.capture.deviceId}, raw frame SHA-256 ${r.capture.rawSha256}`);
   if (r.technologist) {

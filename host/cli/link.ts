@@ -59,8 +59,9 @@ export function register(program: Command): void {
     .option('--tech-key <file>', 'technologist key for the co-signature')
     .option('--tech-cert <file>', 'technologist certificate')
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
+    .option('--tsa <url>', 'RFC 3161 time-stamping authority: each device signature gets a Certified Timestamp (a TSA outage seals without one, and logs it)')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: TlsOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; statusEvery: number }) => {
+    .action(async (o: TlsOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
       if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
       const board = loadBoard(o.board);
       let device = loadCaptureDevice(board, o.key, o.cert, o.pinEnv);
@@ -77,6 +78,7 @@ export function register(program: Command): void {
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
           forward: o.forward ? { ...parseTarget(o.forward), tls: tlsFrom(o) } : undefined,
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
+          timestampUrl: o.tsa,
         });
       } catch (err) {
         closeDevice?.();
@@ -84,7 +86,7 @@ export function register(program: Command): void {
       }
       const summary = () => {
         const s = svc.status();
-        logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}; ${s.queued} queued for PACS`);
+        logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}${o.tsa ? `, timestamped ${s.timestamped}` : ''}; ${s.queued} queued for PACS`);
       };
       try {
         await svc.start();

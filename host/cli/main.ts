@@ -1,4 +1,5 @@
 // radseal command line: argument parsing and wiring only.
+import { requestTimestamp } from '../net/tsa-client.js';
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
@@ -85,7 +86,8 @@ export function buildProgram(): Command {
     .option('--operator <name>', "Operators' Name (PN, e.g. Doe^Jane) of the co-signing technologist")
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
-    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string }) => {
+    .option('--tsa <url>', 'RFC 3161 time-stamping authority: the device signature gets a Certified Timestamp (fails if the TSA does not answer)')
+    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
@@ -106,10 +108,11 @@ export function buildProgram(): Command {
         const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
         if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
         const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
-        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark }, device)
+        const timestamp = o.tsa ? (sig: Uint8Array) => requestTimestamp(o.tsa!, sig) : undefined;
+        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, timestamp }, device)
           .finally(() => technologist?.close?.());
         writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
-        console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')})`);
+        console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
       } finally {
         closeDevice?.();
       }

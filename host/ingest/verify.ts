@@ -13,6 +13,7 @@ import { sha256 } from '../core/hash.js';
 import { changedTiles, tileGrid, tileHashes } from '../core/tiles.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
 import { timingSafeEqual } from 'node:crypto';
+import { verifyTimestamp } from '../keys/timestamp.js';
 
 export type Verdict = 'authentic' | 'tampered' | 'unsigned' | 'untrusted' | 'invalid';
 
@@ -25,7 +26,12 @@ export interface SignatureReport {
   signer: string;
   valid: boolean;
   trusted: boolean;
+  /** Digital Signature DateTime: when the signer's own clock says it signed. */
   time: string | null;
+  /** Certified Timestamp (RFC 3161) checked and valid: when a trusted TSA saw the signature. */
+  certifiedTime?: string;
+  /** Subject of the TSA certificate. */
+  certifiedBy?: string;
 }
 
 /** Issue 4's detail for each entry of `signatures` (same order; that array keeps issue 2's shape). */
@@ -176,6 +182,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
   const checks = checkSignatures(dataSet);
   const operatorId = operatorIdOf(dataSet);
   let anyInvalid = false;
+  let badTimestamp = false;
   let deviceVouches = false;
   let techAccepted = false;
   let techSigner: string | null = null;
@@ -204,6 +211,7 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
     });
     const who = `signature ${check.macId} (${check.algorithm}, ${cn ?? 'unknown signer'})`;
     for (const p of check.problems) report.reasons.push(`${who}: ${p}`);
+    if (check.certifiedTimestamp && !timestampAccepted(check, trustSet, report.signatures[report.signatures.length - 1]!, who, report.reasons)) badTimestamp = true;
     if (role === 'technologist') techSigner ??= cn ?? 'unknown';
     if (!check.valid) {
       anyInvalid = true;
@@ -253,8 +261,38 @@ export function verifyBytes(file: string, bytes: Uint8Array, trustSet: CertInfo[
   } else if (policy.requireTechnologistSignature && !techAccepted) {
     report.verdict = 'untrusted';
     report.reasons.push(techSigner ? 'the technologist co-signature is not accepted (see above); policy requires one' : 'no technologist co-signature (purpose code 1, Author); policy requires one');
+  } else if (badTimestamp) {
+    // The image checks out, but evidence attached to it does not: never "authentic" with a bad part.
+    report.verdict = 'invalid';
   } else report.verdict = 'authentic';
   return report;
+}
+
+/** Beyond this, a signer's clock and the certified time disagree enough to say so. */
+const CLOCK_SKEW_NOTE_MS = 5 * 60 * 1000;
+
+/**
+ * Checks a signature's Certified Timestamp against the trust set (the TSA's certificate, or its
+ * issuer, must be in it). Valid: the certified time goes into the report. Not valid: the reason.
+ */
+function timestampAccepted(check: SignatureCheck, trustSet: CertInfo[], out: SignatureReport, who: string, reasons: string[]): boolean {
+  const ts = check.certifiedTimestamp!;
+  if (ts.type !== 'CMS_TSP') {
+    reasons.push(`${who}: certified timestamp of type "${ts.type}" (radseal checks CMS_TSP, RFC 3161)`);
+    return false;
+  }
+  if (!check.signature) return false; // already reported as a signature problem
+  const r = verifyTimestamp(ts.token, check.signature, trustSet.map((c) => c.x509));
+  if (!r.valid) {
+    reasons.push(`${who}: certified timestamp not valid: ${r.problems.join('; ')}`);
+    return false;
+  }
+  out.certifiedTime = r.time!.toISOString();
+  out.certifiedBy = r.tsa;
+  if (check.time && Math.abs(check.time.getTime() - r.time!.getTime()) > CLOCK_SKEW_NOTE_MS) {
+    reasons.push(`${who}: the signer's clock (${check.time.toISOString()}) differs from the certified time (${out.certifiedTime}) by ${Math.round(Math.abs(check.time.getTime() - r.time!.getTime()) / 1000)} s`);
+  }
+  return true;
 }
 
 /** Compares Pixel Data with the attestation's hash and, when it differs, names the changed tiles. */

@@ -2,7 +2,7 @@
 // the device's Source signature, in that order (the signature covers both).
 import { buildDx, pixelBytes, type CaptureMeta, type DxFrame } from '../dicom/dx.js';
 import { attestationElements } from '../dicom/attestation.js';
-import { addSignature, dicomDateTime, PURPOSE } from '../dicom/signatures.js';
+import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue } from '../dicom/signatures.js';
 import { signableTags } from '../dicom/mac.js';
 import { tag } from '../dicom/model.js';
 import { encodePart10 } from '../dicom/writer.js';
@@ -53,6 +53,11 @@ export interface SealRequest {
   tileSize?: number;
   /** Site watermark: embedded before the pixels are hashed and signed. */
   watermark?: { key: Uint8Array; psnrDb?: number };
+  /**
+   * A time-stamping authority for the device signature (RFC 3161, e.g. requestTimestamp): given
+   * the Signature value, a token, or null to go on without one. Its errors are the caller's to catch.
+   */
+  timestamp?: (signature: Uint8Array) => Promise<Uint8Array | null>;
 }
 
 export interface SealedObject {
@@ -62,6 +67,8 @@ export interface SealedObject {
   seriesInstanceUid: string;
   rawFrameSha256: Uint8Array;
   pixelDataSha256: Uint8Array;
+  /** The device signature carries a Certified Timestamp. */
+  timestamped: boolean;
 }
 
 export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promise<SealedObject> {
@@ -93,7 +100,9 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   }
   const dx = buildDx(frame, meta, attestation, captureTime);
   const time = new Date();
-  await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  const token = req.timestamp ? await req.timestamp(signatureValue(dx.dataSet, full.signatureUid)) : null;
+  if (token) addCertifiedTimestamp(dx.dataSet, full.signatureUid, token);
   if (tiles) {
     // A second Source signature over everything but Pixel Data: when only pixels are
     // edited it stays valid, so verify can trust the tile table that names the edit.
@@ -114,5 +123,6 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     seriesInstanceUid: dx.seriesInstanceUid,
     rawFrameSha256: req.rawFrameSha256,
     pixelDataSha256,
+    timestamped: token !== null,
   };
 }

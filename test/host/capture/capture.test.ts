@@ -12,6 +12,9 @@ import { runSimulator } from '../../../host/sim/sim.js';
 import { parsePart10 } from '../../../host/net/cstore.js';
 import { testBoard } from '../link/harness.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
+import { startTsa } from '../support/tsa.js';
+import { verifyBytes } from '../../../host/ingest/verify.js';
+import { parseCertificates } from '../../../host/keys/certs.js';
 
 test('capture: frames sealed exactly once, durable before ACK, forwarded byte for byte; restart resumes the queue', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'radseal-capture-'));
@@ -60,5 +63,33 @@ test('capture: frames sealed exactly once, durable before ACK, forwarded byte fo
     await svc.stop();
     await scp.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('capture with a TSA: device signatures get certified timestamps; while the TSA is down frames are still sealed and ACKed, without one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'radseal-capture-tsa-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tsa = await startTsa(join(dir, 'tsa'));
+  const keys = await generateDeviceKey('SIM-0001', join(dir, 'keys'));
+  const device = loadDeviceIdentity(keys.key, keys.cert, 'test');
+  const board = testBoard('gige-tcp-bridge', { link: { tcp: { host: '127.0.0.1', port: 0, captureRole: 'listen' } }, detector: { deviceId: 'SIM-0001', rows: 128, cols: 128, bitsStored: 12 } });
+  const logs: string[] = [];
+  const svc = new CaptureService({ board, device, outboxDir: join(dir, 'outbox'), timestampUrl: tsa.url, log: (m) => logs.push(m) });
+  try {
+    await svc.start();
+    const port = `127.0.0.1:${svc.connector.boundPort}`;
+    assert.equal((await runSimulator(board, { frames: 2, startSerial: 10, port })).framesAcked, 2);
+    await tsa.stop(); // the TSA goes away
+    assert.equal((await runSimulator(board, { frames: 2, startSerial: 20, port })).framesAcked, 2, 'frames are not held back for a timestamp');
+    assert.equal(svc.status().sealed, 4);
+    assert.equal(svc.status().timestamped, 2);
+    assert.equal(logs.filter((l) => /no certified timestamp \(TSA .* unreachable/.test(l)).length, 2, logs.join('\n'));
+    const trust = parseCertificates(Buffer.concat([readFileSync(keys.cert), Buffer.from(tsa.caPem)]));
+    const files = readdirSync(svc.outbox.readyDir).sort();
+    const reports = files.map((f) => verifyBytes(f, new Uint8Array(readFileSync(join(svc.outbox.readyDir, f))), trust));
+    assert.deepEqual(reports.map((r) => r.verdict), ['authentic', 'authentic', 'authentic', 'authentic'], reports.flatMap((r) => r.reasons).join('\n'));
+    assert.equal(reports.filter((r) => r.signatures[0]!.certifiedTime).length, 2);
+  } finally {
+    await svc.stop();
   }
 });
