@@ -9,6 +9,7 @@ import { readGrayImage, type GrayImage } from '../host/image/png.js';
 import { makePhantom } from '../host/image/phantom.js';
 import { decodeGrayJpeg, encodeGrayJpeg } from '../host/image/jpeg.js';
 import { haveOpenJpeg, jp2RoundTrip } from '../host/image/jp2.js';
+import { clahe, unsharpMask } from '../host/image/enhance.js';
 import { addGaussianNoise, crop, downscaleBox, flip, fullRangeTo8, gamma, pasteRect, percentileTo8, rotate, xorshift } from '../host/image/transform.js';
 import { detectWatermark, embedWatermark } from '../host/watermark/index.js';
 import { layoutFor, wmCore, ex, put, f32, fragileContext } from '../host/watermark/core.js';
@@ -50,6 +51,9 @@ const attacks: Array<[string, (m: GrayImage) => GrayImage]> = [
   ['A7 flip top-bottom', (m) => flip(m, false)],
   ['A9 window + JPEG q75 + noise', (m) => addGaussianNoise(j8(m, 75), 2.55, 5)],
   ['A9 0.5x + JPEG q90', (m) => j8(downscaleBox(m, 2), 90)],
+  ['A10 unsharp mask σ=2 px, amount 1', (m) => unsharpMask(m, 2, 1)],
+  ['A10 CLAHE 8×8 tiles, clip 2, 256 bins', (m) => clahe(m, 8, 2, 256)],
+  ['A10 CLAHE + window + JPEG q90', (m) => j8(clahe(m, 8, 2, 256), 90)],
 ];
 const ojp = haveOpenJpeg();
 if (!ojp) console.log('note: opj_compress missing (apt-get install libopenjp2-tools): JPEG 2000 rows skipped');
@@ -111,7 +115,8 @@ if (process.env.WM_SPEED_ONLY) process.exit(0);
 console.log('\n## Robustness: exact payload (of keys) / mean coded-bit error rate / detection at FPR 1e-6');
 console.log('| attack | ' + marked.map(([n]) => n).join(' | ') + ' |');
 console.log('|---|' + marked.map(() => '---').join('|') + '|');
-for (const [an, fn] of attacks) {
+// WM_ATTACKS=text runs only the attacks whose name contains it (e.g. A10).
+for (const [an, fn] of attacks.filter(([n]) => n.includes(process.env.WM_ATTACKS ?? ''))) {
   if (an.startsWith('A3') && !ojp) continue;
   const cells: string[] = [];
   for (const [name, img] of marked) {
