@@ -9,10 +9,9 @@ import { checkSignatures, keyDescription, type SignatureCheck } from '../dicom/s
 import { ATTESTATION_TAGS, readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
 import { decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
-import { sha256 } from '../core/hash.js';
 import { changedTiles, tileGrid, tileHashes } from '../core/tiles.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { verifyTimestamp } from '../keys/timestamp.js';
 
 export type Verdict = 'authentic' | 'tampered' | 'unsigned' | 'untrusted' | 'invalid';
@@ -298,7 +297,9 @@ function timestampAccepted(check: SignatureCheck, trustSet: CertInfo[], out: Sig
 /** Compares Pixel Data with the attestation's hash and, when it differs, names the changed tiles. */
 function checkPixels(ds: DataSet, attestation: CaptureAttestation, checks: SignatureCheck[], trustSet: CertInfo[], report: VerifyReport): boolean {
   const pixels = findElement(ds, PIXEL_DATA)?.value;
-  if (!pixels || equalBytes(sha256(pixels), attestation.pixelDataSha256)) return false;
+  // node:crypto (OpenSSL, SHA-NI where the CPU has it) rather than the core: verification runs on
+  // PACS servers, not on the capture device, and a second implementation checks the core's hash.
+  if (!pixels || equalBytes(new Uint8Array(createHash('sha256').update(pixels).digest()), attestation.pixelDataSha256)) return false;
   report.reasons.push('Pixel Data does not match the pixel hash in the capture attestation: the image was changed');
   const t = attestation.tiles;
   const rows = decodeUS(findElement(ds, tag(0x0028, 0x0010))?.value) ?? 0;
