@@ -21,6 +21,7 @@ REQUIRED=(
   "softhsm2-util:softhsm2"
   "Orthanc:orthanc"
   "lib:/usr/lib/orthanc/libOrthancPython.so*:orthanc-python"
+  "lib:/usr/share/orthanc/plugins/libOrthancDicomWeb.so*:orthanc-dicomweb"
   "curl:curl"
   "opj_compress:libopenjp2-tools"
   "ip:iproute2"

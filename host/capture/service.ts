@@ -12,7 +12,7 @@ import { LinkReceiver, type ReceivedFrame } from '../link/receiver.js';
 import { Connector, type LinkEndpointSettings } from '../link/transport.js';
 import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
-import type { CStoreTarget } from '../net/cstore.js';
+import type { PacsTarget } from '../net/destination.js';
 import { sealFrame, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { requestTimestamp } from '../net/tsa-client.js';
 
@@ -20,7 +20,8 @@ export interface CaptureOptions {
   board: Board;
   device: DeviceIdentity;
   outboxDir: string;
-  forward?: CStoreTarget;
+  /** PACS: a C-STORE SCP or a STOW-RS endpoint (host/net/destination.ts). */
+  forward?: PacsTarget;
   watermarkKey?: Uint8Array;
   technologist?: TechnologistIdentity;
   /**

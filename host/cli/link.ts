@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { loadBoard, type Board } from '../boards/board.js';
 import { runSimulator } from '../sim/sim.js';
 import { CaptureService } from '../capture/service.js';
-import { parseTarget } from '../net/cstore.js';
+import { parsePacsTarget } from '../net/destination.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .requiredOption('--cert <file>', 'device certificate')
     .option('--pin-env <var>', 'with a pkcs11: --key, the environment variable holding the token PIN')
     .requiredOption('--outbox <dir>', 'durable outbox folder (ready/ is the send queue)')
-    .option('--forward <AE@HOST:PORT>', 'C-STORE every sealed object to this PACS, in order, retrying until it is taken')
+    .option('--forward <AE@HOST:PORT|URL>', 'send every sealed object to PACS, in order, retrying until it is taken: C-STORE to AE@HOST:PORT, or DICOMweb STOW-RS to an http(s)://…/studies URL')
     .option('--port <port>', 'host-side serial path, or HOST:PORT for a TCP board (default: from the board)')
     .option('--wm-key <file>', 'site watermark key: embed the capture watermark')
     .option('--ecdsa-key <file>', 'device ECDSA P-256 key for a second signature DCMTK can verify (default with a board whose keys.ecdsaSignature is true: device-ecdsa.key beside --key)')
@@ -76,7 +76,7 @@ export function register(program: Command): void {
         const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
-          forward: o.forward ? { ...parseTarget(o.forward), tls: tlsFrom(o) } : undefined,
+          forward: o.forward ? parsePacsTarget(o.forward, tlsFrom(o)) : undefined,
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
           timestampUrl: o.tsa,
         });

@@ -7,15 +7,16 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { cStore, DicomNetError, type CStoreTarget } from './cstore.js';
+import { DicomNetError } from './cstore.js';
+import { describeTarget, sendTo, type PacsTarget } from './destination.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 
 export interface ForwarderOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   log?: (m: string) => void;
-  /** Injected for tests; defaults to the C-STORE SCU. */
-  send?: (t: CStoreTarget, bytes: Uint8Array) => Promise<unknown>;
+  /** Injected for tests; defaults to the C-STORE SCU or STOW-RS client, by target. */
+  send?: (t: PacsTarget, bytes: Uint8Array) => Promise<unknown>;
 }
 
 export interface ForwarderStats {
@@ -33,14 +34,14 @@ export class Forwarder extends EventEmitter {
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
   private readonly log: (m: string) => void;
-  private readonly sendFn: (t: CStoreTarget, bytes: Uint8Array) => Promise<unknown>;
+  private readonly sendFn: (t: PacsTarget, bytes: Uint8Array) => Promise<unknown>;
 
-  constructor(private readonly outbox: Outbox, private readonly target: CStoreTarget, o: ForwarderOptions = {}) {
+  constructor(private readonly outbox: Outbox, private readonly target: PacsTarget, o: ForwarderOptions = {}) {
     super();
     this.minBackoff = o.minBackoffMs ?? 1000;
     this.maxBackoff = o.maxBackoffMs ?? 60000;
     this.log = o.log ?? (() => {});
-    this.sendFn = o.send ?? cStore;
+    this.sendFn = o.send ?? sendTo;
   }
 
   start(): void {
@@ -93,7 +94,7 @@ export class Forwarder extends EventEmitter {
         this.stats.forwarded++;
         this.stats.lastError = null;
         backoff = this.minBackoff;
-        this.log(`forward: ${head.name} -> ${this.target.calledAe}@${this.target.host}:${this.target.port} stored`);
+        this.log(`forward: ${head.name} -> ${describeTarget(this.target)} stored`);
         this.emit('forwarded', head);
       } catch (e) {
         const err = e as Error;

@@ -59,11 +59,23 @@ export function pythonPlugin(): string | null {
   }
 }
 
+/** Debian's DICOMweb plugin for Orthanc (orthanc-dicomweb), or null when it is not installed. */
+export function dicomWebPlugin(): string | null {
+  const p = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+  try {
+    readFileSync(p, { flag: 'r' }).length;
+    return p;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * hook 'lua' (default): radseal.lua verifies after storage; 'python': radseal_filter.py verifies
- * before storage (Orthanc's Python plugin), as docs/INGEST.md describes.
+ * before storage (Orthanc's Python plugin), as docs/INGEST.md describes. dicomWeb: also load the
+ * DICOMweb plugin (STOW-RS at http://127.0.0.1:8042/dicom-web/studies).
  */
-export async function startOrthancEnv(dir: string, o: { trustPem: string; onFailure: 'flag' | 'reject'; hook?: 'lua' | 'python'; radseal?: Record<string, unknown> }): Promise<OrthancEnv> {
+export async function startOrthancEnv(dir: string, o: { trustPem: string; onFailure: 'flag' | 'reject'; hook?: 'lua' | 'python'; radseal?: Record<string, unknown>; dicomWeb?: boolean }): Promise<OrthancEnv> {
   const ns = `radseal-${process.pid}-${randomBytes(3).toString('hex')}`;
   const add = await exec('ip', ['netns', 'add', ns]);
   if (add.code !== 0) throw new Error(`ip netns add failed (tests that run Orthanc need root): ${add.stderr}`);
@@ -117,6 +129,11 @@ export async function startOrthancEnv(dir: string, o: { trustPem: string; onFail
       Object.assign(cfg, { Plugins: [plugin], PythonScript: join(ROOT, 'host', 'ingest', 'orthanc', 'radseal_filter.py'), LuaScripts: [] });
     } else {
       Object.assign(cfg, { Plugins: [], LuaScripts: [join(ROOT, 'host', 'ingest', 'orthanc', 'radseal.lua')] });
+    }
+    if (o.dicomWeb) {
+      const dw = dicomWebPlugin();
+      if (!dw) throw new Error('Orthanc DICOMweb plugin not installed (Debian package orthanc-dicomweb)');
+      Object.assign(cfg, { Plugins: [...(cfg.Plugins as string[]), dw], DicomWeb: { Enable: true, Root: '/dicom-web/' } });
     }
     mkdirSync(join(dir, 'orthanc'), { recursive: true });
     const cfgPath = join(dir, 'orthanc', 'orthanc.json');

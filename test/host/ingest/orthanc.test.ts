@@ -15,7 +15,7 @@ import { verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js'
 import { tempDir } from '../dicom/fixtures.js';
 import { createHash } from 'node:crypto';
 import { makeObjects, tamperPixels } from '../../services/ingest-fixtures.js';
-import { startOrthancEnv, pythonPlugin, ORTHANC_DICOM, type OrthancEnv } from '../../services/orthanc.js';
+import { startOrthancEnv, pythonPlugin, dicomWebPlugin, ORTHANC_DICOM, type OrthancEnv } from '../../services/orthanc.js';
 
 const readAudit = (p: string): AuditRecord[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
 
@@ -209,4 +209,38 @@ test('Orthanc + Python hook, verifier unreachable: kept as "unverified" (never a
       await env.stop();
     }
   }
+});
+
+test('STOW-RS into Orthanc (DICOMweb plugin) with the Python hook: the sealed object stored byte for byte in its data set, a tampered one refused before storage, nothing listening is retryable', { skip: pythonPlugin() && dicomWebPlugin() ? false : 'orthanc-python or orthanc-dicomweb not installed' }, async (t) => {
+  const dir = tempDir(t, 'radseal-orthanc-stow-');
+  const objs = await makeObjects(dir, 2, 96, 128);
+  const env = await startOrthancEnv(dir, { trustPem: objs.ids.trustPem, onFailure: 'reject', hook: 'python', dicomWeb: true });
+  t.after(() => env.stop());
+  const tampered = join(dir, 'tampered-1.dcm');
+  writeFileSync(tampered, tamperPixels(objs.sealed[1]!, 10, 10, 5, 5));
+  const send = async (url: string, ...files: string[]) => {
+    const r = await env.inNs(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../services/stow-send.ts'), url, ...files]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string; retryable?: boolean });
+  };
+  const [ok, bad] = await send('http://127.0.0.1:8042/dicom-web/studies', join(dir, 'sealed-0.dcm'), tampered);
+  assert.equal(ok!.ok, true, ok!.error);
+  // Orthanc 1.10.1 with DICOMweb 1.7 lists a discarded instance in the Referenced SOP Sequence, as
+  // its C-STORE answers Success: the refusal is in the audit log and the quarantine (below), and
+  // the instance is not in Orthanc.
+  assert.equal(bad!.ok, true, bad!.error);
+  const [down] = await send('http://127.0.0.1:9/dicom-web/studies', join(dir, 'sealed-0.dcm'));
+  assert.deepEqual([down!.ok, down!.retryable], [false, true]);
+  assert.match(down!.error!, /unreachable/);
+
+  const id = await findInstance(env, parsePart10(objs.sealed[0]!).sopInstanceUid);
+  assert.ok(id);
+  assert.equal(await metadata(env, id, 'RadsealVerdict'), 'authentic');
+  assert.equal(await findInstance(env, parsePart10(objs.sealed[1]!).sopInstanceUid), null);
+  const back = join(dir, 'from-orthanc.dcm');
+  assert.equal((await env.inNs('curl', ['-sf', '-o', back, `http://127.0.0.1:8042/instances/${id}/file`])).code, 0);
+  const served = new Uint8Array(readFileSync(back));
+  assert.deepEqual(Buffer.from(served.subarray(parsePart10(served).dataSetOffset)), Buffer.from(objs.sealed[0]!.subarray(parsePart10(objs.sealed[0]!).dataSetOffset)));
+  const recs = await waitAudit(env, 2);
+  assert.deepEqual(recs.map((r) => [r.verdict, r.action]), [['authentic', 'stored'], ['tampered', 'rejected']]);
 });
