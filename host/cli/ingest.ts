@@ -9,7 +9,7 @@ import { Ingestor, type NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
 import { startGateway, watchFolder } from '../ingest/gateway/gateway.js';
 import { startVerifyService } from '../ingest/service.js';
 import { renderReportHtml } from '../ingest/report.js';
-import { parseTarget } from '../net/cstore.js';
+import { isStow, parsePacsTarget } from '../net/destination.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
@@ -61,14 +61,16 @@ export function register(program: Command): void {
     .requiredOption('--store <dir>', 'folder for authentic objects (original bytes)')
     .requiredOption('--quarantine <dir>', 'folder for non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
-    .option('--forward <ae@host:port>', 'forward authentic objects (original bytes) to PACS')
+    .option('--forward <AE@HOST:PORT|URL>', 'forward authentic objects (original bytes) to PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL')
     .addOption(onFailureOption())
     .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const settings = verifySettings(o);
       const tls = tlsFrom(o);
       if (tls && o.watch && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure network connections: folder mode (--watch) has none unless it forwards');
-      const forward = o.forward ? { ...parseTarget(o.forward), callingAe: o.ae, tls } : undefined;
+      // One TLS identity for the listener and a C-STORE PACS; a STOW-RS PACS uses its https:// URL.
+      const target = o.forward ? parsePacsTarget(o.forward, /^https?:\/\//i.test(o.forward) ? undefined : tls) : undefined;
+      const forward = target && !isStow(target) ? { ...target, callingAe: o.ae } : target;
       const audit = new AuditLog(o.audit);
       const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure });
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);

@@ -6,7 +6,8 @@
 // status A900 and a reason in Error Comment.
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
-import { cStore, DicomNetError, type CStoreTarget } from '../../net/cstore.js';
+import { DicomNetError } from '../../net/cstore.js';
+import { sendTo, type PacsTarget } from '../../net/destination.js';
 import type { DicomTls } from '../../net/tls.js';
 import { startStoreScp, type StoreScp } from '../../net/scp.js';
 import { fsyncDir } from '../../io/atomic.js';
@@ -22,7 +23,8 @@ export interface GatewayOptions {
   tls?: DicomTls;
   ingestor: Ingestor;
   /** Forward authentic objects here (original bytes). Requires the ingestor to have a storeDir. */
-  forward?: CStoreTarget;
+  /** PACS behind the gateway: C-STORE SCP or STOW-RS endpoint. */
+  forward?: PacsTarget;
   log?: (m: string) => void;
   /** Called after each object is handled (tests, progress lines). */
   onResult?: (r: IngestResult) => void;
@@ -44,7 +46,7 @@ export class ForwardQueue {
   private loop: Promise<void>;
   readonly stats = { forwarded: 0, retried: 0, held: 0, lastError: null as string | null };
 
-  constructor(storeDir: string, private readonly target: CStoreTarget, private readonly log: (m: string) => void, private readonly minBackoff = 1000, private readonly maxBackoff = 60000) {
+  constructor(storeDir: string, private readonly target: PacsTarget, private readonly log: (m: string) => void, private readonly minBackoff = 1000, private readonly maxBackoff = 60000) {
     this.pendingDir = join(storeDir, '.forward', 'pending');
     this.heldDir = join(storeDir, '.forward', 'held');
     mkdirSync(this.pendingDir, { recursive: true });
@@ -75,7 +77,7 @@ export class ForwardQueue {
       }
       const p = join(this.pendingDir, next);
       try {
-        await cStore(this.target, new Uint8Array(readFileSync(p)));
+        await sendTo(this.target, new Uint8Array(readFileSync(p)));
         unlinkSync(p);
         this.stats.forwarded++;
         backoff = this.minBackoff;

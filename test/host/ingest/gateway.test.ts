@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js';
 import { AuditLog, verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
 import { Ingestor } from '../../../host/ingest/gateway/ingest.js';
@@ -160,4 +162,35 @@ test('gateway with an allow-list: listed calling AEs (from their address) store;
   assert.deepEqual(readAudit(auditPath).map((r) => [r.source.ae, r.verdict]), [['MODALITY1', 'authentic'], ['DCMTKSCU', 'authentic']]);
   assert.ok(logs.some((l) => /STRANGER .*not on the allow-list/.test(l)), logs.join('\n'));
   assert.ok(logs.some((l) => /FARAWAY .*not allowed from 127\.0\.0\.1/.test(l)), logs.join('\n'));
+});
+
+test('gateway forwarding by STOW-RS: the stored authentic object goes on byte for byte as an application/dicom part; the tampered one does not', async (t) => {
+  const dir = tempDir(t, 'radseal-gw-stow-');
+  const objs = await makeObjects(dir, 2, 96, 96);
+  const bodies: Buffer[] = [];
+  const srv = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      const body = Buffer.concat(parts);
+      bodies.push(body);
+      const uid = objs.sealed.map((s) => parsePart10(s).sopInstanceUid).find((u) => body.includes(Buffer.from(u)))!;
+      res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(JSON.stringify({ '00081199': { vr: 'SQ', Value: [{ '00081155': { vr: 'UI', Value: [uid] } }] } }));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.after(() => new Promise<void>((r) => srv.close(() => r())));
+  const audit = new AuditLog(join(dir, 'audit.jsonl'));
+  t.after(() => audit.close());
+  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', ingestor, forward: { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/dicom-web/studies` }, minBackoffMs: 50 });
+  t.after(() => gw.close());
+  const to = { calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port, callingAe: 'MOD' };
+  assert.equal((await cStore(to, objs.sealed[0]!)).status, 0);
+  await assert.rejects(cStore(to, objs.tampered));
+  assert.ok(await gw.forwarder!.drain(10000));
+  assert.equal(bodies.length, 1);
+  assert.ok(bodies[0]!.includes(dataSetOf(objs.sealed[0]!)), 'the data set as the modality sent it, byte for byte');
+  const stored = readFileSync(join(dir, 'store', `${parsePart10(objs.sealed[0]!).sopInstanceUid}.dcm`));
+  assert.ok(bodies[0]!.includes(stored), 'the stored file, byte for byte');
 });
