@@ -3,6 +3,7 @@
 // authenticate: the SCP asks for and checks a client certificate, the SCU checks the SCP's
 // certificate and its host name or address. TLS 1.2 at least, as BCP 195 requires.
 import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../keys/filestore.js';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 
@@ -24,11 +25,14 @@ export function loadTls(files: { key: string; cert: string; ca: string }): Dicom
     } catch (e) {
       throw new Error(`TLS ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    if (!marker.test(text)) throw new Error(`TLS ${what} ${path}: no PEM ${what === 'key' ? 'private key' : 'certificate'} in it`);
+    if (!marker.test(text)) throw new Error(`TLS ${what} ${path}: no PEM certificate in it`);
     return text;
   };
+  // The private key like every radseal key: refused when others can read it (keys/filestore.ts).
+  const key = readSecretFile(files.key).toString('utf8');
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new Error(`TLS key ${files.key}: no PEM private key in it`);
   return {
-    key: read('key', files.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+    key,
     cert: read('certificate', files.cert, /-----BEGIN CERTIFICATE-----/),
     ca: read('CA bundle', files.ca, /-----BEGIN CERTIFICATE-----/),
   };

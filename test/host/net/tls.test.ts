@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js';
 import { AuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
@@ -25,6 +25,7 @@ function makePki(dir: string, ca: string, leaves: Array<{ name: string; san?: st
   for (const l of leaves) {
     ssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
     writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
+    chmodSync(join(dir, `${l.name}.key`), 0o600);
     ssl(dir, 'x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
   }
 }
@@ -77,6 +78,9 @@ test("DICOM over TLS: radseal's SCU into DCMTK storescp, byte for byte; a server
   await assert.rejects(cStore({ ...target, tls: undefined, timeoutMs: 5000 }, objs.sealed[1]!));
   assert.equal(readdirSync(join(dir, 'pacs-store')).length, 1);
   // Key files that are missing or hold no key are named, contents never shown.
-  assert.throws(() => loadTls({ key: join(dir, 'nope.key'), cert: join(dir, 'capture.pem'), ca: join(dir, 'site-ca.pem') }), /TLS key .*nope\.key: ENOENT/);
+  assert.throws(() => loadTls({ key: join(dir, 'nope.key'), cert: join(dir, 'capture.pem'), ca: join(dir, 'site-ca.pem') }), /cannot read key file .*nope\.key: no such file/);
+  chmodSync(join(dir, 'capture.pem'), 0o600);
   assert.throws(() => loadTls({ key: join(dir, 'capture.pem'), cert: join(dir, 'capture.pem'), ca: join(dir, 'site-ca.pem') }), /no PEM private key/);
+  chmodSync(join(dir, 'capture.key'), 0o644);
+  assert.throws(() => loadTls({ key: join(dir, 'capture.key'), cert: join(dir, 'capture.pem'), ca: join(dir, 'site-ca.pem') }), /accessible by others .*chmod 600/);
 });
