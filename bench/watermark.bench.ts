@@ -11,7 +11,7 @@ import { decodeGrayJpeg, encodeGrayJpeg } from '../host/image/jpeg.js';
 import { haveOpenJpeg, jp2RoundTrip } from '../host/image/jp2.js';
 import { clahe, unsharpMask } from '../host/image/enhance.js';
 import { addGaussianNoise, crop, downscaleBox, flip, fullRangeTo8, gamma, pasteRect, percentileTo8, rotate, xorshift } from '../host/image/transform.js';
-import { detectWatermark, embedWatermark } from '../host/watermark/index.js';
+import { detectWatermark, embedWatermark, type DetectOptions } from '../host/watermark/index.js';
 import { layoutFor, wmCore, ex, put, f32, fragileContext } from '../host/watermark/core.js';
 import { CHIP, CLIP_K, PILOTS, TILE, TILE2 } from '../host/watermark/params.js';
 
@@ -27,7 +27,7 @@ if (existsSync(DATA)) {
 images.push(['phantom 14-bit 3072²', makePhantom({ rows: 3072, cols: 3072, bitsStored: 14, seed: 5, photons: 20000 })]);
 
 const j8 = (m: GrayImage, q: number) => decodeGrayJpeg(encodeGrayJpeg(percentileTo8(m), q));
-const attacks: Array<[string, (m: GrayImage) => GrayImage]> = [
+const attacks: Array<[string, (m: GrayImage) => GrayImage, DetectOptions?]> = [
   ['none (lossless)', (m) => m],
   ['A1 full-range 8-bit + PNG', (m) => fullRangeTo8(m)],
   ['A1 0.5-99.5% window 8-bit', (m) => percentileTo8(m)],
@@ -47,6 +47,10 @@ const attacks: Array<[string, (m: GrayImage) => GrayImage]> = [
   ['A7 rotate +1°', (m) => rotate(m, 1)],
   ['A7 rotate -2°', (m) => rotate(m, -2)],
   ['A7 rotate +5°', (m) => rotate(m, 5)],
+  ['A7 rotate +1°, rotation search', (m) => rotate(m, 1), { rotation: true }],
+  ['A7 rotate -2°, rotation search', (m) => rotate(m, -2), { rotation: true }],
+  ['A7 rotate +5°, rotation search', (m) => rotate(m, 5), { rotation: true }],
+  ['A7 rotate +3° + window + JPEG q90, rotation search', (m) => j8(rotate(m, 3), 90), { rotation: true }],
   ['A7 flip left-right', (m) => flip(m, true)],
   ['A7 flip top-bottom', (m) => flip(m, false)],
   ['A9 window + JPEG q75 + noise', (m) => addGaussianNoise(j8(m, 75), 2.55, 5)],
@@ -116,7 +120,7 @@ console.log('\n## Robustness: exact payload (of keys) / mean coded-bit error rat
 console.log('| attack | ' + marked.map(([n]) => n).join(' | ') + ' |');
 console.log('|---|' + marked.map(() => '---').join('|') + '|');
 // WM_ATTACKS=text runs only the attacks whose name contains it (e.g. A10).
-for (const [an, fn] of attacks.filter(([n]) => n.includes(process.env.WM_ATTACKS ?? ''))) {
+for (const [an, fn, dopts] of attacks.filter(([n]) => n.includes(process.env.WM_ATTACKS ?? ''))) {
   if (an.startsWith('A3') && !ojp) continue;
   const cells: string[] = [];
   for (const [name, img] of marked) {
@@ -125,7 +129,7 @@ for (const [an, fn] of attacks.filter(([n]) => n.includes(process.env.WM_ATTACKS
     for (let k = 0; k < K; k++) {
       const key = randomBytes(32);
       const e = embedWatermark(img, key, PAY);
-      const d = detectWatermark(fn(e.image), key);
+      const d = detectWatermark(fn(e.image), key, dopts);
       if (d.present) det++;
       if (d.payloadHex === PAY.toString('hex')) ok++;
       if (d.bitErrors !== null) { ber += d.bitErrors / 354; berN++; }

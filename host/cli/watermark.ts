@@ -88,14 +88,15 @@ export function register(program: Command): void {
     .option('--cols <n>', 'columns (raw input)')
     .option('--bits-stored <n>', 'bits stored')
     .option('--no-sync', 'do not search crop offsets and scales')
+    .option('--rotation', 'when not found as given, estimate a rotation of up to ±6° and try the frame turned back (slower; false-positive bound doubles)')
     .option('--expected-payload <hex>', 'payload the frame should carry (checked with the fragile layer when the robust decoder cannot read it)')
     .option('--json', 'print JSON')
-    .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean; expectedPayload?: string }) => {
+    .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean; rotation?: boolean; expectedPayload?: string }) => {
       let d;
       try {
         const key = loadWatermarkKey(o.key);
         if (o.expectedPayload !== undefined && !/^([0-9a-fA-F]{2}){1,8}$/.test(o.expectedPayload)) throw new UsageError('--expected-payload must be 1 to 8 bytes of hex');
-        d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
+        d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, rotation: o.rotation, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
       } catch (err) { fail(err); }
       if (o.json) {
         const { blocks, ...rest } = d;
@@ -106,7 +107,7 @@ export function register(program: Command): void {
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
         process.stdout.write(d.present
-          ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
+          ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}${d.geometry.rotationDeg ? `, found turned back by ${-d.geometry.rotationDeg}°` : ''}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
           : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)}\n`);
       }
       process.exit(d.present ? 0 : 1);

@@ -2,6 +2,8 @@
 // monochrome frames. embedWatermark() at capture, detectWatermark() at ingest
 // or on any export (PNG, JPEG, ...). Design: docs/WATERMARK.md.
 import type { GrayImage } from '../image/png.js';
+import { rotate } from '../image/transform.js';
+import { rotationCandidates } from './rotation.js';
 import { ex, f32, layoutFor, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
 import { contentTagFromMeans, hamming, TAG_MAX_DISTANCE } from './contentTag.js';
 import {
@@ -67,6 +69,14 @@ export interface DetectOptions {
    * least half the blocks the payload is confirmed (payloadSource 'fragile').
    */
   expectedPayload?: Uint8Array;
+  /**
+   * When the mark is not found as given: estimate how the frame was rotated (up to ±6°,
+   * host/watermark/rotation.ts), turn it back by each of the 3 likeliest angles and detect again
+   * (default false: it costs ~0.15 s per megapixel plus up to three detections). The rotation search has
+   * its own false-positive budget (FPR_TARGET, union over the candidates), so a call with it is
+   * bounded by twice FPR_TARGET. Payload, tag and block map then refer to the frame turned back.
+   */
+  rotation?: boolean;
 }
 
 export interface BlockMap {
@@ -97,7 +107,7 @@ export interface DetectResult {
    * Where the mark was found. `flip` != 'none': the image is the marked frame mirrored / turned 180°;
    * payload, content tag and block map then refer to the frame flipped back to its marked orientation.
    */
-  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean; flip: Flip };
+  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean; flip: Flip; rotationDeg: number };
   contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
   threshold: number;
   /**
@@ -298,6 +308,28 @@ const FLIPS = ['none', 'lr', 'tb', 'rot180'] as const;
 export type Flip = (typeof FLIPS)[number];
 
 export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectOptions = {}): DetectResult {
+  if (!opts.rotation) return detectAsGiven(image, key, opts);
+  const plain = detectAsGiven(image, key, opts);
+  if (plain.present) return plain;
+  const angles = rotationCandidates(image, ROTATION_CANDIDATES);
+  let found: DetectResult | null = null;
+  for (const a of angles) {
+    if (Math.abs(a) < 0.1) continue; // that is the frame as given, already tried
+    const r = detectAsGiven(rotate(image, -a), key, opts);
+    const fpp = Math.min(1, r.falsePositiveProbability * angles.length);
+    if (r.present && fpp <= FPR_TARGET && (!found || r.score > found.score)) {
+      // The threshold for the union over the candidates: m -> m * count in the bound.
+      const threshold = Math.sqrt(r.threshold * r.threshold + 2 * Math.log(angles.length));
+      found = { ...r, falsePositiveProbability: fpp, threshold, geometry: { ...r.geometry, rotationDeg: a } };
+    }
+  }
+  return found ?? plain;
+}
+
+/** Rotation angles tried by DetectOptions.rotation. */
+const ROTATION_CANDIDATES = 3;
+
+function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): DetectResult {
   checkKey(key);
   validateFrame(image);
   const layout = layoutFor(key);
@@ -453,7 +485,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     if (fragileBlocks) {
       return {
         present: presentOut, score, falsePositiveProbability: fppOut, payloadHex, bitErrors, blocks: fragileBlocks, inverted,
-        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]! },
+        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]!, rotationDeg: 0 },
         contentTag, threshold, mapSource: 'fragile', fragile, payloadSource,
       };
     }
@@ -517,7 +549,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     }
     return {
       present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
-      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]! },
+      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]!, rotationDeg: 0 },
       contentTag, threshold, mapSource, fragile, payloadSource,
     };
   } finally {

@@ -272,3 +272,33 @@ test('mirrored and 180°-turned exports are detected (flipped back: payload, tag
   assert.equal(j.payloadHex, PAYLOAD.toString('hex'));
   assert.equal(detectWatermark(e.image, key1).geometry.flip, 'none');
 });
+
+test('rotated exports (0.5° to 5°, either way) are found with the rotation search: payload and tag intact; without it they are not; unmarked frames stay absent', async () => {
+  const { rotate } = await import('../../../host/image/transform.js');
+  const { rotationCandidates } = await import('../../../host/watermark/rotation.js');
+  const img = phantom(14, 1536, 71);
+  const e = embedWatermark(img, key1, PAYLOAD);
+  for (const deg of [0.5, -1, 2.5, -5]) {
+    const turned = rotate(e.image, deg);
+    const cands = rotationCandidates(turned);
+    assert.ok(Math.abs(cands[0]! - deg) <= 0.35, `${deg}°: best rotation candidate ${cands.join(', ')}`);
+    const plain = detectWatermark(turned, key1);
+    // Half a degree still passes as given (the crop search absorbs it); from 1° on it does not.
+    if (Math.abs(deg) >= 1) assert.equal(plain.present, false, `${deg}°: not found without the rotation search`);
+    const d = detectWatermark(turned, key1, { rotation: true });
+    assert.ok(d.present, `${deg}°: found`);
+    assert.equal(d.payloadHex, PAYLOAD.toString('hex'), `${deg}°`);
+    assert.equal(d.contentTag?.match, true, `${deg}°`);
+    if (!plain.present) assert.ok(Math.abs(d.geometry.rotationDeg - deg) <= 0.35, `${deg}°: rotation ${d.geometry.rotationDeg}`);
+    assert.ok(d.falsePositiveProbability <= 1e-6);
+  }
+  // Through JPEG q90 after turning.
+  const j = detectWatermark(jpegOf(rotate(e.image, 2), 90), key1, { rotation: true });
+  assert.equal(j.payloadHex, PAYLOAD.toString('hex'));
+  // Unmarked, turned or not, with random keys: never present.
+  for (let k = 0; k < 6; k++) {
+    const key = randomBytes(32);
+    assert.equal(detectWatermark(k % 2 ? rotate(img, 3) : img, key, { rotation: true }).present, false);
+  }
+  assert.equal(detectWatermark(e.image, key1, { rotation: true }).geometry.rotationDeg, 0, 'not turned: found as given');
+});
