@@ -4,6 +4,10 @@ import { readPart10 } from '../../host/dicom/reader.js';
 import { findElement, tag } from '../../host/dicom/model.js';
 import { makeIdentities, sealTo, testFrame, type Identities } from '../host/dicom/fixtures.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { AuditLog } from '../../host/ingest/audit.js';
+import { Ingestor, type NonAuthenticPolicy } from '../../host/ingest/gateway/ingest.js';
+import { parseCertificates } from '../../host/keys/certs.js';
 
 export interface Objects {
   ids: Identities;
@@ -40,4 +44,16 @@ export async function makeObjects(dir: string, n = 2, rows = 256, cols = 320): P
   const sealed: Uint8Array[] = [];
   for (let i = 0; i < n; i++) sealed.push(await sealTo(join(dir, `sealed-${i}.dcm`), testFrame(rows, cols, 14, i + 1), ids.device, { frameSerial: 100 + i }));
   return { ids, sealed, tampered: tamperPixels(sealed[0]!, 70, 140, 20, 20), unsigned: stripSignatures(sealed[1]!) };
+}
+
+/**
+ * An Ingestor over DIR/store and DIR/quarantine that trusts the objects' identities, with its audit
+ * log at DIR/audit.jsonl (closed when the test ends).
+ */
+export function testIngestor(t: { after(fn: () => void): void }, dir: string, objs: Objects, onNonAuthentic: NonAuthenticPolicy): { ingestor: Ingestor; auditPath: string } {
+  const auditPath = join(dir, 'audit.jsonl');
+  const audit = new AuditLog(auditPath);
+  t.after(() => audit.close());
+  const trust = parseCertificates(readFileSync(objs.ids.trustPem));
+  return { ingestor: new Ingestor({ trust, storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic }), auditPath };
 }

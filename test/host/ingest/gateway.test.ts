@@ -11,14 +11,12 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js';
-import { AuditLog, verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
-import { Ingestor } from '../../../host/ingest/gateway/ingest.js';
+import { verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
 import { startGateway, watchFolder } from '../../../host/ingest/gateway/gateway.js';
 import { callerProblem } from '../../../host/net/scp.js';
-import { parseCertificates } from '../../../host/keys/certs.js';
 import { tempDir } from '../dicom/fixtures.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
-import { makeObjects } from '../../services/ingest-fixtures.js';
+import { makeObjects, testIngestor } from '../../services/ingest-fixtures.js';
 
 const readAudit = (p: string): AuditRecord[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
 const dataSetOf = (b: Uint8Array) => Buffer.from(b.subarray(parsePart10(b).dataSetOffset));
@@ -28,10 +26,7 @@ test('gateway, reject policy: authentic stored and forwarded byte for byte; tamp
   const objs = await makeObjects(dir);
   const pacs = await startStoreScp(join(dir, 'pacs'), await freePort(), 'PACS');
   t.after(() => pacs.stop());
-  const auditPath = join(dir, 'audit.jsonl');
-  const audit = new AuditLog(auditPath);
-  t.after(() => audit.close());
-  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const { ingestor, auditPath } = testIngestor(t, dir, objs, 'reject');
   const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', ingestor, forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacs.port, callingAe: 'RADSEAL' }, minBackoffMs: 100 });
   t.after(() => gw.close());
   const target = { calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port, callingAe: 'MODALITY1' };
@@ -105,9 +100,7 @@ test('gateway, reject policy: authentic stored and forwarded byte for byte; tamp
 test('gateway, flag policy: non-authentic accepted (status 0) but quarantined, never stored or forwarded; folder mode audits too', async (t) => {
   const dir = tempDir(t, 'radseal-gw-flag-');
   const objs = await makeObjects(dir, 2, 128, 128);
-  const audit = new AuditLog(join(dir, 'audit.jsonl'));
-  t.after(() => audit.close());
-  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'flag' });
+  const { ingestor } = testIngestor(t, dir, objs, 'flag');
   const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', ingestor });
   t.after(() => gw.close());
   const target = { calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port, callingAe: 'MOD2' };
@@ -144,10 +137,7 @@ test('callerProblem: AE titles alone or bound to an address; IPv4-mapped address
 test('gateway with an allow-list: listed calling AEs (from their address) store; others are rejected at association (reason 3) and nothing is audited for them', async (t) => {
   const dir = tempDir(t, 'radseal-gw-allow-');
   const objs = await makeObjects(dir, 2, 96, 96);
-  const auditPath = join(dir, 'audit.jsonl');
-  const audit = new AuditLog(auditPath);
-  t.after(() => audit.close());
-  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const { ingestor, auditPath } = testIngestor(t, dir, objs, 'reject');
   const logs: string[] = [];
   const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', allowedCallers: ['MODALITY1', 'DCMTKSCU@127.0.0.1', 'FARAWAY@10.9.9.9'], ingestor, log: (m) => logs.push(m) });
   t.after(() => gw.close());
@@ -180,9 +170,7 @@ test('gateway forwarding by STOW-RS: the stored authentic object goes on byte fo
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   t.after(() => new Promise<void>((r) => srv.close(() => r())));
-  const audit = new AuditLog(join(dir, 'audit.jsonl'));
-  t.after(() => audit.close());
-  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const { ingestor } = testIngestor(t, dir, objs, 'reject');
   const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', ingestor, forward: { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/dicom-web/studies` }, minBackoffMs: 50 });
   t.after(() => gw.close());
   const to = { calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port, callingAe: 'MOD' };

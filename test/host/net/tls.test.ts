@@ -8,14 +8,12 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js';
-import { AuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
-import { Ingestor } from '../../../host/ingest/gateway/ingest.js';
+import type { AuditRecord } from '../../../host/ingest/audit.js';
 import { startGateway } from '../../../host/ingest/gateway/gateway.js';
-import { parseCertificates } from '../../../host/keys/certs.js';
 import { loadTls } from '../../../host/net/tls.js';
 import { tempDir } from '../dicom/fixtures.js';
 import { freePort, startStoreScp } from './storescp.js';
-import { makeObjects } from '../../services/ingest-fixtures.js';
+import { makeObjects, testIngestor } from '../../services/ingest-fixtures.js';
 
 const ssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -37,10 +35,7 @@ test('DICOM over TLS: DCMTK storescu into the gateway with a site certificate; n
   makePki(dir, 'site-ca', [{ name: 'gateway', san: 'IP:127.0.0.1' }, { name: 'modality' }]);
   makePki(dir, 'rogue-ca', [{ name: 'rogue' }]);
   const objs = await makeObjects(dir, 2, 96, 96);
-  const auditPath = join(dir, 'audit.jsonl');
-  const audit = new AuditLog(auditPath);
-  t.after(() => audit.close());
-  const ingestor = new Ingestor({ trust: parseCertificates(readFileSync(objs.ids.trustPem)), storeDir: join(dir, 'store'), quarantineDir: join(dir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const { ingestor, auditPath } = testIngestor(t, dir, objs, 'reject');
   const logs: string[] = [];
   const tls = loadTls({ key: join(dir, 'gateway.key'), cert: join(dir, 'gateway.pem'), ca: join(dir, 'site-ca.pem') });
   const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', tls, ingestor, log: (m) => logs.push(m) });
