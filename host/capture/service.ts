@@ -26,8 +26,9 @@ export interface CaptureOptions {
   technologist?: TechnologistIdentity;
   /**
    * RFC 3161 time-stamping authority URL: each device signature gets a Certified Timestamp. When
-   * the TSA cannot be reached the frame is sealed without one (and the log says so): an exposure
-   * is never held back or lost for a timestamp.
+   * the TSA cannot be reached (within 3 s) the frame is sealed without one, the log says so, and
+   * the TSA is left alone for 30 s: an exposure is never lost, and held back at most once, for a
+   * timestamp.
    */
   timestampUrl?: string;
   /** Overrides the board's host-side serial path, or HOST:PORT for TCP. */
@@ -35,6 +36,9 @@ export interface CaptureOptions {
   log?: (m: string) => void;
   forwardBackoffMs?: { min: number; max: number };
 }
+
+const TSA_TIMEOUT_MS = 3000;
+const TSA_PAUSE_MS = 30000;
 
 export interface CaptureStatus {
   received: number;
@@ -70,6 +74,7 @@ export class CaptureService extends EventEmitter {
   readonly connector: Connector;
   readonly forwarder: Forwarder | null;
   private readonly counts = { sealed: 0, rejected: 0, timestamped: 0 };
+  private tsaPausedUntil = 0;
   private chain: Promise<void> = Promise.resolve();
   private readonly log: (m: string) => void;
 
@@ -143,13 +148,20 @@ export class CaptureService extends EventEmitter {
     }
   }
 
+  /**
+   * A certified timestamp for one frame's device signature, or null. The TSA gets TSA_TIMEOUT_MS;
+   * after a failure it is left alone for TSA_PAUSE_MS, so an unresponsive TSA delays one frame,
+   * not every frame behind it.
+   */
   private async timestamp(signature: Uint8Array, frame: string): Promise<Uint8Array | null> {
+    if (Date.now() < this.tsaPausedUntil) return null;
     try {
-      const token = await requestTimestamp(this.o.timestampUrl!, signature);
+      const token = await requestTimestamp(this.o.timestampUrl!, signature, TSA_TIMEOUT_MS);
       this.counts.timestamped++;
       return token;
     } catch (e) {
-      this.log(`capture: frame ${frame}: no certified timestamp (${(e as Error).message}); sealed with the device's own time only`);
+      this.tsaPausedUntil = Date.now() + TSA_PAUSE_MS;
+      this.log(`capture: frame ${frame}: no certified timestamp (${(e as Error).message}); sealed with the device's own time only; the TSA is tried again in ${TSA_PAUSE_MS / 1000} s`);
       return null;
     }
   }
