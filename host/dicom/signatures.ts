@@ -125,13 +125,18 @@ export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ ma
   return { macId, signatureUid };
 }
 
+/** The Digital Signatures Sequence item with this Digital Signature UID. */
+function signatureItem(ds: DataSet, signatureUid: string): DataSet | undefined {
+  return (findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? []).find((i) => decodeString(findElement(i, SIG.digitalSignatureUid)?.value) === signatureUid);
+}
+
 /**
  * Adds a Certified Timestamp (type CMS_TSP: an RFC 3161 time-stamp token over the Digital
  * Signature value) to the signature item with this UID. The Digital Signatures Sequence is outside
  * every MAC, so this leaves all signatures valid.
  */
 export function addCertifiedTimestamp(ds: DataSet, signatureUid: string, token: Uint8Array): void {
-  const item = (findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? []).find((i) => decodeString(findElement(i, SIG.digitalSignatureUid)?.value) === signatureUid);
+  const item = signatureItem(ds, signatureUid);
   if (!item) throw new Error(`no Digital Signatures Sequence item with UID ${signatureUid}`);
   putElement(item, str(SIG.certifiedTimestampType, 'CS', 'CMS_TSP'));
   putElement(item, ob(SIG.certifiedTimestamp, token));
@@ -139,7 +144,7 @@ export function addCertifiedTimestamp(ds: DataSet, signatureUid: string, token: 
 
 /** The Signature (0400,0120) value of the signature item with this UID. */
 export function signatureValue(ds: DataSet, signatureUid: string): Uint8Array {
-  const item = (findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? []).find((i) => decodeString(findElement(i, SIG.digitalSignatureUid)?.value) === signatureUid);
+  const item = signatureItem(ds, signatureUid);
   const v = item && findElement(item, TAGS.signature)?.value;
   if (!v) throw new Error(`no Signature value in the item with UID ${signatureUid}`);
   return v;

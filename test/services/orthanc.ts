@@ -4,7 +4,7 @@
 // network: the namespace has only a loopback interface, and the test reaches
 // both services through `ip netns exec` (storescu, curl).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -62,12 +62,7 @@ export function pythonPlugin(): string | null {
 /** Debian's DICOMweb plugin for Orthanc (orthanc-dicomweb), or null when it is not installed. */
 export function dicomWebPlugin(): string | null {
   const p = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
-  try {
-    readFileSync(p, { flag: 'r' }).length;
-    return p;
-  } catch {
-    return null;
-  }
+  return existsSync(p) ? p : null;
 }
 
 /**
