@@ -7,9 +7,11 @@
 //   tag, VR, (reserved,) length, value;
 // - a sequence: tag, VR, 0000 and no length; each item as the bare item tag
 //   (FFFE,E000) followed by its elements; no item delimiters; then the bare
-//   sequence delimitation tag (FFFE,E0DD);
-// - never: group lengths, (0008,0001), groups below 0008, UN elements and
-//   sequences holding UN, group FFFA, (4FFE,0001), (FFFC,FFFC);
+//   sequence delimitation tag (FFFE,E0DD); so defined and undefined lengths
+//   give the same stream;
+// - never, at any level (DCMTK's DcmTagKey::isSignableTag, applied inside items
+//   too): group lengths, (0008,0001), groups below 0008, UN elements and
+//   sequences holding UN, group FFFA, (4FFE,0001), (FFFC,FFFC) padding;
 // - then the signature item's own elements in tag order, except Certificate of
 //   Signer, Signature and the certified timestamp elements.
 import { type DataSet, type Element, type Tag, groupOf, elementOf, hasLongLength, tag } from './model.js';
@@ -70,7 +72,21 @@ function writeElement(el: Element, sink: Sink): void {
     sink(header(el, undefined));
     for (const item of el.items ?? []) {
       sink(ITEM_TAG);
-      for (const child of item) writeElement(child, sink);
+      for (const child of item) if (isMacEligible(child)) writeElement(child, sink);
+    }
+    sink(SEQUENCE_DELIMITER_TAG);
+    return;
+  }
+  if (el.fragments) {
+    // Encapsulated Pixel Data: like a sequence, each fragment an item with its length.
+    // (Not yet cross-checked against dcmsign: radseal does not seal compressed objects.)
+    sink(header(el, undefined));
+    for (const f of el.fragments) {
+      const itemHeader = new Uint8Array(8);
+      itemHeader.set(ITEM_TAG);
+      new DataView(itemHeader.buffer).setUint32(4, f.length, true);
+      sink(itemHeader);
+      if (f.length) sink(f);
     }
     sink(SEQUENCE_DELIMITER_TAG);
     return;

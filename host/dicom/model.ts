@@ -13,6 +13,9 @@ export interface Element {
   value?: Uint8Array;
   /** Items of a sequence (vr === 'SQ'). */
   items?: DataSet[];
+  /** Encapsulated (compressed) Pixel Data: its fragments, the basic offset table first; no `value`. */
+  encapsulated?: boolean;
+  fragments?: Uint8Array[];
 }
 
 /** Elements in ascending tag order. */
