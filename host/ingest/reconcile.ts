@@ -1,0 +1,131 @@
+// A PACS correction of patient or study identification, recorded the standard way and signed:
+// one new item of Original Attributes Sequence (0400,0561) with the previous values, the new
+// values in the data set, and a fresh PACS signature (purpose Verification) over everything,
+// history included. Capture signatures are never touched: they still hold over the data set
+// that asCaptured() rebuilds. Pure apart from the signer: no I/O.
+import { type DataSet, type Element, type Tag, findElement, formatTag, putElement } from '../dicom/model.js';
+import { addSignature, checkSignatures, dicomDateTime, PURPOSE } from '../dicom/signatures.js';
+import { decodeString, sq, str } from '../dicom/values.js';
+import { readAttestation } from '../dicom/attestation.js';
+import type { Signer } from '../keys/ed25519.js';
+import { asCaptured } from './as-captured.js';
+import { type CorrectionReason, HISTORY, RECONCILABLE_TAGS, REASONS, coversHistory, signatureSummaries, valueProblem, withoutSignatures } from './reconcilable.js';
+
+export class ReconcileError extends Error {
+  override name = 'ReconcileError';
+}
+
+export interface AttributeChange {
+  tag: Tag;
+  newValue: string;
+}
+
+export interface ReconcileOptions {
+  /** The PACS signer's key and certificate (role pacs). */
+  signer: Signer;
+  certificateDer: Uint8Array;
+  /** Modifying System (0400,0563): the PACS id, e.g. PACS-1. */
+  modifyingSystem: string;
+  /** Default CORRECT (a human corrected an error); COERCE when the PACS replaced values on its own rules. */
+  reason?: CorrectionReason;
+  /** Source of Previous Values (0400,0564); default the attested device id ('' when there is none). */
+  sourceOfPreviousValues?: string;
+  /** CID 7007 purpose of the PACS signature: Verification (5, default) or Review (13). */
+  purpose?: 'verification' | 'review';
+  time?: Date;
+}
+
+export interface Reconciled {
+  /** The corrected data set; the input is left as it was. */
+  dataSet: DataSet;
+  /** What changed (no-op changes are dropped). */
+  changes: Array<{ tag: Tag; before: string; after: string }>;
+  signatureUid: string;
+  macId: number;
+  /** Earlier reconciliation signatures removed (they covered an older history). */
+  removedSignatures: number;
+}
+
+const LO_MAX = 64;
+
+/** Applies `changes`, records them, signs. Throws ReconcileError naming what makes it impossible. */
+export async function reconcile(ds: DataSet, changes: readonly AttributeChange[], opts: ReconcileOptions): Promise<Reconciled> {
+  const reason = opts.reason ?? 'CORRECT';
+  if (!(REASONS as readonly string[]).includes(reason)) throw new ReconcileError(`reason must be CORRECT or COERCE, not "${reason}"`);
+  checkLo('Modifying System', opts.modifyingSystem, true);
+  const source = opts.sourceOfPreviousValues ?? readAttestation(ds)?.deviceId ?? '';
+  checkLo('Source of Previous Values', source, false);
+  const wanted = wantedChanges(ds, changes);
+  checkCaptureSignatures(ds);
+
+  const signatures = signatureSummaries(ds);
+  const stale = signatures.filter(coversHistory);
+  const notOurs = stale.filter((s) => s.purposeCode !== PURPOSE.verification.code && s.purposeCode !== PURPOSE.review.code);
+  if (notOurs.length) {
+    throw new ReconcileError(`signature #${notOurs[0]!.macId} (purpose ${notOurs[0]!.purposeCode || 'none'}) covers Original Attributes Sequence and is no reconciliation signature: a new correction would break it`);
+  }
+  const out = withoutSignatures(ds, new Set(stale.map((s) => s.macId)));
+  const time = opts.time ?? new Date();
+  const previous: Element[] = wanted
+    .map(({ attribute }) => findElement(ds, attribute.tag) ?? { tag: attribute.tag, vr: attribute.vr, value: new Uint8Array(0) })
+    .sort((a, b) => a.tag - b.tag);
+  const record: DataSet = [
+    sq(HISTORY.modifiedAttributesSequence, [previous]),
+    str(HISTORY.attributeModificationDateTime, 'DT', dicomDateTime(time)),
+    str(HISTORY.modifyingSystem, 'LO', opts.modifyingSystem),
+    str(HISTORY.sourceOfPreviousValues, 'LO', source),
+    str(HISTORY.reasonForTheAttributeModification, 'CS', reason),
+  ];
+  const history = findElement(ds, HISTORY.originalAttributesSequence);
+  putElement(out, { tag: HISTORY.originalAttributesSequence, vr: 'SQ', items: [...(history?.items ?? []), record] });
+  for (const { attribute, newValue } of wanted) putElement(out, str(attribute.tag, attribute.vr, newValue));
+
+  const purpose = opts.purpose === 'review' ? PURPOSE.review : PURPOSE.verification;
+  const { macId, signatureUid } = await addSignature(out, { signer: opts.signer, certificateDer: opts.certificateDer, purpose, time });
+  return {
+    dataSet: out,
+    changes: wanted.map(({ attribute, newValue }) => ({ tag: attribute.tag, before: decodeString(findElement(ds, attribute.tag)?.value), after: newValue })),
+    signatureUid,
+    macId,
+    removedSignatures: stale.length,
+  };
+}
+
+function checkLo(name: string, value: string, required: boolean): void {
+  if (required && !value.trim()) throw new ReconcileError(`${name} is required`);
+  // eslint-disable-next-line no-control-regex
+  if ([...value].length > LO_MAX || /[\x00-\x1f\\]/.test(value)) throw new ReconcileError(`${name} must be at most ${LO_MAX} characters without control characters or "\\"`);
+}
+
+/** The requested changes, validated, without the ones that change nothing. */
+function wantedChanges(ds: DataSet, changes: readonly AttributeChange[]) {
+  const seen = new Set<Tag>();
+  const wanted = [];
+  for (const c of changes) {
+    const attribute = RECONCILABLE_TAGS.get(c.tag);
+    if (!attribute) throw new ReconcileError(`${formatTag(c.tag)} is not reconcilable: a correction changes patient and study identification only (${[...RECONCILABLE_TAGS.values()].map((a) => a.name).join(', ')})`);
+    if (seen.has(c.tag)) throw new ReconcileError(`${attribute.name} ${formatTag(c.tag)} is given twice`);
+    seen.add(c.tag);
+    const problem = valueProblem(ds, attribute, c.newValue);
+    if (problem) throw new ReconcileError(problem);
+    const current = findElement(ds, c.tag);
+    if (current && current.vr !== attribute.vr) throw new ReconcileError(`${attribute.name} ${formatTag(c.tag)} has VR ${current.vr} here, not ${attribute.vr}`);
+    if (current && decodeString(current.value) === c.newValue) continue;
+    wanted.push({ attribute, newValue: c.newValue });
+  }
+  if (!wanted.length) throw new ReconcileError('nothing to change: every new value equals the current one');
+  return wanted;
+}
+
+/**
+ * A PACS signature vouches for the history it covers, so it is given only to an object whose
+ * history rebuilds cleanly and whose capture signatures hold over the rebuilt data set.
+ */
+function checkCaptureSignatures(ds: DataSet): void {
+  const captured = asCaptured(ds);
+  if (captured.problems.length) throw new ReconcileError(`the correction history is unusable: ${captured.problems[0]}`);
+  const checks = checkSignatures(captured.dataSet);
+  if (!checks.length) throw new ReconcileError('the object carries no capture signature: there is nothing a correction could keep verifiable');
+  const broken = checks.find((c) => !c.valid);
+  if (broken) throw new ReconcileError(`capture signature #${broken.macId} does not hold (${broken.problems[0] ?? 'invalid'}): refusing to countersign a changed object`);
+}
