@@ -30,9 +30,12 @@ export interface ReconcilableAttribute {
   tag: Tag;
   vr: ReconcilableVr;
   name: string;
+  /** DICOM keyword (PS3.6), e.g. PatientID. */
+  keyword: string;
 }
 
-const attribute = (group: number, element: number, vr: ReconcilableVr, name: string): ReconcilableAttribute => ({ tag: tag(group, element), vr, name });
+const attribute = (group: number, element: number, vr: ReconcilableVr, keyword: string, name: string): ReconcilableAttribute =>
+  ({ tag: tag(group, element), vr, name, keyword });
 
 /**
  * The attributes a correction may change. Left out on purpose: Other Patient IDs Sequence and
@@ -41,15 +44,15 @@ const attribute = (group: number, element: number, vr: ReconcilableVr, name: str
  * Weight: facts of the exposure, not identification.
  */
 export const RECONCILABLE_TAGS: ReadonlyMap<Tag, ReconcilableAttribute> = new Map([
-  attribute(0x0008, 0x0050, 'SH', 'Accession Number'),
-  attribute(0x0008, 0x0090, 'PN', "Referring Physician's Name"),
-  attribute(0x0008, 0x1030, 'LO', 'Study Description'),
-  attribute(0x0010, 0x0010, 'PN', "Patient's Name"),
-  attribute(0x0010, 0x0020, 'LO', 'Patient ID'),
-  attribute(0x0010, 0x0021, 'LO', 'Issuer of Patient ID'),
-  attribute(0x0010, 0x0030, 'DA', "Patient's Birth Date"),
-  attribute(0x0010, 0x0040, 'CS', "Patient's Sex"),
-  attribute(0x0020, 0x0010, 'SH', 'Study ID'),
+  attribute(0x0008, 0x0050, 'SH', 'AccessionNumber', 'Accession Number'),
+  attribute(0x0008, 0x0090, 'PN', 'ReferringPhysicianName', "Referring Physician's Name"),
+  attribute(0x0008, 0x1030, 'LO', 'StudyDescription', 'Study Description'),
+  attribute(0x0010, 0x0010, 'PN', 'PatientName', "Patient's Name"),
+  attribute(0x0010, 0x0020, 'LO', 'PatientID', 'Patient ID'),
+  attribute(0x0010, 0x0021, 'LO', 'IssuerOfPatientID', 'Issuer of Patient ID'),
+  attribute(0x0010, 0x0030, 'DA', 'PatientBirthDate', "Patient's Birth Date"),
+  attribute(0x0010, 0x0040, 'CS', 'PatientSex', "Patient's Sex"),
+  attribute(0x0020, 0x0010, 'SH', 'StudyID', 'Study ID'),
 ].map((a) => [a.tag, a]));
 
 const SPECIFIC_CHARACTER_SET = tag(0x0008, 0x0005);
@@ -122,4 +125,19 @@ export function withoutSignatures(ds: DataSet, macIds: ReadonlySet<number>): Dat
     if (items.length) out.push({ ...el, items });
   }
   return out;
+}
+
+/**
+ * One change as people write it: "0010,0020=NEW-ID", "(0010,0020)=NEW-ID" or "PatientID=NEW-ID";
+ * everything after the first "=" is the value (it may be empty). Throws on anything else.
+ */
+export function parseChange(spec: string): { tag: Tag; newValue: string } {
+  const eq = spec.indexOf('=');
+  if (eq < 0) throw new Error(`"${spec}": write TAG=VALUE, e.g. 0010,0020=NEW-ID or PatientID=NEW-ID`);
+  const key = spec.slice(0, eq).trim();
+  const newValue = spec.slice(eq + 1);
+  const m = /^\(?([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)?$/.exec(key);
+  const t = m ? tag(parseInt(m[1]!, 16), parseInt(m[2]!, 16)) : [...RECONCILABLE_TAGS.values()].find((a) => a.keyword === key)?.tag;
+  if (t === undefined) throw new Error(`"${key}" is neither a tag (gggg,eeee) nor the keyword of a reconcilable attribute (${[...RECONCILABLE_TAGS.values()].map((a) => a.keyword).join(', ')})`);
+  return { tag: t, newValue };
 }

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { encodeDataSet, encodePart10 } from '../../../host/dicom/writer.js';
 import { type DataSet, findElement, tag, type Tag } from '../../../host/dicom/model.js';
@@ -19,6 +20,11 @@ import { RADSEAL_ARC } from '../../../host/keys/pki/profiles.js';
 import { reconcile, ReconcileError, type ReconcileOptions } from '../../../host/ingest/reconcile.js';
 import { asCaptured } from '../../../host/ingest/as-captured.js';
 import { HISTORY } from '../../../host/ingest/reconcilable.js';
+import { loadPacsSigner } from '../../../host/ingest/pacs-signer.js';
+import { startReconcileService } from '../../../host/ingest/reconcile-service.js';
+import { register as registerReconcile } from '../../../host/cli/reconcile.js';
+import { writeEd25519KeyFile } from '../../../host/keys/filestore.js';
+import { toPem } from '../../../host/keys/pem.js';
 import { makeIdentities, python, run, sealTo, tempDir, testFrame } from '../dicom/fixtures.js';
 
 const T = {
@@ -209,4 +215,65 @@ print(item.ModifyingSystem, item.ReasonForTheAttributeModification, item.SourceO
   const errors = (f: string) => { const v = run('dciodvfy', [f]); return (v.stdout + v.stderr).split('\n').filter((l) => /^Error/.test(l)); };
   assert.deepEqual(errors(file), errors(join(dir, 'sealed.dcm')), 'dciodvfy: no new errors');
   assert.deepEqual(errors(file), []);
+});
+
+async function pacsKeyFiles(dir: string): Promise<{ key: string; cert: string }> {
+  const seed = newSeed();
+  const signer = seedSigner(seed);
+  const der = await issueCertificate({ subject: { commonName: 'PACS-1', organization: 'radseal pacs' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [`${RADSEAL_ARC}.2.3`] });
+  const paths = { key: join(dir, 'pacs.key'), cert: join(dir, 'pacs.crt') };
+  writeEd25519KeyFile(paths.key, seed);
+  writeFileSync(paths.cert, toPem('CERTIFICATE', der));
+  return paths;
+}
+
+async function cli(args: string[]): Promise<void> {
+  const program = new Command('radseal').exitOverride();
+  registerReconcile(program);
+  await program.parseAsync(['node', 'radseal', ...args]);
+}
+
+test('radseal reconcile: writes a new file atomically, never over an existing one, and refuses a key others can read', async (t) => {
+  const dir = tempDir(t, 'radseal-reconcile-cli-');
+  const original = await sealed(dir);
+  const keys = await pacsKeyFiles(dir);
+  const out = join(dir, 'corrected.dcm');
+  const args = ['reconcile', join(dir, 'sealed.dcm'), '--set', '0010,0020=PID-7777', '--set', 'PatientName=Doe^John', '--key', keys.key, '--cert', keys.cert, '--system', 'PACS-1', '--out', out];
+  await cli(args);
+  const current = readPart10(readFileSync(out)).dataSet;
+  assert.equal(decodeString(findElement(current, T.patientName)?.value), 'Doe^John');
+  const back = asCaptured(current);
+  assert.deepEqual(back.problems, []);
+  assert.equal(hex(back.dataSet), hex(original.ds));
+  assert.ok(checkSignatures(current).some((c) => c.valid && c.purposeCode === '5'));
+  await assert.rejects(cli(args), /already exists; refusing to overwrite/);
+  await assert.rejects(cli([...args.slice(0, -1), join(dir, 'x.dcm'), '--set', 'Rows=1']), /neither a tag .* nor the keyword/);
+  await assert.rejects(cli([...args.slice(0, -1), join(dir, 'x.dcm'), '--set', '0028,0010=1']), /not reconcilable/);
+  chmodSync(keys.key, 0o644);
+  await assert.rejects(cli([...args.slice(0, -1), join(dir, 'y.dcm')]), /accessible by others/);
+  assert.equal(existsSync(join(dir, 'x.dcm')) || existsSync(join(dir, 'y.dcm')), false);
+});
+
+test('POST /reconcile answers the corrected, PACS-signed object; refusals are named', async (t) => {
+  const dir = tempDir(t, 'radseal-reconcile-http-');
+  const original = await sealed(dir);
+  const keys = await pacsKeyFiles(dir);
+  const service = await startReconcileService({ host: '127.0.0.1', port: 0, pacs: loadPacsSigner(keys.key, keys.cert), modifyingSystem: 'PACS-1' });
+  t.after(() => service.close());
+  const post = (query: string) => fetch(`http://127.0.0.1:${service.port}/reconcile?${query}`, { method: 'POST', body: original.bytes, headers: { 'content-type': 'application/dicom' } });
+  const ok = await post(new URLSearchParams([['set', '0010,0020=PID-7777'], ['set', 'PatientName=Müller^Jörg'], ['reason', 'COERCE']]).toString());
+  assert.equal(ok.status, 200);
+  assert.deepEqual(JSON.parse(ok.headers.get('x-radseal-changes')!), [
+    { tag: '(0010,0020)', before: 'PID-0001', after: 'PID-7777' },
+    { tag: '(0010,0010)', before: 'Test^Patient', after: 'Müller^Jörg' },
+  ]);
+  const current = readPart10(new Uint8Array(await ok.arrayBuffer())).dataSet;
+  assert.equal(checkSignatures(current).find((c) => c.signatureUid === ok.headers.get('x-radseal-signature-uid'))?.valid, true);
+  const back = asCaptured(current);
+  assert.equal(back.corrections[0]!.reason, 'COERCE');
+  assert.equal(hex(back.dataSet), hex(original.ds));
+  const refused = await post('set=0028,0010=1');
+  assert.equal(refused.status, 422);
+  assert.match(((await refused.json()) as { error: string }).error, /not reconcilable/);
+  assert.equal((await post('reason=CORRECT')).status, 400);
 });

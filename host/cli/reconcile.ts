@@ -1,0 +1,86 @@
+// radseal reconcile | reconcile-service: PACS corrections of patient and study identification
+// (IHE PIR). Argument parsing and printing only; the work is in host/ingest/reconcile*.ts.
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { formatTag } from '../dicom/model.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { loadPacsSigner } from '../ingest/pacs-signer.js';
+import { parseChange, REASONS, type CorrectionReason } from '../ingest/reconcilable.js';
+import { reconcilePart10 } from '../ingest/reconcile-part10.js';
+import { startReconcileService } from '../ingest/reconcile-service.js';
+
+/** A PIN from the named environment variable: never from argv, which every local user can read. */
+function pinFromEnv(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const pin = process.env[name];
+  if (pin === undefined) throw new Error(`environment variable ${name} (the key PIN) is not set`);
+  return pin;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function hostPort(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:8044), got "${s}"`);
+  return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
+}
+
+interface SignerOptionValues { key: string; cert: string; pinEnv?: string; system: string }
+
+const withSignerOptions = (c: Command) => c
+  .requiredOption('--key <file>', 'PACS signer private key (PKCS#8 PEM, mode 0600; plain or PIN-encrypted)')
+  .requiredOption('--cert <file>', 'PACS signer certificate (PEM or DER)')
+  .option('--pin-env <var>', 'environment variable holding the key PIN (for a PIN-encrypted key)')
+  .requiredOption('--system <id>', 'Modifying System (0400,0563): this PACS, e.g. PACS-1');
+
+export function register(program: Command): void {
+  withSignerOptions(program.command('reconcile')
+    .description('correct patient/study identification (IHE PIR): record the previous values in Original Attributes Sequence, sign as the PACS, write a new file')
+    .argument('<file>', 'DICOM object as stored (Explicit VR Little Endian)')
+    .requiredOption('--set <TAG=VALUE>', 'new value, e.g. "0010,0020=NEW-ID" or "PatientName=Doe^John" (repeat)', collect))
+    .addOption(new Option('--reason <reason>', 'Reason for the Attribute Modification').choices([...REASONS]).default('CORRECT'))
+    .addOption(new Option('--purpose <purpose>', 'purpose of the PACS signature (CID 7007)').choices(['verification', 'review']).default('verification'))
+    .option('--source <text>', 'Source of Previous Values (0400,0564); default: the attested device id')
+    .requiredOption('--out <file>', 'output .dcm (never an existing file)')
+    .action(async (file: string, o: SignerOptionValues & { set: string[]; reason: CorrectionReason; purpose: 'verification' | 'review'; source?: string; out: string }) => {
+      const changes = o.set.map(parseChange);
+      const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
+      let input: Buffer;
+      try {
+        input = readFileSync(file);
+      } catch (err) {
+        throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+      }
+      const { bytes, result } = await reconcilePart10(new Uint8Array(input), changes, {
+        ...pacs, modifyingSystem: o.system, reason: o.reason, purpose: o.purpose, sourceOfPreviousValues: o.source,
+      });
+      try {
+        writeFileAtomic(o.out, bytes, { noClobber: true });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new Error(code === 'EEXIST' ? `${o.out} already exists; refusing to overwrite it` : `cannot write ${o.out}: ${code ?? 'I/O error'}`);
+      }
+      for (const c of result.changes) console.log(`${formatTag(c.tag)}: "${c.before}" -> "${c.after}"`);
+      console.log(`wrote ${o.out}: ${o.reason} by ${o.system}, signed by ${pacs.commonName} (MAC ID ${result.macId}${result.removedSignatures ? `, replacing ${result.removedSignatures} earlier reconciliation signature(s)` : ''})`);
+    });
+
+  withSignerOptions(program.command('reconcile-service')
+    .description('HTTP service on loopback for a PACS: POST /reconcile?set=TAG=VALUE&reason=… with DICOM bytes → the corrected, PACS-signed object'))
+    .requiredOption('--listen <host:port>', 'loopback address, e.g. 127.0.0.1:8044')
+    .action(async (o: SignerOptionValues & { listen: string }) => {
+      const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
+      const { host, port } = hostPort(o.listen);
+      const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
+      const service = await startReconcileService({ host, port, pacs, modifyingSystem: o.system, log });
+      console.log(`radseal reconcile-service: http://${host}:${service.port}/reconcile (${o.system}, signer ${pacs.commonName})`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void service.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
