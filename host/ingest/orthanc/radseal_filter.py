@@ -18,6 +18,9 @@
 #   "UserMetadata": { "RadsealVerdict": 4600, "RadsealReasons": 4601,
 #                     "RadsealAuditSeq": 4602, "RadsealFileSha256": 4603, "RadsealAction": 4604 }
 #
+# Corrections of patient or study identification (IHE PIR) go through POST /radseal/reconcile (below),
+# with "ReconcileUrl": "http://127.0.0.1:8044/reconcile" in "Radseal" (radseal reconcile-service).
+#
 # RefuseUnverified: when the verifier cannot be reached or gives no verdict, false (default) keeps
 # the instance with the verdict "unverified" (a study is never lost to a verifier outage, and it is
 # never shown as authentic); true refuses it (the sender keeps it and may send it again later).
@@ -29,6 +32,7 @@ import collections
 import hashlib
 import json
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -105,5 +109,90 @@ def on_stored(dicom, instance_id):
         orthanc.RestApiPut('/instances/%s/metadata/%s' % (instance_id, name), str(value))
 
 
+# --- Reconciliation (IHE Patient Information Reconciliation) ---
+#
+#   POST /radseal/reconcile  {"instance": ORTHANC_ID, "changes": {"0010,0020": "NEW-ID", "PatientName": "Doe^John"},
+#                             "reason": "CORRECT" | "COERCE"}
+#   -> 200 {"instance": NEW_ORTHANC_ID, "replaced": ORTHANC_ID, "changes": [{"tag", "before", "after"}]}
+#
+# Orthanc's own /modify rewrites the file (by default under new UIDs) and records nothing, so the
+# capture signatures simply fail. This route has radseal make the correction the standard way
+# (previous values in Original Attributes Sequence, signed by the PACS signer) and stores the result
+# in place of the original: same UIDs, so the original is deleted first (Orthanc keeps the first copy
+# of a SOP Instance UID); the corrected object then passes the verification hook above like any
+# arrival. When it is not stored (the verifier refused it), the original is put back and the answer
+# is 409. Orthanc files instances under a patient by Patient ID, so a corrected ID gets a new
+# Orthanc id.
+RECONCILE_URL = _config.get('ReconcileUrl', 'http://127.0.0.1:8044/reconcile')
+_USAGE = 'POST {"instance": ID, "changes": {"0010,0020": "NEW-ID", ...}, "reason": "CORRECT" or "COERCE"}'
+
+
+def _answer(output, status, body):
+    text = json.dumps(body)  # ASCII: json.dumps escapes the rest
+    if status == 200:
+        output.AnswerBuffer(text.encode('ascii'), 'application/json')
+        return
+    # The body is sent when Orthanc's HttpDescribeErrors is true (its default). orthanc-python 4.0
+    # takes (status, str, size); releases from 2023 on take (status, bytes).
+    try:
+        output.SendHttpStatus(status, text, len(text))
+    except TypeError:
+        output.SendHttpStatus(status, text.encode('ascii'))
+
+
+def _store(data):
+    """Orthanc id of the stored instance, or None when it was not stored."""
+    try:
+        r = json.loads(orthanc.RestApiPost('/instances', data))
+    except Exception:  # refused by the hook (DISCARD) or not DICOM
+        return None
+    return r.get('ID') if isinstance(r, dict) and r.get('Status') == 'Success' else None
+
+
+def _radseal_error(e):
+    try:
+        return json.loads(e.read().decode('utf-8')).get('error') or str(e)
+    except Exception:
+        return str(e)
+
+
+def on_reconcile(output, uri, **request):
+    if request['method'] != 'POST':
+        output.SendMethodNotAllowed('POST')
+        return
+    try:
+        body = json.loads(request['body'])
+        instance, changes, reason = body['instance'], body['changes'], body.get('reason', 'CORRECT')
+        if not isinstance(instance, str) or not isinstance(changes, dict) or not changes:
+            raise ValueError
+    except Exception:
+        return _answer(output, 400, {'error': _USAGE})
+    try:
+        original = orthanc.RestApiGet('/instances/%s/file' % instance)
+    except Exception:
+        return _answer(output, 404, {'error': 'no instance %s' % instance})
+    query = [('set', '%s=%s' % (k, v)) for k, v in changes.items()] + [('reason', reason)]
+    req = urllib.request.Request(RECONCILE_URL + '?' + urllib.parse.urlencode(query), data=original, method='POST',
+                                 headers={'Content-Type': 'application/dicom'})
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            corrected = r.read()
+            done = json.loads(r.headers.get('X-Radseal-Changes') or '[]')
+    except urllib.error.HTTPError as e:
+        return _answer(output, e.code if e.code in (400, 422) else 502, {'error': 'radseal: %s' % _radseal_error(e)})
+    except Exception as e:
+        return _answer(output, 502, {'error': 'reconcile-service unreachable: %s' % (e,)})
+    orthanc.RestApiDelete('/instances/%s' % instance)
+    stored = _store(corrected)
+    if stored is None:
+        back = _store(original)
+        orthanc.LogWarning('radseal: corrected instance not stored; original put back as %s' % back)
+        return _answer(output, 409, {'error': 'the corrected instance was not stored (refused by the verifier); the original was put back',
+                                     'instance': back})
+    orthanc.LogWarning('radseal: reconciled %s -> %s (%s)' % (instance, stored, reason))
+    _answer(output, 200, {'instance': stored, 'replaced': instance, 'changes': done})
+
+
+orthanc.RegisterRestCallback('/radseal/reconcile', on_reconcile)
 orthanc.RegisterReceivedInstanceCallback(on_received)
 orthanc.RegisterOnStoredInstanceCallback(on_stored)
