@@ -2,7 +2,7 @@
 // Python hook has radseal reconcile-service correct a stored instance (history recorded, PACS
 // signature), deletes the original and stores the corrected object, which passes the hook's
 // verification before storage. A correction radseal refuses leaves the original untouched.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -76,7 +76,7 @@ async function waitMetadata(env: OrthancEnv, id: string, name: string): Promise<
 }
 
 /** Orthanc (Python hook, reject policy) + verify-service + reconcile-service, with one sealed instance stored. */
-async function orthancWithInstance(t: { after(fn: () => Promise<void>): void }, prefix: string, trustPacs: boolean) {
+async function orthancWithInstance(t: TestContext, prefix: string, trustPacs: boolean) {
   const dir = tempDir(t, prefix);
   const objs = await makeObjects(dir, 2, 128, 160);
   const keys = await pacsKeyFiles(dir);

@@ -260,7 +260,7 @@ test('POST /reconcile answers the corrected, PACS-signed object; refusals are na
   const keys = await pacsKeyFiles(dir);
   const service = await startReconcileService({ host: '127.0.0.1', port: 0, pacs: loadPacsSigner(keys.key, keys.cert), modifyingSystem: 'PACS-1' });
   t.after(() => service.close());
-  const post = (query: string) => fetch(`http://127.0.0.1:${service.port}/reconcile?${query}`, { method: 'POST', body: original.bytes, headers: { 'content-type': 'application/dicom' } });
+  const post = (query: string) => fetch(`http://127.0.0.1:${service.port}/reconcile?${query}`, { method: 'POST', body: Buffer.from(original.bytes), headers: { 'content-type': 'application/dicom' } });
   const ok = await post(new URLSearchParams([['set', '0010,0020=PID-7777'], ['set', 'PatientName=Müller^Jörg'], ['reason', 'COERCE']]).toString());
   assert.equal(ok.status, 200);
   assert.deepEqual(JSON.parse(ok.headers.get('x-radseal-changes')!), [
