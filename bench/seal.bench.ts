@@ -15,7 +15,7 @@ import { issueCertificate } from '../host/keys/x509.js';
 import { parseCertificates } from '../host/keys/certs.js';
 import { toPem } from '../host/keys/pem.js';
 import { sealFrame } from '../host/seal/seal.js';
-import { verifyBytes } from '../host/ingest/verify.js';
+import { verifyObject } from '../host/ingest/verify.js';
 import { makePhantom } from '../host/image/phantom.js';
 import { sha256 } from '../host/core/hash.js';
 import { pixelBytes } from '../host/dicom/dx.js';
@@ -70,7 +70,7 @@ try {
     sealedBytes = (await sealFrame({ frame, rawFrameSha256, frameSerial: 1 }, device)).bytes;
   }, REPS);
   const verifyMs = await medianMs(() => {
-    const r = verifyBytes('bench', sealedBytes, trust);
+    const r = verifyObject('bench', sealedBytes, trust);
     if (r.verdict !== 'authentic') throw new Error('bench object did not verify');
   }, REPS);
 

@@ -1,12 +1,12 @@
 // How verification results look to people.
-import type { VerifyReportWithWatermark } from '../ingest/watermark-check.js';
+import type { VerifyReport } from '../ingest/verify.js';
 
 const MARK: Record<string, string> = { authentic: 'AUTHENTIC', tampered: 'TAMPERED', unsigned: 'UNSIGNED', untrusted: 'UNTRUSTED', invalid: 'INVALID' };
 
-export function formatReport(r: VerifyReportWithWatermark): string {
+export function formatReport(r: VerifyReport): string {
   const lines = [`${r.file}: ${MARK[r.verdict]}`];
-  r.signatures.forEach((s, i) => {
-    const scope = r.signatureDetails[i]?.role === 'device-attributes' ? ' (attributes only, not Pixel Data)' : '';
+  r.signatures.forEach((s) => {
+    const scope = s.role === 'device-attributes' ? ' (attributes only, not Pixel Data)' : '';
     lines.push(`  signature: ${s.algorithm} ${s.purpose}${scope} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${s.certifiedTime ? `; certified time ${s.certifiedTime} by ${s.certifiedBy}` : ''}`);
   });
   if (r.capture) lines.push(`  capture: device ${r.capture.deviceId}, raw frame SHA-256 ${r.capture.rawSha256}`);

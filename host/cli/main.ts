@@ -10,7 +10,7 @@ import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { readMetaFile } from '../seal/meta.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
+import { verifyObject, type VerifyReport } from '../ingest/verify.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { register as registerWatermark } from './watermark.js';
 import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
@@ -124,19 +124,23 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON (one object, or an array for several files)'))
     .action((files: string[], o: VerifyOptionValues & { json?: boolean }) => {
       const { trust, policy, watermarkKey } = verifySettings(o);
-      const reports: VerifyReportWithWatermark[] = [];
+      const reports: VerifyReport[] = [];
+      const unreadable: string[] = [];
       for (const file of files) {
         let bytes: Buffer;
         try {
           bytes = readFileSync(file);
         } catch (err) {
-          throw new UsageOrIoError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+          // One unreadable file must not cost the verdicts of the others.
+          unreadable.push(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+          continue;
         }
         reports.push(verifyObject(file, bytes, trust, { policy, watermarkKey }));
       }
-      if (o.json) console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+      if (o.json) console.log(JSON.stringify(reports.length === 1 && !unreadable.length ? reports[0] : reports, null, 2));
       else for (const r of reports) console.log(formatReport(r));
-      process.exitCode = reports.every((r) => r.verdict === 'authentic') ? 0 : 1;
+      for (const line of unreadable) console.error(`radseal: ${line}`);
+      process.exitCode = unreadable.length ? 2 : reports.every((r) => r.verdict === 'authentic') ? 0 : 1;
     });
 
   program.command('demo')

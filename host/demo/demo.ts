@@ -10,7 +10,7 @@ import { loadDeviceIdentity } from '../seal/device.js';
 import { captureOverLoopback } from './loopback-capture.js';
 import { readGrayImage, type GrayImage } from '../image/png.js';
 import { makePhantom } from '../image/phantom.js';
-import { verifyObject, type VerifyReportWithWatermark } from '../ingest/watermark-check.js';
+import { verifyObject, type VerifyReport } from '../ingest/verify.js';
 import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js';
 import { decodeUS } from '../dicom/values.js';
 import { readPart10 } from '../dicom/reader.js';
@@ -44,7 +44,7 @@ function demoFrames(log: (s: string) => void): DemoFrame[] {
 
 export interface DemoResult {
   ok: boolean;
-  reports: VerifyReportWithWatermark[];
+  reports: VerifyReport[];
 }
 
 export async function runDemo(dirArg: string, log: (s: string) => void): Promise<DemoResult> {

@@ -41,13 +41,19 @@ export type Purpose = (typeof PURPOSE)[keyof typeof PURPOSE];
 export type MacAlgorithm = 'SHA256' | 'SHA384' | 'SHA512';
 /** Weak MAC algorithms radseal never writes but can still check (so policy, not a failed check, rejects them). */
 type LegacyMacAlgorithm = 'RIPEMD160' | 'SHA1' | 'MD5';
-const NODE_HASH: Record<MacAlgorithm | LegacyMacAlgorithm, string> = {
-  SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512', RIPEMD160: 'ripemd160', SHA1: 'sha1', MD5: 'md5',
+// A Map, never an object: the algorithm name comes from the file, and "constructor" must not find anything.
+const NODE_HASH: ReadonlyMap<string, string> = new Map<MacAlgorithm | LegacyMacAlgorithm, string>([
+  ['SHA256', 'sha256'], ['SHA384', 'sha384'], ['SHA512', 'sha512'], ['RIPEMD160', 'ripemd160'], ['SHA1', 'sha1'], ['MD5', 'md5'],
+]);
+const nodeHash = (algorithm: string): string => {
+  const name = NODE_HASH.get(algorithm);
+  if (!name) throw new Error(`unsupported MAC algorithm "${algorithm}"`);
+  return name;
 };
 
 /** Digest of the MAC stream; node:crypto (native SHA) because the stream includes whole frames. */
 export function macDigest(ds: DataSet, signedTags: readonly Tag[], signatureItem: DataSet, algorithm: MacAlgorithm | LegacyMacAlgorithm): { digest: Uint8Array; missing: Tag[] } {
-  const h = createHash(NODE_HASH[algorithm]);
+  const h = createHash(nodeHash(algorithm));
   const missing = writeMacStream(ds, signedTags, signatureItem, (chunk) => h.update(chunk));
   return { digest: new Uint8Array(h.digest()), missing };
 }
@@ -190,7 +196,7 @@ export interface SignatureCheck {
 function verifyStreamed(ds: DataSet, signedTags: readonly Tag[], item: DataSet, alg: MacAlgorithm | LegacyMacAlgorithm, cert: CertInfo, signature: Uint8Array): { valid: boolean; missing: Tag[] } {
   // RSA (PKCS#1 v1.5 over DigestInfo) and ECDSA signatures from DCMTK sign the
   // MAC stream hashed with the MAC algorithm; node:crypto checks both.
-  const v = createVerify(NODE_HASH[alg]);
+  const v = createVerify(nodeHash(alg));
   const missing = writeMacStream(ds, signedTags, item, (c) => v.update(c));
   try {
     const ec = cert.keyType === 'ec';
@@ -248,7 +254,7 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
   result.macAlgorithm = alg;
   const macTs = decodeString(findElement(macItem, SIG.macCalculationTransferSyntaxUid)?.value);
   result.signedTags = decodeAT(findElement(macItem, SIG.dataElementsSigned)?.value ?? new Uint8Array(0));
-  if (!(alg in NODE_HASH)) result.problems.push(`unsupported MAC algorithm "${alg}"`);
+  if (!NODE_HASH.has(alg)) result.problems.push(`unsupported MAC algorithm "${alg}"`);
   if (macTs !== UID.explicitVrLittleEndian) result.problems.push(`unsupported MAC calculation transfer syntax ${macTs || '(none)'}`);
   const certType = decodeString(get(SIG.certificateType)?.value);
   if (certType !== 'X509_1993_SIG') result.problems.push(`unsupported certificate type "${certType}"`);

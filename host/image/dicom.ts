@@ -33,6 +33,7 @@ export function grayFromParsed(f: ParsedFile): GrayImage {
   const alloc = us(ds, 0x0028, 0x0100, big, 'Bits Allocated'), stored = us(ds, 0x0028, 0x0101, big, 'Bits Stored');
   const spp = findElement(ds, tag(0x0028, 0x0002)) ? us(ds, 0x0028, 0x0002, big, 'Samples per Pixel') : 1;
   const signed = findElement(ds, tag(0x0028, 0x0103)) ? us(ds, 0x0028, 0x0103, big, 'Pixel Representation') : 0;
+  if (rows < 1 || cols < 1) throw new RangeError(`DICOM: the image is ${rows} x ${cols} pixels: no frame to read`);
   if (spp !== 1) throw new RangeError(`DICOM: ${spp} samples per pixel; only monochrome frames are supported`);
   if (signed !== 0) throw new RangeError('DICOM: signed pixel data (Pixel Representation 1) is not supported');
   if (alloc !== 8 && alloc !== 16) throw new RangeError(`DICOM: Bits Allocated ${alloc} not supported (8 or 16)`);

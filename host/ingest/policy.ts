@@ -32,6 +32,17 @@ export const DEFAULT_POLICY: VerifyPolicy = {
     { tag: tag(0x0020, 0x000e), name: 'Series Instance UID' },
     { tag: tag(0x0010, 0x0010), name: "Patient's Name" },
     { tag: tag(0x0010, 0x0020), name: 'Patient ID' },
+    // The Image Pixel module's mandatory attributes decide how Pixel Data is read at all;
+    // everything else present (spacing, laterality, LUTs, overlays...) must be covered too,
+    // which verify checks for every element (coverage.ts) rather than by a list.
+    { tag: tag(0x0028, 0x0002), name: 'Samples per Pixel' },
+    { tag: tag(0x0028, 0x0004), name: 'Photometric Interpretation' },
+    { tag: tag(0x0028, 0x0010), name: 'Rows' },
+    { tag: tag(0x0028, 0x0011), name: 'Columns' },
+    { tag: tag(0x0028, 0x0100), name: 'Bits Allocated' },
+    { tag: tag(0x0028, 0x0101), name: 'Bits Stored' },
+    { tag: tag(0x0028, 0x0102), name: 'High Bit' },
+    { tag: tag(0x0028, 0x0103), name: 'Pixel Representation' },
     { tag: ATTESTATION_TAGS.creator, name: 'radseal private creator' },
     { tag: ATTESTATION_TAGS.rawFrameSha256, name: 'raw frame hash (capture attestation)' },
     { tag: ATTESTATION_TAGS.pixelDataSha256, name: 'pixel data hash (capture attestation)' },

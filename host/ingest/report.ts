@@ -12,7 +12,7 @@ import { readPart10 } from '../dicom/reader.js';
 import { findElement, tag, type DataSet } from '../dicom/model.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
 import { readAttestation } from '../dicom/attestation.js';
-import type { VerifyReportWithWatermark } from './watermark-check.js';
+import type { VerifyReport } from './verify.js';
 
 export interface ReportOptions {
   /** When the report was made (default: now). */
@@ -77,7 +77,7 @@ export function renderPreview(ds: DataSet, maxSide = 640): Preview | null {
   return { png: encodePng({ width: w, height: h, data: out, channels: 1, depth: 8 }), width: w, height: h, rows, cols };
 }
 
-const PLAIN: Record<string, { title: string; colour: string }> = {
+const PLAIN: Record<VerifyReport['verdict'], { title: string; colour: string }> = {
   authentic: { title: 'Authentic', colour: '#1b7a3a' },
   tampered: { title: 'Changed after capture', colour: '#b3261e' },
   unsigned: { title: 'No provenance', colour: '#8a5300' },
@@ -85,15 +85,24 @@ const PLAIN: Record<string, { title: string; colour: string }> = {
   invalid: { title: 'Could not be checked', colour: '#5f5f5f' },
 };
 
-function verdictSentence(r: VerifyReportWithWatermark, capturedAt: string | null): string {
+function verdictSentence(r: VerifyReport, capturedAt: string | null): string {
   const device = r.capture?.deviceId;
   const when = capturedAt ? ` at ${capturedAt}` : '';
   switch (r.verdict) {
-    case 'authentic':
-      return `This image is exactly what X-ray device ${device} captured${when}. Every signature is valid and made by a device this site trusts, and the pixels match the hash the device recorded at capture${r.watermark ? '; the site watermark is present and names the same device and frame' : ''}.`;
+    case 'authentic': {
+      const revoked = r.signatures.some((s) => s.revocation === 'revoked');
+      const reconciled = r.reconciled?.length
+        ? ` Its patient or study identification was since corrected at PACS (${r.reconciled.map((c) => `${c.changes.map((x) => x.tag).join(', ')} by ${c.modifyingSystem}, ${c.reason}`).join('; ')}), recorded and signed by a trusted PACS signer; the pixels are as captured.`
+        : '';
+      const warning = revoked ? ' NOTE: a signing certificate has since been REVOKED; the signature is accepted only because the evidence shows it was made before the revocation (see the signatures below).' : '';
+      return `This image is exactly what X-ray device ${device} captured${when}. Every signature is valid and made by a device this site trusts, and the pixels match the hash the device recorded at capture${r.watermark ? '; the site watermark is present and names the same device and frame' : ''}.${reconciled}${warning}`;
+    }
     case 'tampered': {
       const n = r.tamperedTiles?.tiles.length;
-      return `This image was CHANGED after ${device ? `device ${device} captured it${when}` : 'it was signed'}. ${n ? `${n} region${n === 1 ? '' : 's'} of the image no longer match what the device recorded (outlined in red below).` : 'Its signed content no longer matches its signature.'} Do not rely on it as an original acquisition.`;
+      const what = n ? `${n} region${n === 1 ? '' : 's'} of the image no longer match what the device recorded (outlined in red below).`
+        : r.pixelsIntact ? 'The pixels are intact (they match the hash the device recorded), but signed attributes were changed or added after signing: see the reasons below.'
+        : 'Its signed content no longer matches its signature.';
+      return `This image was CHANGED after ${device ? `device ${device} captured it${when}` : 'it was signed'}. ${what} Do not rely on it as an original acquisition.`;
     }
     case 'unsigned':
       return 'This image carries no radseal signature, so where it came from cannot be established. It may be genuine, edited or generated: treat it as of unknown origin.';
@@ -117,7 +126,7 @@ function formatDt(dt: string | undefined): string | null {
 }
 
 /** Builds the report page. `bytes` are the object's bytes (for the image, hash and identifiers). */
-export function renderReportHtml(r: VerifyReportWithWatermark, bytes: Uint8Array, o: ReportOptions = {}): string {
+export function renderReportHtml(r: VerifyReport, bytes: Uint8Array, o: ReportOptions = {}): string {
   let ds: DataSet | null = null;
   try {
     ds = readPart10(bytes).dataSet;
@@ -162,7 +171,7 @@ export function renderReportHtml(r: VerifyReportWithWatermark, bytes: Uint8Array
   // What was checked.
   const rows: string[] = [];
   r.signatures.forEach((s, i) => {
-    const d = r.signatureDetails[i];
+    const d = s;
     const role = d?.role === 'device' ? 'device (Source)' : d?.role === 'device-attributes' ? 'device, attributes only (not Pixel Data)' : d?.role === 'technologist' ? 'technologist (Author)' : s.purpose;
     rows.push(check(s.valid && s.trusted && (d?.role === 'device-attributes' || (d?.policyOk ?? true)), `Signature ${d?.macId ?? i + 1}: ${role}`, `${s.algorithm} by ${s.signer}${s.time ? `, signed ${s.time}` : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${d && !d.policyOk && d.role !== 'device-attributes' ? ', does not meet policy' : ''}`));
   });

@@ -11,7 +11,7 @@ import { findElement, tag } from '../../../host/dicom/model.js';
 import { TAGS, writeMacStream } from '../../../host/dicom/mac.js';
 import { SIG, checkSignatures } from '../../../host/dicom/signatures.js';
 import { decodeAT, decodeUS } from '../../../host/dicom/values.js';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { tempDir, testFrame, makeIdentities, sealTo, run, opensslKey, PYTHON } from './fixtures.js';
 
@@ -140,12 +140,12 @@ test('radseal verifies RSA and ECDSA signatures made by dcmsign (Creator profile
     assert.equal(theirs.macAlgorithm, c.mac);
     assert.equal(theirs.valid, true, `${c.name}: ${theirs.problems.join('; ')}`);
     assert.equal(checks[0]!.valid && checks[1]!.valid, true, 'our Ed25519 signatures survive dcmsign adding one');
-    const report = verifyBytes(out, readFileSync(out), trust);
+    const report = verifyObject(out, readFileSync(out), trust);
     assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
     assert.equal(report.signatures[2]!.valid, true);
     assert.equal(report.signatures[2]!.trusted, true);
-    assert.equal(report.signatureDetails[2]!.role, 'other');
-    assert.match(report.signatureDetails[2]!.key, /^(RSA-2048|ECDSA-P256)$/);
+    assert.equal(report.signatures[2]!.role, 'other');
+    assert.match(report.signatures[2]!.key, /^(RSA-2048|ECDSA-P256)$/);
     // Change Patient ID without touching lengths: every signature fails (all cover it).
     const bytes = Buffer.from(readFileSync(out));
     const at = bytes.indexOf(Buffer.from('PID-0001'));

@@ -1,7 +1,7 @@
 // Child process for large-file.test.ts: verifies one file and prints the peak
 // resident memory it added (VmHWM after minus VmHWM before reading the file).
 import { readFileSync } from 'node:fs';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { sha256 } from '../../../host/core/hash.js';
 import { tileHashes } from '../../../host/core/tiles.js';
@@ -14,6 +14,6 @@ sha256(new Uint8Array(1024));
 tileHashes(new Uint8Array(64 * 64 * 2), 64, 64, 64);
 const before = hwm();
 const bytes = readFileSync(file);
-const report = verifyBytes(file, bytes, trust);
+const report = verifyObject(file, bytes, trust);
 const after = hwm();
 console.log(JSON.stringify({ verdict: report.verdict, tiles: report.tamperedTiles?.tiles.length ?? 0, fileBytes: bytes.length, addedPeak: after - before }));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { DEFAULT_POLICY, parsePolicy, PolicyError } from '../../../host/ingest/policy.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
@@ -21,9 +21,9 @@ test('verify reports device and technologist signers; policy decides whether a m
   const trust = trustOf(ids.trustPem);
   const both = join(dir, 'both.dcm');
   await sealTo(both, testFrame(96, 96), ids.deviceWithEcdsa, { technologist: ids.technologist });
-  const r = verifyBytes(both, readFileSync(both), trust, requireTech);
+  const r = verifyObject(both, readFileSync(both), trust, { policy: requireTech });
   assert.equal(r.verdict, 'authentic', r.reasons.join('; '));
-  assert.deepEqual(r.signatures.map((s, k) => [r.signatureDetails[k]!.role, s.algorithm, s.signer, s.purpose, s.valid, s.trusted]), [
+  assert.deepEqual(r.signatures.map((s) => [s.role, s.algorithm, s.signer, s.purpose, s.valid, s.trusted]), [
     ['device', 'Ed25519', 'DX-ROOM-3', 'Source Signature', true, true],
     ['device-attributes', 'Ed25519', 'DX-ROOM-3', 'Source Signature', true, true],
     ['device', 'ECDSA-P256', 'DX-ROOM-3', 'Source Signature', true, true],
@@ -34,22 +34,22 @@ test('verify reports device and technologist signers; policy decides whether a m
 
   const deviceOnly = join(dir, 'device-only.dcm');
   await sealTo(deviceOnly, testFrame(96, 96), ids.device);
-  assert.equal(verifyBytes(deviceOnly, readFileSync(deviceOnly), trust).verdict, 'authentic', 'default policy: co-signature optional');
-  const strict = verifyBytes(deviceOnly, readFileSync(deviceOnly), trust, requireTech);
+  assert.equal(verifyObject(deviceOnly, readFileSync(deviceOnly), trust).verdict, 'authentic', 'default policy: co-signature optional');
+  const strict = verifyObject(deviceOnly, readFileSync(deviceOnly), trust, { policy: requireTech });
   assert.equal(strict.verdict, 'untrusted');
   assert.ok(strict.reasons.some((x) => /no technologist co-signature.*policy requires one/.test(x)), strict.reasons.join('; '));
 
   // Technologist certificate not in the trust set.
   const noTechTrust = trustOf(ids.certs.device, ids.certs.ecdsa);
-  const u = verifyBytes(both, readFileSync(both), noTechTrust, requireTech);
+  const u = verifyObject(both, readFileSync(both), noTechTrust, { policy: requireTech });
   assert.equal(u.verdict, 'untrusted');
   assert.equal(u.technologist?.accepted, false);
-  assert.equal(verifyBytes(both, readFileSync(both), noTechTrust).verdict, 'authentic');
+  assert.equal(verifyObject(both, readFileSync(both), noTechTrust).verdict, 'authentic');
 
   // A co-signer whose certificate is not the operator the object names.
   const impostor = join(dir, 'impostor.dcm');
   await sealTo(impostor, testFrame(64, 64), ids.device, { technologist: { ...ids.technologist, operatorId: 'tech999' } });
-  const i = verifyBytes(impostor, readFileSync(impostor), trust, requireTech);
+  const i = verifyObject(impostor, readFileSync(impostor), trust, { policy: requireTech });
   assert.equal(i.verdict, 'untrusted');
   assert.ok(i.reasons.some((x) => /technologist certificate "tech042" does not match the operator identifier "tech999"/.test(x)), i.reasons.join('; '));
 });
@@ -67,7 +67,7 @@ test('minimum signed set and MAC strength, with Source signatures made by dcmsig
     const out = join(dir, `${name}.dcm`);
     const r = run('dcmsign', ['--sign', ec.key, ec.cert, '+sp', '14', ...args, bare, out]);
     assert.equal(r.status, 0, r.stderr);
-    return verifyBytes(out, readFileSync(out), trust);
+    return verifyObject(out, readFileSync(out), trust);
   };
   const full = sign('full', ['+m2']);
   assert.equal(full.verdict, 'authentic', 'positive control: ' + full.reasons.join('; '));
@@ -79,10 +79,16 @@ test('minimum signed set and MAC strength, with Source signatures made by dcmsig
   const ripemd = sign('ripemd', []);
   assert.equal(ripemd.verdict, 'untrusted');
   assert.ok(ripemd.reasons.some((x) => /MAC algorithm RIPEMD160 is not accepted/.test(x)));
-  const tags = ['0008,0016', '0008,0018', '0020,000d', '0020,000e', '0010,0010', '0010,0020', '0009,0010', '0009,1001', '0009,1004', '0009,1005', '7fe0,0010'];
+  const tags = ['0008,0016', '0008,0018', '0020,000d', '0020,000e', '0010,0010', '0010,0020', '0009,0010', '0009,1001', '0009,1004', '0009,1005', '7fe0,0010',
+    '0028,0002', '0028,0004', '0028,0010', '0028,0011', '0028,0100', '0028,0101', '0028,0102', '0028,0103'];
+  // A signature over exactly the minimum set vouches for those elements only: everything else the
+  // object holds is then unsigned, so the object is not authentic, and verify names what is uncovered.
   const omit = (skip: string) => sign(`no-${skip.replace(',', '')}`, ['+m2', ...tags.filter((x) => x !== skip).flatMap((x) => ['-t', x])]);
-  assert.equal(omit('none').verdict, 'authentic', 'positive control: the listed set is enough');
-  for (const [skip, name] of [['7fe0,0010', 'Pixel Data'], ['0020,000d', 'Study Instance UID'], ['0010,0020', 'Patient ID'], ['0009,1004', 'raw frame hash']] as const) {
+  const minimal = omit('none');
+  assert.equal(minimal.signatures[0]!.valid && minimal.signatures[0]!.policyOk, true, 'positive control: the listed set meets the policy');
+  assert.equal(minimal.verdict, 'tampered');
+  assert.ok(minimal.reasons.some((x) => /\(0008,0005\).*covered by no trusted device signature/.test(x)), minimal.reasons.join('; '));
+  for (const [skip, name] of [['7fe0,0010', 'Pixel Data'], ['0020,000d', 'Study Instance UID'], ['0010,0020', 'Patient ID'], ['0009,1004', 'raw frame hash'], ['0028,0010', 'Rows'], ['0028,0004', 'Photometric Interpretation']] as const) {
     const r = omit(skip);
     assert.equal(r.signatures[0]!.valid, true);
     assert.equal(r.verdict, 'untrusted', `leaving out ${name}`);
@@ -109,7 +115,7 @@ test('per-tile hashes name exactly the changed tiles on the lossless path', asyn
   // A 20x20 paste-in straddling tiles [1,1] and [1,2], and one pixel in the partial corner tile [4,3].
   for (let y = 100; y < 120; y++) for (let x = 120; x < 140; x++) poke(y, x);
   poke(299, 199);
-  const r = verifyBytes('t.dcm', bytes, trust);
+  const r = verifyObject('t.dcm', bytes, trust);
   assert.equal(r.verdict, 'tampered');
   assert.deepEqual(r.tamperedTiles, { size: 64, rows: 5, cols: 4, tiles: [[1, 1], [1, 2], [4, 3]], tableAuthenticated: true });
   assert.ok(r.reasons.some((x) => x.startsWith('3 of 20 tiles (64x64 px) changed: [1,1] [1,2] [4,3]')), r.reasons.join('; '));
@@ -117,7 +123,7 @@ test('per-tile hashes name exactly the changed tiles on the lossless path', asyn
   const meta = Buffer.from(readFileSync(file));
   const at = meta.indexOf(Buffer.from('Test^Patient'));
   meta[at] = 0x42;
-  const m = verifyBytes('m.dcm', meta, trust);
+  const m = verifyObject('m.dcm', meta, trust);
   assert.equal(m.verdict, 'tampered');
   assert.equal(m.tamperedTiles, undefined);
 });
@@ -132,7 +138,7 @@ test('re-encoded copies get a verdict that says so; unsupported transfer syntaxe
     const out = join(dir, name);
     const r = run(tool, [...args, from, out]);
     assert.equal(r.status, 0, `${tool} ${args.join(' ')}: ${r.stderr}`);
-    return verifyBytes(out, readFileSync(out), trust);
+    return verifyObject(out, readFileSync(out), trust);
   };
   const implicit = conv('implicit.dcm', 'dcmconv', ['+ti']);
   assert.equal(implicit.verdict, 'invalid');
@@ -153,5 +159,5 @@ test('re-encoded copies get a verdict that says so; unsupported transfer syntaxe
   assert.equal(jpeg.verdict, 'invalid');
   assert.match(jpeg.reasons[0]!, /unsupported transfer syntax 1\.2\.840\.10008\.1\.2\.4\.70 \(JPEG Lossless, Non-Hierarchical, First-Order Prediction/);
   // The original still verifies (positive control for all of the above).
-  assert.equal(verifyBytes(file, readFileSync(file), trust).verdict, 'authentic');
+  assert.equal(verifyObject(file, readFileSync(file), trust).verdict, 'authentic');
 });

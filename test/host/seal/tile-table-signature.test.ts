@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, tag } from '../../../host/dicom/model.js';
@@ -25,7 +25,7 @@ test('pixel-only edit: changed tiles named by an authenticated table; table edit
 
   const pixelsOnly = Buffer.from(original);
   pixelsOnly[pixelOff + 2 * (70 * 256 + 200)]! ^= 0x04; // tile [1,3]
-  const a = verifyBytes('a', pixelsOnly, trust);
+  const a = verifyObject('a', pixelsOnly, trust);
   assert.equal(a.verdict, 'tampered');
   assert.deepEqual(a.tamperedTiles?.tiles, [[1, 3]]);
   assert.equal(a.tamperedTiles?.tableAuthenticated, true);
@@ -34,13 +34,13 @@ test('pixel-only edit: changed tiles named by an authenticated table; table edit
   // The attacker also rewrites the table entry for tile [1,3] to hide the edit.
   const both = Buffer.from(pixelsOnly);
   both[tableOff + 32 * (1 * 4 + 3)]! ^= 0xff;
-  const b = verifyBytes('b', both, trust);
+  const b = verifyObject('b', both, trust);
   assert.equal(b.verdict, 'tampered');
   assert.equal(b.tamperedTiles?.tableAuthenticated, false);
   assert.deepEqual(b.signatures.map((s) => s.valid), [false, false]);
 
   // A different trust set: the table cannot be authenticated by an untrusted signer.
   const other = await makeIdentities(join(dir, 'other'), 'DX-OTHER');
-  const c = verifyBytes('c', pixelsOnly, parseCertificates(readFileSync(other.trustPem)));
+  const c = verifyObject('c', pixelsOnly, parseCertificates(readFileSync(other.trustPem)));
   assert.equal(c.tamperedTiles?.tableAuthenticated, false);
 });

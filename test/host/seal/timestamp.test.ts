@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement } from '../../../host/dicom/model.js';
@@ -47,7 +47,7 @@ test('a device signature time-stamped by a TSA: verify reports the certified tim
   assert.match(o.stdout + o.stderr, /Verification: OK/, o.stdout + o.stderr);
 
   const trustWithTsa = parseCertificates(Buffer.concat([readFileSync(ids.trustPem), Buffer.from(tsa.caPem)]));
-  const ok = verifyBytes('ts.dcm', bytes, trustWithTsa);
+  const ok = verifyObject('ts.dcm', bytes, trustWithTsa);
   assert.equal(ok.verdict, 'authentic', ok.reasons.join('\n'));
   const certified = Date.parse(ok.signatures[0]!.certifiedTime!);
   assert.ok(certified >= Math.floor(before / 1000) * 1000 - 1000 && certified <= Date.now() + 1000, `certified time ${ok.signatures[0]!.certifiedTime}`);
@@ -55,7 +55,7 @@ test('a device signature time-stamped by a TSA: verify reports the certified tim
   assert.equal(ok.signatures[1]!.certifiedTime, undefined);
 
   // The TSA not in the trust set: the token cannot vouch, so the object is not "authentic".
-  const noTsa = verifyBytes('ts.dcm', bytes, parseCertificates(readFileSync(ids.trustPem)));
+  const noTsa = verifyObject('ts.dcm', bytes, parseCertificates(readFileSync(ids.trustPem)));
   assert.equal(noTsa.verdict, 'invalid');
   assert.ok(noTsa.reasons.some((r) => /certified timestamp not valid: .*TSA \(CN=Test-TSA\) is not trusted/.test(r)), noTsa.reasons.join('\n'));
 
@@ -67,7 +67,7 @@ test('a device signature time-stamped by a TSA: verify reports the certified tim
   addCertifiedTimestamp(parsed.dataSet, sigUid, sigAndToken(other).token!);
   const p10 = parsePart10(bytes);
   const swapped = encodePart10({ sopClassUid: p10.sopClassUid, sopInstanceUid: p10.sopInstanceUid }, parsed.dataSet);
-  const s = verifyBytes('swapped.dcm', swapped, trustWithTsa);
+  const s = verifyObject('swapped.dcm', swapped, trustWithTsa);
   assert.equal(s.verdict, 'invalid');
   assert.deepEqual(s.signatures.map((x) => x.valid), [true, true]);
   assert.ok(s.reasons.some((r) => /imprint does not match/.test(r)), s.reasons.join('\n'));
@@ -76,7 +76,7 @@ test('a device signature time-stamped by a TSA: verify reports the certified tim
   const at = Buffer.from(bytes).indexOf(Buffer.from(token));
   const damaged = Buffer.from(bytes);
   damaged[at + token.length - 5]! ^= 0x01;
-  assert.equal(verifyBytes('damaged.dcm', damaged, trustWithTsa).verdict, 'invalid');
+  assert.equal(verifyObject('damaged.dcm', damaged, trustWithTsa).verdict, 'invalid');
 });
 
 test('radseal seal --tsa: a TSA that does not answer fails the command with the reason, and writes nothing', async (t) => {

@@ -49,9 +49,9 @@ test('seal hashes the raw frame and writes a DX object that verifies authentic',
   // The device signs twice: the whole object, and the attributes alone (which keeps the
   // tile table trustworthy when only pixels are edited).
   assert.equal(v.report.signatures.length, 2);
-  assert.deepEqual(v.report.signatureDetails.map((d: { role: string }) => d.role), ['device', 'device-attributes']);
+  assert.deepEqual(v.report.signatures.map((d: { role: string }) => d.role), ['device', 'device-attributes']);
   const [sig] = v.report.signatures;
-  assert.deepEqual(Object.keys(sig).sort(), ['algorithm', 'purpose', 'signer', 'time', 'trusted', 'valid']);
+  assert.deepEqual(Object.keys(sig).sort(), ['algorithm', 'key', 'macAlgorithm', 'macId', 'policyOk', 'purpose', 'revocation', 'role', 'signedElements', 'signer', 'time', 'trustReason', 'trusted', 'valid']);
   assert.equal(sig.algorithm, 'Ed25519');
   assert.equal(sig.signer, 'DX-TEST-01');
   assert.match(sig.purpose, /Source/);

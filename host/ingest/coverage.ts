@@ -1,0 +1,39 @@
+// What a vouching signature must cover. An object is authentic only if every
+// top-level element present is covered by a valid, trusted device signature (or,
+// after a recorded correction, the PACS signature), because almost anything in
+// an image object can change what is shown, measured or whom it belongs to:
+// overlays and graphic annotations draw on the image, shutters and LUTs change
+// what is visible, spacing and calibration change measurements, laterality and
+// orientation change which side is which. Listing those would always miss one;
+// so the rule is the other way round: everything must be signed, except a short
+// list of elements the standard keeps out of every MAC or that only transport
+// and PACS bookkeeping write.
+import { type DataSet, type Element, type Tag, elementOf, formatTag, tag } from '../dicom/model.js';
+import { TAGS } from '../dicom/mac.js';
+
+/** Elements that may be present unsigned, each with why. */
+export const UNSIGNED_ALLOWED: ReadonlyMap<Tag, string> = new Map<Tag, string>([
+  [TAGS.lengthToEnd, 'Length to End (retired, never in a MAC)'],
+  [TAGS.digitalSignaturesSequence, 'the signatures themselves'],
+  [TAGS.macParametersSequence, 'the MAC parameters of the signatures'],
+  [TAGS.dataSetTrailingPadding, 'Data Set Trailing Padding (no content, never in a MAC)'],
+  [tag(0x0008, 0x0054), 'Retrieve AE Title (where a PACS can be asked for the object)'],
+  [tag(0x0008, 0x0056), 'Instance Availability (ONLINE/NEARLINE, PACS bookkeeping)'],
+]);
+
+/** Group lengths (gggg,0000) carry no content and are never in a MAC. */
+function allowedUnsigned(t: Tag): boolean {
+  return elementOf(t) === 0x0000 || UNSIGNED_ALLOWED.has(t);
+}
+
+/** Top-level elements present in `ds` that no vouching signature covers and that are not allowed unsigned. */
+export function uncoveredElements(ds: DataSet, covered: ReadonlySet<Tag>): Element[] {
+  return ds.filter((e) => !covered.has(e.tag) && !allowedUnsigned(e.tag));
+}
+
+/** A reason naming the uncovered elements (the first few), for the report. */
+export function uncoveredReason(elements: Element[]): string {
+  const names = elements.slice(0, 10).map((e) => `${formatTag(e.tag)}${e.vr === 'UN' ? ' (UN)' : ''}`);
+  const more = elements.length > 10 ? ` and ${elements.length - 10} more` : '';
+  return `element${elements.length === 1 ? '' : 's'} ${names.join(', ')}${more} present but covered by no trusted device signature: added or changed after signing (an unsigned element can change what is shown or measured)`;
+}

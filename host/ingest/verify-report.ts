@@ -1,0 +1,92 @@
+// The one result type of verification, shared by the CLI, the gateway, the
+// verify-service, the HTML report and the audit log.
+import type { WatermarkReport } from './watermark-check.js';
+
+export type Verdict = 'authentic' | 'tampered' | 'unsigned' | 'untrusted' | 'invalid';
+
+/**
+ * Who a signature speaks for, from its purpose code (CID 7007): 14 Source = the device
+ * ('device-attributes' when it leaves Pixel Data out and covers the tile table),
+ * 1 Author = the technologist, 5 Verification / 13 Review = a PACS correction.
+ */
+export type SignatureRole = 'device' | 'device-attributes' | 'technologist' | 'pacs' | 'other';
+
+export interface SignatureReport {
+  macId: number;
+  role: SignatureRole;
+  /** Algorithm from the certificate's key: "Ed25519", "ECDSA-P256", "RSA". */
+  algorithm: string;
+  /** Key size or curve: "Ed25519", "ECDSA-P256", "RSA-2048". */
+  key: string;
+  purpose: string;
+  signer: string;
+  /** The signature matches the data it says it signed. */
+  valid: boolean;
+  /** The signer is trusted in this role at the time the evidence supports. */
+  trusted: boolean;
+  /** Digital Signature DateTime: when the signer's own clock says it signed. */
+  time: string | null;
+  /** Certified Timestamp (RFC 3161) checked and valid: when a trusted TSA saw the signature. */
+  certifiedTime?: string;
+  /** Subject of the TSA certificate. */
+  certifiedBy?: string;
+  macAlgorithm: string | null;
+  signedElements: number;
+  /** Meets the verify policy (minimum signed set, MAC algorithm). */
+  policyOk: boolean;
+  /** Why the certificate is (or is not) trusted, in a sentence. */
+  trustReason?: string;
+  /** Revocation status from the trust bundle's CRL: not-revoked, revoked, not-checked, unavailable. */
+  revocation?: string;
+}
+
+export interface TechnologistReport {
+  operatorId: string | null;
+  operatorsName: string | null;
+  /** CN of the co-signing certificate, or null when nobody co-signed. */
+  signer: string | null;
+  /** Valid, trusted, meets policy and names the operator the object names. */
+  accepted: boolean;
+}
+
+export interface TamperedTiles {
+  /** Tile edge in pixels. */
+  size: number;
+  rows: number;
+  cols: number;
+  /** Changed tiles as [tileRow, tileCol]. */
+  tiles: [number, number][];
+  /** Whether the tile table itself is covered by a valid signature that leaves Pixel Data out. */
+  tableAuthenticated: boolean;
+}
+
+/** One recorded correction of patient or study attributes (Original Attributes Sequence). */
+export interface ReconciliationReport {
+  time: string | null;
+  modifyingSystem: string;
+  reason: string;
+  changes: Array<{ tag: string; before: string; after: string }>;
+}
+
+export interface VerifyReport {
+  file: string;
+  verdict: Verdict;
+  reasons: string[];
+  signatures: SignatureReport[];
+  capture: { deviceId: string; rawSha256: string } | null;
+  technologist: TechnologistReport | null;
+  /** SOP Class and Instance UID as the data set (the signed part) holds them; null when unreadable. */
+  sopClassUid: string | null;
+  sopInstanceUid: string | null;
+  /** On the lossless path, the tiles whose pixels no longer match the signed tile table. */
+  tamperedTiles?: TamperedTiles;
+  /** Pixel Data matches the capture attestation's hash (null: no attestation or no pixels). */
+  pixelsIntact?: boolean | null;
+  /** The object was re-encoded after signing (Implicit VR, or private elements turned UN). */
+  reencoded?: boolean;
+  transferSyntax?: string;
+  /** Corrections made at PACS after capture, oldest first, when they verify. */
+  reconciled?: ReconciliationReport[];
+  /** With a site watermark key: the mark's report (null when the pixels could not be read). */
+  watermark?: WatermarkReport | null;
+}
