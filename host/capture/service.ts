@@ -48,6 +48,8 @@ export interface CaptureStatus {
   rejected: number;
   duplicates: number;
   queued: number;
+  /** Objects PACS refused for good, parked in the outbox's dead-letter/ (all time). */
+  deadLettered: number;
   /** Device signatures that got a certified timestamp (with a TSA configured). */
   timestamped: number;
   linkUp: boolean;
@@ -106,12 +108,16 @@ export class CaptureService extends EventEmitter {
   async start(): Promise<void> {
     const pending = this.outbox.pending().length;
     if (pending) this.log(`capture: ${pending} sealed object(s) waiting in the outbox from before`);
+    const parked = this.outbox.deadLettered();
+    if (parked) this.log(`capture: ${parked} object(s) in ${this.outbox.deadLetterDir} (refused by PACS for good; see the .json beside each)`);
     this.forwarder?.start();
     await this.connector.start();
   }
 
   private async handle(f: ReceivedFrame): Promise<void> {
-    const t0 = performance.now();
+    // One clock for both figures: completedAt is wall-clock (Date.now()) time.
+    const t0 = Date.now();
+    const queuedMs = t0 - f.completedAt;
     try {
       if (this.outbox.has(f.deviceId, f.serial)) {
         this.log(`capture: frame ${f.deviceId}#${f.serial} already sealed; ACK without resealing`);
@@ -136,8 +142,8 @@ export class CaptureService extends EventEmitter {
       // Durable now (file and folder fsynced): only now may the device forget the frame.
       this.counts.sealed++;
       f.ack();
-      const ms = performance.now() - t0;
-      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.bytes.length / 1e6).toFixed(1)} MB, ${ms.toFixed(0)} ms after the last byte+${(t0 - f.completedAt).toFixed(0)} ms queued)`);
+      const sealMs = Date.now() - t0;
+      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.bytes.length / 1e6).toFixed(1)} MB; ${queuedMs} ms queued behind other frames, then ${sealMs} ms to seal and store)`);
       // Latency: last byte of the frame in -> sealed object durable and device ACKed.
       this.emit('sealed', { entry, deviceId: f.deviceId, serial: f.serial, latencyMs: Date.now() - f.completedAt });
       this.forwarder?.kick();
@@ -171,7 +177,7 @@ export class CaptureService extends EventEmitter {
     return {
       received: rx.framesReceived, sealed: this.counts.sealed, forwarded: this.forwarder?.stats.forwarded ?? 0,
       retried: this.forwarder?.stats.retried ?? 0, rejected: this.counts.rejected + rx.rejected, duplicates: rx.duplicates,
-      queued: this.outbox.pending().length, timestamped: this.counts.timestamped, linkUp: this.connector.transport !== null,
+      queued: this.outbox.pending().length, deadLettered: this.outbox.deadLettered(), timestamped: this.counts.timestamped, linkUp: this.connector.transport !== null,
     };
   }
 

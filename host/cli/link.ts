@@ -86,7 +86,7 @@ export function register(program: Command): void {
       }
       const summary = () => {
         const s = svc.status();
-        logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}${o.tsa ? `, timestamped ${s.timestamped}` : ''}; ${s.queued} queued for PACS`);
+        logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}${o.tsa ? `, timestamped ${s.timestamped}` : ''}; ${s.queued} queued for PACS${s.deadLettered ? `, ${s.deadLettered} refused by PACS (outbox dead-letter/)` : ''}`);
       };
       try {
         await svc.start();

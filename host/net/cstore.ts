@@ -12,9 +12,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { clientTlsOptions, type DicomTls } from './tls.js';
+import { readPart10Meta } from '../dicom/reader.js';
 import {
   APP_CONTEXT, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, parseCommand, pdataPdus, pdu,
-  uidValue, userInformation, usValue,
+  trimText, uidValue, userInformation, usValue,
 } from './pdu.js';
 
 export interface Part10 {
@@ -32,33 +33,19 @@ export class DicomNetError extends Error {
   }
 }
 
-/** Reads the Part 10 meta header (explicit VR little endian, group 0002). */
+/**
+ * What the SCU needs from a Part 10 file: its meta header's UIDs and where the data set starts,
+ * read by the one Part 10 reader (host/dicom/reader.ts). Not Part 10: DicomNetError, not retryable.
+ */
 export function parsePart10(bytes: Uint8Array): Part10 {
-  if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) {
-    throw new DicomNetError('not a DICOM Part 10 file (no DICM prefix at offset 128)', false);
+  let m;
+  try {
+    m = readPart10Meta(bytes);
+  } catch (err) {
+    throw new DicomNetError((err as Error).message, false);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const td = new TextDecoder();
-  let o = 132;
-  const uids: Record<string, string> = {};
-  while (o + 8 <= bytes.length && dv.getUint16(o, true) === 0x0002) {
-    const el = dv.getUint16(o + 2, true);
-    const vr = String.fromCharCode(bytes[o + 4], bytes[o + 5]);
-    let len: number;
-    let hdr: number;
-    if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) {
-      len = dv.getUint32(o + 8, true);
-      hdr = 12;
-    } else {
-      len = dv.getUint16(o + 6, true);
-      hdr = 8;
-    }
-    const val = bytes.subarray(o + hdr, o + hdr + len);
-    if (el === 0x0002 || el === 0x0003 || el === 0x0010) uids[el] = td.decode(val).replace(/[\0 ]+$/, '');
-    o += hdr + len;
-  }
-  if (!uids[2] || !uids[3] || !uids[0x10]) throw new DicomNetError('Part 10 meta header lacks (0002,0002), (0002,0003) or (0002,0010)', false);
-  return { sopClassUid: uids[2], sopInstanceUid: uids[3], transferSyntaxUid: uids[0x10], dataSetOffset: o };
+  if (!m.mediaStorageSopClassUid || !m.mediaStorageSopInstanceUid) throw new DicomNetError('Part 10 meta header lacks (0002,0002) or (0002,0003)', false);
+  return { sopClassUid: m.mediaStorageSopClassUid, sopInstanceUid: m.mediaStorageSopInstanceUid, transferSyntaxUid: m.transferSyntaxUid, dataSetOffset: m.dataSetOffset };
 }
 
 export interface CStoreTarget {
@@ -137,6 +124,16 @@ class PduReader {
       });
     });
   }
+}
+
+/**
+ * Whether a C-STORE failure status is worth retrying: 0xA7xx out of resources, 0x0213 resource
+ * limitation. The others (0xA9xx, 0xCxxx data set problems, 0x0122 SOP class not supported,
+ * 0x0124 not authorized, 0x0110 processing failure…) are about this object: sending it again
+ * gets the same answer.
+ */
+export function isTransientStatus(status: number): boolean {
+  return (status & 0xff00) === 0xa700 || status === 0x0213;
 }
 
 export interface CStoreResult {
@@ -234,8 +231,8 @@ export async function cStore(t: CStoreTarget, file: Uint8Array): Promise<CStoreR
     }
     const stored = status === 0 || status === 0xb000 || status === 0xb006 || status === 0xb007;
     if (!stored) {
-      // 0xA7xx out of resources is worth retrying; 0xA9xx / 0xCxxx data set problems are not.
-      throw new DicomNetError(`C-STORE of ${p.sopInstanceUid} failed with status 0x${status.toString(16).padStart(4, '0')}`, (status & 0xff00) === 0xa700);
+      const comment = trimText(parseCommand(cmd).get(0x00000902) ?? new Uint8Array());
+      throw new DicomNetError(`C-STORE of ${p.sopInstanceUid} failed with status 0x${status.toString(16).padStart(4, '0')}${comment ? ` (${comment})` : ''}`, isTransientStatus(status));
     }
     return { status, stored, bytesSent: ds.length };
   } finally {

@@ -1,15 +1,35 @@
-// Persistent, in-order forwarding of the outbox to PACS. The queue is the
-// outbox's ready/ folder, so it survives restarts; the head object is retried
-// with exponential backoff until PACS takes it, and nothing behind it is sent
-// first (PACS sees acquisitions in capture order). An object PACS refuses for
-// good (not retryable: e.g. SOP class or transfer syntax not accepted) is moved
-// to held/ with a log line so it cannot block the queue forever.
+// Persistent, in-order forwarding of a folder queue to PACS: the capture
+// outbox's ready/ folder, or the ingest gateway's queue of stored objects
+// (host/net/link-queue.ts). The queue survives restarts; the head object is
+// retried with exponential backoff while the failure is transient (no
+// connection, timeout, 0xA7xx out of resources, HTTP 5xx/408/429), and nothing
+// behind it is sent first (PACS sees acquisitions in capture order). An object
+// PACS refuses for good (DicomNetError not retryable: a failure status such as
+// 0xA900 or 0xC000, SOP class or transfer syntax not accepted, an HTTP 4xx) is
+// parked in the queue's dead-letter folder with the reason, logged and counted,
+// and the queue goes on: one bad object never blocks the ones behind it.
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { DicomNetError } from './cstore.js';
 import { describeTarget, sendTo, type PacsTarget } from './destination.js';
-import type { Outbox, OutboxEntry } from './outbox.js';
+
+/** One queued object: a file in the queue folder. */
+export interface QueuedObject {
+  name: string;
+  path: string;
+}
+
+/** A durable folder queue (Outbox, LinkQueue). */
+export interface ForwardQueueStore<E extends QueuedObject> {
+  /** Waiting objects, oldest first. */
+  pending(): E[];
+  /** PACS took it. */
+  markSent(e: E): void;
+  /** PACS refuses it for good: move it (durably) where it blocks nothing; returns its new path. */
+  deadLetter(e: E, note: { target: string; reason: string }): string;
+  /** Objects parked so far (survives restarts). */
+  deadLettered(): number;
+}
 
 export interface ForwarderOptions {
   minBackoffMs?: number;
@@ -22,12 +42,13 @@ export interface ForwarderOptions {
 export interface ForwarderStats {
   forwarded: number;
   retried: number;
-  held: number;
+  /** Parked in the dead-letter folder by this process. */
+  deadLettered: number;
   lastError: string | null;
 }
 
-export class Forwarder extends EventEmitter {
-  readonly stats: ForwarderStats = { forwarded: 0, retried: 0, held: 0, lastError: null };
+export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitter {
+  readonly stats: ForwarderStats = { forwarded: 0, retried: 0, deadLettered: 0, lastError: null };
   private running = false;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
@@ -36,7 +57,7 @@ export class Forwarder extends EventEmitter {
   private readonly log: (m: string) => void;
   private readonly sendFn: (t: PacsTarget, bytes: Uint8Array) => Promise<unknown>;
 
-  constructor(private readonly outbox: Outbox, private readonly target: PacsTarget, o: ForwarderOptions = {}) {
+  constructor(private readonly queue: ForwardQueueStore<E>, private readonly target: PacsTarget, o: ForwarderOptions = {}) {
     super();
     this.minBackoff = o.minBackoffMs ?? 1000;
     this.maxBackoff = o.maxBackoffMs ?? 60000;
@@ -62,7 +83,12 @@ export class Forwarder extends EventEmitter {
   }
 
   get queued(): number {
-    return this.outbox.pending().length;
+    return this.queue.pending().length;
+  }
+
+  /** Objects in the dead-letter folder (all time, not just this process). */
+  get deadLettered(): number {
+    return this.queue.deadLettered();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -82,7 +108,7 @@ export class Forwarder extends EventEmitter {
   private async run(): Promise<void> {
     let backoff = this.minBackoff;
     while (this.running) {
-      const head: OutboxEntry | undefined = this.outbox.pending()[0];
+      const head: E | undefined = this.queue.pending()[0];
       if (!head) {
         await this.sleep(1000);
         continue;
@@ -90,7 +116,7 @@ export class Forwarder extends EventEmitter {
       try {
         const bytes = readFileSync(head.path);
         await this.sendFn(this.target, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-        this.outbox.markSent(head);
+        this.queue.markSent(head);
         this.stats.forwarded++;
         this.stats.lastError = null;
         backoff = this.minBackoff;
@@ -100,13 +126,17 @@ export class Forwarder extends EventEmitter {
         const err = e as Error;
         this.stats.lastError = err.message;
         if (err instanceof DicomNetError && !err.retryable) {
-          const heldDir = join(this.outbox.dir, 'held');
-          mkdirSync(heldDir, { recursive: true });
-          renameSync(head.path, join(heldDir, head.name));
-          this.stats.held++;
-          this.log(`forward: ${head.name} HELD (PACS refuses it for good): ${err.message}`);
-          this.emit('held', head, err);
-          continue;
+          try {
+            const parked = this.queue.deadLetter(head, { target: describeTarget(this.target), reason: err.message });
+            this.stats.deadLettered++;
+            backoff = this.minBackoff;
+            this.log(`forward: ${head.name} refused for good by ${describeTarget(this.target)} (${err.message}); parked in ${parked}, going on with the next`);
+            this.emit('dead-letter', head, err, parked);
+            continue;
+          } catch (moveErr) {
+            // Cannot park it (disk full?): it stays at the head and is retried like a transient failure.
+            this.log(`forward: ${head.name} refused for good, but could not be moved to the dead-letter folder: ${(moveErr as Error).message}`);
+          }
         }
         this.stats.retried++;
         this.log(`forward: ${head.name} not delivered (${err.message}); retry in ${backoff} ms`);

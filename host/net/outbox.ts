@@ -6,13 +6,15 @@
 //   append "<device>\t<serial>" to sealed.log, fsync(sealed.log)
 //
 // ready/ is the persistent, ordered send queue (seq is a zero-padded counter);
-// after a successful send the object moves to sent/ (or is deleted). Leftovers
+// after a successful send the object moves to sent/ (or is deleted); one PACS refuses
+// for good moves to dead-letter/ (host/net/dead-letter.ts). Leftovers
 // in tmp/ are half-written by definition and are removed on open. The set of
-// sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/, so a frame the
+// sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/ ∪ dead-letter/, so a frame the
 // device resends after a crash is recognised and never sealed twice.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { countDeadLetters, DEAD_LETTER_FOLDER, ensureDeadLetterDir, parkDeadLetter } from './dead-letter.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -41,6 +43,7 @@ export class Outbox {
   readonly tmpDir: string;
   readonly readyDir: string;
   readonly sentDir: string;
+  readonly deadLetterDir: string;
   readonly journal: string;
   private nextSeq = 1;
   private readonly sealed = new Set<string>();
@@ -51,8 +54,10 @@ export class Outbox {
     this.tmpDir = join(dir, 'tmp');
     this.readyDir = join(dir, 'ready');
     this.sentDir = join(dir, 'sent');
+    this.deadLetterDir = join(dir, DEAD_LETTER_FOLDER);
     this.journal = join(dir, 'sealed.log');
     for (const d of [dir, this.tmpDir, this.readyDir, this.sentDir]) mkdirSync(d, { recursive: true });
+    ensureDeadLetterDir(this.deadLetterDir);
     for (const f of readdirSync(this.tmpDir)) {
       unlinkSync(join(this.tmpDir, f));
       this.removedPartials.push(f);
@@ -65,7 +70,7 @@ export class Outbox {
         // A torn last line (crash mid-append) is ignored; ready/ still knows the object.
       }
     }
-    for (const dirName of [this.readyDir, this.sentDir]) {
+    for (const dirName of [this.readyDir, this.sentDir, this.deadLetterDir]) {
       for (const f of readdirSync(dirName)) {
         const m = NAME_RE.exec(f);
         if (!m) continue;
@@ -115,5 +120,15 @@ export class Outbox {
       fsyncDir(this.sentDir);
     }
     fsyncDir(this.readyDir);
+  }
+
+  /** PACS refuses the object for good: park it in dead-letter/ with the reason beside it. */
+  deadLetter(e: OutboxEntry, note: { target: string; reason: string }): string {
+    return parkDeadLetter(e.path, this.deadLetterDir, { name: e.name, ...note });
+  }
+
+  /** Objects parked in dead-letter/. */
+  deadLettered(): number {
+    return countDeadLetters(this.deadLetterDir);
   }
 }
