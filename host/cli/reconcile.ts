@@ -28,9 +28,9 @@ function hostPort(s: string): { host: string; port: number } {
 interface SignerOptionValues { key: string; cert: string; pinEnv?: string; system: string }
 
 const withSignerOptions = (c: Command) => c
-  .requiredOption('--key <file>', 'PACS signer private key (PKCS#8 PEM, mode 0600; plain or PIN-encrypted)')
+  .requiredOption('--key <file|uri>', "PACS signer private key: PKCS#8 PEM file (mode 0600; plain or PIN-encrypted), or a key on a PKCS#11 token: 'pkcs11:token=LABEL;object=KEYLABEL?module-path=LIB'")
   .requiredOption('--cert <file>', 'PACS signer certificate (PEM or DER)')
-  .option('--pin-env <var>', 'environment variable holding the key PIN (for a PIN-encrypted key)')
+  .option('--pin-env <var>', 'environment variable holding the key PIN (a PIN-encrypted key file) or the token PIN')
   .requiredOption('--system <id>', 'Modifying System (0400,0563): this PACS, e.g. PACS-1');
 
 export function register(program: Command): void {
@@ -44,16 +44,16 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .dcm (never an existing file)')
     .action(async (file: string, o: SignerOptionValues & { set: string[]; reason: CorrectionReason; purpose: 'verification' | 'review'; source?: string; out: string }) => {
       const changes = o.set.map(parseChange);
-      const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
       let input: Buffer;
       try {
         input = readFileSync(file);
       } catch (err) {
         throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
       }
+      const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
       const { bytes, result } = await reconcilePart10(new Uint8Array(input), changes, {
-        ...pacs, modifyingSystem: o.system, reason: o.reason, purpose: o.purpose, sourceOfPreviousValues: o.source,
-      });
+        signer: pacs.signer, certificateDer: pacs.certificateDer, modifyingSystem: o.system, reason: o.reason, purpose: o.purpose, sourceOfPreviousValues: o.source,
+      }).finally(() => pacs.close?.());
       try {
         writeFileAtomic(o.out, bytes, { noClobber: true });
       } catch (err) {
@@ -77,7 +77,10 @@ export function register(program: Command): void {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          void service.close().then(resolve);
+          void service.close().then(() => {
+            pacs.close?.();
+            resolve();
+          });
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -57,7 +57,7 @@ export function reconcileHandler(o: ReconcileHandlerOptions): RequestHandler {
           return replyJson(res, 400, { error: (err as Error).message });
         }
         try {
-          const { bytes, result } = await reconcilePart10(new Uint8Array(Buffer.concat(chunks, size)), changes, { ...o.pacs, modifyingSystem: o.modifyingSystem, reason });
+          const { bytes, result } = await reconcilePart10(new Uint8Array(Buffer.concat(chunks, size)), changes, { signer: o.pacs.signer, certificateDer: o.pacs.certificateDer, modifyingSystem: o.modifyingSystem, reason });
           const summary = result.changes.map((c) => ({ tag: formatTag(c.tag), before: c.before, after: c.after }));
           log(`reconciled (${reason}): ${summary.map((c) => `${c.tag} "${c.before}" -> "${c.after}"`).join(', ')}; signature ${result.signatureUid}`);
           res.writeHead(200, {
