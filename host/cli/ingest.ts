@@ -2,11 +2,12 @@
 // Argument parsing and wiring only; the work is in host/ingest/.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { verifyObject } from '../ingest/watermark-check.js';
+import { verifyObject } from '../ingest/verify.js';
 import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
 import { AuditLog, verifyAuditLog } from '../ingest/audit.js';
 import { Ingestor, type NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
-import { startGateway, watchFolder } from '../ingest/gateway/gateway.js';
+import { describeStatus, startGateway, watchFolder } from '../ingest/gateway/gateway.js';
+import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../net/scp.js';
 import { startVerifyService } from '../ingest/service.js';
 import { renderReportHtml } from '../ingest/report.js';
 import { isStow, parsePacsTarget } from '../net/destination.js';
@@ -17,6 +18,15 @@ function hostPort(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
   if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:11112), got "${s}"`);
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
+}
+
+/** A byte count: 1073741824, 1GiB, 512MiB, 64KiB (also GB/MB/KB, read as powers of 1024). */
+export function parseByteSize(v: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(|k|m|g|ki|mi|gi)(?:i?b)?$/i.exec(v.trim());
+  const scale: Record<string, number> = { '': 1, k: 2 ** 10, ki: 2 ** 10, m: 2 ** 20, mi: 2 ** 20, g: 2 ** 30, gi: 2 ** 30 };
+  const n = m ? Math.floor(Number(m[1]) * scale[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a byte count such as 1073741824, 512MiB or 2GiB, got "${v}"`);
+  return n;
 }
 
 const onFailureOption = () => new Option('--on-failure <policy>', 'non-authentic objects: flag (accept, quarantine a copy, audit) or reject (refuse: C-STORE status A900 / delete from Orthanc)')
@@ -55,7 +65,7 @@ export function register(program: Command): void {
   withTlsOptions(withVerifyOptions(program.command('ingest')
     .description('PACS ingest gateway: C-STORE SCP that verifies every object, stores (and forwards) authentic ones, quarantines the rest, audits all')), 'the listener and the forwarding')
     .option('--listen <host:port>', 'C-STORE SCP address (e.g. 127.0.0.1:11112)')
-    .option('--watch <dir>', 'folder mode: ingest every .dcm file dropped into this folder')
+    .option('--watch <dir>', 'folder mode: ingest every DICOM file (by content, any name) dropped into this folder or a folder below it')
     .option('--ae <title>', 'our AE title (called AE) for the SCP', 'RADSEAL')
     .option('--allow-ae <AE[@address]>', 'only these calling AE titles may send, optionally from one address each (repeat, or comma-separate); default: any', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)])
     .requiredOption('--store <dir>', 'folder for authentic objects (original bytes)')
@@ -63,7 +73,10 @@ export function register(program: Command): void {
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .option('--forward <AE@HOST:PORT|URL>', 'forward authentic objects (original bytes) to PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy }) => {
+    .option('--max-object-bytes <n>', `largest object accepted; larger ones are refused (C-STORE status A700) and audited (default ${formatBytes(DEFAULT_MAX_OBJECT_BYTES)})`, (v) => parseByteSize(v, '--max-object-bytes'))
+    .option('--max-buffered-bytes <n>', `object bytes held in memory across all associations at once; objects beyond it are refused with A700 (default ${formatBytes(DEFAULT_MAX_BUFFERED_BYTES)})`, (v) => parseByteSize(v, '--max-buffered-bytes'))
+    .option('--status-every <s>', 'status line interval in seconds (received, forwarded, queued, dead-lettered); 0: never', (v) => Number(v), 300)
+    .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const settings = verifySettings(o);
       const tls = tlsFrom(o);
@@ -84,11 +97,14 @@ export function register(program: Command): void {
         return;
       }
       const { host, port } = hostPort(o.listen!);
-      const gw = await startGateway({ host, port, aeTitle: o.ae, allowedCallers: o.allowAe, tls, ingestor, forward, log });
-      console.log(`radseal ingest: listening on ${host}:${gw.port}${tls ? ' (TLS)' : ''} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'})`);
+      const gw = await startGateway({ host, port, aeTitle: o.ae, allowedCallers: o.allowAe, tls, ingestor, forward, log, maxObjectBytes: o.maxObjectBytes, maxBufferedBytes: o.maxBufferedBytes });
+      console.log(`radseal ingest: listening on ${host}:${gw.port}${tls ? ' (TLS)' : ''} as ${o.ae} (policy ${o.onFailure}${forward ? `, forwarding to ${o.forward}` : ''}, audit ${o.audit}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}; limits: ${formatBytes(o.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES)} per object, ${formatBytes(o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)} buffered)`);
+      const timer = o.statusEvery > 0 ? setInterval(() => log(describeStatus(gw.status(), forward)), o.statusEvery * 1000) : null;
       await untilSignal(async () => {
+        if (timer) clearInterval(timer);
         await gw.close();
         audit.close();
+        log(describeStatus(gw.status(), forward));
       }, { o, ingestor });
     });
 

@@ -18,7 +18,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { VerifyReportWithWatermark } from './watermark-check.js';
+import type { VerifyReport } from './verify.js';
 
 export type IngestAction = 'stored' | 'quarantined' | 'rejected';
 
@@ -36,7 +36,8 @@ export interface AuditEntry {
   source: AuditSource;
   sopInstanceUid: string | null;
   sopClassUid: string | null;
-  fileSha256: string;
+  /** SHA-256 of the Part 10 file as received; null when it was refused before it was complete (size limits). */
+  fileSha256: string | null;
   bytes: number;
   verdict: string;
   reasons: string[];
@@ -62,11 +63,11 @@ export const GENESIS = '0'.repeat(64);
 const sha256hex = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** The audit fields of a verification report (no PHI: reasons and signer names only). */
-export function auditFieldsOf(r: VerifyReportWithWatermark): Pick<AuditEntry, 'verdict' | 'reasons' | 'signers' | 'device' | 'technologist' | 'watermark' | 'tamperedTiles'> {
+export function auditFieldsOf(r: VerifyReport): Pick<AuditEntry, 'verdict' | 'reasons' | 'signers' | 'device' | 'technologist' | 'watermark' | 'tamperedTiles'> {
   return {
     verdict: r.verdict,
     reasons: r.reasons,
-    signers: r.signatures.map((s, i) => ({ cn: s.signer, role: r.signatureDetails[i]?.role ?? 'other', algorithm: s.algorithm, valid: s.valid, trusted: s.trusted })),
+    signers: r.signatures.map((s) => ({ cn: s.signer, role: s.role, algorithm: s.algorithm, valid: s.valid, trusted: s.trusted })),
     device: r.capture?.deviceId ?? null,
     technologist: r.technologist ? { operatorId: r.technologist.operatorId, signer: r.technologist.signer, accepted: r.technologist.accepted } : null,
     watermark: r.watermark ? {

@@ -7,6 +7,8 @@
 //   → 200 {"verdict", "authentic", "reasons", "action", "delete", "sopInstanceUid",
 //          "fileSha256", "auditSeq", "device", "tamperedTiles", "watermarkBlocks", "summary"}
 //   GET /health → 200 {"ok": true, "auditSeq": n}
+//   Any body, even random bytes, answers 200 with a verdict ("invalid" for what cannot be read);
+//   503 only when the object could not be kept or audited; 413 over maxBodyBytes.
 //
 // The service verifies, keeps a quarantine copy of anything not authentic
 // with its report, writes the audit record, and tells the caller what the
@@ -51,14 +53,20 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
     let size = 0;
     let tooBig = false;
     req.on('data', (d: Buffer) => {
+      if (tooBig) return;
       size += d.length;
       if (size > max) {
+        // Not verified, so not audited here: the hook keeps or refuses it as "unverified" (RefuseUnverified).
         tooBig = true;
-        req.destroy();
+        chunks.length = 0;
+        log(`POST /verify refused: body over ${max} bytes`);
+        reply(res, 413, { error: `body over ${max} bytes` });
+        res.once('finish', () => req.destroy());
         return;
       }
       chunks.push(d);
     });
+    req.on('error', (err) => log(`POST /verify: request failed: ${err.message}`));
     req.on('end', () => {
       if (tooBig) return;
       try {
@@ -82,8 +90,10 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
           summary,
         });
       } catch (err) {
-        log(`verify failed: ${(err as Error).message}`);
-        reply(res, 500, { error: (err as Error).message });
+        // Verification never throws (a verifier failure is an "invalid" verdict); this is the object
+        // not being kept or audited (disk, audit log). 503: the hook treats it as verifier unavailable.
+        log(`verify: could not record the object: ${(err as Error).message}`);
+        reply(res, 503, { error: `could not record the object: ${(err as Error).message}` });
       }
     });
   });

@@ -35,6 +35,31 @@ export interface ReceivedObject {
   part10(): Uint8Array;
 }
 
+/** An object refused for a size limit: what the command said it is, and why. */
+export interface RefusedObject {
+  callingAe: string;
+  remoteAddress: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** Data set bytes received. */
+  bytes: number;
+  reason: string;
+}
+
+/** C-STORE failure "out of resources" (0xA7xx): the sender may try again later. */
+export const OUT_OF_RESOURCES = 0xa700;
+
+export const DEFAULT_MAX_OBJECT_BYTES = 1 << 30;
+export const DEFAULT_MAX_BUFFERED_BYTES = 2 ** 31;
+
+/** Byte counts for people: 1 GiB, 512 MiB, 3000 bytes. */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  }
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`;
+}
+
 /** What the SCP answers: a DIMSE status and, for failures, an Error Comment (0000,0902, up to 64 chars). */
 export interface StoreAnswer {
   status: number;
@@ -55,8 +80,19 @@ export interface StoreScpOptions {
   /** DICOM over TLS (host/net/tls.ts): callers must present a certificate chaining to tls.ca. */
   tls?: DicomTls;
   onStore: (obj: ReceivedObject) => Promise<StoreAnswer>;
-  /** Largest data set accepted; larger ones abort the association. Default 1 GiB. */
+  /**
+   * Largest data set accepted (default 1 GiB). A larger one is not buffered: the rest of it is
+   * read and dropped, and it is answered A700 with an Error Comment (onRefused is told).
+   */
   maxObjectBytes?: number;
+  /**
+   * Data set bytes held in memory across all associations at once, from the first fragment until
+   * the object's answer (default 2 GiB). An object that would go over it is refused like one
+   * over maxObjectBytes: A700 "out of resources", which senders retry later.
+   */
+  maxBufferedBytes?: number;
+  /** An object refused by a limit, before anyone saw it whole (for the audit trail). */
+  onRefused?: (r: RefusedObject) => void;
   /** Max PDU length we announce. Default 256 KiB. */
   maxPduBytes?: number;
   /** Idle timeout per association. Default 60 s. */
@@ -195,9 +231,15 @@ export interface StoreScp {
 /** Starts a Storage SCP. Bind it to loopback unless the site's network is meant to reach it. */
 export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
   const log = o.log ?? (() => {});
-  const maxObject = o.maxObjectBytes ?? 1 << 30;
+  const maxObject = o.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+  const maxBuffered = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const ourMaxPdu = o.maxPduBytes ?? 262144;
   const sockets = new Set<net.Socket>();
+  // Data set bytes in memory across associations (received, not yet answered).
+  let buffered = 0;
+  const release = (n: number) => {
+    buffered -= n;
+  };
   const onConnection = (sock: net.Socket) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
@@ -211,8 +253,21 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
     let cmd: Map<number, Uint8Array> | null = null;
     let dataParts: Buffer[] = [];
     let dataBytes = 0;
+    // Of dataBytes, how many count against the shared buffer limit (0 once the object is refused).
+    let reserved = 0;
+    let refusal: string | null = null;
     let pcOfMessage = 0;
     let chain: Promise<void> = Promise.resolve();
+    // Queued work never breaks the chain: what follows still runs (and is answered).
+    const then = (work: () => Promise<void> | void, after?: () => void) => {
+      chain = chain.then(work).catch((err: unknown) => log(`association from ${rq?.callingAe ?? sock.remoteAddress}: ${(err as Error).message}`)).finally(after);
+    };
+    sock.on('close', () => {
+      // A message cut off mid-way gives its bytes back.
+      release(reserved);
+      reserved = 0;
+      dataParts = [];
+    });
 
     const send = (b: Uint8Array) => {
       if (!sock.destroyed) sock.write(b);
@@ -225,6 +280,28 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
 
     function respond(pcid: number, fields: Uint8Array[]) {
       for (const p of pdataPdus(pcid, commandSet(fields), true, peerMax)) send(p);
+    }
+
+    /** Answers a C-STORE refused for a limit: A700 with the reason in Error Comment. */
+    function refuseMessage(pcid: number, c: Map<number, Uint8Array>, reason: string, comment: string, bytes: number) {
+      const a = rq!;
+      const sopClass = trimText(c.get(0x00000002) ?? new Uint8Array());
+      const sopInstance = trimText(c.get(0x00001000) ?? new Uint8Array());
+      log(`C-STORE ${sopInstance || '(no UID)'} from ${a.callingAe} refused: ${reason}`);
+      try {
+        o.onRefused?.({ callingAe: a.callingAe, remoteAddress: sock.remoteAddress ?? '', sopClassUid: sopClass, sopInstanceUid: sopInstance, bytes, reason });
+      } catch (err) {
+        log(`C-STORE ${sopInstance} refusal not recorded: ${(err as Error).message}`);
+      }
+      respond(pcid, [
+        commandElement(0x00000002, uidValue(sopClass)),
+        commandElement(0x00000100, usValue(0x8001)),
+        commandElement(0x00000120, usValue(commandUs(c, 0x00000110) ?? 0)),
+        commandElement(0x00000800, usValue(0x0101)),
+        commandElement(0x00000900, usValue(OUT_OF_RESOURCES)),
+        commandElement(0x00000902, textValue(comment.slice(0, 64))),
+        commandElement(0x00001000, uidValue(sopInstance)),
+      ]);
     }
 
     async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: Uint8Array | null) {
@@ -257,8 +334,9 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       try {
         answer = await o.onStore(obj);
       } catch (err) {
+        // The object could not be kept or audited (disk full, audit log): nothing was stored, the sender may retry.
         log(`C-STORE ${sopInstance} from ${a.callingAe}: ${(err as Error).message}`);
-        answer = { status: 0xa700, comment: 'radseal: could not store the object' }; // out of resources: retryable
+        answer = { status: OUT_OF_RESOURCES, comment: 'radseal: could not store the object' };
       }
       const fields = [
         commandElement(0x00000002, uidValue(sopClass)),
@@ -296,7 +374,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       }
       if (!rq) return abort(2, 2);
       if (p.type === 0x05) {
-        chain = chain.then(() => {
+        then(() => {
           send(pdu(0x06, new Uint8Array(4)));
           sock.end();
         });
@@ -325,24 +403,46 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
             if (commandUs(cmd, 0x00000800) === 0x0101) {
               const c = cmd;
               cmd = null;
-              chain = chain.then(() => handleMessage(pcid, c, null));
+              then(() => handleMessage(pcid, c, null));
             }
           }
         } else {
           if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
           dataBytes += frag.length;
-          if (dataBytes > maxObject) {
-            log(`association from ${rq.callingAe}: object larger than ${maxObject} bytes, aborted`);
-            return abort(2, 0);
+          if (!refusal) {
+            if (dataBytes > maxObject) {
+              refusal = `object larger than ${formatBytes(maxObject)} (--max-object-bytes)`;
+            } else if (buffered + frag.length > maxBuffered) {
+              refusal = `gateway out of buffer space: ${formatBytes(buffered)} held for objects in flight, limit ${formatBytes(maxBuffered)} (--max-buffered-bytes)`;
+            }
+            if (refusal) {
+              // Stop buffering now; the rest of the object is read and dropped, then answered.
+              release(reserved);
+              reserved = 0;
+              dataParts = [];
+            } else {
+              buffered += frag.length;
+              reserved += frag.length;
+              dataParts.push(Buffer.from(frag.buffer, frag.byteOffset, frag.byteLength));
+            }
           }
-          dataParts.push(Buffer.from(frag.buffer, frag.byteOffset, frag.byteLength));
           if (ctrl & 2) {
-            const data = new Uint8Array(Buffer.concat(dataParts, dataBytes));
             const c = cmd;
+            const bytes = dataBytes;
+            const held = reserved;
+            const why = refusal;
             cmd = null;
-            dataParts = [];
             dataBytes = 0;
-            chain = chain.then(() => handleMessage(pcid, c, data));
+            reserved = 0;
+            refusal = null;
+            if (why) {
+              const comment = why.startsWith('object larger') ? `radseal: object over ${formatBytes(maxObject)}, refused` : 'radseal: out of buffer space, try again later';
+              then(() => refuseMessage(pcid, c, why, comment, bytes));
+            } else {
+              const data = new Uint8Array(Buffer.concat(dataParts, bytes));
+              dataParts = [];
+              then(() => handleMessage(pcid, c, data), () => release(held));
+            }
           }
         }
       }

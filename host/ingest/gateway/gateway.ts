@@ -3,15 +3,17 @@
 // are stored and (optionally) forwarded to PACS as their ORIGINAL bytes by
 // host/net's SCU; the rest are quarantined with their report, and either
 // accepted-and-flagged (success answer, never forwarded) or refused with
-// status A900 and a reason in Error Comment.
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, watch, statSync, type FSWatcher } from 'node:fs';
-import { basename, join } from 'node:path';
-import { DicomNetError } from '../../net/cstore.js';
-import { sendTo, type PacsTarget } from '../../net/destination.js';
+// status A900 and a reason in Error Comment. Objects over the size or buffer
+// limits are refused with A700 before they are verified (and audited).
+import { join } from 'node:path';
+import { describeTarget, type PacsTarget } from '../../net/destination.js';
 import type { DicomTls } from '../../net/tls.js';
 import { startStoreScp, type StoreScp } from '../../net/scp.js';
-import { fsyncDir } from '../../io/atomic.js';
+import { Forwarder } from '../../net/forwarder.js';
+import { LinkQueue } from '../../net/link-queue.js';
 import { Ingestor, type IngestResult } from './ingest.js';
+
+export { watchFolder } from './watch.js';
 
 export interface GatewayOptions {
   host: string;
@@ -22,9 +24,12 @@ export interface GatewayOptions {
   /** DICOM over TLS for the listener (host/net/tls.ts). */
   tls?: DicomTls;
   ingestor: Ingestor;
-  /** Forward authentic objects here (original bytes). Requires the ingestor to have a storeDir. */
-  /** PACS behind the gateway: C-STORE SCP or STOW-RS endpoint. */
+  /** PACS behind the gateway (C-STORE SCP or STOW-RS endpoint): authentic objects go there, original bytes. Requires the ingestor to have a storeDir. */
   forward?: PacsTarget;
+  /** Largest object accepted (StoreScpOptions.maxObjectBytes; default 1 GiB). */
+  maxObjectBytes?: number;
+  /** Object bytes held in memory across associations (StoreScpOptions.maxBufferedBytes; default 2 GiB). */
+  maxBufferedBytes?: number;
   log?: (m: string) => void;
   /** Called after each object is handled (tests, progress lines). */
   onResult?: (r: IngestResult) => void;
@@ -34,75 +39,37 @@ export interface GatewayOptions {
 }
 
 /**
- * In-order, restart-safe forwarding of stored objects: a hard link of each
- * stored file in STORE/.forward/pending is the queue entry; it is removed once
- * PACS took the object, moved to .forward/held when PACS refuses it for good.
+ * In-order, restart-safe forwarding of stored objects: STORE/.forward/pending holds a hard link
+ * per object (host/net/link-queue.ts), sent by host/net's Forwarder; an object PACS refuses for
+ * good is parked in STORE/.forward/dead-letter and the queue goes on.
  */
 export class ForwardQueue {
-  readonly pendingDir: string;
-  readonly heldDir: string;
-  private running = true;
-  private wake: (() => void) | null = null;
-  private loop: Promise<void>;
-  readonly stats = { forwarded: 0, retried: 0, held: 0, lastError: null as string | null };
+  readonly queue: LinkQueue;
+  readonly forwarder: Forwarder;
 
-  constructor(storeDir: string, private readonly target: PacsTarget, private readonly log: (m: string) => void, private readonly minBackoff = 1000, private readonly maxBackoff = 60000) {
-    this.pendingDir = join(storeDir, '.forward', 'pending');
-    this.heldDir = join(storeDir, '.forward', 'held');
-    mkdirSync(this.pendingDir, { recursive: true });
-    mkdirSync(this.heldDir, { recursive: true });
-    this.loop = this.run();
+  constructor(storeDir: string, target: PacsTarget, log: (m: string) => void, minBackoffMs = 1000, maxBackoffMs = 60000) {
+    this.queue = new LinkQueue(join(storeDir, '.forward'));
+    this.forwarder = new Forwarder(this.queue, target, { log, minBackoffMs, maxBackoffMs });
+    const parked = this.queue.deadLettered();
+    if (parked) log(`forward: ${parked} object(s) in ${this.queue.deadLetterDir} (refused by PACS for good; see the .json beside each)`);
+    this.forwarder.start();
   }
 
-  /** Queues a stored file (same folder tree, so a hard link is cheap and atomic). */
+  get stats() {
+    return this.forwarder.stats;
+  }
+
   enqueue(storedPath: string): void {
-    const entry = join(this.pendingDir, `${Date.now().toString().padStart(15, '0')}-${basename(storedPath)}`);
-    linkSync(storedPath, entry);
-    fsyncDir(this.pendingDir);
-    this.wake?.();
+    this.queue.enqueue(storedPath);
+    this.forwarder.kick();
   }
 
   get pending(): number {
-    return readdirSync(this.pendingDir).filter((f) => !f.startsWith('.')).length;
+    return this.queue.pending().length;
   }
 
-  private async run(): Promise<void> {
-    let backoff = this.minBackoff;
-    while (this.running) {
-      const next = readdirSync(this.pendingDir).filter((f) => !f.startsWith('.')).sort()[0];
-      if (!next) {
-        await new Promise<void>((r) => (this.wake = r));
-        this.wake = null;
-        continue;
-      }
-      const p = join(this.pendingDir, next);
-      try {
-        await sendTo(this.target, new Uint8Array(readFileSync(p)));
-        unlinkSync(p);
-        this.stats.forwarded++;
-        backoff = this.minBackoff;
-      } catch (err) {
-        const msg = (err as Error).message;
-        this.stats.lastError = msg;
-        if (err instanceof DicomNetError && !err.retryable) {
-          renameSync(p, join(this.heldDir, next));
-          this.stats.held++;
-          this.log(`forward: ${next} held (PACS refused it for good): ${msg}`);
-          continue;
-        }
-        this.stats.retried++;
-        this.log(`forward: ${next} not delivered, retrying in ${backoff} ms: ${msg}`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, backoff);
-          this.wake = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
-        this.wake = null;
-        backoff = Math.min(this.maxBackoff, backoff * 2);
-      }
-    }
+  get deadLettered(): number {
+    return this.queue.deadLettered();
   }
 
   /** Resolves when nothing is pending (or after timeoutMs). */
@@ -115,16 +82,27 @@ export class ForwardQueue {
     return this.pending === 0;
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.forwarder.stop();
   }
+}
+
+export interface GatewayStatus {
+  /** Objects handled by this process. */
+  received: number;
+  forwarded: number;
+  retried: number;
+  /** Waiting for PACS. */
+  queued: number;
+  /** Refused by PACS for good, parked in the dead-letter folder (all time). */
+  deadLettered: number;
+  lastForwardError: string | null;
 }
 
 export interface Gateway {
   port: number;
   forwarder: ForwardQueue | null;
+  status(): GatewayStatus;
   close(): Promise<void>;
 }
 
@@ -133,17 +111,28 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const store = o.ingestor.o.storeDir;
   if (o.forward && !store) throw new Error('forwarding needs a store folder');
   const forwarder = o.forward && store ? new ForwardQueue(store, o.forward, log, o.minBackoffMs, o.maxBackoffMs) : null;
+  let received = 0;
   let scp: StoreScp;
   try {
     scp = await startStoreScp({
       host: o.host, port: o.port, aeTitle: o.aeTitle, allowedCallers: o.allowedCallers, tls: o.tls, log,
+      maxObjectBytes: o.maxObjectBytes, maxBufferedBytes: o.maxBufferedBytes,
       onStore: async (obj) => {
         // Verification is synchronous CPU work; objects are handled one at a time in arrival order per association.
-        const r = o.ingestor.ingest(obj.part10(), { via: 'c-store', ae: obj.callingAe, host: obj.remoteAddress || null });
+        // What the command said the object is goes along: the data set's signed UIDs must agree with it.
+        received++;
+        const r = o.ingestor.ingest(obj.part10(), { via: 'c-store', ae: obj.callingAe, host: obj.remoteAddress || null }, { sopInstanceUid: obj.sopInstanceUid, sopClassUid: obj.sopClassUid });
         if (r.action === 'stored' && r.path && forwarder) forwarder.enqueue(r.path);
         log(`${r.sopInstanceUid ?? '(no UID)'} from ${obj.callingAe}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
         o.onResult?.(r);
         return { status: r.status, comment: r.comment };
+      },
+      onRefused: (x) => {
+        received++;
+        const rec = o.ingestor.refuseUnverified({ via: 'c-store', ae: x.callingAe, host: x.remoteAddress || null }, {
+          claimed: { sopInstanceUid: x.sopInstanceUid, sopClassUid: x.sopClassUid }, bytes: x.bytes, reason: `refused unverified: ${x.reason}`,
+        });
+        log(`${x.sopInstanceUid || '(no UID)'} from ${x.callingAe}: refused unverified (audit #${rec.seq})`);
       },
     });
   } catch (err) {
@@ -153,6 +142,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   return {
     port: scp.port,
     forwarder,
+    status: () => ({
+      received, forwarded: forwarder?.stats.forwarded ?? 0, retried: forwarder?.stats.retried ?? 0,
+      queued: forwarder?.pending ?? 0, deadLettered: forwarder?.deadLettered ?? 0, lastForwardError: forwarder?.stats.lastError ?? null,
+    }),
     close: async () => {
       await scp.close();
       await forwarder?.stop();
@@ -160,39 +153,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   };
 }
 
-/**
- * Folder mode: every *.dcm file that appears in `dir` (written completely, then
- * renamed in, as DCMTK's storescp and radseal's outbox do) is ingested and
- * removed from the drop folder; files present at start are handled first.
- */
-export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) => void = () => {}, onResult?: (r: IngestResult) => void): { close(): void; scan(): void } {
-  mkdirSync(dir, { recursive: true });
-  let busy = false;
-  let again = false;
-  const scan = () => {
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
-      do {
-        again = false;
-        for (const f of readdirSync(dir).sort()) {
-          if (f.startsWith('.') || !/\.dcm$/i.test(f)) continue;
-          const p = join(dir, f);
-          if (!existsSync(p) || !statSync(p).isFile()) continue;
-          const r = ingestor.ingest(new Uint8Array(readFileSync(p)), { via: 'watch', ae: null, host: null });
-          unlinkSync(p);
-          log(`${f}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
-          onResult?.(r);
-        }
-      } while (again);
-    } finally {
-      busy = false;
-    }
-  };
-  const w: FSWatcher = watch(dir, () => scan());
-  scan();
-  return { close: () => w.close(), scan };
+/** One status line for logs: what came in, what went on to PACS, what is stuck. */
+export function describeStatus(s: GatewayStatus, forward?: PacsTarget): string {
+  const fwd = forward ? `; to ${describeTarget(forward)}: forwarded ${s.forwarded}, queued ${s.queued}, retried ${s.retried}, dead-lettered ${s.deadLettered}${s.lastForwardError && s.queued ? ` (last error: ${s.lastForwardError})` : ''}` : '';
+  return `status: received ${s.received}${fwd}`;
 }

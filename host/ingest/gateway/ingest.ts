@@ -5,14 +5,13 @@
 //
 // Order: bytes on disk (fsynced) → audit record (fsynced) → answer. An object
 // the sender was told is stored is always on disk and in the audit log.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { parsePart10 } from '../../net/cstore.js';
 import type { CertInfo } from '../../keys/certs.js';
 import { DEFAULT_POLICY, type VerifyPolicy } from '../policy.js';
-import { verifyObject, type VerifyReportWithWatermark } from '../watermark-check.js';
+import { verifyObject, type VerifyOptions, type VerifyReport } from '../verify.js';
 import { auditFieldsOf, type AuditLog, type AuditRecord, type AuditSource, type IngestAction } from '../audit.js';
 
 /** What happens to an object that is not authentic. */
@@ -37,10 +36,29 @@ export interface IngestorOptions {
    * 'stored' for the Orthanc hook (kept in PACS, flagged in its metadata).
    */
   flaggedAction?: IngestAction;
+  /** The verifier (a seam for tests); verifyObject by default. */
+  verify?: Verifier;
+}
+
+export type Verifier = (file: string, bytes: Uint8Array, trust: CertInfo[], opts: VerifyOptions) => VerifyReport;
+
+/** What the sender said the object is (the C-STORE command's Affected SOP Class and Instance UIDs). */
+export interface ClaimedIdentity {
+  sopInstanceUid: string;
+  sopClassUid: string;
+}
+
+/** An object refused before it could be verified (too large, gateway out of buffer space). */
+export interface RefusedUnverified {
+  /** UIDs as the sender named them: never verified. */
+  claimed: ClaimedIdentity;
+  /** Bytes received (or announced) when it was refused. */
+  bytes: number;
+  reason: string;
 }
 
 export interface IngestResult {
-  report: VerifyReportWithWatermark;
+  report: VerifyReport;
   action: IngestAction;
   /** Absolute path of the kept copy, or null. */
   path: string | null;
@@ -54,10 +72,46 @@ export interface IngestResult {
 }
 
 const SAFE_UID = /^[0-9.]{1,64}$/;
+/** Stored and quarantined objects are PHI: owner only. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/** Creates (or tightens) a folder that holds PHI: owner-only access. */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  chmodSync(dir, PRIVATE_DIR);
+}
+
+/** The report for an object the verifier could not handle: invalid, with the reason (never a stack trace). */
+export function internalErrorReport(file: string, err: unknown): VerifyReport {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+  return {
+    file, verdict: 'invalid', reasons: [`internal error while verifying: ${message}`],
+    signatures: [], capture: null, technologist: null, sopInstanceUid: null, sopClassUid: null,
+  };
+}
+
+/**
+ * Why the object is not what the sender said it is, or null. The signed UIDs are those in the
+ * data set; a C-STORE command naming others would have the object filed (and believed) as
+ * another one: object A sent as B must never be recorded "B authentic".
+ */
+export function claimedIdentityProblem(report: VerifyReport, claimed: ClaimedIdentity | undefined): string | null {
+  if (!claimed) return null;
+  const problems: string[] = [];
+  // A data set whose UIDs could not be read is already invalid, with its own reason.
+  if (report.sopInstanceUid != null && claimed.sopInstanceUid !== report.sopInstanceUid) {
+    problems.push(`the C-STORE command names SOP Instance UID ${claimed.sopInstanceUid || '(none)'}, the data set holds ${report.sopInstanceUid}`);
+  }
+  if (report.sopClassUid != null && claimed.sopClassUid !== report.sopClassUid) {
+    problems.push(`the C-STORE command names SOP Class UID ${claimed.sopClassUid || '(none)'}, the data set holds ${report.sopClassUid}`);
+  }
+  return problems.length ? `${problems.join('; ')}: refused, an object is never filed under another's identity` : null;
+}
 
 export class Ingestor {
   constructor(readonly o: IngestorOptions) {
-    for (const d of [o.storeDir, o.quarantineDir]) if (d) mkdirSync(d, { recursive: true });
+    for (const d of [o.storeDir, o.quarantineDir]) if (d) privateDir(d);
   }
 
   /** Takes a new trust bundle (a fresh CRL), policy and watermark key for the objects that arrive from now on. */
@@ -67,19 +121,31 @@ export class Ingestor {
     this.o.watermarkKey = settings.watermarkKey;
   }
 
-  ingest(bytes: Uint8Array, source: AuditSource): IngestResult {
+  /**
+   * Verifies, keeps, audits one object and says what to answer. `claimed`: what the sender's
+   * command said the object is (gateway); a disagreement with the signed data set refuses it.
+   * Throws only when the object cannot be kept or audited (disk, audit log): the caller
+   * answers "try again later"; a verifier failure is an `invalid` verdict.
+   */
+  ingest(bytes: Uint8Array, source: AuditSource, claimed?: ClaimedIdentity): IngestResult {
     const fileSha256 = createHash('sha256').update(bytes).digest('hex');
-    let sopInstanceUid: string | null = null;
-    let sopClassUid: string | null = null;
+    const received = `sha256-${fileSha256.slice(0, 32)}.dcm`;
+    let report: VerifyReport;
     try {
-      const p = parsePart10(bytes);
-      sopInstanceUid = p.sopInstanceUid;
-      sopClassUid = p.sopClassUid;
-    } catch {
-      // Not Part 10: verify says 'invalid' with the reason.
+      report = (this.o.verify ?? verifyObject)(received, bytes, this.o.trust, { policy: this.o.policy ?? DEFAULT_POLICY, watermarkKey: this.o.watermarkKey });
+    } catch (err) {
+      report = internalErrorReport(received, err);
+    }
+    // Files and records are named by the data set's (signed) UIDs, never the command's or the meta header's.
+    const sopInstanceUid = report.sopInstanceUid ?? null;
+    const sopClassUid = report.sopClassUid ?? null;
+    const identity = claimedIdentityProblem(report, claimed);
+    if (identity) {
+      report.reasons.unshift(identity);
+      if (report.verdict === 'authentic') report.verdict = 'invalid';
     }
     const baseName = sopInstanceUid && SAFE_UID.test(sopInstanceUid) ? sopInstanceUid : `sha256-${fileSha256.slice(0, 32)}`;
-    const report = verifyObject(`${baseName}.dcm`, bytes, this.o.trust, { policy: this.o.policy ?? DEFAULT_POLICY, watermarkKey: this.o.watermarkKey });
+    report.file = `${baseName}.dcm`;
     const authentic = report.verdict === 'authentic';
 
     let action: IngestAction;
@@ -92,9 +158,9 @@ export class Ingestor {
       path = keep(this.o.quarantineDir, baseName, fileSha256, bytes, true);
       const sidecar = {
         ...report,
-        ingest: { receivedAt: new Date().toISOString(), source, fileSha256, bytes: bytes.length, sopInstanceUid, action, policy: this.o.onNonAuthentic },
+        ingest: { receivedAt: new Date().toISOString(), source, fileSha256, bytes: bytes.length, sopInstanceUid, claimed: claimed ?? null, action, policy: this.o.onNonAuthentic },
       };
-      writeFileAtomic(path.replace(/\.dcm$/, '.json'), Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'));
+      writeFileAtomic(path.replace(/\.dcm$/, '.json'), Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { mode: PRIVATE_FILE });
     }
     const where = path ? path.slice((authentic ? this.o.storeDir! : this.o.quarantineDir).length).replace(/^\/+/, '') : null;
     const record = this.o.audit.append({
@@ -105,9 +171,19 @@ export class Ingestor {
     const result: IngestResult = { report, action, path, fileSha256, sopInstanceUid, record, status: 0 };
     if (action === 'rejected') {
       result.status = REFUSED_STATUS;
-      result.comment = `radseal ${report.verdict}: ${report.reasons[0] ?? 'not authentic'}`.slice(0, 64);
+      // Error Comment holds 64 characters: too few for two UIDs (the audit record has them).
+      result.comment = (identity ? 'radseal: C-STORE UIDs are not the data set\'s, refused' : `radseal ${report.verdict}: ${report.reasons[0] ?? 'not authentic'}`).slice(0, 64);
     }
     return result;
+  }
+
+  /** Audits an object refused before it could be verified (size or buffer limits); nothing is kept. */
+  refuseUnverified(source: AuditSource, r: RefusedUnverified): AuditRecord {
+    return this.o.audit.append({
+      source, sopInstanceUid: r.claimed.sopInstanceUid || null, sopClassUid: r.claimed.sopClassUid || null, fileSha256: null, bytes: r.bytes,
+      verdict: 'unverified', reasons: [r.reason], signers: [], device: null, technologist: null, watermark: null, tamperedTiles: null,
+      action: 'rejected', location: null, policy: this.o.onNonAuthentic,
+    });
   }
 }
 
@@ -120,11 +196,11 @@ export class Ingestor {
 function keep(dir: string, name: string, sha: string, bytes: Uint8Array, withHash = false): string {
   const plain = join(dir, withHash ? `${name}.${sha.slice(0, 12)}.dcm` : `${name}.dcm`);
   if (!existsSync(plain)) {
-    writeFileAtomic(plain, bytes, { noClobber: true });
+    writeFileAtomic(plain, bytes, { noClobber: true, mode: PRIVATE_FILE });
     return plain;
   }
   if (createHash('sha256').update(readFileSync(plain)).digest('hex') === sha) return plain;
   const alt = join(dir, `${name}.${sha.slice(0, 12)}.dcm`);
-  if (!existsSync(alt)) writeFileAtomic(alt, bytes, { noClobber: true });
+  if (!existsSync(alt)) writeFileAtomic(alt, bytes, { noClobber: true, mode: PRIVATE_FILE });
   return alt;
 }

@@ -89,7 +89,7 @@ test('gateway, reject policy: authentic stored and forwarded byte for byte; tamp
   assert.equal(recs[0]!.sopInstanceUid, uids[0]);
   assert.equal(recs[0]!.device, 'DX-ROOM-3');
   assert.deepEqual(recs[2]!.tamperedTiles!.tiles, [[1, 2]]);
-  assert.equal(recs[2]!.fileSha256.length, 64);
+  assert.equal(recs[2]!.fileSha256?.length, 64);
   const check = verifyAuditLog(auditPath);
   assert.equal(check.ok, true, JSON.stringify(check.firstBroken));
   assert.equal(check.records, 6);
@@ -112,7 +112,7 @@ test('gateway, flag policy: non-authentic accepted (status 0) but quarantined, n
 
   // Folder mode: a dropped file is ingested and removed from the drop folder.
   const drop = join(dir, 'drop');
-  const w = watchFolder(drop, ingestor);
+  const w = watchFolder(drop, ingestor, undefined, undefined, { settleMs: 0 });
   t.after(() => w.close());
   writeFileSync(join(drop, 'x.dcm'), objs.unsigned);
   w.scan();

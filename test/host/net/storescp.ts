@@ -22,11 +22,14 @@ export interface StoreScp {
   stop(): Promise<void>;
 }
 
-/** `extra`: more storescp options, e.g. TLS (`+tls KEY CERT +cf CA`). */
-export async function startStoreScp(dir: string, port: number, aet = 'PACS', extra: string[] = []): Promise<StoreScp> {
+/**
+ * `extra`: more storescp options, e.g. TLS (`+tls KEY CERT +cf CA`). `bitPreserving` false drops
+ * +B, which storescp does not allow with some options (sorting into study folders, -ss).
+ */
+export async function startStoreScp(dir: string, port: number, aet = 'PACS', extra: string[] = [], bitPreserving = true): Promise<StoreScp> {
   mkdirSync(dir, { recursive: true });
   // +B: write data exactly as received, so the test can compare bytes.
-  const proc = spawn('storescp', ['+B', '-aet', aet, ...extra, '-od', dir, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('storescp', [...(bitPreserving ? ['+B'] : []), '-aet', aet, ...extra, '-od', dir, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

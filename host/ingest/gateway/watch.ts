@@ -1,0 +1,132 @@
+// Folder mode: every DICOM file that appears in the drop folder or any folder
+// below it is ingested (verified, kept, audited) and removed from the drop
+// folder. DICOM is recognised by content ("DICM" after the 128-byte preamble),
+// not by name: DCMTK's storescp writes e.g. "DX.1.2.3…" with no extension,
+// and sorts into sub-folders. Anything else is logged once ("not DICOM: …")
+// and left where it is. A file modified within the last settleMs is left for
+// a later pass (a writer may still be at it). A file that cannot be ingested
+// (disk full, audit log unwritable) is moved to .failed/ with a log line, so
+// neither this run nor the next one stumbles over it again.
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { join, relative } from 'node:path';
+import { moveDurably } from '../../io/atomic.js';
+import type { Ingestor, IngestResult } from './ingest.js';
+
+export interface WatchOptions {
+  /** Leave files modified less than this long ago for a later pass (default 1000 ms). */
+  settleMs?: number;
+  /** Look again this often, for sub-folders and settling files (default 2000 ms). */
+  pollMs?: number;
+}
+
+/** Where files that could not be ingested go (inside the drop folder; hidden, so never scanned). */
+export const FAILED_FOLDER = '.failed';
+
+/** Whether a file starts like a DICOM Part 10 file: "DICM" at offset 128. */
+export function looksLikeDicom(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(132);
+    return readSync(fd, head, 0, 132, 0) === 132 && head.toString('latin1', 128, 132) === 'DICM';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) => void = () => {}, onResult?: (r: IngestResult) => void, opts: WatchOptions = {}): { close(): void; scan(): void } {
+  const settleMs = opts.settleMs ?? 1000;
+  mkdirSync(dir, { recursive: true });
+  // Files already reported as skipped, by path, size and mtime: said once, said again only when they change.
+  const reported = new Set<string>();
+  let busy = false;
+  let again = false;
+
+  const handleFile = (p: string, name: string) => {
+    if (!looksLikeDicom(p)) {
+      const st = statSync(p);
+      const key = `${p}\u0000${st.size}\u0000${st.mtimeMs}`;
+      if (!reported.has(key)) {
+        reported.add(key);
+        log(`not DICOM: ${name} (no "DICM" at byte 128); left in place`);
+      }
+      return;
+    }
+    try {
+      const r = ingestor.ingest(new Uint8Array(readFileSync(p)), { via: 'watch', ae: null, host: null });
+      unlinkSync(p);
+      log(`${name}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
+      onResult?.(r);
+    } catch (err) {
+      const failed = join(dir, FAILED_FOLDER);
+      mkdirSync(failed, { recursive: true, mode: 0o700 });
+      const moved = moveDurably(p, failed, name.replace(/\//g, '_'));
+      log(`${name}: could not be ingested (${(err as Error).message}); moved to ${moved}`);
+    }
+  };
+
+  const walk = (folder: string) => {
+    for (const f of readdirSync(folder).sort()) {
+      if (f.startsWith('.')) continue; // writers' temporary files, and our own .failed/
+      const p = join(folder, f);
+      const name = relative(dir, p);
+      try {
+        const st = statSync(p);
+        if (st.isDirectory()) {
+          walk(p);
+        } else if (!st.isFile()) {
+          const key = `${p}\u0000special`;
+          if (!reported.has(key)) {
+            reported.add(key);
+            log(`skipped: ${name} is not a regular file`);
+          }
+        } else if (Date.now() - st.mtimeMs < settleMs) {
+          again = true; // still being written, perhaps: next pass
+        } else {
+          handleFile(p, name);
+        }
+      } catch (err) {
+        // Gone between listing and reading (another consumer), or unreadable: say so and go on.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${name}: skipped (${(err as Error).message})`);
+      }
+    }
+  };
+
+  let settleTimer: NodeJS.Timeout | null = null;
+  const scan = () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    let settling = false;
+    try {
+      do {
+        again = false;
+        walk(dir);
+        settling = again;
+      } while (again && settleMs === 0);
+    } catch (err) {
+      log(`watch ${dir}: ${(err as Error).message}`);
+    } finally {
+      busy = false;
+    }
+    if (settling && !settleTimer) {
+      settleTimer = setTimeout(() => {
+        settleTimer = null;
+        scan();
+      }, settleMs);
+    }
+  };
+  const w: FSWatcher = watch(dir, () => scan());
+  w.on('error', (err) => log(`watch ${dir}: ${err.message}; still looking every ${opts.pollMs ?? 2000} ms`));
+  const poll = setInterval(scan, opts.pollMs ?? 2000);
+  scan();
+  return {
+    close: () => {
+      w.close();
+      clearInterval(poll);
+      if (settleTimer) clearTimeout(settleTimer);
+    },
+    scan,
+  };
+}
