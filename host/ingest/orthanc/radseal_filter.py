@@ -111,20 +111,30 @@ def on_stored(dicom, instance_id):
 
 # --- Reconciliation (IHE Patient Information Reconciliation) ---
 #
-#   POST /radseal/reconcile  {"instance": ORTHANC_ID, "changes": {"0010,0020": "NEW-ID", "PatientName": "Doe^John"},
+#   POST /radseal/reconcile  {"instance": ORTHANC_ID,          (or "series" / "study" / "patient": every instance in it)
+#                             "changes": {"0010,0020": "NEW-ID", "PatientName": "Doe^John"},
 #                             "reason": "CORRECT" | "COERCE"}
-#   -> 200 {"instance": NEW_ORTHANC_ID, "replaced": ORTHANC_ID, "changes": [{"tag", "before", "after"}]}
+#   -> 200 {"instances": [{"instance": NEW_ORTHANC_ID, "replaced": ORTHANC_ID, "changes": [{"tag", "before", "after"}]}]}
 #
 # Orthanc's own /modify rewrites the file (by default under new UIDs) and records nothing, so the
 # capture signatures simply fail. This route has radseal make the correction the standard way
 # (previous values in Original Attributes Sequence, signed by the PACS signer) and stores the result
-# in place of the original: same UIDs, so the original is deleted first (Orthanc keeps the first copy
-# of a SOP Instance UID); the corrected object then passes the verification hook above like any
-# arrival. When it is not stored (the verifier refused it), the original is put back and the answer
-# is 409. Orthanc files instances under a patient by Patient ID, so a corrected ID gets a new
-# Orthanc id.
+# in place of the original. Every instance is corrected by radseal first; if radseal refuses any
+# (400/422, e.g. a change that is not reconcilable), nothing in Orthanc changes. Then each original
+# is deleted (same UIDs: Orthanc keeps the first copy of a SOP Instance UID) and its corrected object
+# stored, which passes the verification hook above like any arrival. If one is not stored (the
+# verifier refused it), its original is put back, the rest stay as they were, and the answer is 409.
+# Orthanc files instances under a patient by Patient ID, so a corrected ID gives new Orthanc ids.
 RECONCILE_URL = _config.get('ReconcileUrl', 'http://127.0.0.1:8044/reconcile')
-_USAGE = 'POST {"instance": ID, "changes": {"0010,0020": "NEW-ID", ...}, "reason": "CORRECT" or "COERCE"}'
+_LEVELS = {'instance': 'instances', 'series': 'series', 'study': 'studies', 'patient': 'patients'}
+_USAGE = ('POST {"instance" (or "series", "study", "patient"): ID, "changes": {"0010,0020": "NEW-ID", ...}, '
+          '"reason": "CORRECT" or "COERCE"}')
+
+
+class _Refused(Exception):
+    def __init__(self, status, body):
+        Exception.__init__(self, body.get('error'))
+        self.status, self.body = status, body
 
 
 def _answer(output, status, body):
@@ -156,41 +166,65 @@ def _radseal_error(e):
         return str(e)
 
 
-def on_reconcile(output, uri, **request):
-    if request['method'] != 'POST':
-        output.SendMethodNotAllowed('POST')
-        return
+def _targets(body):
+    """The Orthanc ids of the instances the request names."""
+    given = [level for level in _LEVELS if level in body]
+    if len(given) != 1 or not isinstance(body[given[0]], str):
+        raise _Refused(400, {'error': _USAGE})
+    level, ident = given[0], body[given[0]]
+    if level == 'instance':
+        return [ident]
     try:
-        body = json.loads(request['body'])
-        instance, changes, reason = body['instance'], body['changes'], body.get('reason', 'CORRECT')
-        if not isinstance(instance, str) or not isinstance(changes, dict) or not changes:
-            raise ValueError
+        return [i['ID'] for i in json.loads(orthanc.RestApiGet('/%s/%s/instances' % (_LEVELS[level], ident)))]
     except Exception:
-        return _answer(output, 400, {'error': _USAGE})
+        raise _Refused(404, {'error': 'no %s %s' % (level, ident)})
+
+
+def _corrected(instance, changes, reason):
+    """(original bytes, corrected bytes, changes made) from radseal; _Refused when it will not."""
     try:
         original = orthanc.RestApiGet('/instances/%s/file' % instance)
     except Exception:
-        return _answer(output, 404, {'error': 'no instance %s' % instance})
+        raise _Refused(404, {'error': 'no instance %s' % instance})
     query = [('set', '%s=%s' % (k, v)) for k, v in changes.items()] + [('reason', reason)]
     req = urllib.request.Request(RECONCILE_URL + '?' + urllib.parse.urlencode(query), data=original, method='POST',
                                  headers={'Content-Type': 'application/dicom'})
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
-            corrected = r.read()
-            done = json.loads(r.headers.get('X-Radseal-Changes') or '[]')
+            return original, r.read(), json.loads(r.headers.get('X-Radseal-Changes') or '[]')
     except urllib.error.HTTPError as e:
-        return _answer(output, e.code if e.code in (400, 422) else 502, {'error': 'radseal: %s' % _radseal_error(e)})
+        raise _Refused(e.code if e.code in (400, 422) else 502, {'error': 'radseal: %s' % _radseal_error(e), 'instance': instance})
     except Exception as e:
-        return _answer(output, 502, {'error': 'reconcile-service unreachable: %s' % (e,)})
-    orthanc.RestApiDelete('/instances/%s' % instance)
-    stored = _store(corrected)
-    if stored is None:
-        back = _store(original)
-        orthanc.LogWarning('radseal: corrected instance not stored; original put back as %s' % back)
-        return _answer(output, 409, {'error': 'the corrected instance was not stored (refused by the verifier); the original was put back',
-                                     'instance': back})
-    orthanc.LogWarning('radseal: reconciled %s -> %s (%s)' % (instance, stored, reason))
-    _answer(output, 200, {'instance': stored, 'replaced': instance, 'changes': done})
+        raise _Refused(502, {'error': 'reconcile-service unreachable: %s' % (e,)})
+
+
+def on_reconcile(output, uri, **request):
+    if request['method'] != 'POST':
+        output.SendMethodNotAllowed('POST')
+        return
+    try:
+        try:
+            body = json.loads(request['body'])
+            changes, reason = body['changes'], body.get('reason', 'CORRECT')
+            if not isinstance(changes, dict) or not changes:
+                raise ValueError
+        except Exception:
+            raise _Refused(400, {'error': _USAGE})
+        work = [(i,) + _corrected(i, changes, reason) for i in _targets(body)]
+    except _Refused as e:
+        return _answer(output, e.status, e.body)
+    done = []
+    for instance, original, corrected, made in work:
+        orthanc.RestApiDelete('/instances/%s' % instance)
+        stored = _store(corrected)
+        if stored is None:
+            back = _store(original)
+            orthanc.LogWarning('radseal: corrected %s not stored; original put back as %s' % (instance, back))
+            return _answer(output, 409, {'error': 'the corrected instance was not stored (refused by the verifier); the original was put back',
+                                         'instance': back, 'instances': done})
+        orthanc.LogWarning('radseal: reconciled %s -> %s (%s)' % (instance, stored, reason))
+        done.append({'instance': stored, 'replaced': instance, 'changes': made})
+    _answer(output, 200, {'instances': done})
 
 
 orthanc.RegisterRestCallback('/radseal/reconcile', on_reconcile)

@@ -19,7 +19,7 @@ import { writeEd25519KeyFile } from '../../../host/keys/filestore.js';
 import { toPem } from '../../../host/keys/pem.js';
 import { RADSEAL_ARC } from '../../../host/keys/pki/profiles.js';
 import { asCaptured } from '../../../host/ingest/as-captured.js';
-import { tempDir } from '../dicom/fixtures.js';
+import { META, sealTo, tempDir, testFrame } from '../dicom/fixtures.js';
 import { makeObjects } from '../../services/ingest-fixtures.js';
 import { startOrthancEnv, pythonPlugin, ORTHANC_DICOM, type OrthancEnv } from '../../services/orthanc.js';
 
@@ -95,14 +95,14 @@ async function orthancWithInstance(t: TestContext, prefix: string, trustPacs: bo
   const [original] = await findInstance(env, uid);
   assert.ok(original, `stored\n${env.logs()}`);
   assert.equal(await waitMetadata(env, original, 'RadsealVerdict'), 'authentic');
-  return { dir, env, objs, uid, original };
+  return { dir, env, objs, uid, original, ids: objs.ids };
 }
 
 const reconcileRequest = (env: OrthancEnv, body: unknown) =>
   curlJson(env, ['-X', 'POST', '-d', JSON.stringify(body), 'http://127.0.0.1:8042/radseal/reconcile']);
 
-test('Orthanc + Python hook: POST /radseal/reconcile replaces a stored instance with the corrected, PACS-signed object; a refused correction leaves it alone', { skip: pythonPlugin() ? false : 'Orthanc Python plugin (orthanc-python) not installed' }, async (t) => {
-  const { dir, env, objs, uid, original } = await orthancWithInstance(t, 'radseal-reconcile-orthanc-', true);
+test('Orthanc + Python hook: POST /radseal/reconcile replaces a stored instance (and every instance of a study) with the corrected, PACS-signed object; a refused correction leaves it alone', { skip: pythonPlugin() ? false : 'Orthanc Python plugin (orthanc-python) not installed' }, async (t) => {
+  const { dir, env, objs, uid, original, ids } = await orthancWithInstance(t, 'radseal-reconcile-orthanc-', true);
 
   // Refused by radseal (Rows is not reconcilable): nothing changes in Orthanc.
   const refused = await reconcileRequest(env, { instance: original, changes: { '0028,0010': '64' } });
@@ -112,10 +112,12 @@ test('Orthanc + Python hook: POST /radseal/reconcile replaces a stored instance 
 
   const done = await reconcileRequest(env, { instance: original, changes: { '0010,0020': 'PID-7777', PatientName: 'Doe^John' }, reason: 'CORRECT' });
   assert.equal(done.status, 200, `${JSON.stringify(done.body)}\n${env.logs()}`);
-  const corrected = String(done.body.instance);
+  const [result] = done.body.instances as Array<{ instance: string; replaced: string; changes: unknown }>;
+  const corrected = result!.instance;
+  assert.equal(result!.replaced, original);
   assert.notEqual(corrected, original, 'a new Patient ID files the instance under another Orthanc id');
   assert.deepEqual(await findInstance(env, uid), [corrected], 'one instance under the SOP Instance UID: the corrected one');
-  assert.deepEqual(done.body.changes, [{ tag: '(0010,0020)', before: 'PID-0001', after: 'PID-7777' }, { tag: '(0010,0010)', before: 'Test^Patient', after: 'Doe^John' }]);
+  assert.deepEqual(result!.changes, [{ tag: '(0010,0020)', before: 'PID-0001', after: 'PID-7777' }, { tag: '(0010,0010)', before: 'Test^Patient', after: 'Doe^John' }]);
 
   const served = join(dir, 'served.dcm');
   assert.equal((await env.inNs('curl', ['-sf', '-o', served, `http://127.0.0.1:8042/instances/${corrected}/file`])).code, 0);
@@ -128,6 +130,22 @@ test('Orthanc + Python hook: POST /radseal/reconcile replaces a stored instance 
   // The corrected object passed the hook's verification before storage (reject policy).
   const verdict = await waitMetadata(env, corrected, 'RadsealVerdict');
   assert.equal(verdict, 'authentic', `${await waitMetadata(env, corrected, 'RadsealReasons')}\n${env.logs()}`);
+  // A whole study (two images) in one request: both replaced, both verified.
+  const studyUid = '2.25.4242';
+  const files = [join(dir, 'study-a.dcm'), join(dir, 'study-b.dcm')];
+  for (const [k, f] of files.entries()) await sealTo(f, testFrame(64, 64, 12, 20 + k), ids.device, { frameSerial: 500 + k, meta: { ...META, patientId: 'TRAUMA-9', studyInstanceUid: studyUid } });
+  for (const f of files) assert.equal((await env.inNs('storescu', ['-aet', 'MODALITY', '-aec', 'ORTHANC', '127.0.0.1', String(ORTHANC_DICOM), f])).code, 0);
+  const studies = await curlJson(env, ['-X', 'POST', '-d', JSON.stringify({ Level: 'Study', Query: { StudyInstanceUID: studyUid } }), 'http://127.0.0.1:8042/tools/find']);
+  const study = (studies.body as unknown as string[])[0]!;
+  const whole = await reconcileRequest(env, { study, changes: { PatientID: 'PID-9000', AccessionNumber: 'ACC-9000' } });
+  assert.equal(whole.status, 200, `${JSON.stringify(whole.body)}\n${env.logs()}`);
+  const replaced = whole.body.instances as Array<{ instance: string }>;
+  assert.equal(replaced.length, 2);
+  for (const r of replaced) {
+    assert.equal(await waitMetadata(env, r.instance, 'RadsealVerdict'), 'authentic');
+    const tags = JSON.parse((await env.inNs('curl', ['-sf', `http://127.0.0.1:8042/instances/${r.instance}/simplified-tags`])).stdout) as Record<string, unknown>;
+    assert.deepEqual([tags.PatientID, tags.AccessionNumber], ['PID-9000', 'ACC-9000']);
+  }
 });
 
 test('Orthanc + Python hook: a correction the verifier refuses (PACS signer not trusted, reject policy) puts the original back and answers 409', { skip: pythonPlugin() ? false : 'Orthanc Python plugin (orthanc-python) not installed' }, async (t) => {
