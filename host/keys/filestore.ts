@@ -37,10 +37,16 @@ export function readSecretFile(path: string): Buffer {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new KeyFileError(`key file ${path} is not a regular file`);
+    const content = readFileSync(fd);
+    // A certificate given where a key belongs is usually world-readable too: name the real mistake first.
+    const text = content.toString('latin1');
+    if (text.includes('-----BEGIN CERTIFICATE-----') && !text.includes('PRIVATE KEY-----')) {
+      throw new KeyFileError(`${path} is a certificate, not a private key: give the key file (e.g. device.key) here, the certificate goes with --cert (--tls-cert)`);
+    }
     if (st.mode & 0o077) {
       throw new KeyFileError(`key file ${path} is accessible by others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
     }
-    return readFileSync(fd);
+    return content;
   } finally {
     closeSync(fd);
   }
