@@ -118,6 +118,8 @@ test('out of order inside an item: Code Value after Coding Scheme Designator is 
   assert.ok(r.reasons.some((x) => /\(0008,010[02]\)/.test(x)), r.reasons.join(' | '));
 });
 
+// A complete element after the Digital Signatures Sequence (the last element radseal writes) that is not
+// Data Set Trailing Padding: the spec calls this trailing content, `invalid`, rather than an unsigned addition.
 test('trailing: an element after the Digital Signatures Sequence (not padding) is invalid', () => {
   const TRAIL = t(0xfffb, 0x0010);
   const bytes = Buffer.concat([s.bytes, encodeDataSet([str(TRAIL, 'LO', 'AFTER THE END')])]);
@@ -131,4 +133,9 @@ test('trailing: a Patient ID after Data Set Trailing Padding (FFFC,FFFC) is inva
   const r = verifyLib(s, bytes);
   // This element is also a duplicate and out of order: any of the structural reasons names it.
   expectVerdict(r, 'invalid', /after the last element|trailing|order|twice|duplicate/i, t(0x0010, 0x0020));
+});
+
+test('trailing: stray bytes too short to be an element after the last element are invalid', () => {
+  const bytes = Buffer.concat([s.bytes, Buffer.from([0x10, 0x00, 0x20, 0x00, 0x4c, 0x4f])]);
+  expectVerdict(verifyLib(s, bytes), 'invalid', /after the last element|trailing/i);
 });

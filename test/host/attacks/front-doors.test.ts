@@ -14,6 +14,7 @@ import { request } from 'node:http';
 import { tempDir, ROOT } from '../support/run.js';
 import { sealTo, testFrame, TECH_PIN } from '../dicom/fixtures.js';
 import { loadTechnologist } from '../../../host/seal/device.js';
+import { cStore } from '../../../host/net/cstore.js';
 import { sealedObject, verifyCli, writeIn, type Sealed } from './support.js';
 import { edit, insertBefore, insertSorted, must, str, us, bin, t, type Part10 } from '../../attacks/part10.js';
 
@@ -137,14 +138,18 @@ test('gateway (radseal ingest --listen) fed by DCMTK storescu: every attack refu
     const out = await storescu(writeIn(dir, `gw-${i}.dcm`, x.bytes));
     assert.doesNotMatch(out, /Received Store Response \(Success\)/, `${x.name} was accepted: ${out}`);
   }
+  // storescu re-encodes what DCMTK read (the first Pixel Data only); radseal's SCU moves the bytes
+  // exactly, so the gateway also meets the duplicate itself.
+  await assert.rejects(cStore({ calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port, callingAe: 'ATTACKER2' }, attacks[0]!.bytes), /0xa900/);
   // Positive control: the sealed object itself is stored.
   assert.match(await storescu(s.file), /Received Store Response \(Success\)/);
-  await until('audit records', () => readAudit(a.audit).length >= sent.length + 1);
+  await until('audit records', () => readAudit(a.audit).length >= sent.length + 2);
   const recs = readAudit(a.audit);
-  assert.deepEqual(recs.slice(0, sent.length).map((r) => [r.verdict !== 'authentic', r.action]), sent.map(() => [true, 'rejected']), JSON.stringify(recs));
+  assert.deepEqual(recs.slice(0, sent.length + 1).map((r) => [r.verdict !== 'authentic', r.action]), [...sent, 0].map(() => [true, 'rejected']), JSON.stringify(recs));
+  assert.equal(recs[sent.length]!.verdict, 'invalid', 'the byte-exact duplicate is named invalid');
   assert.equal(recs.at(-1)!.verdict, 'authentic');
   assert.equal(dcmFiles(a.store).length, 1, 'only the genuine object is stored');
-  assert.equal(dcmFiles(a.quarantine).length, sent.length);
+  assert.equal(dcmFiles(a.quarantine).length, sent.length + 1);
 });
 
 test('folder watcher (radseal ingest --watch): every attack (preamble and meta ones too) quarantined and audited, none stored', async (t) => {

@@ -37,8 +37,9 @@ export async function sealedObject(dir: string, opts: { ecdsa?: boolean; technol
 
 export type Report = verifyModule.VerifyReport & { watermark?: unknown };
 type VerifyObject = (file: string, bytes: Uint8Array, trust: unknown, opts: { watermarkKey?: Uint8Array }) => Report;
+const legacy = (verifyModule as Record<string, unknown>).verifyBytes as ((f: string, b: Uint8Array, trust: unknown) => Report) | undefined;
 const verifyObject: VerifyObject = ((verifyModule as Record<string, unknown>).verifyObject ?? (watermarkModule as Record<string, unknown>).verifyObject
-  ?? ((f: string, b: Uint8Array, trust: never) => verifyModule.verifyBytes(f, b, trust))) as VerifyObject;
+  ?? ((f: string, b: Uint8Array, trust: unknown) => legacy!(f, b, trust))) as VerifyObject;
 
 /** The library front door (what the CLI and the services call); a throw is a finding too. */
 export function verifyLib(s: { ids: { trustPem: string } }, bytes: Uint8Array, opts: { watermarkKey?: Uint8Array; trustPem?: string; revocation?: 'signing-time' | 'any' } = {}): Report {
