@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatTag } from '../dicom/model.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { loadPacsSigner } from '../ingest/pacs-signer.js';
+import { historySignersTrustedBy, loadPacsSigner } from '../ingest/pacs-signer.js';
+import { parseCertificates } from '../keys/certs.js';
 import { parseChange, REASONS, type CorrectionReason } from '../ingest/reconcilable.js';
 import { reconcilePart10 } from '../ingest/reconcile-part10.js';
 import { startReconcileService } from '../ingest/reconcile-service.js';
@@ -25,13 +26,26 @@ function hostPort(s: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
 }
 
-interface SignerOptionValues { key: string; cert: string; pinEnv?: string; system: string }
+interface SignerOptionValues { key: string; cert: string; pinEnv?: string; system: string; trust?: string }
+
+/** Who may have signed earlier corrections this PACS extends: by default only its own key. */
+function historyTrust(o: SignerOptionValues) {
+  if (!o.trust) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(o.trust);
+  } catch (err) {
+    throw new Error(`cannot read ${o.trust}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
+  }
+  return historySignersTrustedBy(parseCertificates(new Uint8Array(bytes)));
+}
 
 const withSignerOptions = (c: Command) => c
   .requiredOption('--key <file|uri>', "PACS signer private key: PKCS#8 PEM file (mode 0600; plain or PIN-encrypted), or a key on a PKCS#11 token: 'pkcs11:token=LABEL;object=KEYLABEL?module-path=LIB'")
   .requiredOption('--cert <file>', 'PACS signer certificate (PEM or DER)')
   .option('--pin-env <var>', 'environment variable holding the key PIN (a PIN-encrypted key file) or the token PIN')
-  .requiredOption('--system <id>', 'Modifying System (0400,0563): this PACS, e.g. PACS-1');
+  .requiredOption('--system <id>', 'Modifying System (0400,0563): this PACS, e.g. PACS-1')
+  .option('--trust <bundle>', "PEM bundle (e.g. the site's trust bundle): earlier corrections signed by PACS signers it trusts may be extended (default: only this key's)");
 
 export function register(program: Command): void {
   withSignerOptions(program.command('reconcile')
@@ -44,6 +58,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .dcm (never an existing file)')
     .action(async (file: string, o: SignerOptionValues & { set: string[]; reason: CorrectionReason; purpose: 'verification' | 'review'; source?: string; out: string }) => {
       const changes = o.set.map(parseChange);
+      const trustHistorySigner = historyTrust(o);
       let input: Buffer;
       try {
         input = readFileSync(file);
@@ -53,6 +68,7 @@ export function register(program: Command): void {
       const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
       const { bytes, result } = await reconcilePart10(new Uint8Array(input), changes, {
         signer: pacs.signer, certificateDer: pacs.certificateDer, modifyingSystem: o.system, reason: o.reason, purpose: o.purpose, sourceOfPreviousValues: o.source,
+        trustHistorySigner,
       }).finally(() => pacs.close?.());
       try {
         writeFileAtomic(o.out, bytes, { noClobber: true });
@@ -71,7 +87,7 @@ export function register(program: Command): void {
       const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
       const { host, port } = hostPort(o.listen);
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
-      const service = await startReconcileService({ host, port, pacs, modifyingSystem: o.system, log });
+      const service = await startReconcileService({ host, port, pacs, modifyingSystem: o.system, trustHistorySigner: historyTrust(o), log });
       console.log(`radseal reconcile-service: http://${host}:${service.port}/reconcile (${o.system}, signer ${pacs.commonName})`);
       await new Promise<void>((resolve) => {
         const stop = () => {

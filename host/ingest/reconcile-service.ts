@@ -12,13 +12,14 @@ import { DicomFormatError } from '../dicom/reader.js';
 import { isLoopback } from './service.js';
 import type { PacsSigner } from './pacs-signer.js';
 import { type CorrectionReason, parseChange, REASONS } from './reconcilable.js';
-import { ReconcileError } from './reconcile.js';
+import { ReconcileError, type ReconcileOptions } from './reconcile.js';
 import { reconcilePart10 } from './reconcile-part10.js';
 
 export interface ReconcileHandlerOptions {
   pacs: PacsSigner;
   /** Modifying System (0400,0563), e.g. PACS-1. */
   modifyingSystem: string;
+  trustHistorySigner?: ReconcileOptions['trustHistorySigner'];
   maxBodyBytes?: number;
   log?: (m: string) => void;
 }
@@ -57,7 +58,9 @@ export function reconcileHandler(o: ReconcileHandlerOptions): RequestHandler {
           return replyJson(res, 400, { error: (err as Error).message });
         }
         try {
-          const { bytes, result } = await reconcilePart10(new Uint8Array(Buffer.concat(chunks, size)), changes, { signer: o.pacs.signer, certificateDer: o.pacs.certificateDer, modifyingSystem: o.modifyingSystem, reason });
+          const { bytes, result } = await reconcilePart10(new Uint8Array(Buffer.concat(chunks, size)), changes, {
+            signer: o.pacs.signer, certificateDer: o.pacs.certificateDer, modifyingSystem: o.modifyingSystem, reason, trustHistorySigner: o.trustHistorySigner,
+          });
           const summary = result.changes.map((c) => ({ tag: formatTag(c.tag), before: c.before, after: c.after }));
           log(`reconciled (${reason}): ${summary.map((c) => `${c.tag} "${c.before}" -> "${c.after}"`).join(', ')}; signature ${result.signatureUid}`);
           res.writeHead(200, {

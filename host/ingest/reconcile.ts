@@ -4,7 +4,7 @@
 // history included. Capture signatures are never touched: they still hold over the data set
 // that asCaptured() rebuilds. Pure apart from the signer: no I/O.
 import { type DataSet, type Element, type Tag, findElement, formatTag, putElement } from '../dicom/model.js';
-import { addSignature, checkSignatures, dicomDateTime, PURPOSE } from '../dicom/signatures.js';
+import { addSignature, checkSignatures, dicomDateTime, PURPOSE, type SignatureCheck } from '../dicom/signatures.js';
 import { decodeString, sq, str } from '../dicom/values.js';
 import { readAttestation } from '../dicom/attestation.js';
 import type { Signer } from '../keys/ed25519.js';
@@ -33,6 +33,11 @@ export interface ReconcileOptions {
   /** CID 7007 purpose of the PACS signature: Verification (5, default) or Review (13). */
   purpose?: 'verification' | 'review';
   time?: Date;
+  /**
+   * Whether an earlier reconciliation signature's signer may vouch for the history this
+   * correction extends: null when it may, else why not. Default: only the same key as `signer`.
+   */
+  trustHistorySigner?: (check: SignatureCheck) => string | null;
 }
 
 export interface Reconciled {
@@ -64,6 +69,7 @@ export async function reconcile(ds: DataSet, changes: readonly AttributeChange[]
   if (notOurs.length) {
     throw new ReconcileError(`signature #${notOurs[0]!.macId} (purpose ${notOurs[0]!.purposeCode || 'none'}) covers Original Attributes Sequence and is no reconciliation signature: a new correction would break it`);
   }
+  if (findElement(ds, HISTORY.originalAttributesSequence)) checkHistorySigned(ds, new Set(stale.map((s) => s.macId)), opts);
   const out = withoutSignatures(ds, new Set(stale.map((s) => s.macId)));
   const time = opts.time ?? new Date();
   const previous: Element[] = wanted
@@ -115,6 +121,28 @@ function wantedChanges(ds: DataSet, changes: readonly AttributeChange[]) {
   }
   if (!wanted.length) throw new ReconcileError('nothing to change: every new value equals the current one');
   return wanted;
+}
+
+const publicKeyOf = (c: SignatureCheck): Uint8Array | undefined =>
+  c.certificate && (c.certificate.ed25519PublicKey ?? new Uint8Array(c.certificate.x509.publicKey.export({ format: 'der', type: 'spki' }).subarray(-65)));
+
+/**
+ * The new signature will cover the whole history, so the history must already be vouched for:
+ * every earlier reconciliation signature holds over the object as it is, by a signer this PACS
+ * accepts. Otherwise a value changed (or a record forged) since would be countersigned.
+ */
+function checkHistorySigned(ds: DataSet, reconciliationIds: ReadonlySet<number>, opts: ReconcileOptions): void {
+  const checks = checkSignatures(ds).filter((c) => reconciliationIds.has(c.macId));
+  if (!checks.length) throw new ReconcileError('the object has a correction history that no reconciliation signature covers: refusing to countersign it');
+  const sameKey = (c: SignatureCheck) => {
+    const key = publicKeyOf(c);
+    return key && Buffer.compare(Buffer.from(key), Buffer.from(opts.signer.publicKey)) === 0 ? null : `signed by ${c.certificate?.commonName ?? 'an unknown signer'}, not by this PACS signer's key`;
+  };
+  for (const c of checks) {
+    if (!c.valid) throw new ReconcileError(`reconciliation signature #${c.macId} does not hold (${c.problems[0] ?? 'invalid'}): the object changed after the last correction`);
+    const why = (opts.trustHistorySigner ?? sameKey)(c);
+    if (why) throw new ReconcileError(`the earlier correction (signature #${c.macId}) is not vouched for: ${why}`);
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import { issueCertificate } from '../../../host/keys/x509.js';
 import { RADSEAL_ARC } from '../../../host/keys/pki/profiles.js';
 import { reconcile, ReconcileError, type ReconcileOptions } from '../../../host/ingest/reconcile.js';
 import { asCaptured } from '../../../host/ingest/as-captured.js';
-import { HISTORY } from '../../../host/ingest/reconcilable.js';
+import { HISTORY, withoutSignatures } from '../../../host/ingest/reconcilable.js';
 import { loadPacsSigner } from '../../../host/ingest/pacs-signer.js';
 import { startReconcileService } from '../../../host/ingest/reconcile-service.js';
 import { register as registerReconcile } from '../../../host/cli/reconcile.js';
@@ -217,11 +217,11 @@ print(item.ModifyingSystem, item.ReasonForTheAttributeModification, item.SourceO
   assert.deepEqual(errors(file), []);
 });
 
-async function pacsKeyFiles(dir: string): Promise<{ key: string; cert: string }> {
+async function pacsKeyFiles(dir: string, id = 'PACS-1'): Promise<{ key: string; cert: string }> {
   const seed = newSeed();
   const signer = seedSigner(seed);
-  const der = await issueCertificate({ subject: { commonName: 'PACS-1', organization: 'radseal pacs' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [`${RADSEAL_ARC}.2.3`] });
-  const paths = { key: join(dir, 'pacs.key'), cert: join(dir, 'pacs.crt') };
+  const der = await issueCertificate({ subject: { commonName: id, organization: 'radseal pacs' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [`${RADSEAL_ARC}.2.3`] });
+  const paths = { key: join(dir, `${id}.key`), cert: join(dir, `${id}.crt`) };
   writeEd25519KeyFile(paths.key, seed);
   writeFileSync(paths.cert, toPem('CERTIFICATE', der));
   return paths;
@@ -252,6 +252,15 @@ test('radseal reconcile: writes a new file atomically, never over an existing on
   chmodSync(keys.key, 0o644);
   await assert.rejects(cli([...args.slice(0, -1), join(dir, 'y.dcm')]), /accessible by others/);
   assert.equal(existsSync(join(dir, 'x.dcm')) || existsSync(join(dir, 'y.dcm')), false);
+
+  // A second PACS extends the first one's correction only when told to trust its signer.
+  const second = await pacsKeyFiles(dir, 'PACS-2');
+  const again = ['reconcile', out, '--set', 'AccessionNumber=ACC-2', '--key', second.key, '--cert', second.cert, '--system', 'PACS-2', '--out'];
+  await assert.rejects(cli([...again, join(dir, 'z.dcm')]), /not vouched for: signed by PACS-1/);
+  await cli([...again, join(dir, 'z.dcm'), '--trust', keys.cert]);
+  const twice = asCaptured(readPart10(readFileSync(join(dir, 'z.dcm'))).dataSet);
+  assert.deepEqual(twice.corrections.map((c) => c.modifyingSystem), ['PACS-1', 'PACS-2']);
+  assert.equal(hex(twice.dataSet), hex(original.ds));
 });
 
 test('POST /reconcile answers the corrected, PACS-signed object; refusals are named', async (t) => {
@@ -277,3 +286,27 @@ test('POST /reconcile answers the corrected, PACS-signed object; refusals are na
   assert.match(((await refused.json()) as { error: string }).error, /not reconcilable/);
   assert.equal((await post('reason=CORRECT')).status, 400);
 });
+
+test('a PACS never countersigns a history it cannot vouch for: a value changed since the last correction, a history signed by another key', async (t) => {
+  const dir = tempDir(t, 'radseal-reconcile-launder-');
+  const original = await sealed(dir);
+  const pacs = await pacsIdentity();
+  const first = roundTrip((await reconcile(original.ds, [{ tag: T.patientId, newValue: 'PID-7777' }], pacs)).dataSet);
+  // Patient ID changed after the correction: the record still rebuilds the capture, but the PACS signature fails.
+  const changed = first.map((e) => (e.tag === T.patientId ? { ...e, value: new TextEncoder().encode('EVIL-666') } : e));
+  assert.deepEqual(checkSignatures(asCaptured(changed).dataSet).filter((c) => !c.valid), [], 'capture signatures hold over the rebuild');
+  await assert.rejects(reconcile(changed, [{ tag: T.accession, newValue: 'ACC-2' }], pacs), /reconciliation signature #3 does not hold/);
+  // Another key's history is not taken on trust by default, and is when the caller vouches for it.
+  const other = await pacsIdentity();
+  await assert.rejects(reconcile(first, [{ tag: T.accession, newValue: 'ACC-2' }], other), /not vouched for: signed by PACS-1, not by this PACS signer's key/);
+  const accepted = await reconcile(first, [{ tag: T.accession, newValue: 'ACC-2' }], { ...other, trustHistorySigner: (c) => (c.certificate?.commonName === 'PACS-1' ? null : 'unknown') });
+  assert.equal(accepted.removedSignatures, 1);
+  // A history without any reconciliation signature is refused.
+  const unsigned = withoutHistorySignature(first);
+  await assert.rejects(reconcile(unsigned, [{ tag: T.accession, newValue: 'ACC-2' }], pacs), /no reconciliation signature covers/);
+});
+
+function withoutHistorySignature(ds: DataSet): DataSet {
+  const drop = new Set(checkSignatures(ds).filter((c) => c.signedTags.includes(HISTORY.originalAttributesSequence)).map((c) => c.macId));
+  return withoutSignatures(ds, drop);
+}
