@@ -11,6 +11,9 @@ import { tempDir, radseal, type Run } from '../support/run.js';
 import { sealTo, testFrame } from '../dicom/fixtures.js';
 import { loadDeviceIdentity, withEcdsa } from '../../../host/seal/device.js';
 import type { DeviceIdentity } from '../../../host/seal/seal.js';
+import { startTsa } from '../support/tsa.js';
+import { requestTimestamp } from '../../../host/net/tsa-client.js';
+import { writeFileSync } from 'node:fs';
 import { verifyLib, verifyCli, expectVerdict, expectNotAuthentic, dcmtkValue } from './support.js';
 import { t } from '../../attacks/part10.js';
 
@@ -27,11 +30,11 @@ function issue(id: string, ecdsa = false): DeviceIdentity {
 }
 
 /** Seals with the process clock set to `at` (the signature's Digital Signature DateTime is the signer's clock). */
-async function sealAt(name: string, device: DeviceIdentity, at?: Date): Promise<string> {
+async function sealAt(name: string, device: DeviceIdentity, at?: Date, tsaUrl?: string): Promise<string> {
   const file = join(dir, `${name}.dcm`);
   if (at) mock.timers.enable({ apis: ['Date'], now: at.getTime() });
   try {
-    await sealTo(file, testFrame(48, 64), device);
+    await sealTo(file, testFrame(48, 64), device, tsaUrl ? { timestamp: (sig) => requestTimestamp(tsaUrl, sig) } : {});
   } finally {
     if (at) mock.timers.reset();
   }
@@ -40,6 +43,7 @@ async function sealAt(name: string, device: DeviceIdentity, at?: Date): Promise<
 
 const files: Record<string, string> = {};
 let revokedAt: Date;
+let tsaCaPem = '';
 
 before(async () => {
   ok(radseal('pki', 'init', '--site', 'Attack Site', '--out', ca), 'pki init');
@@ -49,6 +53,11 @@ before(async () => {
   // Sealed before the revocation: genuine then, but the key is now known to be compromised.
   files.beforeRevocation = await sealAt('before-revocation', compromised);
   files.both = await sealAt('both', both);
+  // The same compromised key, but with a TSA's certified time before the revocation: that evidence holds.
+  const tsa = await startTsa(join(dir, 'tsa'));
+  files.timestamped = await sealAt('timestamped', compromised, undefined, tsa.url);
+  await tsa.stop();
+  tsaCaPem = tsa.caPem;
   await new Promise((r) => setTimeout(r, 1500));
   revokedAt = new Date();
   ok(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dir, 'DX-COMPROMISED', 'device.crt'), '--reason', 'keyCompromise', '--time', revokedAt.toISOString()), 'revoke');
@@ -88,4 +97,11 @@ test('Ed25519 and ECDSA device certificates, the Ed25519 one revoked, --revocati
   expectNotAuthentic(r.reports[0]!);
   assert.ok(r.reports[0]!.reasons.some((x) => REVOKED.test(x)), r.reports[0]!.reasons.join(' | '));
   expectNotAuthentic(verifyLib({ ids: { trustPem: bundle } }, new Uint8Array(readFileSync(files.both!)), { revocation: 'any' }));
+});
+
+test('positive control: the compromised key with a certified timestamp before the revocation stays authentic', () => {
+  const trust = join(dir, 'trust-with-tsa.pem');
+  writeFileSync(trust, readFileSync(bundle, 'utf8') + tsaCaPem);
+  const r = verifyCli([files.timestamped!], trust).reports[0]!;
+  assert.equal(r.verdict, 'authentic', r.reasons.join(' | '));
 });
