@@ -9,7 +9,7 @@ import { decodeString, sq, str } from '../dicom/values.js';
 import { readAttestation } from '../dicom/attestation.js';
 import type { Signer } from '../keys/ed25519.js';
 import { asCaptured } from './as-captured.js';
-import { type CorrectionReason, HISTORY, RECONCILABLE_TAGS, REASONS, coversHistory, signatureSummaries, valueProblem, withoutSignatures } from './reconcilable.js';
+import { type CorrectionReason, type ReconcilableAttribute, HISTORY, RECONCILABLE_TAGS, REASONS, coversHistory, signatureSummaries, valueProblem, withoutSignatures } from './reconcilable.js';
 
 export class ReconcileError extends Error {
   override name = 'ReconcileError';
@@ -97,16 +97,21 @@ export async function reconcile(ds: DataSet, changes: readonly AttributeChange[]
   };
 }
 
+/** System and device ids: printable ASCII, so they read the same whatever the object's character set. */
 function checkLo(name: string, value: string, required: boolean): void {
   if (required && !value.trim()) throw new ReconcileError(`${name} is required`);
-  // eslint-disable-next-line no-control-regex
-  if ([...value].length > LO_MAX || /[\x00-\x1f\\]/.test(value)) throw new ReconcileError(`${name} must be at most ${LO_MAX} characters without control characters or "\\"`);
+  if (value.length > LO_MAX || !/^[\x20-\x5b\x5d-\x7e]*$/.test(value)) throw new ReconcileError(`${name} must be at most ${LO_MAX} printable ASCII characters without "\\"`);
+}
+
+interface WantedChange {
+  attribute: ReconcilableAttribute;
+  newValue: string;
 }
 
 /** The requested changes, validated, without the ones that change nothing. */
-function wantedChanges(ds: DataSet, changes: readonly AttributeChange[]) {
+function wantedChanges(ds: DataSet, changes: readonly AttributeChange[]): WantedChange[] {
   const seen = new Set<Tag>();
-  const wanted = [];
+  const wanted: WantedChange[] = [];
   for (const c of changes) {
     const attribute = RECONCILABLE_TAGS.get(c.tag);
     if (!attribute) throw new ReconcileError(`${formatTag(c.tag)} is not reconcilable: a correction changes patient and study identification only (${[...RECONCILABLE_TAGS.values()].map((a) => a.name).join(', ')})`);
