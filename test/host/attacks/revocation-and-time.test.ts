@@ -88,7 +88,7 @@ test('keyCompromise, backdated signature through the library: untrusted', () => 
 test('a signature dated 1 h in the future: not authentic, the time named', () => {
   const r = verifyCli([files.future!], bundle).reports[0]!;
   expectNotAuthentic(r);
-  assert.ok(r.reasons.some((x) => /future|time|clock|date/i.test(x)), r.reasons.join(' | '));
+  assert.ok(r.reasons.some((x) => /future/i.test(x)), r.reasons.join(' | '));
 });
 
 test('Ed25519 and ECDSA device certificates, the Ed25519 one revoked, --revocation any: not authentic', () => {
