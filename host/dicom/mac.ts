@@ -116,7 +116,7 @@ export function writeMacStream(ds: DataSet, signedTags: readonly Tag[], signatur
     seen.add(el.tag);
     writeElement(el, sink);
   }
-  const own = signatureItem.filter((e) => !EXCLUDED_FROM_OWN_ITEM.has(e.tag)).sort((a, b) => a.tag - b.tag);
+  const own = signatureItem.filter((e) => !EXCLUDED_FROM_OWN_ITEM.has(e.tag) && isMacEligible(e)).sort((a, b) => a.tag - b.tag);
   for (const el of own) writeElement(el, sink);
   return signedTags.filter((t) => !seen.has(t));
 }

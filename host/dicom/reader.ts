@@ -80,6 +80,8 @@ const UNDEFINED = 0xffffffff;
 const PIXEL_DATA = 0x7fe00010;
 const SOP_CLASS_UID = 0x00080016;
 const SOP_INSTANCE_UID = 0x00080018;
+const DIGITAL_SIGNATURES = 0xfffafffa;
+const TRAILING_PADDING = 0xfffcfffc;
 
 /** Every VR of PS3.5 Table 6.2-1: anything else in an Explicit VR file is not DICOM. */
 const KNOWN_VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW',
@@ -155,6 +157,9 @@ function readDataSet(c: Cursor, end: number, depth: number, undefinedItem: boole
       // DCMTK keeps the first copy and drops the second; so does the model.
       c.anomalies.push(`element ${formatTag(h.tag)} occurs twice${where} (a duplicate: viewers show the first copy)`);
       continue;
+    }
+    if (depth === 0 && h.tag > DIGITAL_SIGNATURES && h.tag !== TRAILING_PADDING && (h.tag & 0xffff) !== 0) {
+      c.anomalies.push(`element ${formatTag(h.tag)} follows the Digital Signatures Sequence (FFFA,FFFA), where only Data Set Trailing Padding (FFFC,FFFC) and group lengths belong: trailing content`);
     }
     if (h.tag < previous) c.anomalies.push(`element ${formatTag(h.tag)} is out of ascending tag order${where} (after ${formatTag(previous)})`);
     seen.add(h.tag);

@@ -183,6 +183,8 @@ export interface SignatureCheck {
   signedTags: Tag[];
   certificate?: CertInfo;
   algorithm: string;
+  /** The signature could be checked at all (known MAC algorithm and transfer syntax, a certificate, a value). */
+  checked: boolean;
   /** The signature is correct over the MAC stream of the data set as it is now. */
   valid: boolean;
   problems: string[];
@@ -242,6 +244,7 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
     purpose: purposeItem ? decodeString(findElement(purposeItem, SIG.codeMeaning)?.value) : undefined,
     signedTags: [],
     algorithm: 'unknown',
+    checked: false,
     valid: false,
     problems: [],
   };
@@ -274,6 +277,7 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
     }
   }
   if (result.problems.length || !result.certificate || !signature) return result;
+  result.checked = true;
   let missing: Tag[];
   if (result.certificate.ed25519PublicKey) {
     // Ed25519 signatures are exactly 64 bytes; an OB pad byte would make it odd, so none is ever present.

@@ -85,6 +85,8 @@ export function verifyObject(file: string, bytes: Uint8Array, trustSet: CertInfo
 interface Findings {
   anomalies: boolean;
   pixelsChanged: boolean;
+  /** A signature that cannot be checked at all (unknown MAC algorithm, unreadable certificate…). */
+  uncheckable: boolean;
   reencoded: boolean;
   anyInvalid: boolean;
   uncovered: boolean;
@@ -142,7 +144,8 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   }
 
   const f: Findings = {
-    anomalies, pixelsChanged: false, reencoded: false, anyInvalid: evaluations.some((e) => !e.check.valid), uncovered: false,
+    anomalies, pixelsChanged: false, uncheckable: evaluations.some((e) => !e.check.checked),
+    reencoded: false, anyInvalid: evaluations.some((e) => e.check.checked && !e.check.valid), uncovered: false,
     correctionRefused: false, deviceVouches: false, attestation: !!attestation, technologistMissing: false,
     badTimestamp: evaluations.some((e) => e.badTimestamp), watermarkRefused: false,
   };
@@ -189,7 +192,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
 function decide(f: Findings, report: VerifyReport, evaluations: SignatureEvaluation[]): VerifyReport['verdict'] {
   if (f.anomalies) return 'invalid';
   if (f.pixelsChanged) return 'tampered';
-  if (f.reencoded) return 'invalid';
+  if (f.reencoded || f.uncheckable) return 'invalid';
   if (f.anyInvalid || f.uncovered || f.correctionRefused) return 'tampered';
   if (!f.attestation || !f.deviceVouches) {
     if (f.attestation && !evaluations.some((e) => e.role === 'device')) report.reasons.push('no device Source signature (purpose code 14)');
@@ -203,7 +206,7 @@ function decide(f: Findings, report: VerifyReport, evaluations: SignatureEvaluat
 }
 
 function authenticSoFar(f: Findings): boolean {
-  return !f.anomalies && !f.pixelsChanged && !f.reencoded && !f.anyInvalid && !f.uncovered && !f.correctionRefused
+  return !f.anomalies && !f.pixelsChanged && !f.uncheckable && !f.reencoded && !f.anyInvalid && !f.uncovered && !f.correctionRefused
     && f.attestation && f.deviceVouches && !f.technologistMissing && !f.badTimestamp;
 }
 
