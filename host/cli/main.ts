@@ -17,6 +17,7 @@ import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './ve
 import { register as registerLink } from './link.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerPki } from './pki.js';
+import { register as registerReconcile } from './reconcile.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
 
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
   registerLink(program);
   registerIngest(program);
   registerPki(program);
+  registerReconcile(program);
   return program;
 }
 
