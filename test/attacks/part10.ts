@@ -18,6 +18,8 @@ export interface Node {
   undefinedLength?: boolean;
   /** Length field to write instead of the real one (a lie about the value's size). */
   lengthOverride?: number;
+  /** Bytes written verbatim instead of this element's encoding (tag and vr are for placement only). */
+  raw?: Uint8Array;
 }
 
 export interface Part10 {
@@ -135,6 +137,7 @@ function encodeElements(elements: Node[], o: WriteOptions, noGroupLengths = fals
 }
 
 function encodeElement(w: Out, e: Node, o: WriteOptions): void {
+  if (e.raw) return void w.push(e.raw);
   w.tag(e.tag);
   w.push(new Uint8Array([e.vr.charCodeAt(0), e.vr.charCodeAt(1)]));
   if (e.vr === 'SQ') {
@@ -258,4 +261,22 @@ export function edit(bytes: Uint8Array, fn: (f: Part10) => void, o: WriteOptions
   const f = parsePart10(bytes);
   fn(f);
   return writePart10(f, o);
+}
+
+/**
+ * A sequence nested `depth` levels deep (undefined lengths throughout), as raw bytes: built
+ * iteratively, because a recursive writer (or reader) runs out of stack long before.
+ */
+export function deepSequence(tag: number, depth: number): Node {
+  const open = new Out();
+  open.tag(tag); open.push(new Uint8Array([0x53, 0x51, 0, 0])); open.u32(UNDEFINED); open.tag(ITEM); open.u32(UNDEFINED);
+  const close = new Out();
+  close.tag(ITEM_END); close.u32(0); close.tag(SEQ_END); close.u32(0);
+  const o = open.bytes(), c = close.bytes();
+  const out = new Uint8Array(depth * (o.length + c.length));
+  for (let i = 0; i < depth; i++) {
+    out.set(o, i * o.length);
+    out.set(c, depth * o.length + i * c.length);
+  }
+  return { tag, vr: 'SQ', raw: out };
 }
