@@ -1,6 +1,7 @@
 // radseal pki: the site CA biomedical engineering runs (argument parsing and printing only).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, caInfo, initCa, issueDevice, issueTechnologist, revoke, writeBundle } from '../keys/pki/ca.js';
+import { DEFAULTS, caInfo, initCa, issueDevice, issuePacs, issueTechnologist, writeBundle } from '../keys/pki/ca.js';
+import { revoke, revokeIdentity, type RevokeResult } from '../keys/pki/revoke.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../keys/pki/crl.js';
 import { readCertificateDer } from '../keys/provision.js';
 import { formatPkcs11Uri } from '../keys/pkcs11.js';
@@ -22,7 +23,7 @@ const days = (v: string) => {
 const caPinOption = () => new Option('--ca-pin-env <var>', 'environment variable holding the CA key PIN (when the CA key is PIN-encrypted)');
 
 export function register(program: Command): void {
-  const pki = program.command('pki').description('site PKI: CA, device and technologist certificates, revocation list, trust bundle for PACS');
+  const pki = program.command('pki').description('site PKI: CA, device, technologist and PACS signer certificates, revocation list, trust bundle for PACS');
 
   pki.command('init')
     .description('make a site CA folder: CA key (0600) and certificate, an empty signed CRL, the site watermark key')
@@ -93,27 +94,66 @@ export function register(program: Command): void {
       if (pkcs11) console.log(`seal with: --tech-pkcs11 '${formatPkcs11Uri(pkcs11)}' --tech-cert ${files[0]} --tech-pin-env ${o.pinEnv}`);
     });
 
-  pki.command('revoke')
-    .description('revoke a certificate from a given time and re-sign the revocation list (then run "pki bundle" and redistribute)')
+  pki.command('issue-pacs')
+    .description('make the PACS signer key (0600 file, or generated on a PKCS#11 token) and a CA-issued certificate with the PACS signer profile: pacs.key/pacs.crt; it signs only reconciliation changes (purposes 5 Verification / 13 Review)')
     .requiredOption('--ca <dir>', 'CA folder')
-    .requiredOption('--cert <file>', 'the certificate to revoke (PEM or DER)')
-    .addOption(new Option('--reason <reason>', 'RFC 5280 reason').choices(REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL' && r !== 'certificateHold')).default('unspecified'))
+    .requiredOption('--id <pacsId>', 'PACS signer id (certificate CN, e.g. PACS-MAIN)')
+    .requiredOption('--out <dir>', 'folder for pacs.crt (and pacs.key for a file key)')
+    .option('--pkcs11-module <path>', 'generate the key on a PKCS#11 token with this module (e.g. /usr/lib/softhsm/libsofthsm2.so)')
+    .option('--token <label>', 'with --pkcs11-module: token label')
+    .option('--key-label <label>', 'with --pkcs11-module: label for the new key (default pacs-<id>)')
+    .option('--pin-env <var>', 'with --pkcs11-module: environment variable holding the token PIN')
+    .option('--days <n>', `certificate lifetime in days (default ${DEFAULTS.pacsDays})`, days)
+    .addOption(caPinOption())
+    .action(async (o: { ca: string; id: string; out: string; pkcs11Module?: string; token?: string; keyLabel?: string; pinEnv?: string; days?: number; caPinEnv?: string }) => {
+      if ((o.token || o.keyLabel || o.pinEnv) && !o.pkcs11Module) throw new Error('--token, --key-label and --pin-env go with --pkcs11-module (a PACS key file is protected by its 0600 mode)');
+      if (o.pkcs11Module && !o.token) throw new Error('--pkcs11-module needs --token LABEL');
+      if (o.pkcs11Module && !o.pinEnv) throw new Error('--pkcs11-module needs --pin-env VAR (the environment variable holding the token PIN)');
+      const pkcs11 = o.pkcs11Module ? { module: o.pkcs11Module, token: o.token!, keyLabel: o.keyLabel ?? `pacs-${o.id}` } : undefined;
+      const files = await issuePacs({
+        caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), pacsId: o.id, outDir: o.out, days: o.days,
+        pkcs11, pin: pkcs11 ? secretFromEnv(o.pinEnv, 'the token PIN') : undefined,
+      });
+      if (!pkcs11) {
+        console.log(`issued PACS signer ${o.id}: ${files.join(', ')} (key 0600)`);
+        return;
+      }
+      console.log(`issued PACS signer ${o.id}: ${files.join(', ')} (key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"; no key file)`);
+      console.log(`key URI: ${formatPkcs11Uri(pkcs11)}`);
+    });
+
+  pki.command('revoke')
+    .description('revoke a certificate (--cert) or every certificate of a device, technologist or PACS signer, from a given time, and re-sign the revocation list (then run "pki bundle" and redistribute)')
+    .requiredOption('--ca <dir>', 'CA folder')
+    .option('--cert <file>', 'the certificate to revoke (PEM or DER)')
+    .option('--device <id>', "revoke every certificate this CA issued to the device (Ed25519 and ECDSA)")
+    .option('--technologist <id>', 'revoke every certificate this CA issued to the technologist')
+    .option('--pacs <id>', 'revoke every certificate this CA issued to the PACS signer')
+    .addOption(new Option('--reason <reason>', 'RFC 5280 reason (unspecified counts as keyCompromise at verify)').choices(REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL' && r !== 'certificateHold')).default('unspecified'))
     .option('--time <iso>', 'from when its signatures are refused (ISO 8601, default now); set it back to when a compromise became possible')
     .addOption(caPinOption())
-    .action(async (o: { ca: string; cert: string; reason: RevocationReason; time?: string; caPinEnv?: string }) => {
-      let certDer: Uint8Array;
-      try {
-        certDer = readCertificateDer(o.cert);
-      } catch {
-        throw new Error(`cannot read certificate ${o.cert}`);
-      }
+    .action(async (o: { ca: string; cert?: string; device?: string; technologist?: string; pacs?: string; reason: RevocationReason; time?: string; caPinEnv?: string }) => {
+      const targets = [o.cert, o.device, o.technologist, o.pacs].filter((x) => x !== undefined);
+      if (targets.length !== 1) throw new Error('give exactly one of --cert FILE, --device ID, --technologist ID, --pacs ID');
       const time = o.time === undefined ? undefined : new Date(o.time);
       if (time && (Number.isNaN(time.getTime()) || !/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(o.time!))) {
         throw new Error(`--time "${o.time}" is not an ISO 8601 date-time with a zone (e.g. 2026-03-01T08:00:00Z)`);
       }
-      const r = await revoke({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), certDer, reason: o.reason, time });
-      console.log(`revoked ${r.commonName} (serial ${r.serial}) from ${r.revokedAt} (${r.reason}); CRL number ${r.crlNumber} written. Run "radseal pki bundle" and distribute the bundle to PACS ingest.`);
-      for (const c of r.stillValid) console.log(`note: ${r.commonName} still has a valid ${c}; revoke it too if the same device or person is affected`);
+      const common = { caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), reason: o.reason, time };
+      let r: RevokeResult;
+      if (o.cert !== undefined) {
+        let certDer: Uint8Array;
+        try {
+          certDer = readCertificateDer(o.cert);
+        } catch {
+          throw new Error(`cannot read certificate ${o.cert}`);
+        }
+        r = await revoke({ ...common, certDer });
+      } else {
+        const kind = o.device !== undefined ? 'device' : o.technologist !== undefined ? 'technologist' : 'pacs';
+        r = await revokeIdentity({ ...common, kind, id: (o.device ?? o.technologist ?? o.pacs)! });
+      }
+      printRevocation(r);
     });
 
   pki.command('bundle')
@@ -139,4 +179,15 @@ export function register(program: Command): void {
         console.log(`${i.profile.padEnd(12)} ${i.commonName.padEnd(16)} ${i.key.padEnd(10)} ${i.storage.padEnd(6)} serial ${i.serial} until ${i.notAfter}${r ? `  REVOKED from ${r.revokedAt} (${r.reason})` : ''}`);
       }
     });
+}
+
+function printRevocation(r: RevokeResult): void {
+  for (const x of r.revoked) console.log(`revoked ${x.commonName} (serial ${x.serial}) from ${x.revokedAt} (${x.reason})`);
+  console.log(`CRL number ${r.crlNumber} written. Run "radseal pki bundle" and distribute the bundle to PACS ingest.`);
+  for (const c of r.others) {
+    const what = `${c.commonName}'s ${c.key} ${c.profile} certificate serial ${c.serial}`;
+    console.log(r.othersRefused
+      ? `note: radseal verify also refuses ${what} (same ${c.profile}); for other verifiers (OpenSSL, DCMTK) put it on the list too: radseal pki revoke --${c.profile} ${c.commonName}`
+      : `note: ${what} stays valid (superseded retires this certificate only)`);
+  }
 }

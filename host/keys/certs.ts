@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { fromPemAll } from './pem.js';
 import { CRL_PEM_LABEL, parseCrl } from './pki/crl.js';
 import { attachCrls, checkRevocation, type RevocationStatus, type TrustSet } from './pki/revocation.js';
+import { CLOCK_TOLERANCE_MS, isBeyondClockTolerance } from './clock.js';
 import { profileProblem, type SigningRole } from './pki/profiles.js';
 
 export type { TrustSet } from './pki/revocation.js';
@@ -70,23 +71,45 @@ export interface TrustDecision {
 }
 
 export interface TrustOptions {
-  /** The role the signature claims: a radseal-profiled certificate may sign only in its own role. */
+  /**
+   * The role the signature claims (from its purpose code): the certificate must carry that
+   * role's extended key usage. Absent = 'other', a signature that vouches for nothing.
+   */
   role?: SigningRole;
-  /** The signature's own date (signer-asserted); null when it has none. Defaults to `when`. */
+  /** The signature's own date (Digital Signature DateTime, signer-asserted); null when it has none. Defaults to `when`. */
   signedAt?: Date | null;
+  /**
+   * A certified time the caller has already verified (RFC 3161 token over this signature,
+   * TSA trusted): the only evidence that keeps a signature of a compromised key trusted.
+   */
+  certifiedTime?: Date;
+  /** The verifier's clock, for future-dated signatures and CRL freshness (default: the trust set's revocation.now, else the clock). */
+  now?: Date;
 }
 
 const issuedBy = (cert: CertInfo, ca: CertInfo) => ca.x509.ca && cert.x509.checkIssued(ca.x509) && cert.x509.verify(ca.x509.publicKey);
+const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+const TOLERANCE = `${CLOCK_TOLERANCE_MS / 60_000} min`;
 
 /**
  * A signer is trusted when its certificate is itself in the trust set, or was
  * issued by a CA in the trust set (issuer signature checked), and `when` lies
- * within the certificate's validity; its profile allows the role it signs in;
- * and, when its issuer's CRL is in the trust set (required for CA-issued
- * certificates unless the set's revocation options say otherwise), it was not
- * revoked before the signature (see pki/revocation.ts for the modes).
+ * within the certificate's validity; its dates are not in the future; its own
+ * extended key usage allows the role it signs in (pki/profiles.ts); and, when
+ * its issuer's CRL is in the trust set (required for CA-issued certificates
+ * unless the set's revocation options say otherwise), neither the certificate
+ * nor its identity was revoked before the signature (pki/revocation.ts).
  */
 export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, when: Date, opts: TrustOptions = {}): TrustDecision {
+  const set = trustSet as TrustSet;
+  const now = opts.now ?? set.revocation?.now ?? new Date();
+  const signedAt = opts.signedAt === undefined ? when : opts.signedAt;
+  if (signedAt && isBeyondClockTolerance(signedAt, now)) {
+    return { trusted: false, reason: `signature by ${signer.commonName} is dated ${iso(signedAt)}, in the future (this clock reads ${iso(now)}, tolerance ${TOLERANCE}): a signer's clock that runs ahead cannot place the signature in time` };
+  }
+  if (opts.certifiedTime && isBeyondClockTolerance(opts.certifiedTime, now)) {
+    return { trusted: false, reason: `the certified time of the signature by ${signer.commonName} is ${iso(opts.certifiedTime)}, in the future (this clock reads ${iso(now)}, tolerance ${TOLERANCE}); check the clocks` };
+  }
   if (when < signer.notBefore || when > signer.notAfter) {
     return { trusted: false, reason: `certificate of ${signer.commonName} not valid at ${when.toISOString()}` };
   }
@@ -98,7 +121,7 @@ export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, w
   const profile = profileProblem(signer, opts.role, ca);
   if (profile) return { trusted: false, reason: profile, anchor };
   if (!ca) return { trusted: true, reason, anchor, revocation: 'not-checked' };
-  const rev = checkRevocation(signer, ca, opts.signedAt === undefined ? when : opts.signedAt, trustSet as TrustSet, !same);
+  const rev = checkRevocation(signer, ca, { signedAt, certifiedTime: opts.certifiedTime }, set, !same, now);
   if (!rev.ok) return { trusted: false, reason: rev.reason ?? 'revoked', anchor, revocation: rev.status };
   return { trusted: true, reason, anchor, revocation: rev.status, ...(rev.reason ? { note: rev.reason } : {}) };
 }

@@ -14,3 +14,8 @@ export function deviceIdProblem(id: string): string | null {
 export function operatorIdProblem(id: string): string | null {
   return OPERATOR_ID.test(id) ? null : `operator id "${id}" must be 1-16 letters, digits, '.', '_' or '-' (it becomes an SH code value)`;
 }
+
+/** Why `id` cannot be a PACS signer id (certificate CN), or null when it can: the device id rule. */
+export function pacsIdProblem(id: string): string | null {
+  return DEVICE_ID.test(id) ? null : `PACS id "${id}" must be 1-64 letters, digits, '.', '_' or '-'`;
+}

@@ -1,5 +1,7 @@
-// Temporary device provisioning: a self-signed Ed25519 device certificate.
-// (The site PKI with a CA, technologists and revocation replaces this.)
+// Self-signed provisioning (`radseal keygen`), for sites without the site PKI:
+// device and technologist keys with self-signed certificates that PACS pins in
+// its trust file. Each certificate carries its role's extended key usage, as
+// the site CA's do: verify lets a certificate sign only in the role it names.
 import { deviceIdProblem, operatorIdProblem } from './ids.js';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { writeEd25519KeyFile, loadFileSigner, writePkcs8KeyFile, KeyFileError } 
 import { ed25519Pkcs8 } from './pem.js';
 import { newP256SecretKey, p256Pkcs8, p256Signer } from './ecdsa.js';
 import type { Signer } from './ed25519.js';
+import { EKU_DEVICE, EKU_TECHNOLOGIST } from './pki/profiles.js';
 
 export interface DeviceKeyPaths {
   key: string;
@@ -23,7 +26,7 @@ export async function generateDeviceKey(deviceId: string, outDir: string): Promi
   const paths = { key: join(outDir, 'device.key'), cert: join(outDir, 'device.crt') };
   const seed = newSeed();
   const signer = seedSigner(seed);
-  const der = await issueCertificate({ subject: { commonName: deviceId, organization: 'radseal device' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+  const der = await issueCertificate({ subject: { commonName: deviceId, organization: 'radseal device' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [EKU_DEVICE] });
   writeEd25519KeyFile(paths.key, seed);
   writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
   return paths;
@@ -45,7 +48,7 @@ export function loadDeviceSigner(keyPath: string): Signer {
 /**
  * The device's optional second key: ECDSA P-256 with a self-signed
  * ecdsa-with-SHA256 certificate (same CN as the Ed25519 one), for the
- * signature item DCMTK dcmsign can verify. The site PKI will issue it instead.
+ * signature item DCMTK dcmsign can verify (or "radseal pki issue-device --ecdsa").
  */
 export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): Promise<DeviceKeyPaths> {
   const problem = deviceIdProblem(deviceId);
@@ -54,7 +57,7 @@ export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): 
   const paths = { key: join(outDir, 'device-ecdsa.key'), cert: join(outDir, 'device-ecdsa.crt') };
   const secret = newP256SecretKey();
   const signer = p256Signer(secret);
-  const der = await issueCertificate({ subject: { commonName: deviceId, organization: 'radseal device' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+  const der = await issueCertificate({ subject: { commonName: deviceId, organization: 'radseal device' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [EKU_DEVICE] });
   writePkcs8KeyFile(paths.key, p256Pkcs8(secret));
   writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
   return paths;
@@ -63,7 +66,7 @@ export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): 
 /**
  * A technologist's Ed25519 key and self-signed certificate, CN = the operator
  * identifier written into Operator Identification Sequence. With a PIN the key
- * file is encrypted (PKCS#8 PBES2); a token-held key replaces this later.
+ * file is encrypted (PKCS#8 PBES2); the site PKI can hold it on a token instead.
  */
 export async function generateTechnologistKey(operatorId: string, outDir: string, pin?: string): Promise<DeviceKeyPaths> {
   const problem = operatorIdProblem(operatorId);
@@ -72,7 +75,7 @@ export async function generateTechnologistKey(operatorId: string, outDir: string
   const paths = { key: join(outDir, `${operatorId}.key`), cert: join(outDir, `${operatorId}.crt`) };
   const seed = newSeed();
   const signer = seedSigner(seed);
-  const der = await issueCertificate({ subject: { commonName: operatorId, organization: 'radseal technologist' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+  const der = await issueCertificate({ subject: { commonName: operatorId, organization: 'radseal technologist' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [EKU_TECHNOLOGIST] });
   writePkcs8KeyFile(paths.key, ed25519Pkcs8(seed), pin);
   writeFileSync(paths.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
   return paths;

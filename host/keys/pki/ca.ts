@@ -1,6 +1,7 @@
 // The site CA that biomedical engineering runs: one folder holding the CA key
 // (0600, optionally PIN-encrypted), its certificate, the signed revocation
-// list, the revocation database and the site watermark key. Every change
+// list, the revocation database and the site watermark key; it issues device,
+// technologist and PACS signer certificates (revoking: revoke.ts). Every change
 // happens under a lock file, and every file is written atomically.
 //
 //   CA_DIR/ca.key          Ed25519 PKCS#8 (0600)
@@ -8,7 +9,7 @@
 //   CA_DIR/crl.pem         current signed X.509 v2 CRL (PEM "X509 CRL")
 //   CA_DIR/ca.json         site name, CRL number, CRL lifetime, issued and revoked certificates (no secrets)
 //   CA_DIR/watermark.key   site watermark key, 32 bytes (0600)
-import { deviceIdProblem, operatorIdProblem } from '../ids.js';
+import { deviceIdProblem, operatorIdProblem, pacsIdProblem } from '../ids.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
@@ -20,20 +21,21 @@ import { issueCertificate } from '../x509.js';
 import { parseCertificate, type CertInfo } from '../certs.js';
 import { generateWatermarkKey } from '../watermark-key.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { buildCrl, CRL_PEM_LABEL, normaliseSerial, type RevocationReason, REVOCATION_REASONS } from './crl.js';
-import { EKU_DEVICE, EKU_TECHNOLOGIST, OU_DEVICE, OU_SITE_CA, OU_TECHNOLOGIST, POLICY_SITE_PKI_V1, profileOf } from './profiles.js';
+import { buildCrl, CRL_PEM_LABEL, normaliseSerial, type RevocationReason, type RevokedEntry } from './crl.js';
+import { OU_SITE_CA, POLICY_SITE_PKI_V1, SIGNER_EKU, SIGNER_OU, type SignerKind } from './profiles.js';
+import { revokesIdentity } from './revocation.js';
 import { TokenSession, type Pkcs11KeyRef } from '../pkcs11.js';
 
 export class PkiError extends Error {
   override name = 'PkiError';
 }
 
-export const DEFAULTS = { caDays: 3650, deviceDays: 1825, technologistDays: 730, crlDays: 30 };
+export const DEFAULTS = { caDays: 3650, deviceDays: 1825, technologistDays: 730, pacsDays: 1825, crlDays: 30 };
 
-interface IssuedRecord {
+export interface IssuedRecord {
   serial: string;
   commonName: string;
-  profile: 'device' | 'technologist';
+  profile: SignerKind;
   key: 'Ed25519' | 'ECDSA-P256';
   storage: 'file' | 'pkcs11';
   notBefore: string;
@@ -41,15 +43,19 @@ interface IssuedRecord {
   fingerprint256: string;
 }
 
-interface RevokedRecord {
+export interface RevokedRecord {
   serial: string;
   commonName: string;
+  /** From when its signatures are refused (the --time given; never after recordedAt). */
   revokedAt: string;
   reason: RevocationReason;
+  /** When the CA processed the revocation. */
   recordedAt: string;
+  /** The identity's kind (absent in records made before radseal wrote it: looked up in `issued`). */
+  profile?: SignerKind;
 }
 
-interface CaState {
+export interface CaState {
   format: 1;
   site: string;
   crlNumber: number;
@@ -74,7 +80,7 @@ export function caPaths(dir: string): CaPaths {
 const SITE = /^[\x20-\x7e]{1,64}$/;
 
 /** Runs `fn` holding CA_DIR/.lock, so two commands never hand out the same CRL number or lose a revocation. */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const lock = join(dir, '.lock');
   let fd: number;
   try {
@@ -98,7 +104,7 @@ function readState(p: CaPaths): CaState {
   }
 }
 
-const writeState = (p: CaPaths, s: CaState) => writeFileAtomic(p.state, Buffer.from(`${JSON.stringify(s, null, 2)}\n`), { mode: 0o644 });
+export const writeState = (p: CaPaths, s: CaState) => writeFileAtomic(p.state, Buffer.from(`${JSON.stringify(s, null, 2)}\n`), { mode: 0o644 });
 
 export interface OpenCa {
   paths: CaPaths;
@@ -126,13 +132,30 @@ export function openCa(dir: string, pin?: string): OpenCa {
   return { paths, state, cert, signer };
 }
 
-async function writeCrl(ca: OpenCa, now = new Date()): Promise<Uint8Array> {
+/**
+ * A revocation as its CRL entry (RFC 5280): revocationDate = when the CA
+ * processed it, invalidityDate = the earlier instant given with --time, and the
+ * identity the certificate belonged to, so verify can refuse its siblings.
+ */
+export function crlEntryOf(r: RevokedRecord, state: CaState): RevokedEntry {
+  const from = new Date(r.revokedAt);
+  const recorded = new Date(r.recordedAt ?? r.revokedAt);
+  const processed = recorded > from ? recorded : from;
+  const kind = r.profile ?? state.issued.find((i) => i.serial === r.serial)?.profile;
+  return {
+    serial: r.serial, revokedAt: processed, reason: r.reason,
+    ...(from < processed ? { invalidSince: from } : {}),
+    ...(kind ? { identity: { kind, commonName: r.commonName } } : {}),
+  };
+}
+
+export async function writeCrl(ca: OpenCa, now = new Date()): Promise<Uint8Array> {
   ca.state.crlNumber += 1;
   const der = await buildCrl(ca.cert.der, ca.signer, {
     thisUpdate: now,
     nextUpdate: new Date(now.getTime() + ca.state.crlDays * 86_400_000),
     crlNumber: ca.state.crlNumber,
-    entries: ca.state.revoked.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason })),
+    entries: ca.state.revoked.map((r) => crlEntryOf(r, ca.state)),
   });
   writeState(ca.paths, ca.state);
   writeFileAtomic(ca.paths.crl, Buffer.from(toPem(CRL_PEM_LABEL, der)), { mode: 0o644 });
@@ -173,16 +196,49 @@ export async function initCa(o: InitOptions): Promise<CaPaths> {
   });
 }
 
-async function issue(ca: OpenCa, o: { commonName: string; profile: 'device' | 'technologist'; publicKey: Uint8Array; days: number; surname?: string; givenName?: string; storage: 'file' | 'pkcs11' }): Promise<Uint8Array> {
+/**
+ * The earliest notBefore a new certificate of this identity may have: after the
+ * CA processed the identity's last revocation (a whole second later, as
+ * certificate and CRL times count whole seconds), so verify tells the identity's
+ * fresh start apart from the certificates that revocation reached.
+ */
+function freshStart(state: CaState, kind: SignerKind, commonName: string): Date | undefined {
+  const processed = state.revoked
+    .filter((r) => r.commonName === commonName && revokesIdentity(r.reason))
+    .map((r) => crlEntryOf(r, state))
+    .filter((e) => e.identity?.kind === kind)
+    .map((e) => e.revokedAt.getTime());
+  return processed.length ? new Date(Math.floor(Math.max(...processed) / 1000) * 1000 + 1000) : undefined;
+}
+
+interface IssueRequest {
+  commonName: string;
+  profile: SignerKind;
+  publicKey: Uint8Array;
+  days: number;
+  surname?: string;
+  givenName?: string;
+  storage: 'file' | 'pkcs11';
+}
+
+async function issue(ca: OpenCa, o: IssueRequest): Promise<Uint8Array> {
+  let notBefore = new Date(Date.now() - 60_000);
+  const start = freshStart(ca.state, o.profile, o.commonName);
+  if (start && start > notBefore) {
+    notBefore = start;
+    // At most a second, right after revoking this identity: the certificate is valid once it is handed out.
+    const wait = start.getTime() - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
   const der = await issueCertificate({
     subject: {
       commonName: o.commonName, organization: ca.state.site,
-      organizationalUnit: o.profile === 'device' ? OU_DEVICE : OU_TECHNOLOGIST, surname: o.surname, givenName: o.givenName,
+      organizationalUnit: SIGNER_OU[o.profile], surname: o.surname, givenName: o.givenName,
     },
     subjectPublicKey: o.publicKey,
     issuerCertificateDer: ca.cert.der, issuerSigner: ca.signer, issuerPublicKey: ca.signer.publicKey,
-    extendedKeyUsage: [o.profile === 'device' ? EKU_DEVICE : EKU_TECHNOLOGIST], policies: [POLICY_SITE_PKI_V1],
-    validDays: o.days,
+    extendedKeyUsage: [SIGNER_EKU[o.profile]], policies: [POLICY_SITE_PKI_V1],
+    notBefore, validDays: o.days,
   });
   const info = parseCertificate(der);
   ca.state.issued.push({
@@ -211,6 +267,26 @@ export interface IssueDeviceOptions {
   pin?: string;
 }
 
+/** A machine signer's Ed25519 key (file 0600, or generated on a token) and its certificate, written as `<base>.key`/`<base>.crt`. */
+async function issueMachineSigner(ca: OpenCa, o: { kind: 'device' | 'pacs'; id: string; days: number; key: string; cert: string; pkcs11?: Pkcs11KeyRef; pin?: string }): Promise<string[]> {
+  if (o.pkcs11) {
+    const publicKey = generateOnToken(o.pkcs11, o.pin!);
+    const der = await issue(ca, { commonName: o.id, profile: o.kind, publicKey, days: o.days, storage: 'pkcs11' });
+    writeFileSync(o.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+    return [o.cert];
+  }
+  const seed = newSeed();
+  const der = await issue(ca, { commonName: o.id, profile: o.kind, publicKey: seedSigner(seed).publicKey, days: o.days, storage: 'file' });
+  writePkcs8KeyFile(o.key, ed25519Pkcs8(seed));
+  seed.fill(0);
+  writeFileSync(o.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
+  return [o.key, o.cert];
+}
+
+function refuseTokenWithoutPin(pkcs11: Pkcs11KeyRef | undefined, pin: string | undefined): void {
+  if (pkcs11 && pin === undefined) throw new PkiError('the token PIN is missing');
+}
+
 /**
  * A device key pair (file, 0600) and its CA-issued certificate with the device profile; the layout `radseal seal --key/--cert` reads.
  * With `pkcs11` the key is generated ON the token (sensitive, not extractable) and only the certificate is written.
@@ -219,25 +295,14 @@ export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
   const idProblem = deviceIdProblem(o.deviceId);
   if (idProblem) throw new PkiError(idProblem);
   if (o.pkcs11 && o.ecdsa) throw new PkiError('--ecdsa makes a P-256 key file; a device whose key is on a token gets no ECDSA key file (issue one without --pkcs11-module if DCMTK verification is needed)');
-  if (o.pkcs11 && o.pin === undefined) throw new PkiError('the token PIN is missing');
+  refuseTokenWithoutPin(o.pkcs11, o.pin);
   const files = { key: join(o.outDir, 'device.key'), cert: join(o.outDir, 'device.crt'), ecKey: join(o.outDir, 'device-ecdsa.key'), ecCert: join(o.outDir, 'device-ecdsa.crt') };
   refuseExisting(...(o.pkcs11 ? [] : [files.key]), files.cert, ...(o.ecdsa ? [files.ecKey, files.ecCert] : []));
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.deviceDays;
-    if (o.pkcs11) {
-      const publicKey = generateOnToken(o.pkcs11, o.pin!);
-      const der = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey, days, storage: 'pkcs11' });
-      writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
-      return [files.cert];
-    }
-    const seed = newSeed();
-    const der = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: seedSigner(seed).publicKey, days, storage: 'file' });
-    writePkcs8KeyFile(files.key, ed25519Pkcs8(seed));
-    seed.fill(0);
-    writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
-    const written = [files.key, files.cert];
+    const written = await issueMachineSigner(ca, { kind: 'device', id: o.deviceId, days, key: files.key, cert: files.cert, pkcs11: o.pkcs11, pin: o.pin });
     if (o.ecdsa) {
       const secret = newP256SecretKey();
       const ecDer = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: p256Signer(secret).publicKey, days, storage: 'file' });
@@ -247,6 +312,36 @@ export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
       written.push(files.ecKey, files.ecCert);
     }
     return written;
+  });
+}
+
+export interface IssuePacsOptions {
+  caDir: string;
+  caPin?: string;
+  /** The PACS signer's id (certificate CN), e.g. PACS-MAIN. */
+  pacsId: string;
+  outDir: string;
+  days?: number;
+  /** Token key: generated on the token (logged in with `pin`); only pacs.crt is written. */
+  pkcs11?: Pkcs11KeyRef;
+  pin?: string;
+}
+
+/**
+ * The PACS signer: an Ed25519 key (file 0600, or generated on a token) and a
+ * CA-issued certificate with the PACS signer profile, which signs only as the
+ * PACS (purposes 5 Verification / 13 Review: reconciliation of patient data).
+ */
+export async function issuePacs(o: IssuePacsOptions): Promise<string[]> {
+  const idProblem = pacsIdProblem(o.pacsId);
+  if (idProblem) throw new PkiError(idProblem);
+  refuseTokenWithoutPin(o.pkcs11, o.pin);
+  const files = { key: join(o.outDir, 'pacs.key'), cert: join(o.outDir, 'pacs.crt') };
+  refuseExisting(...(o.pkcs11 ? [] : [files.key]), files.cert);
+  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
+  return withLock(o.caDir, async () => {
+    const ca = openCa(o.caDir, o.caPin);
+    return issueMachineSigner(ca, { kind: 'pacs', id: o.pacsId, days: o.days ?? DEFAULTS.pacsDays, key: files.key, cert: files.cert, pkcs11: o.pkcs11, pin: o.pin });
   });
 }
 
@@ -290,46 +385,6 @@ export async function issueTechnologist(o: IssueTechnologistOptions): Promise<st
     seed.fill(0);
     writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
     return [files.key, files.cert];
-  });
-}
-
-export interface RevokeOptions {
-  caDir: string;
-  caPin?: string;
-  certDer: Uint8Array;
-  reason?: RevocationReason;
-  /** From when the certificate is not to be trusted (default now). Earlier than now when a compromise is known to date back. */
-  time?: Date;
-}
-
-/** Adds the certificate to the revocation list and re-signs the CRL. Returns what was recorded. */
-export async function revoke(o: RevokeOptions): Promise<RevokedRecord & { crlNumber: number; stillValid: string[] }> {
-  const reason = o.reason ?? 'unspecified';
-  if (!REVOCATION_REASONS.includes(reason)) throw new PkiError(`unknown revocation reason "${reason}" (one of ${REVOCATION_REASONS.join(', ')})`);
-  if (reason === 'removeFromCRL' || reason === 'certificateHold') throw new PkiError(`reason ${reason} is for temporary holds, which radseal does not use: a revocation is final`);
-  const now = new Date();
-  const at = o.time ?? now;
-  if (Number.isNaN(at.getTime())) throw new PkiError('the revocation time is not a valid date (ISO 8601, e.g. 2026-03-01T08:00:00Z)');
-  if (at.getTime() > now.getTime() + 5 * 60_000) throw new PkiError(`revocation time ${at.toISOString()} is in the future; revoke when the certificate must stop being trusted`);
-  return withLock(o.caDir, async () => {
-    const ca = openCa(o.caDir, o.caPin);
-    const cert = parseCertificate(o.certDer);
-    if (!cert.x509.checkIssued(ca.cert.x509) || !cert.x509.verify(ca.cert.x509.publicKey)) {
-      throw new PkiError(`certificate of ${cert.commonName} was not issued by this CA (${ca.cert.commonName})`);
-    }
-    if (profileOf(cert).kind === 'site-ca') throw new PkiError('that is the CA certificate itself; to retire the CA, make a new one and redistribute the bundle');
-    const serial = normaliseSerial(cert.x509.serialNumber);
-    const already = ca.state.revoked.find((r) => r.serial === serial);
-    if (already) throw new PkiError(`certificate of ${cert.commonName} (serial ${serial}) is already revoked since ${already.revokedAt} (${already.reason})`);
-    const record: RevokedRecord = { serial, commonName: cert.commonName, revokedAt: at.toISOString(), reason, recordedAt: now.toISOString() };
-    ca.state.revoked.push(record);
-    await writeCrl(ca, now);
-    // The same subject's other live certificates (a device's ECDSA key, a re-issued key): worth a second look.
-    const revokedSerials = new Set(ca.state.revoked.map((r) => r.serial));
-    const stillValid = ca.state.issued
-      .filter((i) => i.commonName === cert.commonName && !revokedSerials.has(i.serial) && new Date(i.notAfter) > now)
-      .map((i) => `${i.key} ${i.profile} certificate serial ${i.serial}`);
-    return { ...record, crlNumber: ca.state.crlNumber, stillValid };
   });
 }
 

@@ -13,6 +13,7 @@ import { ED25519_OID, type Signer } from '../ed25519.js';
 import { ECDSA_WITH_SHA256_OID } from '../ecdsa.js';
 import { keyIdentifier } from '../x509.js';
 import type { CertInfo } from '../certs.js';
+import { identityExtension, isIdentityExtension, parseIdentity, type SignerIdentity } from './identity.js';
 
 export const CRL_PEM_LABEL = 'X509 CRL';
 
@@ -33,11 +34,17 @@ const REASON_CODE: Record<RevocationReason, number> = {
 export interface RevokedEntry {
   /** Certificate serial number, upper-case hex without leading zero bytes (as node:crypto prints it). */
   serial: string;
-  /** revocationDate: from this instant the certificate's signatures are not trusted. */
+  /**
+   * RFC 5280 revocationDate: when the CA processed the revocation. A radseal CA
+   * writes the moment of `pki revoke`, and the earlier instant given with --time
+   * as invalidityDate; signatures are refused from the earlier of the two.
+   */
   revokedAt: Date;
   reason: RevocationReason;
   /** RFC 5280 5.3.2 invalidityDate, when known to be earlier than revokedAt (key compromise suspected since). */
   invalidSince?: Date;
+  /** The identity (device, technologist, PACS id) the certificate belonged to, written by a radseal CA. */
+  identity?: SignerIdentity;
 }
 
 export interface CrlContent {
@@ -76,6 +83,9 @@ const ext = (extnID: string, value: unknown, critical = false) =>
 
 const algorithmOf = (signer: Signer) => new AlgorithmIdentifier({ algorithm: signer.algorithm === 'ECDSA-P256' ? ECDSA_WITH_SHA256_OID : ED25519_OID });
 
+/** RFC 5280 GeneralizedTime carries no fractional seconds; rounding down keeps a revocation from starting later than asked. */
+const wholeSeconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
 /** Builds and signs a CRL for the CA whose certificate is `caCertDer`; returns DER. */
 export async function buildCrl(caCertDer: Uint8Array, signer: Signer, content: CrlContent): Promise<Uint8Array> {
   const ca = AsnConvert.parse(caCertDer, Certificate);
@@ -92,7 +102,8 @@ export async function buildCrl(caCertDer: Uint8Array, signer: Signer, content: C
       revocationDate: new Time(e.revokedAt),
       crlEntryExtensions: [
         ...(e.reason !== 'unspecified' ? [ext(id_ce_cRLReasons, new CRLReason(REASON_CODE[e.reason]))] : []),
-        ...(e.invalidSince && e.invalidSince < e.revokedAt ? [ext(id_ce_invalidityDate, new InvalidityDate(e.invalidSince))] : []),
+        ...(e.invalidSince && e.invalidSince < e.revokedAt ? [ext(id_ce_invalidityDate, new InvalidityDate(wholeSeconds(e.invalidSince)))] : []),
+        ...(e.identity ? [identityExtension(e.identity)] : []),
       ],
     })).map((r) => (r.crlEntryExtensions!.length ? r : new RevokedCertificate({ userCertificate: r.userCertificate, revocationDate: r.revocationDate }))) : undefined,
     crlExtensions: [
@@ -155,21 +166,31 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   const entries: RevokedEntry[] = (t.revokedCertificates ?? []).map((r) => {
     let reason: RevocationReason = 'unspecified';
     let invalidSince: Date | undefined;
+    let identity: SignerIdentity | undefined;
     for (const e of r.crlEntryExtensions ?? []) {
       if (e.extnID === id_ce_cRLReasons) {
         const code = AsnConvert.parse(e.extnValue, CRLReason).reason as number;
         reason = REVOCATION_REASONS.find((name) => REASON_CODE[name] === code) ?? 'unspecified';
       }
       else if (e.extnID === id_ce_invalidityDate) invalidSince = AsnConvert.parse(e.extnValue, InvalidityDate).value;
+      else if (isIdentityExtension(e.extnID)) identity = readIdentity(e.extnValue.buffer);
       else if (e.critical) throw new CrlError(`a CRL entry has a critical extension radseal does not understand (${e.extnID}); refusing the CRL`);
     }
-    return { serial: normaliseSerial(new Uint8Array(r.userCertificate)), revokedAt: r.revocationDate.getTime(), reason, ...(invalidSince ? { invalidSince } : {}) };
+    return { serial: normaliseSerial(new Uint8Array(r.userCertificate)), revokedAt: r.revocationDate.getTime(), reason, ...(invalidSince ? { invalidSince } : {}), ...(identity ? { identity } : {}) };
   });
   return {
     der, tbsDer, signatureAlgorithm: list.signatureAlgorithm.algorithm, signature: new Uint8Array(list.signature),
     issuerDer: new Uint8Array(AsnConvert.serialize(t.issuer)), authorityKeyId,
     thisUpdate: t.thisUpdate.getTime(), nextUpdate: t.nextUpdate.getTime(), crlNumber, entries,
   };
+}
+
+function readIdentity(value: ArrayBuffer): SignerIdentity {
+  try {
+    return parseIdentity(new Uint8Array(value));
+  } catch {
+    throw new CrlError('a CRL entry names its identity in a form radseal cannot read; refusing the CRL');
+  }
 }
 
 /** Whether `ca` issued this CRL: issuer name equals the CA's subject and the CA's key verifies the signature. */

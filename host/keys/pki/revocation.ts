@@ -1,13 +1,19 @@
-// Revocation checks against the CRLs of a trust bundle: which CRL speaks for
-// the signer's issuer, whether it is fresh, and whether the signer's serial is
-// on it — and if so, whether the signature predates the revocation.
+// Revocation checks against the CRLs of a trust bundle (RFC 5280): which CRL
+// speaks for the signer's issuer, whether it is fresh, whether the signer — its
+// certificate, or the identity it belongs to — is on it, and if so whether the
+// evidence places the signature before the revocation.
 //
-// The signature time is Digital Signature DateTime (0400,0105): the signer
-// asserts it. A thief holding a revoked key can write any date, so
-// "signed before revocation" is only as good as that claim. Mode "any"
-// refuses every signature by a revoked certificate whatever its date.
+// Digital Signature DateTime (0400,0105) is the signer's own claim. After a
+// key compromise (or a revocation that gives no reason) whoever holds the key
+// can write any date, so only a verified RFC 3161 certified time before the
+// revocation keeps such a signature trusted. After an ordinary retirement
+// (superseded, cessationOfOperation, affiliationChanged) the signer's date is
+// taken, as it always was. Mode "any" refuses every signature of a revoked
+// certificate or identity, whatever the evidence.
 import type { CertInfo } from '../certs.js';
-import { crlSignedBy, normaliseSerial, revokedFrom, type ParsedCrl, type RevocationReason } from './crl.js';
+import { isBeyondClockTolerance } from '../clock.js';
+import { crlSignedBy, normaliseSerial, revokedFrom, type ParsedCrl, type RevocationReason, type RevokedEntry } from './crl.js';
+import { identityOf, sameIdentity } from './identity.js';
 
 export type RevocationMode = 'signing-time' | 'any';
 
@@ -16,7 +22,7 @@ export interface RevocationOptions {
   mode?: RevocationMode;
   /** Refuse CA-issued certificates whose CA has no CRL in the trust set (default true). */
   requireCrl?: boolean;
-  /** "Now" for CRL freshness (default: the clock). */
+  /** "Now" for CRL freshness and future-dated signatures (default: the clock); decideTrust's `now` overrides it. */
   now?: Date;
 }
 
@@ -57,12 +63,80 @@ export function attachCrls(certs: CertInfo[], crls: ParsedCrl[]): TrustedCrl[] {
 const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 
 /**
- * Revocation of `signer` (issued by `issuer`) for a signature dated `signedAt`
- * (null: undated, treated as made after any revocation).
+ * Reasons that retire a certificate without putting its key in doubt: the
+ * signer's own date still places a signature before the revocation. Every
+ * other reason (keyCompromise, cACompromise, aACompromise, privilegeWithdrawn,
+ * a hold, and unspecified = no reason on the CRL entry) counts as a compromise.
  */
-export function checkRevocation(signer: CertInfo, issuer: CertInfo, signedAt: Date | null, set: TrustSet, caIssued: boolean): RevocationResult {
+export const ORDINARY_REVOCATION_REASONS: readonly RevocationReason[] = ['superseded', 'cessationOfOperation', 'affiliationChanged'];
+
+export const isCompromise = (reason: RevocationReason): boolean => !ORDINARY_REVOCATION_REASONS.includes(reason);
+
+/** superseded retires one certificate of an identity that carries on with another; every other reason revokes the identity. */
+export const revokesIdentity = (reason: RevocationReason): boolean => reason !== 'superseded';
+
+/** What places a signature in time. */
+export interface SignatureEvidence {
+  /** Digital Signature DateTime: the signer's own claim; null when the signature carries none. */
+  signedAt: Date | null;
+  /** A verified RFC 3161 certified time: a TSA attests the signature existed then. */
+  certifiedTime?: Date;
+}
+
+/** One CRL entry that reaches the signer: its own serial, or a certificate of the same identity. */
+interface Applicable {
+  entry: RevokedEntry;
+  from: Date;
+  /** Human description: "certificate of DX-3 was revoked at …" or "device DX-3 was revoked at …, and …". */
+  what: string;
+}
+
+/**
+ * The entries of `crl` that revoke `signer`: its serial, and — for a radseal
+ * signer — any entry naming its identity for a reason that revokes identities,
+ * provided the signer's certificate was issued before the CA processed that
+ * revocation (a key issued afterwards is the identity's fresh start).
+ */
+function entriesReaching(signer: CertInfo, crl: ParsedCrl): Applicable[] {
+  const serial = normaliseSerial(signer.x509.serialNumber);
+  const id = identityOf(signer);
+  const out: Applicable[] = [];
+  for (const entry of crl.entries) {
+    const from = revokedFrom(entry);
+    if (entry.serial === serial) {
+      out.push({ entry, from, what: `certificate of ${signer.commonName} was revoked at ${iso(from)} (${entry.reason})` });
+    } else if (id && entry.identity && sameIdentity(entry.identity, id) && revokesIdentity(entry.reason) && signer.notBefore < entry.revokedAt) {
+      out.push({ entry, from, what: `${id.kind} ${id.commonName} was revoked at ${iso(from)} (${entry.reason}, certificate serial ${entry.serial}); this certificate (serial ${serial}) belongs to the same ${id.kind}` });
+    }
+  }
+  return out.sort((a, b) => a.from.getTime() - b.from.getTime());
+}
+
+/** Whether one revocation leaves the signature trusted, and the sentence that says why. */
+function judge(a: Applicable, ev: SignatureEvidence, mode: RevocationMode): { ok: boolean; reason: string } {
+  const { what, from, entry } = a;
+  const signed = ev.signedAt ? ` (signature dated ${iso(ev.signedAt)})` : '';
+  if (mode === 'any') return { ok: false, reason: `${what}; policy refuses every signature by a revoked certificate or identity, whatever its date${signed}` };
+  if (ev.certifiedTime && ev.certifiedTime < from) {
+    return { ok: true, reason: `${what}; the certified timestamp (RFC 3161) shows the signature existed at ${iso(ev.certifiedTime)}, before it` };
+  }
+  if (isCompromise(entry.reason)) {
+    const why = entry.reason === 'unspecified' ? 'a revocation without a reason counts as a key compromise' : `after ${entry.reason} the key may be in other hands`;
+    if (ev.certifiedTime) return { ok: false, reason: `${what}; ${why}, and the certified timestamp (${iso(ev.certifiedTime)}) is not before it` };
+    return { ok: false, reason: `${what}; ${why}, so the signature's own date${signed} proves nothing, and no certified timestamp (RFC 3161) shows it existed before the revocation` };
+  }
+  if (!ev.signedAt) return { ok: false, reason: `${what}; the signature carries no date, so it cannot be placed before the revocation` };
+  if (ev.signedAt >= from) return { ok: false, reason: `${what}; signature dated ${iso(ev.signedAt)}, after it` };
+  return { ok: true, reason: `${what}; signature dated ${iso(ev.signedAt)}, before it — that date is the signer's own claim (Digital Signature DateTime), not independently attested` };
+}
+
+/**
+ * Revocation of `signer` (issued by `issuer`) for a signature with this
+ * evidence, at `now`. Every revocation that reaches the signer must leave the
+ * signature trusted; the earliest one that does not is the reason given.
+ */
+export function checkRevocation(signer: CertInfo, issuer: CertInfo, ev: SignatureEvidence, set: TrustSet, caIssued: boolean, now: Date): RevocationResult {
   const opts = set.revocation ?? {};
-  const now = opts.now ?? new Date();
   const mine = (set.crls ?? []).filter((c) => c.issuer.fingerprint256 === issuer.fingerprint256);
   if (mine.length === 0) {
     if (caIssued && (opts.requireCrl ?? true)) {
@@ -73,22 +147,15 @@ export function checkRevocation(signer: CertInfo, issuer: CertInfo, signedAt: Da
   // The newest list wins: highest CRL number, then latest thisUpdate.
   const { crl } = mine.reduce((a, b) => (b.crl.crlNumber > a.crl.crlNumber || (b.crl.crlNumber === a.crl.crlNumber && b.crl.thisUpdate > a.crl.thisUpdate) ? b : a));
   const base = { crlNumber: crl.crlNumber };
-  if (crl.thisUpdate.getTime() > now.getTime() + 5 * 60_000) {
+  if (isBeyondClockTolerance(crl.thisUpdate, now)) {
     return { ...base, status: 'unavailable', ok: false, reason: `the revocation list from CA ${issuer.commonName} (number ${crl.crlNumber}) is dated ${iso(crl.thisUpdate)}, in the future; check the clocks` };
   }
   if (now > crl.nextUpdate) {
     return { ...base, status: 'unavailable', ok: false, reason: `the revocation list from CA ${issuer.commonName} (number ${crl.crlNumber}) expired at ${iso(crl.nextUpdate)} (nextUpdate); load a fresh trust bundle` };
   }
-  const serial = normaliseSerial(signer.x509.serialNumber);
-  const entry = crl.entries.find((e) => e.serial === serial);
-  if (!entry) return { ...base, status: 'not-revoked', ok: true };
-  const from = revokedFrom(entry);
-  const detail = { ...base, status: 'revoked' as const, revokedAt: from, revocationReason: entry.reason };
-  const what = `certificate of ${signer.commonName} was revoked at ${iso(from)} (${entry.reason})`;
-  if ((opts.mode ?? 'signing-time') === 'any') {
-    return { ...detail, ok: false, reason: `${what}; policy refuses every signature by a revoked certificate${signedAt ? `, whatever its date (signature dated ${iso(signedAt)})` : ''}` };
-  }
-  if (!signedAt) return { ...detail, ok: false, reason: `${what}; the signature carries no date, so it cannot be placed before the revocation` };
-  if (signedAt >= from) return { ...detail, ok: false, reason: `${what}; signature dated ${iso(signedAt)}, after it` };
-  return { ...detail, ok: true, reason: `${what}; signature dated ${iso(signedAt)}, before it — that date is the signer's own claim (Digital Signature DateTime), not independently attested` };
+  const reaching = entriesReaching(signer, crl);
+  if (reaching.length === 0) return { ...base, status: 'not-revoked', ok: true };
+  const judged = reaching.map((a) => ({ a, ...judge(a, ev, opts.mode ?? 'signing-time') }));
+  const decisive = judged.find((j) => !j.ok) ?? judged[0]!;
+  return { ...base, status: 'revoked', ok: decisive.ok, reason: decisive.reason, revokedAt: decisive.a.from, revocationReason: decisive.a.entry.reason };
 }

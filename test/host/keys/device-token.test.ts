@@ -82,6 +82,24 @@ test('pki issue-device --pkcs11-module: key generated on the token, only device.
   ok(cli('pki', 'bundle', '--ca', ca, '--out', trust, '--ca-pin-env', 'RADSEAL_DT_CA_PIN'), 'bundle');
 });
 
+test('pki issue-pacs --pkcs11-module: the PACS signer key is generated on the token like a device key; only pacs.crt, with the PACS signer profile', () => {
+  const pacsDir = join(dir, 'pacs');
+  const r = cli('pki', 'issue-pacs', '--ca', ca, '--id', 'PACS-TOK', '--out', pacsDir, '--ca-pin-env', 'RADSEAL_DT_CA_PIN',
+    '--pkcs11-module', MODULE, '--token', TOKEN, '--pin-env', 'RADSEAL_DT_PIN');
+  ok(r, 'issue-pacs on token');
+  const pacsUri = `pkcs11:token=${encodeURIComponent(TOKEN)};object=pacs-PACS-TOK?module-path=${MODULE}`;
+  assert.ok(r.stdout.includes(`key URI: ${pacsUri}`), r.stdout);
+  assert.deepEqual(readdirSync(pacsDir), ['pacs.crt']);
+  const cert = parseCertificate(readCertificateDer(join(pacsDir, 'pacs.crt')));
+  assert.equal(profileOf(cert).kind, 'pacs');
+  const signer = openPkcs11Signer(parsePkcs11Uri(pacsUri), PIN);
+  assert.deepEqual(Buffer.from(cert.ed25519PublicKey!), Buffer.from(signer.publicKey), 'the certificate names the token key');
+  signer.close();
+  assert.match(cli('pki', 'list', '--ca', ca).stdout, /pacs\s+PACS-TOK\s+Ed25519\s+pkcs11/);
+  refused(cli('pki', 'issue-pacs', '--ca', ca, '--id', 'PACS-TOK2', '--out', join(dir, 'pacs2'), '--ca-pin-env', 'RADSEAL_DT_CA_PIN',
+    '--pkcs11-module', MODULE, '--token', TOKEN), /--pkcs11-module needs --pin-env VAR/, 'token without --pin-env');
+});
+
 test('seal --key pkcs11:… --pin-env: the token signs as the device; verify is authentic against the site bundle; wrong PIN, missing token, wrong certificate fail with exit 2', () => {
   const px = new Uint16Array(48 * 40).map((_, i) => (i * 7) & 0xfff);
   writeFileSync(join(dir, 'f.raw'), new Uint8Array(px.buffer));

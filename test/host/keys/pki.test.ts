@@ -1,14 +1,15 @@
 // Site PKI end to end through the built CLI, with OpenSSL as the independent
 // oracle for certificates and CRLs: init, issue, seal, bundle, verify,
-// revoke (before / after the signature, both revocation modes), stale and
-// forged revocation lists, certificate profiles, key-file hygiene.
+// revoke (before / after the signature, both revocation modes, a whole device
+// after a key compromise), stale and forged revocation lists, certificate
+// profiles, key-file hygiene. The rules one by one: trust-rules.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { radseal, run, tempDir, type Run } from '../support/run.js';
 import { parseCertificates, decideTrust, parseCertificate, type TrustSet } from '../../../host/keys/certs.js';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { sealFrame } from '../../../host/seal/seal.js';
 import { loadDeviceIdentity, loadTechnologist } from '../../../host/seal/device.js';
 import { readCertificateDer } from '../../../host/keys/provision.js';
@@ -19,7 +20,7 @@ import { newSeed, seedSigner } from '../../../host/keys/ed25519.js';
 import { fromPemAll, toPem } from '../../../host/keys/pem.js';
 import { sha256 } from '../../../host/core/hash.js';
 import { pixelBytes } from '../../../host/dicom/dx.js';
-import { EKU_DEVICE, EKU_TECHNOLOGIST, POLICY_SITE_PKI_V1 } from '../../../host/keys/pki/profiles.js';
+import { EKU_DEVICE, EKU_PACS, EKU_TECHNOLOGIST, POLICY_SITE_PKI_V1 } from '../../../host/keys/pki/profiles.js';
 
 const dir = tempDir('radseal-pki-');
 const ca = join(dir, 'ca');
@@ -99,6 +100,37 @@ test('pki issue-device / issue-technologist: CA-issued certificates OpenSSL veri
   assert.equal(again.code, 2, 'never overwrites a key');
 });
 
+test('pki issue-pacs: PACS signer key 0600 and a certificate with the PACS profile that OpenSSL verifies; it signs as the PACS only', () => {
+  const pin = ['--ca-pin-env', 'RADSEAL_TEST_CA_PIN'];
+  const pacs = join(dir, 'pacs');
+  ok(radseal('pki', 'issue-pacs', '--ca', ca, '--id', 'PACS-MAIN', '--out', pacs, ...pin), 'issue-pacs');
+  assert.equal(statSync(join(pacs, 'pacs.key')).mode & 0o777, 0o600);
+  const text = openssl('x509', '-in', 'pacs/pacs.crt', '-noout', '-text').stdout;
+  assert.match(text, /Subject: O = St Elsewhere, OU = radseal PACS, CN = PACS-MAIN/);
+  assert.ok(text.includes(EKU_PACS) && !text.includes(EKU_DEVICE) && !text.includes(EKU_TECHNOLOGIST));
+  assert.match(text, /CA:FALSE/);
+  const v = openssl('verify', '-crl_check', '-CAfile', 'ca/ca.crt', '-CRLfile', 'ca/crl.pem', 'pacs/pacs.crt');
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.equal(radseal('pki', 'issue-pacs', '--ca', ca, '--id', 'PACS-MAIN', '--out', pacs, ...pin).code, 2, 'never overwrites a key');
+  assert.equal(radseal('pki', 'issue-pacs', '--ca', ca, '--id', 'bad id', '--out', join(dir, 'pacs-bad'), ...pin).code, 2);
+  assert.match(radseal('pki', 'list', '--ca', ca).stdout, /pacs +PACS-MAIN +Ed25519 +file/);
+  const trust = parseCertificates(Buffer.from(readFileSync(join(ca, 'ca.crt'), 'utf8') + readFileSync(join(ca, 'crl.pem'), 'utf8')));
+  const c = parseCertificate(readCertificateDer(join(pacs, 'pacs.crt')));
+  assert.equal(decideTrust(c, trust, new Date(), { role: 'pacs' }).trusted, true);
+  assert.match(decideTrust(c, trust, new Date(), { role: 'device' }).reason, /has the PACS signer profile; it cannot sign as the device/);
+});
+
+test('keygen: self-signed device (Ed25519, ECDSA) and technologist certificates carry their role EKU', () => {
+  const k = join(dir, 'kg');
+  ok(radseal('keygen', '--id', 'DX-KG', '--out', k, '--ecdsa'), 'keygen');
+  process.env.RADSEAL_TEST_KG_PIN = 'kg-pin-1';
+  ok(radseal('keygen', '--technologist', '--id', 'T-KG', '--out', k, '--pin-env', 'RADSEAL_TEST_KG_PIN'), 'keygen --technologist');
+  for (const [f, eku] of [['device.crt', EKU_DEVICE], ['device-ecdsa.crt', EKU_DEVICE], ['T-KG.crt', EKU_TECHNOLOGIST]] as const) {
+    const text = openssl('x509', '-in', join('kg', f), '-noout', '-text').stdout;
+    assert.match(text, new RegExp(`X509v3 Extended Key Usage: \\n\\s+${eku.replace(/\./g, '\\.')}\\n`), f);
+  }
+});
+
 test('bundle + verify: CA-issued device and technologist signatures are authentic; JSON keeps its fields and adds trust detail', () => {
   ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, '--ca-pin-env', 'RADSEAL_TEST_CA_PIN'), 'bundle');
   const pem = readFileSync(bundle, 'utf8');
@@ -109,9 +141,9 @@ test('bundle + verify: CA-issued device and technologist signatures are authenti
   const { code, report } = verify('a.dcm', '--require-technologist');
   assert.equal(code, 0, JSON.stringify(report.reasons));
   assert.equal(report.verdict, 'authentic');
-  assert.deepEqual(Object.keys(report.signatures[0]), ['algorithm', 'purpose', 'signer', 'valid', 'trusted', 'time']);
+  for (const k of ['algorithm', 'purpose', 'signer', 'valid', 'trusted', 'time', 'trustReason', 'revocation']) assert.ok(k in report.signatures[0], k);
   assert.equal(report.technologist.operatorsName, 'Doe^Jane', "Operators' Name taken from the certificate's SN/GN");
-  for (const d of report.signatureDetails) {
+  for (const d of report.signatures) {
     assert.equal(d.revocation, 'not-revoked');
     assert.equal(d.trustReason, 'issued by trusted CA St Elsewhere radseal CA');
   }
@@ -127,7 +159,7 @@ test('bundle + verify: CA-issued device and technologist signatures are authenti
   const rep = JSON.parse(r.stdout);
   assert.equal(rep.verdict, 'untrusted');
   assert.match(rep.reasons.join('\n'), /holds no revocation list from CA St Elsewhere radseal CA/);
-  assert.equal(rep.signatureDetails[0].revocation, 'unavailable');
+  assert.equal(rep.signatures[0]!.revocation, 'unavailable');
   // …unless the site says so explicitly.
   assert.equal(radseal('verify', join(dir, 'a.dcm'), '--trust', join(dir, 'ca-only.pem'), '--allow-missing-crl').code, 0);
 });
@@ -135,41 +167,64 @@ test('bundle + verify: CA-issued device and technologist signatures are authenti
 /** The signature DateTime of the first signature in a sealed file, from verify's JSON. */
 const signedAt = (file: string) => new Date(verify(file).report.signatures[0].time);
 
-test('revoke: a signature dated before the revocation stays trusted (and says its date is signer-asserted); after it, refused; --revocation any refuses both', () => {
+const sleep = (ms: number) => { if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+
+test('revoke superseded: a signature dated before the revocation stays trusted (and says its date is signer-asserted); after it, refused; --revocation any refuses both', () => {
   const pin = ['--ca-pin-env', 'RADSEAL_TEST_CA_PIN'];
   seal('before.dcm', dev2);
-  const s = signedAt('before.dcm');
-  const revokeAt = new Date(Math.ceil((s.getTime() + 2000) / 1000) * 1000).toISOString();
-  ok(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev2, 'device.crt'), '--reason', 'keyCompromise', '--time', revokeAt, ...pin), 'revoke');
+  sleep(signedAt('before.dcm').getTime() + 1100 - Date.now()); // the revocation lies after the signature (CRL times count whole seconds)
+  const rv = radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev2, 'device.crt'), '--reason', 'superseded', ...pin);
+  ok(rv, 'revoke');
+  const revokeAt = new Date(/from (\S+) \(superseded\)/.exec(rv.stdout)![1]!);
   assert.equal(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev2, 'device.crt'), ...pin).code, 2, 'revoking twice is refused');
   ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, ...pin), 'bundle');
   // OpenSSL agrees the certificate is revoked, and prints the entry we meant.
   const crlText = openssl('crl', '-in', 'ca/crl.pem', '-noout', '-text').stdout;
   const serial = parseCertificate(readCertificateDer(join(dev2, 'device.crt'))).x509.serialNumber;
-  assert.match(crlText, new RegExp(`Serial Number: ${serial}\\s+Revocation Date: [^\\n]+\\n\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code: \\n\\s+Key Compromise`));
+  assert.match(crlText, new RegExp(`Serial Number: ${serial}\\s+Revocation Date: [^\\n]+\\n\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code: \\n\\s+Superseded`));
   const ov = openssl('verify', '-crl_check', '-CAfile', 'ca/ca.crt', '-CRLfile', 'ca/crl.pem', 'dev2/device.crt');
   assert.notEqual(ov.code, 0);
   assert.match(ov.stdout + ov.stderr, /certificate revoked/);
 
   const before = verify('before.dcm');
   assert.equal(before.report.verdict, 'authentic', before.report.reasons.join('\n'));
-  assert.equal(before.report.signatureDetails[0].revocation, 'revoked');
-  assert.match(before.report.reasons.join('\n'), new RegExp(`certificate of DX-4 was revoked at ${revokeAt.replace('.000Z', 'Z')} \\(keyCompromise\\); signature dated [^,]+, before it — that date is the signer's own claim`));
+  assert.equal(before.report.signatures[0]!.revocation, 'revoked');
+  const at = revokeAt.toISOString().replace(/\.\d+Z$/, 'Z');
+  assert.match(before.report.reasons.join('\n'), new RegExp(`certificate of DX-4 was revoked at ${at} \\(superseded\\); signature dated [^,]+, before it — that date is the signer's own claim`));
   const strict = verify('before.dcm', '--revocation', 'any');
   assert.equal(strict.code, 1);
   assert.equal(strict.report.verdict, 'untrusted');
   assert.match(strict.report.reasons.join('\n'), /policy refuses every signature by a revoked certificate/);
 
-  // The revoked key keeps signing: its new signatures carry dates after the revocation.
-  const until = new Date(revokeAt).getTime() - Date.now() + 200;
-  if (until > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, until);
+  // The retired key keeps signing: its new signatures carry dates after the revocation.
   seal('after.dcm', dev2);
   const after = verify('after.dcm');
   assert.equal(after.report.verdict, 'untrusted');
-  assert.match(after.report.reasons.join('\n'), /certificate of DX-4 was revoked at [^ ]+ \(keyCompromise\); signature dated [^ ]+, after it/);
+  assert.match(after.report.reasons.join('\n'), /certificate of DX-4 was revoked at [^ ]+ \(superseded\); signature dated [^ ]+, after it/);
   assert.equal(after.report.signatures[0].trusted, false);
   // Other devices are unaffected.
   assert.equal(verify('a.dcm').report.verdict, 'authentic');
+});
+
+test('revoke --device after a key compromise: every certificate of the device goes on the list, and the signer\'s own date no longer saves a signature made before it', () => {
+  const pin = ['--ca-pin-env', 'RADSEAL_TEST_CA_PIN'];
+  const dev5 = join(dir, 'dev5');
+  ok(radseal('pki', 'issue-device', '--ca', ca, '--id', 'DX-5', '--out', dev5, '--ecdsa', ...pin), 'issue-device DX-5');
+  ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, ...pin), 'bundle');
+  seal('stolen.dcm', dev5);
+  assert.equal(verify('stolen.dcm').report.verdict, 'authentic', 'positive control');
+  sleep(signedAt('stolen.dcm').getTime() + 1100 - Date.now());
+  assert.equal(radseal('pki', 'revoke', '--ca', ca, '--device', 'DX-5', '--cert', join(dev5, 'device.crt'), ...pin).code, 2, 'one target at a time');
+  const rv = radseal('pki', 'revoke', '--ca', ca, '--device', 'DX-5', '--reason', 'keyCompromise', ...pin);
+  ok(rv, 'revoke --device');
+  assert.equal(rv.stdout.match(/^revoked DX-5 \(serial [0-9A-F]+\) from \S+ \(keyCompromise\)$/gm)?.length, 2, rv.stdout);
+  ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, ...pin), 'bundle');
+  const ov = openssl('verify', '-crl_check', '-CAfile', 'ca/ca.crt', '-CRLfile', 'ca/crl.pem', 'dev5/device.crt', 'dev5/device-ecdsa.crt');
+  assert.equal((ov.stdout + ov.stderr).match(/certificate revoked/g)?.length, 2, ov.stdout + ov.stderr);
+  const v = verify('stolen.dcm');
+  assert.equal(v.report.verdict, 'untrusted');
+  assert.match(v.report.reasons.join('\n'), /certificate of DX-5 was revoked at [^ ]+ \(keyCompromise\); after keyCompromise the key may be in other hands, so the signature's own date \(signature dated [^)]+\) proves nothing, and no certified timestamp \(RFC 3161\) shows it existed before the revocation/);
+  assert.match(radseal('pki', 'list', '--ca', ca).stdout, /device +DX-5 +ECDSA-P256 .*REVOKED from .*\(keyCompromise\)/);
 });
 
 test('revoke --time in the past reaches back: a signature made after that instant is refused even though it predates the command', () => {
@@ -177,16 +232,16 @@ test('revoke --time in the past reaches back: a signature made after that instan
   const s = signedAt('a.dcm');
   const back = new Date(s.getTime() - 3_600_000).toISOString();
   writeFileSync(join(dir, 'old-crl.pem'), readFileSync(join(ca, 'crl.pem'))); // the list as it was before this revocation
-  const r = radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device-ecdsa.crt'), '--reason', 'keyCompromise', '--time', back, ...pin);
+  const r = radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device-ecdsa.crt'), '--reason', 'superseded', '--time', back, ...pin);
   ok(r, 'revoke ecdsa');
-  assert.match(r.stdout, /DX-3 still has a valid Ed25519 device certificate serial/, 'points at the device\'s other live key');
+  assert.match(r.stdout, /note: DX-3's Ed25519 device certificate serial [0-9A-F]+ stays valid \(superseded retires this certificate only\)/, 'points at the device\'s other live key');
   assert.equal(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device.crt'), '--time', 'yesterday', ...pin).code, 2);
   assert.equal(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device.crt'), '--time', new Date(Date.now() + 86_400_000).toISOString(), ...pin).code, 2, 'no future revocation');
   ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, ...pin), 'bundle');
   const v = verify('a.dcm');
   const ecdsa = v.report.signatures.findIndex((x: { algorithm: string }) => x.algorithm === 'ECDSA-P256');
   assert.equal(v.report.signatures[ecdsa].trusted, false);
-  assert.match(v.report.reasons.join('\n'), /ECDSA-P256, DX-3\): certificate of DX-3 was revoked at [^ ]+ \(keyCompromise\); signature dated [^ ]+, after it/);
+  assert.match(v.report.reasons.join('\n'), /ECDSA-P256, DX-3\): certificate of DX-3 was revoked at [^ ]+ \(superseded\); signature dated [^ ]+, after it/);
   assert.equal(v.report.verdict, 'authentic', 'the Ed25519 device signature still vouches');
   // A certificate from another CA cannot be revoked here.
   const other = join(dir, 'other');
@@ -201,15 +256,15 @@ test('a stale, future-dated or forged revocation list is never used to vouch', a
   const sealed = readFileSync(join(dir, 'a.dcm'));
   const fresh = parseCertificates(bytes);
   assert.equal(fresh.crls?.length, 1);
-  assert.equal(verifyBytes('a', sealed, fresh).verdict, 'authentic');
-  const stale: TrustSet = parseCertificates(bytes);
-  stale.revocation = { now: new Date(Date.now() + 31 * 86_400_000) };
-  const r = verifyBytes('a', sealed, stale);
+  assert.equal(verifyObject('a', sealed, fresh).verdict, 'authentic');
+  const r = verifyObject('a', sealed, fresh, { now: new Date(Date.now() + 31 * 86_400_000) });
   assert.equal(r.verdict, 'untrusted');
   assert.match(r.reasons.join('\n'), /revocation list from CA St Elsewhere radseal CA \(number \d+\) expired at [^ ]+ \(nextUpdate\); load a fresh trust bundle/);
-  const early: TrustSet = parseCertificates(bytes);
-  early.revocation = { now: new Date(Date.now() - 3_600_000) };
-  assert.match(verifyBytes('a', sealed, early).reasons.join('\n'), /in the future; check the clocks/);
+  // A verifier whose clock is an hour behind: the CRL is dated in its future (and so is the signature).
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const early = decideTrust(parseCertificate(readCertificateDer(join(dev, 'device.crt'))), fresh, new Date(), { role: 'device', signedAt: new Date(hourAgo.getTime() - 60_000), now: hourAgo });
+  assert.match(early.reason, /revocation list from CA St Elsewhere radseal CA \(number \d+\) is dated [^ ]+, in the future; check the clocks/);
+  assert.match(verifyObject('a', sealed, fresh, { now: hourAgo }).reasons.join('\n'), /is dated [^ ]+, in the future \(this clock reads [^ ]+, tolerance 5 min\)/);
 
   // One flipped bit in the CRL signature, or a CRL signed by another key under the same CA name: the bundle is refused.
   const [crlDer] = fromPemAll(bytes.toString('latin1'), 'X509 CRL');
@@ -240,23 +295,23 @@ test('certificate profiles: a technologist certificate cannot sign as the device
   const techId = loadTechnologist(join(tech, 'T123.key'), join(tech, 'T123.crt'), TECH_PIN);
   // Technologist key posing as a device whose id is the technologist's CN.
   const posing = await sealFrame(base, { deviceId: 'T123', boardId: 'x', signer: techId.signer, certificateDer: techId.certificateDer });
-  const p = verifyBytes('posing', posing.bytes, trust);
+  const p = verifyObject('posing', posing.bytes, trust);
   assert.equal(p.verdict, 'untrusted');
   assert.match(p.reasons.join('\n'), /certificate of T123 has the technologist profile; it cannot sign as the device \(purpose 14, Source\)/);
   // Device key posing as the technologist.
   const device = loadDeviceIdentity(join(dev, 'device.key'), join(dev, 'device.crt'));
   const asTech = await sealFrame({ ...base, technologist: { operatorId: 'DX-3', signer: device.signer, certificateDer: device.certificateDer } }, device);
-  const t = verifyBytes('astech', asTech.bytes, trust, { ...(await import('../../../host/ingest/policy.js')).DEFAULT_POLICY, requireTechnologistSignature: true });
+  const t = verifyObject('astech', asTech.bytes, trust, { policy: { ...(await import('../../../host/ingest/policy.js')).DEFAULT_POLICY, requireTechnologistSignature: true } });
   assert.equal(t.verdict, 'untrusted');
   assert.match(t.reasons.join('\n'), /certificate of DX-3 has the device profile; it cannot sign as the technologist \(purpose 1, Author\)/);
   // The CA key signing an image directly, and a certificate the CA issued without a radseal profile.
   const caId = openCa(ca, CA_PIN);
   const byCa = await sealFrame(base, { deviceId: caId.cert.commonName, boardId: 'x', signer: caId.signer, certificateDer: caId.cert.der });
-  assert.match(verifyBytes('byca', byCa.bytes, trust).reasons.join('\n'), /is the site CA's: a CA key issues certificates and never signs images/);
+  assert.match(verifyObject('byca', byCa.bytes, trust).reasons.join('\n'), /is the site CA's: a CA key issues certificates and never signs images/);
   const seed = newSeed();
   const bare = await issueCertificate({ subject: { commonName: 'DX-BARE' }, subjectPublicKey: seedSigner(seed).publicKey, issuerSigner: caId.signer, issuerCertificateDer: caId.cert.der });
   const bareSealed = await sealFrame(base, { deviceId: 'DX-BARE', boardId: 'x', signer: seedSigner(seed), certificateDer: bare });
-  const b = verifyBytes('bare', bareSealed.bytes, trust);
+  const b = verifyObject('bare', bareSealed.bytes, trust);
   assert.equal(b.verdict, 'untrusted');
   assert.match(b.reasons.join('\n'), /issued by site CA St Elsewhere radseal CA without a radseal device profile/);
   // Self-signed keygen certificates (no profile) keep working as before when pinned.
