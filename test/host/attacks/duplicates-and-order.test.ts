@@ -96,6 +96,39 @@ test('duplicate inside an item: a forged Anatomic Region code before the signed 
   expectVerdict(verifyLib(s, bytes), 'invalid', DUPLICATE, CODE);
 });
 
+test('duplicate with another VR: a forged Patient ID encoded as UN before the signed LO is invalid', () => {
+  const PID = t(0x0010, 0x0020);
+  const bytes = edit(s.bytes, (f) => insertBefore(f.dataSet, PID, bin(PID, 'UN', new TextEncoder().encode('FORGED-UN '))));
+  const file = writeIn(s.dir, 'dup-un.dcm', bytes);
+  // DCMTK keeps the first copy (the UN one) as Patient ID and drops the signed LO.
+  assert.match(run('dcmdump', ['-q', '+P', '0010,0020', file]).stdout, /^\(0010,0020\) UN 46\\4f\\52/m);
+  expectVerdict(verifyLib(s, bytes), 'invalid', DUPLICATE, PID);
+});
+
+test('duplicate private pixel hash (0009,1005): a forged copy before the signed one is invalid', () => {
+  const HASH = t(0x0009, 0x1005);
+  const bytes = edit(s.bytes, (f) => insertBefore(f.dataSet, HASH, bin(HASH, 'OB', new Uint8Array(32).fill(0xab))));
+  expectVerdict(verifyLib(s, bytes), 'invalid', DUPLICATE, HASH);
+});
+
+test('duplicate Digital Signatures Sequence (FFFA,FFFA): a forged one before the real one is invalid', () => {
+  const SIGS = t(0xfffa, 0xfffa);
+  const bytes = edit(s.bytes, (f) => {
+    const real = must(f.dataSet, SIGS);
+    insertBefore(f.dataSet, SIGS, { ...real, items: real.items!.slice(0, 1).map((i) => ({ elements: i.elements.map((e) => (e.tag === t(0x0400, 0x0120) ? bin(e.tag, 'OB', new Uint8Array(64)) : e)) })) });
+  });
+  expectVerdict(verifyLib(s, bytes), 'invalid', DUPLICATE, SIGS);
+});
+
+test('duplicate inside a signature item: a forged purpose Code Value "1" before the signed "14" is invalid', () => {
+  const CODE = t(0x0008, 0x0100);
+  const bytes = edit(s.bytes, (f) => {
+    const purpose = must(must(f.dataSet, t(0xfffa, 0xfffa)).items![0]!.elements, t(0x0400, 0x0401)).items![0]!.elements;
+    insertBefore(purpose, CODE, str(CODE, 'SH', '1'));
+  });
+  expectVerdict(verifyLib(s, bytes), 'invalid', DUPLICATE, CODE);
+});
+
 test('out of order: Patient ID moved after Study Instance UID is invalid, naming the element', () => {
   const PID = t(0x0010, 0x0020);
   const bytes = edit(s.bytes, (f) => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/run.js';
-import { run } from '../dicom/fixtures.js';
+import { run, python } from '../dicom/fixtures.js';
 import { sealedObject, verifyLib, expectNotAuthentic, writeIn, dcmtkValue, opensslSigner, type Sealed, type Report } from './support.js';
 import { edit, insertSorted, must, str, us, bin, seq, t, tagText, type Node } from '../../attacks/part10.js';
 
@@ -118,6 +118,21 @@ test('added after signing: a UN copy of the private attestation in another block
   const file = writeIn(s.dir, 'add-un-copy.dcm', bytes);
   assert.notEqual(dcmtkValue(file, t(0x0009, 0x1201)), null, 'DCMTK reads the UN copy');
   namesAny(verifyLib(s, bytes), /\(0009,(0012|12[0-9A-F]{2})\)/);
+});
+
+// The MAC rules leave UN elements out of every signature, but readers give a UN element of a known
+// tag its real VR (pydicom does by default): a UN Pixel Spacing changes every measurement.
+test('added after signing: Pixel Spacing (0028,0030) encoded as UN is not authentic and is named', () => {
+  const PS = t(0x0028, 0x0030);
+  const bytes = edit(s.bytes, (f) => insertSorted(f.dataSet, bin(PS, 'UN', new TextEncoder().encode('0.5\\0.5'))));
+  const file = writeIn(s.dir, 'add-un-pixel-spacing.dcm', bytes);
+  assert.equal(python(`import pydicom,sys; e=pydicom.dcmread(sys.argv[1])['PixelSpacing']; print(e.VR, list(e.value))`, [file]).trim(), "DS ['0.5', '0.5']", 'pydicom reads it as DS');
+  namesAny(verifyLib(s, bytes), /\(0028,0030\)/);
+});
+
+test('added after signing: an element of group 0002 inside the data set is not authentic', () => {
+  const bytes = edit(s.bytes, (f) => void f.dataSet.unshift(str(t(0x0002, 0x0016), 'AE', 'FORGED')));
+  expectNotAuthentic(verifyLib(s, bytes));
 });
 
 // Elements the seal writes: a change breaks every signature over them (the verifier cannot know which one changed).
