@@ -67,12 +67,12 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
       chunks.push(d);
     });
     req.on('error', (err) => log(`POST /verify: request failed: ${err.message}`));
-    req.on('end', () => {
+    req.on('end', async () => {
       if (tooBig) return;
       try {
         const bytes = new Uint8Array(Buffer.concat(chunks, size));
         const q = (k: string) => url.searchParams.get(k) || null;
-        const r = o.ingestor.ingest(bytes, { via: q('via') ?? 'http', ae: q('ae'), host: q('host') });
+        const r = await o.ingestor.ingest(bytes, { via: q('via') ?? 'http', ae: q('ae'), host: q('host') });
         const summary = `${r.report.verdict}${r.report.reasons[0] ? ': ' + r.report.reasons[0] : ''}`.slice(0, 400);
         log(`${r.sopInstanceUid ?? '(no UID)'}${q('instance') ? ` (${q('instance')})` : ''}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
         reply(res, 200, {

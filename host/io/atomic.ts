@@ -2,6 +2,7 @@
 // rename over the target, fsync the folder. A crash leaves either the old
 // state or the complete new file, never half of one.
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -14,25 +15,41 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+export interface AtomicWriteOptions {
+  /** File mode (default 0644; PHI and keys: 0600). */
+  mode?: number;
+  /** Never replace an existing file: fail with EEXIST instead. */
+  noClobber?: boolean;
+  /** Folder for the temporary file (same file system). */
+  tmpDir?: string;
+}
+
+// tmpDir (same file system) keeps half-written files apart, where a restart can find and remove them.
+const tempPathFor = (path: string, opts: AtomicWriteOptions) => join(opts.tmpDir ?? dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+
+/** Why the temporary file could not be created, naming the folder the user gave, not our temporary file. */
+function openError(err: unknown, tmp: string): unknown {
+  const folder = dirname(tmp);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' && !existsSync(folder)) return new Error(`output folder ${folder} does not exist`);
+  if (code === 'EACCES') return new Error(`cannot write in ${folder}: permission denied`);
+  return err;
+}
+
 /**
  * Writes `data` to `path` atomically and durably. With `noClobber`, an
  * existing file at `path` is never replaced (the write fails with EEXIST):
  * what an outbox needs, where every object is a patient's exposure.
  */
-export function writeFileAtomic(path: string, data: Uint8Array, opts: { mode?: number; noClobber?: boolean; tmpDir?: string } = {}): void {
+export function writeFileAtomic(path: string, data: Uint8Array, opts: AtomicWriteOptions = {}): void {
   const mode = opts.mode ?? 0o644;
   const dir = dirname(path);
-  // tmpDir (same file system) keeps half-written files apart, where a restart can find and remove them.
-  const tmp = join(opts.tmpDir ?? dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathFor(path, opts);
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', mode);
   } catch (err) {
-    // Name the folder the user gave, not our temporary file.
-    const folder = dirname(tmp);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(folder)) throw new Error(`output folder ${folder} does not exist`);
-    if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new Error(`cannot write in ${folder}: permission denied`);
-    throw err;
+    throw openError(err, tmp);
   }
   try {
     let off = 0;
@@ -54,6 +71,46 @@ export function writeFileAtomic(path: string, data: Uint8Array, opts: { mode?: n
     renameSync(tmp, path);
   }
   fsyncDir(dir);
+}
+
+/**
+ * writeFileAtomic without blocking the event loop: the write and the fsyncs run in libuv's
+ * thread pool, so a server stays responsive while a large object goes to disk. Same guarantees.
+ */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  const tmp = tempPathFor(path, opts);
+  let file;
+  try {
+    file = await open(tmp, 'wx', opts.mode ?? 0o644);
+  } catch (err) {
+    throw openError(err, tmp);
+  }
+  try {
+    let off = 0;
+    while (off < data.length) off += (await file.write(data, off, data.length - off)).bytesWritten;
+    await file.sync();
+  } catch (err) {
+    await file.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await file.close();
+  if (opts.noClobber) {
+    try {
+      await link(tmp, path); // fails with EEXIST rather than replace
+    } finally {
+      await unlink(tmp);
+    }
+  } else {
+    await rename(tmp, path);
+  }
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
 }
 
 /**

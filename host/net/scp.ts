@@ -31,7 +31,7 @@ export interface ReceivedObject {
   transferSyntaxUid: string;
   /** The data set bytes as received (no meta header). */
   dataSet: Uint8Array;
-  /** A Part 10 file: a meta header built from the association, then `dataSet` unchanged. */
+  /** A Part 10 file: a meta header built from the association, then `dataSet` unchanged (built once, on arrival). */
   part10(): Uint8Array;
 }
 
@@ -103,6 +103,19 @@ export interface StoreScpOptions {
 /** Part 10 preamble + meta header (group 0002) for a received data set; Source AE Title (0002,0016) = the sender. */
 export function buildPart10(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, dataSet: Uint8Array, sourceAe?: string): Uint8Array {
   return wrapPart10({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: sourceAe }, dataSet);
+}
+
+/** buildPart10 from the data set's fragments as received: one copy of a large object, not two. */
+function part10FromFragments(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, fragments: Uint8Array[], total: number, sourceAe: string): Uint8Array {
+  const header = buildPart10(sopClassUid, sopInstanceUid, transferSyntaxUid, new Uint8Array(0), sourceAe);
+  const out = new Uint8Array(header.length + total);
+  out.set(header);
+  let off = header.length;
+  for (const f of fragments) {
+    out.set(f, off);
+    off += f.length;
+  }
+  return out;
 }
 
 /** IPv4-mapped IPv6 ("::ffff:10.1.2.3") as the plain IPv4 address an administrator writes. */
@@ -304,7 +317,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       ]);
     }
 
-    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: Uint8Array | null) {
+    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: { fragments: Uint8Array[]; total: number } | null) {
       const field = commandUs(c, 0x00000100);
       const msgId = commandUs(c, 0x00000110) ?? 0;
       const sopClass = trimText(c.get(0x00000002) ?? new Uint8Array());
@@ -320,6 +333,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       const sopInstance = trimText(c.get(0x00001000) ?? new Uint8Array());
       const transferSyntax = ts.get(pcid) ?? IMPLICIT_LE;
       const a = rq!;
+      const file = part10FromFragments(sopClass, sopInstance, transferSyntax, data.fragments, data.total, a.callingAe);
       const obj: ReceivedObject = {
         callingAe: a.callingAe,
         calledAe: a.calledAe,
@@ -327,8 +341,8 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
         sopClassUid: sopClass,
         sopInstanceUid: sopInstance,
         transferSyntaxUid: transferSyntax,
-        dataSet: data,
-        part10: () => buildPart10(sopClass, sopInstance, transferSyntax, data, a.callingAe),
+        dataSet: file.subarray(file.length - data.total),
+        part10: () => file,
       };
       let answer: StoreAnswer;
       try {
@@ -439,7 +453,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
               const comment = why.startsWith('object larger') ? `radseal: object over ${formatBytes(maxObject)}, refused` : 'radseal: out of buffer space, try again later';
               then(() => refuseMessage(pcid, c, why, comment, bytes));
             } else {
-              const data = new Uint8Array(Buffer.concat(dataParts, bytes));
+              const data = { fragments: dataParts, total: bytes };
               dataParts = [];
               then(() => handleMessage(pcid, c, data), () => release(held));
             }

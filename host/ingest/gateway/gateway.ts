@@ -118,10 +118,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       host: o.host, port: o.port, aeTitle: o.aeTitle, allowedCallers: o.allowedCallers, tls: o.tls, log,
       maxObjectBytes: o.maxObjectBytes, maxBufferedBytes: o.maxBufferedBytes,
       onStore: async (obj) => {
-        // Verification is synchronous CPU work; objects are handled one at a time in arrival order per association.
-        // What the command said the object is goes along: the data set's signed UIDs must agree with it.
+        // Verification is synchronous CPU work (file writes are not); objects are handled one at a time in
+        // arrival order per association. What the command said the object is goes along: the data set's
+        // signed UIDs must agree with it.
         received++;
-        const r = o.ingestor.ingest(obj.part10(), { via: 'c-store', ae: obj.callingAe, host: obj.remoteAddress || null }, { sopInstanceUid: obj.sopInstanceUid, sopClassUid: obj.sopClassUid });
+        const r = await o.ingestor.ingest(obj.part10(), { via: 'c-store', ae: obj.callingAe, host: obj.remoteAddress || null }, { sopInstanceUid: obj.sopInstanceUid, sopClassUid: obj.sopClassUid });
         if (r.action === 'stored' && r.path && forwarder) forwarder.enqueue(r.path);
         log(`${r.sopInstanceUid ?? '(no UID)'} from ${obj.callingAe}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
         o.onResult?.(r);

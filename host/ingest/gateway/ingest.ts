@@ -5,10 +5,11 @@
 //
 // Order: bytes on disk (fsynced) → audit record (fsynced) → answer. An object
 // the sender was told is stored is always on disk and in the audit log.
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFileAtomicAsync } from '../../io/atomic.js';
 import type { CertInfo } from '../../keys/certs.js';
 import { DEFAULT_POLICY, type VerifyPolicy } from '../policy.js';
 import { verifyObject, type VerifyOptions, type VerifyReport } from '../verify.js';
@@ -127,7 +128,7 @@ export class Ingestor {
    * Throws only when the object cannot be kept or audited (disk, audit log): the caller
    * answers "try again later"; a verifier failure is an `invalid` verdict.
    */
-  ingest(bytes: Uint8Array, source: AuditSource, claimed?: ClaimedIdentity): IngestResult {
+  async ingest(bytes: Uint8Array, source: AuditSource, claimed?: ClaimedIdentity): Promise<IngestResult> {
     const fileSha256 = createHash('sha256').update(bytes).digest('hex');
     const received = `sha256-${fileSha256.slice(0, 32)}.dcm`;
     let report: VerifyReport;
@@ -152,15 +153,15 @@ export class Ingestor {
     let path: string | null = null;
     if (authentic) {
       action = 'stored';
-      if (this.o.storeDir) path = keep(this.o.storeDir, baseName, fileSha256, bytes);
+      if (this.o.storeDir) path = await keep(this.o.storeDir, baseName, fileSha256, bytes);
     } else {
       action = this.o.onNonAuthentic === 'reject' ? 'rejected' : (this.o.flaggedAction ?? 'quarantined');
-      path = keep(this.o.quarantineDir, baseName, fileSha256, bytes, true);
+      path = await keep(this.o.quarantineDir, baseName, fileSha256, bytes, true);
       const sidecar = {
         ...report,
         ingest: { receivedAt: new Date().toISOString(), source, fileSha256, bytes: bytes.length, sopInstanceUid, claimed: claimed ?? null, action, policy: this.o.onNonAuthentic },
       };
-      writeFileAtomic(path.replace(/\.dcm$/, '.json'), Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { mode: PRIVATE_FILE });
+      await writeFileAtomicAsync(path.replace(/\.dcm$/, '.json'), Buffer.from(JSON.stringify(sidecar, null, 2) + '\n'), { mode: PRIVATE_FILE });
     }
     const where = path ? path.slice((authentic ? this.o.storeDir! : this.o.quarantineDir).length).replace(/^\/+/, '') : null;
     const record = this.o.audit.append({
@@ -188,19 +189,31 @@ export class Ingestor {
 }
 
 /**
- * Writes the original bytes as <name>.dcm (atomic, fsynced). The same object
- * twice is kept once; a different object under the same UID gets its hash in
- * the name (never overwrite: the first copy may be evidence). Quarantined
- * copies always carry the hash, so each report sits beside its exact bytes.
+ * Writes the original bytes as <name>.dcm (atomic, fsynced, off the event loop). The same object
+ * twice is kept once; a different object under the same UID gets its hash in the name (never
+ * overwrite: the first copy may be evidence). Quarantined copies always carry the hash, so each
+ * report sits beside its exact bytes.
  */
-function keep(dir: string, name: string, sha: string, bytes: Uint8Array, withHash = false): string {
+async function keep(dir: string, name: string, sha: string, bytes: Uint8Array, withHash = false): Promise<string> {
   const plain = join(dir, withHash ? `${name}.${sha.slice(0, 12)}.dcm` : `${name}.dcm`);
-  if (!existsSync(plain)) {
-    writeFileAtomic(plain, bytes, { noClobber: true, mode: PRIVATE_FILE });
-    return plain;
-  }
-  if (createHash('sha256').update(readFileSync(plain)).digest('hex') === sha) return plain;
+  if (await writeNew(plain, bytes) || await holds(plain, sha)) return plain;
   const alt = join(dir, `${name}.${sha.slice(0, 12)}.dcm`);
-  if (!existsSync(alt)) writeFileAtomic(alt, bytes, { noClobber: true, mode: PRIVATE_FILE });
+  await writeNew(alt, bytes);
   return alt;
+}
+
+/** Writes a file that must not exist yet; false when one does (another arrival got there first). */
+async function writeNew(path: string, bytes: Uint8Array): Promise<boolean> {
+  if (existsSync(path)) return false;
+  try {
+    await writeFileAtomicAsync(path, bytes, { noClobber: true, mode: PRIVATE_FILE });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+async function holds(path: string, sha: string): Promise<boolean> {
+  return createHash('sha256').update(await readFile(path)).digest('hex') === sha;
 }

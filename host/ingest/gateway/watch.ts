@@ -33,26 +33,33 @@ export function looksLikeDicom(path: string): boolean {
   }
 }
 
-export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) => void = () => {}, onResult?: (r: IngestResult) => void, opts: WatchOptions = {}): { close(): void; scan(): void } {
+export interface FolderWatcher {
+  close(): void;
+  /** One pass over the folder now (joined to the running one, if any); resolves when it is done. */
+  scan(): Promise<void>;
+}
+
+export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) => void = () => {}, onResult?: (r: IngestResult) => void, opts: WatchOptions = {}): FolderWatcher {
   const settleMs = opts.settleMs ?? 1000;
+  const pollMs = opts.pollMs ?? 2000;
   mkdirSync(dir, { recursive: true });
   // Files already reported as skipped, by path, size and mtime: said once, said again only when they change.
   const reported = new Set<string>();
-  let busy = false;
-  let again = false;
+  const sayOnce = (key: string, message: string) => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    log(message);
+  };
+  let settling = false;
 
-  const handleFile = (p: string, name: string) => {
+  const handleFile = async (p: string, name: string) => {
     if (!looksLikeDicom(p)) {
       const st = statSync(p);
-      const key = `${p}\u0000${st.size}\u0000${st.mtimeMs}`;
-      if (!reported.has(key)) {
-        reported.add(key);
-        log(`not DICOM: ${name} (no "DICM" at byte 128); left in place`);
-      }
+      sayOnce(`${p}\u0000${st.size}\u0000${st.mtimeMs}`, `not DICOM: ${name} (no "DICM" at byte 128); left in place`);
       return;
     }
     try {
-      const r = ingestor.ingest(new Uint8Array(readFileSync(p)), { via: 'watch', ae: null, host: null });
+      const r = await ingestor.ingest(new Uint8Array(readFileSync(p)), { via: 'watch', ae: null, host: null });
       unlinkSync(p);
       log(`${name}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
       onResult?.(r);
@@ -64,26 +71,17 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
     }
   };
 
-  const walk = (folder: string) => {
+  const walk = async (folder: string): Promise<void> => {
     for (const f of readdirSync(folder).sort()) {
       if (f.startsWith('.')) continue; // writers' temporary files, and our own .failed/
       const p = join(folder, f);
       const name = relative(dir, p);
       try {
         const st = statSync(p);
-        if (st.isDirectory()) {
-          walk(p);
-        } else if (!st.isFile()) {
-          const key = `${p}\u0000special`;
-          if (!reported.has(key)) {
-            reported.add(key);
-            log(`skipped: ${name} is not a regular file`);
-          }
-        } else if (Date.now() - st.mtimeMs < settleMs) {
-          again = true; // still being written, perhaps: next pass
-        } else {
-          handleFile(p, name);
-        }
+        if (st.isDirectory()) await walk(p);
+        else if (!st.isFile()) sayOnce(`${p}\u0000special`, `skipped: ${name} is not a regular file`);
+        else if (settleMs > 0 && Date.now() - st.mtimeMs < settleMs) settling = true; // still being written, perhaps: a later pass
+        else await handleFile(p, name);
       } catch (err) {
         // Gone between listing and reading (another consumer), or unreadable: say so and go on.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${name}: skipped (${(err as Error).message})`);
@@ -91,38 +89,44 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
     }
   };
 
+  // One pass at a time; a request during a pass makes it go round once more.
+  let running: Promise<void> | null = null;
+  let again = false;
   let settleTimer: NodeJS.Timeout | null = null;
-  const scan = () => {
-    if (busy) {
+  let closed = false;
+  const scan = (): Promise<void> => {
+    if (running) {
       again = true;
-      return;
+      return running;
     }
-    busy = true;
-    let settling = false;
-    try {
-      do {
-        again = false;
-        walk(dir);
-        settling = again;
-      } while (again && settleMs === 0);
-    } catch (err) {
-      log(`watch ${dir}: ${(err as Error).message}`);
-    } finally {
-      busy = false;
-    }
-    if (settling && !settleTimer) {
-      settleTimer = setTimeout(() => {
-        settleTimer = null;
-        scan();
-      }, settleMs);
-    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          settling = false;
+          await walk(dir);
+        } while (again && !closed);
+      } catch (err) {
+        log(`watch ${dir}: ${(err as Error).message}`);
+      } finally {
+        running = null;
+      }
+      if (settling && !settleTimer && !closed) {
+        settleTimer = setTimeout(() => {
+          settleTimer = null;
+          void scan();
+        }, settleMs);
+      }
+    })();
+    return running;
   };
-  const w: FSWatcher = watch(dir, () => scan());
-  w.on('error', (err) => log(`watch ${dir}: ${err.message}; still looking every ${opts.pollMs ?? 2000} ms`));
-  const poll = setInterval(scan, opts.pollMs ?? 2000);
-  scan();
+  const w: FSWatcher = watch(dir, () => void scan());
+  w.on('error', (err) => log(`watch ${dir}: ${err.message}; still looking every ${pollMs} ms`));
+  const poll = setInterval(() => void scan(), pollMs);
+  void scan();
   return {
     close: () => {
+      closed = true;
       w.close();
       clearInterval(poll);
       if (settleTimer) clearTimeout(settleTimer);

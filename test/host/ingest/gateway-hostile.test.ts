@@ -52,7 +52,7 @@ test('a throwing verifier: gateway refuses (A900, not A700) and quarantines with
   const w = watchFolder(drop, ingestor, (m) => logs.push(m), undefined, { settleMs: 0, pollMs: 60000 });
   t.after(() => w.close());
   writeFileSync(join(drop, 'a.dcm'), objs.sealed[1]!);
-  w.scan();
+  await w.scan();
   assert.equal(existsSync(join(drop, 'a.dcm')), false, 'the watcher moved on');
   assert.match(logs.join('\n'), /a\.dcm: invalid → rejected/);
 
@@ -103,8 +103,8 @@ test('hostile files through the gateway (storescu and radseal SCU), the watch fo
   writeFileSync(join(drop, 'truncated.dcm'), h.truncated);
   writeFileSync(join(drop, 'random.dcm'), h.random);
   writeFileSync(join(drop, 'constructor.dcm'), h.constructorMac);
-  w.scan();
-  w.scan();
+  await w.scan();
+  await w.scan();
   assert.deepEqual(readdirSync(drop), ['random.dcm']);
   assert.equal(logs.filter((l) => /^not DICOM: random\.dcm/.test(l)).length, 1, `said once: ${logs.join('\n')}`);
 

@@ -82,8 +82,8 @@ test('store and quarantine: folders 0700 (an existing 0755 one is tightened), fi
   const mode = (p: string) => statSync(p).mode & 0o777;
   assert.equal(mode(join(dir, 'store')), 0o700);
   assert.equal(mode(join(dir, 'quarantine')), 0o700);
-  const stored = ingestor.ingest(objs.sealed[0]!, { via: 'test', ae: null, host: null });
-  const quarantined = ingestor.ingest(objs.tampered, { via: 'test', ae: null, host: null });
+  const stored = await ingestor.ingest(objs.sealed[0]!, { via: 'test', ae: null, host: null });
+  const quarantined = await ingestor.ingest(objs.tampered, { via: 'test', ae: null, host: null });
   assert.equal(mode(stored.path!), 0o600);
   assert.equal(mode(quarantined.path!), 0o600);
   assert.equal(mode(quarantined.path!.replace(/\.dcm$/, '.json')), 0o600);

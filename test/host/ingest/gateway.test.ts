@@ -115,7 +115,7 @@ test('gateway, flag policy: non-authentic accepted (status 0) but quarantined, n
   const w = watchFolder(drop, ingestor, undefined, undefined, { settleMs: 0 });
   t.after(() => w.close());
   writeFileSync(join(drop, 'x.dcm'), objs.unsigned);
-  w.scan();
+  await w.scan();
   assert.equal(existsSync(join(drop, 'x.dcm')), false);
   const recs = readAudit(join(dir, 'audit.jsonl'));
   assert.deepEqual([recs[2]!.verdict, recs[2]!.source.via], ['unsigned', 'watch']);

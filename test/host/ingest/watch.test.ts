@@ -59,11 +59,11 @@ test('watch: a file modified within the settle time waits for a later pass', asy
   t.after(() => w.close());
   const fresh = join(drop, 'fresh');
   writeFileSync(fresh, objs.sealed[0]!);
-  w.scan();
+  await w.scan();
   assert.ok(existsSync(fresh), 'still being written, perhaps: not taken yet');
   const old = (Date.now() - 10000) / 1000;
   utimesSync(fresh, old, old);
-  w.scan();
+  await w.scan();
   assert.equal(existsSync(fresh), false, 'settled: taken');
 });
 
@@ -77,12 +77,14 @@ test('watch: a file that cannot be ingested goes to .failed/ with a log line; a 
   writeFileSync(join(drop, 'sub', 'x'), objs.sealed[0]!);
   const logs: string[] = [];
   const w = watchFolder(drop, base.ingestor, (m) => logs.push(m), undefined, { settleMs: 0, pollMs: 60000 });
+  await w.scan();
   w.close();
   assert.match(logs.join('\n'), /sub\/x: could not be ingested \(audit log is closed\); moved to .*\.failed\/sub_x/);
   assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['sub_x']);
   assert.deepEqual(readdirSync(join(drop, 'sub')), []);
   const again: string[] = [];
   const w2 = watchFolder(drop, new Ingestor({ ...base.ingestor.o }), (m) => again.push(m), undefined, { settleMs: 0, pollMs: 60000 });
+  await w2.scan();
   w2.close();
   assert.deepEqual(again, [], 'the restarted watcher does not touch .failed/');
   assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['sub_x']);
