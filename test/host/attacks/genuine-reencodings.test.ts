@@ -65,3 +65,17 @@ test('re-encoded by pydicom with undefined lengths: authentic, and DCMTK still v
   const rep = verifyLib(s, new Uint8Array(readFileSync(out)));
   assert.equal(rep.verdict, 'authentic', rep.reasons.join(' | '));
 });
+
+// DCMTK as the re-encoder: dcmconv writes the data set again with undefined lengths (+e) and group
+// lengths (+g) and changes no value.
+for (const [name, args] of [['undefined lengths (dcmconv +e)', ['+e']], ['group lengths (dcmconv +g)', ['+g']], ['both (dcmconv +e +g)', ['+e', '+g']]] as const) {
+  test(`re-encoded by DCMTK with ${name}: authentic`, () => {
+    const out = join(dir, `dcmconv-${args.join('')}.dcm`);
+    const r = run('dcmconv', [...args, s.file, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.notDeepEqual(readFileSync(out), Buffer.from(s.bytes));
+    assert.ok(dcmtkEcdsaOk(out));
+    const rep = verifyLib(s, new Uint8Array(readFileSync(out)));
+    assert.equal(rep.verdict, 'authentic', rep.reasons.join(' | '));
+  });
+}

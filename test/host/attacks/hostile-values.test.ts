@@ -51,6 +51,31 @@ for (const c of CASES) {
   });
 }
 
+// More names from Object.prototype where a table may be consulted. These values sit in signed
+// elements or in the MAC stream, so any signature over them fails too; the point is no throw.
+const setIn = (path: (f: Part10) => Part10['dataSet'], tag: number, vr: string, value: string) => (f: Part10) => {
+  const e = must(path(f), tag);
+  e.value = str(tag, vr, value).value;
+};
+const top = (f: Part10) => f.dataSet;
+const purposeItem = (f: Part10) => must(must(f.dataSet, t(0xfffa, 0xfffa)).items![0]!.elements, t(0x0400, 0x0401)).items![0]!.elements;
+const macItem = (f: Part10) => must(f.dataSet, t(0x4ffe, 0x0001)).items![0]!.elements;
+const MORE: Array<[string, (f: Part10) => void, boolean]> = [
+  ['Specific Character Set "__proto__"', setIn(top, t(0x0008, 0x0005), 'CS', '__proto__'), false],
+  ['Specific Character Set "constructor"', setIn(top, t(0x0008, 0x0005), 'CS', 'constructor'), false],
+  ['purpose Code Value "__proto__"', setIn(purposeItem, t(0x0008, 0x0100), 'SH', '__proto__'), false],
+  ['purpose Coding Scheme Designator "constructor"', setIn(purposeItem, t(0x0008, 0x0102), 'SH', 'constructor'), false],
+  ['MAC Calculation Transfer Syntax UID "constructor"', setIn(macItem, t(0x0400, 0x0010), 'UI', 'constructor'), false],
+  ['Photometric Interpretation "constructor" with a watermark key', setIn(top, t(0x0028, 0x0004), 'CS', 'constructor'), true],
+  ['Bits Allocated 0 with a watermark key', (f) => void (must(f.dataSet, t(0x0028, 0x0100)).value = us(0, 0).value), true],
+];
+for (const [name, fn, wm] of MORE) {
+  test(`${name}: not authentic, no throw`, () => {
+    const r = verifyLib(s, edit(s.bytes, fn), wm ? { watermarkKey: wmKey } : {});
+    assert.notEqual(r.verdict, 'authentic', r.reasons.join(' | '));
+  });
+}
+
 test('CLI batch with hostile files among good ones: a JSON report for every file, exit 1', () => {
   const files = [s.file, ...CASES.filter((c) => !c.wm).map((c, i) => writeIn(dir, `hostile-${i}.dcm`, edit(s.bytes, c.fn))), s.file];
   const r = verifyCli(files, s.ids.trustPem);
