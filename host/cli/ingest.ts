@@ -75,7 +75,10 @@ export function register(program: Command): void {
     .addOption(onFailureOption())
     .option('--max-object-bytes <n>', `largest object accepted; larger ones are refused (C-STORE status A700) and audited (default ${formatBytes(DEFAULT_MAX_OBJECT_BYTES)})`, (v) => parseByteSize(v, '--max-object-bytes'))
     .option('--max-buffered-bytes <n>', `object bytes held in memory across all associations at once; objects beyond it are refused with A700 (default ${formatBytes(DEFAULT_MAX_BUFFERED_BYTES)})`, (v) => parseByteSize(v, '--max-buffered-bytes'))
-    .option('--status-every <s>', 'status line interval in seconds (received, forwarded, queued, dead-lettered); 0: never', (v) => Number(v), 300)
+    .option('--status-every <s>', 'status line interval in seconds (received, forwarded, queued, dead-lettered); 0: never', (v) => {
+      if (!/^\d+$/.test(v)) throw new Error(`--status-every must be a whole number of seconds, got "${v}"`);
+      return Number(v);
+    }, 300)
     .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const settings = verifySettings(o);

@@ -12,6 +12,8 @@ import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js'
 import { APP_CONTEXT, EXPLICIT_LE, ascii, associateHead, cat, commandElement, commandSet, item, pdataPdus, pdu, uidValue, userInformation, usValue } from '../../../host/net/pdu.js';
 import { formatBytes } from '../../../host/net/scp.js';
 import { startGateway } from '../../../host/ingest/gateway/gateway.js';
+import { startVerifyService } from '../../../host/ingest/service.js';
+import { parseByteSize } from '../../../host/cli/ingest.js';
 import type { AuditRecord } from '../../../host/ingest/audit.js';
 import { tempDir } from '../dicom/fixtures.js';
 import { makeObjects, testIngestor } from '../../services/ingest-fixtures.js';
@@ -80,4 +82,25 @@ test('max buffered bytes across associations: a stalled association holds its by
   await new Promise((r) => setTimeout(r, 200));
   assert.equal((await cStore(target, objs.sealed[1]!)).status, 0, 'the abandoned object gave its bytes back');
   assert.deepEqual(readAudit(auditPath).map((r) => r.verdict), ['authentic', 'authentic', 'authentic', 'unverified', 'authentic']);
+});
+
+test('--max-object-bytes / --max-buffered-bytes take plain counts and KiB/MiB/GiB', () => {
+  assert.equal(parseByteSize('1073741824', 'x'), 2 ** 30);
+  assert.equal(parseByteSize('512MiB', 'x'), 512 * 2 ** 20);
+  assert.equal(parseByteSize('2GiB', 'x'), 2 ** 31);
+  assert.equal(parseByteSize('64k', 'x'), 65536);
+  assert.equal(formatBytes(2 ** 31), '2 GiB');
+  for (const bad of ['', '0', '-1', '1TB', 'lots']) assert.throws(() => parseByteSize(bad, '--max-object-bytes'), /--max-object-bytes must be a byte count/);
+});
+
+test('verify-service: a body over its limit is answered 413, not verified', async (t) => {
+  const dir = tempDir(t, 'radseal-svc-max-');
+  const objs = await makeObjects(dir, 2, 128, 128);
+  const { ingestor, auditPath } = testIngestor(t, dir, objs, 'reject');
+  const svc = await startVerifyService({ host: '127.0.0.1', port: 0, ingestor, maxBodyBytes: 1000 });
+  t.after(() => svc.close());
+  const res = await fetch(`http://127.0.0.1:${svc.port}/verify`, { method: 'POST', body: Buffer.from(objs.sealed[0]!) }).catch((e: Error) => e);
+  assert.ok(!(res instanceof Error), `an answer, not a broken connection: ${String(res)}`);
+  assert.equal((res as Response).status, 413);
+  assert.equal(readFileSync(auditPath, 'utf8'), '');
 });
