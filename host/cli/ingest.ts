@@ -91,7 +91,7 @@ export function register(program: Command): void {
       const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure });
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
       if (o.watch) {
-        const w = watchFolder(o.watch, ingestor, log);
+        const w = watchFolder(o.watch, ingestor, log, undefined, { maxObjectBytes: o.maxObjectBytes });
         console.log(`radseal ingest: watching ${o.watch} (policy ${o.onFailure}, audit ${o.audit})`);
         await untilSignal(async () => {
           w.close();

@@ -5,11 +5,13 @@
 // and sorts into sub-folders. Anything else is logged once ("not DICOM: …")
 // and left where it is. A file modified within the last settleMs is left for
 // a later pass (a writer may still be at it). A file that cannot be ingested
-// (disk full, audit log unwritable) is moved to .failed/ with a log line, so
-// neither this run nor the next one stumbles over it again.
+// (disk full, audit log unwritable), or is over the size limit (audited as
+// refused unverified), is moved to .failed/ with a log line, so neither this
+// run nor the next one stumbles over it again.
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import { moveDurably } from '../../io/atomic.js';
+import { DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../../net/scp.js';
 import type { Ingestor, IngestResult } from './ingest.js';
 
 export interface WatchOptions {
@@ -17,6 +19,8 @@ export interface WatchOptions {
   settleMs?: number;
   /** Look again this often, for sub-folders and settling files (default 2000 ms). */
   pollMs?: number;
+  /** Larger files are not read: audited as refused unverified and moved to .failed/ (default 1 GiB, as the gateway). */
+  maxObjectBytes?: number;
 }
 
 /** Where files that could not be ingested go (inside the drop folder; hidden, so never scanned). */
@@ -42,6 +46,7 @@ export interface FolderWatcher {
 export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) => void = () => {}, onResult?: (r: IngestResult) => void, opts: WatchOptions = {}): FolderWatcher {
   const settleMs = opts.settleMs ?? 1000;
   const pollMs = opts.pollMs ?? 2000;
+  const maxObject = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   mkdirSync(dir, { recursive: true });
   // Files already reported as skipped, by path, size and mtime: said once, said again only when they change.
   const reported = new Set<string>();
@@ -52,22 +57,33 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
   };
   let settling = false;
 
-  const handleFile = async (p: string, name: string) => {
+  const moveToFailed = (p: string, name: string, why: string) => {
+    const failed = join(dir, FAILED_FOLDER);
+    mkdirSync(failed, { recursive: true, mode: 0o700 });
+    const moved = moveDurably(p, failed, name.replace(/\//g, '_'));
+    log(`${name}: ${why}; moved to ${moved}`);
+  };
+
+  const handleFile = async (p: string, name: string, size: number) => {
     if (!looksLikeDicom(p)) {
       const st = statSync(p);
       sayOnce(`${p}\u0000${st.size}\u0000${st.mtimeMs}`, `not DICOM: ${name} (no "DICM" at byte 128); left in place`);
       return;
     }
+    const source = { via: 'watch', ae: null, host: null };
     try {
-      const r = await ingestor.ingest(new Uint8Array(readFileSync(p)), { via: 'watch', ae: null, host: null });
+      if (size > maxObject) {
+        const reason = `refused unverified: file of ${size} bytes is larger than ${formatBytes(maxObject)} (--max-object-bytes)`;
+        const rec = ingestor.refuseUnverified(source, { claimed: { sopInstanceUid: '', sopClassUid: '' }, bytes: size, reason });
+        moveToFailed(p, name, `${reason} (audit #${rec.seq})`);
+        return;
+      }
+      const r = await ingestor.ingest(new Uint8Array(readFileSync(p)), source);
       unlinkSync(p);
       log(`${name}: ${r.report.verdict} → ${r.action} (audit #${r.record.seq})`);
       onResult?.(r);
     } catch (err) {
-      const failed = join(dir, FAILED_FOLDER);
-      mkdirSync(failed, { recursive: true, mode: 0o700 });
-      const moved = moveDurably(p, failed, name.replace(/\//g, '_'));
-      log(`${name}: could not be ingested (${(err as Error).message}); moved to ${moved}`);
+      moveToFailed(p, name, `could not be ingested (${(err as Error).message})`);
     }
   };
 
@@ -81,7 +97,7 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
         if (st.isDirectory()) await walk(p);
         else if (!st.isFile()) sayOnce(`${p}\u0000special`, `skipped: ${name} is not a regular file`);
         else if (settleMs > 0 && Date.now() - st.mtimeMs < settleMs) settling = true; // still being written, perhaps: a later pass
-        else await handleFile(p, name);
+        else await handleFile(p, name, st.size);
       } catch (err) {
         // Gone between listing and reading (another consumer), or unreadable: say so and go on.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${name}: skipped (${(err as Error).message})`);

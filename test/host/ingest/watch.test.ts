@@ -89,3 +89,21 @@ test('watch: a file that cannot be ingested goes to .failed/ with a log line; a 
   assert.deepEqual(again, [], 'the restarted watcher does not touch .failed/');
   assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['sub_x']);
 });
+
+test('watch: a file over --max-object-bytes is not read: audited as refused unverified, moved to .failed/', async (t) => {
+  const dir = tempDir(t, 'radseal-watch-big-');
+  const objs = await makeObjects(dir, 2, 128, 128);
+  const { ingestor, auditPath } = testIngestor(t, dir, objs, 'reject');
+  const drop = join(dir, 'drop');
+  mkdirSync(drop);
+  writeFileSync(join(drop, 'big'), objs.sealed[0]!);
+  const logs: string[] = [];
+  const w = watchFolder(drop, ingestor, (m) => logs.push(m), undefined, { settleMs: 0, pollMs: 60000, maxObjectBytes: 10000 });
+  await w.scan();
+  w.close();
+  assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['big']);
+  const [rec] = readAudit(auditPath);
+  assert.deepEqual([rec!.verdict, rec!.action, rec!.source.via, rec!.fileSha256], ['unverified', 'rejected', 'watch', null]);
+  assert.match(rec!.reasons[0]!, /larger than 10000 bytes/);
+  assert.match(logs.join('\n'), /big: refused unverified: .* moved to /);
+});
