@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { tempDir } from '../support/run.js';
 import { run } from '../dicom/fixtures.js';
 import { sealedObject, verifyLib, expectVerdict, writeIn, dcmtkValue, type Sealed } from './support.js';
-import { edit, must, str, t } from '../../attacks/part10.js';
+import { edit, must, str, t, writePart10, parsePart10, encodeDataSet } from '../../attacks/part10.js';
 
 const dir = tempDir('radseal-attack-preamble-');
 let s: Sealed;
@@ -68,3 +68,20 @@ test('Media Storage SOP Class UID (0002,0002) differing from SOP Class UID: inva
   assert.match(run('dcmdump', ['-q', '+P', '0002,0002', file]).stdout, /ComputedRadiographyImageStorage/);
   expectVerdict(verifyLib(s, bytes), 'invalid', META);
 });
+
+// A meta group length stretched over a forged element placed between the meta header and the data
+// set: a reader that trusts (0002,0000) files the forgery under the meta header, DCMTK reads it as
+// the first Specific Character Set (and ignores the signed one as a duplicate).
+for (const stretched of [true, false]) {
+  test(`forged Specific Character Set between meta header and data set (group length ${stretched ? 'stretched over it' : 'unchanged'}): invalid`, () => {
+    const out = writePart10(parsePart10(s.bytes));
+    const forged = encodeDataSet([str(t(0x0008, 0x0005), 'CS', 'ISO_IR 100')]);
+    const metaLen = new DataView(out.buffer).getUint32(140, true);
+    const metaEnd = 144 + metaLen;
+    const bytes = Buffer.concat([out.subarray(0, metaEnd), forged, out.subarray(metaEnd)]);
+    if (stretched) bytes.writeUInt32LE(metaLen + forged.length, 140);
+    const file = writeIn(dir, `meta-stretch-${stretched}.dcm`, bytes);
+    assert.equal(dcmtkValue(file, t(0x0008, 0x0005)), 'ISO_IR 100', 'DCMTK reads the forged character set first');
+    expectVerdict(verifyLib(s, bytes), 'invalid', /meta|twice|duplicate/i);
+  });
+}
