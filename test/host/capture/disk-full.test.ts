@@ -13,11 +13,11 @@ import { loadBoard, withOverrides } from '../../../host/boards/board.js';
 import { CaptureService } from '../../../host/capture/service.js';
 import { LinkDevice } from '../../../host/link/device.js';
 import { connectTcp } from '../../../host/link/transport.js';
-import { newSeed, seedSigner } from '../../../host/keys/ed25519.js';
-import { issueCertificate } from '../../../host/keys/x509.js';
+import { generateDeviceKey } from '../../../host/keys/provision.js';
+import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { makePhantom } from '../../../host/image/phantom.js';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -31,15 +31,17 @@ test('outbox disk full: clear error, no ACK, the device resends, nothing lost or
   let service: CaptureService | undefined;
   let device: LinkDevice | undefined;
   try {
-    const signer = seedSigner(newSeed());
-    const certificateDer = await issueCertificate({ subject: { commonName: 'DX-DISKFULL' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+    // A device certificate as radseal keygen makes it (with the device role).
+    const keys = await generateDeviceKey('DX-DISKFULL', join(dir, 'keys'));
+    const identity = loadDeviceIdentity(keys.key, keys.cert, 'test');
+    const certificateDer = identity.certificateDer;
     const board = withOverrides(loadBoard('gige-tcp-bridge'), {
       link: { tcp: { host: '127.0.0.1', port: 0, captureRole: 'listen' }, ackTimeoutMs: 300, maxAckTimeoutMs: 1000, maxRetries: 200 },
       detector: { deviceId: 'DX-DISKFULL', rows: 512, cols: 512, bitsStored: 14 },
     });
     service = new CaptureService({
       board, outboxDir: outbox, log: (m) => logs.push(m),
-      device: { deviceId: 'DX-DISKFULL', boardId: board.id, signer, certificateDer },
+      device: { ...identity, boardId: board.id },
     });
     await service.start();
     const l = board.link;
@@ -71,7 +73,7 @@ test('outbox disk full: clear error, no ACK, the device resends, nothing lost or
     assert.equal(files.length, 3, 'every frame sealed exactly once');
     const trust = parseCertificates(certificateDer);
     files.forEach((f, i) => {
-      const report = verifyBytes(f, readFileSync(join(outbox, 'ready', f)), trust);
+      const report = verifyObject(f, readFileSync(join(outbox, 'ready', f)), trust);
       assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
       assert.equal(report.capture?.rawSha256, createHash('sha256').update(sent[i]!.data).digest('hex'), 'bit-exact');
     });
