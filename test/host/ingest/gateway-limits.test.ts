@@ -73,6 +73,8 @@ test('max buffered bytes across associations: a stalled association holds its by
   for (let i = 0; i < 3; i++) assert.equal((await cStore(target, objs.sealed[i % 2]!)).status, 0);
 
   const stalled = await stalledStore(gw.port, objs.sealed[0]!, Math.floor(size * 0.75));
+  const echo = await new Promise<string>((res) => execFile('echoscu', ['-v', '-aec', 'RADSEAL', '127.0.0.1', String(gw.port)], (_e, so, se) => res(so + se)));
+  assert.match(echo, /Received Echo Response \(Success\)/, 'C-ECHO on another association is answered meanwhile');
   await assert.rejects(cStore(target, objs.sealed[1]!), (e: unknown) => e instanceof DicomNetError && /status 0xa700 \(radseal: out of buffer space, try again later\)/.test(e.message) && e.retryable);
   const refused = readAudit(auditPath).at(-1)!;
   assert.equal(refused.verdict, 'unverified');
