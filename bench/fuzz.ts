@@ -1,11 +1,12 @@
 // Long fuzz runs (not CI): npm run fuzz -- --count N --seed S [--target dicom|link] [--out DIR] [--workers W]
-// Every input is reproducible from (seed, index); findings are saved under the output folder.
+// Every input is reproducible from (seed, index) and the corpus, which is saved under the output
+// folder with the findings: --corpus OUT/bases --seed S --start I --count 1 runs input I again.
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runFuzz, type FuzzTarget } from '../test/fuzz/pool.js';
-import { makeCorpus } from '../test/fuzz/bases.js';
+import { loadCorpus, makeCorpus, saveCorpus } from '../test/fuzz/bases.js';
 import { summarize } from '../test/fuzz/report.js';
 
 const { values } = parseArgs({
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     workers: { type: 'string', default: String(availableParallelism()) },
     'hang-ms': { type: 'string', default: '5000' },
+    corpus: { type: 'string' },
   },
 });
 const target = values.target as FuzzTarget;
@@ -27,7 +29,8 @@ const workers = Number(values.workers);
 const outDir = values.out ?? join(tmpdir(), 'radseal-fuzz', `${target}-${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 console.log(`fuzz ${target}: ${count} inputs from index ${values.start}, seed ${seed}, ${workers} workers; findings in ${outDir}`);
-const corpus = target === 'dicom' ? await makeCorpus() : undefined;
+const corpus = target !== 'dicom' ? undefined : values.corpus ? loadCorpus(values.corpus) : await makeCorpus();
+if (corpus) saveCorpus(corpus, join(outDir, 'bases'));
 const { stats, seconds } = await runFuzz({
   target, seed, count, start: Number(values.start), workers, outDir, hangMs: Number(values['hang-ms']),
   ...(corpus ? { corpus } : {}),

@@ -2,7 +2,7 @@
 // geometries, sealed with fresh keys through the real seal path, with and
 // without technologist co-signature (its Operator Identification Sequence
 // nests two levels deep) and site watermark, plus the trust bundle.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -64,4 +64,28 @@ export async function makeCorpus(): Promise<FuzzCorpus> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Keeps a corpus beside a run's findings (bases/*.dcm, their watermark keys, trust.pem), so that
+ * `--corpus DIR --seed S --start I --count 1` regenerates input I byte for byte later.
+ */
+export function saveCorpus(corpus: FuzzCorpus, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'trust.pem'), corpus.trustPem);
+  writeFileSync(join(dir, 'corpus.json'), JSON.stringify(corpus.bases.map((b) => ({
+    name: b.name, weight: b.weight, ...(b.watermarkKey ? { watermarkKeyHex: Buffer.from(b.watermarkKey).toString('hex') } : {}),
+  })), null, 1));
+  for (const b of corpus.bases) writeFileSync(join(dir, `${b.name}.dcm`), b.bytes);
+}
+
+export function loadCorpus(dir: string): FuzzCorpus {
+  const list = JSON.parse(readFileSync(join(dir, 'corpus.json'), 'utf8')) as Array<{ name: string; weight: number; watermarkKeyHex?: string }>;
+  return {
+    trustPem: readFileSync(join(dir, 'trust.pem'), 'utf8'),
+    bases: list.map((b) => ({
+      name: b.name, weight: b.weight, bytes: new Uint8Array(readFileSync(join(dir, `${b.name}.dcm`))),
+      ...(b.watermarkKeyHex ? { watermarkKey: new Uint8Array(Buffer.from(b.watermarkKeyHex, 'hex')) } : {}),
+    })),
+  };
 }

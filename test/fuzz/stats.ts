@@ -122,5 +122,5 @@ export function classKey(s: string): string {
     if (n >= 0x6000 && n <= 0x601e) return '(overlay)';
     return '(standard)';
   });
-  return blurNumbers(tags);
+  return blurNumbers(tags.replace(/VR \S+ -> \S+/, 'VR changed'));
 }

@@ -10,7 +10,7 @@ import { runFuzz } from '../../fuzz/pool.js';
 import { summarize } from '../../fuzz/report.js';
 
 const SEED = 20261203;
-const COUNT = 5000;
+const COUNT = 20000;
 
 test(`link fuzz slice: ${COUNT} corrupted packet streams, seed ${SEED}`, { timeout: 180_000 }, async (t) => {
   const outDir = mkdtempSync(join(tmpdir(), 'radseal-fuzz-link-'));

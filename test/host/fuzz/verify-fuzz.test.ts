@@ -11,7 +11,7 @@ import { runFuzz } from '../../fuzz/pool.js';
 import { summarize } from '../../fuzz/report.js';
 
 const SEED = 20261203;
-const COUNT = 1500;
+const COUNT = 2000;
 
 test(`DICOM fuzz slice: ${COUNT} mutated sealed objects, seed ${SEED}`, { timeout: 180_000 }, async (t) => {
   const outDir = mkdtempSync(join(tmpdir(), 'radseal-fuzz-slice-'));
