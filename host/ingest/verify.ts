@@ -56,6 +56,12 @@ export function transferSyntaxName(uid: string): string {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * Each signature costs a full pass over the object (its MAC stream includes Pixel Data) while an
+ * attacker adds one for a few hundred bytes; a sealed object holds 2-4. Beyond this, refuse unread.
+ */
+export const MAX_SIGNATURES = 16;
+
 /** Operator identifier from Operator Identification Sequence > Person Identification Code Sequence > Code Value. */
 export function operatorIdOf(ds: DataSet): string | undefined {
   const item = findElement(ds, OPERATOR_IDENTIFICATION_SEQUENCE)?.items?.[0];
@@ -127,6 +133,11 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     return;
   }
 
+  const signatureCount = findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0;
+  if (signatureCount > MAX_SIGNATURES) {
+    report.reasons.push(`the object holds ${signatureCount} signatures, more than the ${MAX_SIGNATURES} radseal checks (limit: each costs a full pass over the object)`);
+    return;
+  }
   // After a recorded correction, capture signatures hold over the data set as captured.
   const history = hasHistory(dataSet) ? asCaptured(dataSet) : null;
   const captured = history?.dataSet ?? dataSet;
