@@ -1,7 +1,7 @@
 // Durable, all-or-nothing file writes: temp file in the same folder, fsync,
 // rename over the target, fsync the folder. A crash leaves either the old
 // state or the complete new file, never half of one.
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -127,4 +127,10 @@ export function moveDurably(path: string, toDir: string, name = basename(path)):
   fsyncDir(toDir);
   fsyncDir(dirname(path));
   return target;
+}
+
+/** Creates (or tightens) a folder for PHI or keys: owner-only access (0700), whatever the umask. */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
 }

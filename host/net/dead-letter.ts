@@ -3,8 +3,8 @@
 // object behind it. The move is atomic and durable; beside each object, <name>.json says why.
 // Nothing here is ever deleted: an administrator looks, fixes (PACS configuration, the object)
 // and moves the file back into the queue folder to send it again.
-import { mkdirSync, readdirSync } from 'node:fs';
-import { writeFileAtomic, moveDurably } from '../io/atomic.js';
+import { readdirSync } from 'node:fs';
+import { moveDurably, privateDir, writeFileAtomic } from '../io/atomic.js';
 
 export const DEAD_LETTER_FOLDER = 'dead-letter';
 
@@ -18,13 +18,10 @@ export interface DeadLetterNote {
   time: string;
 }
 
-export function ensureDeadLetterDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
 
 /** Moves a queued object into `dir` with a note beside it; returns the object's new path. */
 export function parkDeadLetter(path: string, dir: string, note: Omit<DeadLetterNote, 'time'>): string {
-  ensureDeadLetterDir(dir);
+  privateDir(dir); // patients' objects: owner-only
   const parked = moveDurably(path, dir);
   const full: DeadLetterNote = { ...note, time: new Date().toISOString() };
   writeFileAtomic(`${parked}.json`, Buffer.from(JSON.stringify(full, null, 2) + '\n'), { mode: 0o600 });

@@ -3,9 +3,9 @@
 // stored file itself is never moved). Entries are named by arrival time, so
 // a sorted listing is the sending order. A sent entry is unlinked; one PACS
 // refuses for good goes to QUEUE/dead-letter (host/net/dead-letter.ts).
-import { linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { linkSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fsyncDir } from '../io/atomic.js';
+import { fsyncDir, privateDir } from '../io/atomic.js';
 import { countDeadLetters, DEAD_LETTER_FOLDER, parkDeadLetter } from './dead-letter.js';
 import type { ForwardQueueStore, QueuedObject } from './forwarder.js';
 
@@ -18,7 +18,7 @@ export class LinkQueue implements ForwardQueueStore<QueuedObject> {
   constructor(dir: string) {
     this.pendingDir = join(dir, 'pending');
     this.deadLetterDir = join(dir, DEAD_LETTER_FOLDER);
-    for (const d of [dir, this.pendingDir, this.deadLetterDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [dir, this.pendingDir, this.deadLetterDir]) privateDir(d);
   }
 
   /** Queues a stored file; durable when this returns. */

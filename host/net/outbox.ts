@@ -13,8 +13,8 @@
 // device resends after a crash is recognised and never sealed twice.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
-import { countDeadLetters, DEAD_LETTER_FOLDER, ensureDeadLetterDir, parkDeadLetter } from './dead-letter.js';
+import { fsyncDir, privateDir, writeFileAtomic } from '../io/atomic.js';
+import { countDeadLetters, DEAD_LETTER_FOLDER, parkDeadLetter } from './dead-letter.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -57,7 +57,7 @@ export class Outbox {
     this.deadLetterDir = join(dir, DEAD_LETTER_FOLDER);
     this.journal = join(dir, 'sealed.log');
     for (const d of [dir, this.tmpDir, this.readyDir, this.sentDir]) mkdirSync(d, { recursive: true });
-    ensureDeadLetterDir(this.deadLetterDir);
+    privateDir(this.deadLetterDir); // patients' objects PACS refused: owner-only
     for (const f of readdirSync(this.tmpDir)) {
       unlinkSync(join(this.tmpDir, f));
       this.removedPartials.push(f);

@@ -5,11 +5,11 @@
 //
 // Order: bytes on disk (fsynced) → audit record (fsynced) → answer. An object
 // the sender was told is stored is always on disk and in the audit log.
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomicAsync } from '../../io/atomic.js';
+import { privateDir, writeFileAtomicAsync } from '../../io/atomic.js';
 import type { CertInfo } from '../../keys/certs.js';
 import { DEFAULT_POLICY, type VerifyPolicy } from '../policy.js';
 import { verifyObject, type VerifyOptions, type VerifyReport } from '../verify.js';
@@ -73,15 +73,8 @@ export interface IngestResult {
 }
 
 const SAFE_UID = /^[0-9.]{1,64}$/;
-/** Stored and quarantined objects are PHI: owner only. */
-const PRIVATE_DIR = 0o700;
+/** Stored and quarantined objects are PHI: files owner-only, in privateDir folders. */
 const PRIVATE_FILE = 0o600;
-
-/** Creates (or tightens) a folder that holds PHI: owner-only access. */
-export function privateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
-  chmodSync(dir, PRIVATE_DIR);
-}
 
 /** The report for an object the verifier could not handle: invalid, with the reason (never a stack trace). */
 export function internalErrorReport(file: string, err: unknown): VerifyReport {
@@ -100,12 +93,14 @@ export function internalErrorReport(file: string, err: unknown): VerifyReport {
 export function claimedIdentityProblem(report: VerifyReport, claimed: ClaimedIdentity | undefined): string | null {
   if (!claimed) return null;
   const problems: string[] = [];
-  // A data set whose UIDs could not be read is already invalid, with its own reason.
-  if (report.sopInstanceUid != null && claimed.sopInstanceUid !== report.sopInstanceUid) {
-    problems.push(`the C-STORE command names SOP Instance UID ${claimed.sopInstanceUid || '(none)'}, the data set holds ${report.sopInstanceUid}`);
+  // A data set whose UIDs could not be read is already invalid, with its own reason; an
+  // "authentic" one without them is not believed.
+  const known = (uid: string | null) => uid != null || report.verdict === 'authentic';
+  if (known(report.sopInstanceUid) && claimed.sopInstanceUid !== report.sopInstanceUid) {
+    problems.push(`the C-STORE command names SOP Instance UID ${claimed.sopInstanceUid || '(none)'}, the data set holds ${report.sopInstanceUid ?? '(none)'}`);
   }
-  if (report.sopClassUid != null && claimed.sopClassUid !== report.sopClassUid) {
-    problems.push(`the C-STORE command names SOP Class UID ${claimed.sopClassUid || '(none)'}, the data set holds ${report.sopClassUid}`);
+  if (known(report.sopClassUid) && claimed.sopClassUid !== report.sopClassUid) {
+    problems.push(`the C-STORE command names SOP Class UID ${claimed.sopClassUid || '(none)'}, the data set holds ${report.sopClassUid ?? '(none)'}`);
   }
   return problems.length ? `${problems.join('; ')}: refused, an object is never filed under another's identity` : null;
 }

@@ -10,7 +10,7 @@
 // run nor the next one stumbles over it again.
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
-import { moveDurably } from '../../io/atomic.js';
+import { moveDurably, privateDir } from '../../io/atomic.js';
 import { DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../../net/scp.js';
 import type { Ingestor, IngestResult } from './ingest.js';
 
@@ -59,7 +59,7 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
 
   const moveToFailed = (p: string, name: string, why: string) => {
     const failed = join(dir, FAILED_FOLDER);
-    mkdirSync(failed, { recursive: true, mode: 0o700 });
+    privateDir(failed);
     const moved = moveDurably(p, failed, name.replace(/\//g, '_'));
     log(`${name}: ${why}; moved to ${moved}`);
   };

@@ -24,13 +24,15 @@ function sentAs(a: Uint8Array, sopInstanceUid: string, sopClassUid?: string): Ui
   return buildPart10(sopClassUid ?? p.sopClassUid, sopInstanceUid, p.transferSyntaxUid, a.subarray(p.dataSetOffset));
 }
 
-test('claimedIdentityProblem names both UIDs; unknown data set UIDs are left to the verdict', () => {
+test('claimedIdentityProblem names both UIDs; unknown data set UIDs are left to the verdict, unless it says authentic', () => {
   const r = { ...internalErrorReport('x', 'n/a'), sopInstanceUid: '1.2.3', sopClassUid: CR };
   assert.equal(claimedIdentityProblem(r, undefined), null);
   assert.equal(claimedIdentityProblem(r, { sopInstanceUid: '1.2.3', sopClassUid: CR }), null);
   assert.match(claimedIdentityProblem(r, { sopInstanceUid: '9.9', sopClassUid: CR })!, /command names SOP Instance UID 9\.9, the data set holds 1\.2\.3/);
   assert.match(claimedIdentityProblem(r, { sopInstanceUid: '1.2.3', sopClassUid: '1.2' })!, /SOP Class UID 1\.2, the data set holds 1\.2\.840/);
   assert.equal(claimedIdentityProblem(internalErrorReport('x', 'n/a'), { sopInstanceUid: '9.9', sopClassUid: CR }), null);
+  const authenticWithoutUids = { ...internalErrorReport('x', 'n/a'), verdict: 'authentic' as const };
+  assert.match(claimedIdentityProblem(authenticWithoutUids, { sopInstanceUid: '9.9', sopClassUid: CR })!, /names SOP Instance UID 9\.9, the data set holds \(none\)/);
 });
 
 test('gateway: object A sent as B (or as another SOP class) is refused, filed and audited under A; never stored as B', async (t) => {
