@@ -13,7 +13,7 @@ import { parsePart10 } from '../../../host/net/cstore.js';
 import { testBoard } from '../link/harness.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
 import { startTsa } from '../support/tsa.js';
-import { verifyBytes } from '../../../host/ingest/verify.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 
 test('capture: frames sealed exactly once, durable before ACK, forwarded byte for byte; restart resumes the queue', async (t) => {
@@ -87,7 +87,7 @@ test('capture with a TSA: device signatures get certified timestamps; while the 
     assert.equal(logs.filter((l) => /no certified timestamp \(TSA .* unreachable.*tried again in 30 s/.test(l)).length, 1, logs.join('\n'));
     const trust = parseCertificates(Buffer.concat([readFileSync(keys.cert), Buffer.from(tsa.caPem)]));
     const files = readdirSync(svc.outbox.readyDir).sort();
-    const reports = files.map((f) => verifyBytes(f, new Uint8Array(readFileSync(join(svc.outbox.readyDir, f))), trust));
+    const reports = files.map((f) => verifyObject(f, new Uint8Array(readFileSync(join(svc.outbox.readyDir, f))), trust));
     assert.deepEqual(reports.map((r) => r.verdict), ['authentic', 'authentic', 'authentic', 'authentic'], reports.flatMap((r) => r.reasons).join('\n'));
     assert.equal(reports.filter((r) => r.signatures[0]!.certifiedTime).length, 2);
   } finally {

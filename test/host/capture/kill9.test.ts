@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDeviceKey } from '../../../host/keys/provision.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
-import { verifyObject } from '../../../host/ingest/watermark-check.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { readAttestation } from '../../../host/dicom/attestation.js';
 import { runSimulator } from '../../../host/sim/sim.js';
