@@ -184,10 +184,11 @@ export function register(program: Command): void {
 function printRevocation(r: RevokeResult): void {
   for (const x of r.revoked) console.log(`revoked ${x.commonName} (serial ${x.serial}) from ${x.revokedAt} (${x.reason})`);
   console.log(`CRL number ${r.crlNumber} written. Run "radseal pki bundle" and distribute the bundle to PACS ingest.`);
-  for (const c of r.others) {
+  const superseded = r.revoked[0]?.reason === 'superseded';
+  for (const { cert: c, refused } of r.others) {
     const what = `${c.commonName}'s ${c.key} ${c.profile} certificate serial ${c.serial}`;
-    console.log(r.othersRefused
-      ? `note: radseal verify also refuses ${what} (same ${c.profile}); for other verifiers (OpenSSL, DCMTK) put it on the list too: radseal pki revoke --${c.profile} ${c.commonName}`
-      : `note: ${what} stays valid (superseded retires this certificate only)`);
+    console.log(refused
+      ? `note: radseal verify also refuses ${what} (same ${c.profile}); for other verifiers (OpenSSL, DCMTK) put it on the list too: ${superseded ? 'radseal pki revoke --cert FILE --reason superseded' : `radseal pki revoke --${c.profile} ${c.commonName}`}`
+      : `note: ${what} stays valid (issued after the superseded certificate: its successor)`);
   }
 }

@@ -23,7 +23,6 @@ import { generateWatermarkKey } from '../watermark-key.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { buildCrl, CRL_PEM_LABEL, normaliseSerial, type RevocationReason, type RevokedEntry } from './crl.js';
 import { OU_SITE_CA, POLICY_SITE_PKI_V1, SIGNER_EKU, SIGNER_OU, type SignerKind } from './profiles.js';
-import { revokesIdentity } from './revocation.js';
 import { TokenSession, type Pkcs11KeyRef } from '../pkcs11.js';
 
 export class PkiError extends Error {
@@ -141,11 +140,12 @@ export function crlEntryOf(r: RevokedRecord, state: CaState): RevokedEntry {
   const from = new Date(r.revokedAt);
   const recorded = new Date(r.recordedAt ?? r.revokedAt);
   const processed = recorded > from ? recorded : from;
-  const kind = r.profile ?? state.issued.find((i) => i.serial === r.serial)?.profile;
+  const issued = state.issued.find((i) => i.serial === r.serial);
+  const kind = r.profile ?? issued?.profile;
   return {
     serial: r.serial, revokedAt: processed, reason: r.reason,
     ...(from < processed ? { invalidSince: from } : {}),
-    ...(kind ? { identity: { kind, commonName: r.commonName } } : {}),
+    ...(kind ? { identity: { kind, commonName: r.commonName, ...(issued ? { issuedAt: new Date(issued.notBefore) } : {}) } } : {}),
   };
 }
 
@@ -196,25 +196,37 @@ export async function initCa(o: InitOptions): Promise<CaPaths> {
   });
 }
 
+const SECOND = 1000;
+const floorSecond = (t: number) => Math.floor(t / SECOND) * SECOND;
+
 /**
- * The earliest notBefore a new certificate of this identity may have: after the
- * CA processed the identity's last revocation (a whole second later, as
- * certificate and CRL times count whole seconds), so verify tells the identity's
- * fresh start apart from the certificates that revocation reached.
+ * The notBefore of a new enrolment of this identity (every certificate one
+ * command issues shares it). It lies a whole second (certificate and CRL times
+ * count whole seconds) after every earlier enrolment of the identity, so a
+ * superseded revocation can tell the revoked certificate's contemporaries from
+ * its successors, and after the CA processed the identity's last revocation, so
+ * that revocation does not reach the fresh start. Normally a minute in the past
+ * (clock skew); right after a revocation the CA waits up to a second for it.
  */
-function freshStart(state: CaState, kind: SignerKind, commonName: string): Date | undefined {
-  const processed = state.revoked
-    .filter((r) => r.commonName === commonName && revokesIdentity(r.reason))
-    .map((r) => crlEntryOf(r, state))
-    .filter((e) => e.identity?.kind === kind)
-    .map((e) => e.revokedAt.getTime());
-  return processed.length ? new Date(Math.floor(Math.max(...processed) / 1000) * 1000 + 1000) : undefined;
+async function enrolmentStart(state: CaState, kind: SignerKind, commonName: string): Promise<Date> {
+  const mine = (serial: string) => state.issued.find((i) => i.serial === serial);
+  const earlier = [
+    ...state.issued.filter((i) => i.profile === kind && i.commonName === commonName).map((i) => new Date(i.notBefore).getTime()),
+    ...state.revoked.filter((r) => r.commonName === commonName && r.reason !== 'superseded' && (r.profile ?? mine(r.serial)?.profile) === kind)
+      .map((r) => crlEntryOf(r, state).revokedAt.getTime()),
+  ];
+  const start = Math.max(floorSecond(Date.now() - 60_000), ...earlier.map((t) => floorSecond(t) + SECOND));
+  const wait = start - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  return new Date(start);
 }
 
 interface IssueRequest {
   commonName: string;
   profile: SignerKind;
   publicKey: Uint8Array;
+  /** From enrolmentStart. */
+  notBefore: Date;
   days: number;
   surname?: string;
   givenName?: string;
@@ -222,14 +234,6 @@ interface IssueRequest {
 }
 
 async function issue(ca: OpenCa, o: IssueRequest): Promise<Uint8Array> {
-  let notBefore = new Date(Date.now() - 60_000);
-  const start = freshStart(ca.state, o.profile, o.commonName);
-  if (start && start > notBefore) {
-    notBefore = start;
-    // At most a second, right after revoking this identity: the certificate is valid once it is handed out.
-    const wait = start.getTime() - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
   const der = await issueCertificate({
     subject: {
       commonName: o.commonName, organization: ca.state.site,
@@ -238,7 +242,7 @@ async function issue(ca: OpenCa, o: IssueRequest): Promise<Uint8Array> {
     subjectPublicKey: o.publicKey,
     issuerCertificateDer: ca.cert.der, issuerSigner: ca.signer, issuerPublicKey: ca.signer.publicKey,
     extendedKeyUsage: [SIGNER_EKU[o.profile]], policies: [POLICY_SITE_PKI_V1],
-    notBefore, validDays: o.days,
+    notBefore: o.notBefore, validDays: o.days,
   });
   const info = parseCertificate(der);
   ca.state.issued.push({
@@ -268,15 +272,15 @@ export interface IssueDeviceOptions {
 }
 
 /** A machine signer's Ed25519 key (file 0600, or generated on a token) and its certificate, written as `<base>.key`/`<base>.crt`. */
-async function issueMachineSigner(ca: OpenCa, o: { kind: 'device' | 'pacs'; id: string; days: number; key: string; cert: string; pkcs11?: Pkcs11KeyRef; pin?: string }): Promise<string[]> {
+async function issueMachineSigner(ca: OpenCa, o: { kind: 'device' | 'pacs'; id: string; notBefore: Date; days: number; key: string; cert: string; pkcs11?: Pkcs11KeyRef; pin?: string }): Promise<string[]> {
   if (o.pkcs11) {
     const publicKey = generateOnToken(o.pkcs11, o.pin!);
-    const der = await issue(ca, { commonName: o.id, profile: o.kind, publicKey, days: o.days, storage: 'pkcs11' });
+    const der = await issue(ca, { commonName: o.id, profile: o.kind, publicKey, notBefore: o.notBefore, days: o.days, storage: 'pkcs11' });
     writeFileSync(o.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
     return [o.cert];
   }
   const seed = newSeed();
-  const der = await issue(ca, { commonName: o.id, profile: o.kind, publicKey: seedSigner(seed).publicKey, days: o.days, storage: 'file' });
+  const der = await issue(ca, { commonName: o.id, profile: o.kind, publicKey: seedSigner(seed).publicKey, notBefore: o.notBefore, days: o.days, storage: 'file' });
   writePkcs8KeyFile(o.key, ed25519Pkcs8(seed));
   seed.fill(0);
   writeFileSync(o.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
@@ -302,10 +306,11 @@ export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.deviceDays;
-    const written = await issueMachineSigner(ca, { kind: 'device', id: o.deviceId, days, key: files.key, cert: files.cert, pkcs11: o.pkcs11, pin: o.pin });
+    const notBefore = await enrolmentStart(ca.state, 'device', o.deviceId);
+    const written = await issueMachineSigner(ca, { kind: 'device', id: o.deviceId, notBefore, days, key: files.key, cert: files.cert, pkcs11: o.pkcs11, pin: o.pin });
     if (o.ecdsa) {
       const secret = newP256SecretKey();
-      const ecDer = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: p256Signer(secret).publicKey, days, storage: 'file' });
+      const ecDer = await issue(ca, { commonName: o.deviceId, profile: 'device', publicKey: p256Signer(secret).publicKey, notBefore, days, storage: 'file' });
       writePkcs8KeyFile(files.ecKey, p256Pkcs8(secret));
       secret.fill(0);
       writeFileSync(files.ecCert, toPem('CERTIFICATE', ecDer), { mode: 0o644 });
@@ -341,7 +346,8 @@ export async function issuePacs(o: IssuePacsOptions): Promise<string[]> {
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
-    return issueMachineSigner(ca, { kind: 'pacs', id: o.pacsId, days: o.days ?? DEFAULTS.pacsDays, key: files.key, cert: files.cert, pkcs11: o.pkcs11, pin: o.pin });
+    const notBefore = await enrolmentStart(ca.state, 'pacs', o.pacsId);
+    return issueMachineSigner(ca, { kind: 'pacs', id: o.pacsId, notBefore, days: o.days ?? DEFAULTS.pacsDays, key: files.key, cert: files.cert, pkcs11: o.pkcs11, pin: o.pin });
   });
 }
 
@@ -373,14 +379,15 @@ export async function issueTechnologist(o: IssueTechnologistOptions): Promise<st
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.technologistDays;
     const naming = { surname: surname || undefined, givenName: givenName || undefined };
+    const notBefore = await enrolmentStart(ca.state, 'technologist', o.operatorId);
     if (o.pkcs11) {
       const publicKey = generateOnToken(o.pkcs11, o.pin!);
-      const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey, days, storage: 'pkcs11', ...naming });
+      const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey, notBefore, days, storage: 'pkcs11', ...naming });
       writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });
       return [files.cert];
     }
     const seed = newSeed();
-    const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey: seedSigner(seed).publicKey, days, storage: 'file', ...naming });
+    const der = await issue(ca, { commonName: o.operatorId, profile: 'technologist', publicKey: seedSigner(seed).publicKey, notBefore, days, storage: 'file', ...naming });
     writePkcs8KeyFile(files.key, ed25519Pkcs8(seed), o.pin);
     seed.fill(0);
     writeFileSync(files.cert, toPem('CERTIFICATE', der), { mode: 0o644 });

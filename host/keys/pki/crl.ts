@@ -13,7 +13,7 @@ import { ED25519_OID, type Signer } from '../ed25519.js';
 import { ECDSA_WITH_SHA256_OID } from '../ecdsa.js';
 import { keyIdentifier } from '../x509.js';
 import type { CertInfo } from '../certs.js';
-import { identityExtension, isIdentityExtension, parseIdentity, type SignerIdentity } from './identity.js';
+import { identityExtension, isIdentityExtension, parseIdentity, type RevokedIdentity } from './identity.js';
 
 export const CRL_PEM_LABEL = 'X509 CRL';
 
@@ -43,8 +43,8 @@ export interface RevokedEntry {
   reason: RevocationReason;
   /** RFC 5280 5.3.2 invalidityDate, when known to be earlier than revokedAt (key compromise suspected since). */
   invalidSince?: Date;
-  /** The identity (device, technologist, PACS id) the certificate belonged to, written by a radseal CA. */
-  identity?: SignerIdentity;
+  /** The identity (device, technologist, PACS id) the certificate belonged to, and its notBefore; written by a radseal CA. */
+  identity?: RevokedIdentity;
 }
 
 export interface CrlContent {
@@ -166,7 +166,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   const entries: RevokedEntry[] = (t.revokedCertificates ?? []).map((r) => {
     let reason: RevocationReason = 'unspecified';
     let invalidSince: Date | undefined;
-    let identity: SignerIdentity | undefined;
+    let identity: RevokedIdentity | undefined;
     for (const e of r.crlEntryExtensions ?? []) {
       if (e.extnID === id_ce_cRLReasons) {
         const code = AsnConvert.parse(e.extnValue, CRLReason).reason as number;
@@ -185,7 +185,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   };
 }
 
-function readIdentity(value: ArrayBuffer): SignerIdentity {
+function readIdentity(value: ArrayBuffer): RevokedIdentity {
   try {
     return parseIdentity(new Uint8Array(value));
   } catch {

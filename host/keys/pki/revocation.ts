@@ -8,8 +8,9 @@
 // can write any date, so only a verified RFC 3161 certified time before the
 // revocation keeps such a signature trusted. After an ordinary retirement
 // (superseded, cessationOfOperation, affiliationChanged) the signer's date is
-// taken, as it always was. Mode "any" refuses every signature of a revoked
-// certificate or identity, whatever the evidence.
+// taken, as it always was. Revoking one certificate of a device, technologist
+// or PACS signer revokes the identity (see reachesSibling). Mode "any" refuses
+// every signature of a revoked certificate or identity, whatever the evidence.
 import type { CertInfo } from '../certs.js';
 import { isBeyondClockTolerance } from '../clock.js';
 import { crlSignedBy, normaliseSerial, revokedFrom, type ParsedCrl, type RevocationReason, type RevokedEntry } from './crl.js';
@@ -72,8 +73,19 @@ export const ORDINARY_REVOCATION_REASONS: readonly RevocationReason[] = ['supers
 
 export const isCompromise = (reason: RevocationReason): boolean => !ORDINARY_REVOCATION_REASONS.includes(reason);
 
-/** superseded retires one certificate of an identity that carries on with another; every other reason revokes the identity. */
-export const revokesIdentity = (reason: RevocationReason): boolean => reason !== 'superseded';
+/**
+ * Whether the revocation in `entry` (of a certificate of the signer's identity)
+ * reaches the signer's certificate. Revoking a certificate revokes its identity:
+ * every certificate of it the CA had issued when it processed the revocation.
+ * superseded is narrower, because it means "replaced by a newer certificate":
+ * it reaches the certificates enrolled with the revoked one or before it
+ * (notBefore at most the revoked certificate's; the CA gives one enrolment one
+ * notBefore, and each later enrolment a later one), never its successors.
+ */
+export function reachesSibling(entry: RevokedEntry, signer: CertInfo): boolean {
+  if (entry.reason === 'superseded') return entry.identity?.issuedAt !== undefined && signer.notBefore <= entry.identity.issuedAt;
+  return signer.notBefore < entry.revokedAt;
+}
 
 /** What places a signature in time. */
 export interface SignatureEvidence {
@@ -93,9 +105,8 @@ interface Applicable {
 
 /**
  * The entries of `crl` that revoke `signer`: its serial, and — for a radseal
- * signer — any entry naming its identity for a reason that revokes identities,
- * provided the signer's certificate was issued before the CA processed that
- * revocation (a key issued afterwards is the identity's fresh start).
+ * signer — every entry naming its identity that reaches its certificate (a key
+ * issued after the CA processed the revocation is the identity's fresh start).
  */
 function entriesReaching(signer: CertInfo, crl: ParsedCrl): Applicable[] {
   const serial = normaliseSerial(signer.x509.serialNumber);
@@ -105,7 +116,7 @@ function entriesReaching(signer: CertInfo, crl: ParsedCrl): Applicable[] {
     const from = revokedFrom(entry);
     if (entry.serial === serial) {
       out.push({ entry, from, what: `certificate of ${signer.commonName} was revoked at ${iso(from)} (${entry.reason})` });
-    } else if (id && entry.identity && sameIdentity(entry.identity, id) && revokesIdentity(entry.reason) && signer.notBefore < entry.revokedAt) {
+    } else if (id && entry.identity && sameIdentity(entry.identity, id) && reachesSibling(entry, signer)) {
       out.push({ entry, from, what: `${id.kind} ${id.commonName} was revoked at ${iso(from)} (${entry.reason}, certificate serial ${entry.serial}); this certificate (serial ${serial}) belongs to the same ${id.kind}` });
     }
   }

@@ -1,15 +1,14 @@
 // Revoking at the site CA: one certificate, or every certificate of an
 // identity (a device, technologist or PACS signer), then re-signing the CRL.
 // Each CRL entry names the identity its certificate belonged to (see
-// identity.ts), so verify refuses the identity's other certificates too unless
-// the reason is superseded; revoking the identity puts them all on the list,
-// for verifiers that only read serials (OpenSSL, DCMTK).
+// identity.ts), so verify refuses the identity's other certificates too (for
+// superseded only those enrolled with it or before it); revoking the identity
+// puts them all on the list, for verifiers that only read serials (OpenSSL, DCMTK).
 import { parseCertificate } from '../certs.js';
 import { isBeyondClockTolerance } from '../clock.js';
 import { normaliseSerial, REVOCATION_REASONS, type RevocationReason } from './crl.js';
 import { openCa, PkiError, withLock, writeCrl, type IssuedRecord, type OpenCa, type RevokedRecord } from './ca.js';
 import { profileOf, type SignerKind } from './profiles.js';
-import { revokesIdentity } from './revocation.js';
 
 interface RevokeCommon {
   caDir: string;
@@ -33,10 +32,8 @@ export interface RevokeResult {
   crlNumber: number;
   /** The certificates this command put on the CRL. */
   revoked: RevokedRecord[];
-  /** The identity's other certificates, not on the CRL, that are still within their validity. */
-  others: IssuedRecord[];
-  /** Whether verify refuses those other certificates too (every reason but superseded). */
-  othersRefused: boolean;
+  /** The identity's other certificates, not on the CRL by serial, still within their validity, and whether radseal verify refuses them too. */
+  others: { cert: IssuedRecord; refused: boolean }[];
 }
 
 /** Checks reason and time; returns the instant to record, never after now (a revocation takes effect when processed at the latest). */
@@ -49,6 +46,12 @@ function checkedTime(reason: RevocationReason, time: Date | undefined, now: Date
   return at > now ? now : at;
 }
 
+/** Whether verify treats `other` as revoked along with `revoked` (the rule of reachesSibling in revocation.ts). */
+function alsoRefused(other: IssuedRecord, revoked: IssuedRecord | undefined, reason: RevocationReason): boolean {
+  if (reason !== 'superseded') return true; // issued before this revocation was processed
+  return revoked !== undefined && new Date(other.notBefore) <= new Date(revoked.notBefore);
+}
+
 async function record(ca: OpenCa, targets: { serial: string; commonName: string; profile?: SignerKind }[], reason: RevocationReason, at: Date, now: Date): Promise<RevokeResult> {
   const revoked = targets.map((t): RevokedRecord => ({
     serial: t.serial, commonName: t.commonName, revokedAt: at.toISOString(), reason, recordedAt: now.toISOString(), ...(t.profile ? { profile: t.profile } : {}),
@@ -56,8 +59,11 @@ async function record(ca: OpenCa, targets: { serial: string; commonName: string;
   ca.state.revoked.push(...revoked);
   await writeCrl(ca, now);
   const onCrl = new Set(ca.state.revoked.map((r) => r.serial));
-  const others = ca.state.issued.filter((i) => targets.some((t) => t.commonName === i.commonName && t.profile === i.profile) && !onCrl.has(i.serial) && new Date(i.notAfter) > now);
-  return { crlNumber: ca.state.crlNumber, revoked, others, othersRefused: revokesIdentity(reason) };
+  const issued = (serial: string) => ca.state.issued.find((i) => i.serial === serial);
+  const others = ca.state.issued
+    .filter((i) => targets.some((t) => t.commonName === i.commonName && t.profile === i.profile) && !onCrl.has(i.serial) && new Date(i.notAfter) > now)
+    .map((cert) => ({ cert, refused: targets.some((t) => t.profile === cert.profile && t.commonName === cert.commonName && alsoRefused(cert, issued(t.serial), reason)) }));
+  return { crlNumber: ca.state.crlNumber, revoked, others };
 }
 
 /** Adds one certificate to the revocation list and re-signs the CRL. */

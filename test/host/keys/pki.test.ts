@@ -227,22 +227,32 @@ test('revoke --device after a key compromise: every certificate of the device go
   assert.match(radseal('pki', 'list', '--ca', ca).stdout, /device +DX-5 +ECDSA-P256 .*REVOKED from .*\(keyCompromise\)/);
 });
 
-test('revoke --time in the past reaches back: a signature made after that instant is refused even though it predates the command', () => {
+test('revoke --time in the past reaches back, and revoking one certificate reaches the device: superseded ECDSA key, its Ed25519 contemporary refused too, the successor enrolment untouched', () => {
   const pin = ['--ca-pin-env', 'RADSEAL_TEST_CA_PIN'];
-  const s = signedAt('a.dcm');
-  const back = new Date(s.getTime() - 3_600_000).toISOString();
+  const dev6 = join(dir, 'dev6'), dev6b = join(dir, 'dev6b');
+  ok(radseal('pki', 'issue-device', '--ca', ca, '--id', 'DX-6', '--out', dev6, '--ecdsa', ...pin), 'issue DX-6');
+  ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, ...pin), 'bundle');
+  seal('six.dcm', dev6, ['--ecdsa-key', join(dev6, 'device-ecdsa.key'), '--ecdsa-cert', join(dev6, 'device-ecdsa.crt')]);
+  assert.equal(verify('six.dcm').report.verdict, 'authentic', 'positive control');
+  ok(radseal('pki', 'issue-device', '--ca', ca, '--id', 'DX-6', '--out', dev6b, ...pin), 'rotate: new enrolment of DX-6');
+  const back = new Date(signedAt('six.dcm').getTime() - 3_600_000).toISOString();
   writeFileSync(join(dir, 'old-crl.pem'), readFileSync(join(ca, 'crl.pem'))); // the list as it was before this revocation
-  const r = radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device-ecdsa.crt'), '--reason', 'superseded', '--time', back, ...pin);
+  const r = radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev6, 'device-ecdsa.crt'), '--reason', 'superseded', '--time', back, ...pin);
   ok(r, 'revoke ecdsa');
-  assert.match(r.stdout, /note: DX-3's Ed25519 device certificate serial [0-9A-F]+ stays valid \(superseded retires this certificate only\)/, 'points at the device\'s other live key');
+  const [ed, edNew] = [dev6, dev6b].map((d) => parseCertificate(readCertificateDer(join(d, 'device.crt'))).x509.serialNumber);
+  assert.match(r.stdout, new RegExp(`note: radseal verify also refuses DX-6's Ed25519 device certificate serial ${ed} \\(same device\\)`), r.stdout);
+  assert.match(r.stdout, new RegExp(`note: DX-6's Ed25519 device certificate serial ${edNew} stays valid \\(issued after the superseded certificate: its successor\\)`), r.stdout);
   assert.equal(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device.crt'), '--time', 'yesterday', ...pin).code, 2);
   assert.equal(radseal('pki', 'revoke', '--ca', ca, '--cert', join(dev, 'device.crt'), '--time', new Date(Date.now() + 86_400_000).toISOString(), ...pin).code, 2, 'no future revocation');
   ok(radseal('pki', 'bundle', '--ca', ca, '--out', bundle, ...pin), 'bundle');
-  const v = verify('a.dcm');
-  const ecdsa = v.report.signatures.findIndex((x: { algorithm: string }) => x.algorithm === 'ECDSA-P256');
-  assert.equal(v.report.signatures[ecdsa].trusted, false);
-  assert.match(v.report.reasons.join('\n'), /ECDSA-P256, DX-3\): certificate of DX-3 was revoked at [^ ]+ \(superseded\); signature dated [^ ]+, after it/);
-  assert.equal(v.report.verdict, 'authentic', 'the Ed25519 device signature still vouches');
+  const v = verify('six.dcm');
+  assert.equal(v.report.verdict, 'untrusted');
+  const reasons = v.report.reasons.join('\n');
+  assert.match(reasons, /ECDSA-P256, DX-6\): certificate of DX-6 was revoked at [^ ]+ \(superseded\); signature dated [^ ]+, after it/);
+  assert.match(reasons, /Ed25519, DX-6\): device DX-6 was revoked at [^ ]+ \(superseded, certificate serial [0-9A-F]+\); this certificate \(serial [0-9A-F]+\) belongs to the same device; signature dated [^ ]+, after it/);
+  seal('six-new.dcm', dev6b);
+  assert.equal(verify('six-new.dcm').report.verdict, 'authentic', 'the successor key signs on');
+  assert.equal(verify('a.dcm').report.verdict, 'authentic', 'other devices are untouched');
   // A certificate from another CA cannot be revoked here.
   const other = join(dir, 'other');
   ok(radseal('keygen', '--id', 'DX-9', '--out', other), 'keygen');
@@ -279,7 +289,7 @@ test('a stale, future-dated or forged revocation list is never used to vouch', a
   assert.equal(cli.code, 2);
   assert.match(cli.stderr, /trust file .*forged\.pem: revocation list #1 in the trust bundle is not signed by any CA/);
   // An older CRL (lower number) beside the newest does not resurrect a revoked certificate.
-  const ecdsaCrt = parseCertificate(readCertificateDer(join(dev, 'device-ecdsa.crt')));
+  const ecdsaCrt = parseCertificate(readCertificateDer(join(dir, 'dev6', 'device-ecdsa.crt')));
   const oldCrl = readFileSync(join(dir, 'old-crl.pem'), 'utf8');
   const both = parseCertificates(Buffer.from(readFileSync(bundle, 'utf8') + oldCrl));
   assert.equal(both.crls?.length, 2);

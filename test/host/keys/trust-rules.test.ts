@@ -159,7 +159,7 @@ async function withCrl(entries: RevokedEntry[], mode?: 'signing-time' | 'any'): 
 const serialOf = (c: CertInfo) => normaliseSerial(c.x509.serialNumber);
 /** A CRL entry revoking `c` from `from`, processed now, naming its identity (as a radseal CA writes it). */
 const entryFor = (c: CertInfo, reason: RevocationReason, from: Date): RevokedEntry => ({
-  serial: serialOf(c), revokedAt: new Date(), reason, invalidSince: from, identity: identityOf(c)!,
+  serial: serialOf(c), revokedAt: new Date(), reason, invalidSince: from, identity: { ...identityOf(c)!, issuedAt: c.notBefore },
 });
 
 test('keyCompromise, or no reason: the signer\'s own date no longer places a signature before the revocation; a verified certified time does', async () => {
@@ -223,7 +223,7 @@ test(`future-dated signatures: beyond the clock tolerance (${CLOCK_TOLERANCE_MS 
   assert.match(ts.reason, /the certified time of the signature by DX-R1 is [^ ]+, in the future/);
 });
 
-test('revoking one certificate revokes the device: its ECDSA sibling is refused in both modes; superseded retires one certificate only', async () => {
+test('revoking one certificate revokes the device: its ECDSA sibling is refused in both modes; superseded spares only the successor enrolment', async () => {
   const R = new Date(Date.now() - HOUR);
   const before = new Date(R.getTime() - HOUR);
   const after = new Date(R.getTime() + 60_000);
@@ -244,10 +244,21 @@ test('revoking one certificate revokes the device: its ECDSA sibling is refused 
   // The earliest revocation of the identity decides.
   const two = await withCrl([entryFor(device, 'cessationOfOperation', R), entryFor(deviceEcdsa, 'cessationOfOperation', new Date(R.getTime() + 2 * HOUR))]);
   assert.equal(trusted(deviceEcdsa, two, { role: 'device', signedAt: after }).trusted, false);
-  // superseded: key rotation; the identity carries on with its other certificates.
+  // superseded: the contemporary (same enrolment) is retired with it, in both modes…
   const rotated = await withCrl([entryFor(device, 'superseded', R)]);
-  assert.equal(trusted(deviceEcdsa, rotated, { role: 'device', signedAt: after }).trusted, true);
-  assert.equal(trusted(deviceEcdsa, await withCrl([entryFor(device, 'superseded', R)], 'any'), { role: 'device', signedAt: after }).trusted, true);
+  assert.equal(trusted(deviceEcdsa, rotated, { role: 'device', signedAt: before }).trusted, true);
+  assert.match(trusted(deviceEcdsa, rotated, { role: 'device', signedAt: after }).reason, /device DX-R1 was revoked at [^ ]+ \(superseded, certificate serial [0-9A-F]+\); .*, after it/);
+  assert.equal(trusted(deviceEcdsa, await withCrl([entryFor(device, 'superseded', R)], 'any'), { role: 'device', signedAt: before }).trusted, false, 'mode any');
+  // …but the successor the rotation issued signs on (and so does the successor after a compromise, issued after the CA processed it).
+  await issueDevice({ caDir, deviceId: 'DX-R1', outDir: join(dir, 'dev-next') });
+  const successor = cert(join(dir, 'dev-next', 'device.crt'));
+  assert.ok(successor.notBefore > device.notBefore, 'a later enrolment starts later');
+  const t = new Date(Math.max(Date.now(), successor.notBefore.getTime()));
+  for (const mode of ['signing-time', 'any'] as const) {
+    const d = decideTrust(successor, await withCrl([entryFor(device, 'superseded', R)], mode), t, { role: 'device', signedAt: t, now: t });
+    assert.equal(d.trusted, true, `${mode}: ${d.reason}`);
+    assert.equal(d.revocation, 'not-revoked');
+  }
   // Other identities are untouched: the technologist, and a device with another id.
   assert.equal(trusted(technologist, compromised, { role: 'technologist', signedAt: after }).trusted, true);
 });
@@ -260,14 +271,14 @@ test('CA: revoke writes revocationDate (processed) + invalidityDate (--time) + t
   const ec = cert(join(d, 'dev', 'device-ecdsa.crt'));
   const back = new Date(Date.now() - 2 * HOUR);
   const r = await revoke({ caDir: d, certDer: ed.der, reason: 'keyCompromise', time: back });
-  assert.deepEqual(r.others.map((o) => o.serial), [serialOf(ec)]);
-  assert.equal(r.othersRefused, true);
+  assert.deepEqual(r.others.map((o) => [o.cert.serial, o.refused]), [[serialOf(ec), true]]);
   const crl = parseCrl(Buffer.from(readFileSync(join(d, 'crl.pem'), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64'));
   const [entry] = crl.entries;
   assert.equal(entry!.serial, serialOf(ed));
   assert.ok(Math.abs(entry!.invalidSince!.getTime() - back.getTime()) < 1000, 'invalidityDate = --time');
   assert.ok(entry!.revokedAt.getTime() > back.getTime() + HOUR, 'revocationDate is when the CA processed it');
-  assert.deepEqual(entry!.identity, { kind: 'device', commonName: 'DX-RV' });
+  assert.deepEqual(entry!.identity, { kind: 'device', commonName: 'DX-RV', issuedAt: ed.notBefore });
+  assert.equal(ec.notBefore.getTime(), ed.notBefore.getTime(), 'one enrolment, one notBefore');
   // OpenSSL: the signature checks, the entry prints with its invalidity date and the (non-critical) identity extension,
   // and -crl_check sees the Ed25519 certificate revoked but, reading serials only, not yet the ECDSA one.
   const text = run('openssl', ['crl', '-in', join(d, 'crl.pem'), '-CAfile', join(d, 'ca.crt'), '-noout', '-text']);
