@@ -53,14 +53,14 @@ export async function runDicomInput(ctx: DicomContext, index: number, stats: Fuz
     ctx.onVerify?.(index, false);
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     stats.escapes++;
-    countInput(stats, m.operators, 'escape', performance.now() - t0);
+    countInput(stats, m.operators, 'escape', performance.now() - t0, index);
     const file = saveInput(ctx.outDir, 'escapes', m, { error: message, stack: err instanceof Error ? err.stack : undefined });
     countClass(stats.classes.escape, `${operatorLabel(m)}: ${blurNumbers(message)}`, { ...example(m, 'escape', `${last} -> ${message}`), file });
     return;
   }
   ctx.onVerify?.(index, false);
   const ms = performance.now() - t0;
-  countInput(stats, m.operators, verdict, ms);
+  countInput(stats, m.operators, verdict, ms, index);
   const internal = reasons.find((r) => INTERNAL_ERROR.test(r));
   if (internal) {
     stats.internalErrors++;
@@ -79,6 +79,7 @@ export async function runDicomInput(ctx: DicomContext, index: number, stats: Fuz
   if (verdict !== 'authentic') return;
   if (!m.structural && (await ctx.pydicom.sameDataSet(base.name, base.bytes, m.bytes))) {
     stats.excusedByPydicom++;
+    countClass(stats.classes.excused, `${m.operators[m.operators.length - 1]}: ${classKey(last)}`, example(m, verdict, last));
     return;
   }
   stats.failures++;

@@ -88,14 +88,14 @@ export function runLinkInput(ctx: LinkContext, index: number, stats: FuzzStats):
     ctx.onVerify?.(index, false);
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     stats.escapes++;
-    countInput(stats, input.operators, 'escape', performance.now() - t0);
+    countInput(stats, input.operators, 'escape', performance.now() - t0, index);
     const file = save(ctx, 'escapes', input, { error: message, stack: err instanceof Error ? err.stack : undefined });
     countClass(stats.classes.escape, `${label}: ${blurNumbers(message)}`, { seed: ctx.seed, index, operators: label, verdict: 'escape', detail: `${detail} -> ${message}`, file });
     return;
   }
   ctx.onVerify?.(index, false);
   if (forged.length) verdict = 'accepted-corrupt';
-  countInput(stats, input.operators, verdict, performance.now() - t0);
+  countInput(stats, input.operators, verdict, performance.now() - t0, index);
   if (!forged.length) return;
   stats.failures++;
   const p = forged[0]!;

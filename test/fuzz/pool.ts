@@ -95,7 +95,7 @@ export function runFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> {
       const record = recordLost(o, index, kind, why);
       if (kind === 'hang') stats.hangs++;
       else stats.escapes++;
-      countInput(stats, record.operators, kind, Date.now() - (times[i * 2 + 1]! || Date.now()));
+      countInput(stats, record.operators, kind, Date.now() - (times[i * 2 + 1]! || Date.now()), index);
       countClass(stats.classes[kind], `${record.label}: ${why}`, { seed: o.seed, index, operators: record.label, verdict: kind, detail: `${record.detail} -> ${why}`, file: record.file });
       if (b.start < index) queue.unshift({ start: b.start, end: index });
       if (index + 1 < b.end) queue.unshift({ start: index + 1, end: b.end });

@@ -17,7 +17,7 @@ function classes(title: string, r: Record<string, ClassCount>, limit = 40): stri
 
 export function summarize(s: FuzzStats, seconds: number): string {
   const lines = [
-    `inputs ${s.inputs} in ${seconds.toFixed(1)} s (${(s.inputs / seconds).toFixed(1)} inputs/s), slowest ${s.maxMs.toFixed(0)} ms`,
+    `inputs ${s.inputs} in ${seconds.toFixed(1)} s (${(s.inputs / seconds).toFixed(1)} inputs/s), slowest ${s.maxMs.toFixed(0)} ms (index ${s.slowestIndex})`,
     `verdicts: ${table(s.verdicts)}`,
     `escapes ${s.escapes}, internal errors ${s.internalErrors}, hangs ${s.hangs}, failures ${s.failures} (excused by pydicom ${s.excusedByPydicom}), genuine called non-authentic ${s.genuineNonAuthentic}`,
     'per operator:',
@@ -27,6 +27,7 @@ export function summarize(s: FuzzStats, seconds: number): string {
     ...classes('HANGS', s.classes.hang),
     ...classes('INTERNAL ERRORS (caught by the verifier)', s.classes.internal),
     ...classes('GENUINE CALLED NON-AUTHENTIC', s.classes.genuine),
+    ...classes('EXCUSED (authentic on a changing input, pydicom reads the same data set)', s.classes.excused, 15),
   ];
   return lines.join('\n');
 }

@@ -32,15 +32,16 @@ export interface FuzzStats {
   excusedByPydicom: number;
   /** Neutral (genuine) inputs the verifier did not call authentic. */
   genuineNonAuthentic: number;
-  /** Slowest single input, ms. */
+  /** Slowest single input, ms, and which one (index). */
   maxMs: number;
-  classes: { failure: Record<string, ClassCount>; escape: Record<string, ClassCount>; hang: Record<string, ClassCount>; genuine: Record<string, ClassCount>; internal: Record<string, ClassCount> };
+  slowestIndex: number;
+  classes: { failure: Record<string, ClassCount>; escape: Record<string, ClassCount>; hang: Record<string, ClassCount>; genuine: Record<string, ClassCount>; internal: Record<string, ClassCount>; excused: Record<string, ClassCount> };
 }
 
 export function emptyStats(): FuzzStats {
   return {
-    inputs: 0, verdicts: {}, operators: {}, escapes: 0, internalErrors: 0, hangs: 0, failures: 0, excusedByPydicom: 0, genuineNonAuthentic: 0, maxMs: 0,
-    classes: { failure: {}, escape: {}, hang: {}, genuine: {}, internal: {} },
+    inputs: 0, verdicts: {}, operators: {}, escapes: 0, internalErrors: 0, hangs: 0, failures: 0, excusedByPydicom: 0, genuineNonAuthentic: 0, maxMs: 0, slowestIndex: -1,
+    classes: { failure: {}, escape: {}, hang: {}, genuine: {}, internal: {}, excused: {} },
   };
 }
 
@@ -52,7 +53,7 @@ const bump = (r: Record<string, number>, key: string, n = 1) => {
  * Counts one input under its operator: the operator itself when it ran alone, "op (stacked)"
  * when neutral operators ran before it (their own figures stay those of single runs).
  */
-export function countInput(s: FuzzStats, operators: readonly string[], verdict: string, ms: number): void {
+export function countInput(s: FuzzStats, operators: readonly string[], verdict: string, ms: number, index = -1): void {
   s.inputs++;
   bump(s.verdicts, verdict);
   const last = operators[operators.length - 1] ?? '(none)';
@@ -60,7 +61,10 @@ export function countInput(s: FuzzStats, operators: readonly string[], verdict: 
   const o = Object.hasOwn(s.operators, op) ? s.operators[op]! : (s.operators[op] = { inputs: 0, verdicts: {} });
   o.inputs++;
   bump(o.verdicts, verdict);
-  if (ms > s.maxMs) s.maxMs = ms;
+  if (ms > s.maxMs) {
+    s.maxMs = ms;
+    s.slowestIndex = index;
+  }
 }
 
 /** Adds one occurrence of a class, keeping the first example; returns whether it is the class's first. */
@@ -94,8 +98,11 @@ export function mergeStats(into: FuzzStats, from: FuzzStats): void {
   into.failures += from.failures;
   into.excusedByPydicom += from.excusedByPydicom;
   into.genuineNonAuthentic += from.genuineNonAuthentic;
-  into.maxMs = Math.max(into.maxMs, from.maxMs);
-  for (const k of ['failure', 'escape', 'hang', 'genuine', 'internal'] as const) mergeClasses(into.classes[k], from.classes[k]);
+  if (from.maxMs > into.maxMs) {
+    into.maxMs = from.maxMs;
+    into.slowestIndex = from.slowestIndex;
+  }
+  for (const k of ['failure', 'escape', 'hang', 'genuine', 'internal', 'excused'] as const) mergeClasses(into.classes[k], from.classes[k]);
 }
 
 /** Offsets and sizes vary from input to input; a class is the same finding with the numbers blurred. */
