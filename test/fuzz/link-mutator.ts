@@ -81,6 +81,13 @@ const LINK_OPERATORS: LinkOperator[] = [
     },
   },
   {
+    // A line drop right after a header: what follows must not pass for the lost body.
+    name: 'truncate-after-header', apply: (s, p, rng) => {
+      const i = rng.int(p.length), at = starts(p)[i]!;
+      return p[i]!.length === HEADER_BYTES + 4 ? null : { bytes: concat(s.subarray(0, at + HEADER_BYTES), s.subarray(at + p[i]!.length)), detail: `packet ${i} cut after its header` };
+    },
+  },
+  {
     name: 'splice', apply: (s, _p, rng) => {
       const from = rng.int(s.length), len = rng.range(1, 64), at = rng.int(s.length + 1);
       return { bytes: concat(s.subarray(0, at), s.slice(from, from + len), s.subarray(at)), detail: `${len} bytes from ${from} inserted at ${at}` };

@@ -4,7 +4,7 @@
 // packet the parser accepts must be one that was actually sent.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PacketParser, PacketType, LinkProtocolError, decodeBegin, decodeNak, decodeText, geometryProblem, type Packet, type ParseEvent } from '../../host/link/codec.js';
+import { PacketParser, PacketType, PACKET_TYPE_NAMES, LinkProtocolError, decodeBegin, decodeNak, decodeText, geometryProblem, type Packet, type ParseEvent } from '../../host/link/codec.js';
 import { linkInput, mangledBodies, type LinkInput } from './link-mutator.js';
 import { countClass, countInput, blurNumbers, type FuzzStats } from './stats.js';
 
@@ -101,5 +101,5 @@ export function runLinkInput(ctx: LinkContext, index: number, stats: FuzzStats):
   const p = forged[0]!;
   const what = `type 0x${p.type.toString(16)} serial ${p.serial} index ${p.index}, ${p.body.length}-byte body`;
   const file = save(ctx, 'failures', input, { accepted: forged.map((f) => ({ ...f, body: hex(f.body) })) });
-  countClass(stats.classes.failure, `${label}: accepted a packet that was never sent`, { seed: ctx.seed, index, operators: label, verdict, detail: `${detail} -> ${what}`, file });
+  countClass(stats.classes.failure, `accepted a ${PACKET_TYPE_NAMES[p.type] ?? 'type ' + p.type} with a ${p.body.length}-byte body that was never sent`, { seed: ctx.seed, index, operators: label, verdict, detail: `${detail} -> ${what}`, file });
 }
