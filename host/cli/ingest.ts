@@ -94,7 +94,7 @@ export function register(program: Command): void {
         const w = watchFolder(o.watch, ingestor, log, undefined, { maxObjectBytes: o.maxObjectBytes });
         console.log(`radseal ingest: watching ${o.watch} (policy ${o.onFailure}, audit ${o.audit})`);
         await untilSignal(async () => {
-          w.close();
+          await w.close();
           audit.close();
         }, { o, ingestor });
         return;

@@ -38,7 +38,8 @@ export function looksLikeDicom(path: string): boolean {
 }
 
 export interface FolderWatcher {
-  close(): void;
+  /** Stops watching; resolves once the file being ingested (if any) is done, so nothing is cut off mid-way. */
+  close(): Promise<void>;
   /** One pass over the folder now (joined to the running one, if any); resolves when it is done. */
   scan(): Promise<void>;
 }
@@ -89,6 +90,7 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
 
   const walk = async (folder: string): Promise<void> => {
     for (const f of readdirSync(folder).sort()) {
+      if (closed) return;
       if (f.startsWith('.')) continue; // writers' temporary files, and our own .failed/
       const p = join(folder, f);
       const name = relative(dir, p);
@@ -141,11 +143,12 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
   const poll = setInterval(() => void scan(), pollMs);
   void scan();
   return {
-    close: () => {
+    close: async () => {
       closed = true;
       w.close();
       clearInterval(poll);
       if (settleTimer) clearTimeout(settleTimer);
+      await running;
     },
     scan,
   };

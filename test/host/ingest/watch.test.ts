@@ -78,14 +78,14 @@ test('watch: a file that cannot be ingested goes to .failed/ with a log line; a 
   const logs: string[] = [];
   const w = watchFolder(drop, base.ingestor, (m) => logs.push(m), undefined, { settleMs: 0, pollMs: 60000 });
   await w.scan();
-  w.close();
+  await w.close();
   assert.match(logs.join('\n'), /sub\/x: could not be ingested \(audit log is closed\); moved to .*\.failed\/sub_x/);
   assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['sub_x']);
   assert.deepEqual(readdirSync(join(drop, 'sub')), []);
   const again: string[] = [];
   const w2 = watchFolder(drop, new Ingestor({ ...base.ingestor.o }), (m) => again.push(m), undefined, { settleMs: 0, pollMs: 60000 });
   await w2.scan();
-  w2.close();
+  await w2.close();
   assert.deepEqual(again, [], 'the restarted watcher does not touch .failed/');
   assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['sub_x']);
 });
@@ -100,7 +100,7 @@ test('watch: a file over --max-object-bytes is not read: audited as refused unve
   const logs: string[] = [];
   const w = watchFolder(drop, ingestor, (m) => logs.push(m), undefined, { settleMs: 0, pollMs: 60000, maxObjectBytes: 10000 });
   await w.scan();
-  w.close();
+  await w.close();
   assert.deepEqual(readdirSync(join(drop, FAILED_FOLDER)), ['big']);
   const [rec] = readAudit(auditPath);
   assert.deepEqual([rec!.verdict, rec!.action, rec!.source.via, rec!.fileSha256], ['unverified', 'rejected', 'watch', null]);
