@@ -5,10 +5,13 @@ import { tokenizePart10, TokenizeError } from './part10-tokens.js';
 import { rngFor, type Rng } from './prng.js';
 import type { MutationClass, Operator } from './dicom-operator.js';
 import { NEUTRAL_OPERATORS } from './dicom-neutral-ops.js';
-import { CHANGING_OPERATORS } from './dicom-changing-ops.js';
+import { CHANGING_OPERATORS as CHANGING_VALUE_OPERATORS } from './dicom-changing-ops.js';
+import { duplicateItem, removeElement, removeItem, removePadding, reorderItems, reorderSignatureItems } from './dicom-sequence-ops.js';
 
 export type { MutationClass, Operator } from './dicom-operator.js';
-export const OPERATORS: Operator[] = [...NEUTRAL_OPERATORS, ...CHANGING_OPERATORS];
+const NEUTRAL: Operator[] = [...NEUTRAL_OPERATORS, removePadding, reorderSignatureItems];
+const CHANGING: Operator[] = [...CHANGING_VALUE_OPERATORS, removeElement, duplicateItem, removeItem, reorderItems];
+export const OPERATORS: Operator[] = [...NEUTRAL, ...CHANGING];
 
 export interface MutationBase {
   name: string;
@@ -42,7 +45,7 @@ function pickBase(bases: readonly MutationBase[], rng: Rng): MutationBase {
 /** Neutral operators are picked as often as changing ones, so "genuine" inputs are well covered. */
 function pickOperator(rng: Rng, only?: MutationClass): Operator {
   const kind = only ?? (rng.chance(0.35) ? 'neutral' : 'changing');
-  return rng.pick(kind === 'neutral' ? NEUTRAL_OPERATORS : CHANGING_OPERATORS);
+  return rng.pick(kind === 'neutral' ? NEUTRAL : CHANGING);
 }
 
 /**

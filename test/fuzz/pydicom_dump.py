@@ -10,6 +10,7 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 
 SKIPPED = {0xFFFAFFFA, 0xFFFCFFFC, 0x04000310}
+MAC_PARAMETERS_SEQUENCE = 0x4FFE0001
 # Text values compare as DICOM compares them: trailing spaces and NULs are padding.
 TEXT_VRS = {'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT'}
 
@@ -24,9 +25,15 @@ def dump(ds, depth, out):
         if vr == 'SQ':
             seq = ds[tag].value
             out.append(f'{depth} {tag:08x} SQ {len(seq)}')
-            for i, item in enumerate(seq):
-                out.append(f'{depth} item {i}')
-                dump(item, depth + 1, out)
+            blocks = []
+            for item in seq:
+                block = [f'{depth} item']
+                dump(item, depth + 1, block)
+                blocks.append(block)
+            if tag == MAC_PARAMETERS_SEQUENCE:
+                blocks.sort()  # its items are found by MAC ID Number, not by position
+            for block in blocks:
+                out.extend(block)
             continue
         value = raw.value if isinstance(raw, RawDataElement) else ds[tag].value
         if isinstance(value, (bytes, bytearray)) and vr in TEXT_VRS:
