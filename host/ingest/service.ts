@@ -41,10 +41,13 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
   const log = o.log ?? (() => {});
   const max = o.maxBodyBytes ?? 1 << 30;
   const reply = (res: http.ServerResponse, code: number, body: unknown) => {
+    if (res.destroyed) return; // the caller hung up (or we are stopping): the record stands, nobody to tell
     const text = JSON.stringify(body);
     res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
+  // Requests being verified: close() lets them finish (kept and audited), then returns.
+  const inFlight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/health') return reply(res, 200, { ok: true, auditSeq: o.ingestor.o.audit.head.seq });
@@ -67,8 +70,7 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
       chunks.push(d);
     });
     req.on('error', (err) => log(`POST /verify: request failed: ${err.message}`));
-    req.on('end', async () => {
-      if (tooBig) return;
+    const answer = async () => {
       try {
         const bytes = new Uint8Array(Buffer.concat(chunks, size));
         const q = (k: string) => url.searchParams.get(k) || null;
@@ -95,6 +97,12 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
         log(`verify: could not record the object: ${(err as Error).message}`);
         reply(res, 503, { error: `could not record the object: ${(err as Error).message}` });
       }
+    };
+    req.on('end', () => {
+      if (tooBig) return;
+      const work = answer();
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
     });
   });
   return new Promise((resolve, reject) => {
@@ -102,10 +110,11 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
     server.listen(o.port, o.host, () => {
       resolve({
         port: (server.address() as { port: number }).port,
-        close: () => new Promise<void>((r) => {
+        close: async () => {
           server.closeAllConnections();
-          server.close(() => r());
-        }),
+          await new Promise<void>((r) => server.close(() => r()));
+          while (inFlight.size) await Promise.allSettled([...inFlight]);
+        },
       });
     });
   });

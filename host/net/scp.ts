@@ -250,6 +250,8 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
   const sockets = new Set<net.Socket>();
   // Data set bytes in memory across associations (received, not yet answered).
   let buffered = 0;
+  // Objects being handled (verified, kept, audited): close() lets them finish.
+  const inFlight = new Set<Promise<void>>();
   const release = (n: number) => {
     buffered -= n;
   };
@@ -273,7 +275,10 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
     let chain: Promise<void> = Promise.resolve();
     // Queued work never breaks the chain: what follows still runs (and is answered).
     const then = (work: () => Promise<void> | void, after?: () => void) => {
-      chain = chain.then(work).catch((err: unknown) => log(`association from ${rq?.callingAe ?? sock.remoteAddress}: ${(err as Error).message}`)).finally(after);
+      const next = chain.then(work).catch((err: unknown) => log(`association from ${rq?.callingAe ?? sock.remoteAddress}: ${(err as Error).message}`)).finally(after);
+      chain = next;
+      inFlight.add(next);
+      void next.finally(() => inFlight.delete(next));
     };
     sock.on('close', () => {
       // A message cut off mid-way gives its bytes back.
@@ -483,10 +488,12 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       const port = (server.address() as net.AddressInfo).port;
       resolve({
         port,
-        close: () => new Promise<void>((res) => {
+        close: async () => {
           for (const s of sockets) s.destroy();
-          server.close(() => res());
-        }),
+          await new Promise<void>((res) => server.close(() => res()));
+          // An object being verified when we stop is still kept and audited (its sender gets no answer and resends).
+          while (inFlight.size) await Promise.allSettled([...inFlight]);
+        },
       });
     });
   });

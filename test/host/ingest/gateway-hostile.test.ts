@@ -15,6 +15,7 @@ import { cStore, DicomNetError } from '../../../host/net/cstore.js';
 import { startGateway, watchFolder } from '../../../host/ingest/gateway/gateway.js';
 import { Ingestor, internalErrorReport } from '../../../host/ingest/gateway/ingest.js';
 import { startVerifyService } from '../../../host/ingest/service.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
 import { verifyAuditLog, type AuditRecord } from '../../../host/ingest/audit.js';
 import { tempDir } from '../dicom/fixtures.js';
 import { makeObjects, testIngestor } from '../../services/ingest-fixtures.js';
@@ -122,4 +123,25 @@ test('hostile files through the gateway (storescu and radseal SCU), the watch fo
   assert.deepEqual(recs.map((r) => r.verdict === 'authentic'), [false, false, false, true, false, false, false, false, false, false, false]);
   assert.ok(recs.every((r) => !r.reasons.some((x) => /internal error/.test(x))), `the verifier handled them all itself: ${JSON.stringify(recs.map((r) => r.reasons[0]))}`);
   assert.equal(verifyAuditLog(auditPath).ok, true);
+});
+
+test('stopping the gateway while an object is being handled: it is still kept and audited before close() returns', async (t) => {
+  const dir = tempDir(t, 'radseal-gw-stop-');
+  const objs = await makeObjects(dir, 2, 128, 128);
+  const base = testIngestor(t, dir, objs, 'reject');
+  let closing: Promise<void> | null = null;
+  const ingestor = new Ingestor({
+    ...base.ingestor.o,
+    verify: (...args) => {
+      setImmediate(() => (closing = gw.close())); // stop as soon as this object's verification is under way
+      return verifyObject(...args);
+    },
+  });
+  const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADSEAL', ingestor });
+  await assert.rejects(cStore({ calledAe: 'RADSEAL', host: '127.0.0.1', port: gw.port }, objs.sealed[0]!), DicomNetError);
+  while (!closing) await new Promise((r) => setTimeout(r, 10));
+  await closing;
+  const recs = readAudit(base.auditPath);
+  assert.deepEqual(recs.map((r) => [r.verdict, r.action]), [['authentic', 'stored']], 'kept and audited (the sender, cut off, will send again)');
+  assert.ok(existsSync(join(dir, 'store', `${recs[0]!.sopInstanceUid}.dcm`)));
 });
