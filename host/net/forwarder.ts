@@ -108,7 +108,15 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
   private async run(): Promise<void> {
     let backoff = this.minBackoff;
     while (this.running) {
-      const head: E | undefined = this.queue.pending()[0];
+      let head: E | undefined;
+      try {
+        head = this.queue.pending()[0];
+      } catch (e) {
+        // The queue folder cannot be read (removed, permissions): say so, look again later; never die.
+        this.log(`forward: cannot read the queue: ${(e as Error).message}`);
+        await this.sleep(this.maxBackoff);
+        continue;
+      }
       if (!head) {
         await this.sleep(1000);
         continue;
