@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newSeed, seedSigner, signEd25519, verifyEd25519, publicKeyOf } from '../host/keys/ed25519.js';
 import { issueCertificate } from '../host/keys/x509.js';
+import { EKU_DEVICE } from '../host/keys/pki/profiles.js';
 import { parseCertificates } from '../host/keys/certs.js';
 import { toPem } from '../host/keys/pem.js';
 import { sealFrame } from '../host/seal/seal.js';
@@ -61,7 +62,7 @@ const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-'));
 try {
   const frame = makePhantom({ rows: 3072, cols: 3072, bitsStored: 14, seed: 11 });
   const signer = seedSigner(seed);
-  const certificateDer = await issueCertificate({ subject: { commonName: 'BENCH-DX' }, subjectPublicKey: signer.publicKey, issuerSigner: signer });
+  const certificateDer = await issueCertificate({ subject: { commonName: 'BENCH-DX' }, subjectPublicKey: signer.publicKey, issuerSigner: signer, extendedKeyUsage: [EKU_DEVICE] });
   const trust = parseCertificates(certificateDer);
   const device = { deviceId: 'BENCH-DX', boardId: 'bench', signer, certificateDer };
   const rawFrameSha256 = sha256(pixelBytes(frame.pixels));

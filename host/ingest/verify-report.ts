@@ -1,15 +1,17 @@
 // The one result type of verification, shared by the CLI, the gateway, the
 // verify-service, the HTML report and the audit log.
 import type { WatermarkReport } from './watermark-check.js';
+import type { SigningRole } from '../keys/pki/profiles.js';
 
 export type Verdict = 'authentic' | 'tampered' | 'unsigned' | 'untrusted' | 'invalid';
 
 /**
  * Who a signature speaks for, from its purpose code (CID 7007): 14 Source = the device
  * ('device-attributes' when it leaves Pixel Data out and covers the tile table),
- * 1 Author = the technologist, 5 Verification / 13 Review = a PACS correction.
+ * 1 Author = the technologist, 5 Verification / 13 Review = a PACS correction. The
+ * certificate's profile decides whether its signer may sign in that role (keys/pki/profiles.ts).
  */
-export type SignatureRole = 'device' | 'device-attributes' | 'technologist' | 'pacs' | 'other';
+export type SignatureRole = SigningRole;
 
 export interface SignatureReport {
   macId: number;

@@ -93,9 +93,11 @@ export function python(script: string, args: string[] = []): string {
   return r.stdout;
 }
 
-export function opensslKey(dir: string, kind: 'rsa' | 'ec', cn: string): { key: string; cert: string } {
+export function opensslKey(dir: string, kind: 'rsa' | 'ec', cn: string, extendedKeyUsage?: string): { key: string; cert: string } {
   const key = join(dir, `${cn}.key`), cert = join(dir, `${cn}.crt`);
   const alg = kind === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-  execFileSync('openssl', ['req', '-x509', ...alg, '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${cn}`, '-days', '30'], { stdio: 'ignore' });
+  // A signer's certificate, not a CA (openssl req -x509 makes CA:TRUE by default, and a CA never signs images).
+  const ext = ['-addext', 'basicConstraints=critical,CA:FALSE', ...(extendedKeyUsage ? ['-addext', `extendedKeyUsage=${extendedKeyUsage}`] : [])];
+  execFileSync('openssl', ['req', '-x509', ...alg, '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${cn}`, '-days', '30', ...ext], { stdio: 'ignore' });
   return { key, cert };
 }

@@ -11,6 +11,7 @@ import { parseCertificates } from '../../../host/keys/certs.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, tag } from '../../../host/dicom/model.js';
 import { tempDir, testFrame, makeIdentities, sealTo, run, opensslKey } from '../dicom/fixtures.js';
+import { EKU_DEVICE } from '../../../host/keys/pki/profiles.js';
 
 const trustOf = (...pems: string[]) => parseCertificates(Buffer.from(pems.map((p) => readFileSync(p, 'utf8')).join('')));
 const requireTech = { ...DEFAULT_POLICY, requireTechnologistSignature: true };
@@ -61,7 +62,7 @@ test('minimum signed set and MAC strength, with Source signatures made by dcmsig
   await sealTo(sealed, testFrame(80, 80), ids.device);
   const bare = join(dir, 'bare.dcm');
   assert.equal(run('dcmsign', ['--remove-all', sealed, bare]).status, 0);
-  const ec = opensslKey(dir, 'ec', 'DX-ROOM-3'); // a DCMTK-made key for the same device id
+  const ec = opensslKey(dir, 'ec', 'DX-ROOM-3', EKU_DEVICE); // a DCMTK-made key for the same device id, with the device role
   const trust = trustOf(ids.trustPem, ec.cert);
   const sign = (name: string, args: string[]) => {
     const out = join(dir, `${name}.dcm`);
