@@ -7,10 +7,11 @@ import type { MutationClass, Operator } from './dicom-operator.js';
 import { NEUTRAL_OPERATORS } from './dicom-neutral-ops.js';
 import { CHANGING_OPERATORS as CHANGING_VALUE_OPERATORS } from './dicom-changing-ops.js';
 import { duplicateItem, removeElement, removeItem, removePadding, reorderItems, reorderSignatureItems } from './dicom-sequence-ops.js';
+import { deflate, reencodeImplicitVr } from './dicom-reencode-ops.js';
 
 export type { MutationClass, Operator } from './dicom-operator.js';
 const NEUTRAL: Operator[] = [...NEUTRAL_OPERATORS, removePadding, reorderSignatureItems];
-const CHANGING: Operator[] = [...CHANGING_VALUE_OPERATORS, removeElement, duplicateItem, removeItem, reorderItems];
+const CHANGING: Operator[] = [...CHANGING_VALUE_OPERATORS, removeElement, duplicateItem, removeItem, reorderItems, reencodeImplicitVr, deflate];
 export const OPERATORS: Operator[] = [...NEUTRAL, ...CHANGING];
 
 export interface MutationBase {
