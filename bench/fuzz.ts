@@ -1,4 +1,5 @@
 // Long fuzz runs (not CI): npm run fuzz -- --count N --seed S [--target dicom|link] [--out DIR] [--workers W]
+// [--seconds T: stop handing out inputs after T s]
 // Every input is reproducible from (seed, index) and the corpus, which is saved under the output
 // folder with the findings: --corpus OUT/bases --seed S --start I --count 1 runs input I again.
 import { availableParallelism, tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: String(availableParallelism()) },
     'hang-ms': { type: 'string', default: '5000' },
     corpus: { type: 'string' },
+    seconds: { type: 'string' },
   },
 });
 const target = values.target as FuzzTarget;
@@ -33,11 +35,12 @@ const corpus = target !== 'dicom' ? undefined : values.corpus ? loadCorpus(value
 if (corpus) saveCorpus(corpus, join(outDir, 'bases'));
 const { stats, seconds } = await runFuzz({
   target, seed, count, start: Number(values.start), workers, outDir, hangMs: Number(values['hang-ms']),
+  ...(values.seconds ? { maxSeconds: Number(values.seconds) } : {}),
   ...(corpus ? { corpus } : {}),
   onProgress: (s, t) => console.log(`  ${t.toFixed(0)} s: ${s.inputs} inputs (${(s.inputs / t).toFixed(0)}/s), escapes ${s.escapes}, hangs ${s.hangs}, failures ${s.failures}, genuine non-authentic ${s.genuineNonAuthentic}`),
 });
 const text = summarize(stats, seconds);
 console.log(text);
-writeFileSync(join(outDir, 'summary.txt'), `fuzz ${target} seed ${seed} count ${count} workers ${workers}\n${text}\n`);
+writeFileSync(join(outDir, 'summary.txt'), `fuzz ${target} seed ${seed} count ${count} workers ${workers}${values.seconds ? ` seconds ${values.seconds}` : ''}\n${text}\n`);
 writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ target, seed, count, workers, seconds, stats }, null, 1));
 process.exit(stats.escapes || stats.hangs || stats.failures ? 1 : 0);

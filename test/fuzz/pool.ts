@@ -25,6 +25,8 @@ export interface FuzzRunOptions {
   batch?: number;
   /** An input busy longer than this is a hang (default 5 s). */
   hangMs?: number;
+  /** Stop handing out batches after this many seconds (the batches under way finish). */
+  maxSeconds?: number;
   onProgress?: (stats: FuzzStats, seconds: number) => void;
   progressEveryMs?: number;
 }
@@ -79,6 +81,7 @@ export function runFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> {
     };
 
     const dispatch = (i: number) => {
+      if (o.maxSeconds !== undefined && Date.now() - t0 > o.maxSeconds * 1000) queue.length = 0;
       const s = slots[i]!;
       const next = queue.shift();
       s.batch = next ?? null;
