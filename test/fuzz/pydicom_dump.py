@@ -2,7 +2,7 @@
 # stdin with pydicom and prints one line: a SHA-256 over every data element
 # (tag, VR, raw value, text without its trailing padding; sequences item by item), or "ERR <reason>".
 # Left out, as the MAC rules leave them out or as the fuzz oracle ignores
-# them: group 0002, group lengths, (FFFA,FFFA), (FFFC,FFFC), Certified Timestamp.
+# them: the meta group 0002 (top level only), group lengths, (FFFA,FFFA), (FFFC,FFFC), Certified Timestamp.
 import hashlib
 import sys
 
@@ -18,7 +18,7 @@ TEXT_VRS = {'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'S
 def dump(ds, depth, out):
     for tag in sorted(ds.keys()):
         tag = int(tag)
-        if tag >> 16 == 0x0002 or tag & 0xFFFF == 0 or tag in SKIPPED:
+        if (depth == 0 and tag >> 16 == 0x0002) or tag & 0xFFFF == 0 or tag in SKIPPED:
             continue
         raw = ds.get_item(tag)
         vr = raw.VR if raw is not None else None
