@@ -8,11 +8,14 @@ import { NEUTRAL_OPERATORS } from './dicom-neutral-ops.js';
 import { CHANGING_OPERATORS as CHANGING_VALUE_OPERATORS } from './dicom-changing-ops.js';
 import { duplicateItem, removeElement, removeItem, removePadding, reorderItems, reorderSignatureItems } from './dicom-sequence-ops.js';
 import { deflate, reencodeImplicitVr } from './dicom-reencode-ops.js';
+import { deepNesting, manyElements, repeatItem } from './dicom-amplify-ops.js';
 
 export type { MutationClass, Operator } from './dicom-operator.js';
 const NEUTRAL: Operator[] = [...NEUTRAL_OPERATORS, removePadding, reorderSignatureItems];
 const CHANGING: Operator[] = [...CHANGING_VALUE_OPERATORS, removeElement, duplicateItem, removeItem, reorderItems, reencodeImplicitVr, deflate];
-export const OPERATORS: Operator[] = [...NEUTRAL, ...CHANGING];
+/** Expensive inputs (megabytes, thousands of items): picked for 1 in 50 inputs. */
+const AMPLIFY: Operator[] = [repeatItem, deepNesting, manyElements];
+export const OPERATORS: Operator[] = [...NEUTRAL, ...CHANGING, ...AMPLIFY];
 
 export interface MutationBase {
   name: string;
@@ -46,6 +49,7 @@ function pickBase(bases: readonly MutationBase[], rng: Rng): MutationBase {
 /** Neutral operators are picked as often as changing ones, so "genuine" inputs are well covered. */
 function pickOperator(rng: Rng, only?: MutationClass): Operator {
   const kind = only ?? (rng.chance(0.35) ? 'neutral' : 'changing');
+  if (kind === 'changing' && rng.chance(0.03)) return rng.pick(AMPLIFY);
   return rng.pick(kind === 'neutral' ? NEUTRAL : CHANGING);
 }
 
