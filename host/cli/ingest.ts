@@ -14,7 +14,7 @@ import { isStow, parsePacsTarget } from '../net/destination.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
-function hostPort(s: string): { host: string; port: number } {
+export function hostPort(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
   if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:11112), got "${s}"`);
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };

@@ -32,7 +32,41 @@ export const ATTESTATION_TAGS = {
   watermarkPayload: at(0x0c),
   /** PSNR of the embedding at the stored bit depth (DS). */
   watermarkPsnr: at(0x0d),
+  // Format 2: an object received from a modality (radseal proxy) rather than captured from a detector link.
+  /** Where the pixels came from (LO), e.g. "received from the modality by DICOM". */
+  source: at(0x0e),
+  /** Calling AE title of the modality that sent the object (AE). */
+  callingAeTitle: at(0x0f),
+  /** Network address the modality sent from (LO). */
+  peerAddress: at(0x10),
+  /** Transfer syntax the object arrived in (UI). */
+  receivedTransferSyntax: at(0x11),
+  /** NATIVE (pixels hashed, tiled and marked as stored) or ENCAPSULATED (compressed stream sealed as received) (CS). */
+  pixelEncoding: at(0x12),
+  /** Number of frames the tile table and pixel hashes cover (UL). */
+  numberOfFrames: at(0x13),
 } as const;
+
+/** The value of Source (0009,100E) for objects the proxy received. */
+export const SOURCE_RECEIVED_BY_DICOM = 'received from the modality by DICOM';
+
+/** How the sealed Pixel Data is encoded: what the pixel hash and the tile table are over. */
+export type PixelEncoding = 'NATIVE' | 'ENCAPSULATED';
+
+/**
+ * Format 2 fields: the object was received by DICOM from a modality. For these, the raw-frame hash
+ * (0009,1004) is SHA-256 of the Pixel Data value as received: for native pixels the value bytes,
+ * for encapsulated pixels the encoded value (every item tag, length and fragment, then the
+ * sequence delimitation), i.e. exactly what the modality sent.
+ */
+export interface ReceivedAttestation {
+  source: string;
+  callingAeTitle: string;
+  peerAddress: string;
+  transferSyntaxUid: string;
+  pixelEncoding: PixelEncoding;
+  numberOfFrames: number;
+}
 
 /** What the seal recorded about the watermark it embedded. */
 export interface WatermarkAttestation {
@@ -60,8 +94,12 @@ export interface CaptureAttestation {
   captureDateTime: string;
   /** Optional tile hash table (absent in objects sealed before it existed). */
   tiles?: TileHashTable;
-  /** Present when a site watermark was embedded at capture. */
+  /** Present when a site watermark was embedded at capture (the first frame's figures for multi-frame). */
   watermark?: WatermarkAttestation;
+  /** Present (format 2) when the object was received from a modality rather than captured from a link. */
+  received?: ReceivedAttestation;
+  /** Attestation format version as read ('1' or '2'); written from the fields present. */
+  formatVersion?: string;
 }
 
 export function attestationElements(a: CaptureAttestation): Element[] {
@@ -74,13 +112,21 @@ export function attestationElements(a: CaptureAttestation): Element[] {
     ob(T.rawFrameSha256, a.rawFrameSha256),
     ob(T.pixelDataSha256, a.pixelDataSha256),
     str(T.captureDateTime, 'DT', a.captureDateTime),
-    str(T.formatVersion, 'CS', '1'),
+    str(T.formatVersion, 'CS', a.received ? '2' : '1'),
     ...(a.tiles ? [us(T.tileSize, a.tiles.size), ob(T.tileSha256Table, a.tiles.hashes)] : []),
     ...(a.watermark ? [
       str(T.watermarkScheme, 'LO', a.watermark.scheme),
       str(T.watermarkKeyId, 'LO', a.watermark.keyId),
       ob(T.watermarkPayload, a.watermark.payload),
       str(T.watermarkPsnr, 'DS', a.watermark.psnrDb.toFixed(2)),
+    ] : []),
+    ...(a.received ? [
+      str(T.source, 'LO', a.received.source),
+      str(T.callingAeTitle, 'AE', a.received.callingAeTitle),
+      str(T.peerAddress, 'LO', a.received.peerAddress),
+      str(T.receivedTransferSyntax, 'UI', a.received.transferSyntaxUid),
+      str(T.pixelEncoding, 'CS', a.received.pixelEncoding),
+      ul(T.numberOfFrames, a.received.numberOfFrames),
     ] : []),
   ];
 }
@@ -99,6 +145,24 @@ export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
     captureDateTime: decodeString(findElement(ds, T.captureDateTime)?.value),
     tiles: readTiles(ds),
     watermark: readWatermark(ds),
+    received: readReceived(ds),
+    formatVersion: decodeString(findElement(ds, T.formatVersion)?.value),
+  };
+}
+
+function readReceived(ds: DataSet): ReceivedAttestation | undefined {
+  const T = ATTESTATION_TAGS;
+  const source = decodeString(findElement(ds, T.source)?.value);
+  if (!source) return undefined;
+  const encoding = decodeString(findElement(ds, T.pixelEncoding)?.value);
+  return {
+    source,
+    callingAeTitle: decodeString(findElement(ds, T.callingAeTitle)?.value),
+    peerAddress: decodeString(findElement(ds, T.peerAddress)?.value),
+    transferSyntaxUid: decodeString(findElement(ds, T.receivedTransferSyntax)?.value),
+    // Anything but the two known values is read as encapsulated: never tile-checked as native.
+    pixelEncoding: encoding === 'NATIVE' ? 'NATIVE' : 'ENCAPSULATED',
+    numberOfFrames: decodeUL(findElement(ds, T.numberOfFrames)?.value) ?? 1,
   };
 }
 

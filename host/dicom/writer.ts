@@ -6,6 +6,7 @@ import { encodeString, encodeUL, ob, str } from './values.js';
 import { UID } from './uids.js';
 
 const ITEM = tag(0xfffe, 0xe000);
+const SEQUENCE_DELIMITATION = tag(0xfffe, 0xe0dd);
 
 function itemLength(item: DataSet): number {
   let n = 0;
@@ -15,7 +16,13 @@ function itemLength(item: DataSet): number {
 
 function valueLength(el: Element): number {
   if (el.vr === 'SQ') return (el.items ?? []).reduce((n, item) => n + 8 + itemLength(item), 0);
+  if (el.fragments) return encapsulatedLength(el.fragments);
   return el.value?.length ?? 0;
+}
+
+/** Encapsulated Pixel Data as encoded: each fragment an item (tag, length, bytes), then the sequence delimitation. */
+export function encapsulatedLength(fragments: Uint8Array[]): number {
+  return fragments.reduce((n, f) => n + 8 + f.length, 8);
 }
 
 export function elementLength(el: Element): number {
@@ -39,7 +46,8 @@ function writeElement(out: Uint8Array, dv: DataView, off: number, el: Element): 
   const len = valueLength(el);
   if (hasLongLength(el.vr)) {
     dv.setUint16(off + 2, 0, true);
-    dv.setUint32(off + 4, len, true);
+    // Encapsulated Pixel Data always has an undefined length (PS3.5 A.4).
+    dv.setUint32(off + 4, el.fragments ? 0xffffffff : len, true);
     off += 8;
   } else {
     if (len > 0xffff) throw new RangeError(`value of ${el.vr} element too long for a 16-bit length`);
@@ -52,12 +60,33 @@ function writeElement(out: Uint8Array, dv: DataView, off: number, el: Element): 
       dv.setUint32(off, itemLength(item), true);
       off = writeDataSet(out, dv, off + 4, item);
     }
+  } else if (el.fragments) {
+    off = writeFragments(out, dv, off, el.fragments);
   } else if (el.value) {
     if (el.value.length % 2) throw new RangeError(`odd-length value for ${el.vr} element`);
     out.set(el.value, off);
     off += el.value.length;
   }
   return off;
+}
+
+function writeFragments(out: Uint8Array, dv: DataView, off: number, fragments: Uint8Array[]): number {
+  for (const f of fragments) {
+    off = writeTag(dv, off, ITEM);
+    dv.setUint32(off, f.length, true);
+    out.set(f, off + 4);
+    off += 4 + f.length;
+  }
+  off = writeTag(dv, off, SEQUENCE_DELIMITATION);
+  dv.setUint32(off, 0, true);
+  return off + 4;
+}
+
+/** The encoded value of encapsulated Pixel Data (items and delimitation): what the proxy hashes as received. */
+export function encodeFragments(fragments: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(encapsulatedLength(fragments));
+  writeFragments(out, new DataView(out.buffer), 0, fragments);
+  return out;
 }
 
 function writeDataSet(out: Uint8Array, dv: DataView, off: number, ds: DataSet): number {

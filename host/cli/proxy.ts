@@ -1,0 +1,70 @@
+// `radseal proxy`: argument parsing and wiring only. The service (and the tag
+// dictionary it needs) is loaded when the command runs, so other commands do not pay for it.
+import type { Command } from 'commander';
+import { parsePacsTarget } from '../net/destination.js';
+import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
+import { loadDeviceIdentity } from '../seal/device.js';
+import { loadWatermarkKey } from '../keys/watermark-key.js';
+import { hostPort } from './ingest.js';
+
+const logLine = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
+
+interface ProxyOptionValues extends TlsOptionValues {
+  listen: string;
+  ae: string;
+  key: string;
+  cert: string;
+  outbox: string;
+  forward?: string;
+  wmKey?: string;
+  allowAe?: string[];
+  tsa?: string;
+  tileSize: number;
+  statusEvery: number;
+}
+
+export function register(program: Command): void {
+  withTlsOptions(program
+    .command('proxy')
+    .description("sealing proxy beside an existing modality: a C-STORE SCP that seals every image it receives, stores it durably, answers the modality, and forwards to PACS"), "the modality's associations and the forwarding")
+    .requiredOption('--listen <host:port>', "C-STORE SCP address the modality sends to (loopback or the modality's own segment), e.g. 127.0.0.1:11112")
+    .requiredOption('--ae <title>', 'our AE title (the modality calls it instead of PACS)')
+    .requiredOption('--key <file>', 'device private key (PKCS#8 PEM, 0600)')
+    .requiredOption('--cert <file>', 'device certificate')
+    .requiredOption('--outbox <dir>', "durable outbox folder, the proxy's own (ready/ is the send queue)")
+    .option('--forward <AE@HOST:PORT|URL>', 'PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL')
+    .option('--wm-key <file>', 'site watermark key: mark native 16-bit monochrome pixels')
+    .option('--allow-ae <AE[@address]>', 'only these calling AE titles may send, optionally from one address each (repeat, or comma-separate); default: any', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)])
+    .option('--tsa <url>', 'RFC 3161 time-stamping authority for the device signature (an outage seals without one, and logs it)')
+    .option('--tile-size <px>', 'tile edge of the per-frame tile hash table; 0 leaves it out', (v) => Number(v), 64)
+    .option('--status-every <s>', 'status summary interval in seconds', (v) => Number(v), 60)
+    .action(async (o: ProxyOptionValues) => {
+      const { ProxyService } = await import('../proxy/service.js');
+      const { host, port } = hostPort(o.listen);
+      const tls = tlsFrom(o);
+      const device = loadDeviceIdentity(o.key, o.cert, 'dicom-proxy');
+      const svc = new ProxyService({
+        host, port, aeTitle: o.ae, allowedCallers: o.allowAe, tls,
+        device,
+        outboxDir: o.outbox,
+        forward: o.forward ? parsePacsTarget(o.forward, /^https?:\/\//i.test(o.forward) ? undefined : tls) : undefined,
+        watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
+        timestampUrl: o.tsa, tileSize: o.tileSize, log: logLine,
+      });
+      const bound = await svc.start();
+      logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
+      const summary = () => {
+        const s = svc.stats;
+        logLine(`status: received ${s.received}, sealed ${s.sealed}, already signed ${s.alreadySigned}, duplicates ${s.duplicates}, refused ${s.refused}; forwarded ${svc.forwarder?.stats.forwarded ?? 0}; ${svc.outbox.pending().length} queued for PACS`);
+      };
+      const timer = setInterval(summary, o.statusEvery * 1000);
+      await new Promise<void>((res) => {
+        process.once('SIGINT', res);
+        process.once('SIGTERM', res);
+      });
+      clearInterval(timer);
+      logLine('proxy: stopping');
+      await svc.stop();
+      summary();
+    });
+}

@@ -1,0 +1,150 @@
+// The sealing proxy: a Storage SCP the modality sends to instead of PACS.
+// Each object is sealed (host/proxy/seal-received.ts), written durably to the
+// outbox, and only then answered Success; the outbox's persistent queue forwards
+// it to PACS (host/net/forwarder.ts). Objects are handled one at a time, in
+// arrival order, across associations.
+import { createHash } from 'node:crypto';
+import { startStoreScp, type ReceivedObject, type StoreAnswer, type StoreScp } from '../net/scp.js';
+import type { DicomTls } from '../net/tls.js';
+import { Outbox } from '../net/outbox.js';
+import { Forwarder } from '../net/forwarder.js';
+import type { PacsTarget } from '../net/destination.js';
+import { requestTimestamp } from '../net/tsa-client.js';
+import type { DeviceIdentity, TechnologistIdentity } from '../seal/seal.js';
+import { ReceivedJournal } from './journal.js';
+import { Refusal } from './refusal.js';
+import { sealReceived } from './seal-received.js';
+
+export interface ProxyOptions {
+  host: string;
+  port: number;
+  aeTitle: string;
+  /** Calling AE titles allowed to send (host/net/scp.ts callerProblem); empty: any. */
+  allowedCallers?: string[];
+  /** TLS for the modality's associations. */
+  tls?: DicomTls;
+  device: DeviceIdentity;
+  outboxDir: string;
+  forward?: PacsTarget;
+  watermarkKey?: Uint8Array;
+  /** The technologist logged in at this workstation now, if any: co-signs what arrives. */
+  technologist?: () => TechnologistIdentity | undefined;
+  /** RFC 3161 TSA for the device signature; an outage seals without a timestamp (and logs it). */
+  timestampUrl?: string;
+  tileSize?: number;
+  log?: (m: string) => void;
+  forwardBackoffMs?: { min: number; max: number };
+}
+
+export interface ProxyStats {
+  received: number;
+  sealed: number;
+  alreadySigned: number;
+  duplicates: number;
+  refused: number;
+  timestamped: number;
+}
+
+const TSA_TIMEOUT_MS = 3000;
+const TSA_PAUSE_MS = 30000;
+
+export class ProxyService {
+  readonly outbox: Outbox;
+  readonly journal: ReceivedJournal;
+  readonly forwarder: Forwarder | null;
+  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0 };
+  private scp: StoreScp | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private tsaPausedUntil = 0;
+  private readonly log: (m: string) => void;
+
+  constructor(private readonly o: ProxyOptions) {
+    this.log = o.log ?? (() => {});
+    this.outbox = new Outbox(o.outboxDir);
+    if (this.outbox.removedPartials.length) this.log(`proxy: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash`);
+    this.journal = new ReceivedJournal(o.outboxDir);
+    this.forwarder = o.forward
+      ? new Forwarder(this.outbox, o.forward, { log: this.log, minBackoffMs: o.forwardBackoffMs?.min ?? 1000, maxBackoffMs: o.forwardBackoffMs?.max ?? 60000 })
+      : null;
+  }
+
+  /** Starts forwarding what is queued and listening; returns the port. */
+  async start(): Promise<number> {
+    const pending = this.outbox.pending().length;
+    if (pending) this.log(`proxy: ${pending} sealed object(s) waiting in the outbox from before`);
+    this.forwarder?.start();
+    this.scp = await startStoreScp({
+      host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
+      onStore: (obj) => this.serially(() => this.handle(obj)),
+    });
+    return this.scp.port;
+  }
+
+  async stop(): Promise<void> {
+    await this.scp?.close();
+    await this.chain.catch(() => undefined);
+    await this.forwarder?.stop();
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async handle(obj: ReceivedObject): Promise<StoreAnswer> {
+    this.stats.received++;
+    const who = `${obj.sopInstanceUid} from ${obj.callingAe} (${obj.remoteAddress})`;
+    const sha256Hex = createHash('sha256').update(obj.dataSet).digest('hex');
+    const deviceId = this.o.device.deviceId;
+    const known = this.journal.find(obj.sopInstanceUid, sha256Hex);
+    if (known && this.outbox.has(deviceId, known.serial)) {
+      // Durable already (answered before, or the answer was lost in a crash): never sealed twice.
+      this.stats.duplicates++;
+      this.log(`proxy: ${who} already sealed as serial ${known.serial}; Success without sealing again`);
+      return { status: 0 };
+    }
+    const serial = known?.serial ?? this.journal.nextSerial((s) => this.outbox.has(deviceId, s));
+    if (!known) this.journal.record({ serial, sopInstanceUid: obj.sopInstanceUid, sha256Hex });
+    let outcome;
+    try {
+      outcome = await sealReceived(
+        { part10: obj.part10(), callingAe: obj.callingAe, remoteAddress: obj.remoteAddress, serial },
+        {
+          device: this.o.device, watermarkKey: this.o.watermarkKey, technologist: this.o.technologist?.(), tileSize: this.o.tileSize,
+          timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, who) : undefined,
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      this.stats.refused++;
+      this.log(`proxy: ${who} refused (status ${err.status.toString(16).toUpperCase()}H): ${err.reason}`);
+      return { status: err.status, comment: err.comment };
+    }
+    const entry = this.outbox.put(deviceId, serial, outcome.bytes);
+    // Durable now (file and folder fsynced): only now may the modality forget the object.
+    if (outcome.kind === 'already-signed') {
+      this.stats.alreadySigned++;
+      this.log(`proxy: ${who} already carries digital signatures: forwarded untouched -> ${entry.name}`);
+    } else {
+      this.stats.sealed++;
+      const what = `${outcome.encoding.toLowerCase()} pixels, ${outcome.frames} frame(s)${outcome.watermarked ? ', watermarked' : ''}${outcome.coSignedBy ? `, co-signed by ${outcome.coSignedBy}` : ''}`;
+      this.log(`proxy: ${who} sealed (${what}) -> ${entry.name}${outcome.notes.length ? `; ${outcome.notes.join('; ')}` : ''}`);
+    }
+    this.forwarder?.kick();
+    return { status: 0 };
+  }
+
+  private async timestamp(signature: Uint8Array, who: string): Promise<Uint8Array | null> {
+    if (Date.now() < this.tsaPausedUntil) return null;
+    try {
+      const token = await requestTimestamp(this.o.timestampUrl!, signature, TSA_TIMEOUT_MS);
+      this.stats.timestamped++;
+      return token;
+    } catch (e) {
+      this.tsaPausedUntil = Date.now() + TSA_PAUSE_MS;
+      this.log(`proxy: ${who}: no certified timestamp (${(e as Error).message}); sealed with the device's own time; the TSA is tried again in ${TSA_PAUSE_MS / 1000} s`);
+      return null;
+    }
+  }
+}
