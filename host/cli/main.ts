@@ -21,6 +21,7 @@ import { register as registerReconcile } from './reconcile.js';
 import { register as registerProxy } from './proxy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
+import { useStationConfig } from '../config/command-defaults.js';
 
 /** An error meant for the person at the terminal: printed as one line, exit 2. */
 class UsageOrIoError extends Error {}
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride(); // before subcommands are added, so they inherit it: usage errors exit 2, not 1
+  useStationConfig(program); // the station config file supplies every command's option defaults
 
   program.command('keygen')
     .description('make a device key (PKCS#8 PEM, mode 0600) and a self-signed Ed25519 certificate')

@@ -1,0 +1,223 @@
+// The station config file (/etc/radseal/radseal.toml): one file per workstation, validated
+// against station.schema.json with ajv, refused with every failing field named. Typed station
+// sections (device identity, keys, PACS, RIS, TSA, technologist policy, outbox) feed `radseal
+// doctor` and, through STATION_OPTIONS, the option defaults of every command; any other table
+// is a command's own section, keyed by its long option names.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import AjvModule from 'ajv';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { projectRoot } from '../core/wasm.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/radseal/radseal.toml';
+
+export type OptionValue = string | number | boolean | Array<string | number>;
+export interface CommandSection {
+  [option: string]: OptionValue | CommandSection;
+}
+
+export interface StationConfig {
+  /** The file it came from (absolute). */
+  path: string;
+  station?: { 'device-id': string; name?: string; board?: string; 'calling-ae'?: string; 'service-user'?: string };
+  keys?: { key?: string; cert?: string; 'pin-env'?: string; 'ecdsa-key'?: string; 'ecdsa-cert'?: string; trust?: string; 'wm-key'?: string };
+  pacs?: { forward: string; 'tls-key'?: string; 'tls-cert'?: string; 'tls-ca'?: string };
+  ris?: { worklist?: string; 'worklist-station'?: string; mpps?: string };
+  tsa?: { url: string };
+  technologist?: { dir?: string; 'when-nobody-logged-in'?: 'device-only' | 'hold'; 'idle-minutes'?: number };
+  outbox?: { dir: string; 'min-free'?: number | string; 'keep-sent-days'?: number };
+  /** Command sections by command name. */
+  commands: Record<string, CommandSection>;
+}
+
+export const STATION_SECTIONS = ['station', 'keys', 'pacs', 'ris', 'tsa', 'technologist', 'outbox'] as const;
+type StationSection = (typeof STATION_SECTIONS)[number];
+
+/** One station setting and the command option it supplies (same name on every command that has it). */
+export interface StationOption {
+  section: StationSection;
+  key: string;
+  option: string;
+  /** A file path: resolved against the config file's folder. */
+  isPath?: boolean;
+  /** The device's signing identity: given only to DEVICE_SIGNING_COMMANDS. */
+  deviceIdentity?: boolean;
+}
+
+export const STATION_OPTIONS: readonly StationOption[] = [
+  { section: 'station', key: 'board', option: 'board' },
+  { section: 'station', key: 'calling-ae', option: 'calling-ae' },
+  { section: 'keys', key: 'key', option: 'key', isPath: true, deviceIdentity: true },
+  { section: 'keys', key: 'cert', option: 'cert', isPath: true, deviceIdentity: true },
+  { section: 'keys', key: 'pin-env', option: 'pin-env', deviceIdentity: true },
+  { section: 'keys', key: 'ecdsa-key', option: 'ecdsa-key', isPath: true, deviceIdentity: true },
+  { section: 'keys', key: 'ecdsa-cert', option: 'ecdsa-cert', isPath: true, deviceIdentity: true },
+  { section: 'keys', key: 'trust', option: 'trust', isPath: true },
+  { section: 'keys', key: 'wm-key', option: 'wm-key', isPath: true },
+  { section: 'pacs', key: 'forward', option: 'forward' },
+  { section: 'pacs', key: 'tls-key', option: 'tls-key', isPath: true },
+  { section: 'pacs', key: 'tls-cert', option: 'tls-cert', isPath: true },
+  { section: 'pacs', key: 'tls-ca', option: 'tls-ca', isPath: true },
+  { section: 'ris', key: 'worklist', option: 'worklist' },
+  { section: 'ris', key: 'worklist-station', option: 'worklist-station' },
+  { section: 'ris', key: 'mpps', option: 'mpps' },
+  { section: 'tsa', key: 'url', option: 'tsa' },
+  { section: 'technologist', key: 'dir', option: 'technologists', isPath: true },
+  { section: 'technologist', key: 'when-nobody-logged-in', option: 'without-technologist' },
+  { section: 'technologist', key: 'idle-minutes', option: 'tech-idle-minutes' },
+  { section: 'outbox', key: 'dir', option: 'outbox', isPath: true },
+  { section: 'outbox', key: 'keep-sent-days', option: 'keep-sent-days' },
+];
+
+/**
+ * Commands that sign as the device. Other commands also have --key/--cert (reconcile signs
+ * as PACS, tech login as a technologist, pki as the site CA): a station's device key must
+ * never become their default, so a new command that seals as the device is added here.
+ */
+export const DEVICE_SIGNING_COMMANDS: readonly string[] = ['seal', 'capture', 'proxy'];
+
+export class StationConfigError extends Error {
+  override name = 'StationConfigError';
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+  data?: unknown;
+  parentSchema?: { description?: string };
+}
+type Validate = ((x: unknown) => boolean) & { errors?: AjvError[] | null };
+let validator: Validate | undefined;
+
+export function stationSchemaPath(): string {
+  return join(projectRoot(), 'host', 'config', 'station.schema.json');
+}
+
+function validate(): Validate {
+  if (!validator) {
+    const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: object) => { compile(s: object): Validate };
+    validator = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(JSON.parse(readFileSync(stationSchemaPath(), 'utf8')));
+  }
+  return validator;
+}
+
+/** A JSON pointer as the TOML key a person wrote: /keys/pin-env → keys.pin-env. */
+const tomlKey = (pointer: string) => pointer.split('/').filter(Boolean).join('.');
+
+/** One line per failing field, in the words of the schema's descriptions where it has them. */
+function describeErrors(errors: AjvError[]): string[] {
+  // A value that fits none of a oneOf's shapes is one mistake: say what is expected, once.
+  const oneOfAt = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const msgs = errors
+    .filter((e) => e.keyword === 'oneOf' || !oneOfAt.has(e.instancePath))
+    .map((e) => {
+      const where = tomlKey(e.instancePath);
+      const at = (k: string) => (where ? `${where}.${k}` : k);
+      if (e.params.additionalProperty) return `${at(String(e.params.additionalProperty))}: unknown field`;
+      if (e.params.missingProperty) {
+        const needs = e.params.property ? ` (${at(String(e.params.property))} needs it)` : '';
+        return `${at(String(e.params.missingProperty))}: required field missing${needs}`;
+      }
+      const got = `, got ${JSON.stringify(e.data)}`;
+      if ((e.keyword === 'pattern' || e.keyword === 'oneOf') && e.parentSchema?.description) return `${where}: must be ${e.parentSchema.description}${got}`;
+      const allowed = e.params.allowedValues ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : '';
+      return `${where || '(top level)'}: ${e.message}${allowed}${got}`;
+    });
+  return [...new Set(msgs)];
+}
+
+/** Validates parsed TOML; throws StationConfigError naming each failing field. */
+export function checkStationConfig(data: unknown, path: string): StationConfig {
+  const v = validate();
+  if (!v(data)) throw new StationConfigError(`${path}: invalid station config:\n  ${describeErrors(v.errors ?? []).join('\n  ')}`);
+  const doc = data as Record<string, unknown>;
+  const commands: Record<string, CommandSection> = {};
+  const config: StationConfig = { path, commands };
+  for (const [name, value] of Object.entries(doc)) {
+    if ((STATION_SECTIONS as readonly string[]).includes(name)) (config as unknown as Record<string, unknown>)[name] = value;
+    else commands[name] = value as CommandSection;
+  }
+  resolvePaths(config);
+  return config;
+}
+
+/** Station paths are relative to the config file's folder, as an administrator reads them. */
+function resolvePaths(config: StationConfig): void {
+  const base = dirname(config.path);
+  for (const o of STATION_OPTIONS) {
+    const section = config[o.section] as Record<string, unknown> | undefined;
+    const value = section?.[o.key];
+    if (!o.isPath || typeof value !== 'string' || isAbsolute(value)) continue;
+    section![o.key] = resolve(base, value);
+  }
+  // A board given by path (not by id) is a file too.
+  const board = config.station?.board;
+  if (board && (board.includes('/') || board.endsWith('.json')) && !isAbsolute(board)) config.station!.board = resolve(base, board);
+}
+
+/** Reads and validates a station config file (TOML). */
+export function loadStationConfig(file: string): StationConfig {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StationConfigError(`cannot read station config ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'I/O error'}`);
+  }
+  let data: unknown;
+  try {
+    data = parseToml(text);
+  } catch (err) {
+    if (err instanceof TomlError) throw new StationConfigError(`${path}: not valid TOML at line ${err.line}, column ${err.column}: ${err.message.split('\n')[0]}`);
+    throw new StationConfigError(`${path}: not valid TOML: ${(err as Error).message}`);
+  }
+  return checkStationConfig(data, path);
+}
+
+/**
+ * The config a command runs with: --config FILE, else $RADSEAL_CONFIG, else
+ * /etc/radseal/radseal.toml when it exists (none on a developer's machine).
+ */
+export function findStationConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): StationConfig | undefined {
+  const file = explicit ?? env.RADSEAL_CONFIG;
+  if (file) return loadStationConfig(file);
+  return existsSync(DEFAULT_CONFIG_PATH) ? loadStationConfig(DEFAULT_CONFIG_PATH) : undefined;
+}
+
+/** One option default taken from the config, and where it was written (for error messages). */
+export interface ConfigDefault {
+  value: OptionValue;
+  from: string;
+}
+
+const isSection = (v: unknown): v is CommandSection => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Option defaults (by long option name, without --) for the command at `commandPath`
+ * (['capture'], or ['tech', 'login'] for a subcommand): station settings first, then the
+ * command's section over them; a parent's section supplies its subcommands' scalar keys.
+ */
+export function commandDefaults(config: StationConfig, commandPath: readonly string[]): Map<string, ConfigDefault> {
+  const out = new Map<string, ConfigDefault>();
+  const signsAsDevice = DEVICE_SIGNING_COMMANDS.includes(commandPath.join(' '));
+  for (const o of STATION_OPTIONS) {
+    if (o.deviceIdentity && !signsAsDevice) continue;
+    const value = (config[o.section] as Record<string, OptionValue> | undefined)?.[o.key];
+    if (value !== undefined) out.set(o.option, { value, from: `[${o.section}] ${o.key}` });
+  }
+  let section: CommandSection | undefined = { ...config.commands };
+  const names: string[] = [];
+  for (const name of commandPath) {
+    const next: OptionValue | CommandSection | undefined = section?.[name];
+    section = isSection(next) ? next : undefined;
+    if (!section) break;
+    names.push(name);
+    for (const [key, value] of Object.entries(section)) {
+      if (!isSection(value)) out.set(key, { value, from: `[${names.join('.')}] ${key}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,199 @@
+// The station config file: schema with field-named errors, and the one hook that turns it into
+// option defaults for every command (command line first, then the command's section, then the
+// station sections), through each option's own parser.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { Command, CommanderError, Option } from 'commander';
+import { checkStationConfig, commandDefaults, loadStationConfig, StationConfigError } from '../../../host/config/station.js';
+import { useStationConfig } from '../../../host/config/command-defaults.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'radseal-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+function configFile(text: string): string {
+  const path = join(dir, `c${++n}.toml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** A program shaped like radseal's: a sealing service, a gateway, a PACS-side signer, a nested command. */
+function program(seen: Record<string, unknown>[]): Command {
+  const p = new Command('radseal').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  useStationConfig(p);
+  const keep = (o: Record<string, unknown>) => void seen.push(o);
+  p.command('capture')
+    .requiredOption('--key <file>', 'device key').requiredOption('--cert <file>', 'cert').requiredOption('--outbox <dir>', 'outbox')
+    .option('--board <b>', 'board').option('--forward <t>', 'pacs').option('--tsa <url>', 'tsa')
+    .option('--status-every <s>', 'interval', (v) => Number(v), 30)
+    .action(keep);
+  p.command('ingest')
+    .option('--trust <f>', 'trust').option('--store <d>', 'store').option('--forward <t>', 'pacs')
+    .addOption(new Option('--on-failure <p>', 'policy').choices(['flag', 'reject']).default('reject'))
+    .option('--allow-ae <ae>', 'callers', (v: string, prev: string[] = []) => [...prev, ...v.split(',')])
+    .option('--max-object-bytes <n>', 'limit', (v) => {
+      const m = /^(\d+)MiB$/.exec(v);
+      if (!m) throw new Error(`--max-object-bytes must be like 512MiB, got "${v}"`);
+      return Number(m[1]) * 2 ** 20;
+    })
+    .option('--allow-missing-crl', 'switch')
+    .action(keep);
+  p.command('reconcile').requiredOption('--key <file>', 'PACS signer key').option('--trust <f>', 'trust').action(keep);
+  p.command('tech').command('login').option('--outbox <dir>', 'session socket folder').option('--key <file>', 'technologist key').option('--id <op>', 'operator').action(keep);
+  return p;
+}
+
+async function runWith(args: string[]): Promise<Record<string, unknown>> {
+  const seen: Record<string, unknown>[] = [];
+  await program(seen).parseAsync(['node', 'radseal', ...args]);
+  return seen[0]!;
+}
+
+const STATION = `
+[station]
+device-id = "DX-1"
+board = "sim-pty"
+[keys]
+key = "keys/device.key"
+cert = "/etc/radseal/keys/device.crt"
+trust = "/etc/radseal/trust.pem"
+[pacs]
+forward = "PACS@pacs.hospital:11112"
+[tsa]
+url = "http://tsa.hospital/tsa"
+[technologist]
+idle-minutes = 15
+[outbox]
+dir = "/var/lib/radseal/outbox"
+`;
+
+test('station settings become option defaults by option name; paths are relative to the config file', async () => {
+  const file = configFile(STATION);
+  const o = await runWith(['capture', '--config', file]);
+  assert.equal(o.key, join(dir, 'keys/device.key'));
+  assert.equal(o.cert, '/etc/radseal/keys/device.crt');
+  assert.equal(o.outbox, '/var/lib/radseal/outbox');
+  assert.equal(o.board, 'sim-pty');
+  assert.equal(o.forward, 'PACS@pacs.hospital:11112');
+  assert.equal(o.tsa, 'http://tsa.hospital/tsa');
+  assert.equal(o.statusEvery, 30, 'built-in default kept when the file is silent');
+  const t = await runWith(['tech', 'login', '--config', file]);
+  assert.equal(t.outbox, '/var/lib/radseal/outbox', 'a subcommand gets the station settings it has options for');
+  assert.equal(t.key, undefined, "but never the device's key");
+});
+
+test('the command line wins over the command section, which wins over the station sections', async () => {
+  const file = configFile(`${STATION}
+[capture]
+forward = "OTHER@10.0.0.9:104"
+status-every = 5
+`);
+  const fromFile = await runWith(['capture', '--config', file]);
+  assert.equal(fromFile.forward, 'OTHER@10.0.0.9:104');
+  assert.equal(fromFile.statusEvery, 5, 'a TOML number goes through the option parser like the argv string');
+  const fromCli = await runWith(['capture', '--config', file, '--forward', 'CLI@127.0.0.1:1', '--status-every', '7', '--key', '/k']);
+  assert.equal(fromCli.forward, 'CLI@127.0.0.1:1');
+  assert.equal(fromCli.statusEvery, 7);
+  assert.equal(fromCli.key, '/k');
+});
+
+test("config values go through each option's parser: choices, lists, sizes, switches", async () => {
+  const good = configFile(`[ingest]
+on-failure = "flag"
+allow-ae = ["MODALITY1", "MODALITY2@10.1.1.2"]
+max-object-bytes = "64MiB"
+allow-missing-crl = true
+`);
+  const o = await runWith(['ingest', '--config', good]);
+  assert.equal(o.onFailure, 'flag');
+  assert.deepEqual(o.allowAe, ['MODALITY1', 'MODALITY2@10.1.1.2']);
+  assert.equal(o.maxObjectBytes, 64 * 2 ** 20);
+  assert.equal(o.allowMissingCrl, true);
+
+  const badChoice = configFile('[ingest]\non-failure = "explode"\n');
+  await assert.rejects(runWith(['ingest', '--config', badChoice]), (e: Error) => e instanceof StationConfigError && /\[ingest\] on-failure: .*flag, reject/.test(e.message) && e.message.includes(badChoice));
+  const badSize = configFile('[ingest]\nmax-object-bytes = "lots"\n');
+  await assert.rejects(runWith(['ingest', '--config', badSize]), /\[ingest\] max-object-bytes: --max-object-bytes must be like 512MiB, got "lots"/);
+  const badSwitch = configFile('[ingest]\nallow-missing-crl = "yes"\n');
+  await assert.rejects(runWith(['ingest', '--config', badSwitch]), /\[ingest\] allow-missing-crl: --allow-missing-crl is a switch: write true or false/);
+  const badList = configFile('[capture]\nforward = ["A@h:1", "B@h:2"]\n');
+  await assert.rejects(runWith(['capture', '--config', badList, '--key', 'k', '--cert', 'c', '--outbox', 'o']), /\[capture\] forward: --forward takes a single value/);
+});
+
+test('a required option may come from the file; when it comes from nowhere, the error names the section to put it in', async () => {
+  const file = configFile(STATION);
+  const o = await runWith(['capture', '--config', file]);
+  assert.ok(o.key && o.cert && o.outbox);
+  const empty = configFile('[station]\ndevice-id = "DX-1"\n');
+  await assert.rejects(runWith(['capture', '--config', empty]), (e: Error) => e instanceof CommanderError && /required option '--key <file>' not specified .*\[capture\] section/.test(e.message));
+});
+
+test("the device's key is never another signer's default: reconcile (PACS) and tech login get no [keys] key", async () => {
+  const file = configFile(STATION);
+  await assert.rejects(runWith(['reconcile', '--config', file]), /required option '--key <file>'/);
+  const r = await runWith(['reconcile', '--config', file, '--key', '/etc/pacs/pacs.key']);
+  assert.equal(r.trust, '/etc/radseal/trust.pem', 'station settings that are not the device identity still apply');
+  assert.deepEqual(commandDefaults(loadStationConfig(file), ['tech', 'login']).get('key'), undefined);
+  assert.ok(commandDefaults(loadStationConfig(file), ['capture']).get('key'));
+});
+
+test('a misspelt command section or option is refused by name', async () => {
+  const file = configFile(`${STATION}
+[captur]
+board = "x"
+[ingest]
+stor = "/srv/store"
+[tech.logn]
+id = "x"
+`);
+  await assert.rejects(runWith(['ingest', '--config', file]), (e: Error) => {
+    assert.match(e.message, /\[captur\]: no command "captur"/);
+    assert.match(e.message, /\[ingest\] stor: radseal ingest has no option --stor/);
+    assert.match(e.message, /\[tech\.logn\]: radseal tech has no subcommand "logn"/);
+    return true;
+  });
+});
+
+test('schema errors name every failing field, with what is expected', () => {
+  assert.throws(() => checkStationConfig({
+    station: { 'devic-id': 'X' },
+    keys: { key: '/k' },
+    pacs: { forward: 'nope' },
+    technologist: { 'when-nobody-logged-in': 'maybe', 'idle-minutes': 0 },
+    outbox: { dir: '/o', 'min-free': 'plenty' },
+    ris: { worklist: 'RIS@ris:104', 'worklist-station': 'A\\B' },
+  }, 'radseal.toml'), (e: Error) => {
+    const lines = e.message.split('\n').slice(1).map((l) => l.trim());
+    assert.deepEqual(lines.sort(), [
+      'keys.cert: required field missing (keys.key needs it)',
+      'outbox.min-free: must be bytes: 1073741824, "512MiB", "2GiB", got "plenty"',
+      'pacs.forward: must be AE@HOST:PORT (C-STORE) or an http(s)://…/studies URL (STOW-RS), got "nope"',
+      'ris.worklist-station: must be DICOM AE title: 1 to 16 characters, no backslash, got "A\\\\B"',
+      'station.devic-id: unknown field',
+      'station.device-id: required field missing',
+      'technologist.idle-minutes: must be >= 1, got 0',
+      'technologist.when-nobody-logged-in: must be equal to one of the allowed values (device-only, hold), got "maybe"',
+    ].sort());
+    return true;
+  });
+});
+
+test('a TOML syntax error names the line; a missing file says so', () => {
+  const file = configFile('[station]\ndevice-id = "DX-1\n');
+  assert.throws(() => loadStationConfig(file), /not valid TOML at line 2/);
+  assert.throws(() => loadStationConfig(join(dir, 'absent.toml')), /cannot read station config .*absent\.toml: no such file/);
+});
+
+test('without --config, $RADSEAL_CONFIG names the file', async () => {
+  const file = configFile(STATION);
+  process.env.RADSEAL_CONFIG = file;
+  try {
+    const o = await runWith(['capture']);
+    assert.equal(o.forward, 'PACS@pacs.hospital:11112');
+  } finally {
+    delete process.env.RADSEAL_CONFIG;
+  }
+});
