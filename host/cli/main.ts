@@ -18,6 +18,7 @@ import { register as registerLink } from './link.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerPki } from './pki.js';
 import { register as registerReconcile } from './reconcile.js';
+import { register as registerDoctor } from './doctor.js';
 import { register as registerProxy } from './proxy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
@@ -160,6 +161,7 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerPki(program);
   registerReconcile(program);
+  registerDoctor(program);
   registerProxy(program);
   return program;
 }
