@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync as readdirSyncImpl } from 'node:f
 import { basename, join } from 'node:path';
 import AjvModule from 'ajv';
 import { projectRoot } from '../core/wasm.js';
+import type { CaptureMeta, DetectorType } from '../dicom/dx.js';
 
 export interface Board {
   id: string;
@@ -23,10 +24,14 @@ export interface Board {
     nakTimeoutMs: number;
     deviceBytesPerSec?: number;
   };
-  detector: { deviceId: string; manufacturer?: string; model?: string; rows: number; cols: number; bitsStored: number; pixelSpacingMm?: [number, number] };
+  detector: {
+    deviceId: string; manufacturer?: string; model?: string; serialNumber?: string; detectorType?: DetectorType; distanceSourceToDetectorMm?: number;
+    rows: number; cols: number; bitsStored: number; pixelSpacingMm?: [number, number];
+  };
   memory: { budgetBytes: number; reserveBytes?: number };
   watermark: { strength: number; enabled?: boolean };
   keys: { store: 'file' | 'pkcs11'; ecdsaSignature?: boolean; pkcs11Module?: string; slotLabel?: string };
+  sessions?: { idleTimeoutMinutes?: number; withoutTechnologist?: 'device-only' | 'hold' };
   runtime: { core: 'wasm-node' | 'wasm2c-native' };
 }
 
@@ -109,4 +114,21 @@ export function withOverrides(b: Board, patch: Record<string, unknown>): Board {
 export function frameSlots(b: Board): number {
   const frame = b.detector.rows * b.detector.cols * 2;
   return Math.max(1, Math.min(b.link.framesInFlight + 1, Math.floor((b.memory.budgetBytes - (b.memory.reserveBytes ?? 0)) / frame)));
+}
+
+/**
+ * The equipment attributes of an object captured through this board: what the board says about
+ * its detector, and nothing it does not say. `linkDeviceId` is the id the detector sent on the link.
+ */
+export function boardEquipment(b: Board, linkDeviceId?: string): CaptureMeta {
+  const d = b.detector;
+  const out: CaptureMeta = {};
+  if (d.manufacturer) out.manufacturer = d.manufacturer;
+  if (d.model) out.manufacturerModelName = d.model;
+  const serial = d.serialNumber ?? linkDeviceId;
+  if (serial) out.deviceSerialNumber = serial;
+  if (d.detectorType) out.detectorType = d.detectorType;
+  if (d.pixelSpacingMm) out.imagerPixelSpacing = d.pixelSpacingMm;
+  if (d.distanceSourceToDetectorMm !== undefined) out.distanceSourceToDetectorMm = d.distanceSourceToDetectorMm;
+  return out;
 }

@@ -6,7 +6,7 @@
 // frame and resends it, and the outbox recognises one it already sealed.
 import { EventEmitter } from 'node:events';
 import { Core } from '../core/wasm.js';
-import { frameSlots, type Board } from '../boards/board.js';
+import { boardEquipment, frameSlots, type Board } from '../boards/board.js';
 import { CoreFrameStore } from '../link/framestore.js';
 import { LinkReceiver, type ReceivedFrame } from '../link/receiver.js';
 import { Connector, type LinkEndpointSettings } from '../link/transport.js';
@@ -14,6 +14,8 @@ import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { PacsTarget } from '../net/destination.js';
 import { sealFrame, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
+import type { TechnologistProvider, WithoutTechnologist } from '../seal/session.js';
+import { HeldFrames, type HeldExposure } from './held-frames.js';
 import { requestTimestamp } from '../net/tsa-client.js';
 
 export interface CaptureOptions {
@@ -24,6 +26,12 @@ export interface CaptureOptions {
   forward?: PacsTarget;
   watermarkKey?: Uint8Array;
   technologist?: TechnologistIdentity;
+  /** Who is logged in now (host/capture/session-endpoint.ts): co-signs instead of `technologist` while someone is. */
+  technologistProvider?: TechnologistProvider;
+  /** An exposure while nobody is logged in: sealed device-only (default), or held until a technologist confirms. */
+  withoutTechnologist?: WithoutTechnologist;
+  /** Days delivered objects stay in the outbox's sent/ before they are pruned (default 7). */
+  keepSentDays?: number;
   /**
    * RFC 3161 time-stamping authority URL: each device signature gets a Certified Timestamp. When
    * the TSA cannot be reached (within 3 s) the frame is sealed without one, the log says so, and
@@ -39,6 +47,7 @@ export interface CaptureOptions {
 
 const TSA_TIMEOUT_MS = 3000;
 const TSA_PAUSE_MS = 30000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface CaptureStatus {
   received: number;
@@ -79,12 +88,16 @@ export class CaptureService extends EventEmitter {
   private tsaPausedUntil = 0;
   private chain: Promise<void> = Promise.resolve();
   private readonly log: (m: string) => void;
+  /** Exposures kept for a technologist's confirmation (a station that holds them). */
+  readonly held: HeldFrames | null;
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: CaptureOptions) {
     super();
     const b = o.board;
     this.log = o.log ?? (() => {});
-    this.outbox = new Outbox(o.outboxDir);
+    this.outbox = new Outbox(o.outboxDir, { keepSentDays: o.keepSentDays });
+    this.held = o.withoutTechnologist === 'hold' ? new HeldFrames(this.outbox, o.device) : null;
     if (this.outbox.removedPartials.length) this.log(`capture: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash: ${this.outbox.removedPartials.join(', ')}`);
     const frameBytes = b.detector.rows * b.detector.cols * 2;
     const store = new CoreFrameStore(new Core(), frameBytes, frameSlots(b));
@@ -110,8 +123,52 @@ export class CaptureService extends EventEmitter {
     if (pending) this.log(`capture: ${pending} sealed object(s) waiting in the outbox from before`);
     const parked = this.outbox.deadLettered();
     if (parked) this.log(`capture: ${parked} object(s) in ${this.outbox.deadLetterDir} (refused by PACS for good; see the .json beside each)`);
+    if (this.held?.names().length) this.log(`capture: ${this.held.names().length} exposure(s) held for a technologist's confirmation (radseal tech confirm)`);
+    this.pruneSent();
+    this.pruneTimer = setInterval(() => this.pruneSent(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
     this.forwarder?.start();
     await this.connector.start();
+  }
+  private pruneSent(): void {
+    try {
+      const removed = this.outbox.pruneSent();
+      if (removed.length) this.log(`capture: pruned ${removed.length} delivered object(s) older than the sent/ retention from ${this.outbox.sentDir}`);
+    } catch (e) {
+      this.log(`capture: could not prune ${this.outbox.sentDir}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The sealing identity: the board recorded is always the one the frames came through. */
+  private get sealingDevice(): DeviceIdentity {
+    return { ...this.o.device, boardId: this.o.board.id };
+  }
+
+  /**
+   * Seals the held exposures with this technologist's co-signature, oldest first, and queues
+   * them for PACS; runs between frames, never beside one. Returns how many were sealed.
+   */
+  confirmHeld(technologist: TechnologistIdentity): Promise<number> {
+    const run = this.chain.then(async () => {
+      if (!this.held) return 0;
+      const { sealed, refused } = await this.held.release((x) => this.sealHeld(x, technologist));
+      for (const r of refused) this.log(`capture: held exposure not sealed: ${r}`);
+      if (sealed) this.forwarder?.kick();
+      return sealed;
+    });
+    this.chain = run.then(() => {}, () => {});
+    return run;
+  }
+
+  private async sealHeld(x: HeldExposure, technologist: TechnologistIdentity): Promise<Uint8Array> {
+    const sealed = await sealFrame({
+      frame: x.frame, rawFrameSha256: x.rawFrameSha256, frameSerial: x.serial, meta: x.meta, captureTime: x.captureTime, technologist,
+      watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
+      timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${x.deviceId}#${x.serial}`) : undefined,
+    }, this.sealingDevice);
+    this.counts.sealed++;
+    this.log(`capture: held frame ${x.deviceId}#${x.serial} sealed, co-signed by ${technologist.operatorId}`);
+    return sealed.bytes;
   }
 
   private async handle(f: ReceivedFrame): Promise<void> {
@@ -127,16 +184,26 @@ export class CaptureService extends EventEmitter {
       // Copy the pixels out of the link's buffer so the slot can take the next frame while we seal.
       const bytes = f.bytes();
       const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols).slice();
+      const meta = boardEquipment(this.o.board, f.deviceId);
+      const technologist = this.o.technologistProvider?.() ?? this.o.technologist;
+      if (!technologist && this.held) {
+        const frame = { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels };
+        const name = await this.held.hold({ deviceId: f.deviceId, serial: f.serial, frame, rawFrameSha256: f.sha256, captureTime: new Date(f.completedAt), meta });
+        f.ack(); // durable in held/ (file and folder fsynced)
+        this.log(`capture: frame ${f.deviceId}#${f.serial} held as ${name}: nobody is logged in; it is sealed and sent once a technologist logs in and confirms`);
+        return;
+      }
       const sealed = await sealFrame(
         {
           frame: { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels },
           rawFrameSha256: f.sha256,
           frameSerial: f.serial,
-          technologist: this.o.technologist,
+          meta,
+          technologist,
           watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
         },
-        this.o.device,
+        this.sealingDevice,
       );
       const entry = this.outbox.put(f.deviceId, f.serial, sealed.bytes);
       // Durable now (file and folder fsynced): only now may the device forget the frame.
@@ -182,6 +249,7 @@ export class CaptureService extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.connector.stop();
     this.receiver.close();
     await this.chain;

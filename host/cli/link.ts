@@ -5,6 +5,8 @@ import { runSimulator } from '../sim/sim.js';
 import { CaptureService } from '../capture/service.js';
 import { parsePacsTarget } from '../net/destination.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
+import type { SessionEndpoint } from '../capture/session-endpoint.js';
+import { sessionEndpointFor, withCallingAe, withoutTechnologistOf, withStationOptions, type StationOptionValues } from './station-options.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { dirname, join } from 'node:path';
@@ -43,9 +45,9 @@ export function register(program: Command): void {
       if (rep.failed.length) process.exitCode = 1;
     });
 
-  withTlsOptions(program
+  withStationOptions(withTlsOptions(program
     .command('capture')
-    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS')
+    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS'))
     .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
     .requiredOption('--key <file|uri>', "device private key: PKCS#8 PEM file (0600), or a key on a PKCS#11 token: 'pkcs11:object=KEYLABEL' (token and module from the board's keys.slotLabel / keys.pkcs11Module unless the URI gives token=… / module-path=…)")
     .requiredOption('--cert <file>', 'device certificate')
@@ -61,12 +63,13 @@ export function register(program: Command): void {
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: each device signature gets a Certified Timestamp (a TSA outage seals without one, and logs it)')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: TlsOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
+    .action(async (o: TlsOptionValues & StationOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
       if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
       const board = loadBoard(o.board);
       let device = loadCaptureDevice(board, o.key, o.cert, o.pinEnv);
       const closeDevice = device.close;
       let svc: CaptureService;
+      let sessions: SessionEndpoint | undefined;
       try {
         // A board (or explicit flags) turns on the second, DCMTK-verifiable device signature.
         if (o.ecdsaKey || o.ecdsaCert || board.keys.ecdsaSignature) {
@@ -74,9 +77,11 @@ export function register(program: Command): void {
           device = withEcdsa(device, o.ecdsaKey ?? join(dirname(o.key), 'device-ecdsa.key'), o.ecdsaCert ?? join(dirname(o.cert), 'device-ecdsa.crt'));
         }
         const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
+        sessions = sessionEndpointFor(o, board, o.outbox, { confirm: (t) => svc.confirmHeld(t), heldCount: () => svc.held?.names().length ?? 0, log: logLine });
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
-          forward: o.forward ? parsePacsTarget(o.forward, tlsFrom(o)) : undefined,
+          technologistProvider: sessions?.technologist, withoutTechnologist: withoutTechnologistOf(o, board), keepSentDays: o.keepSentDays,
+          forward: o.forward ? withCallingAe(parsePacsTarget(o.forward, tlsFrom(o)), o.callingAe) : undefined,
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
           timestampUrl: o.tsa,
         });
@@ -90,7 +95,9 @@ export function register(program: Command): void {
       };
       try {
         await svc.start();
+        await sessions?.start();
       } catch (err) {
+        await svc.stop().catch(() => {});
         closeDevice?.();
         throw err;
       }
@@ -102,6 +109,7 @@ export function register(program: Command): void {
       });
       clearInterval(timer);
       logLine('capture: stopping');
+      await sessions?.stop();
       await svc.stop();
       closeDevice?.();
       summary();

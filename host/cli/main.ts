@@ -9,6 +9,7 @@ import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { readMetaFile } from '../seal/meta.js';
+import { boardEquipment, loadBoard } from '../boards/board.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { verifyObject, type VerifyReport } from '../ingest/verify.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
@@ -18,6 +19,7 @@ import { register as registerLink } from './link.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerPki } from './pki.js';
 import { register as registerReconcile } from './reconcile.js';
+import { register as registerTech } from './tech.js';
 import { register as registerDoctor } from './doctor.js';
 import { register as registerProxy } from './proxy.js';
 import { runDemo } from '../demo/demo.js';
@@ -81,7 +83,8 @@ export function buildProgram(): Command {
     .option('--cols <n>', 'columns (for .raw)', int('--cols'))
     .option('--bits-stored <n>', 'bits stored (for .raw; optional for .png)', int('--bits-stored'))
     .option('--serial <n>', "frame serial (uint32; default: a random one). Serials, and so watermark payloads, must be unique per device", int('--serial'))
-    .option('--meta <file>', 'JSON with patient/study/equipment attributes')
+    .option('--meta <file>', 'JSON with patient/study/equipment/exposure attributes (and boardId)')
+    .option('--board <board>', "capture board the frame came through (boards/<id>.json or a board file): recorded in the attestation; its detector gives the equipment attributes (default: the meta file's boardId)")
     .option('--ecdsa-key <file>', 'device ECDSA P-256 key: adds a second signature DCMTK dcmsign can verify')
     .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (same CN as the device)')
     .option('--tech-key <file>', 'technologist Ed25519 key (PKCS#8, plain 0600 or PIN-encrypted): adds the co-signature')
@@ -92,7 +95,7 @@ export function buildProgram(): Command {
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: the device signature gets a Certified Timestamp (fails if the TSA does not answer)')
-    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string }) => {
+    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
@@ -108,7 +111,11 @@ export function buildProgram(): Command {
         const technologist = o.techPkcs11 && o.techCert ? loadTokenTechnologist(o.techPkcs11, o.techCert, pinFromEnv(o.techPinEnv)!, o.operator)
           : o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
         if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
-        const meta = o.meta ? readMetaFile(o.meta) : {};
+        const { boardId: metaBoardId, ...fileMeta } = o.meta ? readMetaFile(o.meta) : {};
+        const board = o.board ?? metaBoardId ? loadBoard(o.board ?? metaBoardId!) : undefined;
+        if (board && metaBoardId && board.id !== metaBoardId) throw new UsageOrIoError(`--board ${board.id} contradicts boardId "${metaBoardId}" in ${o.meta}`);
+        if (board) device = { ...device, boardId: board.id };
+        const meta = { ...(board ? boardEquipment(board) : {}), ...fileMeta };
         const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
         const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
         if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
@@ -161,6 +168,7 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerPki(program);
   registerReconcile(program);
+  registerTech(program);
   registerDoctor(program);
   registerProxy(program);
   return program;

@@ -61,7 +61,8 @@ export async function runDemo(dirArg: string, log: (s: string) => void): Promise
   } else {
     log(`keys: using ${keysDir}`);
   }
-  const device = loadDeviceIdentity(join(keysDir, 'device.key'), join(keysDir, 'device.crt'), 'sim-pty');
+  // The capture service records the board the frames come through (loopback-capture.ts).
+  const device = loadDeviceIdentity(join(keysDir, 'device.key'), join(keysDir, 'device.crt'));
   const watermarkKey = loadWatermarkKey(join(keysDir, 'site-watermark.key'));
   const trust = parseCertificates(readFileSync(join(keysDir, 'device.crt')));
 

@@ -33,18 +33,35 @@ export interface CaptureMeta {
    * Operator Identification Sequence (0008,1072) > Person Identification Code Sequence.
    */
   operatorId?: string;
-  /** Patient Orientation (0020,0020), row then column direction, e.g. ["L", "F"] for a PA chest as displayed. */
+  /**
+   * Patient Orientation (0020,0020), row then column direction, e.g. ["L", "F"] for a PA chest as
+   * displayed. Only from the console, worklist or meta file: a guessed value would be signed for good.
+   */
   patientOrientation?: [string, string];
   /** Physical distance between detector element centres, mm: [row, column]. */
   imagerPixelSpacing?: [number, number];
   photometricInterpretation?: 'MONOCHROME1' | 'MONOCHROME2';
+  /** Detector Type (0018,7004) of the board's detector. */
+  detectorType?: DetectorType;
+  /** Peak kilo voltage of the generator, KVP (0018,0060). */
+  kvp?: number;
+  /** Tube current-time product in mAs: Exposure (0018,1152) and Exposure in µAs (0018,1153). */
+  exposureMas?: number;
+  /** Exposure Index (0018,1411), IEC 62494-1, as the detector computed it. */
+  exposureIndex?: number;
+  /** Distance Source to Detector (0018,1110), mm. */
+  distanceSourceToDetectorMm?: number;
 }
+
+export const DETECTOR_TYPES = ['DIRECT', 'SCINTILLATOR', 'STORAGE', 'FILM'] as const;
+export type DetectorType = (typeof DETECTOR_TYPES)[number];
 
 export const META_KEYS: ReadonlyArray<keyof CaptureMeta> = [
   'patientName', 'patientId', 'patientBirthDate', 'patientSex', 'studyInstanceUid', 'seriesInstanceUid', 'studyId',
   'accessionNumber', 'studyDescription', 'referringPhysicianName', 'seriesNumber', 'instanceNumber', 'bodyPartExamined',
   'viewPosition', 'imageLaterality', 'institutionName', 'stationName', 'manufacturer', 'manufacturerModelName',
   'deviceSerialNumber', 'operatorsName', 'operatorId', 'patientOrientation', 'imagerPixelSpacing', 'photometricInterpretation',
+  'detectorType', 'kvp', 'exposureMas', 'exposureIndex', 'distanceSourceToDetectorMm',
 ];
 
 export interface DxFrame {
@@ -120,6 +137,22 @@ function operatorIdentification(meta: CaptureMeta): Element[] {
   ]])];
 }
 
+/**
+ * X-Ray Acquisition Dose attributes the detector or the modality reported; none is ever guessed,
+ * so an exposure nobody measured has none (they are type 3).
+ */
+function exposureElements(meta: CaptureMeta): Element[] {
+  const out: Element[] = [];
+  if (meta.kvp !== undefined) out.push(str(T(0x0018, 0x0060), 'DS', ds(meta.kvp)));
+  if (meta.distanceSourceToDetectorMm !== undefined) out.push(str(T(0x0018, 0x1110), 'DS', ds(meta.distanceSourceToDetectorMm)));
+  if (meta.exposureMas !== undefined) {
+    out.push(str(T(0x0018, 0x1152), 'IS', String(Math.round(meta.exposureMas))));
+    out.push(str(T(0x0018, 0x1153), 'IS', String(Math.round(meta.exposureMas * 1000))));
+  }
+  if (meta.exposureIndex !== undefined) out.push(str(T(0x0018, 0x1411), 'DS', ds(meta.exposureIndex)));
+  return out;
+}
+
 export function pixelBytes(pixels: Uint16Array): Uint8Array {
   // Pixel Data is little endian; so is every platform radseal targets (checked in host/core).
   return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
@@ -150,14 +183,14 @@ export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], cap
     str(T(0x0008, 0x0050), 'SH', meta.accessionNumber ?? ''),
     str(T(0x0008, 0x0060), 'CS', 'DX'),
     str(T(0x0008, 0x0068), 'CS', 'FOR PRESENTATION'),
-    str(T(0x0008, 0x0070), 'LO', meta.manufacturer ?? 'radseal'),
+    str(T(0x0008, 0x0070), 'LO', meta.manufacturer ?? ''), // type 2: the board's, never ours by default
     str(T(0x0008, 0x0080), 'LO', meta.institutionName ?? ''),
     str(T(0x0008, 0x0090), 'PN', meta.referringPhysicianName ?? ''),
     str(T(0x0008, 0x1010), 'SH', meta.stationName ?? ''),
     str(T(0x0008, 0x1030), 'LO', meta.studyDescription ?? ''),
     str(T(0x0008, 0x1070), 'PN', meta.operatorsName ?? ''),
     ...operatorIdentification(meta),
-    str(T(0x0008, 0x1090), 'LO', meta.manufacturerModelName ?? 'radseal simulated detector'),
+    str(T(0x0008, 0x1090), 'LO', meta.manufacturerModelName ?? ''),
     anatomicRegion(meta.bodyPartExamined),
     str(T(0x0010, 0x0010), 'PN', meta.patientName ?? ''),
     str(T(0x0010, 0x0020), 'LO', meta.patientId ?? ''),
@@ -166,17 +199,19 @@ export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], cap
     str(T(0x0018, 0x0015), 'CS', meta.bodyPartExamined ?? ''),
     str(T(0x0018, 0x1000), 'LO', meta.deviceSerialNumber ?? ''),
     str(T(0x0018, 0x1020), 'LO', 'radseal 0.1.0'),
+    ...exposureElements(meta),
     str(T(0x0018, 0x1164), 'DS', spacing.map(ds)),
     str(T(0x0018, 0x1508), 'CS', ''), // Positioner Type, type 2: not known to a bare detector
     str(T(0x0018, 0x5101), 'CS', meta.viewPosition ?? ''),
-    str(T(0x0018, 0x7004), 'CS', 'SCINTILLATOR'),
+    str(T(0x0018, 0x7004), 'CS', meta.detectorType ?? ''), // type 2: empty when the board does not say
     str(T(0x0020, 0x000d), 'UI', studyInstanceUid),
     str(T(0x0020, 0x000e), 'UI', seriesInstanceUid),
     str(T(0x0020, 0x0010), 'SH', meta.studyId ?? ''),
     str(T(0x0020, 0x0011), 'IS', String(meta.seriesNumber ?? 1)),
     str(T(0x0020, 0x0013), 'IS', String(meta.instanceNumber ?? 1)),
-    // Type 1C for For Presentation images: the display orientation of rows and columns.
-    str(T(0x0020, 0x0020), 'CS', meta.patientOrientation ?? ['L', 'F']),
+    // Type 1C in the DX Image module for For Presentation images, but only the console, worklist or
+    // meta file knows it: empty when nobody said it (dciodvfy then reports it) rather than a guess signed for good.
+    str(T(0x0020, 0x0020), 'CS', meta.patientOrientation ?? ''),
     str(T(0x0020, 0x0062), 'CS', meta.imageLaterality ?? 'U'),
     us(T(0x0028, 0x0002), 1),
     str(T(0x0028, 0x0004), 'CS', meta.photometricInterpretation ?? 'MONOCHROME2'),

@@ -11,7 +11,7 @@
 // in tmp/ are half-written by definition and are removed on open. The set of
 // sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/ ∪ dead-letter/, so a frame the
 // device resends after a crash is recognised and never sealed twice.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, privateDir, writeFileAtomic } from '../io/atomic.js';
 import { countDeadLetters, DEAD_LETTER_FOLDER, parkDeadLetter } from './dead-letter.js';
@@ -37,7 +37,12 @@ function unsafeName(s: string): string {
 export interface OutboxOptions {
   /** Keep delivered objects in sent/ (default) or delete them. */
   keepSent?: boolean;
+  /** Days a delivered object stays in sent/ before pruneSent() removes it (default 7). */
+  keepSentDays?: number;
 }
+
+export const DEFAULT_KEEP_SENT_DAYS = 7;
+const DAY_MS = 86_400_000;
 
 export class Outbox {
   readonly tmpDir: string;
@@ -90,6 +95,15 @@ export class Outbox {
     const name = `${String(seq).padStart(12, '0')}-${safeName(deviceId)}-${serial}.dcm`;
     const path = join(this.readyDir, name);
     writeFileAtomic(path, bytes, { mode: 0o640, tmpDir: this.tmpDir, noClobber: true });
+    this.remember(deviceId, serial);
+    return { seq, deviceId, serial, path, name };
+  }
+
+  /**
+   * Records (device, serial) as sealed in the journal, durably: for a frame kept elsewhere until it
+   * can be sealed (held for a technologist), so the device's resends are recognised meanwhile.
+   */
+  remember(deviceId: string, serial: number): void {
     this.sealed.add(`${deviceId}\u0000${serial}`);
     const jfd = openSync(this.journal, 'a', 0o640);
     try {
@@ -98,7 +112,38 @@ export class Outbox {
     } finally {
       closeSync(jfd);
     }
-    return { seq, deviceId, serial, path, name };
+  }
+
+  /** Whether a sealed object of (device, serial) is in ready/, sent/ or dead-letter/ (a scan: for rare checks). */
+  holdsObject(deviceId: string, serial: number): boolean {
+    for (const dirName of [this.readyDir, this.sentDir, this.deadLetterDir]) {
+      for (const f of readdirSync(dirName)) {
+        const m = NAME_RE.exec(f);
+        if (m && unsafeName(m[2]!) === deviceId && Number(m[3]) === serial) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Removes delivered objects older than the retention from sent/ (their age counts from delivery);
+   * sealed.log still knows them, so a resent frame is never sealed again. Returns the names removed.
+   */
+  pruneSent(now = Date.now()): string[] {
+    const cutoff = now - (this.o.keepSentDays ?? DEFAULT_KEEP_SENT_DAYS) * DAY_MS;
+    const removed: string[] = [];
+    for (const f of readdirSync(this.sentDir)) {
+      const path = join(this.sentDir, f);
+      try {
+        if (statSync(path).mtimeMs > cutoff) continue;
+        unlinkSync(path);
+        removed.push(f);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    if (removed.length) fsyncDir(this.sentDir);
+    return removed;
   }
 
   /** Objects waiting to be sent, oldest first. */
@@ -116,7 +161,10 @@ export class Outbox {
       // The key is already in sealed.log, so deleting cannot lead to a reseal.
       unlinkSync(e.path);
     } else {
-      renameSync(e.path, join(this.sentDir, e.name));
+      const sent = join(this.sentDir, e.name);
+      renameSync(e.path, sent);
+      const now = new Date();
+      utimesSync(sent, now, now); // retention counts from delivery, not from sealing
       fsyncDir(this.sentDir);
     }
     fsyncDir(this.readyDir);

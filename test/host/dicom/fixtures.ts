@@ -62,6 +62,7 @@ export const META: CaptureMeta = {
   patientName: 'Test^Patient', patientId: 'PID-0001', patientBirthDate: '19700101', patientSex: 'F',
   accessionNumber: 'ACC-1', studyId: 'S1', bodyPartExamined: 'CHEST', viewPosition: 'PA', institutionName: 'radseal General',
   stationName: 'DXROOM3', referringPhysicianName: 'Ref^Doctor',
+  patientOrientation: ['L', 'F'], // as the console says for a PA chest: radseal never defaults it
 };
 
 export async function sealTo(path: string, frame: DxFrame, device: DeviceIdentity, extra: Partial<SealRequest> = {}): Promise<Uint8Array> {

@@ -1,0 +1,62 @@
+// capture's station options: technologist sessions (--technologists, idle timeout, what happens
+// with nobody logged in), the calling AE title towards PACS and the sent/ retention. Defaults
+// come from the board's `sessions` block; the command line overrides them.
+import type { Command } from 'commander';
+import type { Board } from '../boards/board.js';
+import { isStow, type PacsTarget } from '../net/destination.js';
+import { DEFAULT_KEEP_SENT_DAYS } from '../net/outbox.js';
+import { SessionEndpoint } from '../capture/session-endpoint.js';
+import { DEFAULT_IDLE_TIMEOUT_MINUTES, WITHOUT_TECHNOLOGIST, type Technologist, type WithoutTechnologist } from '../seal/session.js';
+
+export interface StationOptionValues {
+  technologists?: string;
+  techIdleMinutes?: number;
+  withoutTechnologist?: string;
+  callingAe?: string;
+  keepSentDays: number;
+}
+
+const count = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+};
+
+export function withStationOptions(c: Command): Command {
+  return c
+    .option('--technologists <dir>', 'technologist sessions (radseal tech login): enrolled technologists, <id>.crt with <id>.key (PIN-encrypted) or <id>.p11 (their token\'s PKCS#11 URI)')
+    .option('--tech-idle-minutes <n>', `log a technologist out after this many minutes without activity (default: the board's sessions.idleTimeoutMinutes, else ${DEFAULT_IDLE_TIMEOUT_MINUTES})`, count('--tech-idle-minutes'))
+    .option('--without-technologist <policy>', `an exposure while nobody is logged in: ${WITHOUT_TECHNOLOGIST.join(' or ')} (default: the board's sessions.withoutTechnologist, else device-only)`)
+    .option('--calling-ae <title>', 'our AE title when forwarding by C-STORE (default RADSEAL)')
+    .option('--keep-sent-days <n>', 'days a delivered object stays in the outbox\'s sent/ before it is pruned', count('--keep-sent-days'), DEFAULT_KEEP_SENT_DAYS);
+}
+
+export function withoutTechnologistOf(o: StationOptionValues, board: Board): WithoutTechnologist {
+  const policy = o.withoutTechnologist ?? board.sessions?.withoutTechnologist ?? 'device-only';
+  if (!(WITHOUT_TECHNOLOGIST as readonly string[]).includes(policy)) throw new Error(`--without-technologist is ${WITHOUT_TECHNOLOGIST.join(' or ')}, got ${policy}`);
+  if (policy === 'hold' && !o.technologists) throw new Error('holding exposures until a technologist confirms needs technologist sessions: give --technologists DIR');
+  return policy as WithoutTechnologist;
+}
+
+/** The PACS target with our calling AE title (C-STORE only: STOW-RS has no AE titles). */
+export function withCallingAe(target: PacsTarget, callingAe: string | undefined): PacsTarget {
+  if (!callingAe) return target;
+  if (isStow(target)) throw new Error('--calling-ae applies to C-STORE forwarding (AE@HOST:PORT), not to a STOW-RS URL');
+  if (!/^[\x20-\x7e]{1,16}$/.test(callingAe) || /\\/.test(callingAe) || !callingAe.trim()) throw new Error(`--calling-ae must be 1-16 printable characters without "\\", got "${callingAe}"`);
+  return { ...target, callingAe };
+}
+
+/** The session endpoint for a capture service, when --technologists is given. */
+export function sessionEndpointFor(o: StationOptionValues, board: Board, outboxDir: string, service: {
+  confirm: (t: Technologist) => Promise<number>;
+  heldCount: () => number;
+  log: (m: string) => void;
+}): SessionEndpoint | undefined {
+  if (!o.technologists) return undefined;
+  const minutes = o.techIdleMinutes ?? board.sessions?.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
+  if (minutes < 1) throw new Error('--tech-idle-minutes must be at least 1');
+  return new SessionEndpoint({
+    outboxDir, technologistsDir: o.technologists, idleTimeoutMs: minutes * 60_000, withoutTechnologist: withoutTechnologistOf(o, board),
+    confirm: service.confirm, heldCount: service.heldCount, log: service.log,
+  });
+}
