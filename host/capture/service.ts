@@ -17,6 +17,7 @@ import { sealFrame, type DeviceIdentity, type TechnologistIdentity } from '../se
 import type { TechnologistProvider, WithoutTechnologist } from '../seal/session.js';
 import { HeldFrames, type HeldExposure } from './held-frames.js';
 import { requestTimestamp } from '../net/tsa-client.js';
+import type { ProcedureDesk } from './procedure.js';
 
 export interface CaptureOptions {
   board: Board;
@@ -42,6 +43,8 @@ export interface CaptureOptions {
   /** Overrides the board's host-side serial path, or HOST:PORT for TCP. */
   port?: string;
   log?: (m: string) => void;
+  /** Worklist procedures (host/capture/procedure.ts): files each exposure under the selected one, or holds it unassigned. */
+  procedures?: ProcedureDesk;
   forwardBackoffMs?: { min: number; max: number };
 }
 
@@ -104,7 +107,7 @@ export class CaptureService extends EventEmitter {
     this.receiver = new LinkReceiver({
       store, windowChunks: b.link.windowChunks, maxChunkBytes: 1 << 20, maxRows: b.detector.rows, maxCols: b.detector.cols,
       nakTimeoutMs: b.link.nakTimeoutMs, maxNakIntervalMs: b.link.maxAckTimeoutMs,
-      isDurable: (d, s) => this.outbox.has(d, s), log: this.log,
+      isDurable: (d, s) => this.outbox.has(d, s) || (o.procedures?.holds(d, s) ?? false), log: this.log,
     });
     this.receiver.on('frame', (f: ReceivedFrame) => {
       // One frame at a time, in arrival order.
@@ -116,6 +119,7 @@ export class CaptureService extends EventEmitter {
     this.forwarder = o.forward
       ? new Forwarder(this.outbox, o.forward, { log: this.log, minBackoffMs: o.forwardBackoffMs?.min ?? 1000, maxBackoffMs: o.forwardBackoffMs?.max ?? 60000 })
       : null;
+    o.procedures?.attach(this.outbox, () => this.forwarder?.kick());
   }
 
   async start(): Promise<void> {
@@ -130,6 +134,7 @@ export class CaptureService extends EventEmitter {
     this.forwarder?.start();
     await this.connector.start();
   }
+
   private pruneSent(): void {
     try {
       const removed = this.outbox.pruneSent();
@@ -176,7 +181,7 @@ export class CaptureService extends EventEmitter {
     const t0 = Date.now();
     const queuedMs = t0 - f.completedAt;
     try {
-      if (this.outbox.has(f.deviceId, f.serial)) {
+      if (this.outbox.has(f.deviceId, f.serial) || this.o.procedures?.holds(f.deviceId, f.serial)) {
         this.log(`capture: frame ${f.deviceId}#${f.serial} already sealed; ACK without resealing`);
         f.ack();
         return;
@@ -184,7 +189,8 @@ export class CaptureService extends EventEmitter {
       // Copy the pixels out of the link's buffer so the slot can take the next frame while we seal.
       const bytes = f.bytes();
       const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols).slice();
-      const meta = boardEquipment(this.o.board, f.deviceId);
+      const filing = this.o.procedures?.fileExposure();
+      const meta = { ...boardEquipment(this.o.board, f.deviceId), ...filing?.meta };
       const technologist = this.o.technologistProvider?.() ?? this.o.technologist;
       if (!technologist && this.held) {
         const frame = { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels };
@@ -199,13 +205,14 @@ export class CaptureService extends EventEmitter {
           rawFrameSha256: f.sha256,
           frameSerial: f.serial,
           meta,
+          extraElements: filing?.extraElements,
           technologist,
           watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
         },
         this.sealingDevice,
       );
-      const entry = this.outbox.put(f.deviceId, f.serial, sealed.bytes);
+      const entry = filing ? this.o.procedures!.keep(filing, f.deviceId, f.serial, sealed) : this.outbox.put(f.deviceId, f.serial, sealed.bytes);
       // Durable now (file and folder fsynced): only now may the device forget the frame.
       this.counts.sealed++;
       f.ack();

@@ -5,6 +5,7 @@ import { runSimulator } from '../sim/sim.js';
 import { CaptureService } from '../capture/service.js';
 import { parsePacsTarget } from '../net/destination.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
+import { withWorklistOptions, worklistFor, type WorklistOptionValues, type WorklistWiring } from './worklist.js';
 import type { SessionEndpoint } from '../capture/session-endpoint.js';
 import { sessionEndpointFor, withCallingAe, withoutTechnologistOf, withStationOptions, type StationOptionValues } from './station-options.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcdsa, type LoadedDevice } from '../seal/device.js';
@@ -45,9 +46,9 @@ export function register(program: Command): void {
       if (rep.failed.length) process.exitCode = 1;
     });
 
-  withStationOptions(withTlsOptions(program
+  withWorklistOptions(withStationOptions(withTlsOptions(program
     .command('capture')
-    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS'))
+    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS')))
     .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
     .requiredOption('--key <file|uri>', "device private key: PKCS#8 PEM file (0600), or a key on a PKCS#11 token: 'pkcs11:object=KEYLABEL' (token and module from the board's keys.slotLabel / keys.pkcs11Module unless the URI gives token=… / module-path=…)")
     .requiredOption('--cert <file>', 'device certificate')
@@ -70,6 +71,7 @@ export function register(program: Command): void {
       const closeDevice = device.close;
       let svc: CaptureService;
       let sessions: SessionEndpoint | undefined;
+      let worklist: WorklistWiring | undefined;
       try {
         // A board (or explicit flags) turns on the second, DCMTK-verifiable device signature.
         if (o.ecdsaKey || o.ecdsaCert || board.keys.ecdsaSignature) {
@@ -78,12 +80,14 @@ export function register(program: Command): void {
         }
         const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
         sessions = sessionEndpointFor(o, board, o.outbox, { confirm: (t) => svc.confirmHeld(t), heldCount: () => svc.held?.names().length ?? 0, log: logLine });
+        worklist = worklistFor(o as typeof o & WorklistOptionValues, device, logLine);
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
           technologistProvider: sessions?.technologist, withoutTechnologist: withoutTechnologistOf(o, board), keepSentDays: o.keepSentDays,
           forward: o.forward ? withCallingAe(parsePacsTarget(o.forward, tlsFrom(o)), o.callingAe) : undefined,
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
           timestampUrl: o.tsa,
+          procedures: worklist?.desk,
         });
       } catch (err) {
         closeDevice?.();
@@ -96,6 +100,7 @@ export function register(program: Command): void {
       try {
         await svc.start();
         await sessions?.start();
+        await worklist?.start();
       } catch (err) {
         await svc.stop().catch(() => {});
         closeDevice?.();
@@ -111,6 +116,7 @@ export function register(program: Command): void {
       logLine('capture: stopping');
       await sessions?.stop();
       await svc.stop();
+      await worklist?.stop();
       closeDevice?.();
       summary();
     });

@@ -21,6 +21,7 @@ import { register as registerPki } from './pki.js';
 import { register as registerReconcile } from './reconcile.js';
 import { register as registerTech } from './tech.js';
 import { register as registerDoctor } from './doctor.js';
+import { register as registerWorklist } from './worklist.js';
 import { register as registerProxy } from './proxy.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from './format.js';
@@ -170,6 +171,7 @@ export function buildProgram(): Command {
   registerReconcile(program);
   registerTech(program);
   registerDoctor(program);
+  registerWorklist(program);
   registerProxy(program);
   return program;
 }

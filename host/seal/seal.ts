@@ -4,7 +4,7 @@ import { buildDx, pixelBytes, type CaptureMeta, type DxFrame } from '../dicom/dx
 import { attestationElements } from '../dicom/attestation.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue } from '../dicom/signatures.js';
 import { signableTags } from '../dicom/mac.js';
-import { tag } from '../dicom/model.js';
+import { tag, type Element } from '../dicom/model.js';
 import { encodePart10 } from '../dicom/writer.js';
 import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
@@ -46,6 +46,8 @@ export interface SealRequest {
   rawFrameSha256: Uint8Array;
   frameSerial: number;
   meta?: CaptureMeta;
+  /** More elements for the data set, e.g. the Request Attributes Sequence of a worklist procedure. */
+  extraElements?: Element[];
   captureTime?: Date;
   /** Technologist co-signature (Ed25519, purpose Author); adds the operator attributes. */
   technologist?: TechnologistIdentity;
@@ -98,7 +100,7 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     meta.operatorId = tech.operatorId;
     meta.operatorsName = meta.operatorsName || tech.operatorsName || tech.operatorId;
   }
-  const dx = buildDx(frame, meta, attestation, captureTime);
+  const dx = buildDx(frame, meta, [...attestation, ...(req.extraElements ?? [])], captureTime);
   const time = new Date();
   const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
   const token = req.timestamp ? await req.timestamp(signatureValue(dx.dataSet, full.signatureUid)) : null;

@@ -3,15 +3,15 @@
 // namespace (unshare -n, as test/run.sh does).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localDicomDate, queryWorklist, WorklistError } from '../../../host/net/worklist.js';
 import { cEcho } from '../../../host/net/echo.js';
 import { DicomNetError } from '../../../host/net/cstore.js';
 import { freePort } from './storescp.js';
+import { startWlmscpfs, writeWorklistFile } from './wlmscpfs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'radseal-wl-'));
 const procs: ChildProcess[] = [];
@@ -19,70 +19,6 @@ after(() => {
   for (const p of procs) p.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
 });
-
-export interface WorklistItem {
-  accession: string;
-  patientName: string;
-  patientId: string;
-  station: string;
-  date: string;
-  studyUid: string;
-  charset?: string;
-}
-
-/** A worklist file (.wl) made by dump2dcm from a DCMTK dump. */
-export function writeWorklistFile(dir: string, name: string, w: WorklistItem): void {
-  const dump = [
-    `(0008,0005) CS [${w.charset ?? 'ISO_IR 192'}]`,
-    `(0008,0050) SH [${w.accession}]`,
-    '(0008,0090) PN [House^Gregory]',
-    `(0010,0010) PN [${w.patientName}]`,
-    `(0010,0020) LO [${w.patientId}]`,
-    '(0010,0030) DA [19700214]',
-    '(0010,0040) CS [F]',
-    `(0020,000d) UI [${w.studyUid}]`,
-    '(0032,1060) LO [XR CHEST 2 VIEWS]',
-    '(0040,0100) SQ (Sequence with undefined length #=1)',
-    '  (fffe,e000) na (Item with undefined length #=7)',
-    '    (0008,0060) CS [DX]',
-    `    (0040,0001) AE [${w.station}]`,
-    `    (0040,0002) DA [${w.date}]`,
-    '    (0040,0003) TM [093000]',
-    '    (0040,0006) PN [Tech^Tina]',
-    '    (0040,0007) LO [Chest PA and lateral]',
-    `    (0040,0009) SH [SPS-${w.accession}]`,
-    '  (fffe,e00d) na (ItemDelimitationItem)',
-    '(fffe,e0dd) na (SequenceDelimitationItem)',
-    `(0040,1001) SH [RP-${w.accession}]`,
-    '(0040,1003) SH [ROUTINE]',
-  ].join('\n');
-  const dumpFile = join(dir, `${name}.dump`);
-  writeFileSync(dumpFile, dump, 'utf8');
-  const r = spawnSync('dump2dcm', [dumpFile, join(dir, `${name}.wl`)], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `dump2dcm: ${r.stderr}`);
-  rmSync(dumpFile);
-}
-
-/** wlmscpfs serving worklist files from dir/<AE>/ (single process, so killing it stops everything). */
-export async function startWlmscpfs(dataDir: string, port: number, extra: string[] = []): Promise<ChildProcess> {
-  const proc = spawn('wlmscpfs', ['-s', '-dfr', '-csk', '-dfp', dataDir, ...extra, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(proc);
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) throw new Error(`wlmscpfs exited: ${err}`);
-    const up = await new Promise<boolean>((res) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        res(true);
-      });
-      s.on('error', () => res(false));
-    });
-    if (up) return proc;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`wlmscpfs did not listen on ${port}: ${err}`);
-}
 
 const today = localDicomDate();
 const data = join(root, 'data');
@@ -96,7 +32,7 @@ writeWorklistFile(aeDir, 'yesterday', { accession: 'ACC0999', patientName: 'Poe^
 
 const port = await freePort();
 mkdirSync(join(root, 'requests'), { recursive: true });
-await startWlmscpfs(data, port, ['-rfp', join(root, 'requests')]);
+procs.push(await startWlmscpfs(data, port, ['-rfp', join(root, 'requests')]));
 const ris = { calledAe: 'RIS', host: '127.0.0.1', port, callingAe: 'DXROOM1' };
 
 test("C-FIND returns this station's steps for today, typed, in the response's character set", async () => {
@@ -130,6 +66,7 @@ test('C-FIND: an empty worklist is success with no entries; maxEntries cancels t
 test('C-FIND that outlasts its time-out is cancelled, with a clear error', async () => {
   const slowPort = await freePort();
   const slow = await startWlmscpfs(data, slowPort, ['--sleep-during', '20']);
+  procs.push(slow);
   const t0 = Date.now();
   await assert.rejects(
     queryWorklist({ ...ris, port: slowPort }, { stationAe: 'DXROOM1', timeoutMs: 700 }),

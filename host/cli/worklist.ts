@@ -1,0 +1,117 @@
+// `radseal worklist …` (talks to a running capture service) and capture's
+// --worklist/--worklist-station/--mpps options: argument parsing and wiring only.
+import { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { ProcedureDesk } from '../capture/procedure.js';
+import { controlRequest, controlSocketPath, startControlServer, type ControlRequest, type ControlServer, type ProcedureSummary } from '../capture/control.js';
+import { parseTarget } from '../net/association.js';
+import { MppsReporter } from '../net/mpps.js';
+import type { WorklistEntry } from '../net/worklist.js';
+import type { HeldExposure } from '../capture/procedure.js';
+import type { DeviceIdentity } from '../seal/seal.js';
+
+export interface WorklistOptionValues {
+  worklist?: string;
+  worklistStation?: string;
+  mpps?: string;
+  /** Calling AE of the station (station options), when given. */
+  callingAe?: string;
+}
+
+/** Adds capture's worklist options. */
+export function withWorklistOptions(cmd: Command): Command {
+  return cmd
+    .option('--worklist <AE@HOST:PORT>', 'RIS Modality Worklist SCP: technologists pick the procedure with radseal worklist; exposures with none picked are held unassigned, never forwarded')
+    .option('--worklist-station <AE>', 'Scheduled Station AE Title to query the worklist for (default: the calling AE title, else RADSEAL)')
+    .option('--mpps <AE@HOST:PORT>', 'Modality Performed Procedure Step SCP: IN PROGRESS at the first exposure of a procedure, COMPLETED or DISCONTINUED when it ends');
+}
+
+/** The procedure desk and its control socket, when --worklist is given. */
+export interface WorklistWiring {
+  desk: ProcedureDesk;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function worklistFor(o: WorklistOptionValues & { outbox: string }, device: DeviceIdentity, log: (m: string) => void): WorklistWiring | undefined {
+  if (!o.worklist) {
+    if (o.mpps || o.worklistStation) throw new Error('--mpps and --worklist-station go with --worklist (MPPS reports the procedures picked from the worklist)');
+    return undefined;
+  }
+  const stationAe = o.worklistStation ?? o.callingAe ?? 'RADSEAL';
+  const worklist = { ...parseTarget(o.worklist), callingAe: stationAe };
+  const reporter = o.mpps ? new MppsReporter({ ...parseTarget(o.mpps), callingAe: stationAe }, { stationAe, log }) : undefined;
+  const desk = new ProcedureDesk(o.outbox, { worklist, stationAe, device, reporter, log });
+  let control: ControlServer | undefined;
+  return {
+    desk,
+    start: async () => {
+      control = await startControlServer(o.outbox, desk, log);
+      const held = desk.held().length;
+      log(`worklist: ${o.worklist} for station ${stationAe}${o.mpps ? `; MPPS to ${o.mpps}` : ''}; radseal worklist talks to ${control.path}${held ? `; ${held} exposure(s) held unassigned` : ''}`);
+    },
+    stop: async () => {
+      await control?.close();
+      await desk.close();
+    },
+  };
+}
+
+const socketOf = (o: { outbox?: string; socket?: string }): string => {
+  if (o.socket) return o.socket;
+  if (o.outbox) return controlSocketPath(o.outbox);
+  throw new Error('give --outbox DIR (the capture service\'s outbox) or --socket PATH');
+};
+
+const withEndpoint = (c: Command): Command => c
+  .option('--outbox <dir>', "the running capture service's outbox folder")
+  .option('--socket <path>', 'its control socket (default OUTBOX/worklist/control.sock)')
+  .option('--json', 'print the answer as JSON');
+
+type EndpointValues = { outbox?: string; socket?: string; json?: boolean };
+
+async function ask(o: EndpointValues, rq: ControlRequest, print: (a: Record<string, unknown>) => void): Promise<void> {
+  const a = await controlRequest(socketOf(o), rq);
+  if (o.json) console.log(JSON.stringify(a, null, 2));
+  else print(a);
+}
+
+const describe = (p: ProcedureSummary | null): string => p
+  ? `${p.accession} step ${p.stepId || '-'}: ${p.patientName} (${p.patientId}), ${p.description}; ${p.images} image(s) so far`
+  : 'none (exposures are held unassigned)';
+
+export function register(program: Command): void {
+  const wl = program.command('worklist').description("pick the procedure for a running capture service's next exposures (capture --worklist)");
+  withEndpoint(wl.command('list').description("today's scheduled procedure steps for this station, fresh from the RIS"))
+    .action((o: EndpointValues) => ask(o, { op: 'list' }, (a) => {
+      const entries = a.entries as WorklistEntry[];
+      if (!entries.length) console.log('no scheduled procedure steps for this station today');
+      for (const e of entries) {
+        const mark = e.accessionNumber === a.selected ? '*' : ' ';
+        console.log(`${mark} ${e.accessionNumber.padEnd(16)} ${(e.scheduledStartTime.slice(0, 4) || '----').padEnd(5)} ${e.patientName} (${e.patientId}, ${e.patientBirthDate || '?'} ${e.patientSex || '?'})  ${e.scheduledStepDescription || e.requestedProcedureDescription}  [step ${e.scheduledStepId || '-'}]`);
+      }
+    }));
+  withEndpoint(wl.command('select').description('file the following exposures under this accession (ends the procedure selected before: COMPLETED)').argument('<accession>'))
+    .option('--step <id>', 'the Scheduled Procedure Step ID, when the accession has several')
+    .action((accession: string, o: EndpointValues & { step?: string }) => ask(o, { op: 'select', accession, step: o.step }, (a) => console.log(`selected: ${describe(a.selected as ProcedureSummary)}`)));
+  withEndpoint(wl.command('clear').description('no procedure from now on: the following exposures are held unassigned'))
+    .option('--discontinued', 'the procedure was stopped before it was done (MPPS DISCONTINUED instead of COMPLETED)')
+    .action((o: EndpointValues & { discontinued?: boolean }) => ask(o, { op: 'clear', discontinued: o.discontinued }, (a) => console.log(a.cleared ? `cleared: ${describe(a.cleared as ProcedureSummary)}` : 'no procedure was selected')));
+  withEndpoint(wl.command('status').description('the selected procedure and how many exposures are held unassigned'))
+    .action((o: EndpointValues) => ask(o, { op: 'status' }, (a) => console.log(`selected: ${describe(a.selected as ProcedureSummary | null)}\nheld unassigned: ${a.held}`)));
+  withEndpoint(wl.command('unassigned').description('exposures held because no procedure was selected'))
+    .action((o: EndpointValues) => ask(o, { op: 'unassigned' }, (a) => {
+      const held = a.held as HeldExposure[];
+      if (!held.length) console.log('no exposure is held unassigned');
+      for (const h of held) console.log(`${h.name}  device ${h.deviceId} frame ${h.serial}  ${h.sopInstanceUid}`);
+    }));
+  withEndpoint(wl.command('assign').description('file held exposures under an accession: each gets a second sealed object with the patient, sent to PACS; the held one is kept unchanged').argument('<accession>'))
+    .requiredOption('--unassigned <names...>', "held exposures (names from radseal worklist unassigned), or 'all'")
+    .option('--step <id>', 'the Scheduled Procedure Step ID, when the accession has several')
+    .action((accession: string, o: EndpointValues & { unassigned: string[]; step?: string }) => {
+      const names = o.unassigned.length === 1 && o.unassigned[0] === 'all' ? 'all' : o.unassigned;
+      return ask(o, { op: 'assign', accession, step: o.step, names, user: userInfo().username }, (a) => {
+        for (const x of a.assigned as Array<{ held: string; filed: string }>) console.log(`${x.held} -> ${x.filed} (filed under ${accession}, queued for PACS)`);
+      });
+    });
+}
