@@ -158,6 +158,9 @@ function readDataSet(c: Cursor, end: number, depth: number, undefinedItem: boole
       c.anomalies.push(`element ${formatTag(h.tag)} occurs twice${where} (a duplicate: viewers show the first copy)`);
       continue;
     }
+    if (h.tag >>> 16 < 0x0008) {
+      c.anomalies.push(`element ${formatTag(h.tag)} of group ${(h.tag >>> 16).toString(16).padStart(4, '0')}${where || ' in the data set'}, where no such group belongs (groups below 0008 are the meta header, commands and directories)`);
+    }
     if (depth === 0 && h.tag > DIGITAL_SIGNATURES && h.tag !== TRAILING_PADDING && (h.tag & 0xffff) !== 0) {
       c.anomalies.push(`element ${formatTag(h.tag)} follows the Digital Signatures Sequence (FFFA,FFFA), where only Data Set Trailing Padding (FFFC,FFFC) and group lengths belong: trailing content`);
     }
@@ -265,16 +268,16 @@ export function readPart10Meta(bytes: Uint8Array): Part10Meta {
   if (nonZero) anomalies.push(`the 128-byte preamble is not empty: it holds ${describePreamble(preamble)} (${nonZero} non-zero bytes); radseal objects have an all-zero preamble`);
   const c = new Cursor(bytes, 132, true, true, DEFAULT_READ_LIMITS, anomalies, []);
   const meta: DataSet = [];
-  let groupEnd = bytes.length;
+  let declaredEnd: number | undefined;
   while (c.pos + 8 <= bytes.length && c.u16(c.pos) === 0x0002) {
-    const h = readHeader(c, groupEnd);
+    const h = readHeader(c, bytes.length);
     if (h.vr === 'SQ' || h.length === UNDEFINED) c.fail(`meta element ${formatTag(h.tag)} is a sequence or has an undefined length`);
-    const el = readValue(c, h, groupEnd, 0, ' in the meta header');
+    const el = readValue(c, h, bytes.length, 0, ' in the meta header');
     if (meta.some((e) => e.tag === h.tag)) anomalies.push(`element ${formatTag(h.tag)} occurs twice in the meta header`);
     else meta.push(el);
-    if (h.tag === 0x00020000 && el.value?.length === 4) groupEnd = Math.min(bytes.length, c.pos + c.dv.getUint32(h.valueAt, true));
+    if (h.tag === 0x00020000 && el.value?.length === 4) declaredEnd = c.pos + c.dv.getUint32(h.valueAt, true);
   }
-  if (groupEnd < bytes.length && c.pos !== groupEnd) anomalies.push(`the meta header's group length (0002,0000) says it ends at byte ${groupEnd}, its elements end at ${c.pos}`);
+  if (declaredEnd !== undefined && c.pos !== declaredEnd) anomalies.push(`the meta header's group length (0002,0000) says it ends at byte ${declaredEnd}, its elements end at ${c.pos}`);
   const value = (t: Tag) => decodeString(meta.find((e) => e.tag === t)?.value);
   const transferSyntaxUid = value(0x00020010);
   if (!transferSyntaxUid) throw new DicomFormatError('the meta header has no Transfer Syntax UID (0002,0010)');
@@ -322,8 +325,17 @@ export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_
   return { transferSyntaxUid: ts, meta: head.meta, dataSet, explicitVr, preamble: head.preamble, dataSetOffset: start, anomalies, warnings };
 }
 
+/** Transfer syntaxes whose Pixel Data is native; every other one encapsulates it (PS3.5 A.4). */
+const NATIVE_PIXEL_SYNTAXES = new Set([UID.implicitVrLittleEndian, UID.explicitVrLittleEndian, DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BIG_ENDIAN]);
+
 /** The meta header names the object; the data set is what is signed. They must agree. */
 function checkAgainstMeta(head: Part10Meta, ds: DataSet, anomalies: string[]): void {
+  const pixels = ds.find((e) => e.tag === PIXEL_DATA);
+  const native = NATIVE_PIXEL_SYNTAXES.has(head.transferSyntaxUid);
+  if (pixels && native === !!pixels.encapsulated) {
+    // DCMTK refuses such a file outright; a viewer would decode the pixels as something else.
+    anomalies.push(`the meta header's Transfer Syntax UID ${head.transferSyntaxUid} says Pixel Data is ${native ? 'native' : 'encapsulated (compressed)'}, but the data set holds it ${pixels.encapsulated ? 'encapsulated' : 'native'}`);
+  }
   const value = (t: Tag) => decodeString(ds.find((e) => e.tag === t)?.value);
   const pairs: Array<[string, string, string]> = [
     ['Media Storage SOP Class UID (0002,0002)', head.mediaStorageSopClassUid, value(SOP_CLASS_UID)],
@@ -332,6 +344,4 @@ function checkAgainstMeta(head: Part10Meta, ds: DataSet, anomalies: string[]): v
   for (const [name, inMeta, inDataSet] of pairs) {
     if (inMeta !== inDataSet) anomalies.push(`the meta header's ${name} "${inMeta}" disagrees with the data set's "${inDataSet}"`);
   }
-  const misplaced = ds.filter((e) => e.tag >>> 16 < 0x0008);
-  for (const e of misplaced) anomalies.push(`element ${formatTag(e.tag)} of group ${(e.tag >>> 16).toString(16).padStart(4, '0')} is in the data set, where no such group belongs`);
 }

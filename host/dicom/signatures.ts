@@ -2,7 +2,7 @@
 // data set and checking the signatures a data set holds. Key handling stays
 // outside: a Signer signs, certificates arrive as DER.
 import { createHash, createVerify } from 'node:crypto';
-import { type DataSet, type Element, type Tag, findElement, formatTag, putElement, tag } from './model.js';
+import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from './model.js';
 import { TAGS, signableTags, writeMacStream } from './mac.js';
 import { at, decodeAT, decodeString, decodeUS, ob, sq, str, us } from './values.js';
 import { UID, newUid } from './uids.js';
@@ -223,6 +223,42 @@ export function algorithmName(cert: CertInfo): string {
   }
   if (cert.keyType === 'rsa') return 'RSA';
   return cert.keyType.toUpperCase();
+}
+
+/** What the Digital Signatures macro (PS3.3 C.12.1.1.3) puts in a MAC Parameters item, with its VR. */
+const MAC_ITEM_VRS: ReadonlyMap<Tag, string> = new Map<Tag, string>([
+  [SIG.macIdNumber, 'US'], [SIG.macCalculationTransferSyntaxUid, 'UI'], [SIG.macAlgorithm, 'CS'], [SIG.dataElementsSigned, 'AT'],
+]);
+
+/**
+ * The signature envelope (MAC Parameters and Digital Signatures Sequences) lies outside every MAC,
+ * so no signature vouches for its structure. Anything that leaves open which parameters a
+ * signature was made with is named here, and verify refuses the object: a MAC ID or signature
+ * UID used twice, a MAC Parameters item holding anything but the macro's four attributes (with
+ * their VRs).
+ */
+export function envelopeProblems(ds: DataSet): string[] {
+  const problems: string[] = [];
+  const macItems = findElement(ds, TAGS.macParametersSequence)?.items ?? [];
+  const sigItems = findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? [];
+  const twice = (values: string[], what: string) => {
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(v)) problems.push(`${what} ${v} occurs in more than one item`);
+      seen.add(v);
+    }
+  };
+  twice(macItems.map((i) => String(decodeUS(findElement(i, SIG.macIdNumber)?.value))), 'MAC Parameters: MAC ID Number');
+  twice(sigItems.map((i) => String(decodeUS(findElement(i, SIG.macIdNumber)?.value))), 'Digital Signatures: MAC ID Number');
+  twice(sigItems.map((i) => decodeString(findElement(i, SIG.digitalSignatureUid)?.value)), 'Digital Signatures: Digital Signature UID');
+  macItems.forEach((item, n) => {
+    for (const el of item) {
+      const vr = MAC_ITEM_VRS.get(el.tag);
+      if (vr === undefined && elementOf(el.tag) !== 0) problems.push(`MAC Parameters item ${n + 1} holds ${formatTag(el.tag)}, which the Digital Signatures macro does not define there`);
+      else if (vr !== undefined && el.vr !== vr) problems.push(`MAC Parameters item ${n + 1}: ${formatTag(el.tag)} has VR ${el.vr}, not ${vr}`);
+    }
+  });
+  return problems;
 }
 
 /** Checks every signature in the top-level Digital Signatures Sequence of `ds`. */

@@ -8,7 +8,7 @@ import { readPart10, DicomFormatError, DEFAULT_READ_LIMITS, type ParsedFile, typ
 import { UID } from '../dicom/uids.js';
 import { TAGS } from '../dicom/mac.js';
 import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
-import { checkSignatures } from '../dicom/signatures.js';
+import { checkSignatures, envelopeProblems } from '../dicom/signatures.js';
 import { readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString } from '../dicom/values.js';
 import type { CertInfo } from '../keys/certs.js';
@@ -118,8 +118,9 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   report.transferSyntax = parsed.transferSyntaxUid;
   report.sopClassUid = decodeString(findElement(dataSet, tag(0x0008, 0x0016))?.value) || null;
   report.sopInstanceUid = decodeString(findElement(dataSet, tag(0x0008, 0x0018))?.value) || null;
-  report.reasons.push(...parsed.anomalies);
-  const anomalies = parsed.anomalies.length > 0;
+  const ambiguities = [...parsed.anomalies, ...envelopeProblems(dataSet)];
+  report.reasons.push(...ambiguities);
+  const anomalies = ambiguities.length > 0;
   const signed = (findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0) > 0;
 
   if (parsed.transferSyntaxUid !== UID.explicitVrLittleEndian || !signed) {
