@@ -1,0 +1,76 @@
+// The built CLI end to end: `radseal capture --technologists DIR --without-technologist hold`,
+// `radseal sim` as the detector, `radseal tech login|confirm|status|logout` as the technologist
+// (PIN on stdin), then `radseal verify --require-technologist` on what was sealed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, radseal, tempDir, type Run } from '../support/run.js';
+import { generateDeviceKey, generateTechnologistKey } from '../../../host/keys/provision.js';
+import { testBoard } from '../link/harness.js';
+import { freePort } from '../net/storescp.js';
+
+const BUILT = existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'));
+const PIN = 'cli-pin-3141';
+
+function start(args: string[], input?: string): { proc: ChildProcess; done: Promise<Run> } {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => (stdout += d));
+  proc.stderr!.on('data', (d) => (stderr += d));
+  proc.stdin!.end(input ?? '');
+  return { proc, done: new Promise((res) => proc.once('exit', (code) => res({ code: code ?? -1, stdout, stderr }))) };
+}
+
+test('CLI: capture holds an exposure while nobody is logged in; tech login (PIN on stdin) + confirm seal it co-signed; the next one is co-signed at once; logout; every step in session.log', { skip: BUILT ? false : 'dist/ missing: run npx tsc -p tsconfig.json first', timeout: 120000 }, async (t) => {
+  const dir = tempDir('radseal-session-cli-');
+  const keys = await generateDeviceKey('SIM-CLI-S', join(dir, 'keys'));
+  const tech = await generateTechnologistKey('T300', join(dir, 'technologists'), PIN);
+  const board = testBoard('gige-tcp-bridge', { link: { tcp: { host: '127.0.0.1', port: await freePort(), captureRole: 'listen' } }, detector: { deviceId: 'SIM-CLI-S', rows: 64, cols: 64, bitsStored: 12 } });
+  const boardFile = join(dir, 'board.json');
+  writeFileSync(boardFile, JSON.stringify(board));
+  const outbox = join(dir, 'outbox');
+  const capture = start(['capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600',
+    '--technologists', join(dir, 'technologists'), '--without-technologist', 'hold', '--tech-idle-minutes', '5']);
+  t.after(() => { if (capture.proc.exitCode === null) capture.proc.kill('SIGKILL'); });
+  const socket = join(outbox, 'session', 'control.sock');
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(socket), 'the capture service opened its session socket');
+
+  const sim = (serial: number) => start(['sim', '--board', boardFile, '--frames', '1', '--start-serial', String(serial - 1), '--quiet']).done;
+  assert.equal((await sim(100)).code, 0);
+  assert.equal(readdirSync(join(outbox, 'held')).length, 1, 'held while nobody is logged in');
+  assert.deepEqual(readdirSync(join(outbox, 'ready')), []);
+
+  const login = await start(['tech', 'login', '--outbox', outbox, '--id', 'T300'], `${PIN}\n`).done;
+  assert.equal(login.code, 0, login.stderr);
+  assert.match(login.stdout, /logged in: T300/);
+  assert.match(login.stdout, /1 exposure\(s\) held for confirmation/);
+  const confirm = await start(['tech', 'confirm', '--outbox', outbox]).done;
+  assert.match(confirm.stdout, /confirmed 1 held exposure/, confirm.stderr);
+  assert.equal((await sim(101)).code, 0);
+  const status = await start(['tech', 'status', '--outbox', outbox, '--json']).done;
+  assert.equal(JSON.parse(status.stdout).session.operatorId, 'T300');
+  const logout = await start(['tech', 'logout', '--outbox', outbox]).done;
+  assert.match(logout.stdout, /logged out: T300/);
+
+  capture.proc.kill('SIGTERM');
+  const cap = await capture.done;
+  assert.equal(cap.code, 0, cap.stderr);
+  assert.match(cap.stdout, /session: T300 logged in/);
+  assert.ok(!(cap.stdout + cap.stderr).includes(PIN), 'the PIN never reaches the capture log');
+
+  const files = readdirSync(join(outbox, 'ready')).sort().map((f) => join(outbox, 'ready', f));
+  assert.equal(files.length, 2);
+  writeFileSync(join(dir, 'trust.pem'), readFileSync(keys.cert, 'utf8') + readFileSync(tech.cert, 'utf8'));
+  const v = radseal('verify', '--trust', join(dir, 'trust.pem'), '--require-technologist', '--json', ...files);
+  assert.equal(v.code, 0, v.stdout);
+  for (const r of JSON.parse(v.stdout) as Array<{ verdict: string; technologist: { signer: string } }>) {
+    assert.equal(r.verdict, 'authentic');
+    assert.equal(r.technologist.signer, 'T300');
+  }
+  const events = readFileSync(join(outbox, 'session.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).event);
+  assert.deepEqual(events, ['login', 'confirm', 'logout']);
+});
