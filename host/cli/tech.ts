@@ -48,8 +48,8 @@ async function readPin(pinEnv: string | undefined): Promise<string> {
     if (!pin) throw new Error('no PIN on standard input');
     return pin;
   }
+  stdin.setRawMode(true); // echo off before the prompt: nothing typed after it is ever shown
   process.stderr.write('PIN: ');
-  stdin.setRawMode(true);
   stdin.setEncoding('utf8');
   stdin.resume();
   try {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, run, tempDir, type Run } from '../support/run.js';
+import { PYTHON, ROOT, run, tempDir, type Run } from '../support/run.js';
 import { SOFTHSM_MODULE, useSoftHsm } from '../support/softhsm.js';
 import { generateDeviceKey, generateTechnologistKey } from '../../../host/keys/provision.js';
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
@@ -223,3 +223,41 @@ test('CLI: radseal tech login reads the PIN from stdin (not a terminal), status 
 function radsealBuilt(): false | string {
   return existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js')) ? false : 'dist/ missing: run npx tsc -p tsconfig.json first';
 }
+
+test('CLI at a terminal: tech login prompts for the PIN with echo off (a real pty), and logs in', { skip: radsealBuilt() }, async (t) => {
+  const s = await station('outbox-e', 'device-only', 60_000);
+  t.after(async () => { await s.sessions.stop(); await s.svc.stop(); });
+  // Python's pty module plays the terminal: wait for the prompt, type the PIN and Enter, read everything shown.
+  const script = `
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:3] + ['tech', 'login', '--outbox', sys.argv[3], '--id', 'T100'])
+out = b''
+while b'PIN:' not in out:
+    out += os.read(fd, 1024)
+os.write(fd, sys.argv[4].encode() + b'\\r')
+while True:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace'))
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+  const child = spawn(PYTHON, ['-c', script, process.execPath, join(ROOT, 'bin', 'radseal.js'), s.outbox, FILE_PIN], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let shown = '';
+  child.stdout.on('data', (d) => (shown += d));
+  child.stderr.on('data', (d) => (shown += d));
+  const code = await new Promise<number>((res) => child.once('exit', (c) => res(c ?? -1)));
+  assert.equal(code, 0, shown);
+  assert.match(shown, /PIN: /);
+  assert.match(shown, /logged in: T100/);
+  assert.ok(!shown.includes(FILE_PIN), `the PIN was echoed: ${shown}`);
+  const status = await s.ask({ op: 'status' });
+  assert.equal(status.ok && status.session?.operatorId, 'T100');
+});
