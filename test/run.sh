@@ -27,6 +27,8 @@ REQUIRED=(
   "ip:iproute2"
   "unshare:util-linux"
   "openssl:openssl"
+  "systemd-analyze:systemd"
+  "dpkg-deb:dpkg"
   "py:pydicom:python3-pydicom"
   "py:numpy:python3-numpy"
 )
