@@ -88,6 +88,8 @@ export class SessionEndpoint {
   };
 
   async start(): Promise<void> {
+    // Unix socket paths are limited to 107 bytes on Linux.
+    if (Buffer.byteLength(this.socketPath) > 107) throw new Error(`the session socket path ${this.socketPath} is too long for a Unix socket: use a shorter outbox path`);
     privateDir(join(this.o.outboxDir, 'session'));
     // A socket left by a service that was killed: nothing listens on it any more.
     if (existsSync(this.socketPath)) unlinkSync(this.socketPath);

@@ -31,8 +31,11 @@ export function withStationOptions(c: Command): Command {
     .option('--keep-sent-days <n>', 'days a delivered object stays in the outbox\'s sent/ before it is pruned', count('--keep-sent-days'), DEFAULT_KEEP_SENT_DAYS);
 }
 
-export function withoutTechnologistOf(o: StationOptionValues, board: Board): WithoutTechnologist {
-  const policy = o.withoutTechnologist ?? board.sessions?.withoutTechnologist ?? 'device-only';
+/** A sealing service's session defaults: a board's `sessions` block (the proxy has no board). */
+type SessionDefaults = Pick<Board, 'sessions'> | undefined;
+
+export function withoutTechnologistOf(o: StationOptionValues, board: SessionDefaults): WithoutTechnologist {
+  const policy = o.withoutTechnologist ?? board?.sessions?.withoutTechnologist ?? 'device-only';
   if (!(WITHOUT_TECHNOLOGIST as readonly string[]).includes(policy)) throw new Error(`--without-technologist is ${WITHOUT_TECHNOLOGIST.join(' or ')}, got ${policy}`);
   if (policy === 'hold' && !o.technologists) throw new Error('holding exposures until a technologist confirms needs technologist sessions: give --technologists DIR');
   return policy as WithoutTechnologist;
@@ -47,13 +50,13 @@ export function withCallingAe(target: PacsTarget, callingAe: string | undefined)
 }
 
 /** The session endpoint for a capture service, when --technologists is given. */
-export function sessionEndpointFor(o: StationOptionValues, board: Board, outboxDir: string, service: {
-  confirm: (t: Technologist) => Promise<number>;
-  heldCount: () => number;
+export function sessionEndpointFor(o: StationOptionValues, board: SessionDefaults, outboxDir: string, service: {
+  confirm?: (t: Technologist) => Promise<number>;
+  heldCount?: () => number;
   log: (m: string) => void;
 }): SessionEndpoint | undefined {
   if (!o.technologists) return undefined;
-  const minutes = o.techIdleMinutes ?? board.sessions?.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
+  const minutes = o.techIdleMinutes ?? board?.sessions?.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
   if (minutes < 1) throw new Error('--tech-idle-minutes must be at least 1');
   return new SessionEndpoint({
     outboxDir, technologistsDir: o.technologists, idleTimeoutMs: minutes * 60_000, withoutTechnologist: withoutTechnologistOf(o, board),
