@@ -10,6 +10,7 @@ export function formatReport(r: VerifyReport): string {
     lines.push(`  signature: ${s.algorithm} ${s.purpose}${scope} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${s.certifiedTime ? `; certified time ${s.certifiedTime} by ${s.certifiedBy}` : ''}`);
   });
   if (r.capture) lines.push(`  capture: device ${r.capture.deviceId}, raw frame SHA-256 ${r.capture.rawSha256}`);
+  if (r.capture?.received) lines.push(`  received: ${r.capture.received.source}, from ${r.capture.received.callingAeTitle} at ${r.capture.received.peerAddress}; the seal covers ${r.capture.received.pixels}`);
   if (r.technologist) {
     const t = r.technologist;
     lines.push(`  technologist: ${t.operatorsName ?? '(no name)'} (operator id ${t.operatorId ?? 'none'}), co-signed by ${t.signer ?? 'nobody'} — ${t.accepted ? 'accepted' : 'NOT accepted'}`);

@@ -78,14 +78,12 @@ function writeElement(el: Element, sink: Sink): void {
     return;
   }
   if (el.fragments) {
-    // Encapsulated Pixel Data: like a sequence, each fragment an item with its length.
-    // (Not yet cross-checked against dcmsign: radseal does not seal compressed objects.)
+    // Encapsulated Pixel Data: like a sequence, each fragment (the basic offset table first) as a
+    // bare item tag followed by its bytes, no item length; then the bare sequence delimitation tag.
+    // Matched byte for byte against dcmsign --dump (JPEG, JPEG-LS, JPEG 2000, RLE; test/host/proxy).
     sink(header(el, undefined));
     for (const f of el.fragments) {
-      const itemHeader = new Uint8Array(8);
-      itemHeader.set(ITEM_TAG);
-      new DataView(itemHeader.buffer).setUint32(4, f.length, true);
-      sink(itemHeader);
+      sink(ITEM_TAG);
       if (f.length) sink(f);
     }
     sink(SEQUENCE_DELIMITER_TAG);

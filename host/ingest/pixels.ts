@@ -5,7 +5,9 @@ import { type DataSet, findElement, tag } from '../dicom/model.js';
 import type { CaptureAttestation } from '../dicom/attestation.js';
 import { decodeUS } from '../dicom/values.js';
 import { changedTiles, tileGrid, tileHashes } from '../core/tiles.js';
-import type { TamperedTiles } from './verify-report.js';
+import type { TamperedTiles, VerifyReport } from './verify-report.js';
+import { encodeFragments } from '../dicom/writer.js';
+import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
@@ -16,8 +18,22 @@ export interface PixelCheck {
   reasons: string[];
 }
 
+/** The capture summary of a report: who sealed, the raw hash, and for a received object where it came from and what the pixel hash covers. */
+export function captureSummary(a: CaptureAttestation): NonNullable<VerifyReport['capture']> {
+  const rawSha256 = Buffer.from(a.rawFrameSha256).toString('hex');
+  const r = a.received;
+  if (!r) return { deviceId: a.deviceId, rawSha256 };
+  const syntax = ENCAPSULATED_SYNTAXES.get(r.transferSyntaxUid) ?? r.transferSyntaxUid;
+  const pixels = r.pixelEncoding === 'ENCAPSULATED'
+    ? `the encapsulated ${syntax} stream as received (compressed bytes sealed unchanged; no watermark, no tile table)`
+    : `native pixels (${r.numberOfFrames} frame(s)) as received, hashed before any watermark`;
+  return { deviceId: a.deviceId, rawSha256, received: { source: r.source, callingAeTitle: r.callingAeTitle, peerAddress: r.peerAddress, pixels } };
+}
+
 export function checkPixels(ds: DataSet, attestation: CaptureAttestation): PixelCheck {
-  const pixels = findElement(ds, PIXEL_DATA)?.value;
+  const element = findElement(ds, PIXEL_DATA);
+  // Encapsulated Pixel Data is hashed as encoded: items with their lengths, then the delimitation.
+  const pixels = element?.fragments ? encodeFragments(element.fragments) : element?.value;
   if (!pixels) return { intact: null, reasons: [] };
   // node:crypto (OpenSSL, SHA-NI where the CPU has it) rather than the core: verification runs on
   // PACS servers, not on the capture device, and a second implementation checks the core's hash.
@@ -26,17 +42,22 @@ export function checkPixels(ds: DataSet, attestation: CaptureAttestation): Pixel
   if (expected.length === digest.length && timingSafeEqual(digest, expected)) return { intact: true, reasons: [] };
   const reasons = ['Pixel Data does not match the pixel hash in the capture attestation: the image was changed'];
   const t = attestation.tiles;
-  if (!t) return { intact: false, reasons };
+  if (!t || element?.fragments) return { intact: false, reasons };
   const rows = decodeUS(findElement(ds, tag(0x0028, 0x0010))?.value) ?? 0;
   const cols = decodeUS(findElement(ds, tag(0x0028, 0x0011))?.value) ?? 0;
   const bits = decodeUS(findElement(ds, tag(0x0028, 0x0100))?.value) ?? 0;
+  // A multi-frame object's table holds every frame's tiles, frame after frame (tile rows stack).
+  const frames = attestation.received?.numberOfFrames ?? 1;
   const grid = rows > 0 && cols > 0 && t.size > 0 ? tileGrid(rows, cols, t.size) : null;
-  if (!grid || bits !== 16 || pixels.length !== rows * cols * 2 || t.hashes.length < grid.rows * grid.cols * 32) {
+  const frameBytes = rows * cols * 2;
+  if (!grid || bits !== 16 || (pixels.length !== frameBytes * frames && pixels.length !== frameBytes * frames + 1) || t.hashes.length < grid.rows * grid.cols * 32 * frames) {
     reasons.push('the tile hash table does not fit the image geometry any more; changed tiles cannot be named');
     return { intact: false, reasons };
   }
-  const tiles = changedTiles(t.hashes, tileHashes(pixels, rows, cols, t.size), grid);
+  const actual = Buffer.concat(Array.from({ length: frames }, (_, f) => tileHashes(pixels.subarray(f * frameBytes, (f + 1) * frameBytes), rows, cols, t.size)));
+  const tiles = changedTiles(t.hashes, actual, { ...grid, rows: grid.rows * frames });
   const list = tiles.slice(0, 12).map(([r, c]) => `[${r},${c}]`).join(' ');
-  reasons.push(`${tiles.length} of ${grid.rows * grid.cols} tiles (${t.size}x${t.size} px) changed: ${list}${tiles.length > 12 ? ' ...' : ''}`);
-  return { intact: false, tiles: { size: t.size, rows: grid.rows, cols: grid.cols, tiles }, reasons };
+  reasons.push(`${tiles.length} of ${grid.rows * grid.cols * frames} tiles (${t.size}x${t.size} px) changed: ${list}${tiles.length > 12 ? ' ...' : ''}`);
+  if (frames > 1) reasons.push(`tile rows are counted across frames: frame f holds tile rows ${grid.rows}·f to ${grid.rows}·f+${grid.rows - 1}`);
+  return { intact: false, tiles: { size: t.size, rows: grid.rows * frames, cols: grid.cols, tiles }, reasons };
 }

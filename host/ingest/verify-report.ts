@@ -75,7 +75,12 @@ export interface VerifyReport {
   verdict: Verdict;
   reasons: string[];
   signatures: SignatureReport[];
-  capture: { deviceId: string; rawSha256: string } | null;
+  capture: {
+    deviceId: string;
+    rawSha256: string;
+    /** Received from a modality by the sealing proxy (attestation format 2): from whom, and what the pixel hash covers. */
+    received?: { source: string; callingAeTitle: string; peerAddress: string; pixels: string };
+  } | null;
   technologist: TechnologistReport | null;
   /** SOP Class and Instance UID as the data set (the signed part) holds them; null when unreadable. */
   sopClassUid: string | null;

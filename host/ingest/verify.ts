@@ -15,7 +15,8 @@ import type { CertInfo } from '../keys/certs.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
 import { evaluateSignature, type SignatureEvaluation } from './signers.js';
 import { uncoveredElements, uncoveredReason } from './coverage.js';
-import { checkPixels } from './pixels.js';
+import { captureSummary, checkPixels } from './pixels.js';
+import { isExplicitLittleEndianDataSet } from '../dicom/transfer-syntax.js';
 import { checkWatermark } from './watermark-check.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
@@ -53,8 +54,6 @@ const TS_NAMES: ReadonlyMap<string, string> = new Map([
 export function transferSyntaxName(uid: string): string {
   return TS_NAMES.get(uid) ?? 'unknown transfer syntax';
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /**
  * Each signature costs a full pass over the object (its MAC stream includes Pixel Data) while an
@@ -123,7 +122,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   const anomalies = ambiguities.length > 0;
   const signed = (findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0) > 0;
 
-  if (parsed.transferSyntaxUid !== UID.explicitVrLittleEndian || !signed) {
+  if (!isExplicitLittleEndianDataSet(parsed.transferSyntaxUid) || !signed) {
     report.verdict = anomalies ? 'invalid' : notVerifiable(report, parsed, signed);
     // Where the signature is gone, the mark is the evidence left of where the pixels came from.
     if (opts.watermarkKey) {
@@ -143,7 +142,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   const history = hasHistory(dataSet) ? asCaptured(dataSet) : null;
   const captured = history?.dataSet ?? dataSet;
   const attestation = readAttestation(captured);
-  if (attestation) report.capture = { deviceId: attestation.deviceId, rawSha256: hex(attestation.rawFrameSha256) };
+  if (attestation) report.capture = captureSummary(attestation);
   const now = opts.now ?? new Date();
   const evaluations = checkSignatures(captured).map((c) => evaluateSignature(c, trustSet, policy, now));
   if (history) {
@@ -227,7 +226,7 @@ function notVerifiable(report: VerifyReport, parsed: ParsedFile, signed: boolean
   const ts = parsed.transferSyntaxUid;
   const name = transferSyntaxName(ts);
   const attestation = readAttestation(parsed.dataSet);
-  if (attestation) report.capture = { deviceId: attestation.deviceId, rawSha256: hex(attestation.rawFrameSha256) };
+  if (attestation) report.capture = captureSummary(attestation);
   if (!signed) {
     report.reasons.push(ts === UID.explicitVrLittleEndian
       ? 'no Digital Signatures Sequence (FFFA,FFFA): the object carries no signature'

@@ -14,6 +14,7 @@ import { encodeFragments, encodePart10 } from '../dicom/writer.js';
 import { decodeString, decodeUS, sq, str } from '../dicom/values.js';
 import { OPERATOR_ID_SCHEME } from '../dicom/dx.js';
 import { UID } from '../dicom/uids.js';
+import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
@@ -24,22 +25,6 @@ const PIXEL_DATA = tag(0x7fe0, 0x0010);
 const OPERATORS_NAME = tag(0x0008, 0x1070);
 const OPERATOR_IDENTIFICATION = tag(0x0008, 0x1072);
 const INSTITUTION_NAME = tag(0x0008, 0x0080);
-
-/**
- * Transfer syntaxes whose data set is Explicit VR Little Endian and whose Pixel Data is
- * encapsulated: sealed as the stream received, in the syntax received.
- */
-export const ENCAPSULATED_SYNTAXES: ReadonlyMap<string, string> = new Map([
-  ['1.2.840.10008.1.2.4.50', 'JPEG Baseline'],
-  ['1.2.840.10008.1.2.4.51', 'JPEG Extended'],
-  ['1.2.840.10008.1.2.4.57', 'JPEG Lossless'],
-  ['1.2.840.10008.1.2.4.70', 'JPEG Lossless SV1'],
-  ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'],
-  ['1.2.840.10008.1.2.4.81', 'JPEG-LS Near-Lossless'],
-  ['1.2.840.10008.1.2.4.90', 'JPEG 2000 Lossless'],
-  ['1.2.840.10008.1.2.4.91', 'JPEG 2000'],
-  ['1.2.840.10008.1.2.5', 'RLE Lossless'],
-]);
 
 export interface ReceivedForSealing {
   /** The object as a Part 10 file (meta header from the association, data set as received). */

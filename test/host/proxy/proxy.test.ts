@@ -1,0 +1,184 @@
+// The sealing proxy between real peers: DCMTK storescu / dcmsend as the
+// modality, radseal's proxy, DCMTK storescp as PACS. Every SOP class and
+// transfer syntax the proxy takes arrives sealed and authentic (radseal verify,
+// the CLI), with every attribute the modality wrote unchanged (dcmdump before and
+// after) and the pixels bit-exact; what it cannot seal whole is refused with a
+// failure status and an Error Comment, and nothing of it is stored.
+// Network: run inside a private namespace (see docs/CONTRIBUTING.md).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProxyService } from '../../../host/proxy/service.js';
+import { generateDeviceKey } from '../../../host/keys/provision.js';
+import { loadDeviceIdentity } from '../../../host/seal/device.js';
+import { readPart10 } from '../../../host/dicom/reader.js';
+import { findElement, tag } from '../../../host/dicom/model.js';
+import { decodeString } from '../../../host/dicom/values.js';
+import { readAttestation } from '../../../host/dicom/attestation.js';
+import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
+import { radseal, tempDir } from '../support/run.js';
+import { attributeLines, dcmsend, filesIn, makeObjects, makeVariants, pixelBytesOf, sopInstanceUidOf, storescu, waitFor, type Variants } from './fixtures.js';
+
+const dir = tempDir('radseal-proxy-');
+let natives: string[] = [];
+let variants: Variants;
+let pacs: StoreScp;
+let proxy: ProxyService;
+let proxyPort = 0;
+let deviceCert = '';
+const logs: string[] = [];
+
+before(async () => {
+  natives = makeObjects(join(dir, 'native'));
+  mkdirSync(join(dir, 'variants'));
+  variants = makeVariants(join(dir, 'native'), join(dir, 'variants'));
+  const keys = await generateDeviceKey('PROXY-ROOM-1', join(dir, 'keys'));
+  deviceCert = keys.cert;
+  // +xa: PACS takes compressed transfer syntaxes too (storescp's default is uncompressed only).
+  pacs = await startStoreScp(join(dir, 'pacs'), await freePort(), 'PACS', ['+xa']);
+  proxy = new ProxyService({
+    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(keys.key, keys.cert, 'dicom-proxy'),
+    outboxDir: join(dir, 'outbox'), forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacs.port }, log: (m) => logs.push(m),
+    forwardBackoffMs: { min: 50, max: 200 },
+  });
+  proxyPort = await proxy.start();
+});
+
+after(async () => {
+  await proxy?.stop();
+  await pacs?.stop();
+});
+
+/** Top-level element blocks of a dcmdump listing, keyed by tag, nested lines included. */
+function blocks(lines: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  let current = '';
+  for (const l of lines) {
+    const m = /^\((\w{4},\w{4})\)/.exec(l);
+    if (m) {
+      current = m[1]!;
+      out.set(current, l);
+    } else out.set(current, `${out.get(current)}\n${l}`);
+  }
+  return out;
+}
+
+/** Only these top-level elements may be added by the seal: the attestation block and the signatures. */
+const addedByTheSeal = (t: string) => t === '0009,0010' || /^0009,10[0-9a-f]{2}$/.test(t) || t === '4ffe,0001' || t === 'fffa,fffa';
+
+function arrivedFor(original: string): string {
+  const uid = sopInstanceUidOf(original);
+  const found = filesIn(pacs.dir).filter((f) => f.includes(uid));
+  assert.equal(found.length, 1, `${original}: exactly one copy at PACS`);
+  return found[0]!;
+}
+
+function assertSealedCopyOf(original: string, arrived: string, encoding: 'NATIVE' | 'ENCAPSULATED'): void {
+  const before = blocks(attributeLines(original));
+  const afterSeal = blocks(attributeLines(arrived));
+  for (const [t, block] of before) assert.equal(afterSeal.get(t), block, `${original}: element (${t}) changed by the proxy`);
+  const added = [...afterSeal.keys()].filter((t) => !before.has(t));
+  assert.deepEqual(added.filter((t) => !addedByTheSeal(t)), [], `${original}: the proxy added elements beyond the seal`);
+  assert.ok(pixelBytesOf(arrived).equals(pixelBytesOf(original)), `${original}: pixels bit-exact (no watermark key given)`);
+  const parsed = readPart10(readFileSync(arrived));
+  const a = readAttestation(parsed.dataSet);
+  assert.ok(a?.received, `${original}: format 2 attestation`);
+  assert.equal(a.formatVersion, '2');
+  assert.equal(a.received.source, 'received from the modality by DICOM');
+  assert.equal(a.received.callingAeTitle, 'MODALITY1');
+  assert.equal(a.received.peerAddress, '127.0.0.1');
+  assert.equal(a.received.pixelEncoding, encoding);
+  assert.equal(a.received.numberOfFrames, Number(decodeString(findElement(parsed.dataSet, tag(0x0028, 0x0008))?.value) || 1));
+}
+
+function verifyAll(files: string[]): void {
+  const v = radseal('verify', '--trust', deviceCert, '--json', ...files);
+  assert.equal(v.code, 0, `radseal verify: every object authentic\n${v.stdout}${v.stderr}`);
+}
+
+test('every SOP class, single- and multi-frame, For Presentation and For Processing, sent Explicit VR LE: sealed, authentic, attributes and pixels unchanged', async () => {
+  const r = await storescu(proxyPort, natives);
+  assert.equal(r.code, 0, r.out);
+  await waitFor('all objects at PACS', () => filesIn(pacs.dir).length >= natives.length);
+  const arrived = natives.map(arrivedFor);
+  verifyAll(arrived);
+  natives.forEach((f, i) => assertSealedCopyOf(f, arrived[i]!, 'NATIVE'));
+  // The outbox copy keeps the modality's AE as Source AE Title in its meta header (PACS writes its own).
+  await waitFor('the outbox to record every delivery', () => filesIn(join(dir, 'outbox', 'sent')).length >= natives.length);
+  const queued = filesIn(join(dir, 'outbox', 'sent'));
+  const meta = readPart10(readFileSync(queued[0]!)).meta;
+  assert.equal(decodeString(findElement(meta, tag(0x0002, 0x0016))?.value), 'MODALITY1');
+  // The multi-frame 16-bit object has a tile table per frame.
+  const rf = readAttestation(readPart10(readFileSync(arrivedFor(natives.find((f) => f.endsWith('rf-multi.dcm'))!))).dataSet)!;
+  assert.equal(rf.tiles!.hashes.length, 3 * 2 * 2 * 32, '3 frames of 2x2 tiles (96x128 px, 64 px tiles)');
+});
+
+test('Implicit VR Little Endian: VRs from the dictionary, sealed and written Explicit VR LE, authentic', async () => {
+  const r = await storescu(proxyPort, variants.implicit, ['-xi']);
+  assert.equal(r.code, 0, r.out);
+  await waitFor('implicit objects at PACS', () => variants.implicit.every((f) => filesIn(pacs.dir).some((p) => p.includes(sopInstanceUidOf(f)))));
+  const arrived = variants.implicit.map(arrivedFor);
+  verifyAll(arrived);
+  for (const a of arrived) assert.equal(readPart10(readFileSync(a)).transferSyntaxUid, '1.2.840.10008.1.2.1');
+  variants.implicit.forEach((f, i) => assertSealedCopyOf(f, arrived[i]!, 'NATIVE'));
+});
+
+test('encapsulated JPEG Lossless, JPEG-LS, RLE (multi-frame) and JPEG 2000: the stream sealed as received, authentic, and verify says so', async () => {
+  const r = await dcmsend(proxyPort, variants.encapsulated);
+  assert.equal(r.code, 0, r.out);
+  await waitFor('encapsulated objects at PACS', () => variants.encapsulated.every((f) => filesIn(pacs.dir).some((p) => p.includes(sopInstanceUidOf(f)))));
+  const arrived = variants.encapsulated.map(arrivedFor);
+  verifyAll(arrived);
+  for (const original of variants.encapsulated) {
+    const ts = readPart10(readFileSync(original)).transferSyntaxUid;
+    const copy = arrivedFor(original);
+    assert.equal(readPart10(readFileSync(copy)).transferSyntaxUid, ts, 'kept in the transfer syntax it arrived in');
+    assertSealedCopyOf(original, copy, 'ENCAPSULATED');
+  }
+  const text = radseal('verify', '--trust', deviceCert, arrived[0]!);
+  assert.match(text.stdout, /the seal covers the encapsulated .* stream as received \(compressed bytes sealed unchanged; no watermark, no tile table\)/);
+});
+
+test('refused with a failure status and Error Comment, nothing stored: Big Endian, Implicit VR private elements without a VR, UN elements', async () => {
+  const sealedBefore = filesIn(join(dir, 'outbox', 'sent')).length + filesIn(join(dir, 'outbox', 'ready')).length;
+  // -d: storescu prints the whole response, Status (0000,0900) and Error Comment (0000,0902) included.
+  const big = await storescu(proxyPort, [variants.bigEndian], ['-R', '-d']);
+  assert.match(big.out, /DIMSE Status\s+: 0xc000: Error: Cannot understand/);
+  assert.match(big.out, /\(0000,0902\) LO \[radseal: transfer syntax 1\.2\.840\.10008\.1\.2\.2 not sealed/);
+  const priv = await storescu(proxyPort, [variants.implicitWithPrivate], ['-xi', '-d']);
+  assert.match(priv.out, /DIMSE Status\s+: 0xc000: Error: Cannot understand/);
+  assert.match(priv.out, /\(0000,0902\) LO \[radseal: VR unknown for \(0019,1001\)/);
+  // DCMTK converting the same file to Explicit VR writes the private elements as UN.
+  const un = await storescu(proxyPort, [variants.implicitWithPrivate], ['-d']);
+  assert.match(un.out, /\(0000,0902\) LO \[radseal: UN element \(0019,1001\) cannot be signed/);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(filesIn(join(dir, 'outbox', 'sent')).length + filesIn(join(dir, 'outbox', 'ready')).length, sealedBefore, 'nothing stored');
+  for (const f of [variants.bigEndian, variants.implicitWithPrivate]) assert.ok(!filesIn(pacs.dir).some((p) => p.includes(sopInstanceUidOf(f))), 'nothing forwarded');
+  assert.ok(logs.some((l) => l.includes('refused (status C000H)')));
+});
+
+test('an object that already carries digital signatures is forwarded untouched, never re-sealed', async () => {
+  const sealed = filesIn(join(dir, 'outbox', 'sent'))[0]!;
+  // A signed object a fresh proxy (its own outbox) has never seen: the first proxy's output.
+  const second = new ProxyService({
+    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(join(dir, 'keys', 'device.key'), deviceCert, 'dicom-proxy'),
+    outboxDir: join(dir, 'outbox2'), log: () => {},
+  });
+  const port = await second.start();
+  try {
+    const copy = join(dir, 'signed.dcm');
+    writeFileSync(copy, readFileSync(sealed));
+    const r = await storescu(port, [copy]);
+    assert.equal(r.code, 0, r.out);
+    await waitFor('the signed object in the second outbox', () => filesIn(join(dir, 'outbox2', 'ready')).length === 1);
+    const kept = readPart10(readFileSync(filesIn(join(dir, 'outbox2', 'ready'))[0]!));
+    const original = readPart10(readFileSync(copy));
+    const body = (p: ReturnType<typeof readPart10>, bytes: Buffer) => bytes.subarray(p.dataSetOffset);
+    assert.ok(body(kept, readFileSync(filesIn(join(dir, 'outbox2', 'ready'))[0]!)).equals(body(original, readFileSync(copy))), 'data set bytes untouched');
+    assert.equal(second.stats.alreadySigned, 1);
+    assert.equal(second.stats.sealed, 0);
+  } finally {
+    await second.stop();
+  }
+});

@@ -1,0 +1,108 @@
+// The proxy's seal without the network: the MAC stream of encapsulated Pixel Data against
+// DCMTK's (dcmsign --sign … --dump), the site watermark and tile table per frame of a
+// multi-frame object, and what verify says when one frame's pixels are edited.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sealReceived } from '../../../host/proxy/seal-received.js';
+import { generateDeviceKey } from '../../../host/keys/provision.js';
+import { loadDeviceIdentity } from '../../../host/seal/device.js';
+import { readPart10 } from '../../../host/dicom/reader.js';
+import { findElement, tag } from '../../../host/dicom/model.js';
+import { TAGS, writeMacStream } from '../../../host/dicom/mac.js';
+import { SIG } from '../../../host/dicom/signatures.js';
+import { decodeAT } from '../../../host/dicom/values.js';
+import { readAttestation } from '../../../host/dicom/attestation.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
+import { parseCertificate } from '../../../host/keys/certs.js';
+import { readCertificateDer } from '../../../host/keys/provision.js';
+import { randomBytes } from 'node:crypto';
+import { run, tempDir } from '../support/run.js';
+import { makeObjects, makeVariants } from './fixtures.js';
+
+const dir = tempDir('radseal-proxy-seal-');
+
+async function setUp() {
+  mkdirSync(join(dir, 'variants'), { recursive: true });
+  const natives = makeObjects(join(dir, 'native'), 160, 192);
+  const variants = makeVariants(join(dir, 'native'), join(dir, 'variants'));
+  const keys = await generateDeviceKey('PROXY-ROOM-2', join(dir, 'keys'));
+  const device = loadDeviceIdentity(keys.key, keys.cert, 'dicom-proxy');
+  const trust = [parseCertificate(readCertificateDer(keys.cert))];
+  return { natives, variants, device, trust };
+}
+const ready = setUp();
+
+/** The proxy's seal of a file as if it had arrived from MODALITY1 (the meta header is the file's own). */
+async function seal(file: string, serial: number, extra: { watermarkKey?: Uint8Array } = {}) {
+  const { device } = await ready;
+  const out = await sealReceived({ part10: readFileSync(file), callingAe: 'MODALITY1', remoteAddress: '::ffff:127.0.0.1', serial }, { device, ...extra });
+  assert.equal(out.kind, 'sealed');
+  return out;
+}
+
+test('encapsulated Pixel Data (JPEG Lossless, JPEG-LS, RLE multi-frame, JPEG 2000): radseal\'s MAC stream equals dcmsign --dump byte for byte', async () => {
+  const { variants } = await ready;
+  const o = run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'rsa.key'), '-out', join(dir, 'rsa.crt'), '-subj', '/CN=dcmsign-oracle', '-days', '2']);
+  assert.equal(o.code, 0, o.stderr);
+  for (const [i, file] of variants.encapsulated.entries()) {
+    const sealed = join(dir, `enc-${i}.dcm`);
+    writeFileSync(sealed, (await seal(file, 100 + i)).bytes);
+    const resigned = join(dir, `enc-${i}-dcmsign.dcm`);
+    const dump = join(dir, `enc-${i}.bin`);
+    const d = run('dcmsign', ['--sign', join(dir, 'rsa.key'), join(dir, 'rsa.crt'), '+m5', '--dump', dump, sealed, resigned]);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    const { dataSet } = readPart10(readFileSync(resigned));
+    const items = findElement(dataSet, TAGS.digitalSignaturesSequence)!.items!;
+    const last = items.length - 1;
+    const macItem = findElement(dataSet, TAGS.macParametersSequence)!.items![last]!;
+    const parts: Uint8Array[] = [];
+    writeMacStream(dataSet, decodeAT(findElement(macItem, SIG.dataElementsSigned)!.value!), items[last]!, (c) => parts.push(c));
+    const ours = Buffer.concat(parts);
+    const theirs = readFileSync(dump);
+    assert.ok(findElement(dataSet, tag(0x7fe0, 0x0010))!.fragments!.length >= 2, 'offset table and fragments');
+    assert.equal(ours.length, theirs.length, `${file}: stream length`);
+    assert.ok(ours.equals(theirs), `${file}: MAC stream differs from dcmsign's`);
+  }
+});
+
+test('multi-frame native pixels: the site mark and a tile table per frame; an edit in frame 3 is named in frame 3\'s tile rows', async () => {
+  const { natives, trust } = await ready;
+  const key = new Uint8Array(randomBytes(32));
+  const rf = natives.find((f) => f.endsWith('rf-multi.dcm'))!;
+  const sealed = await seal(rf, 200, { watermarkKey: key });
+  assert.ok(sealed.watermarked);
+  const bytes = Buffer.from(sealed.bytes);
+  const report = verifyObject('rf.dcm', bytes, trust, { watermarkKey: key });
+  assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
+  const a = readAttestation(readPart10(bytes).dataSet)!;
+  assert.equal(a.received?.numberOfFrames, 3);
+  assert.equal(a.tiles!.hashes.length, 3 * 3 * 3 * 32, '3 frames of 3x3 tiles (160x192 px, 64 px tiles)');
+  // The mark changed the pixels (so the raw hash of what arrived differs from the stored one) in every frame.
+  assert.notDeepEqual(Buffer.from(a.rawFrameSha256), Buffer.from(a.pixelDataSha256));
+  const original = readPart10(readFileSync(rf));
+  const stored = readPart10(bytes);
+  const frameBytes = 160 * 192 * 2;
+  const was = findElement(original.dataSet, tag(0x7fe0, 0x0010))!.value!;
+  const now = findElement(stored.dataSet, tag(0x7fe0, 0x0010))!.value!;
+  for (let f = 0; f < 3; f++) assert.ok(!Buffer.from(was.subarray(f * frameBytes, (f + 1) * frameBytes)).equals(now.subarray(f * frameBytes, (f + 1) * frameBytes)), `frame ${f + 1} marked`);
+  // One pixel of frame 3, row 100, column 10: tile row 2·3+1 = 7 of the stacked table, column 0.
+  const at = now.byteOffset - bytes.byteOffset + 2 * frameBytes + (100 * 192 + 10) * 2;
+  bytes[at] ^= 0x01;
+  const edited = verifyObject('rf-edited.dcm', bytes, trust);
+  assert.equal(edited.verdict, 'tampered');
+  assert.deepEqual(edited.tamperedTiles?.tiles, [[7, 0]]);
+  assert.equal(edited.tamperedTiles?.tableAuthenticated, true);
+});
+
+test('8-bit multi-frame XA: sealed without mark or tile table (both are for 16-bit grey pixels), and authentic', async () => {
+  const { natives, trust } = await ready;
+  const xa = natives.find((f) => f.endsWith('xa-multi.dcm'))!;
+  const sealed = await seal(xa, 300, { watermarkKey: new Uint8Array(randomBytes(32)) });
+  assert.equal(sealed.watermarked, false);
+  assert.match(sealed.notes.join(' '), /no site watermark/);
+  const report = verifyObject('xa.dcm', sealed.bytes, trust);
+  assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
+  assert.equal(readAttestation(readPart10(sealed.bytes).dataSet)!.received!.peerAddress, '127.0.0.1');
+});
