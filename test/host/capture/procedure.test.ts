@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateDeviceKey } from '../../../host/keys/provision.js';
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { CaptureService } from '../../../host/capture/service.js';
@@ -24,6 +24,20 @@ import { parseCertificates } from '../../../host/keys/certs.js';
 import { testBoard } from '../link/harness.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
 import { startWlmscpfs, writeWorklistFile } from '../net/wlmscpfs.js';
+import { projectRoot } from '../../../host/core/wasm.js';
+
+const CLI = join(projectRoot(), 'bin', 'radseal.js');
+const BUILT = existsSync(join(projectRoot(), 'dist', 'host', 'cli', 'worklist.js'));
+
+/** The built CLI (npx tsc -p tsconfig.json), as CONTRIBUTING asks of CLI tests. */
+function cli(args: string[], children: ChildProcess[]): { proc: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  return { proc, done: new Promise((res) => proc.once('exit', (code) => res({ code, out }))) };
+}
 
 const text = (ds: DataSet, t: number): string => new TextDecoder().decode(findElement(ds, t)?.value ?? new Uint8Array()).replace(/[\0 ]+$/, '');
 const T = tag;
@@ -181,4 +195,53 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   assert.equal((cleared.cleared as { accession: string }).accession, 'ACC2');
   assert.equal((await ask({ op: 'status' })).selected, null);
   assert.ok(!logs.some((l) => /Müller|Roe\^Bob|Anna/.test(l)), 'no patient name in the log');
+});
+
+test('CLI: radseal capture --worklist and radseal worklist list|select|status|clear|unassigned|assign over the control socket', { skip: BUILT ? false : 'dist/ missing: run npx tsc -p tsconfig.json first', timeout: 60000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-proc-cli-'));
+  const children: ChildProcess[] = [];
+  t.after(() => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const aeDir = join(dir, 'wl', 'RIS');
+  mkdirSync(aeDir, { recursive: true });
+  writeFileSync(join(aeDir, 'lockfile'), '');
+  writeWorklistFile(aeDir, 'a', { accession: 'ACC1', patientName: 'Doe^Jane', patientId: 'PID-1', station: 'DXROOM1', date: localDicomDate(), studyUid: '1.2.826.0.1.3680043.10.6.1' });
+  const risPort = await freePort();
+  children.push(await startWlmscpfs(join(dir, 'wl'), risPort));
+  const linkPort = await freePort();
+  const board = testBoard('gige-tcp-bridge', { link: { tcp: { host: '127.0.0.1', port: linkPort, captureRole: 'listen' } }, detector: { deviceId: 'SIM-CLI-2', rows: 128, cols: 128, bitsStored: 12 } });
+  const boardFile = join(dir, 'board.json');
+  writeFileSync(boardFile, JSON.stringify(board));
+  assert.equal((await cli(['keygen', '--id', 'SIM-CLI-2', '--out', join(dir, 'keys')], children).done).code, 0);
+  const outbox = join(dir, 'outbox');
+  const capture = cli(['capture', '--board', boardFile, '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
+    '--worklist', `RIS@127.0.0.1:${risPort}`, '--worklist-station', 'DXROOM1', '--status-every', '3600'], children);
+  await until('the control socket', () => existsSync(join(outbox, 'worklist', 'control.sock')));
+  const wl = async (...args: string[]) => {
+    const r = await cli(['worklist', ...args, '--outbox', outbox], children).done;
+    assert.equal(r.code, 0, r.out);
+    return r.out;
+  };
+  assert.match(await wl('list'), /ACC1 .*Doe\^Jane \(PID-1, 19700214 F\)\s+Chest PA and lateral\s+\[step SPS-ACC1\]/);
+  assert.match(await wl('select', 'ACC1'), /selected: ACC1 step SPS-ACC1: Doe\^Jane \(PID-1\), Chest PA and lateral; 0 image\(s\) so far/);
+  assert.equal((await runSimulator(board, { frames: 1, startSerial: 7, port: `127.0.0.1:${linkPort}` })).framesAcked, 1);
+  assert.match(await wl('status'), /selected: ACC1 .*1 image\(s\) so far\nheld unassigned: 0/);
+  assert.match(await wl('clear'), /cleared: ACC1/);
+  assert.equal((await runSimulator(board, { frames: 1, startSerial: 8, port: `127.0.0.1:${linkPort}` })).framesAcked, 1);
+  assert.match(await wl('unassigned'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm {2}device SIM-CLI-2 frame 8 {2}2\.25\.\d+$/m);
+  assert.match(await wl('assign', 'ACC1', '--unassigned', 'all'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm -> \d{12}-SIM%2dCLI%2d2-8\.dcm \(filed under ACC1, queued for PACS\)$/m);
+  const bad = await cli(['worklist', 'select', 'NOPE', '--outbox', outbox], children).done;
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /radseal: accession NOPE is not in today's worklist for DXROOM1/);
+  capture.proc.kill('SIGTERM');
+  const cap = await capture.done;
+  assert.equal(cap.code, 0, cap.out);
+  assert.match(cap.out, /worklist: RIS@127\.0\.0\.1:\d+ for station DXROOM1; radseal worklist talks to .*control\.sock/);
+  assert.ok(!/Doe\^Jane/.test(cap.out), 'the capture log never names the patient');
+  assert.equal(readdirSync(join(outbox, 'ready')).length, 2, 'queued: the exposure taken under ACC1 and the assignment object of the one taken after clear');
+  assert.equal(readdirSync(join(outbox, 'unassigned', 'sent')).length, 1, 'the held original is kept, not queued');
+  const noService = await cli(['worklist', 'status', '--outbox', outbox], children).done;
+  assert.match(noService.out, /no capture service with --worklist is running on that outbox/);
 });
