@@ -18,7 +18,13 @@ export interface LinkInput {
   details: string[];
   /** Where the receiver's reads split the stream. */
   splits: number[];
+  /**
+   * Packets whose header the mutator rewrote with a fresh header CRC, as "type:serial:index": a
+   * forgery, not line noise, so the CRCs are not expected to catch what follows from it.
+   */
+  forged: string[];
   /** Parser limits for this input. */
+
   maxBody: number;
   views: boolean;
 }
@@ -49,9 +55,11 @@ function starts(packets: Uint8Array[]): number[] {
   return packets.map((p) => ((o += p.length), o - p.length));
 }
 
-type LinkOperator = { name: string; apply(s: Uint8Array, packets: Uint8Array[], rng: Rng): { bytes: Uint8Array; detail: string } | null };
+type LinkOperator = { name: string; apply(s: Uint8Array, packets: Uint8Array[], rng: Rng): { bytes: Uint8Array; detail: string; forged?: string } | null };
 
 const fixHeaderCrc = (b: Uint8Array, at: number) => setU32(b, at + 20, crc32c(b, 0, at, at + 20));
+/** The identity of the header at `at` (read from the bytes: earlier edits may have moved packets). */
+const headerId = (b: Uint8Array, at: number) => `${b[at + 5]}:${getU32(b, at + 8)}:${getU32(b, at + 12)}`;
 
 function flipBits(s: Uint8Array, from: number, to: number, rng: Rng, n: number): Uint8Array {
   const out = s.slice();
@@ -115,7 +123,7 @@ const LINK_OPERATORS: LinkOperator[] = [
       setU32(out, at + 16, value);
       const fixed = rng.chance(0.6);
       if (fixed) fixHeaderCrc(out, at); // a consistent header: only the body CRC can catch it now
-      return value === old ? null : { bytes: out, detail: `length ${old} -> ${value}${fixed ? ', header CRC recomputed' : ''}` };
+      return value === old ? null : { bytes: out, detail: `length ${old} -> ${value}${fixed ? ', header CRC recomputed' : ''}`, ...(fixed ? { forged: headerId(out, at) } : {}) };
     },
   },
   {
@@ -124,7 +132,7 @@ const LINK_OPERATORS: LinkOperator[] = [
       const out = s.slice();
       out[at + 4] = rng.pick([0, 2, 255]);
       fixHeaderCrc(out, at);
-      return { bytes: out, detail: `version ${out[at + 4]} with a good header CRC` };
+      return { bytes: out, detail: `version ${out[at + 4]} with a good header CRC`, forged: headerId(out, at) };
     },
   },
   {
@@ -142,7 +150,7 @@ export function linkInput(seed: number, index: number): LinkInput {
   const rng = rngFor(seed, index);
   const packets = validPackets(rng);
   let stream = concat(...packets);
-  const input: LinkInput = { seed, index, packets, stream, operators: [], details: [], splits: [], maxBody: rng.pick([1 << 20, 1 << 20, 4096, 300]), views: rng.chance(0.5) };
+  const input: LinkInput = { seed, index, packets, stream, operators: [], details: [], forged: [], splits: [], maxBody: rng.pick([1 << 20, 1 << 20, 4096, 300]), views: rng.chance(0.5) };
   for (let k = rng.chance(0.7) ? 1 : rng.range(2, 3); k > 0; k--) {
     const op = rng.pick(LINK_OPERATORS);
     const r = op.apply(stream, packets, rng);
@@ -150,6 +158,7 @@ export function linkInput(seed: number, index: number): LinkInput {
     stream = r.bytes;
     input.operators.push(op.name);
     input.details.push(r.detail);
+    if (r.forged) input.forged.push(r.forged);
   }
   input.stream = stream;
   input.splits = Array.from({ length: rng.int(6) }, () => rng.int(stream.length + 1)).sort((a, b) => a - b);

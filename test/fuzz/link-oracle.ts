@@ -59,7 +59,7 @@ function save(ctx: LinkContext, folder: string, input: LinkInput, record: object
   mkdirSync(join(ctx.outDir, folder), { recursive: true });
   const rel = join(folder, `${input.seed}-${input.index}.bin`);
   writeFileSync(join(ctx.outDir, rel), input.stream);
-  writeFileSync(join(ctx.outDir, folder, `${input.seed}-${input.index}.json`), JSON.stringify({ seed: input.seed, index: input.index, operators: input.operators, details: input.details, splits: input.splits, maxBody: input.maxBody, views: input.views, ...record }, null, 1));
+  writeFileSync(join(ctx.outDir, folder, `${input.seed}-${input.index}.json`), JSON.stringify({ seed: input.seed, index: input.index, operators: input.operators, details: input.details, forgedHeaders: input.forged, splits: input.splits, maxBody: input.maxBody, views: input.views, ...record }, null, 1));
   return rel;
 }
 
@@ -69,7 +69,7 @@ export function runLinkInput(ctx: LinkContext, index: number, stats: FuzzStats):
   const label = input.operators.join('+') || '(none)';
   const detail = input.details.join('; ');
   let verdict = 'clean';
-  const forged: Packet[] = [];
+  const unsent: Packet[] = [];
   const t0 = performance.now();
   ctx.onVerify?.(index, true);
   try {
@@ -78,7 +78,9 @@ export function runLinkInput(ctx: LinkContext, index: number, stats: FuzzStats):
         verdict = 'recovered';
         return;
       }
-      if (!legit.has(packetKey(ev.packet))) forged.push({ ...ev.packet, body: ev.packet.body.slice() });
+      const p = ev.packet;
+      const forgedByMutator = input.forged.includes(`${p.type}:${p.serial}:${p.index}`);
+      if (!legit.has(packetKey(p)) && !forgedByMutator) unsent.push({ ...p, body: p.body.slice() });
       decode(ev.packet);
     });
     const bodies = mangledBodies(ctx.seed, index);
@@ -94,12 +96,12 @@ export function runLinkInput(ctx: LinkContext, index: number, stats: FuzzStats):
     return;
   }
   ctx.onVerify?.(index, false);
-  if (forged.length) verdict = 'accepted-corrupt';
+  if (unsent.length) verdict = 'accepted-corrupt';
   countInput(stats, input.operators, verdict, performance.now() - t0, index);
-  if (!forged.length) return;
+  if (!unsent.length) return;
   stats.failures++;
-  const p = forged[0]!;
+  const p = unsent[0]!;
   const what = `type 0x${p.type.toString(16)} serial ${p.serial} index ${p.index}, ${p.body.length}-byte body`;
-  const file = save(ctx, 'failures', input, { accepted: forged.map((f) => ({ ...f, body: hex(f.body) })) });
+  const file = save(ctx, 'failures', input, { accepted: unsent.map((f) => ({ ...f, body: hex(f.body) })) });
   countClass(stats.classes.failure, `accepted a ${PACKET_TYPE_NAMES[p.type] ?? 'type ' + p.type} with a ${p.body.length}-byte body that was never sent`, { seed: ctx.seed, index, operators: label, verdict, detail: `${detail} -> ${what}`, file });
 }
