@@ -40,24 +40,38 @@ export interface StationOption {
   option: string;
   /** A file path: resolved against the config file's folder. */
   isPath?: boolean;
-  /** The device's signing identity: given only to DEVICE_SIGNING_COMMANDS. */
-  deviceIdentity?: boolean;
+  /** Only these commands take it as a default (space-separated command paths). */
+  onlyFor?: readonly string[];
 }
+
+/**
+ * Commands that sign as the device. Other commands also have --key/--cert (reconcile signs
+ * as PACS, tech login as a technologist, pki as the site CA): a station's device key must
+ * never become their default, so a new command that seals as the device is added here.
+ */
+export const DEVICE_SIGNING_COMMANDS: readonly string[] = ['seal', 'capture', 'proxy'];
+
+/**
+ * Commands whose --tls-* options secure the connection to PACS alone. proxy and ingest use
+ * them for their own listener too, where a modality may speak plain DICOM on loopback: they
+ * take TLS settings from their own section.
+ */
+export const PACS_TLS_COMMANDS: readonly string[] = ['capture'];
 
 export const STATION_OPTIONS: readonly StationOption[] = [
   { section: 'station', key: 'board', option: 'board' },
   { section: 'station', key: 'calling-ae', option: 'calling-ae' },
-  { section: 'keys', key: 'key', option: 'key', isPath: true, deviceIdentity: true },
-  { section: 'keys', key: 'cert', option: 'cert', isPath: true, deviceIdentity: true },
-  { section: 'keys', key: 'pin-env', option: 'pin-env', deviceIdentity: true },
-  { section: 'keys', key: 'ecdsa-key', option: 'ecdsa-key', isPath: true, deviceIdentity: true },
-  { section: 'keys', key: 'ecdsa-cert', option: 'ecdsa-cert', isPath: true, deviceIdentity: true },
+  { section: 'keys', key: 'key', option: 'key', isPath: true, onlyFor: DEVICE_SIGNING_COMMANDS },
+  { section: 'keys', key: 'cert', option: 'cert', isPath: true, onlyFor: DEVICE_SIGNING_COMMANDS },
+  { section: 'keys', key: 'pin-env', option: 'pin-env', onlyFor: DEVICE_SIGNING_COMMANDS },
+  { section: 'keys', key: 'ecdsa-key', option: 'ecdsa-key', isPath: true, onlyFor: DEVICE_SIGNING_COMMANDS },
+  { section: 'keys', key: 'ecdsa-cert', option: 'ecdsa-cert', isPath: true, onlyFor: DEVICE_SIGNING_COMMANDS },
   { section: 'keys', key: 'trust', option: 'trust', isPath: true },
   { section: 'keys', key: 'wm-key', option: 'wm-key', isPath: true },
   { section: 'pacs', key: 'forward', option: 'forward' },
-  { section: 'pacs', key: 'tls-key', option: 'tls-key', isPath: true },
-  { section: 'pacs', key: 'tls-cert', option: 'tls-cert', isPath: true },
-  { section: 'pacs', key: 'tls-ca', option: 'tls-ca', isPath: true },
+  { section: 'pacs', key: 'tls-key', option: 'tls-key', isPath: true, onlyFor: PACS_TLS_COMMANDS },
+  { section: 'pacs', key: 'tls-cert', option: 'tls-cert', isPath: true, onlyFor: PACS_TLS_COMMANDS },
+  { section: 'pacs', key: 'tls-ca', option: 'tls-ca', isPath: true, onlyFor: PACS_TLS_COMMANDS },
   { section: 'ris', key: 'worklist', option: 'worklist' },
   { section: 'ris', key: 'worklist-station', option: 'worklist-station' },
   { section: 'ris', key: 'mpps', option: 'mpps' },
@@ -68,13 +82,6 @@ export const STATION_OPTIONS: readonly StationOption[] = [
   { section: 'outbox', key: 'dir', option: 'outbox', isPath: true },
   { section: 'outbox', key: 'keep-sent-days', option: 'keep-sent-days' },
 ];
-
-/**
- * Commands that sign as the device. Other commands also have --key/--cert (reconcile signs
- * as PACS, tech login as a technologist, pki as the site CA): a station's device key must
- * never become their default, so a new command that seals as the device is added here.
- */
-export const DEVICE_SIGNING_COMMANDS: readonly string[] = ['seal', 'capture', 'proxy'];
 
 export class StationConfigError extends Error {
   override name = 'StationConfigError';
@@ -202,9 +209,9 @@ const isSection = (v: unknown): v is CommandSection => typeof v === 'object' && 
  */
 export function commandDefaults(config: StationConfig, commandPath: readonly string[]): Map<string, ConfigDefault> {
   const out = new Map<string, ConfigDefault>();
-  const signsAsDevice = DEVICE_SIGNING_COMMANDS.includes(commandPath.join(' '));
+  const command = commandPath.join(' ');
   for (const o of STATION_OPTIONS) {
-    if (o.deviceIdentity && !signsAsDevice) continue;
+    if (o.onlyFor && !o.onlyFor.includes(command)) continue;
     const value = (config[o.section] as Record<string, OptionValue> | undefined)?.[o.key];
     if (value !== undefined) out.set(o.option, { value, from: `[${o.section}] ${o.key}` });
   }

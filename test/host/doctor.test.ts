@@ -4,7 +4,7 @@
 //   unshare -n bash -c 'ip link set lo up && exec node --import tsx --test --test-force-exit test/host/doctor.test.ts').
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir } from './support/run.js';
@@ -12,7 +12,8 @@ import { startTsa } from './support/tsa.js';
 import { freePort, startStoreScp } from './net/storescp.js';
 import { makeStationFiles, writeStationConfig } from './config/station-fixture.js';
 import { loadStationConfig } from '../../host/config/station.js';
-import { crlFresh, deviceCertificate, outbox, runChecks } from '../../host/config/checks.js';
+import { crlFresh, deviceCertificate, keyFiles, outbox, pacsReachable, runChecks } from '../../host/config/checks.js';
+import { cEcho } from '../../host/net/echo.js';
 import { loadEd25519Seed } from '../../host/keys/filestore.js';
 import { seedSigner } from '../../host/keys/ed25519.js';
 import { issueCertificate } from '../../host/keys/x509.js';
@@ -146,4 +147,45 @@ test('doctor: capture and proxy may not share one outbox', async () => {
   const own = await runChecks({ ...ctx, config: loadStationConfig(config) }, [outbox]);
   assert.equal(own[0]!.status, 'pass', own[0]!.detail);
   assert.match(own[0]!.detail, /proxy-outbox: writable/);
+});
+
+test('doctor: PACS over TLS answers C-ECHO with the station certificate; another CA, or a TLS key others can read, fails', { timeout: 60000 }, async () => {
+  const dir = tempDir('radseal-doctor-tls-');
+  const files = await makeStationFiles(join(dir, 'station'));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const pki = (ca: string, leaves: Array<{ name: string; san?: string }>) => {
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
+    for (const l of leaves) {
+      ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
+      writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
+      chmodSync(join(dir, `${l.name}.key`), 0o600);
+      ssl('x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
+    }
+  };
+  pki('site-ca', [{ name: 'pacs', san: 'IP:127.0.0.1' }, { name: 'station' }]);
+  pki('rogue-ca', []);
+  const port = await freePort();
+  const pacs = await startStoreScp(join(dir, 'pacs'), port, 'PACS', ['+tls', join(dir, 'pacs.key'), join(dir, 'pacs.pem'), '+cf', join(dir, 'site-ca.pem')]);
+  try {
+    const config = join(dir, 'radseal.toml');
+    const withTls = (ca: string) => {
+      writeStationConfig(config, files, { pacs: `PACS@127.0.0.1:${port}` });
+      writeFileSync(config, readFileSync(config, 'utf8').replace('[pacs]\n', `[pacs]\ntls-key = "${join(dir, 'station.key')}"\ntls-cert = "${join(dir, 'station.pem')}"\ntls-ca = "${join(dir, ca)}"\n`));
+      return { config: loadStationConfig(config), echo: cEcho, uid: process.getuid!(), timeoutMs: 5000, now: new Date() };
+    };
+    const [ok] = await runChecks(withTls('site-ca.pem'), [pacsReachable]);
+    assert.equal(ok!.status, 'pass', ok!.detail);
+    assert.match(ok!.detail, /over TLS answered C-ECHO/);
+    const [rogue] = await runChecks(withTls('rogue-ca.pem'), [pacsReachable]);
+    assert.equal(rogue!.status, 'fail');
+    assert.match(rogue!.detail, /certificate|self.signed/i);
+    chmodSync(join(dir, 'station.key'), 0o644);
+    const ctx = withTls('site-ca.pem');
+    const [keys, echo] = await runChecks(ctx, [keyFiles, pacsReachable]);
+    assert.equal(keys!.status, 'fail');
+    assert.match(keys!.detail, /TLS key .*station\.key: mode 0644/);
+    assert.equal(echo!.status, 'fail', 'radseal refuses a TLS key others can read');
+  } finally {
+    await pacs.stop();
+  }
 });

@@ -140,6 +140,15 @@ test("the device's key is never another signer's default: reconcile (PACS) and t
   assert.ok(commandDefaults(loadStationConfig(file), ['capture']).get('key'));
 });
 
+test('[pacs] TLS is a default for capture only: proxy and ingest would also demand it of the modality on their listener', () => {
+  const config = loadStationConfig(configFile(`${STATION.replace('[pacs]\n', '[pacs]\ntls-key = "/k"\ntls-cert = "/c"\ntls-ca = "/ca"\n')}`));
+  assert.equal(commandDefaults(config, ['capture']).get('tls-key')?.value, '/k');
+  for (const command of ['proxy', 'ingest']) {
+    assert.equal(commandDefaults(config, [command]).get('tls-key'), undefined, command);
+    assert.equal(commandDefaults(config, [command]).get('forward')?.value, 'PACS@pacs.hospital:11112', command);
+  }
+});
+
 test('a misspelt command section or option is refused by name', async () => {
   const file = configFile(`${STATION}
 [captur]
