@@ -58,7 +58,7 @@ async function answer(desk: ProcedureDesk, rq: ControlRequest): Promise<ControlA
   };
   switch (rq.op) {
     case 'status':
-      return { ok: true, selected: summarize(desk.current), held: desk.held().length };
+      return { ok: true, selected: summarize(desk.current), held: desk.heldCount() };
     case 'list': {
       const entries: WorklistEntry[] = await desk.list();
       return { ok: true, entries, selected: desk.current?.entry.accessionNumber ?? null };

@@ -10,7 +10,7 @@
 // Patient data lives in memory and in the sealed objects only: the log lines
 // here name accessions and file names, never a patient.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaptureMeta } from '../dicom/dx.js';
 import type { Element, Tag } from '../dicom/model.js';
@@ -131,6 +131,8 @@ export class ProcedureDesk {
   readonly unassigned: Outbox;
   private selected: Procedure | null = null;
   private entries: WorklistEntry[] = [];
+  /** Procedures that have ended (their MPPS final report is queued). */
+  private readonly ended = new WeakSet<Procedure>();
   private readonly log: (m: string) => void;
 
   constructor(readonly outboxDir: string, private readonly o: ProcedureDeskOptions) {
@@ -186,6 +188,7 @@ export class ProcedureDesk {
   private end(outcome: 'COMPLETED' | 'DISCONTINUED'): Procedure | null {
     const was = this.selected;
     this.selected = null;
+    if (was) this.ended.add(was);
     if (was && was.instances.length) this.o.reporter?.ended(was, outcome);
     return was;
   }
@@ -213,13 +216,21 @@ export class ProcedureDesk {
     }
     const entry = this.requireOutbox().put(deviceId, serial, sealed.bytes);
     p.instances.push({ sopClassUid: readPart10Meta(sealed.bytes).mediaStorageSopClassUid, sopInstanceUid: sealed.sopInstanceUid });
-    if (p.instances.length === 1) this.o.reporter?.started(p);
+    if (this.ended.has(p)) {
+      // Sealing was under way when the procedure ended: the image is filed under it, its MPPS was already sent.
+      if (this.o.reporter) this.log(`worklist: ${entry.name} was being sealed when accession ${p.entry.accessionNumber} ended; it is filed under it but not in its MPPS`);
+    } else if (p.instances.length === 1) this.o.reporter?.started(p);
     return entry;
   }
 
   /** Exposures held unassigned, oldest first. */
   held(): HeldExposure[] {
-    return this.unassigned.pending().map((e) => ({ name: e.name, deviceId: e.deviceId, serial: e.serial, sopInstanceUid: readPart10Meta(readFileSync(e.path)).mediaStorageSopInstanceUid }));
+    return this.unassigned.pending().map((e) => ({ name: e.name, deviceId: e.deviceId, serial: e.serial, sopInstanceUid: readPart10Meta(fileHead(e.path)).mediaStorageSopInstanceUid }));
+  }
+
+  /** How many exposures are held (no file is read). */
+  heldCount(): number {
+    return this.unassigned.pending().length;
   }
 
   /**
@@ -281,11 +292,31 @@ export class ProcedureDesk {
   /** At service stop: the running procedure ends (COMPLETED when it has images) and reports go out. */
   async close(): Promise<void> {
     this.end('COMPLETED');
-    await this.o.reporter?.drain();
+    if (!this.o.reporter) return;
+    // Stopping waits for the last reports, within reason: a dead MPPS SCP must not hold the service.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.o.reporter.drain().then(() => false),
+      new Promise<boolean>((res) => (timer = setTimeout(() => res(true), CLOSE_REPORT_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) this.log(`worklist: stopping with MPPS reports still unsent after ${CLOSE_REPORT_WAIT_MS / 1000} s; they are lost`);
   }
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const CLOSE_REPORT_WAIT_MS = 15000;
+
+/** The first bytes of a file: enough for its Part 10 meta header, without reading the pixels. */
+function fileHead(path: string, bytes = 16384): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(bytes);
+    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
 function fail(message: string): never {
   throw new ProcedureError(message);
 }

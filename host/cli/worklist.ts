@@ -39,15 +39,16 @@ export function worklistFor(o: WorklistOptionValues & { outbox: string }, device
     return undefined;
   }
   const stationAe = o.worklistStation ?? o.callingAe ?? 'RADSEAL';
-  const worklist = { ...parseTarget(o.worklist), callingAe: stationAe };
-  const reporter = o.mpps ? new MppsReporter({ ...parseTarget(o.mpps), callingAe: stationAe }, { stationAe, log }) : undefined;
+  const worklist = { ...parseTarget(o.worklist, '--worklist'), callingAe: stationAe };
+  // MPPS reports wait for nobody, but a service stopping waits for them: keep each try short.
+  const reporter = o.mpps ? new MppsReporter({ ...parseTarget(o.mpps, '--mpps'), callingAe: stationAe, timeoutMs: 10000 }, { stationAe, log }) : undefined;
   const desk = new ProcedureDesk(o.outbox, { worklist, stationAe, device, reporter, log });
   let control: ControlServer | undefined;
   return {
     desk,
     start: async () => {
       control = await startControlServer(o.outbox, desk, log);
-      const held = desk.held().length;
+      const held = desk.heldCount();
       log(`worklist: ${o.worklist} for station ${stationAe}${o.mpps ? `; MPPS to ${o.mpps}` : ''}; radseal worklist talks to ${control.path}${held ? `; ${held} exposure(s) held unassigned` : ''}`);
     },
     stop: async () => {

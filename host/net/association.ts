@@ -29,10 +29,10 @@ export interface AssociationTarget {
   tls?: DicomTls;
 }
 
-/** Parses AE@HOST:PORT. */
-export function parseTarget(s: string): AssociationTarget {
+/** Parses AE@HOST:PORT; `what` names the option in the error. */
+export function parseTarget(s: string, what = 'forward target'): AssociationTarget {
   const m = /^([^@]{1,16})@(.+):(\d{1,5})$/.exec(s);
-  if (!m) throw new Error(`forward target must be AE@HOST:PORT (AE up to 16 chars), got "${s}"`);
+  if (!m) throw new Error(`${what} must be AE@HOST:PORT (AE up to 16 chars), got "${s}"`);
   return { calledAe: m[1]!, host: m[2]!, port: Number(m[3]) };
 }
 
@@ -157,9 +157,19 @@ function associateRq(t: AssociationTarget, contexts: ProposedContext[], maxPdu: 
   return pdu(0x01, cat(associateHead(t.calledAe, t.callingAe ?? 'RADSEAL'), item(0x10, ascii(APP_CONTEXT)), ...pcs, userInformation(maxPdu)));
 }
 
+/** One presentation data value of a P-DATA-TF PDU. */
+interface Pdv {
+  contextId: number;
+  /** Message control header: bit 0 command, bit 1 last fragment. */
+  control: number;
+  fragment: Uint8Array;
+}
+
 export class Association {
   private nextMessageId = 1;
   private released = false;
+  /** PDVs read but not yet consumed. */
+  private readonly pending: Pdv[] = [];
 
   private constructor(
     readonly target: AssociationTarget,
@@ -265,31 +275,37 @@ export class Association {
     const commandParts: Uint8Array[] = [];
     const dataParts: Uint8Array[] = [];
     let command: Map<number, Uint8Array> | null = null;
-    let contextId = 0;
     for (;;) {
-      const r = await this.reader.next(timeoutMs);
-      if (r.type === 0x07) throw new DicomNetError(`association aborted by ${this.target.calledAe} (source ${r.body[2]}, reason ${r.body[3]})`, true);
-      if (r.type !== 0x04) throw new DicomNetError(`expected P-DATA-TF, got PDU type 0x${r.type.toString(16)}`, true);
-      const dv = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
-      for (let o = 0; o + 6 <= r.body.length; ) {
-        const len = dv.getUint32(o, false);
-        contextId = r.body[o + 4]!;
-        const ctrl = r.body[o + 5]!;
-        const fragment = r.body.subarray(o + 6, o + 4 + len);
-        o += 4 + len;
-        if (ctrl & 1) {
-          commandParts.push(fragment);
-          if (ctrl & 2) {
-            command = parseCommand(cat(...commandParts));
-            if (commandUs(command, DIMSE.dataSetType) === NO_DATA_SET) return { contextId, command };
-          }
-        } else {
-          if (!command) throw new DicomNetError(`${this.target.calledAe} sent a data set before its command`, true);
-          dataParts.push(fragment);
-          if (ctrl & 2) return { contextId, command, dataSet: cat(...dataParts) };
+      const pdv = this.pending.shift() ?? (await this.nextPdvs(timeoutMs));
+      if (!pdv) continue;
+      const { contextId, control, fragment } = pdv;
+      if (control & 1) {
+        commandParts.push(fragment);
+        if (control & 2) {
+          command = parseCommand(cat(...commandParts));
+          if (commandUs(command, DIMSE.dataSetType) === NO_DATA_SET) return { contextId, command };
         }
+      } else {
+        if (!command) throw new DicomNetError(`${this.target.calledAe} sent a data set before its command`, true);
+        dataParts.push(fragment);
+        if (control & 2) return { contextId, command, dataSet: cat(...dataParts) };
       }
     }
+  }
+
+  /** Reads one P-DATA-TF PDU into the queue of PDVs (one PDU may end one message and start the next); returns the first. */
+  private async nextPdvs(timeoutMs: number): Promise<Pdv | undefined> {
+    const r = await this.reader.next(timeoutMs);
+    if (r.type === 0x07) throw new DicomNetError(`association aborted by ${this.target.calledAe} (source ${r.body[2]}, reason ${r.body[3]})`, true);
+    if (r.type !== 0x04) throw new DicomNetError(`expected P-DATA-TF, got PDU type 0x${r.type.toString(16)}`, true);
+    const dv = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+    for (let o = 0; o + 6 <= r.body.length; ) {
+      const len = dv.getUint32(o, false);
+      if (len < 2 || o + 4 + len > r.body.length) throw new DicomNetError(`${this.target.calledAe} sent a malformed P-DATA-TF`, false);
+      this.pending.push({ contextId: r.body[o + 4]!, control: r.body[o + 5]!, fragment: r.body.subarray(o + 6, o + 4 + len) });
+      o += 4 + len;
+    }
+    return this.pending.shift();
   }
 
   /** A-RELEASE: asks the peer to end the association; a missing reply changes nothing done on it. */
