@@ -19,7 +19,7 @@ import { sha256 } from '../core/hash.js';
 import { verifyEd25519 } from '../keys/ed25519.js';
 import { safeName, type Outbox } from '../net/outbox.js';
 import type { CaptureMeta, DxFrame } from '../dicom/dx.js';
-import type { DeviceIdentity } from '../seal/seal.js';
+import type { DeviceIdentity, SealedObject } from '../seal/seal.js';
 
 const MAGIC = new TextEncoder().encode('RSHELD1\n');
 const SIGNATURE_BYTES = 64;
@@ -77,12 +77,15 @@ export class HeldFrames {
   }
 
   /**
-   * Seals every held exposure with `seal` (which adds the technologist), oldest first, into the
-   * outbox's send queue, and removes its record. A crash between the two is harmless: the next
+   * Seals every held exposure with `seal` (which adds the technologist), oldest first, stores it
+   * with `store` (default: the outbox's send queue), and removes its record. A crash between the two is harmless: the next
    * release finds the object already queued and only removes the record. A record that fails its
    * device signature or hash stays where it is and is reported.
    */
-  async release(seal: (x: HeldExposure) => Promise<Uint8Array>): Promise<{ sealed: number; refused: string[] }> {
+  async release(
+    seal: (x: HeldExposure) => Promise<SealedObject>,
+    store: (x: HeldExposure, sealed: SealedObject) => void = (x, sealed) => void this.outbox.put(x.deviceId, x.serial, sealed.bytes),
+  ): Promise<{ sealed: number; refused: string[] }> {
     let sealed = 0;
     const refused: string[] = [];
     for (const name of this.names()) {
@@ -93,7 +96,7 @@ export class HeldFrames {
         continue;
       }
       if (!this.outbox.holdsObject(x.deviceId, x.serial)) {
-        this.outbox.put(x.deviceId, x.serial, await seal(x));
+        store(x, await seal(x));
         sealed++;
       }
       unlinkSync(path);

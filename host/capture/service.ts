@@ -13,7 +13,7 @@ import { Connector, type LinkEndpointSettings } from '../link/transport.js';
 import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { PacsTarget } from '../net/destination.js';
-import { sealFrame, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
+import { sealFrame, type DeviceIdentity, type SealedObject, type TechnologistIdentity } from '../seal/seal.js';
 import type { TechnologistProvider, WithoutTechnologist } from '../seal/session.js';
 import { HeldFrames, type HeldExposure } from './held-frames.js';
 import { requestTimestamp } from '../net/tsa-client.js';
@@ -165,7 +165,7 @@ export class CaptureService extends EventEmitter {
     return run;
   }
 
-  private async sealHeld(x: HeldExposure, technologist: TechnologistIdentity): Promise<Uint8Array> {
+  private async sealHeld(x: HeldExposure, technologist: TechnologistIdentity): Promise<SealedObject> {
     const sealed = await sealFrame({
       frame: x.frame, rawFrameSha256: x.rawFrameSha256, frameSerial: x.serial, meta: x.meta, captureTime: x.captureTime, technologist,
       watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
@@ -173,7 +173,7 @@ export class CaptureService extends EventEmitter {
     }, this.sealingDevice);
     this.counts.sealed++;
     this.log(`capture: held frame ${x.deviceId}#${x.serial} sealed, co-signed by ${technologist.operatorId}`);
-    return sealed.bytes;
+    return sealed;
   }
 
   private async handle(f: ReceivedFrame): Promise<void> {
