@@ -11,6 +11,7 @@ import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadTls, type DicomTls } from '../net/tls.js';
 import { requestTimestamp } from '../net/tsa-client.js';
 import { loadBoard } from '../boards/board.js';
+import { loadTokenDeviceIdentity } from '../seal/device.js';
 import type { StationConfig } from './station.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
@@ -128,6 +129,30 @@ function keyMatches(keyPath: string, cert: CertInfo): boolean {
   return spki(createPublicKey(key)) === spki(cert.x509.publicKey);
 }
 
+/**
+ * Logs in to the token with the PIN from the environment (as the service would) and checks
+ * that the key there belongs to the certificate; the PIN never appears in what this says.
+ * A board whose keys.store is "pkcs11" lends its module and token label, as capture does.
+ */
+function tokenKeyProblem(uri: string, certPath: string, pinEnv: string | undefined, boardId: string | undefined): string | null {
+  if (!pinEnv) return `the device key is on a token (${uri}): set [keys] pin-env to the variable holding its PIN`;
+  const pin = process.env[pinEnv];
+  if (pin === undefined) return `environment variable ${pinEnv} (the token PIN) is not set; the services read it from /etc/radseal/radseal.env`;
+  let defaults: { module?: string; token?: string } | undefined;
+  try {
+    const b = boardId ? loadBoard(boardId) : undefined;
+    if (b?.keys.store === 'pkcs11') defaults = { module: b.keys.pkcs11Module, token: b.keys.slotLabel };
+  } catch {
+    // the board check reports a bad board
+  }
+  try {
+    loadTokenDeviceIdentity(uri, certPath, pin, undefined, defaults).close?.();
+    return null;
+  } catch (err) {
+    return errorText(err);
+  }
+}
+
 export const deviceCertificate: StationCheck = {
   name: 'device-certificate',
   description: "The device certificate is valid today, names this station's device id and belongs to the device key.",
@@ -145,8 +170,12 @@ export const deviceCertificate: StationCheck = {
     if (now > cert.notAfter.getTime()) return fail(`${k.cert} (${cert.commonName}) expired at ${iso(cert.notAfter)}; issue a new one (radseal pki issue-device)`);
     const id = ctx.config.station?.['device-id'];
     if (id && cert.commonName !== id) return fail(`${k.cert} names device "${cert.commonName}", the station config says "${id}"`);
-    let keyNote = 'key on a PKCS#11 token (not compared)';
-    if (k.key && !isPkcs11Uri(k.key)) {
+    let keyNote = 'no device key configured';
+    if (k.key && isPkcs11Uri(k.key)) {
+      const token = tokenKeyProblem(k.key, k.cert, k['pin-env'], ctx.config.station?.board);
+      if (token) return fail(token);
+      keyNote = 'matches the device key on its token';
+    } else if (k.key) {
       try {
         if (!keyMatches(k.key, cert)) return fail(`the key in ${k.key} does not belong to ${k.cert}`);
       } catch (err) {

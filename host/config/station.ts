@@ -156,7 +156,8 @@ function resolvePaths(config: StationConfig): void {
   for (const o of STATION_OPTIONS) {
     const section = config[o.section] as Record<string, unknown> | undefined;
     const value = section?.[o.key];
-    if (!o.isPath || typeof value !== 'string' || isAbsolute(value)) continue;
+    // A PKCS#11 URI names a key on a token, not a file.
+    if (!o.isPath || typeof value !== 'string' || isAbsolute(value) || /^pkcs11:/i.test(value)) continue;
     section![o.key] = resolve(base, value);
   }
   // A board given by path (not by id) is a file too.

@@ -206,3 +206,9 @@ test('without --config, $RADSEAL_CONFIG names the file', async () => {
     delete process.env.RADSEAL_CONFIG;
   }
 });
+
+test('a PKCS#11 key URI is kept as written, not read as a path', () => {
+  const config = loadStationConfig(configFile('[station]\ndevice-id = "DX-1"\n[keys]\nkey = "pkcs11:token=DX%201;object=device"\ncert = "device.crt"\npin-env = "PIN"\n'));
+  assert.equal(config.keys?.key, 'pkcs11:token=DX%201;object=device');
+  assert.equal(config.keys?.cert, join(dir, 'device.crt'));
+});
