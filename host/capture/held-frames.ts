@@ -78,13 +78,14 @@ export class HeldFrames {
 
   /**
    * Seals every held exposure with `seal` (which adds the technologist), oldest first, stores it
-   * with `store` (default: the outbox's send queue), and removes its record. A crash between the two is harmless: the next
-   * release finds the object already queued and only removes the record. A record that fails its
-   * device signature or hash stays where it is and is reported.
+   * with `store` (default: the outbox's send queue), and removes its record. A crash between the
+   * two is harmless: the next release finds the object already stored (`stored`) and only removes
+   * the record. A record that fails its device signature or hash stays where it is and is reported.
    */
   async release(
     seal: (x: HeldExposure) => Promise<SealedObject>,
     store: (x: HeldExposure, sealed: SealedObject) => void = (x, sealed) => void this.outbox.put(x.deviceId, x.serial, sealed.bytes),
+    stored: (x: HeldExposure) => boolean = (x) => this.outbox.holdsObject(x.deviceId, x.serial),
   ): Promise<{ sealed: number; refused: string[] }> {
     let sealed = 0;
     const refused: string[] = [];
@@ -95,7 +96,7 @@ export class HeldFrames {
         refused.push(`${name}: ${x}`);
         continue;
       }
-      if (!this.outbox.holdsObject(x.deviceId, x.serial)) {
+      if (!stored(x)) {
         store(x, await seal(x));
         sealed++;
       }

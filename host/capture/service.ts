@@ -17,7 +17,7 @@ import { sealFrame, type DeviceIdentity, type SealedObject, type TechnologistIde
 import type { TechnologistProvider, WithoutTechnologist } from '../seal/session.js';
 import { HeldFrames, type HeldExposure } from './held-frames.js';
 import { requestTimestamp } from '../net/tsa-client.js';
-import type { ProcedureDesk } from './procedure.js';
+import type { ExposureFiling, ProcedureDesk } from './procedure.js';
 
 export interface CaptureOptions {
   board: Board;
@@ -51,6 +51,7 @@ export interface CaptureOptions {
 const TSA_TIMEOUT_MS = 3000;
 const TSA_PAUSE_MS = 30000;
 const PRUNE_EVERY_MS = 3_600_000;
+const heldKey = (x: { deviceId: string; serial: number }) => `${x.deviceId}\u0000${x.serial}`;
 
 export interface CaptureStatus {
   received: number;
@@ -93,6 +94,8 @@ export class CaptureService extends EventEmitter {
   private readonly log: (m: string) => void;
   /** Exposures kept for a technologist's confirmation (a station that holds them). */
   readonly held: HeldFrames | null;
+  /** How each held exposure was filed when it was taken (worklist stations), until it is sealed. */
+  private readonly heldFilings = new Map<string, ExposureFiling>();
   private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: CaptureOptions) {
@@ -156,7 +159,13 @@ export class CaptureService extends EventEmitter {
   confirmHeld(technologist: TechnologistIdentity): Promise<number> {
     const run = this.chain.then(async () => {
       if (!this.held) return 0;
-      const { sealed, refused } = await this.held.release((x) => this.sealHeld(x, technologist));
+      const procedures = this.o.procedures;
+      // On a worklist station a held exposure is filed under the procedure selected when it was
+      // taken; one held before a restart has none known, so it waits unassigned, never forwarded.
+      const { sealed, refused } = await this.held.release((x) => this.sealHeld(x, technologist), procedures && ((x, object) => {
+        void procedures.keep(this.heldFilings.get(heldKey(x)) ?? { procedure: null, meta: {}, extraElements: [] }, x.deviceId, x.serial, object);
+        this.heldFilings.delete(heldKey(x));
+      }), procedures && ((x) => procedures.holds(x.deviceId, x.serial) || this.outbox.holdsObject(x.deviceId, x.serial)));
       for (const r of refused) this.log(`capture: held exposure not sealed: ${r}`);
       if (sealed) this.forwarder?.kick();
       return sealed;
@@ -168,6 +177,7 @@ export class CaptureService extends EventEmitter {
   private async sealHeld(x: HeldExposure, technologist: TechnologistIdentity): Promise<SealedObject> {
     const sealed = await sealFrame({
       frame: x.frame, rawFrameSha256: x.rawFrameSha256, frameSerial: x.serial, meta: x.meta, captureTime: x.captureTime, technologist,
+      extraElements: this.heldFilings.get(heldKey(x))?.extraElements,
       watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
       timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${x.deviceId}#${x.serial}`) : undefined,
     }, this.sealingDevice);
@@ -195,6 +205,7 @@ export class CaptureService extends EventEmitter {
       if (!technologist && this.held) {
         const frame = { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels };
         const name = await this.held.hold({ deviceId: f.deviceId, serial: f.serial, frame, rawFrameSha256: f.sha256, captureTime: new Date(f.completedAt), meta });
+        if (filing) this.heldFilings.set(heldKey(f), filing);
         f.ack(); // durable in held/ (file and folder fsynced)
         this.log(`capture: frame ${f.deviceId}#${f.serial} held as ${name}: nobody is logged in; it is sealed and sent once a technologist logs in and confirms`);
         return;

@@ -22,6 +22,7 @@ import { runSimulator } from '../../../host/sim/sim.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { testBoard } from '../link/harness.js';
+import { ProcedureDesk } from '../../../host/capture/procedure.js';
 
 const dir = tempDir('radseal-session-');
 useSoftHsm(dir); // before anything loads the PKCS#11 module
@@ -62,7 +63,7 @@ interface Station {
   cosigners: () => Array<string | null>;
 }
 
-async function station(name: string, withoutTechnologist: WithoutTechnologist, idleTimeoutMs: number): Promise<Station> {
+async function station(name: string, withoutTechnologist: WithoutTechnologist, idleTimeoutMs: number, procedures?: ProcedureDesk): Promise<Station> {
   const outbox = join(dir, name);
   const board = testBoard('gige-tcp-bridge', { link: { tcp: { host: '127.0.0.1', port: 0, captureRole: 'listen' } }, detector: { deviceId: 'SIM-SESS-1', rows: 64, cols: 64, bitsStored: 12 } });
   const logs: string[] = [];
@@ -72,7 +73,7 @@ async function station(name: string, withoutTechnologist: WithoutTechnologist, i
     outboxDir: outbox, technologistsDir: techDir, idleTimeoutMs, withoutTechnologist, log, refusalDelayMs: 10,
     confirm: (t) => svc!.confirmHeld(t), heldCount: () => svc!.held?.names().length ?? 0,
   });
-  svc = new CaptureService({ board, device, outboxDir: outbox, log, technologistProvider: sessions.technologist, withoutTechnologist });
+  svc = new CaptureService({ board, device, outboxDir: outbox, log, technologistProvider: sessions.technologist, withoutTechnologist, procedures });
   await svc.start();
   await sessions.start();
   const seen = new Set<string>();
@@ -189,6 +190,20 @@ test('a held record changed on disk is refused at confirm, never sealed', async 
   assert.ok(r.ok && r.confirmed === 0 && r.held === 1, JSON.stringify(r));
   assert.ok(s.logs.some((l) => /held exposure not sealed: .*device signature does not match/.test(l)), s.logs.join('\n'));
   assert.deepEqual(readdirSync(join(s.outbox, 'ready')), []);
+});
+
+test('on a worklist station with no procedure selected, a held exposure confirmed by a technologist waits unassigned, never in the send queue', async (t) => {
+  const outboxDir = join(dir, 'outbox-w');
+  // Nothing is selected, so the RIS is never asked: a worklist target nobody listens on will do.
+  const desk = new ProcedureDesk(outboxDir, { worklist: { calledAe: 'RIS', host: '127.0.0.1', port: 9 }, stationAe: 'DXROOM3', device });
+  const s = await station('outbox-w', 'hold', 60_000, desk);
+  t.after(async () => { await s.sessions.stop(); await s.svc.stop(); });
+  await s.expose(31);
+  assert.ok((await s.ask({ op: 'login', operatorId: 'T100', pin: FILE_PIN })).ok);
+  const r = await s.ask({ op: 'confirm' });
+  assert.ok(r.ok && r.confirmed === 1, JSON.stringify(r));
+  assert.deepEqual(readdirSync(join(s.outbox, 'ready')), [], 'not forwarded without a procedure');
+  assert.equal(desk.heldCount(), 1, 'held unassigned, co-signed, until radseal worklist assign');
 });
 
 test('CLI: radseal tech login reads the PIN from stdin (not a terminal), status --json, logout; a wrong PIN exits 2 without echoing it', { skip: radsealBuilt() }, async (t) => {
