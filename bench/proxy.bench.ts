@@ -1,0 +1,142 @@
+// The sealing proxy beside its peer, in the same run: DCMTK storescu sending
+// 3072x3072 14-bit DX objects straight to DCMTK storescp (what the modality does
+// today), and the same objects through `radseal proxy` (the CLI, as deployed) to
+// the same storescp, without and with the site watermark.
+// - latency per object as the modality sees it: storescu's wall time for the
+//   batch (one association) divided by the objects; through the proxy an object
+//   is answered once it is sealed and durable in the outbox;
+// - objects/s end to end: until the last object is at storescp.
+//
+//   npm run bench:proxy    (in a private network namespace: storescp listens on every interface)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makePhantom } from '../host/image/phantom.js';
+import { buildDx } from '../host/dicom/dx.js';
+import { encodePart10 } from '../host/dicom/writer.js';
+import { UID } from '../host/dicom/uids.js';
+import { machineLine, median } from './support.js';
+
+const OBJECTS = Math.max(2, Number(process.env.RADSEAL_BENCH_OBJECTS ?? 8));
+const REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_REPS ?? 3));
+const ROOT = resolve(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-proxy-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+async function listening(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function must(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}${r.error?.message ?? ''}`);
+}
+
+/** storescu's wall time for the batch in ms (one association). */
+function sendBatch(port: number, calledAe: string, files: string[]): Promise<number> {
+  return new Promise((resolveMs, reject) => {
+    const t0 = performance.now();
+    const p = spawn('storescu', ['-aet', 'MODALITY1', '-aec', calledAe, '127.0.0.1', String(port), ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolveMs(performance.now() - t0) : reject(new Error(`storescu: ${err}`))));
+  });
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() - t0 > 300000) throw new Error(`timed out: ${what}`);
+  }
+}
+
+const count = (d: string) => readdirSync(d).filter((f) => !f.startsWith('.')).length;
+
+async function storescp(into: string): Promise<number> {
+  mkdirSync(into, { recursive: true });
+  const port = await freePort();
+  const p = spawn('storescp', ['+B', '-aet', 'PACS', '-od', into, String(port)], { stdio: 'ignore' });
+  children.push(p);
+  await listening(port);
+  return port;
+}
+
+// The objects: a resampled-phantom 3072x3072 14-bit frame with Poisson noise, as DX For Presentation.
+console.log(`radseal proxy benchmark · ${machineLine()}`);
+console.log(`${OBJECTS} objects per batch, 3072x3072 14-bit (18.9 MB each), median of ${REPS} batches`);
+mkdirSync(join(dir, 'in'));
+const files: string[] = [];
+for (let i = 0; i < OBJECTS; i++) {
+  const frame = makePhantom({ rows: 3072, cols: 3072, bitsStored: 14, seed: 11 + i });
+  const dx = buildDx(frame, { patientName: 'Bench^Proxy', patientId: `B${i}` }, [], new Date());
+  const f = join(dir, 'in', `${i}.dcm`);
+  writeFileSync(f, encodePart10({ sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid }, dx.dataSet));
+  files.push(f);
+}
+must(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'keygen', '--id', 'BENCH-PROXY', '--out', join(dir, 'keys')]);
+must(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'watermark', 'keygen', '--out', join(dir, 'wm.key')]);
+
+interface Figures { perObjectMs: number; endToEndPerS: number }
+
+async function direct(rep: number): Promise<Figures> {
+  const into = join(dir, `direct-${rep}`);
+  const port = await storescp(into);
+  const ms = await sendBatch(port, 'PACS', files);
+  await until('direct batch stored', () => count(into) >= OBJECTS);
+  return { perObjectMs: ms / OBJECTS, endToEndPerS: OBJECTS / (ms / 1000) };
+}
+
+async function viaProxy(rep: number, watermark: boolean): Promise<Figures> {
+  const into = join(dir, `pacs-${watermark ? 'wm' : 'plain'}-${rep}`);
+  const pacsPort = await storescp(into);
+  const port = await freePort();
+  const outbox = join(dir, `outbox-${watermark ? 'wm' : 'plain'}-${rep}`);
+  const p = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
+    '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
+    '--forward', `PACS@127.0.0.1:${pacsPort}`, ...(watermark ? ['--wm-key', join(dir, 'wm.key')] : [])], { stdio: 'ignore' });
+  children.push(p);
+  await listening(port);
+  const t0 = performance.now();
+  const ms = await sendBatch(port, 'RADPROXY', files);
+  await until('proxied batch at PACS', () => count(into) >= OBJECTS);
+  const total = performance.now() - t0;
+  p.kill('SIGTERM');
+  return { perObjectMs: ms / OBJECTS, endToEndPerS: OBJECTS / (total / 1000) };
+}
+
+const runs: Record<'direct' | 'proxy' | 'proxyWm', Figures[]> = { direct: [], proxy: [], proxyWm: [] };
+for (let rep = 0; rep < REPS; rep++) {
+  // Interleaved, so that load from other jobs on the machine falls on all three alike.
+  runs.direct.push(await direct(rep));
+  runs.proxy.push(await viaProxy(rep, false));
+  runs.proxyWm.push(await viaProxy(rep, true));
+}
+const fig = (k: keyof typeof runs) => ({ ms: median(runs[k].map((r) => r.perObjectMs)), perS: median(runs[k].map((r) => r.endToEndPerS)) });
+const d = fig('direct');
+console.log('| path | C-STORE latency per object (modality sees) | × direct | added per object | objects/s end to end |');
+console.log('|---|---|---|---|---|');
+for (const [name, k] of [['storescu → storescp (direct)', 'direct'], ['storescu → radseal proxy → storescp', 'proxy'], ['… with the site watermark (--wm-key)', 'proxyWm']] as const) {
+  const f = fig(k);
+  console.log(`| ${name} | ${f.ms.toFixed(0)} ms | ${(f.ms / d.ms).toFixed(2)} | ${k === 'direct' ? '—' : `${(f.ms - d.ms).toFixed(0)} ms`} | ${f.perS.toFixed(2)} |`);
+}
+console.log(`(target: ≤ 1.5× direct; all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((r) => Math.round(r.perObjectMs))])))} ms per object)`);
+process.exit(0);
