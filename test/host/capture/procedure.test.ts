@@ -121,7 +121,8 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   // 3. The next selection: the exposure after it goes to ACC2.
   await ask({ op: 'select', accession: 'ACC2' });
   assert.equal((await runSimulator(board, { frames: 1, startSerial: 300, port: link })).framesAcked, 1);
-  await until('three objects at PACS', () => readdirSync(scp.dir).length === 3);
+  // Marked sent only once storescp answered, i.e. after it wrote the whole file.
+  await until('three objects delivered', () => readdirSync(svc!.outbox.sentDir).length === 3);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(readdirSync(scp.dir).length, 3, 'the held exposure is still not forwarded');
 
@@ -168,7 +169,7 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   const assigned = await ask({ op: 'assign', accession: 'ACC1', names: 'all', user: 'tech1' });
   const [a] = assigned.assigned as Array<{ held: string; filed: string; sopInstanceUid: string }>;
   assert.equal(a!.held, h!.name);
-  await until('the assigned object at PACS', () => readdirSync(scp.dir).length === 4);
+  await until('the assignment object delivered', () => readdirSync(svc!.outbox.sentDir).includes(a!.filed));
   const filed = stored(scp.dir).get(a!.sopInstanceUid)!;
   assert.ok(filed, 'PACS has the assignment object');
   assert.ok(!stored(scp.dir).has(h!.sopInstanceUid), 'PACS never got the unassigned original');
@@ -183,7 +184,6 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   assert.ok(readFileSync(keptPath).equals(originalBytes), 'the original is kept byte for byte');
   const original = readPart10(new Uint8Array(originalBytes)).dataSet;
   assert.ok(Buffer.from(findElement(original, T(0x7fe0, 0x0010))!.value!).equals(Buffer.from(findElement(filed, T(0x7fe0, 0x0010))!.value!)), 'same pixels');
-  await until('the assignment object marked sent', () => readdirSync(svc!.outbox.sentDir).includes(a!.filed));
   const report = verifyObject(a!.filed, new Uint8Array(readFileSync(join(svc!.outbox.sentDir, a!.filed))), trust);
   assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
   assert.equal(verifyObject(h!.name, new Uint8Array(originalBytes), trust).verdict, 'authentic', 'the original still verifies');
