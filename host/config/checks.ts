@@ -13,6 +13,7 @@ import { requestTimestamp } from '../net/tsa-client.js';
 import { loadBoard } from '../boards/board.js';
 import { loadTokenDeviceIdentity } from '../seal/device.js';
 import type { StationConfig } from './station.js';
+import { isWritableUnder, unitWritablePaths } from './unit-paths.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -42,6 +43,8 @@ export interface DoctorContext {
   uid: number;
   /** Per network check. */
   timeoutMs: number;
+  /** Where installed systemd units are looked for (default: the system's). */
+  unitDirs?: readonly string[];
 }
 
 export interface StationCheck {
@@ -330,6 +333,33 @@ export const ingestFolders: StationCheck = {
   },
 };
 
+export const servicePaths: StationCheck = {
+  name: 'service-paths',
+  description: 'Each installed service unit may write the folders the station config gives it (ReadWritePaths: everything else is read-only to it).',
+  run(ctx) {
+    const ingest = ctx.config.commands.ingest ?? {};
+    const outboxes = serviceOutboxes(ctx.config);
+    const wanted: Array<{ unit: string; what: string; dir: string | undefined }> = [
+      { unit: 'radseal-capture.service', what: 'outbox', dir: outboxes.get('capture') },
+      { unit: 'radseal-proxy.service', what: 'outbox', dir: outboxes.get('proxy') },
+      { unit: 'radseal-ingest.service', what: 'store', dir: typeof ingest.store === 'string' ? ingest.store : undefined },
+      { unit: 'radseal-ingest.service', what: 'quarantine', dir: typeof ingest.quarantine === 'string' ? ingest.quarantine : undefined },
+      { unit: 'radseal-ingest.service', what: 'audit log folder', dir: typeof ingest.audit === 'string' ? dirname(ingest.audit) : undefined },
+    ];
+    const problems: string[] = [];
+    const fine: string[] = [];
+    for (const w of wanted) {
+      if (!w.dir) continue;
+      const allowed = unitWritablePaths(w.unit, ctx.unitDirs);
+      if (!allowed) continue;
+      if (isWritableUnder(w.dir, allowed)) fine.push(`${w.unit} may write ${w.dir}`);
+      else problems.push(`${w.unit} cannot write its ${w.what} ${w.dir} (ReadWritePaths: ${allowed.join(' ') || 'none'}); add it with: systemctl edit ${w.unit.replace('.service', '')}`);
+    }
+    if (problems.length) return fail(problems.join('; '));
+    return fine.length ? pass(fine.join('; ')) : skip('no radseal service unit installed for the folders configured');
+  },
+};
+
 /** AE@HOST:PORT as an echo target with this station's calling AE. */
 function echoTarget(spec: string, ctx: DoctorContext, tls?: DicomTls): EchoTarget {
   const m = /^([^@]{1,16})@(.+):(\d{1,5})$/.exec(spec);
@@ -402,7 +432,7 @@ export const tsaAnswers: StationCheck = {
 
 /** In the order they are run and printed: local files first, then the network. */
 export const STATION_CHECKS: readonly StationCheck[] = [
-  keyFiles, deviceCertificate, trustChain, crlFresh, board, outbox, ingestFolders, pacsReachable, worklistReachable, mppsReachable, tsaAnswers,
+  keyFiles, deviceCertificate, trustChain, crlFresh, board, outbox, ingestFolders, servicePaths, pacsReachable, worklistReachable, mppsReachable, tsaAnswers,
 ];
 
 export interface CheckResult extends CheckOutcome {

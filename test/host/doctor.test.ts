@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir } from './support/run.js';
 import { startTsa } from './support/tsa.js';
 import { freePort, startStoreScp } from './net/storescp.js';
 import { makeStationFiles, writeStationConfig } from './config/station-fixture.js';
 import { loadStationConfig } from '../../host/config/station.js';
-import { crlFresh, deviceCertificate, keyFiles, outbox, pacsReachable, runChecks } from '../../host/config/checks.js';
+import { crlFresh, deviceCertificate, keyFiles, outbox, pacsReachable, runChecks, servicePaths } from '../../host/config/checks.js';
 import { cEcho } from '../../host/net/echo.js';
 import { loadEd25519Seed } from '../../host/keys/filestore.js';
 import { seedSigner } from '../../host/keys/ed25519.js';
@@ -65,7 +65,7 @@ test('doctor: a good station passes every configured check; a broken one fails e
     assert.equal(report.ok, true);
     assert.deepEqual(statusOf(report), {
       config: 'pass', 'key-files': 'pass', 'device-certificate': 'pass', 'trust-chain': 'pass', 'crl-fresh': 'pass', board: 'pass',
-      outbox: 'pass', 'ingest-folders': 'skip', pacs: 'pass', worklist: 'pass', mpps: 'skip', tsa: 'pass',
+      outbox: 'pass', 'ingest-folders': 'skip', 'service-paths': 'skip', pacs: 'pass', worklist: 'pass', mpps: 'skip', tsa: 'pass',
     });
     assert.match(report.checks.find((c) => c.name === 'pacs')!.detail, /answered C-ECHO/);
     assert.ok(tsa.answered >= 1, 'the TSA was asked');
@@ -188,4 +188,28 @@ test('doctor: PACS over TLS answers C-ECHO with the station certificate; another
   } finally {
     await pacs.stop();
   }
+});
+
+test('doctor: a folder the config names outside an installed unit\'s ReadWritePaths fails, until a drop-in adds it', async () => {
+  const dir = tempDir('radseal-doctor-units-');
+  const unitDir = join(dir, 'system');
+  mkdirSync(unitDir);
+  for (const unit of ['radseal-capture.service', 'radseal-ingest.service']) copyFileSync(join(ROOT, 'deploy', 'systemd', unit), join(unitDir, unit));
+  const config = join(dir, 'radseal.toml');
+  const check = async (toml: string) => {
+    writeFileSync(config, `[station]\ndevice-id = "DX-1"\n${toml}`);
+    const [r] = await runChecks({ config: loadStationConfig(config), echo: async () => ({ roundTripMs: 0 }), uid: 0, timeoutMs: 1000, now: new Date(), unitDirs: [unitDir] }, [servicePaths]);
+    return r!;
+  };
+  const packaged = await check('[outbox]\ndir = "/var/lib/radseal/outbox"\n[ingest]\nstore = "/var/lib/radseal/store"\nquarantine = "/var/lib/radseal/quarantine"\naudit = "/var/log/radseal/audit.jsonl"\n');
+  assert.equal(packaged.status, 'pass', packaged.detail);
+  const elsewhere = await check('[outbox]\ndir = "/data/radseal/outbox"\n');
+  assert.equal(elsewhere.status, 'fail');
+  assert.match(elsewhere.detail, /radseal-capture\.service cannot write its outbox \/data\/radseal\/outbox .*systemctl edit radseal-capture/);
+  mkdirSync(join(unitDir, 'radseal-capture.service.d'));
+  writeFileSync(join(unitDir, 'radseal-capture.service.d', 'outbox.conf'), '[Service]\nReadWritePaths=/data/radseal\n');
+  const dropIn = await check('[outbox]\ndir = "/data/radseal/outbox"\n');
+  assert.equal(dropIn.status, 'pass', dropIn.detail);
+  const proxyNotInstalled = await check('[outbox]\ndir = "/var/lib/radseal/outbox"\n[proxy]\noutbox = "/elsewhere"\n');
+  assert.equal(proxyNotInstalled.status, 'pass', 'a service whose unit is not installed is not judged');
 });
