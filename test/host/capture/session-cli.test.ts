@@ -10,6 +10,7 @@ import { ROOT, radseal, tempDir, type Run } from '../support/run.js';
 import { generateDeviceKey, generateTechnologistKey } from '../../../host/keys/provision.js';
 import { testBoard } from '../link/harness.js';
 import { freePort } from '../net/storescp.js';
+import { sessionEndpointFor, withCallingAe, withoutTechnologistOf } from '../../../host/cli/station-options.js';
 
 const BUILT = existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'));
 const PIN = 'cli-pin-3141';
@@ -73,4 +74,21 @@ test('CLI: capture holds an exposure while nobody is logged in; tech login (PIN 
   }
   const events = readFileSync(join(outbox, 'session.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).event);
   assert.deepEqual(events, ['login', 'confirm', 'logout']);
+});
+
+test('station options: the board sessions block gives the defaults, flags override; hold needs sessions; calling AE checked; the schema names bad session fields', () => {
+  const board = testBoard('gige-tcp-bridge', { sessions: { idleTimeoutMinutes: 12, withoutTechnologist: 'hold' } });
+  const ep = sessionEndpointFor({ technologists: '/nonexistent', keepSentDays: 7 }, board, '/tmp/x', { log: () => {} })!;
+  assert.equal(ep.session.idleTimeoutMs, 12 * 60_000);
+  assert.equal(ep.status().withoutTechnologist, 'hold');
+  const flagged = sessionEndpointFor({ technologists: '/nonexistent', techIdleMinutes: 3, withoutTechnologist: 'device-only', keepSentDays: 7 }, board, '/tmp/x', { log: () => {} })!;
+  assert.equal(flagged.session.idleTimeoutMs, 3 * 60_000);
+  assert.equal(flagged.status().withoutTechnologist, 'device-only');
+  assert.equal(sessionEndpointFor({ keepSentDays: 7 }, board, '/tmp/x', { log: () => {} }), undefined, 'no --technologists: no sessions');
+  assert.throws(() => withoutTechnologistOf({ keepSentDays: 7 }, board), /needs technologist sessions: give --technologists/);
+  assert.throws(() => withoutTechnologistOf({ technologists: 'd', withoutTechnologist: 'later', keepSentDays: 7 }, board), /device-only or hold/);
+  assert.deepEqual(withCallingAe({ calledAe: 'PACS', host: 'h', port: 104 }, 'DXROOM3'), { calledAe: 'PACS', host: 'h', port: 104, callingAe: 'DXROOM3' });
+  assert.throws(() => withCallingAe({ url: 'https://pacs/studies' }, 'DXROOM3'), /not to a STOW-RS URL/);
+  assert.throws(() => withCallingAe({ calledAe: 'PACS', host: 'h', port: 104 }, 'A-NAME-LONGER-THAN-16'), /1-16 printable/);
+  assert.throws(() => testBoard('gige-tcp-bridge', { sessions: { idleTimeoutMinutes: 0, whenever: true } }), /\/sessions\/whenever: unknown field\n  \/sessions\/idleTimeoutMinutes: must be >= 1/);
 });
