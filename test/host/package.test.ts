@@ -51,10 +51,12 @@ test('the Debian package installs into a fresh root and its radseal runs there: 
   }
   assert.ok(!existsSync(join(root, 'opt/radseal/node_modules/typescript')), 'no dev dependencies');
   assert.ok(!existsSync(join(root, 'opt/radseal/node_modules/tsx')), 'no dev dependencies');
-  // postinst made the folders the units may write, owner-only.
-  for (const d of ['var/lib/radseal/outbox', 'var/lib/radseal/proxy-outbox', 'var/lib/radseal/store', 'var/lib/radseal/quarantine', 'var/log/radseal', 'etc/radseal/keys']) {
+  // postinst made the folders the units may write, owner-only; the radseal group may pass
+  // through to capture's worklist socket and no further.
+  for (const d of ['var/lib/radseal/proxy-outbox', 'var/lib/radseal/store', 'var/lib/radseal/quarantine', 'var/log/radseal', 'etc/radseal/keys']) {
     assert.equal(statSync(join(root, d)).mode & 0o777, 0o700, d);
   }
+  for (const d of ['var/lib/radseal', 'var/lib/radseal/outbox']) assert.equal(statSync(join(root, d)).mode & 0o777, 0o750, d);
 
   // The installed CLI on the system's node, with no path into this checkout.
   const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: dir };
