@@ -179,13 +179,16 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   return { stored, tiles, watermark, notes };
 }
 
-/** Operator attributes for the co-signing technologist; undefined when the modality named someone else. */
+/** Operator attributes for the co-signing technologist, or the conflict when the modality named someone else. */
 function operatorAttributes(ds: DataSet, tech: TechnologistIdentity): { elements: Element[]; conflict?: string } {
   const named = operatorIdOf(ds);
   if (named !== undefined) {
     return named === tech.operatorId ? { elements: [] } : { elements: [], conflict: `the modality names operator "${named}", not the logged-in technologist "${tech.operatorId}"` };
   }
   const name = tech.operatorsName || tech.operatorId;
+  const written = text(ds, OPERATORS_NAME);
+  // Operators' Name the modality wrote stays; when it names someone else, the object is not this technologist's to sign.
+  if (written && written !== name) return { elements: [], conflict: `the modality names operator "${written}" in Operators' Name, not the logged-in technologist "${name}" (${tech.operatorId})` };
   const elements: Element[] = [sq(OPERATOR_IDENTIFICATION, [[
     str(INSTITUTION_NAME, 'LO', text(ds, INSTITUTION_NAME) || 'radseal site'),
     sq(tag(0x0040, 0x1101), [[
@@ -194,8 +197,7 @@ function operatorAttributes(ds: DataSet, tech: TechnologistIdentity): { elements
       str(tag(0x0008, 0x0104), 'LO', name),
     ]]),
   ]])];
-  // Operators' Name the modality wrote stays; an empty or absent one gets the technologist's.
-  if (!text(ds, OPERATORS_NAME)) elements.push(str(OPERATORS_NAME, 'PN', name));
+  if (!written) elements.push(str(OPERATORS_NAME, 'PN', name));
   return { elements };
 }
 

@@ -18,7 +18,10 @@ import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificate } from '../../../host/keys/certs.js';
 import { readCertificateDer } from '../../../host/keys/provision.js';
 import { randomBytes } from 'node:crypto';
-import { run, tempDir } from '../support/run.js';
+import { PYTHON, run, tempDir } from '../support/run.js';
+import { makeIdentities } from '../dicom/fixtures.js';
+import { parseCertificates } from '../../../host/keys/certs.js';
+import { DEFAULT_POLICY } from '../../../host/ingest/policy.js';
 import { makeObjects, makeVariants } from './fixtures.js';
 
 const dir = tempDir('radseal-proxy-seal-');
@@ -105,4 +108,40 @@ test('8-bit multi-frame XA: sealed without mark or tile table (both are for 16-b
   const report = verifyObject('xa.dcm', sealed.bytes, trust);
   assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
   assert.equal(readAttestation(readPart10(sealed.bytes).dataSet)!.received!.peerAddress, '127.0.0.1');
+});
+
+/** A copy of `file` changed by a few lines of pydicom (`ds` is the data set). */
+function withPydicom(file: string, out: string, code: string): string {
+  const r = run(PYTHON, ['-c', `import pydicom\nfrom pydicom.dataset import Dataset\nds = pydicom.dcmread(${JSON.stringify(file)})\n${code}\nds.save_as(${JSON.stringify(out)})`]);
+  assert.equal(r.code, 0, r.stderr);
+  return out;
+}
+
+test('the logged-in technologist co-signs (Author) and is named as the operator; an operator the modality named is never overwritten', async () => {
+  const { natives } = await ready;
+  const cr = natives.find((f) => f.endsWith('cr.dcm'))!;
+  const ids = await makeIdentities(join(dir, 'ids'), 'PROXY-ROOM-3', 'tech042');
+  const trust = parseCertificates(readFileSync(ids.trustPem));
+  const policy = { ...DEFAULT_POLICY, requireTechnologistSignature: true };
+  const received = (file: string) => ({ part10: readFileSync(file), callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 400 });
+  // The modality left Operators' Name empty: the technologist's name and identification are added, and co-signed.
+  const unnamed = withPydicom(cr, join(dir, 'no-operator.dcm'), "ds.OperatorsName = ''");
+  const out = await sealReceived(received(unnamed), { device: ids.device, technologist: ids.technologist });
+  assert.equal(out.kind === 'sealed' && out.coSignedBy, 'tech042');
+  const report = verifyObject('cr.dcm', out.bytes, trust, { policy });
+  assert.equal(report.verdict, 'authentic', report.reasons.join('; '));
+  assert.deepEqual(report.technologist, { operatorId: 'tech042', operatorsName: 'Doe^Jane', signer: 'tech042', accepted: true });
+  // The modality names someone else (Operators' Name, or Operator Identification Sequence): kept, no co-signature, the reason noted.
+  const named = await sealReceived(received(cr), { device: ids.device, technologist: ids.technologist });
+  assert.equal(named.kind === 'sealed' && named.coSignedBy, undefined);
+  assert.match(named.kind === 'sealed' ? named.notes.join(' ') : '', /names operator "Tech\^Tom" in Operators' Name/);
+  const other = withPydicom(cr, join(dir, 'other-operator.dcm'), `ds.OperatorsName = ''
+item = Dataset(); code = Dataset()
+code.CodeValue = 'tech777'; code.CodingSchemeDesignator = '99RADSEAL'; code.CodeMeaning = 'Other^Person'
+item.PersonIdentificationCodeSequence = [code]
+ds.OperatorIdentificationSequence = [item]`);
+  const kept = await sealReceived(received(other), { device: ids.device, technologist: ids.technologist });
+  assert.equal(kept.kind === 'sealed' && kept.coSignedBy, undefined);
+  assert.match(kept.kind === 'sealed' ? kept.notes.join(' ') : '', /names operator "tech777", not the logged-in technologist "tech042"/);
+  for (const k of [named, kept]) assert.equal(verifyObject('named.dcm', k.bytes, trust).verdict, 'authentic');
 });
