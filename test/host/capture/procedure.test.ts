@@ -23,9 +23,10 @@ import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { testBoard } from '../link/harness.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
-import { startWlmscpfs, writeWorklistFile } from '../net/wlmscpfs.js';
+import { loopbackOnly, NEEDS_PRIVATE_NETWORK, startWlmscpfs, writeWorklistFile } from '../net/wlmscpfs.js';
 import { projectRoot } from '../../../host/core/wasm.js';
 
+const PRIVATE = loopbackOnly();
 const CLI = join(projectRoot(), 'bin', 'radseal.js');
 const BUILT = existsSync(join(projectRoot(), 'dist', 'host', 'cli', 'worklist.js'));
 
@@ -60,7 +61,7 @@ async function until(what: string, ok: () => boolean, ms = 15000): Promise<void>
   }
 }
 
-test('worklist: exposures filed under the selected procedure; none selected: held unassigned, never forwarded, until a signed assignment releases them', async (t) => {
+test('worklist: exposures filed under the selected procedure; none selected: held unassigned, never forwarded, until a signed assignment releases them', { skip: PRIVATE ? false : NEEDS_PRIVATE_NETWORK }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rs-proc-'));
   const procs: ChildProcess[] = [];
   let control: ControlServer | undefined;
@@ -197,7 +198,7 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   assert.ok(!logs.some((l) => /Müller|Roe\^Bob|Anna/.test(l)), 'no patient name in the log');
 });
 
-test('CLI: radseal capture --worklist and radseal worklist list|select|status|clear|unassigned|assign over the control socket', { skip: BUILT ? false : 'dist/ missing: run npx tsc -p tsconfig.json first', timeout: 60000 }, async (t) => {
+test('CLI: radseal capture --worklist and radseal worklist list|select|status|clear|unassigned|assign over the control socket', { skip: !PRIVATE ? NEEDS_PRIVATE_NETWORK : BUILT ? false : 'dist/ missing: run npx tsc -p tsconfig.json first', timeout: 60000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rs-proc-cli-'));
   const children: ChildProcess[] = [];
   t.after(() => {

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+
+/** Whether this process sees loopback only (a private network namespace): then a listener on every interface is harmless. */
+export const loopbackOnly = (): boolean => Object.keys(networkInterfaces()).every((name) => name === 'lo');
+/** The skip reason for tests whose peers bind every interface, outside a private namespace. */
+export const NEEDS_PRIVATE_NETWORK = 'needs a private network namespace (its DICOM peer binds every interface): run under unshare -n, as test/run.sh does as root';
 
 export interface WorklistItem {
   accession: string;
