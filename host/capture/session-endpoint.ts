@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { privateDir } from '../io/atomic.js';
 import { operatorIdProblem } from '../keys/ids.js';
 import { loadTechnologist, loadTokenTechnologist } from '../seal/device.js';
+import { parsePkcs11Uri } from '../keys/pkcs11.js';
 import { TechnologistSession, type SessionEvent, type SessionState, type Technologist, type TechnologistProvider, type WithoutTechnologist } from '../seal/session.js';
 
 export interface SessionEndpointOptions {
@@ -32,6 +33,8 @@ export interface SessionEndpointOptions {
   now?: () => number;
   /** Pause after a refused PIN, so PINs cannot be tried at machine speed (default 1 s). */
   refusalDelayMs?: number;
+  /** The token holding the device key, when it is on one: no technologist key may share it. */
+  deviceToken?: { module: string; token: string };
 }
 
 export type SessionRequest =
@@ -66,6 +69,8 @@ export class SessionEndpoint {
   private busy: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
   private readonly log: (m: string) => void;
+  /** The token the logged-in technologist's key is on, if it is on one. */
+  private sessionToken: string | undefined;
 
   constructor(private readonly o: SessionEndpointOptions) {
     this.session = new TechnologistSession(o.idleTimeoutMs);
@@ -114,12 +119,7 @@ export class SessionEndpoint {
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await this.busy;
-    for (const e of this.session.logout(this.now())) {
-      if (e.kind !== 'end') continue;
-      e.ended.close?.();
-      this.record('logout', e.operatorId, { reason: 'capture service stopped' });
-      this.log(`session: ${e.operatorId} logged out: the capture service stopped`);
-    }
+    this.endSession('the capture service stopped');
   }
 
   status(): SessionStatus {
@@ -179,7 +179,14 @@ export class SessionEndpoint {
     if (problem) return { ok: false, error: problem };
     if (typeof pin !== 'string' || !pin) return { ok: false, error: 'no PIN given' };
     let tech: Technologist;
+    let token: string | undefined;
     try {
+      token = this.tokenOf(operatorId);
+      const d = this.o.deviceToken;
+      if (token && d && token === tokenKey(d.module, d.token)) throw new Error(`${operatorId}'s key is on the device's token, where the device's login would accept any PIN; enrol them on a token of their own`);
+      // While a session of this process is logged in to a token, the token answers any PIN with
+      // CKR_USER_ALREADY_LOGGED_IN: end that session first, so the PIN is really checked.
+      if (token && token === this.sessionToken) this.endSession('a new login on the same token');
       tech = this.unlock(operatorId, pin);
     } catch (err) {
       const message = (err as Error).message;
@@ -190,7 +197,26 @@ export class SessionEndpoint {
       return { ok: false, error: reason === 'PIN refused' ? `login of ${operatorId} refused: wrong PIN` : `login of ${operatorId} refused: ${reason}` };
     }
     this.apply(this.session.login(tech, this.now()));
+    this.sessionToken = token;
     return { ok: true, operatorId: tech.operatorId, ...this.status() };
+  }
+
+  /** The token (module and label) a technologist's key is on; undefined for a key file. */
+  private tokenOf(operatorId: string): string | undefined {
+    const base = join(this.o.technologistsDir, operatorId);
+    if (existsSync(`${base}.key`) || !existsSync(`${base}.p11`)) return undefined;
+    const ref = parsePkcs11Uri(readFileSync(`${base}.p11`, 'utf8').trim());
+    return tokenKey(ref.module, ref.token);
+  }
+
+  private endSession(reason: string): void {
+    for (const e of this.session.logout(this.now())) {
+      if (e.kind !== 'end') continue;
+      e.ended.close?.();
+      this.sessionToken = undefined;
+      this.record('logout', e.operatorId, { reason });
+      this.log(`session: ${e.operatorId} logged out: ${reason}`);
+    }
   }
 
   /** The technologist's key, unlocked in this process's memory only. */
@@ -226,6 +252,7 @@ export class SessionEndpoint {
         this.log(`session: ${e.operatorId}${e.operatorsName ? ` (${e.operatorsName})` : ''} logged in; objects are co-signed by them until logout or ${formatMinutes(this.o.idleTimeoutMs)} without activity`);
       } else {
         e.ended.close?.();
+        this.sessionToken = undefined;
         this.record(e.reason === 'timeout' ? 'timeout' : 'logout', e.operatorId, { reason: e.reason === 'replaced' ? 'another technologist logged in' : e.reason, since: new Date(e.since).toISOString() });
         this.log(`session: ${e.operatorId} ${e.reason === 'timeout' ? `logged out after ${formatMinutes(this.o.idleTimeoutMs)} without activity` : e.reason === 'replaced' ? 'logged out: another technologist logged in' : 'logged out'}`);
       }
@@ -244,6 +271,8 @@ export class SessionEndpoint {
     }
   }
 }
+
+const tokenKey = (module: string, token: string): string => `${module}\u0000${token}`;
 
 function formatMinutes(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 1000).toFixed(1)} s`;

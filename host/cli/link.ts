@@ -79,7 +79,7 @@ export function register(program: Command): void {
           device = withEcdsa(device, o.ecdsaKey ?? join(dirname(o.key), 'device-ecdsa.key'), o.ecdsaCert ?? join(dirname(o.cert), 'device-ecdsa.crt'));
         }
         const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
-        sessions = sessionEndpointFor(o, board, o.outbox, { confirm: (t) => svc.confirmHeld(t), heldCount: () => svc.held?.names().length ?? 0, log: logLine });
+        sessions = sessionEndpointFor(o, board, o.outbox, { confirm: (t) => svc.confirmHeld(t), heldCount: () => svc.held?.names().length ?? 0, log: logLine, deviceKey: o.key });
         worklist = worklistFor(o as typeof o & WorklistOptionValues, device, logLine);
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,

@@ -6,6 +6,7 @@ import type { Board } from '../boards/board.js';
 import { isStow, type PacsTarget } from '../net/destination.js';
 import { DEFAULT_KEEP_SENT_DAYS } from '../net/outbox.js';
 import { SessionEndpoint } from '../capture/session-endpoint.js';
+import { isPkcs11Uri, parsePkcs11Uri } from '../keys/pkcs11.js';
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, WITHOUT_TECHNOLOGIST, type Technologist, type WithoutTechnologist } from '../seal/session.js';
 
 export interface StationOptionValues {
@@ -31,8 +32,8 @@ export function withStationOptions(c: Command): Command {
     .option('--keep-sent-days <n>', 'days a delivered object stays in the outbox\'s sent/ before it is pruned', count('--keep-sent-days'), DEFAULT_KEEP_SENT_DAYS);
 }
 
-/** A sealing service's session defaults: a board's `sessions` block (the proxy has no board). */
-type SessionDefaults = Pick<Board, 'sessions'> | undefined;
+/** A sealing service's session defaults and key store: from its board (the proxy has none). */
+type SessionDefaults = Partial<Pick<Board, 'sessions' | 'keys'>> | undefined;
 
 export function withoutTechnologistOf(o: StationOptionValues, board: SessionDefaults): WithoutTechnologist {
   const policy = o.withoutTechnologist ?? board?.sessions?.withoutTechnologist ?? 'device-only';
@@ -54,12 +55,22 @@ export function sessionEndpointFor(o: StationOptionValues, board: SessionDefault
   confirm?: (t: Technologist) => Promise<number>;
   heldCount?: () => number;
   log: (m: string) => void;
+  /** The device key (file or PKCS#11 URI): a technologist key may not share its token. */
+  deviceKey?: string;
 }): SessionEndpoint | undefined {
   if (!o.technologists) return undefined;
   const minutes = o.techIdleMinutes ?? board?.sessions?.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
   if (minutes < 1) throw new Error('--tech-idle-minutes must be at least 1');
   return new SessionEndpoint({
     outboxDir, technologistsDir: o.technologists, idleTimeoutMs: minutes * 60_000, withoutTechnologist: withoutTechnologistOf(o, board),
-    confirm: service.confirm, heldCount: service.heldCount, log: service.log,
+    confirm: service.confirm, heldCount: service.heldCount, log: service.log, deviceToken: deviceTokenOf(service.deviceKey, board),
   });
+}
+
+/** The token the device key is on (with a board's keys.slotLabel / pkcs11Module as defaults), if any. */
+function deviceTokenOf(key: string | undefined, board: SessionDefaults): { module: string; token: string } | undefined {
+  if (!key || !isPkcs11Uri(key)) return undefined;
+  const keys = board?.keys;
+  const ref = parsePkcs11Uri(key, keys?.store === 'pkcs11' ? { module: keys.pkcs11Module, token: keys.slotLabel } : undefined);
+  return { module: ref.module, token: ref.token };
 }

@@ -126,6 +126,13 @@ test('login with a PIN file key and with a SoftHSM token: each object is co-sign
   await s.expose(4);
   assert.deepEqual(s.cosigners(), ['T200 Roe^Ann', 'T200 Roe^Ann'], 'the token key co-signs; the name comes from the certificate');
 
+  // The token is logged in for T200 now: a second login on it must still check the PIN (PKCS#11
+  // answers CKR_USER_ALREADY_LOGGED_IN to any PIN while a session of this process is logged in).
+  const relogin = await s.ask({ op: 'login', operatorId: 'T200', pin: WRONG_PIN });
+  assert.match(!relogin.ok ? relogin.error : 'accepted', /login of T200 refused: wrong PIN/);
+  const gone = await s.ask({ op: 'status' });
+  assert.equal(gone.ok && gone.session, null, 'the token was logged out to check the PIN: nobody is logged in');
+  assert.ok((await s.ask({ op: 'login', operatorId: 'T200', pin: TOKEN_PIN })).ok);
   const out = await s.ask({ op: 'logout' });
   assert.equal(out.ok && out.operatorId, 'T200');
   await s.expose(5);
@@ -135,7 +142,8 @@ test('login with a PIN file key and with a SoftHSM token: each object is co-sign
 
   assert.deepEqual(sessionLog(s).map((e) => `${e.event} ${e.operatorId}${e.reason ? ` (${e.reason})` : ''}`), [
     'login T100', 'refused T200 (PIN refused)', 'refused T999 (no technologist "T999" is enrolled at this station)',
-    'logout T100 (another technologist logged in)', 'login T200', 'logout T200 (logout)',
+    'logout T100 (another technologist logged in)', 'login T200',
+    'logout T200 (a new login on the same token)', 'refused T200 (PIN refused)', 'login T200', 'logout T200 (logout)',
   ]);
   assert.ok(s.logs.some((l) => /session: login of T200 refused: PIN refused/.test(l)), 'the capture log says so too');
   const everything = s.logs.join('\n') + readFileSync(s.sessions.logPath, 'utf8');
@@ -204,6 +212,18 @@ test('on a worklist station with no procedure selected, a held exposure confirme
   assert.ok(r.ok && r.confirmed === 1, JSON.stringify(r));
   assert.deepEqual(readdirSync(join(s.outbox, 'ready')), [], 'not forwarded without a procedure');
   assert.equal(desk.heldCount(), 1, 'held unassigned, co-signed, until radseal worklist assign');
+});
+
+test("a technologist key on the device's token is refused: the device's login would let any PIN through", async (t) => {
+  const sessions = new SessionEndpoint({
+    outboxDir: join(dir, 'outbox-t'), technologistsDir: techDir, idleTimeoutMs: 60_000, withoutTechnologist: 'device-only', refusalDelayMs: 10,
+    deviceToken: { module: SOFTHSM_MODULE, token: TOKEN },
+  });
+  await sessions.start();
+  t.after(() => sessions.stop());
+  const r = await sessionRequest(sessions.socketPath, { op: 'login', operatorId: 'T200', pin: TOKEN_PIN });
+  assert.match(!r.ok ? r.error : 'accepted', /T200's key is on the device's token/);
+  assert.ok((await sessionRequest(sessions.socketPath, { op: 'login', operatorId: 'T100', pin: FILE_PIN })).ok, 'a key file is fine');
 });
 
 test('CLI: radseal tech login reads the PIN from stdin (not a terminal), status --json, logout; a wrong PIN exits 2 without echoing it', { skip: radsealBuilt() }, async (t) => {
