@@ -13,7 +13,7 @@ import { freePort, startStoreScp } from '../net/storescp.js';
 import { radseal, ROOT, tempDir } from '../support/run.js';
 import { filesIn, sopInstanceUidOf, storescu, waitFor } from './fixtures.js';
 
-const BATCH = 50;
+const BATCH = Number(process.env.RADSEAL_PROXY_CRASH_BATCH ?? 50);
 const dir = tempDir('radseal-proxy-crash-');
 
 interface RunningProxy {
