@@ -13,13 +13,13 @@ import type { DataSet, Element, Tag } from './model.js';
 import { formatTag, hasLongLength } from './model.js';
 import { decodeString } from './values.js';
 import { UID } from './uids.js';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BIG_ENDIAN, isNativePixelSyntax } from './transfer-syntax.js';
 
 export class DicomFormatError extends Error {
   override name = 'DicomFormatError';
 }
 
-export const DEFLATED_EXPLICIT_VR_LE = '1.2.840.10008.1.2.1.99';
-export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+export { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BIG_ENDIAN };
 
 /** What a hostile file may cost the reader; beyond these it is refused with the limit named. */
 export interface ReadLimits {
@@ -325,13 +325,10 @@ export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_
   return { transferSyntaxUid: ts, meta: head.meta, dataSet, explicitVr, preamble: head.preamble, dataSetOffset: start, anomalies, warnings };
 }
 
-/** Transfer syntaxes whose Pixel Data is native; every other one encapsulates it (PS3.5 A.4). */
-const NATIVE_PIXEL_SYNTAXES = new Set([UID.implicitVrLittleEndian, UID.explicitVrLittleEndian, DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BIG_ENDIAN]);
-
 /** The meta header names the object; the data set is what is signed. They must agree. */
 function checkAgainstMeta(head: Part10Meta, ds: DataSet, anomalies: string[]): void {
   const pixels = ds.find((e) => e.tag === PIXEL_DATA);
-  const native = NATIVE_PIXEL_SYNTAXES.has(head.transferSyntaxUid);
+  const native = isNativePixelSyntax(head.transferSyntaxUid);
   if (pixels && native === !!pixels.encapsulated) {
     // DCMTK refuses such a file outright; a viewer would decode the pixels as something else.
     anomalies.push(`the meta header's Transfer Syntax UID ${head.transferSyntaxUid} says Pixel Data is ${native ? 'native' : 'encapsulated (compressed)'}, but the data set holds it ${pixels.encapsulated ? 'encapsulated' : 'native'}`);

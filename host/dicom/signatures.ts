@@ -254,8 +254,9 @@ export function envelopeProblems(ds: DataSet): string[] {
   macItems.forEach((item, n) => {
     for (const el of item) {
       const vr = MAC_ITEM_VRS.get(el.tag);
+      // UN: a copy that went through Implicit VR lost every VR; verify names that re-encoding itself.
       if (vr === undefined && elementOf(el.tag) !== 0) problems.push(`MAC Parameters item ${n + 1} holds ${formatTag(el.tag)}, which the Digital Signatures macro does not define there`);
-      else if (vr !== undefined && el.vr !== vr) problems.push(`MAC Parameters item ${n + 1}: ${formatTag(el.tag)} has VR ${el.vr}, not ${vr}`);
+      else if (vr !== undefined && el.vr !== vr && el.vr !== 'UN') problems.push(`MAC Parameters item ${n + 1}: ${formatTag(el.tag)} has VR ${el.vr}, not ${vr}`);
     }
   });
   return problems;

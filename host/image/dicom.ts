@@ -3,10 +3,10 @@
 // and native (uncompressed) Pixel Data. Compressed transfer syntaxes are refused
 // with a plain reason (decompress first, e.g. dcmdjpeg / dcmj2pnm / opj).
 import { readPart10, type ParsedFile } from '../dicom/reader.js';
+import { isNativePixelSyntax } from '../dicom/transfer-syntax.js';
 import { findElement, tag, type DataSet } from '../dicom/model.js';
 import type { GrayImage } from './png.js';
 
-const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.2']);
 const BIG_ENDIAN = '1.2.840.10008.1.2.2';
 
 export function hasDicomSignature(bytes: Uint8Array): boolean {
@@ -26,7 +26,7 @@ export function readDicomGray(bytes: Uint8Array): GrayImage {
 /** The first frame of a file already parsed (verify has parsed it; no second parse). */
 export function grayFromParsed(f: ParsedFile): GrayImage {
   const ts = f.transferSyntaxUid.replace(/\0/g, '').trim();
-  if (!NATIVE.has(ts)) throw new RangeError(`DICOM: compressed transfer syntax ${ts}; decompress the file first (the watermark CLI reads native pixel data)`);
+  if (!isNativePixelSyntax(ts)) throw new RangeError(`DICOM: compressed transfer syntax ${ts}; decompress the file first (the watermark CLI reads native pixel data)`);
   const big = ts === BIG_ENDIAN;
   const ds = f.dataSet;
   const rows = us(ds, 0x0028, 0x0010, big, 'Rows'), cols = us(ds, 0x0028, 0x0011, big, 'Columns');

@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type 
 import { evaluateSignature, type SignatureEvaluation } from './signers.js';
 import { uncoveredElements, uncoveredReason } from './coverage.js';
 import { captureSummary, checkPixels } from './pixels.js';
-import { isExplicitLittleEndianDataSet } from '../dicom/transfer-syntax.js';
+import { ENCAPSULATED_SYNTAXES, isExplicitLittleEndianDataSet, transferSyntaxName } from '../dicom/transfer-syntax.js';
 import { checkWatermark } from './watermark-check.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
@@ -33,27 +33,7 @@ export interface VerifyOptions {
   limits?: ReadLimits;
 }
 
-const TS_NAMES: ReadonlyMap<string, string> = new Map([
-  [UID.explicitVrLittleEndian, 'Explicit VR Little Endian'],
-  [UID.implicitVrLittleEndian, 'Implicit VR Little Endian'],
-  ['1.2.840.10008.1.2.2', 'Explicit VR Big Endian (retired)'],
-  ['1.2.840.10008.1.2.1.99', 'Deflated Explicit VR Little Endian'],
-  ['1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)'],
-  ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)'],
-  ['1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)'],
-  ['1.2.840.10008.1.2.4.70', 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])'],
-  ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'],
-  ['1.2.840.10008.1.2.4.81', 'JPEG-LS Lossy (Near-Lossless)'],
-  ['1.2.840.10008.1.2.4.90', 'JPEG 2000 Image Compression (Lossless Only)'],
-  ['1.2.840.10008.1.2.4.91', 'JPEG 2000 Image Compression'],
-  ['1.2.840.10008.1.2.4.201', 'High-Throughput JPEG 2000 (Lossless Only)'],
-  ['1.2.840.10008.1.2.4.203', 'High-Throughput JPEG 2000'],
-  ['1.2.840.10008.1.2.5', 'RLE Lossless'],
-]);
-
-export function transferSyntaxName(uid: string): string {
-  return TS_NAMES.get(uid) ?? 'unknown transfer syntax';
-}
+export { transferSyntaxName };
 
 /**
  * Each signature costs a full pass over the object (its MAC stream includes Pixel Data) while an
@@ -143,6 +123,13 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   const captured = history?.dataSet ?? dataSet;
   const attestation = readAttestation(captured);
   if (attestation) report.capture = captureSummary(attestation);
+  if (ENCAPSULATED_SYNTAXES.has(parsed.transferSyntaxUid) && attestation && attestation.received?.pixelEncoding !== 'ENCAPSULATED') {
+    // The device sealed native pixels: a compressed copy was re-encoded after signing, not edited.
+    report.reencoded = true;
+    report.reasons.push(`re-encoded: Pixel Data was compressed to ${transferSyntaxName(parsed.transferSyntaxUid)} (${parsed.transferSyntaxUid}) after signing, and the device sealed it native, so the signature cannot be checked; retrieve the original file`);
+    report.verdict = 'invalid';
+    return;
+  }
   const now = opts.now ?? new Date();
   const evaluations = checkSignatures(captured).map((c) => evaluateSignature(c, trustSet, policy, now));
   if (history) {
