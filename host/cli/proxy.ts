@@ -6,10 +6,11 @@ import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js'
 import { loadDeviceIdentity } from '../seal/device.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { hostPort } from './ingest.js';
+import { sessionEndpointFor, type StationOptionValues } from './station-options.js';
 
 const logLine = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
 
-interface ProxyOptionValues extends TlsOptionValues {
+interface ProxyOptionValues extends TlsOptionValues, Pick<StationOptionValues, 'technologists' | 'techIdleMinutes'> {
   listen: string;
   ae: string;
   key: string;
@@ -38,11 +39,15 @@ export function register(program: Command): void {
     .option('--tsa <url>', 'RFC 3161 time-stamping authority for the device signature (an outage seals without one, and logs it)')
     .option('--tile-size <px>', 'tile edge of the per-frame tile hash table; 0 leaves it out', (v) => Number(v), 64)
     .option('--status-every <s>', 'status summary interval in seconds', (v) => Number(v), 60)
+    .option('--technologists <dir>', "technologist sessions (radseal tech login --outbox <this proxy's outbox>): enrolled technologists, <id>.crt with <id>.key (PIN-encrypted) or <id>.p11; the one logged in co-signs what arrives")
+    .option('--tech-idle-minutes <n>', 'log a technologist out after this many minutes without activity (default 30)', (v) => Number(v))
     .action(async (o: ProxyOptionValues) => {
       const { ProxyService } = await import('../proxy/service.js');
       const { host, port } = hostPort(o.listen);
       const tls = tlsFrom(o);
       const device = loadDeviceIdentity(o.key, o.cert, 'dicom-proxy');
+      // The modality keeps working with nobody logged in: objects are then sealed by the device alone.
+      const sessions = sessionEndpointFor({ ...o, keepSentDays: 0, withoutTechnologist: 'device-only' }, undefined, o.outbox, { log: logLine, deviceKey: o.key });
       const svc = new ProxyService({
         host, port, aeTitle: o.ae, allowedCallers: o.allowAe, tls,
         device,
@@ -50,8 +55,10 @@ export function register(program: Command): void {
         forward: o.forward ? parsePacsTarget(o.forward, /^https?:\/\//i.test(o.forward) ? undefined : tls) : undefined,
         watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
         timestampUrl: o.tsa, tileSize: o.tileSize, log: logLine,
+        technologist: sessions?.technologist,
       });
       const bound = await svc.start();
+      await sessions?.start();
       logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
       const summary = () => {
         const s = svc.stats;
@@ -65,6 +72,7 @@ export function register(program: Command): void {
       clearInterval(timer);
       logLine('proxy: stopping');
       await svc.stop();
+      await sessions?.stop();
       summary();
     });
 }
