@@ -4,6 +4,7 @@
 // pure Ed25519). The PIN is passed in by the caller (the CLI reads it from an
 // environment variable, never argv) and never appears in an error message.
 import { createRequire } from 'node:module';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { verifyEd25519, type Signer } from './ed25519.js';
 import type * as Pkcs11Types from 'pkcs11js';
 
@@ -138,6 +139,17 @@ function releaseLibrary(module: string): void {
 
 const trimLabel = (s: string) => s.replace(/[\s\0]+$/, '');
 
+/**
+ * A PKCS#11 login belongs to the whole application, not to one session: while this process holds
+ * a logged-in session on a token, C_Login answers CKR_USER_ALREADY_LOGGED_IN to any PIN. So the
+ * PIN that logged in is remembered (as an HMAC under a key that never leaves this process) and a
+ * second session must present the same PIN; the token is logged out when its last session closes.
+ */
+const PIN_KEY = randomBytes(32);
+const logins = new Map<string, { pin: Buffer; sessions: number }>();
+const loginKey = (module: string, token: string) => `${module}\0${token}`;
+const pinDigest = (pin: string) => createHmac('sha256', PIN_KEY).update(pin).digest();
+
 /** A logged-in session on the token with the given label. */
 export class TokenSession {
   private closed = false;
@@ -149,14 +161,20 @@ export class TokenSession {
       const slot = lib.C_GetSlotList(true).find((s) => trimLabel(lib.C_GetTokenInfo(s).label) === tokenLabel);
       if (!slot) throw new Pkcs11Error(`no token labelled "${tokenLabel}" in ${module}`);
       const session = lib.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+      const key = loginKey(module, tokenLabel);
       try {
         lib.C_Login(session, CKU_USER, pin);
+        logins.set(key, { pin: pinDigest(pin), sessions: 0 });
       } catch (err) {
-        if (codeOf(err) !== CKR_USER_ALREADY_LOGGED_IN) {
+        const held = logins.get(key);
+        const samePin = codeOf(err) === CKR_USER_ALREADY_LOGGED_IN && held && timingSafeEqual(held.pin, pinDigest(pin));
+        if (!samePin) {
           try { lib.C_CloseSession(session); } catch { /* ignore */ }
-          throw new Pkcs11Error(`cannot log in to token "${tokenLabel}" (${ckr(err)})`);
+          const why = codeOf(err) === CKR_USER_ALREADY_LOGGED_IN ? 'CKR_PIN_INCORRECT: not the PIN this token is logged in with' : ckr(err);
+          throw new Pkcs11Error(`cannot log in to token "${tokenLabel}" (${why})`);
         }
       }
+      logins.get(key)!.sessions++;
       return new TokenSession(lib, module, tokenLabel, session);
     } catch (err) {
       releaseLibrary(module);
@@ -230,7 +248,12 @@ export class TokenSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try { this.lib.C_Logout(this.session); } catch { /* not logged in */ }
+    const key = loginKey(this.module, this.token);
+    const login = logins.get(key);
+    if (login && --login.sessions <= 0) {
+      logins.delete(key);
+      try { this.lib.C_Logout(this.session); } catch { /* not logged in */ }
+    }
     try { this.lib.C_CloseSession(this.session); } catch { /* already closed */ }
     releaseLibrary(this.module);
   }

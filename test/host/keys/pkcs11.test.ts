@@ -125,3 +125,17 @@ test('pki issue-technologist --pkcs11-module: key generated on the token, certif
   }
   assert.ok(!readFileSync(join(ca, 'ca.json'), 'utf8').includes(PIN));
 });
+
+test('a second session on a token already logged in by this process must present the same PIN', () => {
+  // The token made by the first test of this file.
+  const first = TokenSession.open(MODULE, TOKEN, PIN);
+  try {
+    assert.throws(() => TokenSession.open(MODULE, TOKEN, `${PIN}x`), /CKR_PIN_INCORRECT/);
+    const second = TokenSession.open(MODULE, TOKEN, PIN);
+    second.close();
+    // Closing one session leaves the other logged in: the first can still make a key.
+    assert.equal(first.generateEd25519('after-close').length, 32);
+  } finally {
+    first.close();
+  }
+});
