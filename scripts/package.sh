@@ -43,7 +43,11 @@ cp host/config/station.schema.json "$app/host/config/"
 # Production dependencies exactly as npm resolves them without dev dependencies, copied from
 # this tree: no download at install time, and native addons (pkcs11js, serialport) as built.
 # (npm ls exits 1 over a peer-dependency warning in the tree; its list is still complete.)
-deps=$(npm ls --omit=dev --all --parseable 2>/dev/null || true)
+# Under `npm run` / `npm test`, node_modules/.bin comes first on PATH, and a dev dependency
+# (as-pect, through npm-install-peers) ships npm 6 there, which ignores --omit=dev: use the
+# system's npm.
+system_path=$(tr ':' '\n' <<<"$PATH" | grep -v '/node_modules/\.bin$' | paste -sd: -)
+deps=$(PATH=$system_path npm ls --omit=dev --all --parseable 2>/dev/null || true)
 grep '/node_modules/' <<<"$deps" |
   sed -E "s|^$PWD/node_modules/((@[^/]+/)?[^/]+).*|\1|" | sort -u |
   while read -r pkg; do
