@@ -1,8 +1,21 @@
-// radseal link protocol, version 1 (docs/LINK.md): pure encode/decode functions
+// radseal link protocol, version 2 (docs/LINK.md): pure encode/decode functions
 // and an incremental parser that resynchronises after garbage. No I/O here.
 import { crc32c } from './crc32c.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * The body CRC is CRC-32C continued from this seed (= CRC-32C of "radseal link body"), never
+ * from 0 like the header CRC. With one CRC for both, a packet cut short after its header and
+ * followed by another packet reads, for a 20-byte body, the next header and its header CRC as a
+ * body with a valid CRC: noise on the line would forge a packet (found by fuzzing).
+ */
+export const BODY_CRC_SEED = crc32c(new TextEncoder().encode('radseal link body'));
+
+/** CRC-32C of a packet body (or of data[start, end)), as the trailer carries it. */
+export function bodyCrc(data: Uint8Array, start = 0, end = data.length): number {
+  return crc32c(data, BODY_CRC_SEED, start, end);
+}
 /** Sync word "RSLK" opening every packet. */
 export const SYNC = Uint8Array.of(0x52, 0x53, 0x4c, 0x4b);
 export const HEADER_BYTES = 24;
@@ -72,7 +85,7 @@ export interface FrameGeometry {
 
 /** Encodes one packet: header (with its CRC), body, body CRC. */
 export function encodePacket(type: number, serial: number, index: number, body: Uint8Array = EMPTY, flags = 0, version = PROTOCOL_VERSION): Uint8Array {
-  if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the v1 limit of ${MAX_BODY_BYTES}`);
+  if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the protocol's limit of ${MAX_BODY_BYTES}`);
   const out = new Uint8Array(HEADER_BYTES + body.length + TRAILER_BYTES);
   writePacket(out, 0, type, serial, index, body, undefined, flags, version);
   return out;
@@ -81,11 +94,11 @@ export function encodePacket(type: number, serial: number, index: number, body: 
 /**
  * Writes one packet into `out` at `pos` (HEADER_BYTES + body.length + TRAILER_BYTES bytes) and
  * returns its length. The body is copied once, straight from the caller's view (a sender builds
- * packets in a reused write buffer, no intermediate packet). `bodyCrc`, when the caller already
+ * packets in a reused write buffer, no intermediate packet). `knownBodyCrc`, when the caller already
  * has it (a device computes each chunk's CRC-32C once per exposure), is not recomputed.
  */
-export function writePacket(out: Uint8Array, pos: number, type: number, serial: number, index: number, body: Uint8Array, bodyCrc?: number, flags = 0, version = PROTOCOL_VERSION): number {
-  if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the v1 limit of ${MAX_BODY_BYTES}`);
+export function writePacket(out: Uint8Array, pos: number, type: number, serial: number, index: number, body: Uint8Array, knownBodyCrc?: number, flags = 0, version = PROTOCOL_VERSION): number {
+  if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the protocol's limit of ${MAX_BODY_BYTES}`);
   const dv = new DataView(out.buffer, out.byteOffset + pos, HEADER_BYTES + body.length + TRAILER_BYTES);
   out.set(SYNC, pos);
   out[pos + 4] = version;
@@ -96,7 +109,7 @@ export function writePacket(out: Uint8Array, pos: number, type: number, serial: 
   dv.setUint32(16, body.length, true);
   dv.setUint32(20, crc32c(out, 0, pos, pos + 20), true);
   out.set(body, pos + HEADER_BYTES);
-  dv.setUint32(HEADER_BYTES + body.length, bodyCrc ?? crc32c(body), true);
+  dv.setUint32(HEADER_BYTES + body.length, knownBodyCrc ?? bodyCrc(body), true);
   return HEADER_BYTES + body.length + TRAILER_BYTES;
 }
 
@@ -367,7 +380,7 @@ export class PacketParser {
     const bodyStart = s + HEADER_BYTES;
     const got = new DataView(b.buffer, b.byteOffset + bodyStart + bodyLength, 4).getUint32(0, true);
     const index = dv.getUint32(12, true);
-    if (got !== crc32c(b, 0, bodyStart, bodyStart + bodyLength)) {
+    if (got !== bodyCrc(b, bodyStart, bodyStart + bodyLength)) {
       // Header was good, so we know which chunk was damaged; rescan from the next byte.
       this.start++;
       this.garbage += 1;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { crc32c } from '../../../host/link/crc32c.js';
 import {
   PacketParser, PacketType, encodeBegin, decodeBegin, encodeChunk, encodeNak, decodeNak, encodePacket, geometryProblem, toRanges,
-  HEADER_BYTES, MAX_BODY_BYTES, NakReason,
+  HEADER_BYTES, MAX_BODY_BYTES, NakReason, BODY_CRC_SEED, PROTOCOL_VERSION,
 } from '../../../host/link/codec.js';
 
 const te = new TextEncoder();
@@ -88,14 +88,14 @@ test('parser: garbage, fake sync words, bad CRCs, oversize and wrong versions ar
   badBody[HEADER_BYTES + 2] ^= 0x10;
   const badHeader = encodeChunk(5, 5, te.encode('x'));
   badHeader[10] ^= 1;
-  const v2 = encodePacket(PacketType.Chunk, 5, 6, te.encode('future'), 0, 2);
+  const future = encodePacket(PacketType.Chunk, 5, 6, te.encode('future'), 0, PROTOCOL_VERSION + 1);
   // Oversize: a header with a valid CRC that announces a body above the limit.
   const over = encodePacket(PacketType.Chunk, 5, 7, new Uint8Array(0));
   const dv = new DataView(over.buffer);
   dv.setUint32(16, MAX_BODY_BYTES + 1, true);
   dv.setUint32(20, crc32c(over, 0, 0, 20), true);
   const garbage = Uint8Array.from([0, 1, 0x52, 0x53, 0x4c, 0x4b, 9, 9, 9, 255]);
-  const stream = [garbage, badBody, good, badHeader, v2, over.subarray(0, HEADER_BYTES), good];
+  const stream = [garbage, badBody, good, badHeader, future, over.subarray(0, HEADER_BYTES), good];
   const parser = new PacketParser();
   const kinds = stream.flatMap((b) => parser.push(b)).map((e) => e.kind);
   assert.ok(kinds.includes('bad-body-crc'));
@@ -118,4 +118,16 @@ test('parser: a truncated packet followed by a good one, and the inter-byte time
   for (let t = now; t <= now + 300; t += 25) more.push(...parser.expire(100, t));
   assert.ok(more.some((e) => e.kind === 'truncated'));
   assert.ok(more.some((e) => e.kind === 'packet' && e.packet.index === 1), 'packet after the truncated one recovered');
+});
+
+test('the body CRC has its own seed: a packet cut short after its header cannot take the next header as its body', () => {
+  assert.equal(BODY_CRC_SEED, crc32c(new TextEncoder().encode('radseal link body')));
+  // A NAK with two ranges has a 20-byte body, as long as a header: cut it after its header and
+  // let the next packet follow. With one CRC for both, the next header's CRC would check.
+  const nak = encodePacket(PacketType.Nak, 7, 1, new Uint8Array(20));
+  const next = encodePacket(PacketType.Credit, 7, 0);
+  const wire = new Uint8Array([...nak.subarray(0, HEADER_BYTES), ...next, ...encodePacket(PacketType.Credit, 8, 0)]);
+  const seen = new PacketParser().push(wire).map((ev) => (ev.kind === 'packet' ? `packet ${ev.packet.type} ${ev.packet.serial}` : ev.kind));
+  assert.ok(!seen.includes(`packet ${PacketType.Nak} 7`), `no NAK accepted: ${seen.join(', ')}`);
+  assert.ok(seen.includes(`packet ${PacketType.Credit} 8`), seen.join(', '));
 });
