@@ -3,26 +3,18 @@
 // Runs dist/ (npm run build), as CONTRIBUTING asks of CLI tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../../host/core/wasm.js';
+import { startRadseal } from '../support/run.js';
 import { baseFor, exposeFrame } from '../../../host/sim/frames.js';
 import { testBoard } from '../link/harness.js';
 
-const CLI = join(projectRoot(), 'bin', 'radseal.js');
 const BUILT = existsSync(join(projectRoot(), 'dist', 'host', 'cli', 'main.js'));
 
-function run(args: string[], children: ChildProcess[]): { proc: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  return { proc, done: new Promise((res) => proc.once('exit', (code) => res({ code, out }))) };
-}
 
 test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: every object authentic, raw SHA-256 = the frame sent', { skip: BUILT ? false : 'dist/ missing: run npm run build first', timeout: 120000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'radseal-cli-link-'));
@@ -37,14 +29,14 @@ test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: 
     });
     const boardFile = join(dir, 'board.json');
     writeFileSync(boardFile, JSON.stringify(board));
-    const kg = await run(['keygen', '--id', 'SIM-CLI-1', '--out', join(dir, 'keys'), '--ecdsa'], children).done;
+    const kg = await startRadseal(['keygen', '--id', 'SIM-CLI-1', '--out', join(dir, 'keys'), '--ecdsa'], { children }).done;
     assert.equal(kg.code, 0, kg.out);
     const key = join(dir, 'keys', 'device.key');
     const cert = join(dir, 'keys', 'device.crt');
     const outbox = join(dir, 'outbox');
 
-    const capture = run(['capture', '--board', boardFile, '--key', key, '--cert', cert, '--outbox', outbox, '--status-every', '3600'], children);
-    const sim = await run(['sim', '--board', boardFile, '--frames', String(FRAMES), '--start-serial', String(START), '--quiet'], children).done;
+    const capture = startRadseal(['capture', '--board', boardFile, '--key', key, '--cert', cert, '--outbox', outbox, '--status-every', '3600'], { children });
+    const sim = await startRadseal(['sim', '--board', boardFile, '--frames', String(FRAMES), '--start-serial', String(START), '--quiet'], { children }).done;
     assert.equal(sim.code, 0, sim.out);
     assert.match(sim.out, new RegExp(`sim: ${FRAMES}/${FRAMES} frames ACKed \\(0 as duplicates\\), 0 failed`));
     capture.proc.kill('SIGTERM');
@@ -55,7 +47,7 @@ test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: 
 
     const files = readdirSync(join(outbox, 'ready')).sort().map((f) => join(outbox, 'ready', f));
     assert.equal(files.length, FRAMES);
-    const ver = await run(['verify', '--trust', cert, '--json', ...files], children).done;
+    const ver = await startRadseal(['verify', '--trust', cert, '--json', ...files], { children }).done;
     assert.equal(ver.code, 0, ver.out);
     const reports = JSON.parse(ver.out) as Array<{ verdict: string; capture: { deviceId: string; rawSha256: string } }>;
     assert.equal(reports.length, FRAMES);

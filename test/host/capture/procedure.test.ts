@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateDeviceKey } from '../../../host/keys/provision.js';
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { CaptureService } from '../../../host/capture/service.js';
@@ -25,20 +25,11 @@ import { testBoard } from '../link/harness.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
 import { loopbackOnly, NEEDS_PRIVATE_NETWORK, startWlmscpfs, writeWorklistFile } from '../net/wlmscpfs.js';
 import { projectRoot } from '../../../host/core/wasm.js';
+import { startRadseal } from '../support/run.js';
 
 const PRIVATE = loopbackOnly();
-const CLI = join(projectRoot(), 'bin', 'radseal.js');
 const BUILT = existsSync(join(projectRoot(), 'dist', 'host', 'cli', 'worklist.js'));
 
-/** The built CLI (npx tsc -p tsconfig.json), as CONTRIBUTING asks of CLI tests. */
-function cli(args: string[], children: ChildProcess[]): { proc: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  return { proc, done: new Promise((res) => proc.once('exit', (code) => res({ code, out }))) };
-}
 
 const text = (ds: DataSet, t: number): string => new TextDecoder().decode(findElement(ds, t)?.value ?? new Uint8Array()).replace(/[\0 ]+$/, '');
 const T = tag;
@@ -215,13 +206,13 @@ test('CLI: radseal capture --worklist and radseal worklist list|select|status|cl
   const board = testBoard('gige-tcp-bridge', { link: { tcp: { host: '127.0.0.1', port: linkPort, captureRole: 'listen' } }, detector: { deviceId: 'SIM-CLI-2', rows: 128, cols: 128, bitsStored: 12 } });
   const boardFile = join(dir, 'board.json');
   writeFileSync(boardFile, JSON.stringify(board));
-  assert.equal((await cli(['keygen', '--id', 'SIM-CLI-2', '--out', join(dir, 'keys')], children).done).code, 0);
+  assert.equal((await startRadseal(['keygen', '--id', 'SIM-CLI-2', '--out', join(dir, 'keys')], { children }).done).code, 0);
   const outbox = join(dir, 'outbox');
-  const capture = cli(['capture', '--board', boardFile, '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
-    '--worklist', `RIS@127.0.0.1:${risPort}`, '--worklist-station', 'DXROOM1', '--status-every', '3600'], children);
+  const capture = startRadseal(['capture', '--board', boardFile, '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
+    '--worklist', `RIS@127.0.0.1:${risPort}`, '--worklist-station', 'DXROOM1', '--status-every', '3600'], { children });
   await until('the control socket', () => existsSync(join(outbox, 'worklist', 'control.sock')));
   const wl = async (...args: string[]) => {
-    const r = await cli(['worklist', ...args, '--outbox', outbox], children).done;
+    const r = await startRadseal(['worklist', ...args, '--outbox', outbox], { children }).done;
     assert.equal(r.code, 0, r.out);
     return r.out;
   };
@@ -233,7 +224,7 @@ test('CLI: radseal capture --worklist and radseal worklist list|select|status|cl
   assert.equal((await runSimulator(board, { frames: 1, startSerial: 8, port: `127.0.0.1:${linkPort}` })).framesAcked, 1);
   assert.match(await wl('unassigned'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm {2}device SIM-CLI-2 frame 8 {2}2\.25\.\d+$/m);
   assert.match(await wl('assign', 'ACC1', '--unassigned', 'all'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm -> \d{12}-SIM%2dCLI%2d2-8\.dcm \(filed under ACC1, queued for PACS\)$/m);
-  const bad = await cli(['worklist', 'select', 'NOPE', '--outbox', outbox], children).done;
+  const bad = await startRadseal(['worklist', 'select', 'NOPE', '--outbox', outbox], { children }).done;
   assert.equal(bad.code, 2);
   assert.match(bad.out, /radseal: accession NOPE is not in today's worklist for DXROOM1/);
   capture.proc.kill('SIGTERM');
@@ -243,6 +234,6 @@ test('CLI: radseal capture --worklist and radseal worklist list|select|status|cl
   assert.ok(!/Doe\^Jane/.test(cap.out), 'the capture log never names the patient');
   assert.equal(readdirSync(join(outbox, 'ready')).length, 2, 'queued: the exposure taken under ACC1 and the assignment object of the one taken after clear');
   assert.equal(readdirSync(join(outbox, 'unassigned', 'sent')).length, 1, 'the held original is kept, not queued');
-  const noService = await cli(['worklist', 'status', '--outbox', outbox], children).done;
+  const noService = await startRadseal(['worklist', 'status', '--outbox', outbox], { children }).done;
   assert.match(noService.out, /no capture service with --worklist is running on that outbox/);
 });

@@ -3,10 +3,9 @@
 // (PIN on stdin), then `radseal verify --require-technologist` on what was sealed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, radseal, tempDir, type Run } from '../support/run.js';
+import { ROOT, radseal, startRadseal, tempDir } from '../support/run.js';
 import { generateDeviceKey, generateTechnologistKey } from '../../../host/keys/provision.js';
 import { testBoard } from '../link/harness.js';
 import { freePort } from '../net/storescp.js';
@@ -14,16 +13,6 @@ import { sessionEndpointFor, withCallingAe, withoutTechnologistOf } from '../../
 
 const BUILT = existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'));
 const PIN = 'cli-pin-3141';
-
-function start(args: string[], input?: string): { proc: ChildProcess; done: Promise<Run> } {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d) => (stdout += d));
-  proc.stderr!.on('data', (d) => (stderr += d));
-  proc.stdin!.end(input ?? '');
-  return { proc, done: new Promise((res) => proc.once('exit', (code) => res({ code: code ?? -1, stdout, stderr }))) };
-}
 
 test('CLI: capture holds an exposure while nobody is logged in; tech login (PIN on stdin) + confirm seal it co-signed; the next one is co-signed at once; logout; every step in session.log', { skip: BUILT ? false : 'dist/ missing: run npx tsc -p tsconfig.json first', timeout: 120000 }, async (t) => {
   const dir = tempDir('radseal-session-cli-');
@@ -33,28 +22,28 @@ test('CLI: capture holds an exposure while nobody is logged in; tech login (PIN 
   const boardFile = join(dir, 'board.json');
   writeFileSync(boardFile, JSON.stringify(board));
   const outbox = join(dir, 'outbox');
-  const capture = start(['capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600',
+  const capture = startRadseal(['capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600',
     '--technologists', join(dir, 'technologists'), '--without-technologist', 'hold', '--tech-idle-minutes', '5']);
   t.after(() => { if (capture.proc.exitCode === null) capture.proc.kill('SIGKILL'); });
   const socket = join(outbox, 'session', 'control.sock');
   for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(existsSync(socket), 'the capture service opened its session socket');
 
-  const sim = (serial: number) => start(['sim', '--board', boardFile, '--frames', '1', '--start-serial', String(serial - 1), '--quiet']).done;
+  const sim = (serial: number) => startRadseal(['sim', '--board', boardFile, '--frames', '1', '--start-serial', String(serial - 1), '--quiet']).done;
   assert.equal((await sim(100)).code, 0);
   assert.equal(readdirSync(join(outbox, 'held')).length, 1, 'held while nobody is logged in');
   assert.deepEqual(readdirSync(join(outbox, 'ready')), []);
 
-  const login = await start(['tech', 'login', '--outbox', outbox, '--id', 'T300'], `${PIN}\n`).done;
+  const login = await startRadseal(['tech', 'login', '--outbox', outbox, '--id', 'T300'], { input: `${PIN}\n` }).done;
   assert.equal(login.code, 0, login.stderr);
   assert.match(login.stdout, /logged in: T300/);
   assert.match(login.stdout, /1 exposure\(s\) held for confirmation/);
-  const confirm = await start(['tech', 'confirm', '--outbox', outbox]).done;
+  const confirm = await startRadseal(['tech', 'confirm', '--outbox', outbox]).done;
   assert.match(confirm.stdout, /confirmed 1 held exposure/, confirm.stderr);
   assert.equal((await sim(101)).code, 0);
-  const status = await start(['tech', 'status', '--outbox', outbox, '--json']).done;
+  const status = await startRadseal(['tech', 'status', '--outbox', outbox, '--json']).done;
   assert.equal(JSON.parse(status.stdout).session.operatorId, 'T300');
-  const logout = await start(['tech', 'logout', '--outbox', outbox]).done;
+  const logout = await startRadseal(['tech', 'logout', '--outbox', outbox]).done;
   assert.match(logout.stdout, /logged out: T300/);
 
   capture.proc.kill('SIGTERM');

@@ -4,26 +4,16 @@
 // Network: run inside a private namespace (see docs/CONTRIBUTING.md).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDx } from '../net/dicom-fixture.js';
 import { freePort, startStoreScp } from '../net/storescp.js';
-import { radseal, ROOT, tempDir, type Run } from '../support/run.js';
+import { radseal, ROOT, startRadseal, tempDir } from '../support/run.js';
 import { generateDeviceKey, generateTechnologistKey } from '../../../host/keys/provision.js';
 import { filesIn, sopInstanceUidOf, storescu, waitFor } from './fixtures.js';
 
 const BUILT = existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'));
 const PIN = 'proxy-pin-2718';
-
-function cli(args: string[], input = ''): Promise<Run> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  proc.stdout!.on('data', (d) => (stdout += d));
-  proc.stderr!.on('data', (d) => (stderr += d));
-  proc.stdin!.end(input);
-  return new Promise((res) => proc.once('exit', (code) => res({ code: code ?? -1, stdout, stderr })));
-}
 
 test('proxy co-signs with the logged-in technologist, and with nobody logged in seals device-only', { skip: BUILT ? false : 'dist/ missing: run npx tsc -p tsconfig.json first', timeout: 120000 }, async () => {
   const dir = tempDir('radseal-proxy-session-');
@@ -33,13 +23,9 @@ test('proxy co-signs with the logged-in technologist, and with nobody logged in 
   after(() => pacs.stop());
   const port = await freePort();
   const outbox = join(dir, 'outbox');
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
-    '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--forward', `PACS@127.0.0.1:${pacs.port}`, '--technologists', join(dir, 'technologists')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  after(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-  await waitFor('the proxy to listen', () => out.includes('proxy: listening on'), 15000);
+  const proxy = startRadseal(['proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY', '--key', keys.key, '--cert', keys.cert,
+    '--outbox', outbox, '--forward', `PACS@127.0.0.1:${pacs.port}`, '--technologists', join(dir, 'technologists')]);
+  await waitFor('the proxy to listen', () => proxy.output().includes('proxy: listening on'), 15000);
   await waitFor('the session socket', () => existsSync(join(outbox, 'session', 'control.sock')), 10000);
 
   const send = async (n: number) => {
@@ -60,17 +46,17 @@ test('proxy co-signs with the logged-in technologist, and with nobody logged in 
     return { code: r.code, report: JSON.parse(r.stdout) };
   };
 
-  const login = await cli(['tech', 'login', '--outbox', outbox, '--id', 'T700'], `${PIN}\n`);
+  const login = await startRadseal(['tech', 'login', '--outbox', outbox, '--id', 'T700'], { input: `${PIN}\n` }).done;
   assert.equal(login.code, 0, login.stderr);
   const cosigned = verify(await send(1));
   assert.equal(cosigned.report.verdict, 'authentic', cosigned.report.reasons.join('; '));
   assert.equal(cosigned.report.technologist?.signer, 'T700');
   assert.equal(cosigned.report.technologist?.accepted, true);
 
-  assert.equal((await cli(['tech', 'logout', '--outbox', outbox])).code, 0);
+  assert.equal((await startRadseal(['tech', 'logout', '--outbox', outbox]).done).code, 0);
   const deviceOnly = verify(await send(2));
   assert.equal(deviceOnly.report.verdict, 'authentic', deviceOnly.report.reasons.join('; '));
   assert.equal(deviceOnly.report.signatures.some((s: { role: string }) => s.role === 'technologist'), false);
-  assert.doesNotMatch(out, new RegExp(PIN), 'the PIN never reaches the log');
-  proc.kill('SIGTERM');
+  assert.doesNotMatch(proxy.output(), new RegExp(PIN), 'the PIN never reaches the log');
+  proxy.proc.kill('SIGTERM');
 });

@@ -1,5 +1,5 @@
 // Shared test plumbing: run the built CLI and real tools, make temp folders.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,29 @@ export function radseal(...args: string[]): Run {
   const main = join(ROOT, 'dist', 'host', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error('CLI not built: run `npm run build` (test/run.sh does it)');
   return run(process.execPath, [join(ROOT, 'bin', 'radseal.js'), ...args]);
+}
+
+export interface RunningCli {
+  proc: ChildProcess;
+  /** Resolves at exit; `out` is stdout and stderr as they interleaved; code -1 when a signal ended it. */
+  done: Promise<Run & { out: string }>;
+  /** What it has printed so far (stdout and stderr). */
+  output(): string;
+}
+
+/**
+ * The compiled CLI in the background: a service the test stops itself, or a client fed `input` on
+ * stdin. Pushed onto `children` when given; killed (SIGKILL) after the test file if still running.
+ */
+export function startRadseal(args: string[], opts: { input?: string; children?: ChildProcess[] } = {}): RunningCli {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  opts.children?.push(proc);
+  after(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
+  let stdout = '', stderr = '', out = '';
+  proc.stdout!.on('data', (d) => { stdout += d; out += d; });
+  proc.stderr!.on('data', (d) => { stderr += d; out += d; });
+  proc.stdin!.end(opts.input ?? '');
+  return { proc, output: () => out, done: new Promise((res) => proc.once('exit', (code) => res({ code: code ?? -1, stdout, stderr, out }))) };
 }
 
 /** A temp folder removed after the test file finishes. */
