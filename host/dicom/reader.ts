@@ -81,6 +81,8 @@ const PIXEL_DATA = 0x7fe00010;
 const SOP_CLASS_UID = 0x00080016;
 const SOP_INSTANCE_UID = 0x00080018;
 const DIGITAL_SIGNATURES = 0xfffafffa;
+const MAC_PARAMETERS = 0x4ffe0001;
+const LENGTH_TO_END = 0x00080001;
 const TRAILING_PADDING = 0xfffcfffc;
 
 /** Every VR of PS3.5 Table 6.2-1: anything else in an Explicit VR file is not DICOM. */
@@ -160,6 +162,10 @@ function readDataSet(c: Cursor, end: number, depth: number, undefinedItem: boole
     }
     if (h.tag >>> 16 < 0x0008) {
       c.anomalies.push(`element ${formatTag(h.tag)} of group ${(h.tag >>> 16).toString(16).padStart(4, '0')}${where || ' in the data set'}, where no such group belongs (groups below 0008 are the meta header, commands and directories)`);
+    }
+    if (depth > 0 && (h.tag >>> 16 === 0xfffa || h.tag === MAC_PARAMETERS || h.tag === LENGTH_TO_END)) {
+      // Every MAC leaves these out at any depth, so inside an item they would be unsigned content.
+      c.anomalies.push(`element ${formatTag(h.tag)}${where}: the MAC rules leave it out of every signature, so nothing there is signed`);
     }
     if (depth === 0 && h.tag > DIGITAL_SIGNATURES && h.tag !== TRAILING_PADDING && (h.tag & 0xffff) !== 0) {
       c.anomalies.push(`element ${formatTag(h.tag)} follows the Digital Signatures Sequence (FFFA,FFFA), where only Data Set Trailing Padding (FFFC,FFFC) and group lengths belong: trailing content`);

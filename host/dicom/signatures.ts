@@ -260,7 +260,19 @@ export function envelopeProblems(ds: DataSet): string[] {
   twice(macItems.map((i) => String(decodeUS(findElement(i, SIG.macIdNumber)?.value))), 'MAC Parameters: MAC ID Number');
   twice(sigItems.map((i) => String(decodeUS(findElement(i, SIG.macIdNumber)?.value))), 'Digital Signatures: MAC ID Number');
   twice(sigItems.map((i) => decodeString(findElement(i, SIG.digitalSignatureUid)?.value)), 'Digital Signatures: Digital Signature UID');
+  const exact = (item: DataSet, t: Tag, bytes: number, where: string) => {
+    const v = findElement(item, t)?.value;
+    if (v && v.length !== bytes) problems.push(`${where}: ${formatTag(t)} holds ${v.length} bytes, not one ${bytes}-byte value`);
+  };
+  sigItems.forEach((item, n) => exact(item, SIG.macIdNumber, 2, `Digital Signatures item ${n + 1}`));
   macItems.forEach((item, n) => {
+    exact(item, SIG.macIdNumber, 2, `MAC Parameters item ${n + 1}`);
+    const listed = findElement(item, SIG.dataElementsSigned)?.value;
+    if (listed && (listed.length === 0 || listed.length % 4)) problems.push(`MAC Parameters item ${n + 1}: Data Elements Signed holds ${listed.length} bytes, not whole tags`);
+    else if (listed) {
+      const tags = decodeAT(listed);
+      if (new Set(tags).size !== tags.length) problems.push(`MAC Parameters item ${n + 1}: Data Elements Signed lists a tag twice`);
+    }
     for (const el of item) {
       const vr = MAC_ITEM_VRS.get(el.tag);
       // UN: a copy that went through Implicit VR lost every VR; verify names that re-encoding itself.
@@ -335,7 +347,10 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
   } else {
     ({ valid: result.valid, missing } = verifyStreamed(ds, result.signedTags, item, alg, result.certificate, signature));
   }
+  // A listed element that is not there was removed after signing, or the (unsigned) list was
+  // lengthened: either way the object is not what was signed.
   for (const t of missing) result.problems.push(`signed element ${formatTag(t)} is missing from the data set`);
+  if (missing.length) result.valid = false;
   if (!result.valid) result.problems.push('signature does not match the signed data (content changed after signing)');
   return result;
 }
