@@ -1,20 +1,18 @@
 // radseal link protocol, version 2 (docs/LINK.md): pure encode/decode functions
 // and an incremental parser that resynchronises after garbage. No I/O here.
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
 
 export const PROTOCOL_VERSION = 2;
 
 /**
- * The body CRC is CRC-32C continued from this seed (= CRC-32C of "radseal link body"), never
- * from 0 like the header CRC. With one CRC for both, a packet cut short after its header and
- * followed by another packet reads, for a 20-byte body, the next header and its header CRC as a
- * body with a valid CRC: noise on the line would forge a packet (found by fuzzing).
+ * The body CRC is CRC-32C over the header's first 20 bytes and then the body: it binds the body to
+ * its header. With a CRC of the body alone (version 1), a packet cut short after its header and
+ * followed by another packet took, for a 20-byte body, the next header and its CRC as a valid
+ * body, and a chunk header followed, after the right number of lost bytes, by the next chunk's
+ * body passed too: line noise forged packets (found by fuzzing).
  */
-export const BODY_CRC_SEED = crc32c(new TextEncoder().encode('radseal link body'));
-
-/** CRC-32C of a packet body (or of data[start, end)), as the trailer carries it. */
-export function bodyCrc(data: Uint8Array, start = 0, end = data.length): number {
-  return crc32c(data, BODY_CRC_SEED, start, end);
+export function bodyCrc(headerCrc: number, data: Uint8Array, start = 0, end = data.length): number {
+  return crc32c(data, headerCrc, start, end);
 }
 /** Sync word "RSLK" opening every packet. */
 export const SYNC = Uint8Array.of(0x52, 0x53, 0x4c, 0x4b);
@@ -94,8 +92,9 @@ export function encodePacket(type: number, serial: number, index: number, body: 
 /**
  * Writes one packet into `out` at `pos` (HEADER_BYTES + body.length + TRAILER_BYTES bytes) and
  * returns its length. The body is copied once, straight from the caller's view (a sender builds
- * packets in a reused write buffer, no intermediate packet). `knownBodyCrc`, when the caller already
- * has it (a device computes each chunk's CRC-32C once per exposure), is not recomputed.
+ * packets in a reused write buffer, no intermediate packet). `knownBodyCrc`: the plain CRC-32C of
+ * the body when the caller already has it (a device computes each chunk's once per exposure); it
+ * is combined with the header's CRC instead of a second pass over the body.
  */
 export function writePacket(out: Uint8Array, pos: number, type: number, serial: number, index: number, body: Uint8Array, knownBodyCrc?: number, flags = 0, version = PROTOCOL_VERSION): number {
   if (body.length > MAX_BODY_BYTES) throw new RangeError(`link: body of ${body.length} bytes exceeds the protocol's limit of ${MAX_BODY_BYTES}`);
@@ -107,9 +106,11 @@ export function writePacket(out: Uint8Array, pos: number, type: number, serial: 
   dv.setUint32(8, serial >>> 0, true);
   dv.setUint32(12, index >>> 0, true);
   dv.setUint32(16, body.length, true);
-  dv.setUint32(20, crc32c(out, 0, pos, pos + 20), true);
+  const headerCrc = crc32c(out, 0, pos, pos + 20);
+  dv.setUint32(20, headerCrc, true);
   out.set(body, pos + HEADER_BYTES);
-  dv.setUint32(HEADER_BYTES + body.length, knownBodyCrc ?? bodyCrc(body), true);
+  const crc = knownBodyCrc === undefined ? bodyCrc(headerCrc, body) : crc32cCombine(headerCrc, knownBodyCrc, body.length);
+  dv.setUint32(HEADER_BYTES + body.length, crc, true);
   return HEADER_BYTES + body.length + TRAILER_BYTES;
 }
 
@@ -380,7 +381,7 @@ export class PacketParser {
     const bodyStart = s + HEADER_BYTES;
     const got = new DataView(b.buffer, b.byteOffset + bodyStart + bodyLength, 4).getUint32(0, true);
     const index = dv.getUint32(12, true);
-    if (got !== bodyCrc(b, bodyStart, bodyStart + bodyLength)) {
+    if (got !== bodyCrc(dv.getUint32(20, true), b, bodyStart, bodyStart + bodyLength)) {
       // Header was good, so we know which chunk was damaged; rescan from the next byte.
       this.start++;
       this.garbage += 1;

@@ -54,3 +54,41 @@ export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length):
   while (i < end) c = T[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+/** Multiplies the 32x32 GF(2) matrix `mat` (one column per bit) by the vector `vec`. */
+function gf2Times(mat: Uint32Array, vec: number): number {
+  let sum = 0;
+  for (let i = 0; vec !== 0; i++, vec >>>= 1) if (vec & 1) sum ^= mat[i]!;
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, mat: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
+}
+
+/**
+ * CRC-32C of A followed by B from crc(A), crc(B) and B's length (zlib's crc32_combine, for the
+ * Castagnoli polynomial): lets a sender that computed a chunk's CRC once per exposure bind it to
+ * each packet header it sends the chunk under, in O(log n) instead of a pass over the chunk.
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB <= 0) return crcA >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = 0x82f63b78; // the reflected polynomial: the operator for one zero bit
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  gf2Square(even, odd); // two zero bits
+  gf2Square(odd, even); // four zero bits
+  let crc = crcA >>> 0;
+  let len = lengthB;
+  do {
+    gf2Square(even, odd); // apply len's bits as byte counts: one byte = eight zero bits, and doubling
+    if (len & 1) crc = gf2Times(even, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    gf2Square(odd, even);
+    if (len & 1) crc = gf2Times(odd, crc);
+    len = Math.floor(len / 2);
+  } while (len !== 0);
+  return (crc ^ crcB) >>> 0;
+}

@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import {
   AckFlags, NakReason, PacketParser, PacketType, StatusCode,
-  HEADER_BYTES, TRAILER_BYTES, bodyCrc, decodeNak, decodeText, encodeBegin, writePacket, type FrameGeometry, type Packet,
+  HEADER_BYTES, TRAILER_BYTES, decodeNak, decodeText, encodeBegin, writePacket, type FrameGeometry, type Packet,
 } from './codec.js';
+import { crc32c } from './crc32c.js';
 import { LinePacer } from './pacer.js';
 import type { Transport } from './transport.js';
 
@@ -60,10 +61,10 @@ export interface DeviceFrame {
   chunkCrcs?: Uint32Array;
 }
 
-/** The body CRC of each chunkBytes-long piece of a frame (the last may be shorter). */
+/** CRC-32C of each chunkBytes-long piece of a frame (the last may be shorter); bound to each packet's header when sent. */
 export function chunkCrcs(data: Uint8Array, chunkBytes: number): Uint32Array {
   const out = new Uint32Array(Math.ceil(data.length / chunkBytes));
-  for (let i = 0; i < out.length; i++) out[i] = bodyCrc(data, i * chunkBytes, Math.min(data.length, (i + 1) * chunkBytes));
+  for (let i = 0; i < out.length; i++) out[i] = crc32c(data, 0, i * chunkBytes, Math.min(data.length, (i + 1) * chunkBytes));
   return out;
 }
 
@@ -341,7 +342,7 @@ export class LinkDevice extends EventEmitter {
         f.lastActivity = Date.now();
         this.stats.chunksSent++;
         if (!f.crcKnown[i]) {
-          f.crcs[i] = bodyCrc(payload);
+          f.crcs[i] = crc32c(payload);
           f.crcKnown[i] = 1;
         }
         this.write({ type: PacketType.Chunk, serial: f.serial, index: i }, payload, f.crcs[i]);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32c } from '../../../host/link/crc32c.js';
+import { crc32c, crc32cCombine } from '../../../host/link/crc32c.js';
 import {
-  PacketParser, PacketType, encodeBegin, decodeBegin, encodeChunk, encodeNak, decodeNak, encodePacket, geometryProblem, toRanges,
-  HEADER_BYTES, MAX_BODY_BYTES, NakReason, BODY_CRC_SEED, PROTOCOL_VERSION,
+  PacketParser, PacketType, writePacket, encodeBegin, decodeBegin, encodeChunk, encodeNak, decodeNak, encodePacket, geometryProblem, toRanges,
+  HEADER_BYTES, MAX_BODY_BYTES, NakReason, PROTOCOL_VERSION, bodyCrc,
 } from '../../../host/link/codec.js';
 
 const te = new TextEncoder();
@@ -120,14 +120,32 @@ test('parser: a truncated packet followed by a good one, and the inter-byte time
   assert.ok(more.some((e) => e.kind === 'packet' && e.packet.index === 1), 'packet after the truncated one recovered');
 });
 
-test('the body CRC has its own seed: a packet cut short after its header cannot take the next header as its body', () => {
-  assert.equal(BODY_CRC_SEED, crc32c(new TextEncoder().encode('radseal link body')));
+test('crc32cCombine gives the CRC of A followed by B from their CRCs, for any lengths', () => {
+  const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff);
+  for (const cut of [0, 1, 3, 20, 64, 1023, 4096, 4999, 5000]) {
+    const a = data.subarray(0, cut), b = data.subarray(cut);
+    assert.equal(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(data), `cut at ${cut}`);
+  }
+});
+
+test('the body CRC covers the header: a packet cut after its header cannot take the next packet as its body', () => {
+  const header = encodePacket(PacketType.Chunk, 3, 1, new Uint8Array(0)).subarray(0, 20);
+  const body = te.encode('chunk body');
+  assert.equal(bodyCrc(crc32c(header), body), crc32c(new Uint8Array([...header, ...body])));
   // A NAK with two ranges has a 20-byte body, as long as a header: cut it after its header and
-  // let the next packet follow. With one CRC for both, the next header's CRC would check.
+  // let the next packet follow. With a CRC of the body alone, the next header's CRC would check.
   const nak = encodePacket(PacketType.Nak, 7, 1, new Uint8Array(20));
-  const next = encodePacket(PacketType.Credit, 7, 0);
-  const wire = new Uint8Array([...nak.subarray(0, HEADER_BYTES), ...next, ...encodePacket(PacketType.Credit, 8, 0)]);
+  const wire = new Uint8Array([...nak.subarray(0, HEADER_BYTES), ...encodePacket(PacketType.Credit, 7, 0), ...encodePacket(PacketType.Credit, 8, 0)]);
   const seen = new PacketParser().push(wire).map((ev) => (ev.kind === 'packet' ? `packet ${ev.packet.type} ${ev.packet.serial}` : ev.kind));
   assert.ok(!seen.includes(`packet ${PacketType.Nak} 7`), `no NAK accepted: ${seen.join(', ')}`);
   assert.ok(seen.includes(`packet ${PacketType.Credit} 8`), seen.join(', '));
+  // A chunk header followed, after lost bytes, by the next chunk's body (same length): refused.
+  const c0 = encodeChunk(9, 0, new Uint8Array(64).fill(1)), c1 = encodeChunk(9, 1, new Uint8Array(64).fill(2));
+  const spliced = new Uint8Array([...c0.subarray(0, HEADER_BYTES), ...c1.subarray(HEADER_BYTES)]);
+  assert.ok(!new PacketParser().push(spliced).some((ev) => ev.kind === 'packet'), 'chunk 0 carrying chunk 1\'s pixels is refused');
+  // A sender's precomputed chunk CRC, combined with the header, gives the same trailer.
+  const direct = encodeChunk(9, 1, new Uint8Array(64).fill(2));
+  const out = new Uint8Array(direct.length);
+  writePacket(out, 0, PacketType.Chunk, 9, 1, new Uint8Array(64).fill(2), crc32c(new Uint8Array(64).fill(2)));
+  assert.deepEqual(out, direct);
 });
