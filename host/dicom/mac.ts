@@ -32,7 +32,8 @@ export const TAGS = {
 const ITEM_TAG = new Uint8Array([0xfe, 0xff, 0x00, 0xe0]);
 const SEQUENCE_DELIMITER_TAG = new Uint8Array([0xfe, 0xff, 0xdd, 0xe0]);
 
-function holdsUN(el: Element): boolean {
+/** Whether an element is UN or a sequence holding UN at any depth (the MAC rules leave such out). */
+export function holdsUN(el: Element): boolean {
   if (el.vr === 'UN') return true;
   return (el.items ?? []).some((item) => item.some(holdsUN));
 }

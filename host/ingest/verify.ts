@@ -6,7 +6,7 @@
 // bytes, the caller gets a report.
 import { readPart10, DicomFormatError, DEFAULT_READ_LIMITS, type ParsedFile, type ReadLimits } from '../dicom/reader.js';
 import { UID } from '../dicom/uids.js';
-import { TAGS } from '../dicom/mac.js';
+import { TAGS, holdsUN } from '../dicom/mac.js';
 import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
 import { checkSignatures, envelopeProblems } from '../dicom/signatures.js';
 import { readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
@@ -47,10 +47,6 @@ export function operatorIdOf(ds: DataSet): string | undefined {
   const code = item ? findElement(item, tag(0x0040, 0x1101))?.items?.[0] : undefined;
   const v = code ? decodeString(findElement(code, tag(0x0008, 0x0100))?.value) : '';
   return v || undefined;
-}
-
-function holdsUN(el: Element): boolean {
-  return el.vr === 'UN' || (el.items ?? []).some((item) => item.some(holdsUN));
 }
 
 /** Verifies one object. Never throws: an input it cannot handle comes back `invalid` with the reason. */
@@ -100,20 +96,21 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   const ambiguities = [...parsed.anomalies, ...envelopeProblems(dataSet)];
   report.reasons.push(...ambiguities);
   const anomalies = ambiguities.length > 0;
-  const signed = (findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0) > 0;
+  const signatureCount = findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0;
+  const signed = signatureCount > 0;
 
   if (!isExplicitLittleEndianDataSet(parsed.transferSyntaxUid) || !signed) {
-    report.verdict = anomalies ? 'invalid' : notVerifiable(report, parsed, signed);
+    const attestation = readAttestation(dataSet);
+    report.verdict = anomalies ? 'invalid' : notVerifiable(report, parsed, signed, attestation);
     // Where the signature is gone, the mark is the evidence left of where the pixels came from.
     if (opts.watermarkKey) {
-      const wm = checkWatermark(parsed, readAttestation(dataSet), trustSet, opts.watermarkKey, false);
+      const wm = checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, false);
       report.watermark = wm.report;
       report.reasons.push(...wm.reasons);
     }
     return;
   }
 
-  const signatureCount = findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0;
   if (signatureCount > MAX_SIGNATURES) {
     report.reasons.push(`the object holds ${signatureCount} signatures, more than the ${MAX_SIGNATURES} radseal checks (limit: each costs a full pass over the object)`);
     return;
@@ -209,10 +206,9 @@ function authenticSoFar(f: Findings): boolean {
 }
 
 /** Verdict for an object radseal cannot check as it stands: unsigned, or re-encoded after signing. */
-function notVerifiable(report: VerifyReport, parsed: ParsedFile, signed: boolean): VerifyReport['verdict'] {
+function notVerifiable(report: VerifyReport, parsed: ParsedFile, signed: boolean, attestation: CaptureAttestation | undefined): VerifyReport['verdict'] {
   const ts = parsed.transferSyntaxUid;
   const name = transferSyntaxName(ts);
-  const attestation = readAttestation(parsed.dataSet);
   if (attestation) report.capture = captureSummary(attestation);
   if (!signed) {
     report.reasons.push(ts === UID.explicitVrLittleEndian
