@@ -55,6 +55,11 @@ export interface StationCheck {
 
 const pass = (detail: string): CheckOutcome => ({ status: 'pass', detail });
 const fail = (detail: string): CheckOutcome => ({ status: 'fail', detail });
+/** One outcome for several folders: the failures when any failed, else every folder's detail. */
+function allOf(outcomes: CheckOutcome[]): CheckOutcome {
+  const failed = outcomes.filter((o) => o.status === 'fail');
+  return failed.length ? fail(failed.map((o) => o.detail).join('; ')) : pass(outcomes.map((o) => o.detail).join('; '));
+}
 const skip = (detail: string): CheckOutcome => ({ status: 'skip', detail });
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const days = (ms: number) => Math.floor(ms / 86_400_000);
@@ -314,9 +319,7 @@ export const outbox: StationCheck = {
     const [capture, proxy] = [dirs.get('capture'), dirs.get('proxy')];
     // Two services numbering objects into one ready/ queue would overwrite each other's sequence.
     if (capture && proxy && capture === proxy) return fail(`capture and proxy would share the outbox ${capture}; give [proxy] outbox its own folder`);
-    const outcomes = [...new Set(dirs.values())].map((d) => folderWritable(d, minFree));
-    const failed = outcomes.filter((o) => o.status === 'fail');
-    return failed.length ? fail(failed.map((o) => o.detail).join('; ')) : pass(outcomes.map((o) => o.detail).join('; '));
+    return allOf([...new Set(dirs.values())].map((d) => folderWritable(d, minFree)));
   },
 };
 
@@ -327,9 +330,7 @@ export const ingestFolders: StationCheck = {
     const s = ctx.config.commands.ingest ?? {};
     const dirs = [s.store, s.quarantine, typeof s.audit === 'string' ? dirname(s.audit) : undefined].filter((d): d is string => typeof d === 'string');
     if (dirs.length === 0) return skip('no ingest folders configured ([ingest] store, quarantine, audit)');
-    const outcomes = dirs.map((d) => folderWritable(d, 0));
-    const failed = outcomes.filter((o) => o.status === 'fail');
-    return failed.length ? fail(failed.map((o) => o.detail).join('; ')) : pass(outcomes.map((o) => o.detail).join('; '));
+    return allOf(dirs.map((d) => folderWritable(d, 0)));
   },
 };
 
