@@ -1,6 +1,13 @@
-// The ingest audit trail: append-only JSON Lines, one record per verification,
-// each record hash-chained to the line before it and fsynced before the object
-// is acknowledged.
+// The audit trail: append-only JSON Lines, each record hash-chained to the line
+// before it and fsynced before the action it records is acknowledged.
+//
+// One chain holds records of several kinds (field `kind`): `verification`
+// (one per object verified at ingest; records written before kinds existed
+// have no `kind` field and are verifications), `access` (who read, queried,
+// retrieved, stored, deleted or modified which study/series/instance at the
+// PACS, and the outcome), `admin` (a person releasing or deleting a
+// quarantined object, with the reason given) and `alert` (an anomaly rule
+// hit, naming the seq numbers of the records that are its evidence).
 //
 // Chain: record n carries `seq` = n (1-based) and `prev` = SHA-256 (hex) of the
 // exact bytes of line n-1 (without its newline); record 1 has prev = 64 zeros.
@@ -12,9 +19,11 @@
 // (`radseal audit verify` prints it; `--anchor SEQ:HASH` checks it later) is
 // what makes a rewrite of the whole chain detectable.
 //
-// PHI: a record holds the SOP Instance UID, hashes, the verdict and its
-// reasons, signer certificate names (devices, technologists) — never patient
-// names, IDs or birth dates, and never keys.
+// PHI: a record holds study/series/SOP Instance UIDs, hashes, the verdict and
+// its reasons, signer certificate names (devices, technologists), AE titles,
+// addresses and user names — never patient names, IDs or birth dates, never
+// query values (a QIDO or C-FIND may search by name), and never keys. Where a
+// rule needs to count patients, an access record carries a keyed pseudonym.
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -22,17 +31,24 @@ import type { VerifyReport } from './verify.js';
 
 export type IngestAction = 'stored' | 'quarantined' | 'rejected';
 
+/** Who acted (every kind of record names its source the same way: it is what anomaly rules group by). */
 export interface AuditSource {
-  /** How the object arrived: c-store (gateway), orthanc (verify-service hook), http, watch. */
+  /** How the object arrived or the access came in: c-store (gateway), orthanc (verify-service hook), http, watch, dicomweb, rest, dimse, cli. */
   via: string;
   /** Calling AE title of the sender, when known. */
   ae: string | null;
   /** Remote host/IP, when known. */
   host: string | null;
+  /** Authenticated user name, when the front door knows one (Orthanc's HTTP user, a desk login). */
+  user?: string | null;
 }
 
-/** The fields of one record the caller provides; seq, time and prev are added by the log. */
+export type AuditKind = 'verification' | 'access' | 'admin' | 'alert';
+
+/** The fields of one verification record the caller provides; seq, time and prev are added by the log. */
 export interface AuditEntry {
+  /** Absent in records written before kinds existed; the log writes 'verification'. */
+  kind?: 'verification';
   source: AuditSource;
   sopInstanceUid: string | null;
   sopClassUid: string | null;
@@ -53,10 +69,107 @@ export interface AuditEntry {
   policy: string;
 }
 
+export type VerificationEntry = AuditEntry;
+
+/** What can be done to an instance at the PACS (REST and DICOMweb reads, queries, retrievals, stores, deletions, changes). */
+export const ACCESS_ACTIONS = ['rest-read', 'wado', 'qido', 'stow', 'c-store', 'c-find', 'c-move', 'c-get', 'delete', 'modify'] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+export type AccessOutcome = 'success' | 'failure' | 'refused';
+
+/** One access at the PACS. UIDs only: the patient appears as a keyed pseudonym, never as a name or ID. */
+export interface AccessEntry {
+  kind: 'access';
+  source: AuditSource;
+  action: AccessAction;
+  /** patient, study, series or instance (the REST resource or the query/retrieve level), or null. */
+  level: string | null;
+  studyUid: string | null;
+  seriesUid: string | null;
+  sopInstanceUid: string | null;
+  /** Keyed pseudonym of the patient (HMAC under a key kept beside the log), so rules can count patients; null when unknown. */
+  patientRef: string | null;
+  /** How many instances the access concerned, when known (a study retrieval moves many). */
+  instances: number | null;
+  /** Destination AE of a C-MOVE (or the peer a transfer went to). */
+  destination: string | null;
+  /** A transfer is two records with the same id: phase 'begin' when it starts, 'end' when its instances were sent. */
+  transfer: { id: string; phase: 'begin' | 'end' } | null;
+  /** SHA-256 of the instance's stored bytes when the access wrote, replaced or deleted one. */
+  fileSha256: string | null;
+  outcome: AccessOutcome;
+  /** Why it failed or was refused, or the HTTP method and resource path; never query values. */
+  detail: string | null;
+}
+
+export const ADMIN_ACTIONS = ['quarantine-release', 'quarantine-delete'] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+/** A person's decision on a quarantined object, with the reason they gave. */
+export interface AdminEntry {
+  kind: 'admin';
+  source: AuditSource;
+  action: AdminAction;
+  sopInstanceUid: string | null;
+  fileSha256: string | null;
+  /** Where the object was (quarantine-relative path), or null. */
+  location: string | null;
+  reason: string;
+  outcome: 'success' | 'failure';
+}
+
+export type AlertSeverity = 'low' | 'medium' | 'high';
+
+/** An anomaly rule hit: which rule, why in one sentence, and the records that show it. */
+export interface AlertEntry {
+  kind: 'alert';
+  /** Rule id from the rules file (downgrade, replaced-authentic, replay, ...). */
+  rule: string;
+  severity: AlertSeverity;
+  summary: string;
+  /** seq numbers of the records that triggered the rule, oldest first. */
+  evidence: number[];
+  /** What the alert is about: a source, a device, an instance (null where it does not apply). */
+  subject: { source: AuditSource | null; device: string | null; sopInstanceUid: string | null };
+  /** What raised it: 'radseal anomalies', 'verify-service', 'ingest'. */
+  detector: string;
+}
+
+/** Every kind of record the chain holds: one union, one append path. */
+export type AuditEvent = AuditEntry | AccessEntry | AdminEntry | AlertEntry;
+export type Chained<E> = E & { seq: number; time: string; prev: string };
+
 export interface AuditRecord extends AuditEntry {
   seq: number;
   time: string;
   prev: string;
+}
+export type AnyAuditRecord = Chained<AuditEvent>;
+
+/** The kind of a record as read back (records without `kind` are verifications). */
+export const kindOf = (r: { kind?: string }): AuditKind => (r.kind ?? 'verification') as AuditKind;
+
+/**
+ * The records of a log as written, for tools that read it (anomaly rules, reports).
+ * Does not check the chain (verifyAuditLog does); a line that is not JSON is
+ * skipped and named in `unreadable` so the caller can report it.
+ */
+export function readAuditRecords(path: string): { records: AnyAuditRecord[]; unreadable: number[] } {
+  const text = readFileSync(path, 'utf8');
+  const records: AnyAuditRecord[] = [];
+  const unreadable: number[] = [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((line, i) => {
+    try {
+      const rec = JSON.parse(line) as AnyAuditRecord;
+      if (typeof rec !== 'object' || rec === null) throw new Error('not an object');
+      if (rec.kind === undefined) (rec as AuditRecord).kind = 'verification';
+      records.push(rec);
+    } catch {
+      unreadable.push(i + 1);
+    }
+  });
+  return { records, unreadable };
 }
 
 export const GENESIS = '0'.repeat(64);
@@ -108,7 +221,11 @@ export class AuditLog {
   private readonly lockPath: string;
   private closed = false;
 
-  constructor(readonly path: string) {
+  private readonly clock: () => Date;
+
+  /** `clock` stamps each record's time (a replayed or simulated log passes its own). */
+  constructor(readonly path: string, opts: { clock?: () => Date } = {}) {
+    this.clock = opts.clock ?? (() => new Date());
     this.lockPath = `${path}.lock`;
     this.takeLock();
     try {
@@ -172,18 +289,44 @@ export class AuditLog {
   }
 
   /** Appends one record, fsyncs the log, then rewrites the head file atomically. Returns the record as written. */
-  append(entry: AuditEntry): AuditRecord {
+  append(entry: AuditEntry): AuditRecord;
+  append<E extends AuditEvent>(entry: E): Chained<E>;
+  append(entry: AuditEvent): AnyAuditRecord {
+    return this.appendMany([entry])[0]!;
+  }
+
+  /**
+   * Appends records in order with one fsync and one head rewrite (a replay or a
+   * burst of access records); nothing is acknowledged before the fsync.
+   */
+  appendMany<E extends AuditEvent>(entries: readonly E[]): Array<Chained<E>> {
     if (this.closed) throw new AuditLogError('audit log is closed');
-    const rec: AuditRecord = { seq: this.seq + 1, time: new Date().toISOString(), prev: this.prev, ...entry };
-    const line = JSON.stringify(rec);
-    const buf = Buffer.from(line + '\n', 'utf8');
+    const out: Array<Chained<E>> = [];
+    const parts: string[] = [];
+    let seq = this.seq;
+    let prev = this.prev;
+    for (const entry of entries) {
+      if (entry.kind === 'alert' && entry.evidence.some((s) => !Number.isInteger(s) || s < 1 || s > seq)) {
+        throw new AuditLogError(`an alert's evidence must name records already in the log (1..${seq}): got ${entry.evidence.join(', ')}`);
+      }
+      // kind right after the chain fields so a reader sees what a line is; a verification entry without one gets it here.
+      const rec = { seq: seq + 1, time: this.clock().toISOString(), prev, kind: kindOf(entry), ...entry } as unknown as Chained<E>;
+      (rec as { kind?: string }).kind = kindOf(entry);
+      const line = JSON.stringify(rec);
+      parts.push(line + '\n');
+      seq = rec.seq;
+      prev = sha256hex(line);
+      out.push(rec);
+    }
+    if (out.length === 0) return out;
+    const buf = Buffer.from(parts.join(''), 'utf8');
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     fsyncSync(this.fd);
-    this.seq = rec.seq;
-    this.prev = sha256hex(line);
+    this.seq = seq;
+    this.prev = prev;
     writeFileAtomic(`${this.path}.head`, Buffer.from(JSON.stringify(this.head) + '\n'));
-    return rec;
+    return out;
   }
 
   close(): void {
