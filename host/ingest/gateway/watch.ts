@@ -8,8 +8,9 @@
 // (disk full, audit log unwritable), or is over the size limit (audited as
 // refused unverified), is moved to .failed/ with a log line, so neither this
 // run nor the next one stumbles over it again.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readFileSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { looksLikeDicom, walkTree } from '../pool/dicom-files.js';
 import { moveDurably, privateDir } from '../../io/atomic.js';
 import { DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../../net/scp.js';
 import type { Ingestor, IngestResult } from './ingest.js';
@@ -26,16 +27,7 @@ export interface WatchOptions {
 /** Where files that could not be ingested go (inside the drop folder; hidden, so never scanned). */
 export const FAILED_FOLDER = '.failed';
 
-/** Whether a file starts like a DICOM Part 10 file: "DICM" at offset 128. */
-export function looksLikeDicom(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(132);
-    return readSync(fd, head, 0, 132, 0) === 132 && head.toString('latin1', 128, 132) === 'DICM';
-  } finally {
-    closeSync(fd);
-  }
-}
+export { looksLikeDicom };
 
 export interface FolderWatcher {
   /** Stops watching; resolves once the file being ingested (if any) is done, so nothing is cut off mid-way. */
@@ -88,21 +80,17 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
     }
   };
 
-  const walk = async (folder: string): Promise<void> => {
-    for (const f of readdirSync(folder).sort()) {
+  const walk = async (): Promise<void> => {
+    for (const e of walkTree(dir)) { // hidden names (writers' temporary files, our own .failed/) are left out
       if (closed) return;
-      if (f.startsWith('.')) continue; // writers' temporary files, and our own .failed/
-      const p = join(folder, f);
-      const name = relative(dir, p);
       try {
-        const st = statSync(p);
-        if (st.isDirectory()) await walk(p);
-        else if (!st.isFile()) sayOnce(`${p}\u0000special`, `skipped: ${name} is not a regular file`);
-        else if (settleMs > 0 && Date.now() - st.mtimeMs < settleMs) settling = true; // still being written, perhaps: a later pass
-        else await handleFile(p, name, st.size);
+        if (e.kind === 'error') throw e.error;
+        if (e.kind === 'special') sayOnce(`${e.path}\u0000special`, `skipped: ${e.name} is not a regular file`);
+        else if (settleMs > 0 && Date.now() - e.stat.mtimeMs < settleMs) settling = true; // still being written, perhaps: a later pass
+        else await handleFile(e.path, e.name, e.stat.size);
       } catch (err) {
         // Gone between listing and reading (another consumer), or unreadable: say so and go on.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${name}: skipped (${(err as Error).message})`);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${e.name}: skipped (${(err as Error).message})`);
       }
     }
   };
@@ -122,7 +110,7 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
         do {
           again = false;
           settling = false;
-          await walk(dir);
+          await walk();
         } while (again && !closed);
       } catch (err) {
         log(`watch ${dir}: ${(err as Error).message}`);

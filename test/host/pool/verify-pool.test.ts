@@ -1,0 +1,120 @@
+// The verify pool as its callers meet it: every object the source yields comes back exactly once
+// (verified, or an error naming why not), reading stops while the consumer is slow, and a worker
+// that gets stuck is replaced with its object reported, never skipped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyFiles, type PoolResult } from '../../../host/ingest/pool/verify-pool.js';
+import { walkTree, looksLikeDicom } from '../../../host/ingest/pool/dicom-files.js';
+import { tempDir } from '../dicom/fixtures.js';
+import { makeObjects } from '../../services/ingest-fixtures.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function collect(it: AsyncIterable<PoolResult>): Promise<PoolResult[]> {
+  const out: PoolResult[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
+test('pool: verdicts, hashes and errors for a folder, each object exactly once', async (t) => {
+  const dir = tempDir(t, 'radseal-pool-');
+  const objs = await makeObjects(dir, 3, 96, 128);
+  const tree = join(dir, 'tree');
+  mkdirSync(join(tree, 'a', 'b'), { recursive: true });
+  const files: Record<string, Uint8Array> = { 'a/one': objs.sealed[0]!, 'a/b/two.dcm': objs.sealed[1]!, 'a/b/tampered': objs.tampered, unsigned: objs.unsigned, 'notes.txt': new TextEncoder().encode('not DICOM') };
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(tree, name), bytes);
+  writeFileSync(join(tree, '.partial'), objs.sealed[2]!); // hidden: a writer's temporary file
+
+  const entries = [...walkTree(tree)];
+  assert.deepEqual(entries.map((e) => e.name), ['a/b/tampered', 'a/b/two.dcm', 'a/one', 'notes.txt', 'unsigned']);
+  const dicom = entries.filter((e) => e.kind === 'file' && looksLikeDicom(e.path)).map((e) => e.path);
+  assert.equal(dicom.length, 4);
+
+  const missing = join(tree, 'gone.dcm');
+  const results = await collect(verifyFiles([...dicom, join(tree, 'notes.txt'), missing, { path: join(tree, 'a') }], { trust: objs.ids.trustPem, workers: 2 }));
+  const by = new Map(results.map((r) => [r.path.slice(tree.length + 1), r]));
+  assert.equal(results.length, 7);
+  assert.equal(by.size, 7, 'each path once');
+  assert.equal(by.get('a/one')!.report!.verdict, 'authentic');
+  assert.equal(by.get('a/b/two.dcm')!.report!.verdict, 'authentic');
+  assert.equal(by.get('a/b/tampered')!.report!.verdict, 'tampered');
+  assert.equal(by.get('unsigned')!.report!.verdict, 'unsigned');
+  assert.equal(by.get('notes.txt')!.report!.verdict, 'invalid');
+  assert.equal(by.get('a/one')!.fileSha256, sha(objs.sealed[0]!));
+  assert.equal(by.get('a/b/tampered')!.size, objs.tampered.length);
+  assert.equal(by.get('a/one')!.attributes!.modality, 'DX');
+  assert.equal(by.get('a/one')!.report!.sopInstanceUid, by.get('a/b/tampered')!.report!.sopInstanceUid);
+  assert.match(by.get('gone.dcm')!.error!, /cannot read .*gone\.dcm: ENOENT/);
+  assert.match(by.get('a')!.error!, /cannot read .*: EISDIR/);
+  assert.equal(by.get('a')!.fileSha256, null);
+});
+
+test('pool: back-pressure: the source is read only as far as the consumer takes results', async (t) => {
+  const dir = tempDir(t, 'radseal-pool-bp-');
+  const objs = await makeObjects(dir, 2, 64, 64);
+  const f = join(dir, 'sealed-0.dcm');
+  let pulled = 0;
+  async function* source() {
+    for (let i = 0; i < 40; i++) {
+      pulled++;
+      yield f;
+    }
+  }
+  let consumed = 0;
+  let most = 0;
+  for await (const r of verifyFiles(source(), { trust: objs.ids.trustPem, workers: 2, maxInFlight: 4 })) {
+    assert.equal(r.report!.verdict, 'authentic');
+    consumed++;
+    most = Math.max(most, pulled - consumed);
+    await new Promise((res) => setTimeout(res, 20)); // a slow consumer (a database write)
+  }
+  assert.equal(consumed, 40);
+  assert.ok(most <= 4 + 1, `at most maxInFlight taken ahead of the consumer, saw ${most}`);
+});
+
+test('pool: a stuck worker is stopped and replaced; its object is an error, the rest are verified', async (t) => {
+  const dir = tempDir(t, 'radseal-pool-stuck-');
+  const objs = await makeObjects(dir, 2, 64, 64);
+  const f = join(dir, 'sealed-0.dcm');
+  const server = createServer(() => { /* never answers */ });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  server.unref();
+  const port = (server.address() as { port: number }).port;
+  const source = [f, { path: 'pacs:hangs', url: `http://127.0.0.1:${port}/file` }, f, f, f];
+  const results = await collect(verifyFiles(source, { trust: objs.ids.trustPem, workers: 1, timeoutMs: 1500 }));
+  assert.equal(results.length, 5);
+  const stuck = results.filter((r) => r.error);
+  assert.equal(stuck.length, 1);
+  assert.equal(stuck[0]!.path, 'pacs:hangs');
+  assert.match(stuck[0]!.error!, /did not finish within 2 s; its worker was stopped/);
+  assert.equal(results.filter((r) => r.report?.verdict === 'authentic').length, 4, 'the replacement worker verified the rest');
+  server.closeAllConnections();
+});
+
+test('pool: WADO-RS multipart answers are unwrapped to the object as stored', async (t) => {
+  const dir = tempDir(t, 'radseal-pool-mp-');
+  const objs = await makeObjects(dir, 2, 64, 64);
+  const boundary = 'b0undary-xyz';
+  const server = createServer((req, res) => {
+    assert.equal(req.headers.accept, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    res.writeHead(200, { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+    res.end(Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), objs.sealed[0]!, Buffer.from(`\r\n--${boundary}--\r\n`)]));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const [r] = await collect(verifyFiles([{ path: 'wado:1', url: `http://127.0.0.1:${port}/x`, headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } }], { trust: objs.ids.trustPem, workers: 1 }));
+  assert.equal(r!.report!.verdict, 'authentic');
+  assert.equal(r!.fileSha256, sha(objs.sealed[0]!));
+});
+
+test('pool: a trust bundle that does not load stops the pool with the reason', async (t) => {
+  const dir = tempDir(t, 'radseal-pool-trust-');
+  writeFileSync(join(dir, 'bad.pem'), 'no certificates here');
+  await assert.rejects(collect(verifyFiles([join(dir, 'bad.pem')], { trust: join(dir, 'bad.pem'), workers: 1 })), /trust bundle: /);
+});
