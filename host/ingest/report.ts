@@ -1,5 +1,6 @@
 // The verification report: one self-contained HTML page (no scripts, no
-// external resources) for radiologists, legal and insurance reviewers — the
+// external resources, a Content-Security-Policy that forbids any; prints on A4)
+// for radiologists, legal and insurance reviewers — the
 // verdict in plain words, who captured the image, what was checked, and a
 // tamper map drawn over a downscaled copy of the image (PNG data URI, SVG
 // outlines: changed tiles from the signed tile table, suspect watermark blocks).
@@ -35,7 +36,8 @@ export interface Preview {
   cols: number;
 }
 
-const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** HTML-escapes text for an element or a quoted attribute. */
+export const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A downscaled 8-bit preview of native 16-bit (or 8-bit) grayscale pixels, windowed at the 0.5–99.5 percentiles. */
 export function renderPreview(ds: DataSet, maxSide = 640): Preview | null {
@@ -77,7 +79,8 @@ export function renderPreview(ds: DataSet, maxSide = 640): Preview | null {
   return { png: encodePng({ width: w, height: h, data: out, channels: 1, depth: 8 }), width: w, height: h, rows, cols };
 }
 
-const PLAIN: Record<VerifyReport['verdict'], { title: string; colour: string }> = {
+/** How each verdict is named and coloured wherever a person sees it (report, Orthanc Explorer, viewer, desk). */
+export const VERDICT_STYLE: Record<VerifyReport['verdict'], { title: string; colour: string }> = {
   authentic: { title: 'Authentic', colour: '#1b7a3a' },
   tampered: { title: 'Changed after capture', colour: '#b3261e' },
   unsigned: { title: 'No provenance', colour: '#8a5300' },
@@ -125,6 +128,75 @@ function formatDt(dt: string | undefined): string | null {
   return `${m[1]}-${m[2]}-${m[3]}${m[4] ? ` ${m[4]}:${m[5] ?? '00'}:${m[6] ?? '00'}` : ''}${m[7] ? ` UTC${m[7].slice(0, 3)}:${m[7].slice(3)}` : ''}`;
 }
 
+/**
+ * The image (downscaled, as a PNG data URI) with the changed tiles (red) and suspect watermark
+ * blocks (amber, dashed) outlined, as one inline SVG, and its legend lines (HTML); null when the
+ * object has no pixels radseal can draw. Styles: rect.tile, rect.wm (the page supplies them).
+ */
+export function tamperMap(r: VerifyReport, ds: DataSet, maxSide = 640): { svg: string; legend: string[]; preview: Preview } | null {
+  const preview = renderPreview(ds, maxSide);
+  if (!preview) return null;
+  const uri = `data:image/png;base64,${Buffer.from(preview.png).toString('base64')}`;
+  const rects: string[] = [];
+  const stroke = Math.max(2, Math.round(Math.max(preview.rows, preview.cols) / 300));
+  const t = r.tamperedTiles;
+  if (t) {
+    for (const [ty, tx] of t.tiles) {
+      rects.push(`<rect class="tile" x="${tx * t.size}" y="${ty * t.size}" width="${Math.min(t.size, preview.cols - tx * t.size)}" height="${Math.min(t.size, preview.rows - ty * t.size)}" stroke-width="${stroke}"/>`);
+    }
+  }
+  const wm = r.watermark?.blocks;
+  if (wm) {
+    for (const [by, bx] of wm.tampered) {
+      rects.push(`<rect class="wm" x="${bx * wm.size + 2 * stroke}" y="${by * wm.size + 2 * stroke}" width="${Math.max(1, Math.min(wm.size, preview.cols - bx * wm.size) - 4 * stroke)}" height="${Math.max(1, Math.min(wm.size, preview.rows - by * wm.size) - 4 * stroke)}" stroke-width="${stroke}"/>`);
+    }
+  }
+  const legend: string[] = [];
+  if (t) legend.push(`<span class="key tile"></span> ${t.tiles.length} changed tile${t.tiles.length === 1 ? '' : 's'} of ${t.size}×${t.size} px (from the ${t.tableAuthenticated ? 'signed, still-authenticated' : 'signed'} tile hash table${t.tableAuthenticated ? '' : '; the table itself is not independently authenticated'})`);
+  if (wm) legend.push(`<span class="key wm"></span> ${wm.tampered.length} watermark block${wm.tampered.length === 1 ? '' : 's'} of ${wm.size}×${wm.size} px where the site mark is missing or inconsistent`);
+  if (!t && !wm) legend.push(r.verdict === 'authentic' ? 'Nothing changed: no regions to outline.' : 'No localisation available for this object.');
+  else if (!rects.length) legend.push('No changed regions.');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${preview.cols} ${preview.rows}" width="${preview.width}" height="${preview.height}" role="img" aria-label="tamper map">` +
+    `<image href="${uri}" x="0" y="0" width="${preview.cols}" height="${preview.rows}" preserveAspectRatio="none"/>${rects.join('')}</svg>`;
+  return { svg, legend, preview };
+}
+
+/** What a badge shows: the verdict, its first reason, and who captured the image when. */
+export interface VerdictSummary {
+  verdict: VerifyReport['verdict'];
+  title: string;
+  colour: string;
+  /** The first reason (empty for an authentic image). */
+  reason: string;
+  device: string | null;
+  technologist: string | null;
+  capturedAt: string | null;
+  sopInstanceUid: string | null;
+}
+
+/**
+ * The badge facts of a verified object. Device and technologist are those the verification
+ * established (signed); the capture time is the attestation's, so it is signed too when the
+ * verdict is authentic and only claimed otherwise.
+ */
+export function verdictSummary(r: VerifyReport, bytes: Uint8Array): VerdictSummary {
+  let att: ReturnType<typeof readAttestation>;
+  try {
+    att = readAttestation(readPart10(bytes).dataSet);
+  } catch {
+    att = undefined;
+  }
+  const style = VERDICT_STYLE[r.verdict] ?? VERDICT_STYLE.invalid!;
+  const tech = r.technologist;
+  return {
+    verdict: r.verdict, title: style.title, colour: style.colour, reason: r.reasons[0] ?? '',
+    device: r.capture?.deviceId ?? null,
+    technologist: tech ? `${tech.operatorsName ?? tech.operatorId ?? '(no name)'}${tech.accepted ? '' : ' (co-signature not accepted)'}` : null,
+    capturedAt: formatDt(att?.captureDateTime),
+    sopInstanceUid: r.sopInstanceUid,
+  };
+}
+
 /** Builds the report page. `bytes` are the object's bytes (for the image, hash and identifiers). */
 export function renderReportHtml(r: VerifyReport, bytes: Uint8Array, o: ReportOptions = {}): string {
   let ds: DataSet | null = null;
@@ -136,37 +208,13 @@ export function renderReportHtml(r: VerifyReport, bytes: Uint8Array, o: ReportOp
   const str = (g: number, e: number) => (ds ? decodeString(findElement(ds, tag(g, e))?.value) || null : null);
   const att = ds ? readAttestation(ds) : undefined;
   const capturedAt = formatDt(att?.captureDateTime);
-  const plain = PLAIN[r.verdict] ?? PLAIN.invalid!;
+  const plain = VERDICT_STYLE[r.verdict] ?? VERDICT_STYLE.invalid!;
   const fileSha = createHash('sha256').update(bytes).digest('hex');
 
   // Tamper map.
-  let figure = '<p class="muted">No image preview: the object has no native grayscale pixel data radseal can draw.</p>';
-  const preview = ds ? renderPreview(ds, o.previewSize ?? 640) : null;
-  if (preview) {
-    const uri = `data:image/png;base64,${Buffer.from(preview.png).toString('base64')}`;
-    const rects: string[] = [];
-    const stroke = Math.max(2, Math.round(Math.max(preview.rows, preview.cols) / 300));
-    const t = r.tamperedTiles;
-    if (t) {
-      for (const [ty, tx] of t.tiles) {
-        rects.push(`<rect class="tile" x="${tx * t.size}" y="${ty * t.size}" width="${Math.min(t.size, preview.cols - tx * t.size)}" height="${Math.min(t.size, preview.rows - ty * t.size)}" stroke-width="${stroke}"/>`);
-      }
-    }
-    const wm = r.watermark?.blocks;
-    if (wm) {
-      for (const [by, bx] of wm.tampered) {
-        rects.push(`<rect class="wm" x="${bx * wm.size + 2 * stroke}" y="${by * wm.size + 2 * stroke}" width="${Math.max(1, Math.min(wm.size, preview.cols - bx * wm.size) - 4 * stroke)}" height="${Math.max(1, Math.min(wm.size, preview.rows - by * wm.size) - 4 * stroke)}" stroke-width="${stroke}"/>`);
-      }
-    }
-    const legend: string[] = [];
-    if (t) legend.push(`<span class="key tile"></span> ${t.tiles.length} changed tile${t.tiles.length === 1 ? '' : 's'} of ${t.size}×${t.size} px (from the ${t.tableAuthenticated ? 'signed, still-authenticated' : 'signed'} tile hash table${t.tableAuthenticated ? '' : '; the table itself is not independently authenticated'})`);
-    if (wm) legend.push(`<span class="key wm"></span> ${wm.tampered.length} watermark block${wm.tampered.length === 1 ? '' : 's'} of ${wm.size}×${wm.size} px where the site mark is missing or inconsistent`);
-    if (!t && !wm) legend.push(r.verdict === 'authentic' ? 'Nothing changed: no regions to outline.' : 'No localisation available for this object.');
-    else if (!rects.length) legend.push('No changed regions.');
-    figure = `<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${preview.cols} ${preview.rows}" width="${preview.width}" height="${preview.height}" role="img" aria-label="tamper map">` +
-      `<image href="${uri}" x="0" y="0" width="${preview.cols}" height="${preview.rows}" preserveAspectRatio="none"/>${rects.join('')}</svg>` +
-      `<figcaption>${legend.join('<br>')}<br><span class="muted">Preview ${preview.width}×${preview.height} of ${preview.cols}×${preview.rows} px, contrast stretched for display.</span></figcaption></figure>`;
-  }
+  const map = ds ? tamperMap(r, ds, o.previewSize ?? 640) : null;
+  const figure = map ? `<figure>${map.svg}<figcaption>${map.legend.join('<br>')}<br><span class="muted">Preview ${map.preview.width}×${map.preview.height} of ${map.preview.cols}×${map.preview.rows} px, contrast stretched for display.</span></figcaption></figure>`
+    : '<p class="muted">No image preview: the object has no native grayscale pixel data radseal can draw.</p>';
 
   // What was checked.
   const rows: string[] = [];
@@ -214,6 +262,8 @@ export function renderReportHtml(r: VerifyReport, bytes: Uint8Array, o: ReportOp
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>radseal verification report — ${esc(plain.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="radseal-summary" content="${esc(JSON.stringify(verdictSummary(r, bytes)))}">
 <style>
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f4f2;color:#1d1d1d}
 main{max-width:980px;margin:0 auto;padding:24px}
@@ -229,6 +279,14 @@ rect.tile{fill:rgba(230,30,30,.18);stroke:#ff2a2a}rect.wm{fill:none;stroke:#ffb0
 .key{display:inline-block;width:14px;height:14px;vertical-align:-2px;border:2px solid}.key.tile{border-color:#ff2a2a;background:rgba(230,30,30,.18)}.key.wm{border-color:#ffb000;border-style:dashed}
 figcaption{margin-top:8px}
 ul{margin:0;padding-left:20px}pre{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:8px}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+body{background:#fff;font-size:10.5pt}main{max-width:none;padding:0}
+.banner,.key,rect,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+section{padding:6px 0;margin-top:8px;border-top:1px solid #ccc;border-radius:0;break-inside:avoid}
+figure{break-inside:avoid}svg{max-height:150mm;width:auto;margin:0 auto}
+dl{grid-template-columns:48mm 1fr}details{display:none}
+}
 </style></head>
 <body><main>
 <div class="banner"><h1>${esc(plain.title)} <span style="font-weight:normal;font-size:16px">(verdict: ${esc(r.verdict)})</span></h1><p>${esc(verdictSentence(r, capturedAt))}</p></div>
