@@ -101,6 +101,9 @@ export class CaptureService extends EventEmitter {
   constructor(private readonly o: CaptureOptions) {
     super();
     const b = o.board;
+    // The detector pitch is signed into every object (Imager Pixel Spacing, type 1): only the board
+    // knows it, and a guess would be signed for good.
+    if (!b.detector.pixelSpacingMm) throw new Error(`board ${b.id}: detector.pixelSpacingMm is not set; capture signs the detector's pixel spacing into every object and never guesses it: add it to the board file (mm, [row, column])`);
     this.log = o.log ?? (() => {});
     this.outbox = new Outbox(o.outboxDir, { keepSentDays: o.keepSentDays });
     this.held = o.withoutTechnologist === 'hold' ? new HeldFrames(this.outbox, o.device) : null;

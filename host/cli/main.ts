@@ -8,7 +8,7 @@ import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadToke
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
-import { readMetaFile } from '../seal/meta.js';
+import { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } from '../seal/meta.js';
 import { boardEquipment, loadBoard } from '../boards/board.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { verifyObject, type VerifyReport } from '../ingest/verify.js';
@@ -86,6 +86,8 @@ export function buildProgram(): Command {
     .option('--serial <n>', "frame serial (uint32; default: a random one). Serials, and so watermark payloads, must be unique per device", int('--serial'))
     .option('--meta <file>', 'JSON with patient/study/equipment/exposure attributes (and boardId)')
     .option('--board <board>', "capture board the frame came through (boards/<id>.json or a board file): recorded in the attestation; its detector gives the equipment attributes (default: the meta file's boardId)")
+    .option('--patient-orientation <row\\col>', "Patient Orientation as displayed, e.g. 'L\\F' for a PA chest, 'A\\F' for a left lateral (or patientOrientation in --meta): required, radseal never signs a guess")
+    .option('--pixel-spacing <mm>', "Imager Pixel Spacing in mm, '0.139' or 'ROW\\COL' (or the board's detector.pixelSpacingMm, or imagerPixelSpacing in --meta): required, radseal never signs a guess")
     .option('--ecdsa-key <file>', 'device ECDSA P-256 key: adds a second signature DCMTK dcmsign can verify')
     .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (same CN as the device)')
     .option('--tech-key <file>', 'technologist Ed25519 key (PKCS#8, plain 0600 or PIN-encrypted): adds the co-signature')
@@ -96,7 +98,7 @@ export function buildProgram(): Command {
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', int('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: the device signature gets a Certified Timestamp (fails if the TSA does not answer)')
-    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string }) => {
+    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string; patientOrientation?: string; pixelSpacing?: string }) => {
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
@@ -117,6 +119,13 @@ export function buildProgram(): Command {
         if (board && metaBoardId && board.id !== metaBoardId) throw new UsageOrIoError(`--board ${board.id} contradicts boardId "${metaBoardId}" in ${o.meta}`);
         if (board) device = { ...device, boardId: board.id };
         const meta = { ...(board ? boardEquipment(board) : {}), ...fileMeta };
+        if (o.patientOrientation) meta.patientOrientation = parseOrientation(o.patientOrientation, '--patient-orientation');
+        if (o.pixelSpacing) meta.imagerPixelSpacing = parsePixelSpacing(o.pixelSpacing, '--pixel-spacing');
+        const missing = missingAcquisitionAttributes(meta, {
+          spacing: "give --pixel-spacing, the board's detector.pixelSpacingMm (--board) or imagerPixelSpacing in --meta",
+          orientation: "give --patient-orientation (e.g. 'L\\F') or patientOrientation in --meta",
+        });
+        if (missing.length) throw new UsageOrIoError(`${missing.join('; ')}. radseal signs no default for these: a guess would be signed for good`);
         const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
         const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
         if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');

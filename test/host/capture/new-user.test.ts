@@ -32,7 +32,7 @@ test('CLI: seal --out into a missing folder names the folder, not a temporary fi
   const keys = await generateDeviceKey('DX-NEW-2', join(dir, 'keys'));
   const frame = join(dir, 'f.raw');
   writeFileSync(frame, new Uint8Array(64 * 64 * 2));
-  const r = radseal('seal', '--key', keys.key, '--cert', keys.cert, '--in', frame, '--rows', '64', '--cols', '64', '--bits-stored', '12', '--tile-size', '0', '--out', '/nonexistent/x.dcm');
+  const r = radseal('seal', '--key', keys.key, '--cert', keys.cert, '--in', frame, '--rows', '64', '--cols', '64', '--bits-stored', '12', '--tile-size', '0', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', '/nonexistent/x.dcm');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /output folder \/nonexistent does not exist/, r.stderr);
   assert.doesNotMatch(r.stderr, /\.tmp|\.x\.dcm\./);

@@ -25,7 +25,7 @@ test('ingest --watch: SIGHUP reloads the trust bundle; a broken bundle is refuse
   writeFileSync(join(dir, 'f.raw'), new Uint8Array(frame.pixels.buffer));
   const sealed = join(dir, 'sealed.dcm');
   assert.equal(radseal('seal', '--key', join(dir, 'dev/device.key'), '--cert', join(dir, 'dev/device.crt'), '--in', join(dir, 'f.raw'),
-    '--rows', '128', '--cols', '128', '--bits-stored', '12', '--out', sealed).code, 0);
+    '--rows', '128', '--cols', '128', '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', sealed).code, 0);
 
   const trust = join(dir, 'trust.pem');
   copyFileSync(join(dir, 'other/device.crt'), trust); // the wrong device: our object is untrusted

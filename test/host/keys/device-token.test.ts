@@ -104,7 +104,7 @@ test('seal --key pkcs11:… --pin-env: the token signs as the device; verify is 
   const px = new Uint16Array(48 * 40).map((_, i) => (i * 7) & 0xfff);
   writeFileSync(join(dir, 'f.raw'), new Uint8Array(px.buffer));
   const sealArgs = (out: string, key = uri, ...extra: string[]) => ['seal', '--key', key, '--cert', join(devDir, 'device.crt'), '--in', join(dir, 'f.raw'),
-    '--rows', '48', '--cols', '40', '--bits-stored', '12', '--out', join(dir, out), ...extra];
+    '--rows', '48', '--cols', '40', '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', join(dir, out), ...extra];
   const s = cli(...sealArgs('tok.dcm', uri, '--pin-env', 'RADSEAL_DT_PIN'));
   ok(s, 'seal with the token key');
   assert.match(s.stdout, /device DX-TOK-4 \(key on token\)/);

@@ -95,7 +95,7 @@ test('pki issue-technologist --pkcs11-module: key generated on the token, certif
   const px = new Uint16Array(32 * 32).map((_, i) => i & 0x3ff);
   writeFileSync(join(dir, 'f.raw'), new Uint8Array(px.buffer));
   const sealArgs = (out: string, pinEnv: string) => ['seal', '--key', join(dir, 'dev', 'device.key'), '--cert', join(dir, 'dev', 'device.crt'), '--in', join(dir, 'f.raw'),
-    '--rows', '32', '--cols', '32', '--bits-stored', '10', '--out', join(dir, out), '--tech-pkcs11', uri, '--tech-cert', join(tech, 'T200.crt'), '--tech-pin-env', pinEnv];
+    '--rows', '32', '--cols', '32', '--bits-stored', '10', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', join(dir, out), '--tech-pkcs11', uri, '--tech-cert', join(tech, 'T200.crt'), '--tech-pin-env', pinEnv];
   ok(cli(...sealArgs('t.dcm', 'RADSEAL_TEST_TOKEN_PIN')), 'seal with the token');
   const v = cli('verify', join(dir, 't.dcm'), '--trust', join(dir, 'trust.pem'), '--require-technologist', '--json');
   assert.equal(v.code, 0, v.stdout);

@@ -45,7 +45,7 @@ function frameFile(name: string, rows = 48, cols = 40): string {
 
 function seal(out: string, keyDir = dev, extra: string[] = []): void {
   ok(radseal('seal', '--key', join(keyDir, 'device.key'), '--cert', join(keyDir, 'device.crt'), '--in', frameFile(`${out}.raw`),
-    '--rows', '48', '--cols', '40', '--bits-stored', '12', '--out', join(dir, out), ...extra), `seal ${out}`);
+    '--rows', '48', '--cols', '40', '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', join(dir, out), ...extra), `seal ${out}`);
 }
 
 function verify(file: string, ...extra: string[]) {

@@ -85,7 +85,7 @@ test('radseal seal --tsa: a TSA that does not answer fails the command with the 
   const frame = join(dir, 'f.raw');
   writeFileSync(frame, new Uint8Array(64 * 64 * 2));
   const r = run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../../host/cli/main.ts'), 'seal', '--key', ids.certs.deviceKey, '--cert', ids.certs.device,
-    '--in', frame, '--rows', '64', '--cols', '64', '--bits-stored', '12', '--out', join(dir, 'out.dcm'), '--tsa', 'http://127.0.0.1:9/tsa']);
+    '--in', frame, '--rows', '64', '--cols', '64', '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', join(dir, 'out.dcm'), '--tsa', 'http://127.0.0.1:9/tsa']);
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /TSA http:\/\/127\.0\.0\.1:9\/tsa unreachable/);
   assert.throws(() => readFileSync(join(dir, 'out.dcm')), /ENOENT/);

@@ -18,7 +18,7 @@ const wm = join(dir, 'wm.key');
 const frame = makePhantom({ rows: 512, cols: 640, bitsStored: 12, seed: 21 });
 const raw = join(dir, 'f.raw');
 writeFileSync(raw, new Uint8Array(frame.pixels.buffer));
-const geometry = ['--rows', '512', '--cols', '640', '--bits-stored', '12'];
+const geometry = ['--rows', '512', '--cols', '640', '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139'];
 
 function seal(out: string, ...extra: string[]) {
   const r = radseal('seal', '--key', join(k, 'device.key'), '--cert', join(k, 'device.crt'), '--in', raw, ...geometry, ...extra, '--out', out);

@@ -39,7 +39,7 @@ test('keygen writes a 0600 PKCS#8 key and a self-signed Ed25519 certificate nami
 
 test('seal hashes the raw frame and writes a DX object that verifies authentic', () => {
   const r = radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', rawPath,
-    '--rows', '300', '--cols', '256', '--bits-stored', '14', '--serial', '42', '--out', sealed);
+    '--rows', '300', '--cols', '256', '--bits-stored', '14', '--serial', '42', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', sealed);
   assert.equal(r.code, 0, r.stderr);
   const v = verifyJson(sealed);
   assert.equal(v.code, 0, v.stdout + v.stderr);
@@ -194,13 +194,13 @@ test('seal takes 8- and 16-bit PNG; a real radiograph round-trips bit-exact', (t
   const png = join(dir, 'phantom.png');
   writeFileSync(png, encodeGrayPng(frame));
   const out = join(dir, 'png.dcm');
-  const r = radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', png, '--bits-stored', '14', '--out', out);
+  const r = radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', png, '--bits-stored', '14', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', out);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(verifyJson(out).report.verdict, 'authentic');
   const real = join(SHARED_RADIOGRAPHS, 'RG3_J2KR_stored_values_16bit.png');
   if (!existsSync(real)) return t.skip(`${real} absent`);
   const out2 = join(dir, 'rg3.dcm');
-  assert.equal(radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', real, '--bits-stored', '10', '--out', out2).code, 0);
+  assert.equal(radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', real, '--bits-stored', '10', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', out2).code, 0);
   const py = run(PYTHON, ['-c', `
 import sys, numpy as np, pydicom
 a = pydicom.dcmread(sys.argv[1]).pixel_array

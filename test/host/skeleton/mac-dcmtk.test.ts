@@ -32,7 +32,7 @@ test('MAC stream equals dcmsign --dump byte for byte, and dcmsign RSA signatures
   writeFileSync(join(dir, 'f.raw'), new Uint8Array(frame.pixels.buffer));
   const sealed = join(dir, 'sealed.dcm');
   const s = radseal('seal', '--key', join(dir, 'keys/device.key'), '--cert', join(dir, 'keys/device.crt'), '--in', join(dir, 'f.raw'),
-    '--rows', '128', '--cols', '160', '--bits-stored', '12', '--out', sealed);
+    '--rows', '128', '--cols', '160', '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', sealed);
   assert.equal(s.code, 0, s.stderr);
 
   const key = join(dir, 'rsa.key');
