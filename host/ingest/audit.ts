@@ -220,6 +220,8 @@ export class AuditLog {
   private prev: string;
   private readonly lockPath: string;
   private closed = false;
+  /** Called after each append is durable, with the new head (anchoring sends it off the machine). */
+  onAppend: ((head: { seq: number; sha256: string }) => void) | null = null;
 
   private readonly clock: () => Date;
 
@@ -326,6 +328,7 @@ export class AuditLog {
     this.seq = seq;
     this.prev = prev;
     writeFileAtomic(`${this.path}.head`, Buffer.from(JSON.stringify(this.head) + '\n'));
+    this.onAppend?.(this.head);
     return out;
   }
 
@@ -358,7 +361,7 @@ export interface ChainCheck {
  * before; the head file (when present) names the last line; an anchor (seq and
  * hash recorded elsewhere) must match. Names the first record that breaks.
  */
-export function verifyAuditLog(path: string, opts: { anchor?: { seq: number; sha256: string }; headFile?: boolean } = {}): ChainCheck {
+export function verifyAuditLog(path: string, opts: { anchor?: { seq: number; sha256: string }; anchors?: Array<{ seq: number; sha256: string; from?: string }>; headFile?: boolean } = {}): ChainCheck {
   const text = readFileSync(path, 'utf8');
   const complete = text.endsWith('\n') || text.length === 0;
   const lines = text.length === 0 ? [] : (complete ? text.slice(0, -1) : text).split('\n');
@@ -413,10 +416,10 @@ export function verifyAuditLog(path: string, opts: { anchor?: { seq: number; sha
     if (h.seq < lines.length) return { ...fail(h.seq + 1, `the head file says the log ends at record ${h.seq}, but it has ${lines.length}: records after ${h.seq} were appended by something other than radseal (or the head file is stale)`), headFileChecked };
     if (h.sha256 !== head.sha256) return { ...fail(lines.length, `record ${lines.length} (the last) does not hash to the value in the head file: it was edited`), headFileChecked };
   }
-  if (opts.anchor) {
-    const a = opts.anchor;
-    if (a.seq > lines.length) return { ...fail(lines.length + 1, `the anchor names record ${a.seq}, but the log has only ${lines.length}: records were truncated`), headFileChecked };
-    if (a.seq >= 1 && hashes[a.seq - 1] !== a.sha256.toLowerCase()) return { ...fail(a.seq, `record ${a.seq} does not hash to the anchor ${a.sha256.slice(0, 16)}…: the chain up to it was rewritten`), headFileChecked };
+  for (const a of [...(opts.anchor ? [opts.anchor] : []), ...(opts.anchors ?? [])]) {
+    const from = 'from' in a && a.from ? ` (${a.from})` : '';
+    if (a.seq > lines.length) return { ...fail(lines.length + 1, `the anchor${from} names record ${a.seq}, but the log has only ${lines.length}: records were truncated`), headFileChecked };
+    if (a.seq >= 1 && hashes[a.seq - 1] !== a.sha256.toLowerCase()) return { ...fail(a.seq, `record ${a.seq} does not hash to the anchor${from} ${a.sha256.slice(0, 16)}…: the chain up to it was rewritten`), headFileChecked };
   }
   return { ok: true, records: lines.length, head, firstBroken: null, headFileChecked };
 }
