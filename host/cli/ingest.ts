@@ -1,18 +1,11 @@
 // radseal ingest | verify-service | audit verify | report: PACS-side commands.
 // Argument parsing and wiring only; the work is in host/ingest/.
-import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import { verifyObject } from '../ingest/verify.js';
-import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
-import { AuditLog, verifyAuditLog } from '../ingest/audit.js';
-import { Ingestor, type NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
-import { describeStatus, startGateway, watchFolder } from '../ingest/gateway/gateway.js';
+// The work is loaded when a command runs (`radseal --help` loads only the option definitions).
+import { Option, type Command } from 'commander';
+import { withVerifyOptions, type VerifyOptionValues, type VerifySettings } from './verify-options.js';
+import type { Ingestor, NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../net/scp.js';
-import { startVerifyService } from '../ingest/service.js';
-import { renderReportHtml } from '../ingest/report.js';
-import { isStow, parsePacsTarget } from '../net/destination.js';
-import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { withTlsOptions, type TlsOptionValues } from './tls-options.js';
 
 export function hostPort(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
@@ -37,11 +30,11 @@ const onFailureOption = () => new Option('--on-failure <policy>', 'non-authentic
  * watermark key (how a long-running gateway takes a new CRL before the old one's
  * nextUpdate); a bundle that fails to load is reported and the previous one kept.
  */
-function untilSignal(close: () => Promise<void>, reload?: { o: VerifyOptionValues; ingestor: Ingestor }): Promise<void> {
+function untilSignal(close: () => Promise<void>, reload?: { o: VerifyOptionValues; ingestor: Ingestor; settings: (o: VerifyOptionValues) => VerifySettings }): Promise<void> {
   const hangup = () => {
     if (!reload) return;
     try {
-      const s = verifySettings(reload.o);
+      const s = reload.settings(reload.o);
       reload.ingestor.reload(s);
       console.log(`${new Date().toISOString()} reloaded ${reload.o.trust}: ${s.trust.length} certificate(s)${s.trust.crls?.length ? `, ${s.trust.crls.length} revocation list(s)` : ''}`);
     } catch (err) {
@@ -81,6 +74,10 @@ export function register(program: Command): void {
     }, 300)
     .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
+      const [{ verifySettings }, { tlsFrom }, { isStow, parsePacsTarget }, { AuditLog }, { Ingestor }, { describeStatus, startGateway, watchFolder }] = await Promise.all([
+        import('./verify-settings.js'), import('./tls-options.js'), import('../net/destination.js'), import('../ingest/audit.js'),
+        import('../ingest/gateway/ingest.js'), import('../ingest/gateway/gateway.js'),
+      ]);
       const settings = verifySettings(o);
       const tls = tlsFrom(o);
       if (tls && o.watch && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure network connections: folder mode (--watch) has none unless it forwards');
@@ -96,7 +93,7 @@ export function register(program: Command): void {
         await untilSignal(async () => {
           await w.close();
           audit.close();
-        }, { o, ingestor });
+        }, { o, ingestor, settings: verifySettings });
         return;
       }
       const { host, port } = hostPort(o.listen!);
@@ -108,7 +105,7 @@ export function register(program: Command): void {
         await gw.close();
         audit.close();
         log(describeStatus(gw.status(), forward));
-      }, { o, ingestor });
+      }, { o, ingestor, settings: verifySettings });
     });
 
   withVerifyOptions(program.command('verify-service')
@@ -118,6 +115,9 @@ export function register(program: Command): void {
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .addOption(onFailureOption())
     .action(async (o: VerifyOptionValues & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
+      const [{ verifySettings }, { AuditLog }, { Ingestor }, { startVerifyService }] = await Promise.all([
+        import('./verify-settings.js'), import('../ingest/audit.js'), import('../ingest/gateway/ingest.js'), import('../ingest/service.js'),
+      ]);
       const settings = verifySettings(o);
       const { host, port } = hostPort(o.listen);
       const audit = new AuditLog(o.audit);
@@ -133,7 +133,7 @@ export function register(program: Command): void {
       await untilSignal(async () => {
         await svc.close();
         audit.close();
-      }, { o, ingestor });
+      }, { o, ingestor, settings: verifySettings });
     });
 
   const audit = program.command('audit').description('audit log tools');
@@ -142,7 +142,8 @@ export function register(program: Command): void {
     .argument('<log>', 'audit log file')
     .option('--anchor <seq:sha256>', 'a record hash recorded elsewhere earlier (printed by a previous run): must still match')
     .option('--json', 'print the result as JSON')
-    .action((log: string, o: { anchor?: string; json?: boolean }) => {
+    .action(async (log: string, o: { anchor?: string; json?: boolean }) => {
+      const { verifyAuditLog } = await import('../ingest/audit.js');
       let anchor;
       if (o.anchor) {
         const m = /^(\d+):([0-9a-fA-F]{64})$/.exec(o.anchor);
@@ -166,7 +167,10 @@ export function register(program: Command): void {
     .argument('<file>', 'DICOM file')
     .requiredOption('--out <file>', 'output .html')
     .option('--include-patient', "show Patient's Name and Patient ID (PHI) in the report")
-    .action((file: string, o: VerifyOptionValues & { out: string; includePatient?: boolean }) => {
+    .action(async (file: string, o: VerifyOptionValues & { out: string; includePatient?: boolean }) => {
+      const [{ readFileSync }, { verifySettings }, { verifyObject }, { renderReportHtml }, { writeFileAtomic }] = await Promise.all([
+        import('node:fs'), import('./verify-settings.js'), import('../ingest/verify.js'), import('../ingest/report.js'), import('../io/atomic.js'),
+      ]);
       const settings = verifySettings(o);
       let bytes: Buffer;
       try {

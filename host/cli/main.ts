@@ -3,7 +3,6 @@ import { requestTimestamp } from '../net/tsa-client.js';
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import { generateDeviceKey, generateEcdsaDeviceKey, generateTechnologistKey } from '../keys/provision.js';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile } from '../seal/frame-file.js';
@@ -11,10 +10,8 @@ import { sealFrame } from '../seal/seal.js';
 import { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } from '../seal/meta.js';
 import { boardEquipment, loadBoard } from '../boards/board.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { verifyObject, type VerifyReport } from '../ingest/verify.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { register as registerWatermark } from './watermark.js';
-import { verifySettings, withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
 import { register as registerLink } from './link.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerPki } from './pki.js';
@@ -23,8 +20,9 @@ import { register as registerTech } from './tech.js';
 import { register as registerDoctor } from './doctor.js';
 import { register as registerWorklist } from './worklist.js';
 import { register as registerProxy } from './proxy.js';
-import { runDemo } from '../demo/demo.js';
-import { formatReport } from './format.js';
+import { register as registerKeygen } from './keygen.js';
+import { register as registerVerify } from './verify.js';
+import { register as registerDemo } from './demo.js';
 import { useStationConfig } from '../config/command-defaults.js';
 
 /** An error meant for the person at the terminal: printed as one line, exit 2. */
@@ -52,26 +50,7 @@ export function buildProgram(): Command {
     .exitOverride(); // before subcommands are added, so they inherit it: usage errors exit 2, not 1
   useStationConfig(program); // the station config file supplies every command's option defaults
 
-  program.command('keygen')
-    .description('make a device key (PKCS#8 PEM, mode 0600) and a self-signed Ed25519 certificate')
-    .requiredOption('--id <deviceId>', 'device id, becomes the certificate subject CN')
-    .requiredOption('--out <dir>', 'folder for device.key and device.crt')
-    .option('--ecdsa', 'also make device-ecdsa.key/.crt: an ECDSA P-256 key for a second signature DCMTK can verify')
-    .option('--technologist', 'make a technologist key instead: --id is the operator id, files <id>.key/<id>.crt')
-    .option('--pin-env <var>', 'with --technologist: encrypt the key with the PIN held in this environment variable')
-    .action(async (o: { id: string; out: string; ecdsa?: boolean; technologist?: boolean; pinEnv?: string }) => {
-      if (o.technologist) {
-        const paths = await generateTechnologistKey(o.id, o.out, pinFromEnv(o.pinEnv));
-        console.log(`wrote ${paths.key} (0600${o.pinEnv ? ', PIN-encrypted' : ''}) and ${paths.cert}`);
-        return;
-      }
-      const paths = await generateDeviceKey(o.id, o.out);
-      console.log(`wrote ${paths.key} (0600) and ${paths.cert}`);
-      if (o.ecdsa) {
-        const ec = await generateEcdsaDeviceKey(o.id, o.out);
-        console.log(`wrote ${ec.key} (0600) and ${ec.cert}`);
-      }
-    });
+  registerKeygen(program);
 
   program.command('seal')
     .description('hash a frame in the core, build a signed DICOM DX object, write it atomically')
@@ -140,39 +119,8 @@ export function buildProgram(): Command {
       }
     });
 
-  withVerifyOptions(program.command('verify')
-    .description('verify DICOM objects: signatures, trust, capture attestation')
-    .argument('<files...>', 'DICOM files')
-    .option('--json', 'print JSON (one object, or an array for several files)'))
-    .action((files: string[], o: VerifyOptionValues & { json?: boolean }) => {
-      const { trust, policy, watermarkKey } = verifySettings(o);
-      const reports: VerifyReport[] = [];
-      const unreadable: string[] = [];
-      for (const file of files) {
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(file);
-        } catch (err) {
-          // One unreadable file must not cost the verdicts of the others.
-          unreadable.push(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`);
-          continue;
-        }
-        reports.push(verifyObject(file, bytes, trust, { policy, watermarkKey }));
-      }
-      if (o.json) console.log(JSON.stringify(reports.length === 1 && !unreadable.length ? reports[0] : reports, null, 2));
-      else for (const r of reports) console.log(formatReport(r));
-      for (const line of unreadable) console.error(`radseal: ${line}`);
-      process.exitCode = unreadable.length ? 2 : reports.every((r) => r.verdict === 'authentic') ? 0 : 1;
-    });
-
-  program.command('demo')
-    .description('run the whole flow on built-in data: keys, frames, link, seal, outbox, verify, a tampered copy')
-    .addOption(new Option('--dir <dir>', 'working folder').default('radseal-demo'))
-    .action(async (o: { dir: string }) => {
-      const result = await runDemo(o.dir, (line) => console.log(line));
-      process.exitCode = result.ok ? 0 : 1;
-    });
-
+  registerVerify(program);
+  registerDemo(program);
   registerWatermark(program);
   registerLink(program);
   registerIngest(program);

@@ -1,49 +1,8 @@
-// `radseal watermark keygen | embed | detect`: argument parsing and file I/O
-// only; the work is in host/watermark. Exit codes: 0 present (or success),
+// `radseal watermark keygen | embed | detect`: the options; the file I/O is in
+// watermark-actions.ts and the work in host/watermark. Exit codes: 0 present (or success),
 // 1 absent, 2 usage or I/O error.
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { decodeGrayPng, encodeGrayPng, type GrayImage } from '../image/png.js';
-import { decodeGrayJpeg, hasJpegSignature } from '../image/jpeg.js';
-import { hasDicomSignature, readDicomGray } from '../image/dicom.js';
-import { detectWatermark, embedWatermark } from '../watermark/index.js';
-import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js';
-
-class UsageError extends Error {}
-
-function fail(err: unknown): never {
-  process.stderr.write(`radseal watermark: ${(err as Error).message}\n`);
-  process.exit(2);
-}
-
-
-interface RawOpts { rows?: string; cols?: string; bitsStored?: string }
-
-function readImage(path: string, o: RawOpts): GrayImage {
-  const bytes = new Uint8Array(readFileSync(path));
-  const bits = o.bitsStored !== undefined ? Number(o.bitsStored) : undefined;
-  if (bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50) return decodeGrayPng(bytes, bits);
-  if (hasJpegSignature(bytes)) return decodeGrayJpeg(bytes);
-  if (hasDicomSignature(bytes)) {
-    const img = readDicomGray(bytes);
-    return bits !== undefined ? { ...img, bitsStored: bits } : img;
-  }
-  if (o.rows === undefined || o.cols === undefined) throw new UsageError(`${path}: not PNG, JPEG or DICOM; raw uint16 input needs --rows and --cols (and --bits-stored)`);
-  const rows = Number(o.rows), cols = Number(o.cols);
-  if (!(rows > 0 && cols > 0) || bytes.length !== rows * cols * 2) throw new UsageError(`${path}: ${bytes.length} bytes is not ${rows} x ${cols} uint16`);
-  const pixels = new Uint16Array(rows * cols);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = dv.getUint16(2 * i, true);
-  return { rows, cols, bitsStored: bits ?? 16, pixels };
-}
-
-function writeImage(path: string, img: GrayImage, raw: boolean): void {
-  if (raw) {
-    const buf = Buffer.alloc(img.pixels.length * 2);
-    for (let i = 0; i < img.pixels.length; i++) buf.writeUInt16LE(img.pixels[i]!, 2 * i);
-    writeFileSync(path, buf);
-  } else writeFileSync(path, encodeGrayPng(img));
-}
+import type { DetectOptions, EmbedOptions } from './watermark-actions.js';
 
 export function register(program: Command): void {
   const wm = program.command('watermark').description('keyed spread-spectrum watermark: keygen, embed, detect');
@@ -51,11 +10,7 @@ export function register(program: Command): void {
   wm.command('keygen')
     .description('create a 256-bit site watermark key (file mode 0600; never overwrites)')
     .requiredOption('--out <file>', 'key file to create')
-    .action((o: { out: string }) => {
-      try {
-        generateWatermarkKey(o.out);
-      } catch (err) { fail(err); }
-    });
+    .action(async (o: { out: string }) => (await import('./watermark-actions.js')).keygen(o));
 
   wm.command('embed')
     .description('embed the mark; IN is 16-bit/8-bit grayscale PNG, DICOM (native pixel data, first frame) or raw uint16 LE (with --rows/--cols); OUT is PNG, or raw uint16 LE when IN is raw or OUT ends in .raw (DICOM is re-written by `radseal seal`, not here)')
@@ -67,18 +22,7 @@ export function register(program: Command): void {
     .option('--cols <n>', 'columns (raw input)')
     .option('--bits-stored <n>', 'bits stored (10-16; default from the file)')
     .option('--psnr <dB>', 'PSNR target at the stored depth (>= 58)', '59')
-    .action((o: RawOpts & { key: string; payload: string; in: string; out: string; psnr: string }) => {
-      try {
-        if (!/^([0-9a-fA-F]{2}){1,8}$/.test(o.payload)) throw new UsageError('--payload must be 1 to 8 bytes of hex');
-        const key = loadWatermarkKey(o.key);
-        const img = readImage(o.in, o);
-        const r = embedWatermark(img, key, Buffer.from(o.payload, 'hex'), { psnrDb: Number(o.psnr) });
-        if (/\.dcm$/i.test(o.out)) throw new UsageError('--out: writing DICOM is the seal\'s job (`radseal seal`); give a .png or .raw output');
-        const raw = (o.rows !== undefined && !/\.png$/i.test(o.out)) || /\.raw$/i.test(o.out);
-        writeImage(o.out, r.image, raw);
-        process.stdout.write(`embedded: ${img.rows} x ${img.cols}, ${img.bitsStored} bits stored, PSNR ${r.psnrDb.toFixed(2)} dB, max change ${r.maxAbsChange} LSB, ${(100 * r.markedFraction).toFixed(1)}% of chips marked, content tag ${r.contentTagHex}${r.fragile ? `, fragile layer on ${r.fragile.carriers} carriers` : ''}${raw ? ' (raw uint16 LE)' : ''}\n`);
-      } catch (err) { fail(err); }
-    });
+    .action(async (o: EmbedOptions) => (await import('./watermark-actions.js')).embed(o));
 
   wm.command('detect')
     .description('detect the mark in a PNG, JPEG, DICOM (native pixel data) or raw uint16 image; exit 0 present, 1 absent')
@@ -91,25 +35,5 @@ export function register(program: Command): void {
     .option('--rotation', 'when not found as given, estimate a rotation of up to ±6° and try the frame turned back (slower; false-positive bound doubles)')
     .option('--expected-payload <hex>', 'payload the frame should carry (checked with the fragile layer when the robust decoder cannot read it)')
     .option('--json', 'print JSON')
-    .action((o: RawOpts & { key: string; in: string; json?: boolean; sync: boolean; rotation?: boolean; expectedPayload?: string }) => {
-      let d;
-      try {
-        const key = loadWatermarkKey(o.key);
-        if (o.expectedPayload !== undefined && !/^([0-9a-fA-F]{2}){1,8}$/.test(o.expectedPayload)) throw new UsageError('--expected-payload must be 1 to 8 bytes of hex');
-        d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, rotation: o.rotation, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
-      } catch (err) { fail(err); }
-      if (o.json) {
-        const { blocks, ...rest } = d;
-        const out = { present: d.present, score: d.score, falsePositiveProbability: d.falsePositiveProbability, payloadHex: d.payloadHex, bitErrors: d.bitErrors,
-          blocks: { size: blocks.size, rows: blocks.rows, cols: blocks.cols, tampered: blocks.tampered },
-          inverted: rest.inverted, geometry: rest.geometry, contentTag: rest.contentTag, threshold: rest.threshold,
-          mapSource: rest.mapSource, fragile: rest.fragile, payloadSource: rest.payloadSource };
-        process.stdout.write(JSON.stringify(out) + '\n');
-      } else {
-        process.stdout.write(d.present
-          ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}${d.geometry.rotationDeg ? `, found turned back by ${-d.geometry.rotationDeg}°` : ''}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
-          : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)}\n`);
-      }
-      process.exit(d.present ? 0 : 1);
-    });
+    .action(async (o: DetectOptions) => (await import('./watermark-actions.js')).detect(o));
 }

@@ -1,0 +1,20 @@
+// Argument helpers shared by the command modules. Light on purpose: `radseal --help` loads
+// every command module, so nothing here may pull in a heavy dependency.
+
+/** An error meant for the person at the terminal: printed as one line, exit 2. */
+export class UsageOrIoError extends Error {}
+
+/** commander parser for a non-negative integer option. */
+export const nonNegativeInt = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageOrIoError(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+
+/** A PIN from the named environment variable (never from argv, which other users can read). */
+export function pinFromEnv(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const pin = process.env[name];
+  if (pin === undefined) throw new UsageOrIoError(`environment variable ${name} (the key PIN) is not set`);
+  return pin;
+}
