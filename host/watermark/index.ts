@@ -4,7 +4,7 @@
 import type { GrayImage } from '../image/png.js';
 import { rotate } from '../image/transform.js';
 import { rotationCandidates } from './rotation.js';
-import { ex, f32, layoutFor, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
+import { ex, f32, layoutFor, markInPlace, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
 import { contentTagFromMeans, hamming, TAG_MAX_DISTANCE } from './contentTag.js';
 import {
   BLOCK_CHIPS, CHIP, CLIP_K, CODED_BITS, CRC_BITS, DEFAULT_PSNR_DB, FPR_TARGET, INFO_BITS, MASK_HI, MASK_LO,
@@ -72,11 +72,17 @@ export interface DetectOptions {
   /**
    * When the mark is not found as given: estimate how the frame was rotated (up to ±6°,
    * host/watermark/rotation.ts), turn it back by each of the 3 likeliest angles and detect again
-   * (default false: it costs ~0.15 s per megapixel plus up to three detections). The rotation search has
-   * its own false-positive budget (FPR_TARGET, union over the candidates), so a call with it is
-   * bounded by twice FPR_TARGET. Payload, tag and block map then refer to the frame turned back.
+   * (default false here; verify, the ingest gateway and the CLI turn it on with a time budget: it costs
+   * ~0.15 s per megapixel plus up to three detections). The rotation search has its share of the call's
+   * false-positive budget (FPR_SHARES.rotation, union over the candidates), so the call stays within
+   * FPR_TARGET with it. Payload, tag and block map then refer to the frame turned back.
    */
   rotation?: boolean;
+  /**
+   * Time budget for the searches (ms from the call's start): the aligned test always runs; the flip,
+   * crop/scale and rotation searches start only while it lasts. Default: no limit.
+   */
+  timeBudgetMs?: number;
 }
 
 export interface BlockMap {
@@ -107,7 +113,7 @@ export interface DetectResult {
    * Where the mark was found. `flip` != 'none': the image is the marked frame mirrored / turned 180°;
    * payload, content tag and block map then refer to the frame flipped back to its marked orientation.
    */
-  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean; flip: Flip; rotationDeg: number };
+  geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean; flip: Flip; rotationDeg: number; signal: 'means' | 'means+edges' };
   contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
   threshold: number;
   /**
@@ -124,6 +130,11 @@ export interface DetectResult {
   fragile: { verified: number; blocks: number; used: boolean } | null;
   /** Where payloadHex came from: the robust layer's decoder, or the fragile tags verifying an expected payload. */
   payloadSource: 'robust' | 'fragile' | null;
+  /**
+   * Which search found the mark (null: not found), the searches that ran with their time, and whether the
+   * time budget stopped a search from starting. The false-positive bound covers every search that may run.
+   */
+  search: { foundBy: SearchStage | null; stages: StageReport[]; budgetExhausted: boolean };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -200,11 +211,12 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
   const { rows, cols, bitsStored } = frame;
   const maxv = maxval(bitsStored);
   const gr = Math.floor(rows / CHIP), gc = Math.floor(cols / CHIP), n = gr * gc;
-  const core = wmCore();
+  const held = markInPlace(frame.pixels, opts.out);
+  const core = held?.core ?? wmCore();
   const w = ex(core);
   const m0 = core.mark();
   try {
-    const img = put(core, frame.pixels);
+    const img = held ? held.ptr : put(core, frame.pixels);
     const sum = core.alloc(4 * n), mn = core.alloc(2 * n), mx = core.alloc(2 * n), act = core.alloc(4 * n);
     const mask = core.alloc(4 * n), amp = core.alloc(4 * n);
     const tsign = core.alloc(TILE2);
@@ -261,7 +273,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       const b = Buffer.allocUnsafeSlow(2 * rows * cols);
       pixels = new Uint16Array(b.buffer, b.byteOffset, rows * cols);
     }
-    pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
+    if (!held) pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
     const mse = sse / (rows * cols);
     return {
       image: { rows, cols, bitsStored, pixels },
@@ -286,9 +298,18 @@ function thresholdFor(m: number): number {
   return Math.sqrt(2 * Math.log(m / FPR_TARGET));
 }
 
-interface Candidate { chip: number; oy: number; ox: number; dy: number; dx: number; z: number }
+interface Candidate { chip: number; oy: number; ox: number; dy: number; dx: number; z: number; signal: number }
 
-/** The scales and phases searched when the aligned test fails: chip sizes and pixel phase steps. */
+/**
+ * Chip signals tried at every candidate geometry: 0 = the chip-mean residual alone (survives
+ * resampling and rotation, which smear pixel steps), 1 = its sum with the border-step map
+ * (wmEdgeStats: on real small frames ~2x the pilot z of the means alone, JPEG keeps it because its
+ * blocks are the chips). Both are fixed functions of the image, so each one's pilot z obeys the
+ * Hoeffding bound; the union bound counts both.
+ */
+const SIGNALS = 2;
+
+/** The scales and phases searched when the aligned test fails: chip sizes and pixel phase steps (chip 8: even phases, then the 8 around the best). */
 const SYNC_PLAN: Array<{ chip: number; step: number }> = [
   { chip: 8, step: 2 },
   { chip: 4, step: 1 },
@@ -296,40 +317,68 @@ const SYNC_PLAN: Array<{ chip: number; step: number }> = [
 ];
 function syncCandidates(): number {
   let m = 0;
-  for (const { chip, step } of SYNC_PLAN) m += (chip / step) ** 2 * TILE2;
-  return 2 * m; // both polarities
+  for (const { chip } of SYNC_PLAN) m += chip * chip * TILE2; // every phase may be reached (chip 8: by the refinement)
+  return 2 * SIGNALS * m; // both polarities, both signals
 }
-// FPR budget (1e-6 per call) split: aligned test (2 polarities) 5e-7, the
-// three flips of the whole frame (x 2 polarities) 1e-7, the crop/scale search 4e-7.
-const M_ALIGNED = 2 / 0.5;
-const M_FLIP = 6 / 0.1;
-const M_SYNC = syncCandidates() / 0.4;
+/**
+ * The 1e-6 false-positive budget of one call, split over every search that may run: aligned test
+ * 5e-7, the three flips of the whole frame 1e-7, the crop/scale search 2e-7, the rotation search 2e-7.
+ * Each stage's bound is (candidates / share) * exp(-z^2/2), so the stages together stay within 1e-6.
+ */
+export const FPR_SHARES = { aligned: 0.5, flip: 0.1, cropScale: 0.2, rotation: 0.2 } as const;
+const M_ALIGNED = (2 * SIGNALS) / FPR_SHARES.aligned;
+const M_FLIP = (6 * SIGNALS) / FPR_SHARES.flip;
+const M_SYNC = syncCandidates() / FPR_SHARES.cropScale;
 const FLIPS = ['none', 'lr', 'tb', 'rot180'] as const;
+const SIGNAL_NAMES = ['means', 'means+edges'] as const;
 export type Flip = (typeof FLIPS)[number];
+export type SearchStage = 'aligned' | 'flip' | 'crop-scale' | 'rotation';
+export interface StageReport { stage: SearchStage; ms: number }
 
-export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectOptions = {}): DetectResult {
-  if (!opts.rotation) return detectAsGiven(image, key, opts);
-  const plain = detectAsGiven(image, key, opts);
-  if (plain.present) return plain;
-  const angles = rotationCandidates(image, ROTATION_CANDIDATES);
-  let found: DetectResult | null = null;
-  for (const a of angles) {
-    if (Math.abs(a) < 0.1) continue; // that is the frame as given, already tried
-    const r = detectAsGiven(rotate(image, -a), key, opts);
-    const fpp = Math.min(1, r.falsePositiveProbability * angles.length);
-    if (r.present && fpp <= FPR_TARGET && (!found || r.score > found.score)) {
-      // The threshold for the union over the candidates: m -> m * count in the bound.
-      const threshold = Math.sqrt(r.threshold * r.threshold + 2 * Math.log(angles.length));
-      found = { ...r, falsePositiveProbability: fpp, threshold, geometry: { ...r.geometry, rotationDeg: a } };
-    }
-  }
-  return found ?? plain;
-}
+/**
+ * Default time budget (ms) for the searches of one object in verify, the ingest gateway and
+ * `radseal watermark detect`: the aligned test always runs; the flip, crop/scale and rotation
+ * searches start only while the budget lasts (a search that has started finishes).
+ */
+export const DEFAULT_SEARCH_BUDGET_MS = 6000;
 
 /** Rotation angles tried by DetectOptions.rotation. */
 const ROTATION_CANDIDATES = 3;
 
-function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): DetectResult {
+export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectOptions = {}): DetectResult {
+  const t0 = performance.now();
+  const deadline = opts.timeBudgetMs !== undefined ? t0 + opts.timeBudgetMs : Infinity;
+  const plain = detectAsGiven(image, key, opts, deadline);
+  if (plain.present || !opts.rotation || opts.sync === false) return plain;
+  const stages = [...plain.search.stages];
+  if (performance.now() >= deadline) return { ...plain, search: { ...plain.search, budgetExhausted: true } };
+  // Stage 3: rotation. Each turned frame is searched as given (aligned and crop/scale, no flips); the inner
+  // call's false-positive probability is a valid p-value, so the union over the candidates, scaled to this
+  // stage's share, bounds the stage.
+  const tr = performance.now();
+  let found: DetectResult | null = null;
+  let exhausted = false;
+  try {
+    const angles = rotationCandidates(image, ROTATION_CANDIDATES);
+    for (const a of angles) {
+      if (Math.abs(a) < 0.1) continue; // that is the frame as given, already tried
+      if (performance.now() >= deadline) { exhausted = true; break; }
+      const r = detectAsGiven(rotate(image, -a), key, { ...opts, flips: false }, deadline);
+      const fpp = Math.min(1, (r.falsePositiveProbability * ROTATION_CANDIDATES) / FPR_SHARES.rotation);
+      if (r.present && fpp <= FPR_TARGET && (!found || r.score > found.score)) {
+        // The threshold for this stage: m -> m * count / share in the bound.
+        const threshold = Math.sqrt(r.threshold * r.threshold + 2 * Math.log(ROTATION_CANDIDATES / FPR_SHARES.rotation));
+        found = { ...r, falsePositiveProbability: fpp, threshold, geometry: { ...r.geometry, rotationDeg: a } };
+      }
+    }
+  } finally {
+    stages.push({ stage: 'rotation', ms: Math.round((performance.now() - tr) * 10) / 10 });
+  }
+  const search = { foundBy: found ? 'rotation' as const : null, stages, budgetExhausted: exhausted || (!found && performance.now() >= deadline) };
+  return found ? { ...found, search } : { ...plain, search };
+}
+
+function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, deadline: number): DetectResult {
   checkKey(key);
   validateFrame(image);
   const layout = layoutFor(key);
@@ -341,7 +390,10 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): 
     let img = put(core, image.pixels);
     const maxChips = Math.floor(rows / 2) * Math.floor(cols / 2);
     const means = core.alloc(4 * maxChips), res = core.alloc(4 * maxChips), rscratch = core.alloc(8 * maxChips);
-    const folded = core.alloc(4 * TILE2), zbuf = core.alloc(4 * TILE2), soft = core.alloc(4 * CODED_BITS);
+    const edgeMap = core.alloc(4 * maxChips), foldedEdges = core.alloc(4 * TILE2);
+    // folds[0]: chip-mean residual alone; folds[1]: chip-mean residual + border steps (see SIGNALS).
+    const folds = [core.alloc(4 * TILE2), core.alloc(4 * TILE2)];
+    const zbuf = core.alloc(4 * TILE2), soft = core.alloc(4 * CODED_BITS);
     const pIdx = put(core, layout.pilotIdx), pSign = put(core, layout.pilotSign);
     const sgn = put(core, layout.sign), role = put(core, layout.role);
 
@@ -350,59 +402,108 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): 
       if (gr > 0 && gc > 0) {
         w.wmChipMeans(img, cols, chip, oy, ox, gr, gc, means);
         w.wmResidual(means, gr, gc, CLIP_K, res, rscratch);
-        w.wmFold(res, gr, gc, TILE, 0, 0, folded);
-      } else core.bytes(folded, 4 * TILE2).fill(0);
+        w.wmFold(res, gr, gc, TILE, 0, 0, folds[0]!);
+        w.wmEdgeStats(img, rows, cols, chip, oy, ox, gr, gc, edgeMap);
+        w.wmLocalNormalize(edgeMap, gr, gc, CLIP_K, rscratch, -1);
+        w.wmFold(edgeMap, gr, gc, TILE, 0, 0, foldedEdges);
+        const M = f32(core, folds[0]!, TILE2), E = f32(core, foldedEdges, TILE2), S = f32(core, folds[1]!, TILE2);
+        for (let j = 0; j < TILE2; j++) S[j] = M[j]! + E[j]!;
+      } else for (const f of folds) core.bytes(f, 4 * TILE2).fill(0);
       return { gr, gc };
+    };
+    /** Pilot z at tile shift (dy, dx) for both signals; soft bits of the stronger one are left in `soft`. */
+    const atShift = (dy: number, dx: number): { z: number; signal: number } => {
+      const z0 = w.wmSoftBits(folds[0]!, TILE, dy, dx, sgn, role, CODED_BITS, soft);
+      const z1 = w.wmSoftBits(folds[1]!, TILE, dy, dx, sgn, role, CODED_BITS, soft);
+      if (Math.abs(z1) >= Math.abs(z0)) return { z: z1, signal: 1 };
+      w.wmSoftBits(folds[0]!, TILE, dy, dx, sgn, role, CODED_BITS, soft);
+      return { z: z0, signal: 0 };
+    };
+    /** Best tile shift over both signals at the prepared geometry. */
+    const searchShifts = (chip: number, oy: number, ox: number): Candidate => {
+      let top: Candidate = { chip, oy, ox, dy: 0, dx: 0, z: 0, signal: 1 };
+      for (let signal = 0; signal < SIGNALS; signal++) {
+        const i = w.wmSyncSearch(folds[signal]!, TILE, pIdx, pSign, PILOTS, zbuf);
+        const z = f32(core, zbuf, TILE2)[i]!;
+        if (Math.abs(z) > Math.abs(top.z)) top = { chip, oy, ox, dy: Math.floor(i / TILE), dx: i % TILE, z, signal };
+      }
+      return top;
+    };
+    const found = (z: number, mm: number) => bound(Math.abs(z), mm) <= FPR_TARGET;
+    const stages: StageReport[] = [];
+    const timed = <T>(stage: SearchStage, f: () => T): T => {
+      const t0 = performance.now();
+      try { return f(); } finally { stages.push({ stage, ms: Math.round((performance.now() - t0) * 10) / 10 }); }
     };
 
     // Stage 1: the frame as marked (no crop, no scaling).
-    let geo = prepare(CHIP, 0, 0);
-    let best: Candidate = { chip: CHIP, oy: 0, ox: 0, dy: 0, dx: 0, z: w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft) };
+    let geo = { gr: 0, gc: 0 };
+    let best = timed('aligned', (): Candidate => {
+      geo = prepare(CHIP, 0, 0);
+      return { chip: CHIP, oy: 0, ox: 0, dy: 0, dx: 0, ...atShift(0, 0) };
+    });
     let m = M_ALIGNED;
     let synced = false;
     let flipMode = 0;
-    if (bound(Math.abs(best.z), m) > FPR_TARGET && opts.sync !== false && opts.flips !== false) {
+    let foundBy: SearchStage | null = found(best.z, m) ? 'aligned' : null;
+    if (!foundBy && opts.sync !== false && opts.flips !== false && performance.now() < deadline) {
       // Stage 1b: the whole frame mirrored or turned by 180 degrees: flipping it back restores the marked grid.
       const orig = img;
       const flipped = core.alloc(2 * rows * cols);
-      let top = { mode: 0, z: 0 };
-      for (const mode of [1, 2, 3]) {
-        w.wmFlip(orig, flipped, rows, cols, mode);
-        img = flipped;
-        prepare(CHIP, 0, 0);
-        const z = w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft);
-        if (Math.abs(z) > Math.abs(top.z)) top = { mode, z };
-      }
-      if (bound(Math.abs(top.z), M_FLIP) <= FPR_TARGET) {
-        flipMode = top.mode;
-        w.wmFlip(orig, flipped, rows, cols, flipMode);
-        img = flipped;
-        geo = prepare(CHIP, 0, 0);
-        best = { ...best, z: w.wmSoftBits(folded, TILE, 0, 0, sgn, role, CODED_BITS, soft) };
-        m = M_FLIP;
-      } else {
-        img = orig;
-        geo = prepare(CHIP, 0, 0);
-      }
+      timed('flip', () => {
+        let top = { mode: 0, z: 0 };
+        for (const mode of [1, 2, 3]) {
+          w.wmFlip(orig, flipped, rows, cols, mode);
+          img = flipped;
+          prepare(CHIP, 0, 0);
+          const z = atShift(0, 0).z;
+          if (Math.abs(z) > Math.abs(top.z)) top = { mode, z };
+        }
+        if (found(top.z, M_FLIP)) {
+          flipMode = top.mode;
+          w.wmFlip(orig, flipped, rows, cols, flipMode);
+          img = flipped;
+          geo = prepare(CHIP, 0, 0);
+          best = { ...best, ...atShift(0, 0) };
+          m = M_FLIP;
+          foundBy = 'flip';
+        } else {
+          img = orig;
+          geo = prepare(CHIP, 0, 0);
+        }
+      });
     }
-    if (bound(Math.abs(best.z), m) > FPR_TARGET && opts.sync !== false) {
-      // Stage 2: crop offsets (tile shift x pixel phase) and scales.
+    if (!foundBy && opts.sync !== false && performance.now() < deadline) {
+      // Stage 2: crop offsets (tile shift x pixel phase) and scales. Full-size chips are scanned at
+      // even pixel phases, then the 8 phases around the best are tried: the bound counts all 64.
       m = M_SYNC;
       synced = true;
-      let top: Candidate = { ...best, z: 0 };
-      for (const { chip, step } of SYNC_PLAN) {
-        for (let oy = 0; oy < chip; oy += step) {
-          for (let ox = 0; ox < chip; ox += step) {
-            prepare(chip, oy, ox);
-            const i = w.wmSyncSearch(folded, TILE, pIdx, pSign, PILOTS, zbuf);
-            const z = f32(core, zbuf, TILE2)[i]!;
-            if (Math.abs(z) > Math.abs(top.z)) top = { chip, oy, ox, dy: Math.floor(i / TILE), dx: i % TILE, z };
+      best = timed('crop-scale', (): Candidate => {
+        let top: Candidate = { ...best, z: 0 };
+        for (const { chip, step } of SYNC_PLAN) {
+          for (let oy = 0; oy < chip; oy += step) {
+            for (let ox = 0; ox < chip; ox += step) {
+              prepare(chip, oy, ox);
+              const c = searchShifts(chip, oy, ox);
+              if (Math.abs(c.z) > Math.abs(top.z)) top = c;
+            }
           }
         }
-      }
-      best = top;
+        if (top.chip === CHIP) {
+          const c0 = top;
+          for (let ddy = -1; ddy <= 1; ddy++) for (let ddx = -1; ddx <= 1; ddx++) {
+            const oy = (c0.oy + ddy + CHIP) % CHIP, ox = (c0.ox + ddx + CHIP) % CHIP;
+            if (oy % 2 === 0 && ox % 2 === 0) continue; // scanned already
+            prepare(CHIP, oy, ox);
+            const c = searchShifts(CHIP, oy, ox);
+            if (Math.abs(c.z) > Math.abs(top.z)) top = c;
+          }
+        }
+        return top;
+      });
       geo = prepare(best.chip, best.oy, best.ox);
-      w.wmSoftBits(folded, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
+      w.wmSoftBits(folds[best.signal]!, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
+      if (found(best.z, m)) foundBy = 'crop-scale';
     }
     const inverted = best.z < 0;
     const score = Math.abs(best.z);
@@ -485,8 +586,9 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): 
     if (fragileBlocks) {
       return {
         present: presentOut, score, falsePositiveProbability: fppOut, payloadHex, bitErrors, blocks: fragileBlocks, inverted,
-        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]!, rotationDeg: 0 },
+        geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]!, rotationDeg: 0, signal: SIGNAL_NAMES[best.signal]! },
         contentTag, threshold, mapSource: 'fragile', fragile, payloadSource,
+        search: { foundBy: foundBy ?? (presentOut ? 'aligned' : null), stages, budgetExhausted: !presentOut && performance.now() >= deadline },
       };
     }
 
@@ -504,9 +606,7 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): 
       const ep = put(core, e);
       const elig = core.alloc(n);
       w.wmEligible(img, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, maxval(image.bitsStored), elig);
-      const edges = core.alloc(4 * n);
-      w.wmEdgeStats(img, rows, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, edges);
-      w.wmLocalNormalize(edges, geo.gr, geo.gc, CLIP_K, rscratch, -1);
+      const edges = edgeMap; // the last prepare() was at this geometry
       const offR = (TILE - best.dy) % TILE, offC = (TILE - best.dx) % TILE;
       const globalZ = (src: number): number => {
         const zb = core.alloc(4), nb = core.alloc(4);
@@ -549,8 +649,9 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions): 
     }
     return {
       present, score, falsePositiveProbability: fpp, payloadHex, bitErrors, blocks, inverted,
-      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]!, rotationDeg: 0 },
+      geometry: { chip: best.chip, offsetY: best.oy, offsetX: best.ox, tileShiftY: best.dy, tileShiftX: best.dx, synced, flip: FLIPS[flipMode]!, rotationDeg: 0, signal: SIGNAL_NAMES[best.signal]! },
       contentTag, threshold, mapSource, fragile, payloadSource,
+      search: { foundBy, stages, budgetExhausted: !present && performance.now() >= deadline },
     };
   } finally {
     core.release(m0);
