@@ -8,7 +8,6 @@
 // The context is a plain struct in linear memory (16-byte aligned):
 //   [0, 128)      H0..H7, one v128 each (lane k = message k)
 //   [128, 1152)   W0..W63, the message schedule of the block being compressed
-import { K } from './sha256';
 
 const H: usize = 0;
 const W: usize = 128;
@@ -52,6 +51,75 @@ export function sha256x4Init(ctx: usize): void {
   v128.store(ctx, i32x4(0x5be0cd19, 0x5be0cd19, 0x5be0cd19, 0x5be0cd19), H + 112);
 }
 
+// K (FIPS 180-4 §4.2.2) with each constant in all four lanes, so a round loads its constant as
+// one vector instead of loading a word and splatting it.
+const K4: usize = memory.data<u32>([
+  0x428a2f98, 0x428a2f98, 0x428a2f98, 0x428a2f98,
+  0x71374491, 0x71374491, 0x71374491, 0x71374491,
+  0xb5c0fbcf, 0xb5c0fbcf, 0xb5c0fbcf, 0xb5c0fbcf,
+  0xe9b5dba5, 0xe9b5dba5, 0xe9b5dba5, 0xe9b5dba5,
+  0x3956c25b, 0x3956c25b, 0x3956c25b, 0x3956c25b,
+  0x59f111f1, 0x59f111f1, 0x59f111f1, 0x59f111f1,
+  0x923f82a4, 0x923f82a4, 0x923f82a4, 0x923f82a4,
+  0xab1c5ed5, 0xab1c5ed5, 0xab1c5ed5, 0xab1c5ed5,
+  0xd807aa98, 0xd807aa98, 0xd807aa98, 0xd807aa98,
+  0x12835b01, 0x12835b01, 0x12835b01, 0x12835b01,
+  0x243185be, 0x243185be, 0x243185be, 0x243185be,
+  0x550c7dc3, 0x550c7dc3, 0x550c7dc3, 0x550c7dc3,
+  0x72be5d74, 0x72be5d74, 0x72be5d74, 0x72be5d74,
+  0x80deb1fe, 0x80deb1fe, 0x80deb1fe, 0x80deb1fe,
+  0x9bdc06a7, 0x9bdc06a7, 0x9bdc06a7, 0x9bdc06a7,
+  0xc19bf174, 0xc19bf174, 0xc19bf174, 0xc19bf174,
+  0xe49b69c1, 0xe49b69c1, 0xe49b69c1, 0xe49b69c1,
+  0xefbe4786, 0xefbe4786, 0xefbe4786, 0xefbe4786,
+  0x0fc19dc6, 0x0fc19dc6, 0x0fc19dc6, 0x0fc19dc6,
+  0x240ca1cc, 0x240ca1cc, 0x240ca1cc, 0x240ca1cc,
+  0x2de92c6f, 0x2de92c6f, 0x2de92c6f, 0x2de92c6f,
+  0x4a7484aa, 0x4a7484aa, 0x4a7484aa, 0x4a7484aa,
+  0x5cb0a9dc, 0x5cb0a9dc, 0x5cb0a9dc, 0x5cb0a9dc,
+  0x76f988da, 0x76f988da, 0x76f988da, 0x76f988da,
+  0x983e5152, 0x983e5152, 0x983e5152, 0x983e5152,
+  0xa831c66d, 0xa831c66d, 0xa831c66d, 0xa831c66d,
+  0xb00327c8, 0xb00327c8, 0xb00327c8, 0xb00327c8,
+  0xbf597fc7, 0xbf597fc7, 0xbf597fc7, 0xbf597fc7,
+  0xc6e00bf3, 0xc6e00bf3, 0xc6e00bf3, 0xc6e00bf3,
+  0xd5a79147, 0xd5a79147, 0xd5a79147, 0xd5a79147,
+  0x06ca6351, 0x06ca6351, 0x06ca6351, 0x06ca6351,
+  0x14292967, 0x14292967, 0x14292967, 0x14292967,
+  0x27b70a85, 0x27b70a85, 0x27b70a85, 0x27b70a85,
+  0x2e1b2138, 0x2e1b2138, 0x2e1b2138, 0x2e1b2138,
+  0x4d2c6dfc, 0x4d2c6dfc, 0x4d2c6dfc, 0x4d2c6dfc,
+  0x53380d13, 0x53380d13, 0x53380d13, 0x53380d13,
+  0x650a7354, 0x650a7354, 0x650a7354, 0x650a7354,
+  0x766a0abb, 0x766a0abb, 0x766a0abb, 0x766a0abb,
+  0x81c2c92e, 0x81c2c92e, 0x81c2c92e, 0x81c2c92e,
+  0x92722c85, 0x92722c85, 0x92722c85, 0x92722c85,
+  0xa2bfe8a1, 0xa2bfe8a1, 0xa2bfe8a1, 0xa2bfe8a1,
+  0xa81a664b, 0xa81a664b, 0xa81a664b, 0xa81a664b,
+  0xc24b8b70, 0xc24b8b70, 0xc24b8b70, 0xc24b8b70,
+  0xc76c51a3, 0xc76c51a3, 0xc76c51a3, 0xc76c51a3,
+  0xd192e819, 0xd192e819, 0xd192e819, 0xd192e819,
+  0xd6990624, 0xd6990624, 0xd6990624, 0xd6990624,
+  0xf40e3585, 0xf40e3585, 0xf40e3585, 0xf40e3585,
+  0x106aa070, 0x106aa070, 0x106aa070, 0x106aa070,
+  0x19a4c116, 0x19a4c116, 0x19a4c116, 0x19a4c116,
+  0x1e376c08, 0x1e376c08, 0x1e376c08, 0x1e376c08,
+  0x2748774c, 0x2748774c, 0x2748774c, 0x2748774c,
+  0x34b0bcb5, 0x34b0bcb5, 0x34b0bcb5, 0x34b0bcb5,
+  0x391c0cb3, 0x391c0cb3, 0x391c0cb3, 0x391c0cb3,
+  0x4ed8aa4a, 0x4ed8aa4a, 0x4ed8aa4a, 0x4ed8aa4a,
+  0x5b9cca4f, 0x5b9cca4f, 0x5b9cca4f, 0x5b9cca4f,
+  0x682e6ff3, 0x682e6ff3, 0x682e6ff3, 0x682e6ff3,
+  0x748f82ee, 0x748f82ee, 0x748f82ee, 0x748f82ee,
+  0x78a5636f, 0x78a5636f, 0x78a5636f, 0x78a5636f,
+  0x84c87814, 0x84c87814, 0x84c87814, 0x84c87814,
+  0x8cc70208, 0x8cc70208, 0x8cc70208, 0x8cc70208,
+  0x90befffa, 0x90befffa, 0x90befffa, 0x90befffa,
+  0xa4506ceb, 0xa4506ceb, 0xa4506ceb, 0xa4506ceb,
+  0xbef9a3f7, 0xbef9a3f7, 0xbef9a3f7, 0xbef9a3f7,
+  0xc67178f2, 0xc67178f2, 0xc67178f2, 0xc67178f2,
+]);
+
 /** Runs the 64 rounds over the schedule W0..W15 already in the context. */
 function compress(ctx: usize): void {
   // W16..W63 (FIPS 180-4 §6.2.2 step 1).
@@ -62,12 +130,27 @@ function compress(ctx: usize): void {
   }
   let a = v128.load(ctx, H + 0), b = v128.load(ctx, H + 16), c = v128.load(ctx, H + 32), d = v128.load(ctx, H + 48);
   let e = v128.load(ctx, H + 64), f = v128.load(ctx, H + 80), g = v128.load(ctx, H + 96), h = v128.load(ctx, H + 112);
-  for (let i: usize = 0; i < 64; i++) {
-    const k = load<u32>(K + (i << 2));
-    const t1 = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), i32x4(k, k, k, k))), v128.load(ctx + W + (i << 4)));
-    const t2 = i32x4.add(Sig0(a), Maj(a, b, c));
-    h = g; g = f; f = e; e = i32x4.add(d, t1);
-    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+  let t: v128;
+  // Eight rounds per pass with the names rotated (round i works on (a..h) rotated by i mod 8),
+  // so no round ends in eight moves.
+  for (let i: usize = 0; i < 64; i += 8) {
+    const k = K4 + (i << 4), w = ctx + W + (i << 4);
+    t = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), v128.load(k, 0))), v128.load(w, 0));
+    d = i32x4.add(d, t); h = i32x4.add(t, i32x4.add(Sig0(a), Maj(a, b, c)));
+    t = i32x4.add(i32x4.add(i32x4.add(g, Sig1(d)), i32x4.add(Chi(d, e, f), v128.load(k, 16))), v128.load(w, 16));
+    c = i32x4.add(c, t); g = i32x4.add(t, i32x4.add(Sig0(h), Maj(h, a, b)));
+    t = i32x4.add(i32x4.add(i32x4.add(f, Sig1(c)), i32x4.add(Chi(c, d, e), v128.load(k, 32))), v128.load(w, 32));
+    b = i32x4.add(b, t); f = i32x4.add(t, i32x4.add(Sig0(g), Maj(g, h, a)));
+    t = i32x4.add(i32x4.add(i32x4.add(e, Sig1(b)), i32x4.add(Chi(b, c, d), v128.load(k, 48))), v128.load(w, 48));
+    a = i32x4.add(a, t); e = i32x4.add(t, i32x4.add(Sig0(f), Maj(f, g, h)));
+    t = i32x4.add(i32x4.add(i32x4.add(d, Sig1(a)), i32x4.add(Chi(a, b, c), v128.load(k, 64))), v128.load(w, 64));
+    h = i32x4.add(h, t); d = i32x4.add(t, i32x4.add(Sig0(e), Maj(e, f, g)));
+    t = i32x4.add(i32x4.add(i32x4.add(c, Sig1(h)), i32x4.add(Chi(h, a, b), v128.load(k, 80))), v128.load(w, 80));
+    g = i32x4.add(g, t); c = i32x4.add(t, i32x4.add(Sig0(d), Maj(d, e, f)));
+    t = i32x4.add(i32x4.add(i32x4.add(b, Sig1(g)), i32x4.add(Chi(g, h, a), v128.load(k, 96))), v128.load(w, 96));
+    f = i32x4.add(f, t); b = i32x4.add(t, i32x4.add(Sig0(c), Maj(c, d, e)));
+    t = i32x4.add(i32x4.add(i32x4.add(a, Sig1(f)), i32x4.add(Chi(f, g, h), v128.load(k, 112))), v128.load(w, 112));
+    e = i32x4.add(e, t); a = i32x4.add(t, i32x4.add(Sig0(b), Maj(b, c, d)));
   }
   v128.store(ctx, i32x4.add(v128.load(ctx, H + 0), a), H + 0);
   v128.store(ctx, i32x4.add(v128.load(ctx, H + 16), b), H + 16);

@@ -109,7 +109,9 @@ export class CaptureService extends EventEmitter {
     this.held = o.withoutTechnologist === 'hold' ? new HeldFrames(this.outbox, o.device) : null;
     if (this.outbox.removedPartials.length) this.log(`capture: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash: ${this.outbox.removedPartials.join(', ')}`);
     const frameBytes = b.detector.rows * b.detector.cols * 2;
-    const store = new CoreFrameStore(new Core(), frameBytes, frameSlots(b));
+    // One core for the whole capture, fixed at the board's budget: frame slots, and the hashing,
+    // tile table and watermark that work on a frame where the link wrote it.
+    const store = new CoreFrameStore(new Core({ budgetBytes: b.memory.budgetBytes }), frameBytes, frameSlots(b));
     this.receiver = new LinkReceiver({
       store, windowChunks: b.link.windowChunks, maxChunkBytes: 1 << 20, maxRows: b.detector.rows, maxCols: b.detector.cols,
       nakTimeoutMs: b.link.nakTimeoutMs, maxNakIntervalMs: b.link.maxAckTimeoutMs,
@@ -199,9 +201,10 @@ export class CaptureService extends EventEmitter {
         f.ack();
         return;
       }
-      // Copy the pixels out of the link's buffer so the slot can take the next frame while we seal.
+      // The pixels stay in the link's frame slot (core memory) until the object is durable: the
+      // watermark, tile hashes and DICOM encode read them there (the slot is freed by ack/fail).
       const bytes = f.bytes();
-      const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols).slice();
+      const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols);
       const filing = this.o.procedures?.fileExposure();
       const meta = { ...boardEquipment(this.o.board, f.deviceId), ...filing?.meta };
       const technologist = this.o.technologistProvider?.() ?? this.o.technologist;
@@ -222,6 +225,7 @@ export class CaptureService extends EventEmitter {
           extraElements: filing?.extraElements,
           technologist,
           watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
+          markInPlace: true,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
         },
         this.sealingDevice,

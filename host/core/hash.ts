@@ -3,7 +3,7 @@
 // buffer carved from the core's arena; bytes that live in JavaScript are copied
 // through the staging buffer piece by piece, bytes already in core memory
 // (frames streamed in by the link layer) are hashed in place with updateAt().
-import { Core, type CoreExports } from './wasm.js';
+import { Core, coreHolding, type CoreExports } from './wasm.js';
 
 /** The four exports every streaming hash in the core provides. */
 interface HashExports {
@@ -25,6 +25,15 @@ type Sha512Exports = CoreExports & {
   sha512Init(ctx: number): void;
   sha512Update(ctx: number, ptr: number, len: number): void;
   sha512Final(ctx: number, out: number): void;
+};
+
+const sha256Fns = (x: CoreExports): HashExports => {
+  const e = x as Sha256Exports;
+  return { contextSize: e.sha256ContextSize, init: e.sha256Init, update: e.sha256Update, final: e.sha256Final };
+};
+const sha512Fns = (x: CoreExports): HashExports => {
+  const e = x as Sha512Exports;
+  return { contextSize: e.sha512ContextSize, init: e.sha512Init, update: e.sha512Update, final: e.sha512Final };
 };
 
 /** Default staging buffer: large enough that per-call overhead vanishes, small beside a frame. */
@@ -114,15 +123,13 @@ export abstract class CoreHash {
 
 export class CoreSha256 extends CoreHash {
   constructor(core: Core, stagingBytes = DEFAULT_STAGING_BYTES) {
-    const x = core.exports as Sha256Exports;
-    super(core, { contextSize: x.sha256ContextSize, init: x.sha256Init, update: x.sha256Update, final: x.sha256Final }, 32, 64, stagingBytes);
+    super(core, sha256Fns(core.exports), 32, 64, stagingBytes);
   }
 }
 
 export class CoreSha512 extends CoreHash {
   constructor(core: Core, stagingBytes = DEFAULT_STAGING_BYTES) {
-    const x = core.exports as Sha512Exports;
-    super(core, { contextSize: x.sha512ContextSize, init: x.sha512Init, update: x.sha512Update, final: x.sha512Final }, 64, 128, stagingBytes);
+    super(core, sha512Fns(core.exports), 64, 128, stagingBytes);
   }
 }
 
@@ -137,12 +144,35 @@ function sharedHashers(): { core: Core; sha256: CoreSha256; sha512: CoreSha512 }
   return shared;
 }
 
-/** SHA-256 of `data` computed in the WebAssembly core. */
+/**
+ * The digest of bytes that already live in a core's memory (a capture frame slot), hashed where
+ * they are: the context is carved from that core for the call and released after it.
+ */
+function digestInPlace(core: Core, fns: (x: CoreExports) => HashExports, outputLen: number, ptr: number, len: number): Uint8Array {
+  const f = fns(core.exports);
+  const mark = core.mark();
+  try {
+    const ctx = core.alloc(f.contextSize());
+    const out = core.alloc(outputLen);
+    f.init(ctx);
+    for (let off = 0; off < len; off += PIECE_BYTES) f.update(ctx, ptr + off, Math.min(PIECE_BYTES, len - off));
+    f.final(ctx, out);
+    return core.bytes(out, outputLen).slice();
+  } finally {
+    core.release(mark);
+  }
+}
+
+/** SHA-256 of `data` computed in the WebAssembly core (in place when `data` already lives in core memory). */
 export function sha256(data: Uint8Array): Uint8Array {
+  const held = coreHolding(data);
+  if (held) return digestInPlace(held.core, sha256Fns, 32, held.ptr, data.length);
   return sharedHashers().sha256.reset().update(data).digest();
 }
 
-/** SHA-512 of `data` computed in the WebAssembly core. */
+/** SHA-512 of `data` computed in the WebAssembly core (in place when `data` already lives in core memory). */
 export function sha512(data: Uint8Array): Uint8Array {
+  const held = coreHolding(data);
+  if (held) return digestInPlace(held.core, sha512Fns, 64, held.ptr, data.length);
   return sharedHashers().sha512.reset().update(data).digest();
 }

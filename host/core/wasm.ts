@@ -39,6 +39,19 @@ function compiledCore(): WebAssembly.Module {
 
 const PAGE = 65536;
 
+export interface CoreOptions {
+  /**
+   * Fixed size of core memory in bytes: grown to this once, at construction, and never again
+   * (an alloc beyond it throws). Views into a budgeted core are never detached by growth, so
+   * frames can stay in core memory while several steps read them; and the budget bounds every
+   * byte the core works in (frames, hashing, tiles, watermark), not just the frame buffers.
+   */
+  budgetBytes?: number;
+}
+
+/** Live cores, so a view can be traced back to the core whose memory holds it. */
+const live = new Set<WeakRef<Core>>();
+
 /**
  * One instance of the core with a bump arena over its linear memory.
  * The core allocates nothing itself: every context and buffer it works on is
@@ -46,15 +59,25 @@ const PAGE = 65536;
  */
 export class Core {
   readonly exports: CoreExports;
+  /** The memory budget in bytes, or undefined when memory grows on demand. */
+  readonly budgetBytes: number | undefined;
   private readonly base: number;
   private top: number;
 
-  constructor() {
+  constructor(options: CoreOptions = {}) {
     // An empty import object: the core must have no imports at all.
     const instance = new WebAssembly.Instance(compiledCore(), {});
     this.exports = instance.exports as CoreExports;
     this.base = align(this.exports.heapBase(), 16);
     this.top = this.base;
+    const budget = options.budgetBytes;
+    if (budget !== undefined) {
+      if (!Number.isInteger(budget) || budget < this.base) throw new RangeError(`radseal core: memory budget ${budget} bytes is below the core's own ${this.base}`);
+      const have = this.memory.buffer.byteLength;
+      if (budget > have) this.memory.grow(Math.floor((budget - have) / PAGE));
+      this.budgetBytes = this.memory.buffer.byteLength;
+    }
+    live.add(new WeakRef(this));
   }
 
   get memory(): WebAssembly.Memory {
@@ -66,7 +89,12 @@ export class Core {
     const start = align(this.top, alignment);
     const end = start + bytes;
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    if (end > have) {
+      if (this.budgetBytes !== undefined) {
+        throw new RangeError(`radseal core: memory budget of ${this.budgetBytes} bytes exceeded (${end - this.base} bytes in use would be needed)`);
+      }
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+    }
     this.top = end;
     return start;
   }
@@ -81,10 +109,38 @@ export class Core {
     return this.top;
   }
 
+  /** Bytes allocated from the arena so far. */
+  get used(): number {
+    return this.top - this.base;
+  }
+
   /** A view of core memory; re-create it after any alloc (growth detaches old views). */
   bytes(offset: number, length: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, offset, length);
   }
+
+  /** The offset of `view` in this core's memory, or undefined when it lives elsewhere. */
+  offsetOf(view: ArrayBufferView): number | undefined {
+    return view.buffer === this.memory.buffer ? view.byteOffset : undefined;
+  }
+}
+
+/**
+ * The core whose memory holds `view`, and where: lets a wrapper given bytes that already live in
+ * core memory (a capture frame slot) work on them in place instead of copying them in.
+ */
+export function coreHolding(view: ArrayBufferView): { core: Core; ptr: number } | undefined {
+  if (view.buffer instanceof SharedArrayBuffer || view.byteLength === 0) return undefined;
+  for (const ref of live) {
+    const core = ref.deref();
+    if (!core) {
+      live.delete(ref);
+      continue;
+    }
+    const ptr = core.offsetOf(view);
+    if (ptr !== undefined) return { core, ptr };
+  }
+  return undefined;
 }
 
 function align(n: number, a: number): number {

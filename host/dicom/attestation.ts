@@ -88,8 +88,14 @@ export interface CaptureAttestation {
   boardId: string;
   /** SHA-256 of the frame exactly as the detector sent it (uint16 little endian, row-major). */
   rawFrameSha256: Uint8Array;
-  /** SHA-256 of the Pixel Data value as stored (after watermarking). */
+  /**
+   * SHA-256 of the Pixel Data value as stored (after watermarking); in format 3 (`tileDigest`)
+   * the tile digest of the stored pixels instead (host/core/tiles.ts: SHA-256 over the geometry
+   * and the tile table, which covers every pixel), so the seal hashes the frame once, four tiles at a time.
+   */
   pixelDataSha256: Uint8Array;
+  /** Format 3: the pixel hash (0009,1005) is the tile digest; written as format '3', read back from it. */
+  tileDigest?: boolean;
   /** DICOM DT of the capture. */
   captureDateTime: string;
   /** Optional tile hash table (absent in objects sealed before it existed). */
@@ -98,7 +104,7 @@ export interface CaptureAttestation {
   watermark?: WatermarkAttestation;
   /** Present (format 2) when the object was received from a modality rather than captured from a link. */
   received?: ReceivedAttestation;
-  /** Attestation format version as read ('1' or '2'); written from the fields present. */
+  /** Attestation format version as read ('1', '2' or '3'); written from the fields present. */
   formatVersion?: string;
 }
 
@@ -112,7 +118,7 @@ export function attestationElements(a: CaptureAttestation): Element[] {
     ob(T.rawFrameSha256, a.rawFrameSha256),
     ob(T.pixelDataSha256, a.pixelDataSha256),
     str(T.captureDateTime, 'DT', a.captureDateTime),
-    str(T.formatVersion, 'CS', a.received ? '2' : '1'),
+    str(T.formatVersion, 'CS', a.received ? '2' : a.tileDigest ? '3' : '1'),
     ...(a.tiles ? [us(T.tileSize, a.tiles.size), ob(T.tileSha256Table, a.tiles.hashes)] : []),
     ...(a.watermark ? [
       str(T.watermarkScheme, 'LO', a.watermark.scheme),
@@ -147,6 +153,7 @@ export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
     watermark: readWatermark(ds),
     received: readReceived(ds),
     formatVersion: decodeString(findElement(ds, T.formatVersion)?.value),
+    tileDigest: decodeString(findElement(ds, T.formatVersion)?.value) === '3',
   };
 }
 

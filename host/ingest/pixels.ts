@@ -4,7 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { type DataSet, findElement, tag } from '../dicom/model.js';
 import type { CaptureAttestation } from '../dicom/attestation.js';
 import { decodeUS } from '../dicom/values.js';
-import { changedTiles, tileGrid, tileHashes } from '../core/tiles.js';
+import { changedTiles, tileDigest, tileGrid, tileHashes } from '../core/tiles.js';
 import type { TamperedTiles, VerifyReport } from './verify-report.js';
 import { encodeFragments } from '../dicom/writer.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
@@ -37,7 +37,8 @@ export function checkPixels(ds: DataSet, attestation: CaptureAttestation): Pixel
   if (!pixels) return { intact: null, reasons: [] };
   // node:crypto (OpenSSL, SHA-NI where the CPU has it) rather than the core: verification runs on
   // PACS servers, not on the capture device, and a second implementation checks the core's hash.
-  const digest = new Uint8Array(createHash('sha256').update(pixels).digest());
+  // Format 3: the pixel hash is the tile digest of the pixels as stored (the tile table, then its digest).
+  const digest = attestation.tileDigest ? storedTileDigest(ds, pixels, attestation, element?.fragments !== undefined) : new Uint8Array(createHash('sha256').update(pixels).digest());
   const expected = attestation.pixelDataSha256;
   if (expected.length === digest.length && timingSafeEqual(digest, expected)) return { intact: true, reasons: [] };
   const reasons = ['Pixel Data does not match the pixel hash in the capture attestation: the image was changed'];
@@ -60,4 +61,17 @@ export function checkPixels(ds: DataSet, attestation: CaptureAttestation): Pixel
   reasons.push(`${tiles.length} of ${grid.rows * grid.cols * frames} tiles (${t.size}x${t.size} px) changed: ${list}${tiles.length > 12 ? ' ...' : ''}`);
   if (frames > 1) reasons.push(`tile rows are counted across frames: frame f holds tile rows ${grid.rows}·f to ${grid.rows}·f+${grid.rows - 1}`);
   return { intact: false, tiles: { size: t.size, rows: grid.rows * frames, cols: grid.cols, tiles }, reasons };
+}
+
+/**
+ * The tile digest (host/core/tiles.ts) of native single-frame pixels whose length is exactly
+ * rows x columns x 2, so that the tiles cover every byte; empty (never equal to a digest) otherwise.
+ */
+function storedTileDigest(ds: DataSet, pixels: Uint8Array, a: CaptureAttestation, encapsulated: boolean): Uint8Array {
+  const rows = decodeUS(findElement(ds, tag(0x0028, 0x0010))?.value) ?? 0;
+  const cols = decodeUS(findElement(ds, tag(0x0028, 0x0011))?.value) ?? 0;
+  const bits = decodeUS(findElement(ds, tag(0x0028, 0x0100))?.value) ?? 0;
+  const size = a.tiles?.size ?? 0;
+  if (encapsulated || a.received || bits !== 16 || rows < 1 || cols < 1 || size < 1 || pixels.length !== rows * cols * 2) return new Uint8Array(0);
+  return tileDigest(tileHashes(pixels, rows, cols, size), rows, cols, size);
 }

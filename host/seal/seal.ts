@@ -10,7 +10,7 @@ import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
 import type { EcdsaSigner } from '../keys/ecdsa.js';
-import { tileHashes } from '../core/tiles.js';
+import { tileDigest, tileHashes } from '../core/tiles.js';
 import { markFrame } from './watermark.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
@@ -56,6 +56,11 @@ export interface SealRequest {
   /** Site watermark: embedded before the pixels are hashed and signed. */
   watermark?: { key: Uint8Array; psnrDb?: number };
   /**
+   * The watermark may be embedded into `frame.pixels` itself (the capture service's frame slot in
+   * core memory, which nothing reads as the raw frame afterwards) rather than into a copy.
+   */
+  markInPlace?: boolean;
+  /**
    * A time-stamping authority for the device signature (RFC 3161, e.g. requestTimestamp): given
    * the Signature value, a token, or null to go on without one. Its errors are the caller's to catch.
    */
@@ -77,18 +82,21 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   if (req.rawFrameSha256.length !== 32) throw new RangeError('raw frame SHA-256 must be 32 bytes');
   const captureTime = req.captureTime ?? new Date();
   // The mark goes in first: everything hashed and signed below is the marked frame.
-  const marked = req.watermark ? markFrame(req.frame, req.watermark.key, device.deviceId, req.frameSerial, req.watermark.psnrDb) : undefined;
+  const marked = req.watermark ? markFrame(req.frame, req.watermark.key, device.deviceId, req.frameSerial, req.watermark.psnrDb, req.markInPlace) : undefined;
   const frame = marked?.frame ?? req.frame;
   const stored = pixelBytes(frame.pixels);
-  const pixelDataSha256 = sha256(stored);
   const tileSize = req.tileSize ?? DEFAULT_TILE_SIZE;
   const tiles = tileSize > 0 ? { size: tileSize, hashes: tileHashes(stored, frame.rows, frame.cols, tileSize) } : undefined;
+  // With a tile table the pixel hash is its tile digest (attestation format 3): the pixels are
+  // hashed once, four tiles at a time, instead of once more by a serial SHA-256.
+  const pixelDataSha256 = tiles ? tileDigest(tiles.hashes, frame.rows, frame.cols, tiles.size) : sha256(stored);
   const attestation = attestationElements({
     deviceId: device.deviceId,
     frameSerial: req.frameSerial,
     boardId: device.boardId,
     rawFrameSha256: req.rawFrameSha256,
     pixelDataSha256,
+    tileDigest: tiles !== undefined,
     captureDateTime: dicomDateTime(captureTime),
     tiles,
     watermark: marked?.attestation,

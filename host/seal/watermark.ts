@@ -27,9 +27,10 @@ export interface MarkedFrame {
   attestation: WatermarkAttestation;
 }
 
-export function markFrame(frame: DxFrame, key: Uint8Array, deviceId: string, frameSerial: number, psnrDb?: number): MarkedFrame {
+/** `inPlace`: the mark is embedded into `frame.pixels` itself (the caller's frame is the marked frame). */
+export function markFrame(frame: DxFrame, key: Uint8Array, deviceId: string, frameSerial: number, psnrDb?: number, inPlace = false): MarkedFrame {
   const payload = capturePayload(deviceId, frameSerial);
-  const result = embedWatermark(frame, key, payload, psnrDb === undefined ? {} : { psnrDb });
+  const result = embedWatermark(frame, key, payload, { ...(psnrDb === undefined ? {} : { psnrDb }), ...(inPlace ? { out: frame.pixels } : {}) });
   return {
     frame: result.image,
     attestation: { scheme: WATERMARK_SCHEME, keyId: watermarkKeyId(key), payload, psnrDb: result.psnrDb },

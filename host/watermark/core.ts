@@ -1,6 +1,6 @@
 // Typed access to the watermark primitives of the WebAssembly core. All
 // buffers live in the Core arena; every call releases what it allocated.
-import { Core } from '../core/wasm.js';
+import { Core, coreHolding } from '../core/wasm.js';
 import { CODED_BITS, PILOTS, REPS, TILE2 } from './params.js';
 
 export interface WmExports {
@@ -55,6 +55,15 @@ export function fragileContext(core: Core, key: Uint8Array, id: Uint8Array, rows
   ex(core).wmFragileSetup(k, idp, rows, cols, bits, ctx, scratch);
   core.bytes(scratch, FRAG_SCRATCH_BYTES).fill(0);
   return [ctx, scratch];
+}
+
+/**
+ * A frame to be marked in place (`out` is its own pixel array) whose pixels already live in core
+ * memory (the capture service's frame slot): the core and offset to embed into where they are,
+ * with no copy in or out. Undefined otherwise (the pixels are copied into the watermark's core).
+ */
+export function markInPlace(pixels: Uint16Array, out: Uint16Array | undefined): { core: Core; ptr: number } | undefined {
+  return out === pixels ? coreHolding(pixels) : undefined;
 }
 
 let shared: Core | undefined;
