@@ -230,3 +230,5 @@ def on_reconcile(output, uri, **request):
 orthanc.RegisterRestCallback('/radseal/reconcile', on_reconcile)
 orthanc.RegisterReceivedInstanceCallback(on_received)
 orthanc.RegisterOnStoredInstanceCallback(on_stored)
+
+import radseal_explorer  # noqa: E402,F401  Orthanc Explorer: verdict badges and the report route
