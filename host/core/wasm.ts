@@ -91,7 +91,7 @@ export class Core {
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       if (this.budgetBytes !== undefined) {
-        throw new RangeError(`radseal core: memory budget of ${this.budgetBytes} bytes exceeded (${end - this.base} bytes in use would be needed)`);
+        throw new RangeError(`radseal core: memory budget of ${this.budgetBytes} bytes exceeded (${end} would be needed: frame buffers and working space must fit; the board's memory.budgetBytes sets it)`);
       }
       this.memory.grow(Math.ceil((end - have) / PAGE));
     }

@@ -1,7 +1,10 @@
-// Frame buffers in WebAssembly memory. Chunks are copied straight into a slot
-// in core memory as they arrive and hashed there (CoreSha256.updateAt), so the
-// whole-frame SHA-256 is ready the moment the last chunk lands and the pixels
-// are already where the watermark and tile hashes will run.
+// Frame buffers in WebAssembly memory: the capture's one frame arena. Chunks are
+// copied straight into a slot in core memory as they arrive and hashed there
+// (CoreSha256.updateAt), so the whole-frame SHA-256 is ready the moment the last
+// chunk lands; the seal then reads the pixels in the slot (watermark embedded in
+// place, tile table, DICOM encode) until the object is durable and the slot is
+// released. In capture the core is fixed at the board's memory budget (Core
+// budgetBytes), so views of a slot are never detached by memory growth.
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { Core } from '../core/wasm.js';
 import { CoreSha256 } from '../core/hash.js';
