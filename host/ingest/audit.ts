@@ -59,6 +59,11 @@ export interface AuditEntry {
   reasons: string[];
   signers: Array<{ cn: string; role: string; algorithm: string; valid: boolean; trusted: boolean }>;
   device: string | null;
+  /** The capture's frame serial and raw frame SHA-256 from the signed attestation, when known (replay detection). */
+  frameSerial?: number | null;
+  rawSha256?: string | null;
+  /** How many verified corrections (Original Attributes Sequence, PACS signer) the object carries. */
+  reconciled?: number;
   technologist: { operatorId: string | null; signer: string | null; accepted: boolean } | null;
   watermark: { present: boolean; score: number; payloadMatchesAttestation: boolean | null; contentTagMatches: boolean | null; blockSize: number; tamperedBlocks: Array<[number, number]> } | null;
   tamperedTiles: { size: number; tiles: Array<[number, number]>; tableAuthenticated: boolean } | null;
@@ -115,6 +120,8 @@ export interface AdminEntry {
   location: string | null;
   reason: string;
   outcome: 'success' | 'failure';
+  /** Who decided: the desk's client-certificate subject CN or admin token name (never a patient's). */
+  operator?: string;
 }
 
 export type AlertSeverity = 'low' | 'medium' | 'high';
@@ -176,12 +183,17 @@ export const GENESIS = '0'.repeat(64);
 const sha256hex = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** The audit fields of a verification report (no PHI: reasons and signer names only). */
-export function auditFieldsOf(r: VerifyReport): Pick<AuditEntry, 'verdict' | 'reasons' | 'signers' | 'device' | 'technologist' | 'watermark' | 'tamperedTiles'> {
+export function auditFieldsOf(r: VerifyReport): Pick<AuditEntry, 'verdict' | 'reasons' | 'signers' | 'device' | 'frameSerial' | 'rawSha256' | 'reconciled' | 'technologist' | 'watermark' | 'tamperedTiles'> {
+  // The attestation's serial; else the watermark's, only where it matches the attestation (a transplanted mark names another frame).
+  const serial = (r.capture as { frameSerial?: number } | null)?.frameSerial ?? (r.watermark?.payloadMatchesAttestation ? r.watermark.decoded?.frameSerial : undefined);
   return {
     verdict: r.verdict,
     reasons: r.reasons,
     signers: r.signatures.map((s) => ({ cn: s.signer, role: s.role, algorithm: s.algorithm, valid: s.valid, trusted: s.trusted })),
     device: r.capture?.deviceId ?? null,
+    frameSerial: typeof serial === 'number' && serial >= 0 ? serial : null,
+    rawSha256: r.capture?.rawSha256 ?? null,
+    reconciled: r.reconciled?.length ?? 0,
     technologist: r.technologist ? { operatorId: r.technologist.operatorId, signer: r.technologist.signer, accepted: r.technologist.accepted } : null,
     watermark: r.watermark ? {
       present: r.watermark.present, score: Math.round(r.watermark.score * 100) / 100,
