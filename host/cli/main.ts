@@ -20,6 +20,8 @@ import { register as registerTech } from './tech.js';
 import { register as registerDoctor } from './doctor.js';
 import { register as registerWorklist } from './worklist.js';
 import { register as registerProxy } from './proxy.js';
+import { register as registerDesk } from './desk.js';
+import { register as registerViewer } from './viewer.js';
 import { register as registerKeygen } from './keygen.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerDemo } from './demo.js';
@@ -130,6 +132,8 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerWorklist(program);
   registerProxy(program);
+  registerDesk(program);
+  registerViewer(program);
   return program;
 }
 
