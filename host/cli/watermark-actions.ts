@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { decodeGrayPng, encodeGrayPng, type GrayImage } from '../image/png.js';
 import { decodeGrayJpeg, hasJpegSignature } from '../image/jpeg.js';
 import { hasDicomSignature, readDicomGray } from '../image/dicom.js';
-import { detectWatermark, embedWatermark } from '../watermark/index.js';
+import { DEFAULT_SEARCH_BUDGET_MS, detectWatermark, embedWatermark } from '../watermark/index.js';
 import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js';
 
 class UsageError extends Error {}
@@ -42,7 +42,7 @@ function writeImage(path: string, img: GrayImage, raw: boolean): void {
 
 export interface RawOpts { rows?: string; cols?: string; bitsStored?: string }
 export type EmbedOptions = RawOpts & { key: string; payload: string; in: string; out: string; psnr: string };
-export type DetectOptions = RawOpts & { key: string; in: string; json?: boolean; sync: boolean; rotation?: boolean; expectedPayload?: string };
+export type DetectOptions = RawOpts & { key: string; in: string; json?: boolean; sync: boolean; rotation: boolean; searchBudget?: string; expectedPayload?: string };
 
 export function keygen(o: { out: string }): void {
   try {
@@ -65,22 +65,25 @@ export function embed(o: EmbedOptions): void {
 
 export function detect(o: DetectOptions): void {
   let d;
+  let budget = DEFAULT_SEARCH_BUDGET_MS;
   try {
     const key = loadWatermarkKey(o.key);
     if (o.expectedPayload !== undefined && !/^([0-9a-fA-F]{2}){1,8}$/.test(o.expectedPayload)) throw new UsageError('--expected-payload must be 1 to 8 bytes of hex');
-    d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, rotation: o.rotation, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
+    budget = o.searchBudget === undefined ? DEFAULT_SEARCH_BUDGET_MS : Number(o.searchBudget);
+    if (!(budget >= 0)) throw new UsageError('--search-budget must be a number of milliseconds (>= 0)');
+    d = detectWatermark(readImage(o.in, o), key, { sync: o.sync, rotation: o.rotation, timeBudgetMs: budget, ...(o.expectedPayload ? { expectedPayload: Buffer.from(o.expectedPayload, 'hex') } : {}) });
   } catch (err) { fail(err); }
   if (o.json) {
     const { blocks, ...rest } = d;
     const out = { present: d.present, score: d.score, falsePositiveProbability: d.falsePositiveProbability, payloadHex: d.payloadHex, bitErrors: d.bitErrors,
       blocks: { size: blocks.size, rows: blocks.rows, cols: blocks.cols, tampered: blocks.tampered },
       inverted: rest.inverted, geometry: rest.geometry, contentTag: rest.contentTag, threshold: rest.threshold,
-      mapSource: rest.mapSource, fragile: rest.fragile, payloadSource: rest.payloadSource };
+      mapSource: rest.mapSource, fragile: rest.fragile, payloadSource: rest.payloadSource, search: rest.search };
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
     process.stdout.write(d.present
-      ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}${d.geometry.rotationDeg ? `, found turned back by ${-d.geometry.rotationDeg}°` : ''}, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
-      : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)}\n`);
+      ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}${d.geometry.rotationDeg ? `, found turned back by ${-d.geometry.rotationDeg}°` : ''}, found by the ${d.search.foundBy} search, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
+      : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)} (searched: ${d.search.stages.map((x) => `${x.stage} ${Math.round(x.ms)} ms`).join(', ')}${d.search.budgetExhausted ? `; search budget of ${budget} ms ran out` : ''})\n`);
   }
   process.exit(d.present ? 0 : 1);
 }

@@ -7,7 +7,7 @@
 import type { ParsedFile } from '../dicom/reader.js';
 import { grayFromParsed } from '../image/dicom.js';
 import type { CaptureAttestation } from '../dicom/attestation.js';
-import { detectWatermark } from '../watermark/index.js';
+import { DEFAULT_SEARCH_BUDGET_MS, detectWatermark, type SearchStage, type StageReport } from '../watermark/index.js';
 import { watermarkKeyId } from '../keys/watermark-key.js';
 import { capturePayload, deviceTag, WATERMARK_SCHEME } from '../seal/watermark.js';
 import type { CertInfo } from '../keys/certs.js';
@@ -25,7 +25,16 @@ export interface WatermarkReport {
   /** Whether the mark's content tag fits these pixels (false: mark transplanted from another image, or cropped). */
   contentTagMatches: boolean | null;
   blocks: { size: number; rows: number; cols: number; tampered: Array<[number, number]> };
+  /**
+   * Which search found the mark (null: none did): the frame as given ('aligned'), mirrored ('flip'),
+   * cropped or rescaled ('crop-scale'), or turned ('rotation', by rotationDeg). The searches run only
+   * when the aligned test fails, within SEARCH_BUDGET_MS; the false-positive bound covers all of them.
+   */
+  search: { foundBy: SearchStage | null; rotationDeg: number; stages: StageReport[]; budgetExhausted: boolean };
 }
+
+/** Time budget for the watermark searches of one object (verify and the ingest gateway). */
+export const SEARCH_BUDGET_MS = DEFAULT_SEARCH_BUDGET_MS;
 
 export interface WatermarkCheck {
   /** null when the pixels could not be read. */
@@ -54,7 +63,10 @@ export function checkWatermark(parsed: ParsedFile, attestation: CaptureAttestati
   // cannot read it (small frames); it is only a hypothesis to test, the tags must verify.
   let det;
   try {
-    det = detectWatermark(image, key, attested?.payload.length === 8 ? { expectedPayload: attested.payload } : {});
+    det = detectWatermark(image, key, {
+      rotation: true, timeBudgetMs: SEARCH_BUDGET_MS,
+      ...(attested?.payload.length === 8 ? { expectedPayload: attested.payload } : {}),
+    });
   } catch (err) {
     return { report: null, ok: false, reasons: [`watermark not checked: ${(err as Error).message}`] };
   }
@@ -74,12 +86,18 @@ export function checkWatermark(parsed: ParsedFile, attestation: CaptureAttestati
     payloadMatchesAttestation: attested && det.payloadHex ? hex(attested.payload) === det.payloadHex : attested ? false : null,
     contentTagMatches: det.contentTag ? det.contentTag.match : null,
     blocks: { size: det.blocks.size, rows: det.blocks.rows, cols: det.blocks.cols, tampered: det.blocks.tampered },
+    search: { foundBy: det.search.foundBy, rotationDeg: det.geometry.rotationDeg, stages: det.search.stages, budgetExhausted: det.search.budgetExhausted },
   };
 
   const keyId = watermarkKeyId(key);
   if (!det.present) {
-    reasons.push('the site watermark is absent from the pixels');
+    const searched = det.search.stages.map((x) => `${x.stage} ${Math.round(x.ms)} ms`).join(', ');
+    reasons.push(`the site watermark is absent from the pixels (searched: ${searched}${det.search.budgetExhausted ? `; the ${SEARCH_BUDGET_MS} ms search budget ran out` : ''})`);
   } else {
+    const how = det.search.foundBy === 'rotation' ? `the rotation search (the frame turned by ${det.geometry.rotationDeg}°)`
+      : det.search.foundBy === 'flip' ? `the flip search (the frame mirrored or turned: ${det.geometry.flip})`
+        : det.search.foundBy === 'crop-scale' ? `the crop/scale search (chip ${det.geometry.chip} px, offset ${det.geometry.offsetY},${det.geometry.offsetX})` : null;
+    if (how) reasons.push(`the site watermark was found by ${how}: the pixels are not the frame as sealed`);
     // Evidence for a reader of a failed object: whose frame the pixels still say they are.
     const who = decoded ? `device ${decoded.device ?? 'tag ' + decoded.deviceTagHex}, frame serial ${decoded.frameSerial}` : 'payload unreadable';
     if (!authenticSoFar) reasons.push(`the pixels carry the site watermark (score ${det.score.toFixed(1)}, false-positive probability ≤ ${det.falsePositiveProbability.toExponential(1)}): ${who}`);

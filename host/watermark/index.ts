@@ -309,16 +309,20 @@ interface Candidate { chip: number; oy: number; ox: number; dy: number; dx: numb
  */
 const SIGNALS = 2;
 
-/** The scales and phases searched when the aligned test fails: chip sizes and pixel phase steps (chip 8: even phases, then the 8 around the best). */
-const SYNC_PLAN: Array<{ chip: number; step: number }> = [
-  { chip: 8, step: 2 },
-  { chip: 4, step: 1 },
-  { chip: 2, step: 1 },
+/**
+ * The scales and phases searched when the aligned test fails: chip sizes, pixel phase steps (chip 8:
+ * even phases, then the 8 around the best) and signals. Scaled copies use the chip-mean residual only:
+ * resampling smears the pixel steps at chip borders, and the border map costs most at small chips.
+ */
+const SYNC_PLAN: Array<{ chip: number; step: number; signals: number }> = [
+  { chip: 8, step: 2, signals: SIGNALS },
+  { chip: 4, step: 1, signals: 1 },
+  { chip: 2, step: 1, signals: 1 },
 ];
-function syncCandidates(): number {
+function syncCandidates(plan: typeof SYNC_PLAN): number {
   let m = 0;
-  for (const { chip } of SYNC_PLAN) m += chip * chip * TILE2; // every phase may be reached (chip 8: by the refinement)
-  return 2 * SIGNALS * m; // both polarities, both signals
+  for (const { chip, signals } of plan) m += signals * chip * chip * TILE2; // every phase may be reached (chip 8: by the refinement)
+  return 2 * m; // both polarities
 }
 /**
  * The 1e-6 false-positive budget of one call, split over every search that may run: aligned test
@@ -328,7 +332,10 @@ function syncCandidates(): number {
 export const FPR_SHARES = { aligned: 0.5, flip: 0.1, cropScale: 0.2, rotation: 0.2 } as const;
 const M_ALIGNED = (2 * SIGNALS) / FPR_SHARES.aligned;
 const M_FLIP = (6 * SIGNALS) / FPR_SHARES.flip;
-const M_SYNC = syncCandidates() / FPR_SHARES.cropScale;
+const M_SYNC = syncCandidates(SYNC_PLAN) / FPR_SHARES.cropScale;
+/** A frame turned back by the rotation search is searched for crop offsets at full scale only. */
+const SYNC_PLAN_ROTATED = SYNC_PLAN.filter((p) => p.chip === CHIP);
+const M_SYNC_ROTATED = syncCandidates(SYNC_PLAN_ROTATED) / FPR_SHARES.cropScale;
 const FLIPS = ['none', 'lr', 'tb', 'rot180'] as const;
 const SIGNAL_NAMES = ['means', 'means+edges'] as const;
 export type Flip = (typeof FLIPS)[number];
@@ -363,7 +370,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     for (const a of angles) {
       if (Math.abs(a) < 0.1) continue; // that is the frame as given, already tried
       if (performance.now() >= deadline) { exhausted = true; break; }
-      const r = detectAsGiven(rotate(image, -a), key, { ...opts, flips: false }, deadline);
+      const r = detectAsGiven(rotate(image, -a), key, { ...opts, flips: false }, deadline, true);
       const fpp = Math.min(1, (r.falsePositiveProbability * ROTATION_CANDIDATES) / FPR_SHARES.rotation);
       if (r.present && fpp <= FPR_TARGET && (!found || r.score > found.score)) {
         // The threshold for this stage: m -> m * count / share in the bound.
@@ -378,7 +385,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
   return found ? { ...found, search } : { ...plain, search };
 }
 
-function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, deadline: number): DetectResult {
+function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, deadline: number, turned = false): DetectResult {
   checkKey(key);
   validateFrame(image);
   const layout = layoutFor(key);
@@ -397,12 +404,13 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     const pIdx = put(core, layout.pilotIdx), pSign = put(core, layout.pilotSign);
     const sgn = put(core, layout.sign), role = put(core, layout.role);
 
-    const prepare = (chip: number, oy: number, ox: number): { gr: number; gc: number } => {
+    const prepare = (chip: number, oy: number, ox: number, signals = SIGNALS): { gr: number; gc: number } => {
       const gr = Math.floor((rows - oy) / chip), gc = Math.floor((cols - ox) / chip);
       if (gr > 0 && gc > 0) {
         w.wmChipMeans(img, cols, chip, oy, ox, gr, gc, means);
         w.wmResidual(means, gr, gc, CLIP_K, res, rscratch);
         w.wmFold(res, gr, gc, TILE, 0, 0, folds[0]!);
+        if (signals < 2) return { gr, gc };
         w.wmEdgeStats(img, rows, cols, chip, oy, ox, gr, gc, edgeMap);
         w.wmLocalNormalize(edgeMap, gr, gc, CLIP_K, rscratch, -1);
         w.wmFold(edgeMap, gr, gc, TILE, 0, 0, foldedEdges);
@@ -420,9 +428,9 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
       return { z: z0, signal: 0 };
     };
     /** Best tile shift over both signals at the prepared geometry. */
-    const searchShifts = (chip: number, oy: number, ox: number): Candidate => {
-      let top: Candidate = { chip, oy, ox, dy: 0, dx: 0, z: 0, signal: 1 };
-      for (let signal = 0; signal < SIGNALS; signal++) {
+    const searchShifts = (chip: number, oy: number, ox: number, signals = SIGNALS): Candidate => {
+      let top: Candidate = { chip, oy, ox, dy: 0, dx: 0, z: 0, signal: 0 };
+      for (let signal = 0; signal < signals; signal++) {
         const i = w.wmSyncSearch(folds[signal]!, TILE, pIdx, pSign, PILOTS, zbuf);
         const z = f32(core, zbuf, TILE2)[i]!;
         if (Math.abs(z) > Math.abs(top.z)) top = { chip, oy, ox, dy: Math.floor(i / TILE), dx: i % TILE, z, signal };
@@ -476,15 +484,15 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     if (!foundBy && opts.sync !== false && performance.now() < deadline) {
       // Stage 2: crop offsets (tile shift x pixel phase) and scales. Full-size chips are scanned at
       // even pixel phases, then the 8 phases around the best are tried: the bound counts all 64.
-      m = M_SYNC;
+      m = turned ? M_SYNC_ROTATED : M_SYNC;
       synced = true;
       best = timed('crop-scale', (): Candidate => {
         let top: Candidate = { ...best, z: 0 };
-        for (const { chip, step } of SYNC_PLAN) {
+        for (const { chip, step, signals } of turned ? SYNC_PLAN_ROTATED : SYNC_PLAN) {
           for (let oy = 0; oy < chip; oy += step) {
             for (let ox = 0; ox < chip; ox += step) {
-              prepare(chip, oy, ox);
-              const c = searchShifts(chip, oy, ox);
+              prepare(chip, oy, ox, signals);
+              const c = searchShifts(chip, oy, ox, signals);
               if (Math.abs(c.z) > Math.abs(top.z)) top = c;
             }
           }
@@ -501,7 +509,7 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
         }
         return top;
       });
-      geo = prepare(best.chip, best.oy, best.ox);
+      geo = prepare(best.chip, best.oy, best.ox); // both signals: the tamper map uses the border steps
       w.wmSoftBits(folds[best.signal]!, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
       if (found(best.z, m)) foundBy = 'crop-scale';
     }
