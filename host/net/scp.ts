@@ -21,8 +21,13 @@ import { wrapPart10 } from '../dicom/writer.js';
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
 
+/** Sees a data set's P-DATA fragments as they arrive, in order, untouched. */
+export interface FragmentObserver {
+  update(fragment: Uint8Array): void;
+}
+
 /** One object as it arrived: the data set bytes exactly as sent, plus who sent it. */
-export interface ReceivedObject {
+export interface ReceivedObject<O extends FragmentObserver = FragmentObserver> {
   callingAe: string;
   calledAe: string;
   remoteAddress: string;
@@ -33,6 +38,8 @@ export interface ReceivedObject {
   dataSet: Uint8Array;
   /** A Part 10 file: a meta header built from the association, then `dataSet` unchanged (built once, on arrival). */
   part10(): Uint8Array;
+  /** What StoreScpOptions.observe made for this object, having seen every fragment. */
+  observer?: O;
 }
 
 /** An object refused for a size limit: what the command said it is, and why. */
@@ -66,7 +73,7 @@ export interface StoreAnswer {
   comment?: string;
 }
 
-export interface StoreScpOptions {
+export interface StoreScpOptions<O extends FragmentObserver = FragmentObserver> {
   host: string;
   port: number;
   /** Our AE title: associations calling another title are rejected (reason 7). */
@@ -79,7 +86,12 @@ export interface StoreScpOptions {
   allowedCallers?: string[];
   /** DICOM over TLS (host/net/tls.ts): callers must present a certificate chaining to tls.ca. */
   tls?: DicomTls;
-  onStore: (obj: ReceivedObject) => Promise<StoreAnswer>;
+  onStore: (obj: ReceivedObject<O>) => Promise<StoreAnswer>;
+  /**
+   * Called at each C-STORE's first data fragment: the observer sees every fragment as it arrives
+   * (work done then, such as hashing, is not left for after the last one) and is handed to onStore.
+   */
+  observe?: (transferSyntaxUid: string) => O;
   /**
    * Largest data set accepted (default 1 GiB). A larger one is not buffered: the rest of it is
    * read and dropped, and it is answered A700 with an Error Comment (onRefused is told).
@@ -93,6 +105,8 @@ export interface StoreScpOptions {
   maxBufferedBytes?: number;
   /** An object refused by a limit, before anyone saw it whole (for the audit trail). */
   onRefused?: (r: RefusedObject) => void;
+  /** An association (or a TLS connection) refused: who asked, and why (for the audit trail). */
+  onAssociationRefused?: (r: { callingAe: string | null; address: string | null; reason: string }) => void;
   /** Max PDU length we announce. Default 256 KiB. */
   maxPduBytes?: number;
   /** Idle timeout per association. Default 60 s. */
@@ -242,7 +256,7 @@ export interface StoreScp {
 }
 
 /** Starts a Storage SCP. Bind it to loopback unless the site's network is meant to reach it. */
-export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
+export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: StoreScpOptions<O>): Promise<StoreScp> {
   const log = o.log ?? (() => {});
   const maxObject = o.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   const maxBuffered = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -271,6 +285,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
     // Of dataBytes, how many count against the shared buffer limit (0 once the object is refused).
     let reserved = 0;
     let refusal: string | null = null;
+    let observer: O | undefined;
     let pcOfMessage = 0;
     let chain: Promise<void> = Promise.resolve();
     // Queued work never breaks the chain: what follows still runs (and is answered).
@@ -285,6 +300,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       release(reserved);
       reserved = 0;
       dataParts = [];
+      observer = undefined;
     });
 
     const send = (b: Uint8Array) => {
@@ -322,7 +338,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       ]);
     }
 
-    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: { fragments: Uint8Array[]; total: number } | null) {
+    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: { fragments: Uint8Array[]; total: number; observer?: O } | null) {
       const field = commandUs(c, 0x00000100);
       const msgId = commandUs(c, 0x00000110) ?? 0;
       const sopClass = trimText(c.get(0x00000002) ?? new Uint8Array());
@@ -339,7 +355,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
       const transferSyntax = ts.get(pcid) ?? IMPLICIT_LE;
       const a = rq!;
       const file = part10FromFragments(sopClass, sopInstance, transferSyntax, data.fragments, data.total, a.callingAe);
-      const obj: ReceivedObject = {
+      const obj: ReceivedObject<O> = {
         callingAe: a.callingAe,
         calledAe: a.calledAe,
         remoteAddress: sock.remoteAddress ?? '',
@@ -348,6 +364,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
         transferSyntaxUid: transferSyntax,
         dataSet: file.subarray(file.length - data.total),
         part10: () => file,
+        observer: data.observer,
       };
       let answer: StoreAnswer;
       try {
@@ -375,6 +392,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
         rq = parseAssociateRq(p.body);
         if (o.aeTitle && rq.calledAe !== o.aeTitle) {
           log(`association from ${rq.callingAe} (${sock.remoteAddress}) rejected: called AE "${rq.calledAe}" is not "${o.aeTitle}"`);
+          o.onAssociationRefused?.({ callingAe: rq.callingAe, address: sock.remoteAddress ?? null, reason: `called AE "${rq.calledAe}" is not "${o.aeTitle}"` });
           send(pdu(0x03, Uint8Array.of(0, 1, 1, 7)));
           sock.end();
           return;
@@ -382,6 +400,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
         const caller = callerProblem(o.allowedCallers, rq.callingAe, sock.remoteAddress ?? '');
         if (caller) {
           log(`association from ${rq.callingAe} (${sock.remoteAddress}) rejected: ${caller}`);
+          o.onAssociationRefused?.({ callingAe: rq.callingAe, address: sock.remoteAddress ?? null, reason: caller });
           send(pdu(0x03, Uint8Array.of(0, 1, 1, 3)));
           sock.end();
           return;
@@ -427,6 +446,7 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
           }
         } else {
           if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
+          if (dataBytes === 0 && o.observe) observer = o.observe(ts.get(pcid)!);
           dataBytes += frag.length;
           if (!refusal) {
             if (dataBytes > maxObject) {
@@ -439,10 +459,12 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
               release(reserved);
               reserved = 0;
               dataParts = [];
+              observer = undefined;
             } else {
               buffered += frag.length;
               reserved += frag.length;
               dataParts.push(Buffer.from(frag.buffer, frag.byteOffset, frag.byteLength));
+              observer?.update(frag);
             }
           }
           if (ctrl & 2) {
@@ -458,8 +480,9 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
               const comment = why.startsWith('object larger') ? `radseal: object over ${formatBytes(maxObject)}, refused` : 'radseal: out of buffer space, try again later';
               then(() => refuseMessage(pcid, c, why, comment, bytes));
             } else {
-              const data = { fragments: dataParts, total: bytes };
+              const data = { fragments: dataParts, total: bytes, observer };
               dataParts = [];
+              observer = undefined;
               then(() => handleMessage(pcid, c, data), () => release(held));
             }
           }
@@ -480,7 +503,10 @@ export function startStoreScp(o: StoreScpOptions): Promise<StoreScp> {
   const server = o.tls ? tls.createServer(serverTlsOptions(o.tls), onConnection) : net.createServer(onConnection);
   if (o.tls) {
     // A failed handshake never becomes an association: say why (no certificate, untrusted, old TLS).
-    server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => log(`TLS connection from ${s.remoteAddress ?? '?'} refused: ${e.message}`));
+    server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => {
+      log(`TLS connection from ${s.remoteAddress ?? '?'} refused: ${e.message}`);
+      o.onAssociationRefused?.({ callingAe: null, address: s.remoteAddress ?? null, reason: `TLS: ${e.message}` });
+    });
   }
   return new Promise((resolve, reject) => {
     server.once('error', reject);

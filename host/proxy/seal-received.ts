@@ -20,6 +20,7 @@ import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { operatorIdOf } from '../ingest/verify.js';
 import { CANNOT_UNDERSTAND, DATA_SET_MISMATCH, Refusal } from './refusal.js';
+import type { ReceivedPixelDigest } from './stream-digest.js';
 
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
 const OPERATORS_NAME = tag(0x0008, 0x1070);
@@ -33,6 +34,11 @@ export interface ReceivedForSealing {
   remoteAddress: string;
   /** Serial the proxy gives this object (attestation, watermark payload, outbox name). */
   serial: number;
+  /**
+   * The Pixel Data digest made while the fragments arrived (host/proxy/stream-digest.ts), and where
+   * the data set starts in `part10`: used only when it covers exactly the bytes read as Pixel Data.
+   */
+  streamed?: { pixels: ReceivedPixelDigest; dataSetOffset: number };
 }
 
 export interface ProxySealOptions {
@@ -46,7 +52,9 @@ export interface ProxySealOptions {
 }
 
 export type SealOutcome =
-  | { kind: 'sealed'; bytes: Uint8Array; sopInstanceUid: string; encoding: PixelEncoding; frames: number; watermarked: boolean; coSignedBy?: string; notes: string[] }
+  | { kind: 'sealed'; bytes: Uint8Array; sopInstanceUid: string; encoding: PixelEncoding; frames: number; watermarked: boolean; coSignedBy?: string; notes: string[];
+    /** The pixel hash (and tile table, when it is over the received pixels) came from the digest made on arrival. */
+    hashedOnArrival: boolean }
   /** Already carries a Digital Signatures Sequence: forwarded exactly as received. */
   | { kind: 'already-signed'; bytes: Uint8Array; sopInstanceUid: string };
 
@@ -138,7 +146,7 @@ interface NativeResult {
 }
 
 /** Native pixels: the mark per frame (where the site mark applies), then the tile table per frame over the stored pixels. */
-function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOptions, serial: number): NativeResult {
+function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOptions, serial: number, streamed?: ReceivedPixelDigest): NativeResult {
   if (g.bitsAllocated % 8 !== 0 || g.bitsAllocated === 0) {
     throw new Refusal(DATA_SET_MISMATCH, `radseal: Bits Allocated ${g.bitsAllocated} not sealed`, `Bits Allocated ${g.bitsAllocated}: the proxy seals whole-byte native pixels`);
   }
@@ -169,7 +177,11 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   }
   const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
   let tiles: TileHashTable | undefined;
-  if (tileSize > 0 && grey16) {
+  const streamedTiles = streamed?.tiles;
+  if (tileSize > 0 && grey16 && stored === received && streamedTiles && streamedTiles.size === tileSize
+    && streamedTiles.rows === g.rows && streamedTiles.cols === g.cols && streamedTiles.frames === g.frames) {
+    tiles = { size: tileSize, hashes: streamedTiles.hashes }; // hashed band by band as the pixels arrived
+  } else if (tileSize > 0 && grey16) {
     const perFrame: Uint8Array[] = [];
     for (let f = 0; f < g.frames; f++) perFrame.push(tileHashes(stored.subarray(f * frameBytes, (f + 1) * frameBytes), g.rows, g.cols, tileSize));
     tiles = { size: tileSize, hashes: Buffer.concat(perFrame) };
@@ -220,12 +232,19 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
   let receivedPixelHash: Uint8Array;
   let storedPixelHash: Uint8Array;
   let native: NativeResult | undefined;
+  let hashedOnArrival = false;
   if (pixelElement.fragments) {
     // Sealed as the stream received: no mark (it would need decoding and re-encoding), no tiles.
     receivedPixelHash = storedPixelHash = sha256(encodeFragments(pixelElement.fragments));
   } else {
-    receivedPixelHash = sha256(pixelElement.value!);
-    native = sealNativePixels(pixelElement.value!, g, o, input.serial);
+    const value = pixelElement.value!;
+    const s = input.streamed;
+    // The streamed digest counts only if it saw these very bytes: same buffer, offset and length.
+    const streamed = s && value.buffer === input.part10.buffer && value.byteOffset - input.part10.byteOffset === s.dataSetOffset + s.pixels.offset
+      && value.length === s.pixels.length ? s.pixels : undefined;
+    receivedPixelHash = streamed?.sha256 ?? sha256(value);
+    hashedOnArrival = streamed !== undefined;
+    native = sealNativePixels(value, g, o, input.serial, streamed);
     storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : sha256(native.stored);
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
   }
@@ -275,5 +294,5 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
   const bytes = encodePart10({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe }, ds);
-  return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes };
+  return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival };
 }

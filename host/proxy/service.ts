@@ -10,10 +10,11 @@ import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { PacsTarget } from '../net/destination.js';
 import { requestTimestamp } from '../net/tsa-client.js';
-import type { DeviceIdentity, TechnologistIdentity } from '../seal/seal.js';
+import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { ReceivedJournal } from './journal.js';
 import { Refusal } from './refusal.js';
 import { sealReceived } from './seal-received.js';
+import { DataSetDigester } from './stream-digest.js';
 
 export interface ProxyOptions {
   host: string;
@@ -43,6 +44,8 @@ export interface ProxyStats {
   duplicates: number;
   refused: number;
   timestamped: number;
+  /** Sealed objects whose pixels were hashed while they arrived (host/proxy/stream-digest.ts). */
+  hashedOnArrival: number;
 }
 
 const TSA_TIMEOUT_MS = 3000;
@@ -52,14 +55,18 @@ export class ProxyService {
   readonly outbox: Outbox;
   readonly journal: ReceivedJournal;
   readonly forwarder: Forwarder | null;
-  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0 };
+  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0 };
   private scp: StoreScp | null = null;
+  /** Told of every object the modality sent and what it was answered (the audit trail). */
+  onAnswered: ((obj: ReceivedObject, answer: StoreAnswer) => void) | null = null;
+  private readonly tileSize: number;
   private chain: Promise<unknown> = Promise.resolve();
   private tsaPausedUntil = 0;
   private readonly log: (m: string) => void;
 
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
+    this.tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
     this.outbox = new Outbox(o.outboxDir);
     if (this.outbox.removedPartials.length) this.log(`proxy: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash`);
     this.journal = new ReceivedJournal(o.outboxDir);
@@ -75,7 +82,12 @@ export class ProxyService {
     this.forwarder?.start();
     this.scp = await startStoreScp({
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
-      onStore: (obj) => this.serially(() => this.handle(obj)),
+      // Hashes (journal key, pixels as received, tile table) are made while the fragments arrive.
+      observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.tileSize),
+      onStore: (obj) => this.serially(() => this.handle(obj)).then((answer) => {
+        this.onAnswered?.(obj, answer);
+        return answer;
+      }),
     });
     return this.scp.port;
   }
@@ -92,10 +104,12 @@ export class ProxyService {
     return next;
   }
 
-  private async handle(obj: ReceivedObject): Promise<StoreAnswer> {
+  private async handle(obj: ReceivedObject<DataSetDigester>): Promise<StoreAnswer> {
     this.stats.received++;
     const who = `${obj.sopInstanceUid} from ${obj.callingAe} (${obj.remoteAddress})`;
-    const sha256Hex = createHash('sha256').update(obj.dataSet).digest('hex');
+    const digest = obj.observer?.finish();
+    const sha256Hex = digest?.dataSetSha256Hex ?? createHash('sha256').update(obj.dataSet).digest('hex');
+    const part10 = obj.part10();
     const deviceId = this.o.device.deviceId;
     const known = this.journal.find(obj.sopInstanceUid, sha256Hex);
     if (known && this.outbox.has(deviceId, known.serial)) {
@@ -109,9 +123,12 @@ export class ProxyService {
     let outcome;
     try {
       outcome = await sealReceived(
-        { part10: obj.part10(), callingAe: obj.callingAe, remoteAddress: obj.remoteAddress, serial },
         {
-          device: this.o.device, watermarkKey: this.o.watermarkKey, technologist: this.o.technologist?.(), tileSize: this.o.tileSize,
+          part10, callingAe: obj.callingAe, remoteAddress: obj.remoteAddress, serial,
+          streamed: digest?.pixels && { pixels: digest.pixels, dataSetOffset: obj.dataSet.byteOffset - part10.byteOffset },
+        },
+        {
+          device: this.o.device, watermarkKey: this.o.watermarkKey, technologist: this.o.technologist?.(), tileSize: this.tileSize,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, who) : undefined,
         },
       );
@@ -128,6 +145,7 @@ export class ProxyService {
       this.log(`proxy: ${who} already carries digital signatures: forwarded untouched -> ${entry.name}`);
     } else {
       this.stats.sealed++;
+      if (outcome.hashedOnArrival) this.stats.hashedOnArrival++;
       const what = `${outcome.encoding.toLowerCase()} pixels, ${outcome.frames} frame(s)${outcome.watermarked ? ', watermarked' : ''}${outcome.coSignedBy ? `, co-signed by ${outcome.coSignedBy}` : ''}`;
       this.log(`proxy: ${who} sealed (${what}) -> ${entry.name}${outcome.notes.length ? `; ${outcome.notes.join('; ')}` : ''}`);
     }

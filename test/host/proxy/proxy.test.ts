@@ -101,6 +101,8 @@ test('every SOP class, single- and multi-frame, For Presentation and For Process
   const r = await storescu(proxyPort, natives);
   assert.equal(r.code, 0, r.out);
   await waitFor('all objects at PACS', () => filesIn(pacs.dir).length >= natives.length);
+  // Every one of them hashed while its fragments arrived (and sealed authentic below: the same hashes).
+  assert.equal(proxy.stats.hashedOnArrival, natives.length);
   const arrived = natives.map(arrivedFor);
   verifyAll(arrived);
   natives.forEach((f, i) => assertSealedCopyOf(f, arrived[i]!, 'NATIVE'));
@@ -115,8 +117,10 @@ test('every SOP class, single- and multi-frame, For Presentation and For Process
 });
 
 test('Implicit VR Little Endian: VRs from the dictionary, sealed and written Explicit VR LE, authentic', async () => {
+  const hashedBefore = proxy.stats.hashedOnArrival;
   const r = await storescu(proxyPort, variants.implicit, ['-xi']);
   assert.equal(r.code, 0, r.out);
+  await waitFor('implicit objects sealed', () => proxy.stats.hashedOnArrival - hashedBefore === variants.implicit.length);
   await waitFor('implicit objects at PACS', () => variants.implicit.every((f) => filesIn(pacs.dir).some((p) => p.includes(sopInstanceUidOf(f)))));
   const arrived = variants.implicit.map(arrivedFor);
   verifyAll(arrived);

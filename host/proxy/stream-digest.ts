@@ -1,0 +1,243 @@
+// Hashing a received data set while its P-DATA fragments arrive, so that the
+// modality waits for the seal and the durable write only, not for three more
+// passes over 19 MB after the last fragment: the SHA-256 of the data set (the
+// journal's key), and for native pixels the SHA-256 of the Pixel Data value as
+// received and its per-frame tile table (a band of tile rows as soon as it is in).
+//
+// A small walker over element headers finds the top-level Pixel Data value in
+// the stream (explicit or implicit VR little endian, sequences of defined or
+// undefined length). It only ever saves work: sealReceived uses its figures
+// when they describe exactly the bytes the Part 10 reader took as Pixel Data
+// (same offset, same length), and computes them itself otherwise. Anything the
+// walker does not expect makes it stop walking (the data set hash goes on).
+import { createHash, type Hash } from 'node:crypto';
+import { hasLongLength } from '../dicom/model.js';
+import { UID } from '../dicom/uids.js';
+import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
+import { tileHashes } from '../core/tiles.js';
+
+export interface ReceivedPixelDigest {
+  /** Offset of the Pixel Data value in the data set, and its length. */
+  offset: number;
+  length: number;
+  sha256: Uint8Array;
+  /** Per-frame tile tables, frame after frame (16-bit single-sample pixels filling whole frames), and the geometry they assumed. */
+  tiles?: { size: number; rows: number; cols: number; frames: number; hashes: Uint8Array };
+}
+
+export interface StreamDigest {
+  dataSetSha256Hex: string;
+  /** Native top-level Pixel Data, when the walker found it whole. */
+  pixels?: ReceivedPixelDigest;
+}
+
+const UNDEFINED = 0xffffffff;
+const PIXEL_DATA = 0x7fe00010;
+const ITEM = 0xfffee000;
+const ITEM_END = 0xfffee00d;
+const SEQUENCE_END = 0xfffee0dd;
+/** Top-level values the tile table needs: Samples per Pixel, Number of Frames, Rows, Columns, Bits Allocated. */
+const GEOMETRY = new Set([0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100]);
+
+/** Open sequences and items of undefined length (defined-length ones are skipped whole). */
+type Level = 'sequence' | 'item';
+
+export class DataSetDigester {
+  private readonly whole = createHash('sha256');
+  private readonly explicit: boolean;
+  private walking: boolean;
+  /** Absolute offset of the next byte to arrive. */
+  private pos = 0;
+  private head = new Uint8Array(12);
+  private headHave = 0;
+  private headNeed = 8;
+  /** Bytes of the current value still to come, and what to do with them. */
+  private valueLeft = 0;
+  private valueMode: 'skip' | 'keep' | 'pixels' = 'skip';
+  private kept: Uint8Array | null = null;
+  private keptTag = 0;
+  private readonly levels: Level[] = [];
+  private readonly geometry = new Map<number, Uint8Array>();
+  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number } | null = null;
+  private done: ReceivedPixelDigest | undefined;
+
+  constructor(transferSyntaxUid: string, private readonly tileSize: number) {
+    this.explicit = transferSyntaxUid === UID.explicitVrLittleEndian || ENCAPSULATED_SYNTAXES.has(transferSyntaxUid);
+    this.walking = this.explicit || transferSyntaxUid === UID.implicitVrLittleEndian;
+  }
+
+  update(fragment: Uint8Array): void {
+    this.whole.update(fragment);
+    if (this.walking) {
+      try {
+        this.walk(fragment);
+      } catch {
+        this.stop();
+      }
+    }
+    this.pos += fragment.length;
+  }
+
+  finish(): StreamDigest {
+    if (this.walking && this.pixels) this.stop(); // the data set ended inside the pixels
+    return { dataSetSha256Hex: this.whole.digest('hex'), pixels: this.done };
+  }
+
+  private stop(): void {
+    this.walking = false;
+    this.pixels = null;
+    this.done = undefined;
+  }
+
+  private walk(b: Uint8Array): void {
+    let i = 0;
+    while (i < b.length && this.walking) {
+      if (this.valueLeft > 0) {
+        const n = Math.min(this.valueLeft, b.length - i);
+        const part = b.subarray(i, i + n);
+        if (this.valueMode === 'keep') this.kept!.set(part, this.kept!.length - this.valueLeft);
+        else if (this.valueMode === 'pixels') this.pixelBytes(part);
+        this.valueLeft -= n;
+        i += n;
+        if (this.valueLeft === 0) this.valueEnded();
+        continue;
+      }
+      const n = Math.min(this.headNeed - this.headHave, b.length - i);
+      this.head.set(b.subarray(i, i + n), this.headHave);
+      this.headHave += n;
+      i += n;
+      if (this.headHave === this.headNeed) this.header(this.pos + i);
+    }
+  }
+
+  /** A whole element header is in `head`; `at` is the offset just after it. */
+  private header(at: number): void {
+    const dv = new DataView(this.head.buffer);
+    const tag = ((dv.getUint16(0, true) << 16) | dv.getUint16(2, true)) >>> 0;
+    const top = this.levels.length === 0;
+    if (tag === ITEM || tag === ITEM_END || tag === SEQUENCE_END) {
+      const len = dv.getUint32(4, true);
+      this.headHave = 0;
+      this.headNeed = 8;
+      const level = this.levels[this.levels.length - 1];
+      if (tag === ITEM) {
+        if (level !== 'sequence') throw new Error('item outside a sequence');
+        if (len === UNDEFINED) this.levels.push('item');
+        else this.value(len, 'skip');
+      } else {
+        if (level !== (tag === ITEM_END ? 'item' : 'sequence')) throw new Error('stray delimiter');
+        this.levels.pop();
+      }
+      return;
+    }
+    let vr = '';
+    let len: number;
+    if (this.explicit) {
+      vr = String.fromCharCode(this.head[4]!, this.head[5]!);
+      if (hasLongLength(vr)) {
+        if (this.headNeed === 8) {
+          this.headNeed = 12; // two reserved bytes and a 32-bit length follow
+          return;
+        }
+        len = dv.getUint32(8, true);
+      } else len = dv.getUint16(6, true);
+    } else len = dv.getUint32(4, true);
+    this.headHave = 0;
+    this.headNeed = 8;
+    if (top && tag > PIXEL_DATA) throw new Error('elements after Pixel Data'); // trailing padding and the like: not ours to guess
+    if (len === UNDEFINED) {
+      // A sequence (implicit VR: any undefined length), or encapsulated pixel data: walked as one.
+      if (this.explicit && vr !== 'SQ' && vr !== 'UN' && tag !== PIXEL_DATA) throw new Error(`undefined length for ${vr}`);
+      if (top && tag === PIXEL_DATA) throw new Error('encapsulated pixel data');
+      this.levels.push('sequence');
+      return;
+    }
+    if (top && tag === PIXEL_DATA) {
+      this.startPixels(at, len);
+      this.value(len, 'pixels');
+      return;
+    }
+    if (top && GEOMETRY.has(tag) && len <= 64) {
+      this.kept = new Uint8Array(len);
+      this.keptTag = tag;
+      this.value(len, 'keep');
+      return;
+    }
+    this.value(len, 'skip');
+  }
+
+  private value(len: number, mode: 'skip' | 'keep' | 'pixels'): void {
+    this.valueLeft = len;
+    this.valueMode = mode;
+    if (len === 0) this.valueEnded();
+  }
+
+  private valueEnded(): void {
+    if (this.valueMode === 'keep') this.geometry.set(this.keptTag, this.kept!);
+    else if (this.valueMode === 'pixels') this.endPixels();
+    this.valueMode = 'skip';
+    this.kept = null;
+  }
+
+  private us(tag: number): number | undefined {
+    const v = this.geometry.get(tag);
+    return v && v.length === 2 ? v[0]! | (v[1]! << 8) : undefined;
+  }
+
+  private startPixels(offset: number, length: number): void {
+    if (this.pixels || this.done) throw new Error('a second Pixel Data');
+    const rows = this.us(0x00280010) ?? 0;
+    const cols = this.us(0x00280011) ?? 0;
+    const framesText = this.geometry.get(0x00280008);
+    const frames = framesText ? Number(Buffer.from(framesText).toString('latin1').replace(/[\0 ]+$/, '').trim()) : 1;
+    const frameBytes = rows * cols * 2;
+    const tilable = this.tileSize > 0 && rows > 0 && cols > 0 && (this.us(0x00280002) ?? 1) === 1 && this.us(0x00280100) === 16
+      && Number.isInteger(frames) && frames >= 1 && (length === frameBytes * frames);
+    this.pixels = { offset, length, hash: createHash('sha256'), tiles: tilable ? new TileBands(rows, cols, this.tileSize) : null, rows, cols, frames };
+  }
+
+  private pixelBytes(part: Uint8Array): void {
+    this.pixels!.hash.update(part);
+    this.pixels!.tiles?.update(part);
+  }
+
+  private endPixels(): void {
+    const p = this.pixels!;
+    this.pixels = null;
+    this.done = { offset: p.offset, length: p.length, sha256: new Uint8Array(p.hash.digest()), tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish() } : undefined };
+  }
+}
+
+/** Tile hashes of native uint16 frames arriving in pieces: one band of tile rows at a time, in the core. */
+class TileBands {
+  private readonly band: Uint8Array;
+  private have = 0;
+  private rowInFrame = 0;
+  private readonly out: Uint8Array[] = [];
+
+  constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
+    this.band = new Uint8Array(size * cols * 2);
+  }
+
+  update(part: Uint8Array): void {
+    for (let i = 0; i < part.length; ) {
+      const bandRows = Math.min(this.size, this.rows - this.rowInFrame);
+      const bandBytes = bandRows * this.cols * 2;
+      const n = Math.min(bandBytes - this.have, part.length - i);
+      this.band.set(part.subarray(i, i + n), this.have);
+      this.have += n;
+      i += n;
+      if (this.have === bandBytes) {
+        this.out.push(tileHashes(this.band.subarray(0, bandBytes), bandRows, this.cols, this.size));
+        this.have = 0;
+        this.rowInFrame += bandRows;
+        if (this.rowInFrame === this.rows) this.rowInFrame = 0;
+      }
+    }
+  }
+
+  finish(): Uint8Array {
+    if (this.have !== 0 || this.out.length === 0) throw new Error('internal: pixel data ended inside a band');
+    return Buffer.concat(this.out);
+  }
+}
