@@ -15,6 +15,8 @@ import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync } from 'node:f
 import { join } from 'node:path';
 import type { ProcedureDesk, Procedure } from './procedure.js';
 import type { WorklistEntry } from '../net/worklist.js';
+import type { Positioning } from './selection-state.js';
+import { parseOrientation, parseViewPosition } from '../seal/meta.js';
 
 export const CONTROL_FOLDER = 'worklist';
 export const CONTROL_SOCKET = 'control.sock';
@@ -29,10 +31,11 @@ export const controlSocketPath = (outboxDir: string): string => join(outboxDir, 
 export type ControlRequest =
   | { op: 'status' }
   | { op: 'list' }
-  | { op: 'select'; accession: string; step?: string }
+  | { op: 'select'; accession: string; step?: string; orientation?: string; view?: string }
+  | { op: 'position'; orientation: string; view?: string }
   | { op: 'clear'; discontinued?: boolean }
   | { op: 'unassigned' }
-  | { op: 'assign'; accession: string; step?: string; names: string[] | 'all'; user: string };
+  | { op: 'assign'; accession: string; step?: string; names: string[] | 'all'; user: string; orientation?: string; view?: string };
 
 /** A selected procedure as the control endpoint shows it. */
 export interface ProcedureSummary {
@@ -42,14 +45,28 @@ export interface ProcedureSummary {
   patientId: string;
   description: string;
   images: number;
+  /** Patient Orientation (row\\column) and View Position of the following exposures, when said. */
+  orientation?: string;
+  view?: string;
 }
 
 export type ControlAnswer = { ok: true; [k: string]: unknown } | { ok: false; error: string };
 
-export const summarize = (p: Procedure | null): ProcedureSummary | null => p && {
+export const summarize = (p: Procedure | null, positioning?: Positioning | null): ProcedureSummary | null => p && {
   accession: p.entry.accessionNumber, stepId: p.entry.scheduledStepId, patientName: p.entry.patientName, patientId: p.entry.patientId,
   description: p.entry.scheduledStepDescription || p.entry.requestedProcedureDescription, images: p.instances.length,
+  ...(positioning ? { orientation: positioning.patientOrientation.join('\\'), ...(positioning.viewPosition ? { view: positioning.viewPosition } : {}) } : {}),
 };
+
+/** Orientation and view as sent by `radseal worklist`, checked here: the socket is where they come in. */
+function positioningOf(orientation: unknown, view: unknown): Positioning | undefined {
+  if (orientation === undefined) {
+    if (view !== undefined) throw new Error('a view position goes with an orientation');
+    return undefined;
+  }
+  if (typeof orientation !== 'string' || (view !== undefined && typeof view !== 'string')) throw new Error('orientation and view must be strings');
+  return { patientOrientation: parseOrientation(orientation, 'orientation'), ...(view !== undefined ? { viewPosition: parseViewPosition(view, 'view') } : {}) };
+}
 
 async function answer(desk: ProcedureDesk, rq: ControlRequest): Promise<ControlAnswer> {
   const text = (v: unknown, name: string): string => {
@@ -58,13 +75,21 @@ async function answer(desk: ProcedureDesk, rq: ControlRequest): Promise<ControlA
   };
   switch (rq.op) {
     case 'status':
-      return { ok: true, selected: summarize(desk.current), held: desk.heldCount() };
+      return { ok: true, selected: summarize(desk.current, desk.currentPositioning), held: desk.heldCount() };
     case 'list': {
       const entries: WorklistEntry[] = await desk.list();
       return { ok: true, entries, selected: desk.current?.entry.accessionNumber ?? null };
     }
-    case 'select':
-      return { ok: true, selected: summarize(await desk.select(text(rq.accession, 'accession'), rq.step === undefined ? undefined : text(rq.step, 'step'))) };
+    case 'select': {
+      const positioning = positioningOf(rq.orientation, rq.view);
+      return { ok: true, selected: summarize(await desk.select(text(rq.accession, 'accession'), rq.step === undefined ? undefined : text(rq.step, 'step'), positioning), positioning) };
+    }
+    case 'position': {
+      const positioning = positioningOf(rq.orientation, rq.view);
+      if (!positioning) throw new Error('position needs an orientation');
+      desk.position(positioning);
+      return { ok: true, selected: summarize(desk.current, positioning) };
+    }
     case 'clear':
       return { ok: true, cleared: summarize(desk.clear(rq.discontinued ? 'DISCONTINUED' : 'COMPLETED')) };
     case 'unassigned':
@@ -72,7 +97,7 @@ async function answer(desk: ProcedureDesk, rq: ControlRequest): Promise<ControlA
     case 'assign': {
       const names = rq.names === 'all' ? 'all' : Array.isArray(rq.names) ? rq.names.map((n) => text(n, 'name')) : undefined;
       if (!names) throw new Error('names must be a list of held exposures or "all"');
-      return { ok: true, assigned: await desk.assign(text(rq.accession, 'accession'), names, text(rq.user, 'user'), rq.step === undefined ? undefined : text(rq.step, 'step')) };
+      return { ok: true, assigned: await desk.assign(text(rq.accession, 'accession'), names, text(rq.user, 'user'), rq.step === undefined ? undefined : text(rq.step, 'step'), positioningOf(rq.orientation, rq.view)) };
     }
     default:
       throw new Error(`unknown op ${JSON.stringify((rq as { op?: unknown }).op)}`);

@@ -10,7 +10,7 @@
 // Patient data lives in memory and in the sealed objects only: the log lines
 // here name accessions and file names, never a patient.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaptureMeta } from '../dicom/dx.js';
 import type { Element, Tag } from '../dicom/model.js';
@@ -19,11 +19,15 @@ import { sq, str } from '../dicom/values.js';
 import { newUid } from '../dicom/uids.js';
 import { dicomDateTime } from '../dicom/signatures.js';
 import { Outbox, type OutboxEntry } from '../net/outbox.js';
-import { readPart10Meta } from '../dicom/reader.js';
+import { readPart10, readPart10Meta } from '../dicom/reader.js';
+import { findElement } from '../dicom/model.js';
+import { decodeString } from '../dicom/values.js';
 import type { AssociationTarget } from '../net/association.js';
 import { queryWorklist, type WorklistEntry } from '../net/worklist.js';
 import { MPPS_SOP_CLASS, type PerformedProcedure } from '../net/mpps.js';
 import { sealAssignment } from '../seal/assignment.js';
+import { CONTROL_FOLDER } from './control.js';
+import { loadSelection, saveSelection, type Positioning } from './selection-state.js';
 import type { DeviceIdentity, SealedObject } from '../seal/seal.js';
 
 /** Where held exposures wait: OUTBOX/unassigned/ready/; once assigned they move to OUTBOX/unassigned/sent/. */
@@ -45,6 +49,8 @@ export interface ProcedureReporter {
   started(p: Procedure): void;
   /** Procedure ended by clear, the next selection or stop (N-SET COMPLETED or DISCONTINUED). */
   ended(p: Procedure, outcome: 'COMPLETED' | 'DISCONTINUED'): void;
+  /** A procedure restored after a restart whose first exposure was reported before it (its N-CREATE was sent). */
+  resumed?(p: Procedure): void;
   /** Everything sent (for stop). */
   drain(): Promise<void>;
 }
@@ -130,6 +136,9 @@ export class ProcedureDesk {
   private kick: () => void = () => {};
   readonly unassigned: Outbox;
   private selected: Procedure | null = null;
+  /** Patient orientation and view for the following exposures, as the technologist said. */
+  private positioning: Positioning | null = null;
+  private readonly stateFolder: string;
   private entries: WorklistEntry[] = [];
   /** Procedures that have ended (their MPPS final report is queued). */
   private readonly ended = new WeakSet<Procedure>();
@@ -139,6 +148,33 @@ export class ProcedureDesk {
     this.log = o.log ?? (() => {});
     // A second durable outbox: same crash rules, its own (device, serial) journal; nothing forwards from it.
     this.unassigned = new Outbox(join(outboxDir, UNASSIGNED_FOLDER));
+    this.stateFolder = join(outboxDir, CONTROL_FOLDER);
+    mkdirSync(this.stateFolder, { recursive: true, mode: 0o750 });
+    // The selection outlives a restart: the technologist's patient stays selected (docs/WORKLIST.md).
+    const { selection, problem } = loadSelection(this.stateFolder);
+    if (problem) this.log(`worklist: ${problem}`);
+    this.selected = selection.procedure;
+    this.positioning = selection.positioning;
+    if (this.selected) {
+      this.log(`worklist: accession ${this.selected.entry.accessionNumber} is still selected from before the restart (${this.selected.instances.length} image(s) so far)`);
+      if (this.selected.instances.length) this.o.reporter?.resumed?.(this.selected);
+    }
+  }
+
+  private save(): void {
+    saveSelection(this.stateFolder, { procedure: this.selected, positioning: this.positioning });
+  }
+
+  /** Patient orientation and view of the following exposures. */
+  get currentPositioning(): Positioning | null {
+    return this.positioning;
+  }
+
+  /** Sets how the patient is positioned for the following exposures (same procedure). */
+  position(positioning: Positioning): void {
+    this.positioning = positioning;
+    this.save();
+    this.log(`worklist: following exposures are ${positioning.patientOrientation.join('\\')}${positioning.viewPosition ? ` ${positioning.viewPosition}` : ''}`);
   }
 
   /** The capture service's outbox (where filed objects go) and how to wake its forwarder. */
@@ -169,11 +205,16 @@ export class ProcedureDesk {
     return found[0]!;
   }
 
-  /** Selects a procedure for the following exposures; the one before it ends (COMPLETED). */
-  async select(accession: string, stepId?: string): Promise<Procedure> {
+  /**
+   * Selects a procedure for the following exposures; the one before it ends (COMPLETED). A new
+   * patient starts with the positioning given here, or none (never the previous patient's).
+   */
+  async select(accession: string, stepId?: string, positioning?: Positioning): Promise<Procedure> {
     const next = await this.procedureFor(accession, stepId);
     this.end('COMPLETED');
     this.selected = next;
+    this.positioning = positioning ?? null;
+    this.save();
     this.log(`worklist: accession ${accession} selected (step ${next.entry.scheduledStepId || '-'}); following exposures are filed under it`);
     return next;
   }
@@ -181,6 +222,8 @@ export class ProcedureDesk {
   /** No procedure from now on: following exposures are held unassigned. */
   clear(outcome: 'COMPLETED' | 'DISCONTINUED' = 'COMPLETED'): Procedure | null {
     const was = this.end(outcome);
+    this.positioning = null;
+    this.save();
     if (was) this.log(`worklist: accession ${was.entry.accessionNumber} cleared (${was.instances.length} image(s), ${outcome.toLowerCase()}); following exposures are held unassigned`);
     return was;
   }
@@ -203,7 +246,12 @@ export class ProcedureDesk {
     const p = this.selected;
     if (!p) return { procedure: null, meta: {}, extraElements: [] };
     const fields = filingFields(p, p.instances.length + 1);
-    return { procedure: p, meta: Object.fromEntries(fields.map(([k, , , v]) => [k, v])) as CaptureMeta, extraElements: requestElements(p, !!this.o.reporter) };
+    const meta = Object.fromEntries(fields.map(([k, , , v]) => [k, v])) as CaptureMeta;
+    if (this.positioning) {
+      meta.patientOrientation = this.positioning.patientOrientation;
+      if (this.positioning.viewPosition) meta.viewPosition = this.positioning.viewPosition;
+    }
+    return { procedure: p, meta, extraElements: requestElements(p, !!this.o.reporter) };
   }
 
   /** Stores a sealed exposure: in the outbox when filed under a procedure, else held unassigned. */
@@ -216,6 +264,7 @@ export class ProcedureDesk {
     }
     const entry = this.requireOutbox().put(deviceId, serial, sealed.bytes);
     p.instances.push({ sopClassUid: readPart10Meta(sealed.bytes).mediaStorageSopClassUid, sopInstanceUid: sealed.sopInstanceUid });
+    if (p === this.selected) this.save();
     if (this.ended.has(p)) {
       // Sealing was under way when the procedure ended: the image is filed under it, its MPPS was already sent.
       if (this.o.reporter) this.log(`worklist: ${entry.name} was being sealed when accession ${p.entry.accessionNumber} ended; it is filed under it but not in its MPPS`);
@@ -238,7 +287,7 @@ export class ProcedureDesk {
    * with the procedure's patient, study and request attributes that goes to the outbox and PACS;
    * the held original moves to unassigned/sent/ and is never forwarded. Returns the new objects' names.
    */
-  async assign(accession: string, names: string[] | 'all', assignedBy: string, stepId?: string): Promise<Array<{ held: string; filed: string; sopInstanceUid: string }>> {
+  async assign(accession: string, names: string[] | 'all', assignedBy: string, stepId?: string, positioning?: Positioning): Promise<Array<{ held: string; filed: string; sopInstanceUid: string }>> {
     const outbox = this.requireOutbox();
     const held = this.unassigned.pending();
     const chosen = names === 'all' ? held : names.map((n) => held.find((h) => h.name === n) ?? fail(`${n} is not held unassigned (see radseal worklist unassigned)`));
@@ -255,12 +304,16 @@ export class ProcedureDesk {
         continue;
       }
       const original = new Uint8Array(readFileSync(h.path));
+      if (!positioning && !decodeString(findElement(readPart10(original).dataSet, T(0x0020, 0x0020))?.value)) {
+        throw new ProcedureError(`${h.name} was taken with no patient orientation: say it for the assignment (radseal worklist assign --orientation ROW\\COL)`);
+      }
       const fields = filingFields(p, p.instances.length + 1);
-      const filing = [...fields.map(([, t, vr, v]) => str(t, vr, String(v))), ...requestElements(p, !!this.o.reporter && p === this.selected)];
+      const filing = [...fields.map(([, t, vr, v]) => str(t, vr, String(v))), ...positioningElements(positioning), ...requestElements(p, !!this.o.reporter && p === this.selected)];
       const sealed = await sealAssignment({ original, filing, assignedBy }, this.o.device);
       const entry = outbox.put(h.deviceId, h.serial, sealed.bytes);
       this.unassigned.markSent(h);
       p.instances.push({ sopClassUid: readPart10Meta(sealed.bytes).mediaStorageSopClassUid, sopInstanceUid: sealed.sopInstanceUid });
+      if (p === this.selected) this.save();
       if (p === this.selected && p.instances.length === 1) this.o.reporter?.started(p);
       this.log(`worklist: ${h.name} (SHA-256 ${hex(createHash('sha256').update(original).digest()).slice(0, 16)}…) assigned to accession ${accession} as ${entry.name}`);
       out.push({ held: h.name, filed: entry.name, sopInstanceUid: sealed.sopInstanceUid });
@@ -289,9 +342,11 @@ export class ProcedureDesk {
     return this.outbox;
   }
 
-  /** At service stop: the running procedure ends (COMPLETED when it has images) and reports go out. */
+  /**
+   * At service stop: reports already queued go out. The selected procedure stays selected (saved):
+   * a restart is not the end of an examination; `worklist clear` is.
+   */
   async close(): Promise<void> {
-    this.end('COMPLETED');
     if (!this.o.reporter) return;
     // Stopping waits for the last reports, within reason: a dead MPPS SCP must not hold the service.
     let timer: NodeJS.Timeout | undefined;
@@ -305,6 +360,12 @@ export class ProcedureDesk {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** Patient Orientation and View Position for an assignment: said for the held exposures, which had none or another. */
+function positioningElements(p: Positioning | undefined): Element[] {
+  if (!p) return [];
+  return [str(T(0x0020, 0x0020), 'CS', p.patientOrientation), ...(p.viewPosition ? [str(T(0x0018, 0x5101), 'CS', p.viewPosition)] : [])];
+}
 const CLOSE_REPORT_WAIT_MS = 15000;
 
 /** The first bytes of a file: enough for its Part 10 meta header, without reading the pixels. */

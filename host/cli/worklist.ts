@@ -70,6 +70,13 @@ const withEndpoint = (c: Command): Command => c
   .option('--json', 'print the answer as JSON');
 
 type EndpointValues = { outbox?: string; socket?: string; json?: boolean };
+type PositioningValues = { orientation?: string; view?: string };
+
+/** --orientation/--view: said at the console, never guessed (they are signed into every image). */
+const withPositioning = (c: Command, required: boolean): Command => (required
+  ? c.requiredOption('--orientation <row\\col>', "Patient Orientation of the following exposures as displayed, e.g. 'L\\F' (PA chest), 'A\\F' (left lateral)")
+  : c.option('--orientation <row\\col>', "Patient Orientation of these exposures as displayed, e.g. 'L\\F'; needed when they were taken without one"))
+  .option('--view <code>', 'View Position, e.g. PA, AP, LL');
 
 async function ask(o: EndpointValues, rq: ControlRequest, print: (a: Record<string, unknown>) => void): Promise<void> {
   const a = await controlRequest(socketOf(o), rq);
@@ -78,7 +85,7 @@ async function ask(o: EndpointValues, rq: ControlRequest, print: (a: Record<stri
 }
 
 const describe = (p: ProcedureSummary | null): string => p
-  ? `${p.accession} step ${p.stepId || '-'}: ${p.patientName} (${p.patientId}), ${p.description}; ${p.images} image(s) so far`
+  ? `${p.accession} step ${p.stepId || '-'}: ${p.patientName} (${p.patientId}), ${p.description}; ${p.images} image(s) so far; next exposures ${p.orientation ? `${p.orientation}${p.view ? ` ${p.view}` : ''}` : 'without an orientation (radseal worklist position)'}`
   : 'none (exposures are held unassigned)';
 
 export function register(program: Command): void {
@@ -92,9 +99,11 @@ export function register(program: Command): void {
         console.log(`${mark} ${e.accessionNumber.padEnd(16)} ${(e.scheduledStartTime.slice(0, 4) || '----').padEnd(5)} ${e.patientName} (${e.patientId}, ${e.patientBirthDate || '?'} ${e.patientSex || '?'})  ${e.scheduledStepDescription || e.requestedProcedureDescription}  [step ${e.scheduledStepId || '-'}]`);
       }
     }));
-  withEndpoint(wl.command('select').description('file the following exposures under this accession (ends the procedure selected before: COMPLETED)').argument('<accession>'))
-    .option('--step <id>', 'the Scheduled Procedure Step ID, when the accession has several')
-    .action((accession: string, o: EndpointValues & { step?: string }) => ask(o, { op: 'select', accession, step: o.step }, (a) => console.log(`selected: ${describe(a.selected as ProcedureSummary)}`)));
+  withPositioning(withEndpoint(wl.command('select').description('file the following exposures under this accession (ends the procedure selected before: COMPLETED)').argument('<accession>'))
+    .option('--step <id>', 'the Scheduled Procedure Step ID, when the accession has several'), true)
+    .action((accession: string, o: EndpointValues & PositioningValues & { step?: string }) => ask(o, { op: 'select', accession, step: o.step, orientation: o.orientation, view: o.view }, (a) => console.log(`selected: ${describe(a.selected as ProcedureSummary)}`)));
+  withPositioning(withEndpoint(wl.command('position').description('the patient orientation (and view) of the following exposures, same procedure: e.g. after the PA, the lateral')), true)
+    .action((o: EndpointValues & PositioningValues) => ask(o, { op: 'position', orientation: o.orientation!, view: o.view }, (a) => console.log(`selected: ${describe(a.selected as ProcedureSummary | null)}`)));
   withEndpoint(wl.command('clear').description('no procedure from now on: the following exposures are held unassigned'))
     .option('--discontinued', 'the procedure was stopped before it was done (MPPS DISCONTINUED instead of COMPLETED)')
     .action((o: EndpointValues & { discontinued?: boolean }) => ask(o, { op: 'clear', discontinued: o.discontinued }, (a) => console.log(a.cleared ? `cleared: ${describe(a.cleared as ProcedureSummary)}` : 'no procedure was selected')));
@@ -106,12 +115,12 @@ export function register(program: Command): void {
       if (!held.length) console.log('no exposure is held unassigned');
       for (const h of held) console.log(`${h.name}  device ${h.deviceId} frame ${h.serial}  ${h.sopInstanceUid}`);
     }));
-  withEndpoint(wl.command('assign').description('file held exposures under an accession: each gets a second sealed object with the patient, sent to PACS; the held one is kept unchanged').argument('<accession>'))
+  withPositioning(withEndpoint(wl.command('assign').description('file held exposures under an accession: each gets a second sealed object with the patient, sent to PACS; the held one is kept unchanged').argument('<accession>'))
     .requiredOption('--unassigned <names...>', "held exposures (names from radseal worklist unassigned), or 'all'")
-    .option('--step <id>', 'the Scheduled Procedure Step ID, when the accession has several')
-    .action((accession: string, o: EndpointValues & { unassigned: string[]; step?: string }) => {
+    .option('--step <id>', 'the Scheduled Procedure Step ID, when the accession has several'), false)
+    .action((accession: string, o: EndpointValues & PositioningValues & { unassigned: string[]; step?: string }) => {
       const names = o.unassigned.length === 1 && o.unassigned[0] === 'all' ? 'all' : o.unassigned;
-      return ask(o, { op: 'assign', accession, step: o.step, names, user: userInfo().username }, (a) => {
+      return ask(o, { op: 'assign', accession, step: o.step, names, user: userInfo().username, orientation: o.orientation, view: o.view }, (a) => {
         for (const x of a.assigned as Array<{ held: string; filed: string }>) console.log(`${x.held} -> ${x.filed} (filed under ${accession}, queued for PACS)`);
       });
     });

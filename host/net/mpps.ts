@@ -152,6 +152,11 @@ export class MppsReporter {
     });
   }
 
+  /** Restored after a restart: its N-CREATE went out in the run before (the SCP holds the instance). */
+  resumed(p: Procedure): void {
+    this.created.add(p.mppsInstanceUid);
+  }
+
   ended(p: Procedure, outcome: 'COMPLETED' | 'DISCONTINUED'): void {
     // The images as they are now: later changes to the procedure do not alter this report.
     const attributes = mppsFinalAttributes(p, outcome, [...p.instances], new Date());

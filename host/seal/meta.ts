@@ -28,7 +28,7 @@ export function parseMeta(json: unknown, source: string): SealMeta {
     } else if (k === 'detectorType') {
       if (!(DETECTOR_TYPES as readonly unknown[]).includes(v)) throw new MetaError(`${source}: detectorType must be one of ${DETECTOR_TYPES.join(', ')}`);
     } else if (k === 'patientOrientation') {
-      if (!Array.isArray(v) || !isOrientation(v)) throw new MetaError(`${source}: patientOrientation must be ${ORIENTATION_RULE}, e.g. ["L", "F"]`);
+      if (!Array.isArray(v) || !isPatientOrientation(v)) throw new MetaError(`${source}: patientOrientation must be ${ORIENTATION_RULE}, e.g. ["L", "F"]`);
     } else if (k === 'imagerPixelSpacing') {
       if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) throw new MetaError(`${source}: imagerPixelSpacing must be [rowMm, colMm], two positive numbers`);
     } else if (NUMERIC.has(k)) {
@@ -63,7 +63,7 @@ const OPPOSITE: Record<string, string> = { A: 'P', P: 'A', R: 'L', L: 'R', H: 'F
  * Patient Orientation (PS3.3 C.7.6.1.1.1): row then column direction, each 1–3 letters with no
  * letter twice and no opposite pair in one value; the two main directions on different axes.
  */
-function isOrientation(v: unknown[]): v is [string, string] {
+export function isPatientOrientation(v: unknown[]): v is [string, string] {
   if (v.length !== 2 || !v.every((x) => typeof x === 'string' && /^[AHFPRL]{1,3}$/.test(x))) return false;
   const [row, col] = v as [string, string];
   const axis = (c: string) => [c, OPPOSITE[c]!].sort().join('');
@@ -74,7 +74,7 @@ function isOrientation(v: unknown[]): v is [string, string] {
 /** A Patient Orientation as typed at a console or on a command line: `L\\F` (also `L,F` or `L/F`). */
 export function parseOrientation(text: string, source: string): [string, string] {
   const v = text.trim().toUpperCase().split(/[\\,/]/).map((x) => x.trim());
-  if (!isOrientation(v)) throw new MetaError(`${source}: Patient Orientation "${text}" must be ${ORIENTATION_RULE}, e.g. L\\F for a PA chest`);
+  if (!isPatientOrientation(v)) throw new MetaError(`${source}: Patient Orientation "${text}" must be ${ORIENTATION_RULE}, e.g. L\\F for a PA chest`);
   return v;
 }
 
@@ -97,4 +97,11 @@ export function missingAcquisitionAttributes(meta: CaptureMeta, where: { spacing
   if (!meta.imagerPixelSpacing) out.push(`Imager Pixel Spacing (0018,1164) is not known: ${where.spacing}`);
   if (!meta.patientOrientation) out.push(`Patient Orientation (0020,0020) is not known: ${where.orientation}`);
   return out;
+}
+
+/** View Position (0018,5101) as typed: a code string such as PA, AP, LL, RL. */
+export function parseViewPosition(text: string, source: string): string {
+  const v = text.trim().toUpperCase();
+  if (!/^[A-Z0-9 _]{1,16}$/.test(v)) throw new MetaError(`${source}: View Position "${text}" must be a code of up to 16 letters or digits, e.g. PA, AP, LL`);
+  return v;
 }

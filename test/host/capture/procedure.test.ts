@@ -107,11 +107,15 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   const list = await ask({ op: 'list' });
   assert.deepEqual((list.entries as Array<{ accessionNumber: string }>).map((e) => e.accessionNumber).sort(), ['ACC1', 'ACC2']);
   await assert.rejects(ask({ op: 'select', accession: 'NOPE' }), /NOPE is not in today's worklist for DXROOM1/);
-  const sel = await ask({ op: 'select', accession: 'ACC1' });
+  await assert.rejects(ask({ op: 'select', accession: 'ACC1', orientation: 'L\\R' }), /Patient Orientation "L\\R" must be two directions/);
+  const sel = await ask({ op: 'select', accession: 'ACC1', orientation: 'L\\F', view: 'PA' });
   assert.equal((sel.selected as { patientName: string }).patientName, 'Müller^Anna');
+  assert.equal((sel.selected as { orientation: string }).orientation, 'L\\F');
   assert.equal((await runSimulator(board, { frames: 2, startSerial: 200, port: link })).framesAcked, 2);
-  // 3. The next selection: the exposure after it goes to ACC2.
+  // 3. The next selection: the exposure after it goes to ACC2 (its positioning said apart from the selection).
   await ask({ op: 'select', accession: 'ACC2' });
+  assert.equal(((await ask({ op: 'status' })).selected as { orientation?: string }).orientation, undefined, "a new patient never inherits the last one's orientation");
+  await ask({ op: 'position', orientation: 'a\\f', view: 'll' });
   assert.equal((await runSimulator(board, { frames: 1, startSerial: 300, port: link })).framesAcked, 1);
   // Marked sent only once storescp answered, i.e. after it wrote the whole file.
   await until('three objects delivered', () => readdirSync(svc!.outbox.sentDir).length === 3);
@@ -124,6 +128,8 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   assert.equal(acc1.length, 2);
   assert.equal(acc2.length, 1);
   for (const ds of acc1) {
+    assert.equal(text(ds, T(0x0020, 0x0020)), 'L\\F', 'the orientation the technologist said');
+    assert.equal(text(ds, T(0x0018, 0x5101)), 'PA');
     assert.equal(text(ds, T(0x0010, 0x0010)), 'Müller^Anna');
     assert.equal(text(ds, T(0x0010, 0x0020)), 'PID-1');
     assert.equal(text(ds, T(0x0010, 0x0030)), '19700214');
@@ -137,16 +143,29 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   assert.equal(text(acc1[0]!, T(0x0020, 0x000e)), text(acc1[1]!, T(0x0020, 0x000e)), 'one series per selection');
   assert.deepEqual(acc1.map((ds) => text(ds, T(0x0020, 0x0013))).sort(), ['1', '2']);
   assert.equal(text(acc2[0]!, T(0x0010, 0x0010)), 'Roe^Bob');
+  assert.equal(text(acc2[0]!, T(0x0020, 0x0020)), 'A\\F');
+  assert.equal(text(acc2[0]!, T(0x0018, 0x5101)), 'LL');
   for (const f of readdirSync(svc!.outbox.sentDir)) {
     const r = verifyObject(f, new Uint8Array(readFileSync(join(svc!.outbox.sentDir, f))), trust);
     assert.equal(r.verdict, 'authentic', `${f}: ${r.reasons.join('; ')}`);
   }
 
-  // 4. Restart: the held exposure is still held, and the device's resend of it is a duplicate.
+  // 4. Restart: the selection (ACC2, A\F LL, one image) is still there, saved 0600 in the service's
+  // folder; the held exposure is still held, and the device's resend of it is a duplicate.
+  const selectionFile = join(outboxDir, 'worklist', 'selection.json');
+  assert.equal(statSync(selectionFile).mode & 0o777, 0o600);
   await control!.close();
   await svc!.stop();
   ({ desk, link } = await start());
-  assert.equal((await ask({ op: 'status' })).selected, null, 'a selection does not outlive the service: after a restart exposures are held until someone selects again');
+  const restored = (await ask({ op: 'status' })).selected as { accession: string; orientation: string; view: string; images: number };
+  assert.deepEqual([restored.accession, restored.orientation, restored.view, restored.images], ['ACC2', 'A\\F', 'LL', 1], 'the selection survives the restart');
+  assert.ok(logs.some((l) => /accession ACC2 is still selected from before the restart \(1 image/.test(l)));
+  assert.equal((await runSimulator(board, { frames: 1, startSerial: 400, port: link })).framesAcked, 1);
+  await until('the exposure after the restart delivered', () => readdirSync(svc!.outbox.sentDir).length === 4);
+  const afterRestart = [...stored(scp.dir).values()].filter((ds) => text(ds, T(0x0008, 0x0050)) === 'ACC2');
+  assert.equal(afterRestart.length, 2, 'filed under the restored selection');
+  assert.deepEqual(afterRestart.map((ds) => text(ds, T(0x0020, 0x0013))).sort(), ['1', '2'], 'instance numbers go on');
+  assert.equal(text(afterRestart[0]!, T(0x0020, 0x000e)), text(afterRestart[1]!, T(0x0020, 0x000e)), 'same series across the restart');
   assert.equal(desk.held().length, 1);
   assert.equal((await runSimulator(board, { frames: 1, startSerial: 100, port: link })).duplicatesAcked, 1, 'a held frame is not sealed twice');
   assert.equal(desk.held().length, 1);
@@ -158,7 +177,9 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   const originalBytes = readFileSync(originalPath);
   const originalSha = createHash('sha256').update(originalBytes).digest('hex');
   await assert.rejects(ask({ op: 'assign', accession: 'ACC1', names: ['nosuch.dcm'], user: 'tech1' }), /nosuch.dcm is not held unassigned/);
-  const assigned = await ask({ op: 'assign', accession: 'ACC1', names: 'all', user: 'tech1' });
+  // It was taken with nothing selected, so with no orientation: the assignment must say one.
+  await assert.rejects(ask({ op: 'assign', accession: 'ACC1', names: 'all', user: 'tech1' }), /taken with no patient orientation/);
+  const assigned = await ask({ op: 'assign', accession: 'ACC1', names: 'all', user: 'tech1', orientation: 'R\\F', view: 'AP' });
   const [a] = assigned.assigned as Array<{ held: string; filed: string; sopInstanceUid: string }>;
   assert.equal(a!.held, h!.name);
   await until('the assignment object delivered', () => readdirSync(svc!.outbox.sentDir).includes(a!.filed));
@@ -166,6 +187,8 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   assert.ok(filed, 'PACS has the assignment object');
   assert.ok(!stored(scp.dir).has(h!.sopInstanceUid), 'PACS never got the unassigned original');
   assert.equal(text(filed, T(0x0010, 0x0010)), 'Müller^Anna');
+  assert.equal(text(filed, T(0x0020, 0x0020)), 'R\\F');
+  assert.equal(text(filed, T(0x0018, 0x5101)), 'AP');
   assert.equal(text(filed, T(0x0020, 0x000d)), '1.2.826.0.1.3680043.10.7.1');
   assert.equal(text(findElement(filed, T(0x0040, 0x0275))!.items![0]!, T(0x0040, 0x1001)), 'RP-ACC1');
   assert.equal(text(findElement(filed, T(0x0008, 0x2112))!.items![0]!, T(0x0008, 0x1155)), h!.sopInstanceUid, 'Source Image Sequence names the original');
@@ -186,6 +209,17 @@ test('worklist: exposures filed under the selected procedure; none selected: hel
   const cleared = await ask({ op: 'clear' });
   assert.equal((cleared.cleared as { accession: string }).accession, 'ACC2');
   assert.equal((await ask({ op: 'status' })).selected, null);
+  // A cleared selection stays cleared across a restart; a torn state file is set aside, not guessed from.
+  await control!.close();
+  await svc!.stop();
+  ({ desk, link } = await start());
+  assert.equal((await ask({ op: 'status' })).selected, null);
+  await control!.close();
+  await svc!.stop();
+  writeFileSync(selectionFile, '{"version":1,"procedure":{"entry":');
+  ({ desk, link } = await start());
+  assert.equal((await ask({ op: 'status' })).selected, null);
+  assert.ok(logs.some((l) => /selection\.json could not be read back .* set aside as .*unreadable-\d+, nothing is selected/.test(l)));
   assert.ok(!logs.some((l) => /Müller|Roe\^Bob|Anna/.test(l)), 'no patient name in the log');
 });
 
@@ -217,14 +251,18 @@ test('CLI: radseal capture --worklist and radseal worklist list|select|status|cl
     return r.out;
   };
   assert.match(await wl('list'), /ACC1 .*Doe\^Jane \(PID-1, 19700214 F\)\s+Chest PA and lateral\s+\[step SPS-ACC1\]/);
-  assert.match(await wl('select', 'ACC1'), /selected: ACC1 step SPS-ACC1: Doe\^Jane \(PID-1\), Chest PA and lateral; 0 image\(s\) so far/);
+  const noOrientation = await startRadseal(['worklist', 'select', 'ACC1', '--outbox', outbox], { children }).done;
+  assert.notEqual(noOrientation.code, 0);
+  assert.match(noOrientation.out, /required option '--orientation <row\\col>' not specified/);
+  assert.match(await wl('select', 'ACC1', '--orientation', 'L\\F', '--view', 'PA'), /selected: ACC1 step SPS-ACC1: Doe\^Jane \(PID-1\), Chest PA and lateral; 0 image\(s\) so far; next exposures L\\F PA/);
+  assert.match(await wl('position', '--orientation', 'A\\F', '--view', 'LL'), /selected: ACC1 .*; next exposures A\\F LL/);
   assert.equal((await runSimulator(board, { frames: 1, startSerial: 7, port: `127.0.0.1:${linkPort}` })).framesAcked, 1);
-  assert.match(await wl('status'), /selected: ACC1 .*1 image\(s\) so far\nheld unassigned: 0/);
+  assert.match(await wl('status'), /selected: ACC1 .*1 image\(s\) so far; next exposures A\\F LL\nheld unassigned: 0/);
   assert.match(await wl('clear'), /cleared: ACC1/);
   assert.equal((await runSimulator(board, { frames: 1, startSerial: 8, port: `127.0.0.1:${linkPort}` })).framesAcked, 1);
   assert.match(await wl('unassigned'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm {2}device SIM-CLI-2 frame 8 {2}2\.25\.\d+$/m);
-  assert.match(await wl('assign', 'ACC1', '--unassigned', 'all'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm -> \d{12}-SIM%2dCLI%2d2-8\.dcm \(filed under ACC1, queued for PACS\)$/m);
-  const bad = await startRadseal(['worklist', 'select', 'NOPE', '--outbox', outbox], { children }).done;
+  assert.match(await wl('assign', 'ACC1', '--unassigned', 'all', '--orientation', 'L\\F'), /^\d{12}-SIM%2dCLI%2d2-8\.dcm -> \d{12}-SIM%2dCLI%2d2-8\.dcm \(filed under ACC1, queued for PACS\)$/m);
+  const bad = await startRadseal(['worklist', 'select', 'NOPE', '--orientation', 'L\\F', '--outbox', outbox], { children }).done;
   assert.equal(bad.code, 2);
   assert.match(bad.out, /radseal: accession NOPE is not in today's worklist for DXROOM1/);
   capture.proc.kill('SIGTERM');
