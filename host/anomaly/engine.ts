@@ -135,6 +135,16 @@ export class AnomalyEngine {
     return out;
   }
 
+  /**
+   * A service resuming a log at `now` (after reading it to learn): transfers left open and the
+   * writer's silence since the last record; later records are judged from `now` on.
+   */
+  resume(now: number): AlertDraft[] {
+    const out = this.finish(now);
+    if (this.lastSeq > 0) this.lastTime = Math.max(this.lastTime, now);
+    return out;
+  }
+
   /** An alert for a chain that does not verify (edit, deletion, reordering, truncation), or null. */
   chainAlert(check: ChainCheck, now: number): AlertDraft | null {
     const rule = this.r.chain;

@@ -79,7 +79,8 @@ export type VerificationEntry = AuditEntry;
 /** What can be done to an instance at the PACS (REST and DICOMweb reads, queries, retrievals, stores, deletions, changes). */
 export const ACCESS_ACTIONS = ['rest-read', 'wado', 'qido', 'stow', 'c-store', 'c-find', 'c-move', 'c-get', 'delete', 'modify'] as const;
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
-export type AccessOutcome = 'success' | 'failure' | 'refused';
+/** requested: let through by a filter that runs before the request is served (it never sees the answer). */
+export type AccessOutcome = 'success' | 'failure' | 'refused' | 'requested';
 
 /** One access at the PACS. UIDs only: the patient appears as a keyed pseudonym, never as a name or ID. */
 export interface AccessEntry {
@@ -236,6 +237,7 @@ export class AuditLog {
   onAppend: ((head: { seq: number; sha256: string }) => void) | null = null;
 
   private readonly clock: () => Date;
+  private readonly watchers: Array<(written: AnyAuditRecord[]) => void> = [];
 
   /** `clock` stamps each record's time (a replayed or simulated log passes its own). */
   constructor(readonly path: string, opts: { clock?: () => Date } = {}) {
@@ -341,7 +343,23 @@ export class AuditLog {
     this.prev = prev;
     writeFileAtomic(`${this.path}.head`, Buffer.from(JSON.stringify(this.head) + '\n'));
     this.onAppend?.(this.head);
+    for (const watcher of this.watchers) {
+      try {
+        watcher(out as unknown as AnyAuditRecord[]);
+      } catch {
+        // A watcher's failure (the anomaly monitor) never undoes or blocks a record already written.
+      }
+    }
     return out;
+  }
+
+  /** Calls `watcher` with the records of every later append once they are on disk (the live anomaly monitor); returns the unsubscribe. */
+  watch(watcher: (written: AnyAuditRecord[]) => void): () => void {
+    this.watchers.push(watcher);
+    return () => {
+      const i = this.watchers.indexOf(watcher);
+      if (i >= 0) this.watchers.splice(i, 1);
+    };
   }
 
   close(): void {

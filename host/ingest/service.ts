@@ -6,6 +6,8 @@
 //        body: the DICOM Part 10 bytes
 //   → 200 {"verdict", "authentic", "reasons", "action", "delete", "sopInstanceUid",
 //          "fileSha256", "auditSeq", "device", "tamperedTiles", "watermarkBlocks", "summary"}
+//   POST /access  body: {"events": [...]} (host/anomaly/access.schema.json): who read, queried,
+//        retrieved, stored, deleted or modified what at the PACS → 200 {"seqs": [...]}
 //   GET /health → 200 {"ok": true, "auditSeq": n}
 //   Any body, even random bytes, answers 200 with a verdict ("invalid" for what cannot be read);
 //   503 only when the object could not be kept or audited; 413 over maxBodyBytes.
@@ -14,8 +16,13 @@
 // with its report, writes the audit record, and tells the caller what the
 // policy wants done: keep and flag, or refuse/delete ("delete": true). It listens on
 // loopback only: it trusts whoever reaches it to say where the bytes came from.
+// The anomaly rules run over its audit log as records are written (host/anomaly/monitor.ts).
 import http from 'node:http';
 import type { Ingestor } from './gateway/ingest.js';
+import { AccessIntake, handleAccessRequest } from '../anomaly/access-intake.js';
+import { AnomalyMonitor } from '../anomaly/monitor.js';
+import { DEFAULT_RULES, type AnomalyRules } from '../anomaly/rules.js';
+import type { AtnaTarget } from '../anomaly/atna.js';
 
 export interface VerifyServiceOptions {
   host: string;
@@ -23,6 +30,8 @@ export interface VerifyServiceOptions {
   ingestor: Ingestor;
   maxBodyBytes?: number;
   log?: (m: string) => void;
+  /** Anomaly rules for the live monitor (default: the documented defaults). */
+  anomalyRules?: AnomalyRules;
 }
 
 export interface VerifyService {
@@ -48,10 +57,14 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
   };
   // Requests being verified: close() lets them finish (kept and audited), then returns.
   const inFlight = new Set<Promise<void>>();
+  const atna = (o.ingestor.o as { atna?: AtnaTarget }).atna;
+  const access = new AccessIntake(o.ingestor.o.audit, atna);
+  const monitor = new AnomalyMonitor(o.ingestor.o.audit, { rules: o.anomalyRules ?? DEFAULT_RULES, detector: 'verify-service', atna, log });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/health') return reply(res, 200, { ok: true, auditSeq: o.ingestor.o.audit.head.seq });
-    if (req.method !== 'POST' || url.pathname !== '/verify') return reply(res, 404, { error: 'POST /verify with DICOM bytes, or GET /health' });
+    if (req.method === 'POST' && url.pathname === '/access') return handleAccessRequest(req, res, access, reply);
+    if (req.method !== 'POST' || url.pathname !== '/verify') return reply(res, 404, { error: 'POST /verify with DICOM bytes, POST /access with access events, or GET /health' });
     const chunks: Buffer[] = [];
     let size = 0;
     let tooBig = false;
@@ -106,7 +119,10 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
     });
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      monitor.stop();
+      reject(err);
+    });
     server.listen(o.port, o.host, () => {
       resolve({
         port: (server.address() as { port: number }).port,
@@ -114,6 +130,7 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
           server.closeAllConnections();
           await new Promise<void>((r) => server.close(() => r()));
           while (inFlight.size) await Promise.allSettled([...inFlight]);
+          monitor.stop();
         },
       });
     });
