@@ -136,9 +136,9 @@ export function anchorsInSyslogFile(path: string, log: string | null): Anchor[] 
  * repository's copies in `syslogFiles` (matched by the log name the service used, `logName`).
  * No anchor at all is a failure: the caller asked for anchors.
  */
-export function verifyAnchors(logPath: string, o: { syslogFiles?: string[]; logName?: string; tsaTrust?: X509Certificate[] } = {}): AnchorCheck {
+export function verifyAnchors(logPath: string, o: { syslogFiles?: string[]; logName?: string; tsaTrust?: X509Certificate[]; extra?: { seq: number; sha256: string } } = {}): AnchorCheck {
   const dir = anchorsDir(logPath);
-  const anchors: Anchor[] = [];
+  const anchors: Anchor[] = o.extra ? [{ ...o.extra, from: '--anchor' }] : [];
   const sources: AnchorCheck['sources'] = [];
   const anchorProblems: string[] = [];
   const sent = join(dir, 'sent.jsonl');

@@ -1,6 +1,7 @@
 // The patient and study of a DICOM object, for ATNA participant objects (ATNA messages name
 // the patient by design; radseal's JSON audit log never does). Reads with the one Part 10
 // reader; an object that cannot be read has no references, never an error.
+import { readFileSync } from 'node:fs';
 import { readPart10 } from '../dicom/reader.js';
 import { findElement, tag, type DataSet } from '../dicom/model.js';
 import { decodeString } from '../dicom/values.js';
@@ -27,4 +28,9 @@ export function refsOfDataSet(ds: DataSet, sopInstanceUid: string | null, sopCla
     ...(patientId !== undefined ? { patient: { id: patientId, name: str(0x0010, 0x0010) } } : {}),
     ...(studyUid ? { study: { studyInstanceUid: studyUid, ...(accession ? { accessionNumber: accession } : {}), sopClasses: classUid ? [{ uid: classUid, instances: instanceUid ? [instanceUid] : [] }] : [] } } : {}),
   };
+}
+
+/** The references of a DICOM file on disk (for the forwarder's audit). */
+export function fileRefs(path: string): ObjectRefs {
+  return objectRefs(readFileSync(path), null, null);
 }

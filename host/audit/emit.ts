@@ -2,6 +2,8 @@
 // (no --audit-syslog), and openAuditSink(), which loads the syslog machinery only when a URL
 // is given. Also the events radseal's services raise, built from what they already know.
 import type { AlertKind, AuditEvent, AuditSource, Participant, PatientRef, StudyRef } from './atna-message.js';
+import type { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
 import type { VerifyReport } from '../ingest/verify.js';
 import type { DicomTls } from '../net/tls.js';
 
@@ -98,4 +100,50 @@ export function ingestEvents(o: {
     events.push({ kind: 'security-alert', time: o.time, outcome: 4, alert: a.alert, reporter: o.receiver, performer: o.sender, subject: o.subject, description: a.description, patient: o.refs.patient, studies: studiesOf(o.refs) });
   }
   return events;
+}
+
+/** The participant a forward target is: the PACS's AE title and address, or the STOW-RS URL. */
+export function targetParticipant(t: { calledAe?: string; host?: string; url?: string }): Participant {
+  return t.url ? { userId: t.url, address: new URL(t.url).hostname } : dicomNode(t.calledAe ?? null, t.host ?? null);
+}
+
+/**
+ * Audits a Forwarder (host/net/forwarder.ts): Begin Transferring when an object is about to go,
+ * Instances Transferred (R: a copy read out and sent) when PACS took it, or with a failure outcome
+ * when PACS refused it for good. `refsOf` reads an object's patient and study from its file.
+ */
+export function auditForwarding(forwarder: EventEmitter, o: { sink: AuditSink; self: Participant; target: Participant; refsOf: (path: string) => ObjectRefs }): void {
+  if (o.sink === noAuditSink) return;
+  const refsByPath = new Map<string, ObjectRefs>();
+  const refs = (path: string) => {
+    let r = refsByPath.get(path);
+    if (!r) {
+      try {
+        r = o.refsOf(path);
+      } catch {
+        r = {};
+      }
+      refsByPath.set(path, r);
+    }
+    return r;
+  };
+  forwarder.on('sending', (head: { path: string }) => {
+    const r = refs(head.path);
+    o.sink.emit({ kind: 'begin-transferring', time: new Date(), outcome: 0, source: o.self, destination: o.target, patient: r.patient, studies: studiesOf(r) });
+  });
+  forwarder.on('forwarded', (head: { path: string }) => {
+    const r = refs(head.path);
+    refsByPath.delete(head.path);
+    o.sink.emit({ kind: 'instances-transferred', time: new Date(), outcome: 0, action: 'R', source: o.self, destination: o.target, requestor: 'source', patient: r.patient, studies: studiesOf(r) });
+  });
+  forwarder.on('dead-letter', (head: { path: string }, err: Error) => {
+    const r = refs(head.path);
+    refsByPath.delete(head.path);
+    o.sink.emit({ kind: 'instances-transferred', time: new Date(), outcome: 8, outcomeDescription: `refused by the destination: ${err.message}`, action: 'R', source: o.self, destination: o.target, requestor: 'source', patient: r.patient, studies: studiesOf(r) });
+  });
+}
+
+/** Audit Log Used: the person running a command read `logPath`. */
+export function auditLogUsed(logPath: string): AuditEvent {
+  return { kind: 'audit-log-used', time: new Date(), outcome: 0, accessor: localUser(), logUri: `file://${resolve(logPath)}` };
 }

@@ -6,7 +6,7 @@
 // the bytes that go on the wire); delivered.json holds how far the queue has been delivered
 // ({offset, seq}). A queue that is wholly delivered and large is emptied. The messages carry
 // patient identifiers (ATNA does): the folder is 0700 and its files 0600.
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { privateDir, writeFileAtomic } from '../io/atomic.js';
 import { octetCounted } from './syslog.js';
@@ -27,6 +27,7 @@ export class SpoolError extends Error {
 export class AuditSpool {
   private readonly fd: number;
   private readonly pointerPath: string;
+  private readonly lockPath: string;
   private size: number;
   private deliveredOffset: number;
   private deliveredSeq: number;
@@ -37,6 +38,8 @@ export class AuditSpool {
 
   constructor(readonly dir: string) {
     privateDir(dir);
+    this.lockPath = join(dir, 'lock');
+    takeLock(this.lockPath);
     this.pointerPath = join(dir, 'delivered.json');
     this.fd = openSync(join(dir, 'queue.log'), 'a+', 0o600);
     this.size = fstatSync(this.fd).size;
@@ -125,5 +128,37 @@ export class AuditSpool {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
+    try {
+      unlinkSync(this.lockPath);
+    } catch {
+      /* already gone */
+    }
   }
+}
+
+/** One process per spool (numbering and delivery are this process's): a lock whose pid is gone is taken over. */
+function takeLock(path: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      let alive = false;
+      try {
+        if (pid > 0 && pid !== process.pid) {
+          process.kill(pid, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new SpoolError(`the audit spool ${path.replace(/\/lock$/, '')} is in use by process ${pid}; give this command its own --audit-spool`);
+      unlinkSync(path);
+    }
+  }
+  throw new SpoolError(`cannot lock ${path}`);
 }

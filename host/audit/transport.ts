@@ -198,7 +198,7 @@ export class SpoolSender {
         }
         if (this.socket) {
           const ok = this.socket.write(next.frame);
-          if (!ok) await new Promise<void>((res) => this.socket!.once('drain', res).once('close', res));
+          if (!ok) await drained(this.socket);
           this.writtenAt.push(Date.now());
         } else if (this.udp) {
           // The datagram is the message itself: strip the octet count the spool keeps.
@@ -222,4 +222,17 @@ export class SpoolSender {
       }
     }
   }
+}
+
+/** Resolves when the socket can take more, or is gone. */
+function drained(s: tls.TLSSocket): Promise<void> {
+  return new Promise((res) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      res();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
 }

@@ -6,6 +6,7 @@ import { withVerifyOptions, type VerifyOptionValues, type VerifySettings } from 
 import type { Ingestor, NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../net/scp.js';
 import { withTlsOptions, type TlsOptionValues } from './tls-options.js';
+import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 
 export function hostPort(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
@@ -55,8 +56,8 @@ function untilSignal(close: () => Promise<void>, reload?: { o: VerifyOptionValue
 }
 
 export function register(program: Command): void {
-  withTlsOptions(withVerifyOptions(program.command('ingest')
-    .description('PACS ingest gateway: C-STORE SCP that verifies every object, stores (and forwards) authentic ones, quarantines the rest, audits all')), 'the listener and the forwarding')
+  withAuditSyslogOptions(withTlsOptions(withVerifyOptions(program.command('ingest')
+    .description('PACS ingest gateway: C-STORE SCP that verifies every object, stores (and forwards) authentic ones, quarantines the rest, audits all')), 'the listener and the forwarding'))
     .option('--listen <host:port>', 'C-STORE SCP address (e.g. 127.0.0.1:11112)')
     .option('--watch <dir>', 'folder mode: ingest every DICOM file (by content, any name) dropped into this folder or a folder below it')
     .option('--ae <title>', 'our AE title (called AE) for the SCP', 'RADSEAL')
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       if (!/^\d+$/.test(v)) throw new Error(`--status-every must be a whole number of seconds, got "${v}"`);
       return Number(v);
     }, 300)
-    .action(async (o: VerifyOptionValues & TlsOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number }) => {
+    .action(async (o: VerifyOptionValues & TlsOptionValues & AuditSyslogOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const [{ verifySettings }, { tlsFrom }, { isStow, parsePacsTarget }, { AuditLog }, { Ingestor }, { describeStatus, startGateway, watchFolder }] = await Promise.all([
         import('./verify-settings.js'), import('./tls-options.js'), import('../net/destination.js'), import('../ingest/audit.js'),
@@ -85,13 +86,15 @@ export function register(program: Command): void {
       const target = o.forward ? parsePacsTarget(o.forward, /^https?:\/\//i.test(o.forward) ? undefined : tls) : undefined;
       const forward = target && !isStow(target) ? { ...target, callingAe: o.ae } : target;
       const audit = new AuditLog(o.audit);
-      const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure });
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
+      const atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal ingest', aeTitle: o.ae, sourceType: '4', defaultSpool: `${o.audit}.atna-spool`, log: audit, logLine: log });
+      const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure, atna: { sink: atna.sink, receiver: atna.self } });
       if (o.watch) {
         const w = watchFolder(o.watch, ingestor, log, undefined, { maxObjectBytes: o.maxObjectBytes });
         console.log(`radseal ingest: watching ${o.watch} (policy ${o.onFailure}, audit ${o.audit})`);
         await untilSignal(async () => {
           await w.close();
+          await atna.stop();
           audit.close();
         }, { o, ingestor, settings: verifySettings });
         return;
@@ -103,46 +106,55 @@ export function register(program: Command): void {
       await untilSignal(async () => {
         if (timer) clearInterval(timer);
         await gw.close();
+        await atna.stop();
         audit.close();
         log(describeStatus(gw.status(), forward));
       }, { o, ingestor, settings: verifySettings });
     });
 
-  withVerifyOptions(program.command('verify-service')
-    .description('HTTP verifier for a PACS hook (Orthanc Python or Lua): POST /verify with DICOM bytes → verdict JSON; loopback only'))
+  withAuditSyslogOptions(withVerifyOptions(program.command('verify-service')
+    .description('HTTP verifier for a PACS hook (Orthanc Python or Lua): POST /verify with DICOM bytes → verdict JSON; loopback only')))
     .requiredOption('--listen <host:port>', 'loopback address, e.g. 127.0.0.1:8043')
     .requiredOption('--quarantine <dir>', 'folder for copies of non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOptionValues & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
+    .action(async (o: VerifyOptionValues & AuditSyslogOptionValues & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
       const [{ verifySettings }, { AuditLog }, { Ingestor }, { startVerifyService }] = await Promise.all([
         import('./verify-settings.js'), import('../ingest/audit.js'), import('../ingest/gateway/ingest.js'), import('../ingest/service.js'),
       ]);
       const settings = verifySettings(o);
       const { host, port } = hostPort(o.listen);
       const audit = new AuditLog(o.audit);
-      const ingestor = new Ingestor({ ...settings, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure, flaggedAction: 'stored' });
+      const logLine = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
+      const atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal verify-service', sourceType: '4', defaultSpool: `${o.audit}.atna-spool`, log: audit, logLine });
+      const ingestor = new Ingestor({ ...settings, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure, flaggedAction: 'stored', atna: { sink: atna.sink, receiver: atna.self } });
       let svc;
       try {
-        svc = await startVerifyService({ host, port, ingestor, log: (m) => console.log(`${new Date().toISOString()} ${m}`) });
+        svc = await startVerifyService({ host, port, ingestor, log: logLine });
       } catch (err) {
+        await atna.stop();
         audit.close();
         throw err;
       }
       console.log(`radseal verify-service: listening on http://${host}:${svc.port}/verify (policy ${o.onFailure}, audit ${o.audit})`);
       await untilSignal(async () => {
         await svc.close();
+        await atna.stop();
         audit.close();
       }, { o, ingestor, settings: verifySettings });
     });
 
   const audit = program.command('audit').description('audit log tools');
-  audit.command('verify')
+  withAuditSyslogOptions(audit.command('verify')
     .description('check an audit log\'s hash chain; name the first broken record (edit, deletion, reordering, truncation)')
     .argument('<log>', 'audit log file')
     .option('--anchor <seq:sha256>', 'a record hash recorded elsewhere earlier (printed by a previous run): must still match')
-    .option('--json', 'print the result as JSON')
-    .action(async (log: string, o: { anchor?: string; json?: boolean }) => {
+    .option('--anchors', 'also check every anchor found: LOG.anchors/ (heads sent to the repository, RFC 3161 tokens) and --anchors-from files')
+    .option('--anchors-from <file>', "the repository's syslog file holding radseal-head messages (repeat)", (v: string, prev: string[] = []) => [...prev, v])
+    .option('--anchor-log-name <path>', 'the log path the service wrote in its head messages (default: LOG as given)')
+    .option('--tsa-trust <pem>', "CA certificate(s) the time-stamping authority's certificate must chain to (checks the tokens' signatures)")
+    .option('--json', 'print the result as JSON'))
+    .action(async (log: string, o: AuditSyslogOptionValues & { anchor?: string; anchors?: boolean; anchorsFrom?: string[]; anchorLogName?: string; tsaTrust?: string; json?: boolean }) => {
       const { verifyAuditLog } = await import('../ingest/audit.js');
       let anchor;
       if (o.anchor) {
@@ -151,10 +163,23 @@ export function register(program: Command): void {
         anchor = { seq: Number(m[1]), sha256: m[2]! };
       }
       let r;
+      const { startServiceAudit } = await import('../audit/service-audit.js');
+      const atna = await startServiceAudit({ ...o, auditTsa: undefined }, { name: 'radseal audit verify', sourceType: '4', defaultSpool: `${log}.atna-spool.verify`, activity: false });
       try {
-        r = verifyAuditLog(log, { anchor });
+        if (o.anchors || o.anchorsFrom?.length) {
+          const [{ verifyAnchors }, { parseCertificates }, { readFileSync }] = await Promise.all([import('../audit/anchor.js'), import('../keys/certs.js'), import('node:fs')]);
+          const tsaTrust = o.tsaTrust ? parseCertificates(readFileSync(o.tsaTrust)).map((c) => c.x509) : undefined;
+          r = verifyAnchors(log, { syslogFiles: o.anchorsFrom, logName: o.anchorLogName, tsaTrust, extra: anchor });
+          if (!o.json) for (const s of r.sources) console.log(`anchors: ${s.anchors} from ${s.from}`);
+        } else {
+          r = verifyAuditLog(log, { anchor });
+        }
       } catch (err) {
         throw new Error(`cannot read ${log}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      } finally {
+        const { auditLogUsed } = await import('../audit/emit.js');
+        atna.sink.emit(auditLogUsed(log));
+        await atna.stop();
       }
       if (o.json) console.log(JSON.stringify(r, null, 2));
       else if (r.ok) console.log(`${log}: OK, ${r.records} records, chain intact${r.headFileChecked ? ', head file agrees' : ' (no head file)'}; head ${r.head.seq}:${r.head.sha256}`);

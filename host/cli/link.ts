@@ -12,6 +12,7 @@ import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcds
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { dirname, join } from 'node:path';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
+import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 
 const stamp = () => new Date().toISOString();
 const logLine = (m: string) => console.log(`${stamp()} ${m}`);
@@ -46,9 +47,9 @@ export function register(program: Command): void {
       if (rep.failed.length) process.exitCode = 1;
     });
 
-  withWorklistOptions(withStationOptions(withTlsOptions(program
+  withAuditSyslogOptions(withWorklistOptions(withStationOptions(withTlsOptions(program
     .command('capture')
-    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS')))
+    .description('capture service: receive frames, seal them, store durably, ACK the device, forward to PACS; runs until stopped'), 'the forwarding to PACS'))))
     .requiredOption('--board <board>', 'board id (boards/<id>.json) or path to a board file')
     .requiredOption('--key <file|uri>', "device private key: PKCS#8 PEM file (0600), or a key on a PKCS#11 token: 'pkcs11:object=KEYLABEL' (token and module from the board's keys.slotLabel / keys.pkcs11Module unless the URI gives token=… / module-path=…)")
     .requiredOption('--cert <file>', 'device certificate')
@@ -64,7 +65,7 @@ export function register(program: Command): void {
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: each device signature gets a Certified Timestamp (a TSA outage seals without one, and logs it)')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: TlsOptionValues & StationOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
+    .action(async (o: TlsOptionValues & StationOptionValues & AuditSyslogOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
       if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
       const board = loadBoard(o.board);
       let device = loadCaptureDevice(board, o.key, o.cert, o.pinEnv);
@@ -97,12 +98,19 @@ export function register(program: Command): void {
         const s = svc.status();
         logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}${o.tsa ? `, timestamped ${s.timestamped}` : ''}; ${s.queued} queued for PACS${s.deadLettered ? `, ${s.deadLettered} refused by PACS (outbox dead-letter/)` : ''}`);
       };
+      let atna;
       try {
+        atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal capture', aeTitle: o.callingAe, sourceType: '2', defaultSpool: join(o.outbox, 'atna-spool'), logLine });
+        if (svc.forwarder && o.forward) {
+          const [{ auditForwarding, targetParticipant }, { fileRefs }] = await Promise.all([import('../audit/emit.js'), import('../audit/dicom-refs.js')]);
+          auditForwarding(svc.forwarder, { sink: atna.sink, self: atna.self, target: targetParticipant(parsePacsTarget(o.forward)), refsOf: fileRefs });
+        }
         await svc.start();
         await sessions?.start();
         await worklist?.start();
       } catch (err) {
         await svc.stop().catch(() => {});
+        await atna?.stop();
         closeDevice?.();
         throw err;
       }
@@ -117,6 +125,7 @@ export function register(program: Command): void {
       await sessions?.stop();
       await svc.stop();
       await worklist?.stop();
+      await atna.stop();
       closeDevice?.();
       summary();
     });

@@ -7,10 +7,12 @@ import { loadDeviceIdentity } from '../seal/device.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { hostPort } from './ingest.js';
 import { sessionEndpointFor, type StationOptionValues } from './station-options.js';
+import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
+import { join } from 'node:path';
 
 const logLine = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
 
-interface ProxyOptionValues extends TlsOptionValues, Pick<StationOptionValues, 'technologists' | 'techIdleMinutes'> {
+interface ProxyOptionValues extends TlsOptionValues, AuditSyslogOptionValues, Pick<StationOptionValues, 'technologists' | 'techIdleMinutes'> {
   listen: string;
   ae: string;
   key: string;
@@ -25,9 +27,9 @@ interface ProxyOptionValues extends TlsOptionValues, Pick<StationOptionValues, '
 }
 
 export function register(program: Command): void {
-  withTlsOptions(program
+  withAuditSyslogOptions(withTlsOptions(program
     .command('proxy')
-    .description("sealing proxy beside an existing modality: a C-STORE SCP that seals every image it receives, stores it durably, answers the modality, and forwards to PACS"), "the modality's associations and the forwarding")
+    .description("sealing proxy beside an existing modality: a C-STORE SCP that seals every image it receives, stores it durably, answers the modality, and forwards to PACS"), "the modality's associations and the forwarding"))
     .requiredOption('--listen <host:port>', "C-STORE SCP address the modality sends to (loopback or the modality's own segment), e.g. 127.0.0.1:11112")
     .requiredOption('--ae <title>', 'our AE title (the modality calls it instead of PACS)')
     .requiredOption('--key <file>', 'device private key (PKCS#8 PEM, 0600)')
@@ -57,6 +59,19 @@ export function register(program: Command): void {
         timestampUrl: o.tsa, tileSize: o.tileSize, log: logLine,
         technologist: sessions?.technologist,
       });
+      const atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal proxy', aeTitle: o.ae, sourceType: '2', defaultSpool: join(o.outbox, 'atna-spool'), logLine });
+      if (atna.sink !== (await import('../audit/emit.js')).noAuditSink) {
+        const [{ auditForwarding, targetParticipant, dicomNode }, { objectRefs, fileRefs }] = await Promise.all([import('../audit/emit.js'), import('../audit/dicom-refs.js')]);
+        if (svc.forwarder && o.forward) auditForwarding(svc.forwarder, { sink: atna.sink, self: atna.self, target: targetParticipant(parsePacsTarget(o.forward)), refsOf: fileRefs });
+        // The modality's side: every object it sent, stored (sealed) or refused.
+        svc.onAnswered = (obj, answer) => {
+          const refs = objectRefs(obj.part10(), obj.sopInstanceUid, obj.sopClassUid);
+          atna.sink.emit({
+            kind: 'instances-transferred', time: new Date(), action: 'C', outcome: answer.status === 0 ? 0 : 4, ...(answer.status === 0 ? {} : { outcomeDescription: `refused: ${answer.comment ?? answer.status.toString(16)}` }),
+            source: dicomNode(obj.callingAe, obj.remoteAddress), destination: atna.self, requestor: 'source', patient: refs.patient, studies: refs.study ? [refs.study] : [],
+          });
+        };
+      }
       const bound = await svc.start();
       await sessions?.start();
       logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
@@ -73,6 +88,7 @@ export function register(program: Command): void {
       logLine('proxy: stopping');
       await svc.stop();
       await sessions?.stop();
+      await atna.stop();
       summary();
     });
 }

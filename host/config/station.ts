@@ -26,11 +26,13 @@ export interface StationConfig {
   tsa?: { url: string };
   technologist?: { dir?: string; 'when-nobody-logged-in'?: 'device-only' | 'hold'; 'idle-minutes'?: number };
   outbox?: { dir: string; 'min-free'?: number | string; 'keep-sent-days'?: number };
+  /** ATNA audit messages to the site's Audit Record Repository, and anchoring of the audit log head. */
+  audit?: { syslog?: string; 'tls-key'?: string; 'tls-cert'?: string; 'tls-ca'?: string; 'source-id'?: string; tsa?: string; 'anchor-records'?: number; 'anchor-minutes'?: number };
   /** Command sections by command name. */
   commands: Record<string, CommandSection>;
 }
 
-export const STATION_SECTIONS = ['station', 'keys', 'pacs', 'ris', 'tsa', 'technologist', 'outbox'] as const;
+export const STATION_SECTIONS = ['station', 'keys', 'pacs', 'ris', 'tsa', 'technologist', 'outbox', 'audit'] as const;
 type StationSection = (typeof STATION_SECTIONS)[number];
 
 /** One station setting and the command option it supplies (same name on every command that has it). */
@@ -81,6 +83,14 @@ export const STATION_OPTIONS: readonly StationOption[] = [
   { section: 'technologist', key: 'idle-minutes', option: 'tech-idle-minutes' },
   { section: 'outbox', key: 'dir', option: 'outbox', isPath: true },
   { section: 'outbox', key: 'keep-sent-days', option: 'keep-sent-days' },
+  { section: 'audit', key: 'syslog', option: 'audit-syslog' },
+  { section: 'audit', key: 'tls-key', option: 'audit-tls-key', isPath: true },
+  { section: 'audit', key: 'tls-cert', option: 'audit-tls-cert', isPath: true },
+  { section: 'audit', key: 'tls-ca', option: 'audit-tls-ca', isPath: true },
+  { section: 'audit', key: 'source-id', option: 'audit-source-id' },
+  { section: 'audit', key: 'tsa', option: 'audit-tsa' },
+  { section: 'audit', key: 'anchor-records', option: 'audit-anchor-records' },
+  { section: 'audit', key: 'anchor-minutes', option: 'audit-anchor-minutes' },
 ];
 
 export class StationConfigError extends Error {

@@ -123,6 +123,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
       }
       try {
         const bytes = readFileSync(head.path);
+        this.emit('sending', head);
         await this.sendFn(this.target, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         this.queue.markSent(head);
         this.stats.forwarded++;

@@ -12,6 +12,8 @@ import { startStoreScp, type StoreScp } from '../../net/scp.js';
 import { Forwarder } from '../../net/forwarder.js';
 import { LinkQueue } from '../../net/link-queue.js';
 import { Ingestor, type IngestResult } from './ingest.js';
+import { auditForwarding, dicomNode, targetParticipant } from '../../audit/emit.js';
+import { fileRefs } from '../../audit/dicom-refs.js';
 
 export { watchFolder } from './watch.js';
 
@@ -111,6 +113,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const store = o.ingestor.o.storeDir;
   if (o.forward && !store) throw new Error('forwarding needs a store folder');
   const forwarder = o.forward && store ? new ForwardQueue(store, o.forward, log, o.minBackoffMs, o.maxBackoffMs) : null;
+  const atna = o.ingestor.o.atna;
+  if (forwarder && atna && o.forward) auditForwarding(forwarder.forwarder, { sink: atna.sink, self: atna.receiver, target: targetParticipant(o.forward), refsOf: fileRefs });
   let received = 0;
   let scp: StoreScp;
   try {
@@ -128,6 +132,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
         o.onResult?.(r);
         return { status: r.status, comment: r.comment };
       },
+      onAssociationRefused: (r) => o.ingestor.o.atna?.sink.emit({
+        kind: 'security-alert', alert: 'refused-association', time: new Date(), outcome: 4, reporter: o.ingestor.o.atna.receiver,
+        performer: dicomNode(r.callingAe, r.address), subject: `dicom:${r.callingAe ?? '(TLS handshake)'}@${r.address ?? '?'}`, description: r.reason,
+      }),
       onRefused: (x) => {
         received++;
         const rec = o.ingestor.refuseUnverified({ via: 'c-store', ae: x.callingAe, host: x.remoteAddress || null }, {

@@ -14,6 +14,9 @@ import type { CertInfo } from '../../keys/certs.js';
 import { DEFAULT_POLICY, type VerifyPolicy } from '../policy.js';
 import { verifyObject, type VerifyOptions, type VerifyReport } from '../verify.js';
 import { auditFieldsOf, type AuditLog, type AuditRecord, type AuditSource, type IngestAction } from '../audit.js';
+import { dicomNode, ingestEvents, type AuditSink } from '../../audit/emit.js';
+import { objectRefs } from '../../audit/dicom-refs.js';
+import type { Participant } from '../../audit/atna-message.js';
 
 /** What happens to an object that is not authentic. */
 export type NonAuthenticPolicy = 'flag' | 'reject';
@@ -39,6 +42,8 @@ export interface IngestorOptions {
   flaggedAction?: IngestAction;
   /** The verifier (a seam for tests); verifyObject by default. */
   verify?: Verifier;
+  /** ATNA: Instances Transferred and Security Alerts for every object, reported as `receiver`. */
+  atna?: { sink: AuditSink; receiver: Participant };
 }
 
 export type Verifier = (file: string, bytes: Uint8Array, trust: CertInfo[], opts: VerifyOptions) => VerifyReport;
@@ -164,6 +169,11 @@ export class Ingestor {
       ...auditFieldsOf(report),
       action, location: where ? `${authentic ? 'store' : 'quarantine'}/${where}` : null, policy: this.o.onNonAuthentic,
     });
+    if (this.o.atna) {
+      // Replaced: another object was already stored under this SOP Instance UID (kept under its hash).
+      const replaced = authentic && !!path && !path.endsWith(`/${baseName}.dcm`);
+      for (const e of ingestEvents({ time: new Date(record.time), report, refs: objectRefs(bytes, sopInstanceUid, sopClassUid), sender: dicomNode(source.ae, source.host), receiver: this.o.atna.receiver, accepted: action !== 'rejected', replaced, subject: sopInstanceUid ? `urn:oid:${sopInstanceUid}` : `sha256:${fileSha256}` })) this.o.atna.sink.emit(e);
+    }
     const result: IngestResult = { report, action, path, fileSha256, sopInstanceUid, record, status: 0 };
     if (action === 'rejected') {
       result.status = REFUSED_STATUS;
