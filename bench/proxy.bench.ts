@@ -7,6 +7,10 @@
 //   is answered once it is sealed and durable in the outbox;
 // - objects/s end to end: until the last object is at storescp.
 //
+// BENCH_BASELINE=/path/to/another/radseal/tree (built: dist/, build/core.wasm, node_modules) runs
+// that tree's proxy too, in the same batches' rotation, so both see the same machine load.
+// RADSEAL_BENCH_WM=0 leaves out the watermark runs.
+//
 //   npm run bench:proxy    (in a private network namespace: storescp listens on every interface)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,8 @@ import { machineLine, median } from './support.js';
 const OBJECTS = Math.max(2, Number(process.env.RADSEAL_BENCH_OBJECTS ?? 8));
 const REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_REPS ?? 3));
 const ROOT = resolve(import.meta.dirname, '..');
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
+const WITH_WM = process.env.RADSEAL_BENCH_WM !== '0';
 const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-proxy-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -105,12 +111,13 @@ async function direct(rep: number): Promise<Figures> {
   return { perObjectMs: ms / OBJECTS, endToEndPerS: OBJECTS / (ms / 1000) };
 }
 
-async function viaProxy(rep: number, watermark: boolean): Promise<Figures> {
-  const into = join(dir, `pacs-${watermark ? 'wm' : 'plain'}-${rep}`);
+async function viaProxy(rep: number, watermark: boolean, root = ROOT): Promise<Figures> {
+  const run = `${watermark ? 'wm' : 'plain'}-${root === ROOT ? 'this' : 'baseline'}-${rep}`;
+  const into = join(dir, `pacs-${run}`);
   const pacsPort = await storescp(into);
   const port = await freePort();
-  const outbox = join(dir, `outbox-${watermark ? 'wm' : 'plain'}-${rep}`);
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
+  const outbox = join(dir, `outbox-${run}`);
+  const p = spawn(process.execPath, [join(root, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
     '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
     '--forward', `PACS@127.0.0.1:${pacsPort}`, ...(watermark ? ['--wm-key', join(dir, 'wm.key')] : [])], { stdio: 'ignore' });
   children.push(p);
@@ -123,20 +130,27 @@ async function viaProxy(rep: number, watermark: boolean): Promise<Figures> {
   return { perObjectMs: ms / OBJECTS, endToEndPerS: OBJECTS / (total / 1000) };
 }
 
-const runs: Record<'direct' | 'proxy' | 'proxyWm', Figures[]> = { direct: [], proxy: [], proxyWm: [] };
+type Path = 'direct' | 'proxy' | 'proxyWm' | 'baseline' | 'baselineWm';
+const runs: Record<Path, Figures[]> = { direct: [], proxy: [], proxyWm: [], baseline: [], baselineWm: [] };
+console.log(`load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}${BASELINE ? `; baseline tree ${BASELINE}` : ''}`);
 for (let rep = 0; rep < REPS; rep++) {
-  // Interleaved, so that load from other jobs on the machine falls on all three alike.
+  // Interleaved, so that load from other jobs on the machine falls on all of them alike.
   runs.direct.push(await direct(rep));
   runs.proxy.push(await viaProxy(rep, false));
-  runs.proxyWm.push(await viaProxy(rep, true));
+  if (BASELINE) runs.baseline.push(await viaProxy(rep, false, BASELINE));
+  if (WITH_WM) runs.proxyWm.push(await viaProxy(rep, true));
+  if (WITH_WM && BASELINE) runs.baselineWm.push(await viaProxy(rep, true, BASELINE));
 }
-const fig = (k: keyof typeof runs) => ({ ms: median(runs[k].map((r) => r.perObjectMs)), perS: median(runs[k].map((r) => r.endToEndPerS)) });
+const fig = (k: Path) => ({ ms: median(runs[k].map((r) => r.perObjectMs)), perS: median(runs[k].map((r) => r.endToEndPerS)) });
 const d = fig('direct');
 console.log('| path | C-STORE latency per object (modality sees) | × direct | added per object | objects/s end to end |');
 console.log('|---|---|---|---|---|');
-for (const [name, k] of [['storescu → storescp (direct)', 'direct'], ['storescu → radseal proxy → storescp', 'proxy'], ['… with the site watermark (--wm-key)', 'proxyWm']] as const) {
+const paths: Array<[string, Path]> = [['storescu → storescp (direct)', 'direct'], ['storescu → radseal proxy → storescp', 'proxy'], ['… baseline tree', 'baseline'],
+  ['… with the site watermark (--wm-key)', 'proxyWm'], ['… with the site watermark, baseline tree', 'baselineWm']];
+for (const [name, k] of paths) {
+  if (!runs[k].length) continue;
   const f = fig(k);
   console.log(`| ${name} | ${f.ms.toFixed(0)} ms | ${(f.ms / d.ms).toFixed(2)} | ${k === 'direct' ? '—' : `${(f.ms - d.ms).toFixed(0)} ms`} | ${f.perS.toFixed(2)} |`);
 }
-console.log(`(target: ≤ 1.5× direct; all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((r) => Math.round(r.perObjectMs))])))} ms per object)`);
+console.log(`(target: ≤ 1.5× direct; all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).filter(([, v]) => v.length).map(([k, v]) => [k, v.map((r) => Math.round(r.perObjectMs))])))} ms per object)`);
 process.exit(0);
