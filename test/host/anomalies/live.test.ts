@@ -12,7 +12,7 @@ import { tempDir } from '../dicom/fixtures.js';
 import { makeObjects, testIngestor } from '../../services/ingest-fixtures.js';
 
 async function post(port: number, path: string, body: string | Uint8Array, type = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body, headers: { 'content-type': type } });
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: typeof body === 'string' ? body : new Blob([Buffer.from(body)]), headers: { 'content-type': type } });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
