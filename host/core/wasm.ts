@@ -51,6 +51,7 @@ export interface CoreOptions {
 
 /** Live cores, so a view can be traced back to the core whose memory holds it. */
 const live = new Set<WeakRef<Core>>();
+const forget = new FinalizationRegistry<WeakRef<Core>>((ref) => live.delete(ref));
 
 /**
  * One instance of the core with a bump arena over its linear memory.
@@ -77,7 +78,9 @@ export class Core {
       if (budget > have) this.memory.grow(Math.floor((budget - have) / PAGE));
       this.budgetBytes = this.memory.buffer.byteLength;
     }
-    live.add(new WeakRef(this));
+    const ref = new WeakRef(this);
+    live.add(ref);
+    forget.register(this, ref);
   }
 
   get memory(): WebAssembly.Memory {

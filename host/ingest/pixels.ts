@@ -38,7 +38,8 @@ export function checkPixels(ds: DataSet, attestation: CaptureAttestation): Pixel
   // node:crypto (OpenSSL, SHA-NI where the CPU has it) rather than the core: verification runs on
   // PACS servers, not on the capture device, and a second implementation checks the core's hash.
   // Format 3: the pixel hash is the tile digest of the pixels as stored (the tile table, then its digest).
-  const digest = attestation.tileDigest ? storedTileDigest(ds, pixels, attestation, element?.fragments !== undefined) : new Uint8Array(createHash('sha256').update(pixels).digest());
+  const stored = attestation.tileDigest ? storedTileDigest(ds, pixels, attestation, element?.fragments !== undefined) : undefined;
+  const digest = stored ? stored.digest : new Uint8Array(createHash('sha256').update(pixels).digest());
   const expected = attestation.pixelDataSha256;
   if (expected.length === digest.length && timingSafeEqual(digest, expected)) return { intact: true, reasons: [] };
   const reasons = ['Pixel Data does not match the pixel hash in the capture attestation: the image was changed'];
@@ -55,7 +56,7 @@ export function checkPixels(ds: DataSet, attestation: CaptureAttestation): Pixel
     reasons.push('the tile hash table does not fit the image geometry any more; changed tiles cannot be named');
     return { intact: false, reasons };
   }
-  const actual = Buffer.concat(Array.from({ length: frames }, (_, f) => tileHashes(pixels.subarray(f * frameBytes, (f + 1) * frameBytes), rows, cols, t.size)));
+  const actual = stored?.table ?? Buffer.concat(Array.from({ length: frames }, (_, f) => tileHashes(pixels.subarray(f * frameBytes, (f + 1) * frameBytes), rows, cols, t.size)));
   const tiles = changedTiles(t.hashes, actual, { ...grid, rows: grid.rows * frames });
   const list = tiles.slice(0, 12).map(([r, c]) => `[${r},${c}]`).join(' ');
   reasons.push(`${tiles.length} of ${grid.rows * grid.cols * frames} tiles (${t.size}x${t.size} px) changed: ${list}${tiles.length > 12 ? ' ...' : ''}`);
@@ -65,13 +66,15 @@ export function checkPixels(ds: DataSet, attestation: CaptureAttestation): Pixel
 
 /**
  * The tile digest (host/core/tiles.ts) of native single-frame pixels whose length is exactly
- * rows x columns x 2, so that the tiles cover every byte; empty (never equal to a digest) otherwise.
+ * rows x columns x 2, so that the tiles cover every byte, with the table it was computed from (reused to
+ * name changed tiles); an empty digest (never equal to one) otherwise.
  */
-function storedTileDigest(ds: DataSet, pixels: Uint8Array, a: CaptureAttestation, encapsulated: boolean): Uint8Array {
+function storedTileDigest(ds: DataSet, pixels: Uint8Array, a: CaptureAttestation, encapsulated: boolean): { digest: Uint8Array; table?: Uint8Array } {
   const rows = decodeUS(findElement(ds, tag(0x0028, 0x0010))?.value) ?? 0;
   const cols = decodeUS(findElement(ds, tag(0x0028, 0x0011))?.value) ?? 0;
   const bits = decodeUS(findElement(ds, tag(0x0028, 0x0100))?.value) ?? 0;
   const size = a.tiles?.size ?? 0;
-  if (encapsulated || a.received || bits !== 16 || rows < 1 || cols < 1 || size < 1 || pixels.length !== rows * cols * 2) return new Uint8Array(0);
-  return tileDigest(tileHashes(pixels, rows, cols, size), rows, cols, size);
+  if (encapsulated || a.received || bits !== 16 || rows < 1 || cols < 1 || size < 1 || pixels.length !== rows * cols * 2) return { digest: new Uint8Array(0) };
+  const table = tileHashes(pixels, rows, cols, size);
+  return { digest: tileDigest(table, rows, cols, size), table };
 }
