@@ -17,3 +17,4 @@ export { wmChipMeans, wmResidual, wmFold, wmBlockScores, wmEdgeStats, wmEligible
 export { wmSyncSearch, wmSoftBits } from './watermark/sync';
 export { wmCrc16, wmConvEncode, wmViterbi } from './watermark/ecc';
 export { wmFragileSetup, wmFragile } from './watermark/fragile';
+export { wmLagCorr, wmRotate } from './watermark/rotate';

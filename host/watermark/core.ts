@@ -18,6 +18,8 @@ export interface WmExports {
   wmEdgeStats(img: number, rows: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, out: number): void;
   wmLocalNormalize(x: number, gr: number, gc: number, clipK: number, scratch: number, totSq: number): void;
   wmFlip(src: number, dst: number, rows: number, cols: number, mode: number): void;
+  wmLagCorr(r: number, gr: number, gc: number, dy: number, dx: number, rowStep: number): number;
+  wmRotate(src: number, dst: number, rows: number, cols: number, c: number, s: number): void;
   wmEligible(img: number, cols: number, chip: number, oy: number, ox: number, gr: number, gc: number, maxval: number, out: number): void;
   wmSyncSearch(folded: number, t: number, pilotIdx: number, pilotSign: number, nP: number, zOut: number): number;
   wmSoftBits(folded: number, t: number, dy: number, dx: number, sign: number, role: number, nCoded: number, softOut: number): number;

@@ -2,7 +2,6 @@
 // monochrome frames. embedWatermark() at capture, detectWatermark() at ingest
 // or on any export (PNG, JPEG, ...). Design: docs/WATERMARK.md.
 import type { GrayImage } from '../image/png.js';
-import { rotate } from '../image/transform.js';
 import { rotationCandidates } from './rotation.js';
 import { ex, f32, layoutFor, markInPlace, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
 import { contentTagFromMeans, hamming, TAG_MAX_DISTANCE } from './contentTag.js';
@@ -349,6 +348,21 @@ export interface StageReport { stage: SearchStage; ms: number }
  */
 export const DEFAULT_SEARCH_BUDGET_MS = 6000;
 
+/** The frame turned by -degrees (bilinear, about the centre, same size; in the core: host/image/transform.ts rotate() in JS takes ~3x longer). */
+function turnedBack(image: GrayImage, degrees: number): GrayImage {
+  const core = wmCore();
+  const m0 = core.mark();
+  try {
+    const n = image.rows * image.cols;
+    const src = put(core, image.pixels), dst = core.alloc(2 * n);
+    const t = (-degrees * Math.PI) / 180;
+    ex(core).wmRotate(src, dst, image.rows, image.cols, Math.cos(t), Math.sin(t));
+    return { ...image, pixels: new Uint16Array(core.memory.buffer, dst, n).slice() };
+  } finally {
+    core.release(m0);
+  }
+}
+
 /** Rotation angles tried by DetectOptions.rotation. */
 const ROTATION_CANDIDATES = 3;
 
@@ -370,7 +384,7 @@ export function detectWatermark(image: GrayImage, key: Uint8Array, opts: DetectO
     for (const a of angles) {
       if (Math.abs(a) < 0.1) continue; // that is the frame as given, already tried
       if (performance.now() >= deadline) { exhausted = true; break; }
-      const r = detectAsGiven(rotate(image, -a), key, { ...opts, flips: false }, deadline, true);
+      const r = detectAsGiven(turnedBack(image, a), key, { ...opts, flips: false }, deadline, true);
       const fpp = Math.min(1, (r.falsePositiveProbability * ROTATION_CANDIDATES) / FPR_SHARES.rotation);
       if (r.present && fpp <= FPR_TARGET && (!found || r.score > found.score)) {
         // The threshold for this stage: m -> m * count / share in the bound.

@@ -25,48 +25,16 @@ const REFINE_MAX_LAG_TILES = 16;
 /** Both passes read every second row of the map: half the cost; the angle error did not change. */
 const ROW_STEP = 2;
 
-interface ChipMap {
-  r: Float32Array;
-  gr: number;
-  gc: number;
-}
-
-/** The detector's chip residual (high-passed, locally normalised, clipped), at the aligned grid. */
-function residualMap(img: GrayImage): ChipMap {
+/** The detector's chip residual (high-passed, locally normalised, clipped) at the aligned grid, left in the core's arena at `res`. */
+function residualMap(img: GrayImage): { res: number; gr: number; gc: number } {
   const core = wmCore();
   const w = ex(core);
-  const m0 = core.mark();
-  try {
-    const p = put(core, img.pixels);
-    const gr = Math.floor(img.rows / CHIP), gc = Math.floor(img.cols / CHIP);
-    const means = core.alloc(4 * gr * gc), res = core.alloc(4 * gr * gc), scratch = core.alloc(8 * gr * gc);
-    w.wmChipMeans(p, img.cols, CHIP, 0, 0, gr, gc, means);
-    w.wmResidual(means, gr, gc, CLIP_K, res, scratch);
-    return { r: new Float32Array(core.memory.buffer, res, gr * gc).slice(), gr, gc };
-  } finally {
-    core.release(m0);
-  }
-}
-
-/** Σ r(p)·r(p + lag) over every rowStep-th row of the map, the shifted map sampled bilinearly; / √n. */
-function autocorrelation(m: ChipMap, dy: number, dx: number, rowStep: number): number {
-  const { r, gr, gc } = m;
-  let s = 0, n = 0;
-  for (let y = 0; y < gr; y += rowStep) {
-    const sy = y + dy;
-    if (sy < 0 || sy >= gr - 1) continue;
-    const y0 = Math.floor(sy), wy = sy - y0;
-    for (let x = 0; x < gc; x++) {
-      const sx = x + dx;
-      if (sx < 0 || sx >= gc - 1) continue;
-      const x0 = Math.floor(sx), wx = sx - x0;
-      const i = y0 * gc + x0;
-      const v = (1 - wy) * ((1 - wx) * r[i]! + wx * r[i + 1]!) + wy * ((1 - wx) * r[i + gc]! + wx * r[i + gc + 1]!);
-      s += r[y * gc + x]! * v;
-      n++;
-    }
-  }
-  return n ? s / Math.sqrt(n) : 0;
+  const p = put(core, img.pixels);
+  const gr = Math.floor(img.rows / CHIP), gc = Math.floor(img.cols / CHIP);
+  const means = core.alloc(4 * gr * gc), res = core.alloc(4 * gr * gc), scratch = core.alloc(8 * gr * gc);
+  w.wmChipMeans(p, img.cols, CHIP, 0, 0, gr, gc, means);
+  w.wmResidual(means, gr, gc, CLIP_K, res, scratch);
+  return { res, gr, gc };
 }
 
 /**
@@ -75,14 +43,26 @@ function autocorrelation(m: ChipMap, dy: number, dx: number, rowStep: number): n
  * autocorrelation over ±ROTATION_MAX_DEG. Frames under two tiles (512 px) a side have no lag: [].
  */
 export function rotationCandidates(img: GrayImage, count = 3): number[] {
-  const m = residualMap(img);
+  const core = wmCore();
+  const m0 = core.mark();
+  try {
+    return candidates(residualMap(img), count);
+  } finally {
+    core.release(m0);
+  }
+}
+
+function candidates(m: { res: number; gr: number; gc: number }, count: number): number[] {
+  const w = ex(wmCore());
+  /** Σ r(p)·r(p + lag) over every rowStep-th row of the map, the shifted map sampled bilinearly; / √n (in the core). */
+  const lagCorr = (dy: number, dx: number, rowStep: number) => w.wmLagCorr(m.res, m.gr, m.gc, dy, dx, rowStep);
   // Lags that leave at least one tile of overlap in both directions.
   const lags = LAG_TILES.map((n) => n * TILE).filter((L) => L + TILE <= Math.min(m.gr, m.gc));
   if (!lags.length) return [];
   const scoreAt = (deg: number, L: number[], rowStep: number) => {
     const t = (deg * Math.PI) / 180, c = Math.cos(t), s = Math.sin(t);
     let v = 0;
-    for (const lag of L) v += autocorrelation(m, lag * s, lag * c, rowStep) + autocorrelation(m, lag * c, -lag * s, rowStep);
+    for (const lag of L) v += lagCorr(lag * s, lag * c, rowStep) + lagCorr(lag * c, -lag * s, rowStep);
     return v;
   };
   const steps = Math.round(ROTATION_MAX_DEG / STEP_DEG);
