@@ -9,11 +9,18 @@ import { MppsReporter } from '../net/mpps.js';
 import type { WorklistEntry } from '../net/worklist.js';
 import type { HeldExposure } from '../capture/procedure.js';
 import type { DeviceIdentity } from '../seal/seal.js';
+import { loadTls, type DicomTls } from '../net/tls.js';
 
 export interface WorklistOptionValues {
   worklist?: string;
   worklistStation?: string;
   mpps?: string;
+  worklistTlsKey?: string;
+  worklistTlsCert?: string;
+  worklistTlsCa?: string;
+  mppsTlsKey?: string;
+  mppsTlsCert?: string;
+  mppsTlsCa?: string;
   /** Calling AE of the station (station options), when given. */
   callingAe?: string;
 }
@@ -23,7 +30,21 @@ export function withWorklistOptions(cmd: Command): Command {
   return cmd
     .option('--worklist <AE@HOST:PORT>', 'RIS Modality Worklist SCP: technologists pick the procedure with radseal worklist; exposures with none picked are held unassigned, never forwarded')
     .option('--worklist-station <AE>', 'Scheduled Station AE Title to query the worklist for (default: the calling AE title, else RADSEAL)')
-    .option('--mpps <AE@HOST:PORT>', 'Modality Performed Procedure Step SCP: IN PROGRESS at the first exposure of a procedure, COMPLETED or DISCONTINUED when it ends');
+    .option('--mpps <AE@HOST:PORT>', 'Modality Performed Procedure Step SCP: IN PROGRESS at the first exposure of a procedure, COMPLETED or DISCONTINUED when it ends')
+    .option('--worklist-tls-key <file>', 'worklist over DICOM TLS: our private key, PEM (with --worklist-tls-cert and --worklist-tls-ca)')
+    .option('--worklist-tls-cert <file>', 'worklist over DICOM TLS: our certificate (chain), PEM')
+    .option('--worklist-tls-ca <file>', "worklist over DICOM TLS: CA certificates the RIS's certificate must chain to, PEM")
+    .option('--mpps-tls-key <file>', 'MPPS over DICOM TLS: our private key, PEM (with --mpps-tls-cert and --mpps-tls-ca)')
+    .option('--mpps-tls-cert <file>', 'MPPS over DICOM TLS: our certificate (chain), PEM')
+    .option('--mpps-tls-ca <file>', "MPPS over DICOM TLS: CA certificates the MPPS SCP's certificate must chain to, PEM");
+}
+
+/** One TLS identity for one peer: all three files or none (the SCP's certificate must also name its host). */
+function peerTls(what: string, key?: string, cert?: string, ca?: string): DicomTls | undefined {
+  const given = [key, cert, ca].filter(Boolean).length;
+  if (given === 0) return undefined;
+  if (given !== 3) throw new Error(`${what} over TLS needs all of --${what}-tls-key, --${what}-tls-cert and --${what}-tls-ca`);
+  return loadTls({ key: key!, cert: cert!, ca: ca! });
 }
 
 /** The procedure desk and its control socket, when --worklist is given. */
@@ -34,14 +55,17 @@ export interface WorklistWiring {
 }
 
 export function worklistFor(o: WorklistOptionValues & { outbox: string }, device: DeviceIdentity, log: (m: string) => void): WorklistWiring | undefined {
+  const worklistTls = peerTls('worklist', o.worklistTlsKey, o.worklistTlsCert, o.worklistTlsCa);
+  const mppsTls = peerTls('mpps', o.mppsTlsKey, o.mppsTlsCert, o.mppsTlsCa);
   if (!o.worklist) {
-    if (o.mpps || o.worklistStation) throw new Error('--mpps and --worklist-station go with --worklist (MPPS reports the procedures picked from the worklist)');
+    if (o.mpps || o.worklistStation || worklistTls || mppsTls) throw new Error('--mpps, --worklist-station and the --worklist-tls-*/--mpps-tls-* options go with --worklist (MPPS reports the procedures picked from the worklist)');
     return undefined;
   }
+  if (mppsTls && !o.mpps) throw new Error('--mpps-tls-* secure the MPPS connection: give --mpps too');
   const stationAe = o.worklistStation ?? o.callingAe ?? 'RADSEAL';
-  const worklist = { ...parseTarget(o.worklist, '--worklist'), callingAe: stationAe };
+  const worklist = { ...parseTarget(o.worklist, '--worklist'), callingAe: stationAe, tls: worklistTls };
   // MPPS reports wait for nobody, but a service stopping waits for them: keep each try short.
-  const reporter = o.mpps ? new MppsReporter({ ...parseTarget(o.mpps, '--mpps'), callingAe: stationAe, timeoutMs: 10000 }, { stationAe, log }) : undefined;
+  const reporter = o.mpps ? new MppsReporter({ ...parseTarget(o.mpps, '--mpps'), callingAe: stationAe, timeoutMs: 10000, tls: mppsTls }, { stationAe, log }) : undefined;
   const desk = new ProcedureDesk(o.outbox, { worklist, stationAe, device, reporter, log });
   let control: ControlServer | undefined;
   return {
@@ -49,7 +73,7 @@ export function worklistFor(o: WorklistOptionValues & { outbox: string }, device
     start: async () => {
       control = await startControlServer(o.outbox, desk, log);
       const held = desk.heldCount();
-      log(`worklist: ${o.worklist} for station ${stationAe}${o.mpps ? `; MPPS to ${o.mpps}` : ''}; radseal worklist talks to ${control.path}${held ? `; ${held} exposure(s) held unassigned` : ''}`);
+      log(`worklist: ${o.worklist}${worklistTls ? ' over TLS' : ''} for station ${stationAe}${o.mpps ? `; MPPS to ${o.mpps}${mppsTls ? ' over TLS' : ''}` : ''}; radseal worklist talks to ${control.path}${held ? `; ${held} exposure(s) held unassigned` : ''}`);
     },
     stop: async () => {
       await control?.close();
