@@ -25,6 +25,7 @@ import { register as registerViewer } from './viewer.js';
 import { register as registerKeygen } from './keygen.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerArchive } from './archive.js';
 import { useStationConfig } from '../config/command-defaults.js';
 
 /** An error meant for the person at the terminal: printed as one line, exit 2. */
@@ -134,6 +135,7 @@ export function buildProgram(): Command {
   registerProxy(program);
   registerDesk(program);
   registerViewer(program);
+  registerArchive(program);
   return program;
 }
 

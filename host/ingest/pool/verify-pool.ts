@@ -71,12 +71,13 @@ export type FromWorker = { type: 'ready' } | { type: 'fatal'; message: string } 
 
 /**
  * Under tsx (tests, benchmarks) the worker is TypeScript, and a thread does not inherit the
- * main thread's loader: a small bootstrap registers tsx first. Built, it is plain JavaScript.
+ * main thread's loader: a small bootstrap registers tsx (ESM and CommonJS hooks) first. Built, it is plain JavaScript.
  */
 function startWorker(setup: WorkerSetup): Worker {
   if (import.meta.url.endsWith('.ts')) {
-    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-      .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)}); });`;
+    // Both hooks: modules that load on use do so through require().
+    const boot = `Promise.all([import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}), import(${JSON.stringify(import.meta.resolve('tsx/cjs/api'))})])
+      .then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)}); });`;
     return new Worker(boot, { eval: true, workerData: setup });
   }
   return new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: setup });
