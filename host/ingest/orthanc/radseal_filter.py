@@ -232,3 +232,4 @@ orthanc.RegisterReceivedInstanceCallback(on_received)
 orthanc.RegisterOnStoredInstanceCallback(on_stored)
 
 import radseal_explorer  # noqa: E402,F401  Orthanc Explorer: verdict badges and the report route
+import radseal_access  # noqa: E402,F401  access auditing: REST, DICOMweb, C-MOVE, C-GET, deletions, changes
