@@ -147,3 +147,12 @@ export function auditForwarding(forwarder: EventEmitter, o: { sink: AuditSink; s
 export function auditLogUsed(logPath: string): AuditEvent {
   return { kind: 'audit-log-used', time: new Date(), outcome: 0, accessor: localUser(), logUri: `file://${resolve(logPath)}` };
 }
+
+/** Audits refused technologist logins at a station (wrong PIN, unknown or unusable key) as Security Alerts. */
+export function auditLoginRefusals(sessions: { onLoginRefused: ((operatorId: string, reason: string) => void) | null } | undefined, sink: AuditSink, self: Participant): void {
+  if (!sessions || sink === noAuditSink) return;
+  sessions.onLoginRefused = (operatorId, reason) => sink.emit({
+    kind: 'security-alert', alert: 'refused-pin', time: new Date(), outcome: 4, reporter: self, performer: { userId: operatorId },
+    subject: `technologist:${operatorId}`, description: `login refused: ${reason}`,
+  });
+}

@@ -3,7 +3,7 @@
 // syslog machinery is loaded unless --audit-syslog (or --audit-tsa) is given.
 import { hostname } from 'node:os';
 import { loadTls, type DicomTls } from '../net/tls.js';
-import { noAuditSink, openAuditSink, thisApplication, type AuditSink } from './emit.js';
+import { noAuditSink, openAuditSink, thisApplication, type AuditSink, type ObjectRefs } from './emit.js';
 import type { AuditSource, Participant } from './atna-message.js';
 import type { AuditLog } from '../ingest/audit.js';
 import type { AuditSyslogOptionValues } from './cli-options.js';
@@ -62,5 +62,34 @@ export async function startServiceAudit(o: AuditSyslogOptionValues & { tlsKey?: 
       await anchoring?.close();
       await sink.close();
     },
+  };
+}
+
+export interface CommandAudit {
+  /** DICOM Instances Accessed (R) by the person running the command, for one object it read. */
+  accessed(file: string, verdict: string): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Auditing for a one-shot command that reads objects (verify, report): Instances Accessed per
+ * object, sent through its own spool (default ~/.radseal/atna-spool). Nothing loads without --audit-syslog.
+ */
+export async function startCommandAudit(o: AuditSyslogOptionValues, name: string): Promise<CommandAudit> {
+  if (!o.auditSyslog) return { accessed: () => undefined, stop: async () => undefined };
+  const [{ homedir }, { join }, { localUser }, { fileRefs }] = await Promise.all([import('node:os'), import('node:path'), import('./emit.js'), import('./dicom-refs.js')]);
+  const a = await startServiceAudit({ ...o, auditTsa: undefined }, { name, sourceType: '1', defaultSpool: join(homedir(), '.radseal', 'atna-spool'), activity: false });
+  const user = localUser();
+  return {
+    accessed(file, verdict) {
+      let r: ObjectRefs = {};
+      try {
+        r = fileRefs(file);
+      } catch {
+        /* unreadable: the access is still recorded, without study and patient */
+      }
+      a.sink.emit({ kind: 'instances-accessed', time: new Date(), action: 'R', outcome: verdict === 'authentic' ? 0 : 4, ...(verdict === 'authentic' ? {} : { outcomeDescription: `verified: ${verdict}` }), accessor: user, patient: r.patient, studies: r.study ? [r.study] : [] });
+    },
+    stop: () => a.stop(),
   };
 }

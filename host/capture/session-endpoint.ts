@@ -62,6 +62,8 @@ const isPinRefusal = (message: string): boolean => /wrong PIN|CKR_PIN_INCORRECT|
 
 export class SessionEndpoint {
   readonly session: TechnologistSession;
+  /** Told of every refused login (the audit trail's Security Alert); never of the PIN. */
+  onLoginRefused: ((operatorId: string, reason: string) => void) | null = null;
   readonly socketPath: string;
   readonly logPath: string;
   private server: Server | null = null;
@@ -193,6 +195,7 @@ export class SessionEndpoint {
       const reason = isPinRefusal(message) ? 'PIN refused' : message;
       this.record('refused', operatorId, { reason });
       this.log(`session: login of ${operatorId} refused: ${reason}`);
+      this.onLoginRefused?.(operatorId, reason);
       await new Promise((r) => setTimeout(r, this.o.refusalDelayMs ?? 1000));
       return { ok: false, error: reason === 'PIN refused' ? `login of ${operatorId} refused: wrong PIN` : `login of ${operatorId} refused: ${reason}` };
     }

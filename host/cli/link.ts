@@ -105,6 +105,7 @@ export function register(program: Command): void {
           const [{ auditForwarding, targetParticipant }, { fileRefs }] = await Promise.all([import('../audit/emit.js'), import('../audit/dicom-refs.js')]);
           auditForwarding(svc.forwarder, { sink: atna.sink, self: atna.self, target: targetParticipant(parsePacsTarget(o.forward)), refsOf: fileRefs });
         }
+        (await import('../audit/emit.js')).auditLoginRefusals(sessions, atna.sink, atna.self);
         await svc.start();
         await sessions?.start();
         await worklist?.start();

@@ -72,6 +72,7 @@ export function register(program: Command): void {
           });
         };
       }
+      (await import('../audit/emit.js')).auditLoginRefusals(sessions, atna.sink, atna.self);
       const bound = await svc.start();
       await sessions?.start();
       logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);

@@ -9,8 +9,9 @@ import type { VerifyReport, Verdict } from '../ingest/verify-report.js';
 import type { VerifyOptionValues } from './verify-options.js';
 import { withVerifyOptions } from './verify-options.js';
 import { nonNegativeInt } from './args.js';
+import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 
-interface VerifyCliOptions extends VerifyOptionValues {
+interface VerifyCliOptions extends VerifyOptionValues, AuditSyslogOptionValues {
   json?: boolean;
   workers?: number;
   progress: boolean;
@@ -30,12 +31,12 @@ export interface VerifyTargets {
 const VERDICTS: Verdict[] = ['authentic', 'tampered', 'untrusted', 'unsigned', 'invalid'];
 
 export function register(program: Command): void {
-  withVerifyOptions(program.command('verify')
+  withAuditSyslogOptions(withVerifyOptions(program.command('verify')
     .description('verify DICOM objects: signatures, trust, capture attestation. Folders are searched recursively; DICOM files are recognised by content ("DICM" at byte 128), not by name. Exit 0: every object authentic; 1: some object is not; 2: some file could not be read, or nothing to verify')
     .argument('<paths...>', 'DICOM files and folders')
     .option('--json', 'print one JSON report per file, one per line (JSON Lines), as files finish')
     .option('--workers <n>', `worker threads for several files (default: the number of cores, ${availableParallelism()} here; 0 verifies in this thread)`, nonNegativeInt('--workers'))
-    .addOption(new Option('--no-progress', 'no progress line on a terminal')))
+    .addOption(new Option('--no-progress', 'no progress line on a terminal'))))
     .action(async (paths: string[], o: VerifyCliOptions) => {
       const { verifySettings } = await import('./verify-settings.js');
       const settings = verifySettings(o);
@@ -50,7 +51,9 @@ export function register(program: Command): void {
       let errors = 0;
       const started = performance.now();
       let bytesDone = 0;
+      const audit = o.auditSyslog ? await (await import('../audit/service-audit.js')).startCommandAudit(o, 'radseal verify') : null;
       const take = (index: number, report: VerifyReport, bytes: number, error: boolean) => {
+        if (!error) audit?.accessed(report.file, report.verdict);
         counts.set(report.verdict, counts.get(report.verdict)! + 1);
         if (error) errors++;
         bytesDone += bytes;
@@ -86,6 +89,7 @@ export function register(program: Command): void {
         }
       }
       progress?.clear();
+      await audit?.stop();
       if (batch) process.stderr.write(summaryLine(counts, errors, targets.skipped, bytesDone, performance.now() - started) + '\n');
       process.exitCode = errors ? 2 : counts.get('authentic') === total ? 0 : 1;
     });

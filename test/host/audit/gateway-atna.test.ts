@@ -59,7 +59,11 @@ test('radseal ingest --audit-syslog: the repository gets the standard messages a
   const rejected = lines.find((l) => l.includes('csd-code="110104"') && l.includes('EventOutcomeIndicator="4"'));
   assert.ok(rejected, 'the refused object is a failed transfer');
 
-  const ok = radseal('audit', 'verify', log, '--anchors', '--anchors-from', arr.received);
+  // The people reading: verify (Instances Accessed) and audit verify (Audit Log Used), through their own spool.
+  const tlsArgs = ['--audit-syslog', 'tls://127.0.0.1:6520', '--audit-tls-key', join(dir, 'gateway.key'), '--audit-tls-cert', join(dir, 'gateway.pem'), '--audit-tls-ca', join(dir, 'site-ca.pem'), '--audit-spool', join(dir, 'cli-spool')];
+  assert.equal(radseal('verify', join(dir, 'sealed-0.dcm'), '--trust', objs.ids.trustPem, ...tlsArgs).code, 0);
+  const ok = radseal('audit', 'verify', log, '--anchors', '--anchors-from', arr.received, ...tlsArgs);
+  await waitFor('Instances Accessed and Audit Log Used', () => ['110103', '110101'].every((e) => eventIds(arr.lines()).includes(e)), 10000);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /anchors: \d+ from .*received\.log/);
 
