@@ -7,11 +7,11 @@
 //
 // The context is a plain struct in linear memory (16-byte aligned):
 //   [0, 128)      H0..H7, one v128 each (lane k = message k)
-//   [128, 1152)   W0..W63, the message schedule of the block being compressed
+//   [128, 384)    W0..W15, the block being compressed, transposed (vector j = word j of each message)
 
 const H: usize = 0;
 const W: usize = 128;
-const SIZE: u32 = 1152;
+const SIZE: u32 = 384;
 
 // @ts-ignore: decorator
 @inline function rotr4(x: v128, n: i32): v128 { return v128.or(i32x4.shr_u(x, n), i32x4.shl(x, 32 - n)); }
@@ -120,36 +120,103 @@ const K4: usize = memory.data<u32>([
   0xc67178f2, 0xc67178f2, 0xc67178f2, 0xc67178f2,
 ]);
 
-/** Runs the 64 rounds over the schedule W0..W15 already in the context. */
+/**
+ * Runs the 64 rounds over the message words W0..W15 already in the context. As in sha256.ts, the
+ * schedule stays in sixteen locals extended in place just before the round that uses it (rounds
+ * 16..63 are one 16-round body run three times), so its work overlaps the rounds instead of
+ * running as a separate pass through memory (measured a few per cent faster, paired, than a
+ * precomputed W0..W63).
+ */
 function compress(ctx: usize): void {
-  // W16..W63 (FIPS 180-4 §6.2.2 step 1).
-  for (let i: usize = 16; i < 64; i++) {
-    const w = W + (i << 4);
-    const s = i32x4.add(i32x4.add(sig1(v128.load(ctx + w - 32)), v128.load(ctx + w - 112)), i32x4.add(sig0(v128.load(ctx + w - 240)), v128.load(ctx + w - 256)));
-    v128.store(ctx + w, s);
-  }
   let a = v128.load(ctx, H + 0), b = v128.load(ctx, H + 16), c = v128.load(ctx, H + 32), d = v128.load(ctx, H + 48);
   let e = v128.load(ctx, H + 64), f = v128.load(ctx, H + 80), g = v128.load(ctx, H + 96), h = v128.load(ctx, H + 112);
+  let w0 = v128.load(ctx, W + 0), w1 = v128.load(ctx, W + 16), w2 = v128.load(ctx, W + 32), w3 = v128.load(ctx, W + 48);
+  let w4 = v128.load(ctx, W + 64), w5 = v128.load(ctx, W + 80), w6 = v128.load(ctx, W + 96), w7 = v128.load(ctx, W + 112);
+  let w8 = v128.load(ctx, W + 128), w9 = v128.load(ctx, W + 144), w10 = v128.load(ctx, W + 160), w11 = v128.load(ctx, W + 176);
+  let w12 = v128.load(ctx, W + 192), w13 = v128.load(ctx, W + 208), w14 = v128.load(ctx, W + 224), w15 = v128.load(ctx, W + 240);
   let t: v128;
-  // Eight rounds per pass with the names rotated (round i works on (a..h) rotated by i mod 8),
-  // so no round ends in eight moves.
-  for (let i: usize = 0; i < 64; i += 8) {
-    const k = K4 + (i << 4), w = ctx + W + (i << 4);
-    t = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), v128.load(k, 0))), v128.load(w, 0));
+  // Rounds 0..15: round i works on (a..h) rotated by i mod 8 and on w[i].
+  t = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), v128.load(K4, 0))), w0);
+  d = i32x4.add(d, t); h = i32x4.add(t, i32x4.add(Sig0(a), Maj(a, b, c)));
+  t = i32x4.add(i32x4.add(i32x4.add(g, Sig1(d)), i32x4.add(Chi(d, e, f), v128.load(K4, 16))), w1);
+  c = i32x4.add(c, t); g = i32x4.add(t, i32x4.add(Sig0(h), Maj(h, a, b)));
+  t = i32x4.add(i32x4.add(i32x4.add(f, Sig1(c)), i32x4.add(Chi(c, d, e), v128.load(K4, 32))), w2);
+  b = i32x4.add(b, t); f = i32x4.add(t, i32x4.add(Sig0(g), Maj(g, h, a)));
+  t = i32x4.add(i32x4.add(i32x4.add(e, Sig1(b)), i32x4.add(Chi(b, c, d), v128.load(K4, 48))), w3);
+  a = i32x4.add(a, t); e = i32x4.add(t, i32x4.add(Sig0(f), Maj(f, g, h)));
+  t = i32x4.add(i32x4.add(i32x4.add(d, Sig1(a)), i32x4.add(Chi(a, b, c), v128.load(K4, 64))), w4);
+  h = i32x4.add(h, t); d = i32x4.add(t, i32x4.add(Sig0(e), Maj(e, f, g)));
+  t = i32x4.add(i32x4.add(i32x4.add(c, Sig1(h)), i32x4.add(Chi(h, a, b), v128.load(K4, 80))), w5);
+  g = i32x4.add(g, t); c = i32x4.add(t, i32x4.add(Sig0(d), Maj(d, e, f)));
+  t = i32x4.add(i32x4.add(i32x4.add(b, Sig1(g)), i32x4.add(Chi(g, h, a), v128.load(K4, 96))), w6);
+  f = i32x4.add(f, t); b = i32x4.add(t, i32x4.add(Sig0(c), Maj(c, d, e)));
+  t = i32x4.add(i32x4.add(i32x4.add(a, Sig1(f)), i32x4.add(Chi(f, g, h), v128.load(K4, 112))), w7);
+  e = i32x4.add(e, t); a = i32x4.add(t, i32x4.add(Sig0(b), Maj(b, c, d)));
+  t = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), v128.load(K4, 128))), w8);
+  d = i32x4.add(d, t); h = i32x4.add(t, i32x4.add(Sig0(a), Maj(a, b, c)));
+  t = i32x4.add(i32x4.add(i32x4.add(g, Sig1(d)), i32x4.add(Chi(d, e, f), v128.load(K4, 144))), w9);
+  c = i32x4.add(c, t); g = i32x4.add(t, i32x4.add(Sig0(h), Maj(h, a, b)));
+  t = i32x4.add(i32x4.add(i32x4.add(f, Sig1(c)), i32x4.add(Chi(c, d, e), v128.load(K4, 160))), w10);
+  b = i32x4.add(b, t); f = i32x4.add(t, i32x4.add(Sig0(g), Maj(g, h, a)));
+  t = i32x4.add(i32x4.add(i32x4.add(e, Sig1(b)), i32x4.add(Chi(b, c, d), v128.load(K4, 176))), w11);
+  a = i32x4.add(a, t); e = i32x4.add(t, i32x4.add(Sig0(f), Maj(f, g, h)));
+  t = i32x4.add(i32x4.add(i32x4.add(d, Sig1(a)), i32x4.add(Chi(a, b, c), v128.load(K4, 192))), w12);
+  h = i32x4.add(h, t); d = i32x4.add(t, i32x4.add(Sig0(e), Maj(e, f, g)));
+  t = i32x4.add(i32x4.add(i32x4.add(c, Sig1(h)), i32x4.add(Chi(h, a, b), v128.load(K4, 208))), w13);
+  g = i32x4.add(g, t); c = i32x4.add(t, i32x4.add(Sig0(d), Maj(d, e, f)));
+  t = i32x4.add(i32x4.add(i32x4.add(b, Sig1(g)), i32x4.add(Chi(g, h, a), v128.load(K4, 224))), w14);
+  f = i32x4.add(f, t); b = i32x4.add(t, i32x4.add(Sig0(c), Maj(c, d, e)));
+  t = i32x4.add(i32x4.add(i32x4.add(a, Sig1(f)), i32x4.add(Chi(f, g, h), v128.load(K4, 240))), w15);
+  e = i32x4.add(e, t); a = i32x4.add(t, i32x4.add(Sig0(b), Maj(b, c, d)));
+  // Rounds 16..63: extend w[i mod 16] in place just before round i uses it.
+  for (let k = K4 + 256; k < K4 + 1024; k += 256) {
+    w0 = i32x4.add(i32x4.add(w0, sig1(w14)), i32x4.add(w9, sig0(w1)));
+    t = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), v128.load(k, 0))), w0);
     d = i32x4.add(d, t); h = i32x4.add(t, i32x4.add(Sig0(a), Maj(a, b, c)));
-    t = i32x4.add(i32x4.add(i32x4.add(g, Sig1(d)), i32x4.add(Chi(d, e, f), v128.load(k, 16))), v128.load(w, 16));
+    w1 = i32x4.add(i32x4.add(w1, sig1(w15)), i32x4.add(w10, sig0(w2)));
+    t = i32x4.add(i32x4.add(i32x4.add(g, Sig1(d)), i32x4.add(Chi(d, e, f), v128.load(k, 16))), w1);
     c = i32x4.add(c, t); g = i32x4.add(t, i32x4.add(Sig0(h), Maj(h, a, b)));
-    t = i32x4.add(i32x4.add(i32x4.add(f, Sig1(c)), i32x4.add(Chi(c, d, e), v128.load(k, 32))), v128.load(w, 32));
+    w2 = i32x4.add(i32x4.add(w2, sig1(w0)), i32x4.add(w11, sig0(w3)));
+    t = i32x4.add(i32x4.add(i32x4.add(f, Sig1(c)), i32x4.add(Chi(c, d, e), v128.load(k, 32))), w2);
     b = i32x4.add(b, t); f = i32x4.add(t, i32x4.add(Sig0(g), Maj(g, h, a)));
-    t = i32x4.add(i32x4.add(i32x4.add(e, Sig1(b)), i32x4.add(Chi(b, c, d), v128.load(k, 48))), v128.load(w, 48));
+    w3 = i32x4.add(i32x4.add(w3, sig1(w1)), i32x4.add(w12, sig0(w4)));
+    t = i32x4.add(i32x4.add(i32x4.add(e, Sig1(b)), i32x4.add(Chi(b, c, d), v128.load(k, 48))), w3);
     a = i32x4.add(a, t); e = i32x4.add(t, i32x4.add(Sig0(f), Maj(f, g, h)));
-    t = i32x4.add(i32x4.add(i32x4.add(d, Sig1(a)), i32x4.add(Chi(a, b, c), v128.load(k, 64))), v128.load(w, 64));
+    w4 = i32x4.add(i32x4.add(w4, sig1(w2)), i32x4.add(w13, sig0(w5)));
+    t = i32x4.add(i32x4.add(i32x4.add(d, Sig1(a)), i32x4.add(Chi(a, b, c), v128.load(k, 64))), w4);
     h = i32x4.add(h, t); d = i32x4.add(t, i32x4.add(Sig0(e), Maj(e, f, g)));
-    t = i32x4.add(i32x4.add(i32x4.add(c, Sig1(h)), i32x4.add(Chi(h, a, b), v128.load(k, 80))), v128.load(w, 80));
+    w5 = i32x4.add(i32x4.add(w5, sig1(w3)), i32x4.add(w14, sig0(w6)));
+    t = i32x4.add(i32x4.add(i32x4.add(c, Sig1(h)), i32x4.add(Chi(h, a, b), v128.load(k, 80))), w5);
     g = i32x4.add(g, t); c = i32x4.add(t, i32x4.add(Sig0(d), Maj(d, e, f)));
-    t = i32x4.add(i32x4.add(i32x4.add(b, Sig1(g)), i32x4.add(Chi(g, h, a), v128.load(k, 96))), v128.load(w, 96));
+    w6 = i32x4.add(i32x4.add(w6, sig1(w4)), i32x4.add(w15, sig0(w7)));
+    t = i32x4.add(i32x4.add(i32x4.add(b, Sig1(g)), i32x4.add(Chi(g, h, a), v128.load(k, 96))), w6);
     f = i32x4.add(f, t); b = i32x4.add(t, i32x4.add(Sig0(c), Maj(c, d, e)));
-    t = i32x4.add(i32x4.add(i32x4.add(a, Sig1(f)), i32x4.add(Chi(f, g, h), v128.load(k, 112))), v128.load(w, 112));
+    w7 = i32x4.add(i32x4.add(w7, sig1(w5)), i32x4.add(w0, sig0(w8)));
+    t = i32x4.add(i32x4.add(i32x4.add(a, Sig1(f)), i32x4.add(Chi(f, g, h), v128.load(k, 112))), w7);
+    e = i32x4.add(e, t); a = i32x4.add(t, i32x4.add(Sig0(b), Maj(b, c, d)));
+    w8 = i32x4.add(i32x4.add(w8, sig1(w6)), i32x4.add(w1, sig0(w9)));
+    t = i32x4.add(i32x4.add(i32x4.add(h, Sig1(e)), i32x4.add(Chi(e, f, g), v128.load(k, 128))), w8);
+    d = i32x4.add(d, t); h = i32x4.add(t, i32x4.add(Sig0(a), Maj(a, b, c)));
+    w9 = i32x4.add(i32x4.add(w9, sig1(w7)), i32x4.add(w2, sig0(w10)));
+    t = i32x4.add(i32x4.add(i32x4.add(g, Sig1(d)), i32x4.add(Chi(d, e, f), v128.load(k, 144))), w9);
+    c = i32x4.add(c, t); g = i32x4.add(t, i32x4.add(Sig0(h), Maj(h, a, b)));
+    w10 = i32x4.add(i32x4.add(w10, sig1(w8)), i32x4.add(w3, sig0(w11)));
+    t = i32x4.add(i32x4.add(i32x4.add(f, Sig1(c)), i32x4.add(Chi(c, d, e), v128.load(k, 160))), w10);
+    b = i32x4.add(b, t); f = i32x4.add(t, i32x4.add(Sig0(g), Maj(g, h, a)));
+    w11 = i32x4.add(i32x4.add(w11, sig1(w9)), i32x4.add(w4, sig0(w12)));
+    t = i32x4.add(i32x4.add(i32x4.add(e, Sig1(b)), i32x4.add(Chi(b, c, d), v128.load(k, 176))), w11);
+    a = i32x4.add(a, t); e = i32x4.add(t, i32x4.add(Sig0(f), Maj(f, g, h)));
+    w12 = i32x4.add(i32x4.add(w12, sig1(w10)), i32x4.add(w5, sig0(w13)));
+    t = i32x4.add(i32x4.add(i32x4.add(d, Sig1(a)), i32x4.add(Chi(a, b, c), v128.load(k, 192))), w12);
+    h = i32x4.add(h, t); d = i32x4.add(t, i32x4.add(Sig0(e), Maj(e, f, g)));
+    w13 = i32x4.add(i32x4.add(w13, sig1(w11)), i32x4.add(w6, sig0(w14)));
+    t = i32x4.add(i32x4.add(i32x4.add(c, Sig1(h)), i32x4.add(Chi(h, a, b), v128.load(k, 208))), w13);
+    g = i32x4.add(g, t); c = i32x4.add(t, i32x4.add(Sig0(d), Maj(d, e, f)));
+    w14 = i32x4.add(i32x4.add(w14, sig1(w12)), i32x4.add(w7, sig0(w15)));
+    t = i32x4.add(i32x4.add(i32x4.add(b, Sig1(g)), i32x4.add(Chi(g, h, a), v128.load(k, 224))), w14);
+    f = i32x4.add(f, t); b = i32x4.add(t, i32x4.add(Sig0(c), Maj(c, d, e)));
+    w15 = i32x4.add(i32x4.add(w15, sig1(w13)), i32x4.add(w8, sig0(w0)));
+    t = i32x4.add(i32x4.add(i32x4.add(a, Sig1(f)), i32x4.add(Chi(f, g, h), v128.load(k, 240))), w15);
     e = i32x4.add(e, t); a = i32x4.add(t, i32x4.add(Sig0(b), Maj(b, c, d)));
   }
   v128.store(ctx, i32x4.add(v128.load(ctx, H + 0), a), H + 0);
