@@ -2,9 +2,8 @@
 // list (or JSON). Exit 0 only when no check fails. The checks are in host/config/checks.ts.
 import type { Command } from 'commander';
 import { readsStationConfigItself } from '../config/command-defaults.js';
-import { DEFAULT_CONFIG_PATH, loadStationConfig } from '../config/station.js';
-import { runChecks, type CheckResult } from '../config/checks.js';
-import { cEcho } from '../net/echo.js';
+import { DEFAULT_CONFIG_PATH } from '../config/station-file.js';
+import type { CheckResult } from '../config/checks.js';
 
 const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', fail: 'FAIL', skip: 'skip' };
 
@@ -31,6 +30,7 @@ export function register(program: Command): void {
     }, 5))
     .action(async (o: { config?: string; json?: boolean; timeout: number }) => {
       const path = o.config ?? process.env.RADSEAL_CONFIG ?? DEFAULT_CONFIG_PATH;
+      const [{ loadStationConfig }, { runChecks }, { cEcho }] = await Promise.all([import('../config/station.js'), import('../config/checks.js'), import('../net/echo.js')]);
       let results: CheckResult[];
       try {
         const config = loadStationConfig(path);

@@ -4,7 +4,7 @@
 import { Option, type Command } from 'commander';
 import { withVerifyOptions, type VerifyOptionValues, type VerifySettings } from './verify-options.js';
 import type { Ingestor, NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
-import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../net/scp.js';
+import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../net/limits.js';
 import { withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 

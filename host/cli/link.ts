@@ -1,17 +1,14 @@
-// `radseal sim` and `radseal capture`: argument parsing and wiring only.
-import { Command } from 'commander';
-import { loadBoard, type Board } from '../boards/board.js';
-import { runSimulator } from '../sim/sim.js';
-import { CaptureService } from '../capture/service.js';
-import { parsePacsTarget } from '../net/destination.js';
-import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
-import { withWorklistOptions, worklistFor, type WorklistOptionValues, type WorklistWiring } from './worklist.js';
+// `radseal sim` and `radseal capture`: argument parsing and wiring only. The link, the core and
+// the keys are loaded when a command runs, not at start-up.
+import type { Command } from 'commander';
+import type { Board } from '../boards/board.js';
+import type { CaptureService } from '../capture/service.js';
+import { withTlsOptions, type TlsOptionValues } from './tls-options.js';
+import { withWorklistOptions, type WorklistOptionValues, type WorklistWiring } from './worklist.js';
 import type { SessionEndpoint } from '../capture/session-endpoint.js';
-import { sessionEndpointFor, withCallingAe, withoutTechnologistOf, withStationOptions, type StationOptionValues } from './station-options.js';
-import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, withEcdsa, type LoadedDevice } from '../seal/device.js';
-import { isPkcs11Uri } from '../keys/pkcs11.js';
+import { withStationOptions, type StationOptionValues } from './station-options.js';
+import type { LoadedDevice } from '../seal/device.js';
 import { dirname, join } from 'node:path';
-import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 
 const stamp = () => new Date().toISOString();
@@ -28,6 +25,7 @@ export function register(program: Command): void {
     .option('--start-serial <n>', 'first frame serial (default: time-based, never reused)', (v) => positiveInt(v, '--start-serial'))
     .option('--quiet', 'only the summary')
     .action(async (o: { board: string; frames: number; faults?: string; port?: string; startSerial?: number; quiet?: boolean }) => {
+      const [{ loadBoard }, { runSimulator }] = await Promise.all([import('../boards/board.js'), import('../sim/sim.js')]);
       const board = loadBoard(o.board);
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -67,8 +65,13 @@ export function register(program: Command): void {
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
     .action(async (o: TlsOptionValues & StationOptionValues & AuditSyslogOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
       if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
+      const [{ loadBoard }, { CaptureService }, { parsePacsTarget }, { tlsFrom }, { worklistFor }, { sessionEndpointFor, withCallingAe, withoutTechnologistOf }, deviceModule, { isPkcs11Uri }, { loadWatermarkKey }] = await Promise.all([
+        import('../boards/board.js'), import('../capture/service.js'), import('../net/destination.js'), import('./tls-options.js'), import('./worklist.js'),
+        import('./station-options.js'), import('../seal/device.js'), import('../keys/pkcs11.js'), import('../keys/watermark-key.js'),
+      ]);
+      const { loadTechnologist, withEcdsa } = deviceModule;
       const board = loadBoard(o.board);
-      let device = loadCaptureDevice(board, o.key, o.cert, o.pinEnv);
+      let device = loadCaptureDevice(deviceModule, isPkcs11Uri, board, o.key, o.cert, o.pinEnv);
       const closeDevice = device.close;
       let svc: CaptureService;
       let sessions: SessionEndpoint | undefined;
@@ -137,7 +140,10 @@ export function register(program: Command): void {
  * whose keys.store is "pkcs11" refuses a key file and lends the URI its
  * keys.pkcs11Module and keys.slotLabel; the PIN comes only from the environment.
  */
-function loadCaptureDevice(board: Board, key: string, cert: string, pinEnv: string | undefined): LoadedDevice {
+function loadCaptureDevice(
+  { loadDeviceIdentity, loadTokenDeviceIdentity }: typeof import('../seal/device.js'), isPkcs11Uri: (key: string) => boolean,
+  board: Board, key: string, cert: string, pinEnv: string | undefined,
+): LoadedDevice {
   if (!isPkcs11Uri(key)) {
     if (board.keys.store === 'pkcs11') {
       throw new Error(`board ${board.id} sets keys.store "pkcs11": the device key must stay on the token, so --key must be a PKCS#11 URI such as 'pkcs11:object=KEYLABEL' (token ${board.keys.slotLabel ? `"${board.keys.slotLabel}" from keys.slotLabel` : 'from token=…'}), not the key file ${key}`);

@@ -1,9 +1,8 @@
 // radseal pki: the site CA biomedical engineering runs (argument parsing and printing only).
+// The CA code is loaded when a command runs; the lifetimes and reasons the options name are light.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, caInfo, initCa, issueDevice, issuePacs, issueTechnologist, writeBundle } from '../keys/pki/ca.js';
-import { revoke, revokeIdentity, type RevokeResult } from '../keys/pki/revoke.js';
-import { REVOCATION_REASONS, type RevocationReason } from '../keys/pki/crl.js';
-import { readCertificateDer } from '../keys/provision.js';
+import { DEFAULTS, REVOCATION_REASONS, type RevocationReason } from '../keys/pki/defaults.js';
+import type { RevokeResult } from '../keys/pki/revoke.js';
 import { formatPkcs11Uri } from '../keys/pkcs11.js';
 
 /** A secret from the named environment variable: never from argv, which every local user can read in /proc. */
@@ -34,7 +33,7 @@ export function register(program: Command): void {
     .option('--crl-days <n>', `revocation list lifetime (nextUpdate) in days (default ${DEFAULTS.crlDays})`, days)
     .action(async (o: { site: string; out: string; caPinEnv?: string; days?: number; crlDays?: number }) => {
       const pin = secretFromEnv(o.caPinEnv, 'the CA key PIN');
-      const p = await initCa({ site: o.site, dir: o.out, pin, days: o.days, crlDays: o.crlDays });
+      const p = await (await import('../keys/pki/ca.js')).initCa({ site: o.site, dir: o.out, pin, days: o.days, crlDays: o.crlDays });
       console.log(`site CA "${o.site}" in ${p.dir}: ${p.key} (0600${pin ? ', PIN-encrypted' : ''}), ${p.cert}, ${p.crl} (empty, signed), ${p.watermarkKey} (0600)`);
     });
 
@@ -55,7 +54,7 @@ export function register(program: Command): void {
       if (o.pkcs11Module && !o.token) throw new Error('--pkcs11-module needs --token LABEL');
       if (o.pkcs11Module && !o.pinEnv) throw new Error('--pkcs11-module needs --pin-env VAR (the environment variable holding the token PIN)');
       const pkcs11 = o.pkcs11Module ? { module: o.pkcs11Module, token: o.token!, keyLabel: o.keyLabel ?? `device-${o.id}` } : undefined;
-      const files = await issueDevice({
+      const files = await (await import('../keys/pki/ca.js')).issueDevice({
         caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), deviceId: o.id, outDir: o.out, ecdsa: o.ecdsa, days: o.days,
         pkcs11, pin: pkcs11 ? secretFromEnv(o.pinEnv, 'the token PIN') : undefined,
       });
@@ -85,7 +84,7 @@ export function register(program: Command): void {
       if ((o.token || o.keyLabel) && !o.pkcs11Module) throw new Error('--token and --key-label go with --pkcs11-module');
       if (o.pkcs11Module && !o.token) throw new Error('--pkcs11-module needs --token LABEL');
       const pkcs11 = o.pkcs11Module ? { module: o.pkcs11Module, token: o.token!, keyLabel: o.keyLabel ?? `tech-${o.id}` } : undefined;
-      const files = await issueTechnologist({
+      const files = await (await import('../keys/pki/ca.js')).issueTechnologist({
         caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), operatorId: o.id, name: o.name, outDir: o.out, days: o.days,
         pin: secretFromEnv(o.pinEnv, pkcs11 ? 'the token PIN' : 'the technologist PIN'), pkcs11,
       });
@@ -110,7 +109,7 @@ export function register(program: Command): void {
       if (o.pkcs11Module && !o.token) throw new Error('--pkcs11-module needs --token LABEL');
       if (o.pkcs11Module && !o.pinEnv) throw new Error('--pkcs11-module needs --pin-env VAR (the environment variable holding the token PIN)');
       const pkcs11 = o.pkcs11Module ? { module: o.pkcs11Module, token: o.token!, keyLabel: o.keyLabel ?? `pacs-${o.id}` } : undefined;
-      const files = await issuePacs({
+      const files = await (await import('../keys/pki/ca.js')).issuePacs({
         caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), pacsId: o.id, outDir: o.out, days: o.days,
         pkcs11, pin: pkcs11 ? secretFromEnv(o.pinEnv, 'the token PIN') : undefined,
       });
@@ -142,16 +141,17 @@ export function register(program: Command): void {
       const common = { caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), reason: o.reason, time };
       let r: RevokeResult;
       if (o.cert !== undefined) {
+        const { readCertificateDer } = await import('../keys/provision.js');
         let certDer: Uint8Array;
         try {
           certDer = readCertificateDer(o.cert);
         } catch {
           throw new Error(`cannot read certificate ${o.cert}`);
         }
-        r = await revoke({ ...common, certDer });
+        r = await (await import('../keys/pki/revoke.js')).revoke({ ...common, certDer });
       } else {
         const kind = o.device !== undefined ? 'device' : o.technologist !== undefined ? 'technologist' : 'pacs';
-        r = await revokeIdentity({ ...common, kind, id: (o.device ?? o.technologist ?? o.pacs)! });
+        r = await (await import('../keys/pki/revoke.js')).revokeIdentity({ ...common, kind, id: (o.device ?? o.technologist ?? o.pacs)! });
       }
       printRevocation(r);
     });
@@ -163,15 +163,15 @@ export function register(program: Command): void {
     .option('--crl-days <n>', 'revocation list lifetime in days from now (default: the CA\'s, 30 unless set at init)', days)
     .addOption(caPinOption())
     .action(async (o: { ca: string; out: string; crlDays?: number; caPinEnv?: string }) => {
-      const r = await writeBundle({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), out: o.out, crlDays: o.crlDays });
+      const r = await (await import('../keys/pki/ca.js')).writeBundle({ caDir: o.ca, caPin: secretFromEnv(o.caPinEnv, 'the CA key PIN'), out: o.out, crlDays: o.crlDays });
       console.log(`wrote ${o.out}: CA certificate + CRL number ${r.crlNumber} (${r.revoked} revoked), valid until ${r.nextUpdate.toISOString()}; PACS must load a fresh bundle before then`);
     });
 
   pki.command('list')
     .description('list the certificates this CA issued and revoked (no secrets)')
     .requiredOption('--ca <dir>', 'CA folder')
-    .action((o: { ca: string }) => {
-      const ca = caInfo(o.ca);
+    .action(async (o: { ca: string }) => {
+      const ca = (await import('../keys/pki/ca.js')).caInfo(o.ca);
       const revoked = new Map(ca.state.revoked.map((r) => [r.serial, r]));
       console.log(`site CA ${ca.cert.commonName}, valid until ${ca.cert.notAfter.toISOString()}, CRL number ${ca.state.crlNumber}`);
       for (const i of ca.state.issued) {

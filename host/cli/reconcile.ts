@@ -1,22 +1,10 @@
 // radseal reconcile | reconcile-service: PACS corrections of patient and study identification
 // (IHE PIR). Argument parsing and printing only; the work is in host/ingest/reconcile*.ts.
-import { Command, Option } from 'commander';
+// The signing and DICOM code is loaded when a command runs, not at start-up.
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { formatTag } from '../dicom/model.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { historySignersTrustedBy, loadPacsSigner } from '../ingest/pacs-signer.js';
-import { parseCertificates } from '../keys/certs.js';
-import { parseChange, REASONS, type CorrectionReason } from '../ingest/reconcilable.js';
-import { reconcilePart10 } from '../ingest/reconcile-part10.js';
-import { startReconcileService } from '../ingest/reconcile-service.js';
-
-/** A PIN from the named environment variable: never from argv, which every local user can read. */
-function pinFromEnv(name: string | undefined): string | undefined {
-  if (!name) return undefined;
-  const pin = process.env[name];
-  if (pin === undefined) throw new Error(`environment variable ${name} (the key PIN) is not set`);
-  return pin;
-}
+import { REASONS, type CorrectionReason } from '../ingest/reconcilable.js';
+import { pinFromEnv } from './args.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -29,8 +17,9 @@ function hostPort(s: string): { host: string; port: number } {
 interface SignerOptionValues { key: string; cert: string; pinEnv?: string; system: string; trust?: string }
 
 /** Who may have signed earlier corrections this PACS extends: by default only its own key. */
-function historyTrust(o: SignerOptionValues) {
+async function historyTrust(o: SignerOptionValues) {
   if (!o.trust) return undefined;
+  const [{ historySignersTrustedBy }, { parseCertificates }] = await Promise.all([import('../ingest/pacs-signer.js'), import('../keys/certs.js')]);
   let bytes: Buffer;
   try {
     bytes = readFileSync(o.trust);
@@ -57,8 +46,11 @@ export function register(program: Command): void {
     .option('--source <text>', 'Source of Previous Values (0400,0564); default: the attested device id')
     .requiredOption('--out <file>', 'output .dcm (never an existing file)')
     .action(async (file: string, o: SignerOptionValues & { set: string[]; reason: CorrectionReason; purpose: 'verification' | 'review'; source?: string; out: string }) => {
+      const [{ formatTag }, { writeFileAtomic }, { loadPacsSigner }, { parseChange }, { reconcilePart10 }] = await Promise.all([
+        import('../dicom/model.js'), import('../io/atomic.js'), import('../ingest/pacs-signer.js'), import('../ingest/reconcilable.js'), import('../ingest/reconcile-part10.js'),
+      ]);
       const changes = o.set.map(parseChange);
-      const trustHistorySigner = historyTrust(o);
+      const trustHistorySigner = await historyTrust(o);
       let input: Buffer;
       try {
         input = readFileSync(file);
@@ -84,10 +76,11 @@ export function register(program: Command): void {
     .description('HTTP service on loopback for a PACS: POST /reconcile?set=TAG=VALUE&reason=… with DICOM bytes → the corrected, PACS-signed object'))
     .requiredOption('--listen <host:port>', 'loopback address, e.g. 127.0.0.1:8044')
     .action(async (o: SignerOptionValues & { listen: string }) => {
+      const [{ loadPacsSigner }, { startReconcileService }] = await Promise.all([import('../ingest/pacs-signer.js'), import('../ingest/reconcile-service.js')]);
       const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
       const { host, port } = hostPort(o.listen);
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
-      const service = await startReconcileService({ host, port, pacs, modifyingSystem: o.system, trustHistorySigner: historyTrust(o), log });
+      const service = await startReconcileService({ host, port, pacs, modifyingSystem: o.system, trustHistorySigner: await historyTrust(o), log });
       console.log(`radseal reconcile-service: http://${host}:${service.port}/reconcile (${o.system}, signer ${pacs.commonName})`);
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -3,11 +3,16 @@
 // come from the board's `sessions` block; the command line overrides them.
 import type { Command } from 'commander';
 import type { Board } from '../boards/board.js';
-import { isStow, type PacsTarget } from '../net/destination.js';
+import type { PacsTarget } from '../net/destination.js';
 import { DEFAULT_KEEP_SENT_DAYS } from '../net/outbox.js';
-import { SessionEndpoint } from '../capture/session-endpoint.js';
-import { isPkcs11Uri, parsePkcs11Uri } from '../keys/pkcs11.js';
+import type { SessionEndpoint } from '../capture/session-endpoint.js';
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, WITHOUT_TECHNOLOGIST, type Technologist, type WithoutTechnologist } from '../seal/session.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+// What the options' values need, loaded when a service starts rather than with the option definitions.
+const destination = loadOnUse<typeof import('../net/destination.js')>(import.meta.url, '../net/destination.js');
+const sessions = loadOnUse<typeof import('../capture/session-endpoint.js')>(import.meta.url, '../capture/session-endpoint.js');
+const pkcs11 = loadOnUse<typeof import('../keys/pkcs11.js')>(import.meta.url, '../keys/pkcs11.js');
 
 export interface StationOptionValues {
   technologists?: string;
@@ -45,7 +50,7 @@ export function withoutTechnologistOf(o: StationOptionValues, board: SessionDefa
 /** The PACS target with our calling AE title (C-STORE only: STOW-RS has no AE titles). */
 export function withCallingAe(target: PacsTarget, callingAe: string | undefined): PacsTarget {
   if (!callingAe) return target;
-  if (isStow(target)) throw new Error('--calling-ae applies to C-STORE forwarding (AE@HOST:PORT), not to a STOW-RS URL');
+  if (destination().isStow(target)) throw new Error('--calling-ae applies to C-STORE forwarding (AE@HOST:PORT), not to a STOW-RS URL');
   if (!/^[\x20-\x7e]{1,16}$/.test(callingAe) || /\\/.test(callingAe) || !callingAe.trim()) throw new Error(`--calling-ae must be 1-16 printable characters without "\\", got "${callingAe}"`);
   return { ...target, callingAe };
 }
@@ -61,7 +66,7 @@ export function sessionEndpointFor(o: StationOptionValues, board: SessionDefault
   if (!o.technologists) return undefined;
   const minutes = o.techIdleMinutes ?? board?.sessions?.idleTimeoutMinutes ?? DEFAULT_IDLE_TIMEOUT_MINUTES;
   if (minutes < 1) throw new Error('--tech-idle-minutes must be at least 1');
-  return new SessionEndpoint({
+  return new (sessions().SessionEndpoint)({
     outboxDir, technologistsDir: o.technologists, idleTimeoutMs: minutes * 60_000, withoutTechnologist: withoutTechnologistOf(o, board),
     confirm: service.confirm, heldCount: service.heldCount, log: service.log, deviceToken: deviceTokenOf(service.deviceKey, board),
   });
@@ -69,6 +74,7 @@ export function sessionEndpointFor(o: StationOptionValues, board: SessionDefault
 
 /** The token the device key is on (with a board's keys.slotLabel / pkcs11Module as defaults), if any. */
 function deviceTokenOf(key: string | undefined, board: SessionDefaults): { module: string; token: string } | undefined {
+  const { isPkcs11Uri, parsePkcs11Uri } = pkcs11();
   if (!key || !isPkcs11Uri(key)) return undefined;
   const keys = board?.keys;
   const ref = parsePkcs11Uri(key, keys?.store === 'pkcs11' ? { module: keys.pkcs11Module, token: keys.slotLabel } : undefined);

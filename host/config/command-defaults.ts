@@ -5,8 +5,12 @@
 //
 // Commander checks required options before any preAction hook runs, so those checks are moved
 // after the config is applied: an option the file supplies is no longer missing.
-import { Command, type Option } from 'commander';
-import { commandDefaults, findStationConfig, StationConfigError, type CommandSection, type ConfigDefault, type StationConfig } from './station.js';
+//
+// The parser (station.ts, with smol-toml and ajv) is loaded only when there is a config file to read.
+import { existsSync } from 'node:fs';
+import type { Command, Option } from 'commander';
+import type { CommandSection, ConfigDefault, StationConfig } from './station.js';
+import { StationConfigError, stationConfigPath } from './station-file.js';
 
 const deferredRequired = new WeakMap<Command, Option[]>();
 const selfConfigured = new WeakSet<Command>();
@@ -43,13 +47,13 @@ function commandPath(cmd: Command): string[] {
   return path;
 }
 
-export function applyStationConfig(root: Command, action: Command): void {
-  if (!selfConfigured.has(action)) {
-    const config = findStationConfig(action.getOptionValue('config') as string | undefined);
-    if (config) {
-      checkCommandSections(root, config);
-      for (const [name, d] of commandDefaults(config, commandPath(action))) applyDefault(action, name, d, config.path);
-    }
+export async function applyStationConfig(root: Command, action: Command): Promise<void> {
+  const file = selfConfigured.has(action) ? undefined : stationConfigPath(action.getOptionValue('config') as string | undefined, process.env, existsSync);
+  if (file) {
+    const { commandDefaults, loadStationConfig } = await import('./station.js');
+    const config = loadStationConfig(file);
+    checkCommandSections(root, config);
+    for (const [name, d] of commandDefaults(config, commandPath(action))) applyDefault(action, name, d, config.path);
   }
   for (const o of deferredRequired.get(action) ?? []) {
     if (action.getOptionValue(o.attributeName()) === undefined) {

@@ -8,8 +8,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import AjvModule from 'ajv';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { projectRoot } from '../core/wasm.js';
+import { DEFAULT_CONFIG_PATH, StationConfigError, stationConfigPath } from './station-file.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/radseal/radseal.toml';
+export { DEFAULT_CONFIG_PATH, StationConfigError };
 
 export type OptionValue = string | number | boolean | Array<string | number>;
 export interface CommandSection {
@@ -92,10 +93,6 @@ export const STATION_OPTIONS: readonly StationOption[] = [
   { section: 'audit', key: 'anchor-records', option: 'audit-anchor-records' },
   { section: 'audit', key: 'anchor-minutes', option: 'audit-anchor-minutes' },
 ];
-
-export class StationConfigError extends Error {
-  override name = 'StationConfigError';
-}
 
 interface AjvError {
   instancePath: string;
@@ -200,9 +197,8 @@ export function loadStationConfig(file: string): StationConfig {
  * /etc/radseal/radseal.toml when it exists (none on a developer's machine).
  */
 export function findStationConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): StationConfig | undefined {
-  const file = explicit ?? env.RADSEAL_CONFIG;
-  if (file) return loadStationConfig(file);
-  return existsSync(DEFAULT_CONFIG_PATH) ? loadStationConfig(DEFAULT_CONFIG_PATH) : undefined;
+  const file = stationConfigPath(explicit, env, existsSync);
+  return file ? loadStationConfig(file) : undefined;
 }
 
 /** One option default taken from the config, and where it was written (for error messages). */

@@ -6,11 +6,14 @@ import { type Tag, formatTag, tag } from '../dicom/model.js';
 import { type SignatureCheck, keyDescription } from '../dicom/signatures.js';
 import { ATTESTATION_TAGS } from '../dicom/attestation.js';
 import { decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
-import { verifyTimestamp } from '../keys/timestamp.js';
+import { loadOnUse } from '../io/load-on-use.js';
 import type { VerifyPolicy } from './policy.js';
 import type { SignatureReport, SignatureRole } from './verify-report.js';
 
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
+
+/** The RFC 3161 checker and its CMS library: loaded only for a signature that carries a certified timestamp. */
+const timestamps = loadOnUse<typeof import('../keys/timestamp.js')>(import.meta.url, '../keys/timestamp.js');
 
 /** Beyond this, a signer's clock and the certified time disagree enough to say so. */
 const CLOCK_SKEW_NOTE_MS = 5 * 60 * 1000;
@@ -92,7 +95,7 @@ function certifiedTimeOf(check: SignatureCheck, trustSet: CertInfo[], out: Signa
     return null;
   }
   if (!check.signature) return null; // already reported as a signature problem
-  const r = verifyTimestamp(ts.token, check.signature, trustSet.map((c) => c.x509));
+  const r = timestamps().verifyTimestamp(ts.token, check.signature, trustSet.map((c) => c.x509));
   if (!r.valid || !r.time) {
     reasons.push(`${who}: certified timestamp not valid: ${r.problems.join('; ')}`);
     return null;

@@ -1,11 +1,17 @@
 // Reading certificates and deciding trust, on node:crypto's X509Certificate
-// (OpenSSL underneath): parsing, issuer signature checks, validity.
+// (OpenSSL underneath): parsing, issuer signature checks, validity. The role and revocation
+// rules read extensions and CRLs with an ASN.1 library: loaded when a decision first needs them,
+// so reading a certificate (and every command that only names one) stays light.
 import { X509Certificate } from 'node:crypto';
 import { fromPemAll } from './pem.js';
-import { CRL_PEM_LABEL, parseCrl } from './pki/crl.js';
-import { attachCrls, checkRevocation, type RevocationStatus, type TrustSet } from './pki/revocation.js';
+import type { RevocationStatus, TrustSet } from './pki/revocation.js';
 import { CLOCK_TOLERANCE_MS, isBeyondClockTolerance } from './clock.js';
-import { profileProblem, type SigningRole } from './pki/profiles.js';
+import type { SigningRole } from './pki/profiles.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+const crlRules = loadOnUse<typeof import('./pki/crl.js')>(import.meta.url, './pki/crl.js');
+const revocationRules = loadOnUse<typeof import('./pki/revocation.js')>(import.meta.url, './pki/revocation.js');
+const profileRules = loadOnUse<typeof import('./pki/profiles.js')>(import.meta.url, './pki/profiles.js');
 
 export type { TrustSet } from './pki/revocation.js';
 
@@ -55,8 +61,10 @@ export function parseCertificates(bytes: Uint8Array): TrustSet {
   const text = Buffer.from(bytes).toString('latin1');
   if (!text.includes('-----BEGIN ')) return [parseCertificate(bytes)];
   const set: TrustSet = fromPemAll(text, 'CERTIFICATE').map(parseCertificate);
+  if (!/-----BEGIN (?!CERTIFICATE-----)/.test(text)) return set; // nothing but certificates: no CRL to read
+  const { CRL_PEM_LABEL, parseCrl } = crlRules();
   const crls = fromPemAll(text, CRL_PEM_LABEL).map((der) => parseCrl(der));
-  if (crls.length) set.crls = attachCrls(set, crls);
+  if (crls.length) set.crls = revocationRules().attachCrls(set, crls);
   return set;
 }
 
@@ -118,10 +126,10 @@ export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, w
   const anchor = same ?? ca;
   if (!anchor) return { trusted: false, reason: `signer ${signer.commonName} (${signer.fingerprint256}) is not in the trust set nor issued by a CA in it` };
   const reason = same ? 'signer certificate is in the trust set' : `issued by trusted CA ${anchor.commonName}`;
-  const profile = profileProblem(signer, opts.role, ca);
+  const profile = profileRules().profileProblem(signer, opts.role, ca);
   if (profile) return { trusted: false, reason: profile, anchor };
   if (!ca) return { trusted: true, reason, anchor, revocation: 'not-checked' };
-  const rev = checkRevocation(signer, ca, { signedAt, certifiedTime: opts.certifiedTime }, set, !same, now);
+  const rev = revocationRules().checkRevocation(signer, ca, { signedAt, certifiedTime: opts.certifiedTime }, set, !same, now);
   if (!rev.ok) return { trusted: false, reason: rev.reason ?? 'revoked', anchor, revocation: rev.status };
   return { trusted: true, reason, anchor, revocation: rev.status, ...(rev.reason ? { note: rev.reason } : {}) };
 }

@@ -1,9 +1,12 @@
 // ECDSA P-256 (FIPS 186-5) through @noble/curves: the second, interoperable
 // signature that DCMTK dcmsign can verify (DESIGN §3). Keys are stored as
-// PKCS#8 PEM like the Ed25519 ones; node:crypto only converts the encoding.
-import { p256 } from '@noble/curves/nist.js';
+// PKCS#8 PEM like the Ed25519 ones; node:crypto only converts the encoding. The curve library is
+// loaded when a P-256 key is first used, not by everything that imports the OIDs or the type guard.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Signer } from './ed25519.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+const curves = loadOnUse<typeof import('@noble/curves/nist.js')>(import.meta.url, '@noble/curves/nist.js');
 
 export const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
 export const P256_OID = '1.2.840.10045.3.1.7';
@@ -25,10 +28,11 @@ export function isEcdsaSigner(s: Signer): s is EcdsaSigner {
 }
 
 export function newP256SecretKey(): Uint8Array {
-  return p256.utils.randomSecretKey();
+  return curves().p256.utils.randomSecretKey();
 }
 
 export function p256Signer(secretKey: Uint8Array): EcdsaSigner {
+  const { p256 } = curves();
   const publicKey = p256.getPublicKey(secretKey, false);
   return {
     algorithm: 'ECDSA-P256',
@@ -42,7 +46,7 @@ const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 /** PKCS#8 DER of a P-256 secret key (through a JWK, so no hand-written ASN.1). */
 export function p256Pkcs8(secretKey: Uint8Array): Uint8Array {
-  const pub = p256.getPublicKey(secretKey, false);
+  const pub = curves().p256.getPublicKey(secretKey, false);
   const jwk = { kty: 'EC', crv: 'P-256', d: b64u(secretKey), x: b64u(pub.subarray(1, 33)), y: b64u(pub.subarray(33, 65)) };
   return new Uint8Array(createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'der' }));
 }

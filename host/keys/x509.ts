@@ -1,29 +1,29 @@
 // Building X.509 v3 certificates (RFC 5280) for Ed25519 (RFC 8410) and P-256 (RFC 5480) keys.
 // The ASN.1 structures come from @peculiar/asn1-x509; signing goes through a
-// Signer so a key held on a PKCS#11 token can issue or self-sign as well.
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, BasicConstraints, Certificate, Extension, Extensions,
-  KeyUsage, KeyUsageFlags, Name, RelativeDistinguishedName, SubjectKeyIdentifier, SubjectPublicKeyInfo,
-  TBSCertificate, Validity, Version, id_ce_basicConstraints, id_ce_keyUsage, id_ce_subjectKeyIdentifier,
-  AuthorityKeyIdentifier, KeyIdentifier, ExtendedKeyUsage, CertificatePolicies, PolicyInformation,
-  id_ce_authorityKeyIdentifier, id_ce_extKeyUsage, id_ce_certificatePolicies,
-} from '@peculiar/asn1-x509';
+// Signer so a key held on a PKCS#11 token can issue or self-sign as well. Issuing is rare (keygen,
+// the site CA): the ASN.1 libraries load when a certificate is first built, not with this module.
 import { createHash, randomBytes } from 'node:crypto';
 import { ED25519_OID, type Signer } from './ed25519.js';
 import { ECDSA_WITH_SHA256_OID, EC_PUBLIC_KEY_OID } from './ecdsa.js';
+import type { AlgorithmIdentifier, Name } from '@peculiar/asn1-x509';
+import { loadOnUse } from '../io/load-on-use.js';
+
+const asn1 = loadOnUse<typeof import('@peculiar/asn1-x509')>(import.meta.url, '@peculiar/asn1-x509');
+const schema = loadOnUse<typeof import('@peculiar/asn1-schema')>(import.meta.url, '@peculiar/asn1-schema');
 
 /** DER of OBJECT IDENTIFIER prime256v1 (1.2.840.10045.3.1.7): the EC key's named-curve parameter. */
 const P256_PARAMS = Uint8Array.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
 
 /** Subject key: 32 bytes is Ed25519 (RFC 8410), a 65-byte uncompressed point is P-256 (RFC 5480). */
 function spkiAlgorithm(publicKey: Uint8Array): AlgorithmIdentifier {
+  const { AlgorithmIdentifier } = asn1();
   if (publicKey.length === 32) return new AlgorithmIdentifier({ algorithm: ED25519_OID });
   if (publicKey.length === 65 && publicKey[0] === 4) return new AlgorithmIdentifier({ algorithm: EC_PUBLIC_KEY_OID, parameters: P256_PARAMS.slice().buffer });
   throw new RangeError(`unsupported subject public key (${publicKey.length} bytes): expected Ed25519 or uncompressed P-256`);
 }
 
 function signatureAlgorithm(signer: Signer): AlgorithmIdentifier {
+  const { AlgorithmIdentifier } = asn1();
   return new AlgorithmIdentifier({ algorithm: signer.algorithm === 'ECDSA-P256' ? ECDSA_WITH_SHA256_OID : ED25519_OID });
 }
 
@@ -65,6 +65,7 @@ export interface CertificateRequest {
 }
 
 export function toName(dn: DistinguishedName): Name {
+  const { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } = asn1();
   const rdn = (type: string, v: string) =>
     new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: v }) })]);
   const parts = [];
@@ -82,10 +83,16 @@ export function keyIdentifier(publicKey: Uint8Array): Uint8Array {
 }
 
 const ext = (extnID: string, critical: boolean, value: unknown) =>
-  new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+  new (asn1().Extension)({ extnID, critical, extnValue: new (schema().OctetString)(schema().AsnConvert.serialize(value)) });
 
 /** Issues (or self-signs) a certificate and returns its DER bytes. */
 export async function issueCertificate(req: CertificateRequest): Promise<Uint8Array> {
+  const {
+    AuthorityKeyIdentifier, BasicConstraints, Certificate, CertificatePolicies, ExtendedKeyUsage, Extensions, KeyIdentifier, KeyUsage,
+    KeyUsageFlags, PolicyInformation, SubjectKeyIdentifier, SubjectPublicKeyInfo, TBSCertificate, Validity, Version,
+    id_ce_authorityKeyIdentifier, id_ce_basicConstraints, id_ce_certificatePolicies, id_ce_extKeyUsage, id_ce_keyUsage, id_ce_subjectKeyIdentifier,
+  } = asn1();
+  const { AsnConvert } = schema();
   const sigAlg = signatureAlgorithm(req.issuerSigner);
   const notBefore = req.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + (req.validDays ?? 3650) * 86_400_000);

@@ -18,6 +18,7 @@ import {
   pdataPdus, pdu, textValue, trimText, uidValue, userInformation, usValue,
 } from './pdu.js';
 import { wrapPart10 } from '../dicom/writer.js';
+import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from './limits.js';
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
 
@@ -56,16 +57,7 @@ export interface RefusedObject {
 /** C-STORE failure "out of resources" (0xA7xx): the sender may try again later. */
 export const OUT_OF_RESOURCES = 0xa700;
 
-export const DEFAULT_MAX_OBJECT_BYTES = 1 << 30;
-export const DEFAULT_MAX_BUFFERED_BYTES = 2 ** 31;
-
-/** Byte counts for people: 1 GiB, 512 MiB, 3000 bytes. */
-export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
-    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
-  }
-  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`;
-}
+export { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes };
 
 /** What the SCP answers: a DIMSE status and, for failures, an Error Comment (0000,0902, up to 64 chars). */
 export interface StoreAnswer {

@@ -23,13 +23,14 @@ import { generateWatermarkKey } from '../watermark-key.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { buildCrl, CRL_PEM_LABEL, normaliseSerial, type RevocationReason, type RevokedEntry } from './crl.js';
 import { OU_SITE_CA, POLICY_SITE_PKI_V1, SIGNER_EKU, SIGNER_OU, type SignerKind } from './profiles.js';
+import { DEFAULTS } from './defaults.js';
 import { TokenSession, type Pkcs11KeyRef } from '../pkcs11.js';
 
 export class PkiError extends Error {
   override name = 'PkiError';
 }
 
-export const DEFAULTS = { caDays: 3650, deviceDays: 1825, technologistDays: 730, pacsDays: 1825, crlDays: 30 };
+export { DEFAULTS };
 
 export interface IssuedRecord {
   serial: string;

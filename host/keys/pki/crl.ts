@@ -12,17 +12,14 @@ import { verify as nodeVerify } from 'node:crypto';
 import { ED25519_OID, type Signer } from '../ed25519.js';
 import { ECDSA_WITH_SHA256_OID } from '../ecdsa.js';
 import { keyIdentifier } from '../x509.js';
+import { REVOCATION_REASONS, type RevocationReason } from './defaults.js';
 import type { CertInfo } from '../certs.js';
 import { identityExtension, isIdentityExtension, parseIdentity, type RevokedIdentity } from './identity.js';
 
 export const CRL_PEM_LABEL = 'X509 CRL';
 
 /** RFC 5280 CRLReason names (5.3.1), as `openssl crl -text` prints them in camelCase. */
-export const REVOCATION_REASONS = [
-  'unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation',
-  'certificateHold', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise',
-] as const;
-export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+export { REVOCATION_REASONS, type RevocationReason };
 
 const REASON_CODE: Record<RevocationReason, number> = {
   unspecified: CRLReasons.unspecified, keyCompromise: CRLReasons.keyCompromise, cACompromise: CRLReasons.cACompromise,

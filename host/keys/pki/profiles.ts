@@ -8,8 +8,7 @@
 //
 // The OIDs live under a UUID-derived arc (ITU-T X.667: 2.25.<128-bit UUID as
 // an integer>), which needs no registration and cannot collide.
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, id_ce_certificatePolicies, id_ce_extKeyUsage } from '@peculiar/asn1-x509';
+import { loadOnUse } from '../../io/load-on-use.js';
 import type { CertInfo } from '../certs.js';
 
 /** 2.25 + UUID 63244015-b21e-4b8c-ac18-28c193cd44a3: radseal's OID arc. */
@@ -77,6 +76,10 @@ const POLICY_TLV = oidTlv(POLICY_SITE_PKI_V1);
 
 const cache = new WeakMap<CertInfo, Profile>();
 
+// The ASN.1 libraries, loaded by the first profile read (the OIDs and names above are wanted by many who read none).
+const asn1 = loadOnUse<typeof import('@peculiar/asn1-x509')>(import.meta.url, '@peculiar/asn1-x509');
+const schema = loadOnUse<typeof import('@peculiar/asn1-schema')>(import.meta.url, '@peculiar/asn1-schema');
+
 /** Reads the profile from the certificate's extensions (cached per parsed certificate). */
 export function profileOf(cert: CertInfo): Profile {
   const hit = cache.get(cert);
@@ -86,7 +89,8 @@ export function profileOf(cert: CertInfo): Profile {
   let ekuDer = new Uint8Array(0);
   let policiesDer = new Uint8Array(0);
   try {
-    for (const e of AsnConvert.parse(cert.der, Certificate).tbsCertificate.extensions ?? []) {
+    const { Certificate, id_ce_certificatePolicies, id_ce_extKeyUsage } = asn1();
+    for (const e of schema().AsnConvert.parse(cert.der, Certificate).tbsCertificate.extensions ?? []) {
       if (e.extnID === id_ce_extKeyUsage) ekuDer = new Uint8Array(e.extnValue.buffer);
       if (e.extnID === id_ce_certificatePolicies) policiesDer = new Uint8Array(e.extnValue.buffer);
     }
