@@ -297,7 +297,25 @@ function thresholdFor(m: number): number {
   return Math.sqrt(2 * Math.log(m / FPR_TARGET));
 }
 
-interface Candidate { chip: number; oy: number; ox: number; dy: number; dx: number; z: number; signal: number }
+interface Candidate { chip: number; oy: number; ox: number; dy: number; dx: number; z: number; signal: number; num?: number }
+
+/**
+ * Among search candidates, the geometry to decode at. The pilot z saturates on strong marks (it cannot
+ * exceed sqrt(PILOTS)), so neighbouring pixel phases tie on it; the unnormalised pilot correlation does
+ * not, and the right phase has the largest. So: of the candidates at the chip size and signal of the
+ * best z, with z within 1 of it and of its sign, the one with the largest correlation. Presence is still
+ * decided on the largest z (the bound is over all candidates).
+ */
+function pickGeometry(all: Candidate[]): Candidate {
+  let top = all[0]!;
+  for (const c of all) if (Math.abs(c.z) > Math.abs(top.z)) top = c;
+  let pick = top;
+  for (const c of all) {
+    if (c.chip !== top.chip || c.signal !== top.signal || Math.sign(c.z) !== Math.sign(top.z) || Math.abs(c.z) < Math.abs(top.z) - 1) continue;
+    if (Math.abs(c.num ?? 0) > Math.abs(pick.num ?? 0)) pick = c;
+  }
+  return pick;
+}
 
 /**
  * Chip signals tried at every candidate geometry: 0 = the chip-mean residual alone (survives
@@ -447,7 +465,15 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
       for (let signal = 0; signal < signals; signal++) {
         const i = w.wmSyncSearch(folds[signal]!, TILE, pIdx, pSign, PILOTS, zbuf);
         const z = f32(core, zbuf, TILE2)[i]!;
-        if (Math.abs(z) > Math.abs(top.z)) top = { chip, oy, ox, dy: Math.floor(i / TILE), dx: i % TILE, z, signal };
+        if (Math.abs(z) > Math.abs(top.z)) {
+          const dy = Math.floor(i / TILE), dx = i % TILE, F = f32(core, folds[signal]!, TILE2);
+          let num = 0;
+          for (let k = 0; k < PILOTS; k++) {
+            const j = layout.pilotIdx[k]!, y = (Math.floor(j / TILE) + dy) % TILE, x = ((j % TILE) + dx) % TILE;
+            num += layout.pilotSign[k]! * F[y * TILE + x]!;
+          }
+          top = { chip, oy, ox, dy, dx, z, signal, num };
+        }
       }
       return top;
     };
@@ -468,6 +494,7 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     let synced = false;
     let flipMode = 0;
     let foundBy: SearchStage | null = found(best.z, m) ? 'aligned' : null;
+    let searchZ = 0; // the crop/scale search's largest |z| (presence), when it ran
     if (!foundBy && opts.sync !== false && opts.flips !== false && performance.now() < deadline) {
       // Stage 1b: the whole frame mirrored or turned by 180 degrees: flipping it back restores the marked grid.
       const orig = img;
@@ -499,36 +526,36 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
       // Stage 2: crop offsets (tile shift x pixel phase) and scales. Full-size chips are scanned at
       // even pixel phases, then the 8 phases around the best are tried: the bound counts all 64.
       m = turned ? M_SYNC_ROTATED : M_SYNC;
+      searchZ = 0;
       synced = true;
       best = timed('crop-scale', (): Candidate => {
-        let top: Candidate = { ...best, z: 0 };
+        const all: Candidate[] = [];
         for (const { chip, step, signals } of turned ? SYNC_PLAN_ROTATED : SYNC_PLAN) {
           for (let oy = 0; oy < chip; oy += step) {
             for (let ox = 0; ox < chip; ox += step) {
               prepare(chip, oy, ox, signals);
-              const c = searchShifts(chip, oy, ox, signals);
-              if (Math.abs(c.z) > Math.abs(top.z)) top = c;
+              all.push(searchShifts(chip, oy, ox, signals));
             }
           }
         }
-        if (top.chip === CHIP) {
-          const c0 = top;
+        const c0 = pickGeometry(all);
+        if (c0.chip === CHIP) {
           for (let ddy = -1; ddy <= 1; ddy++) for (let ddx = -1; ddx <= 1; ddx++) {
             const oy = (c0.oy + ddy + CHIP) % CHIP, ox = (c0.ox + ddx + CHIP) % CHIP;
             if (oy % 2 === 0 && ox % 2 === 0) continue; // scanned already
             prepare(CHIP, oy, ox);
-            const c = searchShifts(CHIP, oy, ox);
-            if (Math.abs(c.z) > Math.abs(top.z)) top = c;
+            all.push(searchShifts(CHIP, oy, ox));
           }
         }
-        return top;
+        for (const c of all) if (Math.abs(c.z) > Math.abs(searchZ)) searchZ = c.z;
+        return pickGeometry(all);
       });
       geo = prepare(best.chip, best.oy, best.ox); // both signals: the tamper map uses the border steps
       w.wmSoftBits(folds[best.signal]!, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
-      if (found(best.z, m)) foundBy = 'crop-scale';
+      if (found(searchZ, m)) foundBy = 'crop-scale';
     }
     const inverted = best.z < 0;
-    const score = Math.abs(best.z);
+    const score = Math.max(Math.abs(best.z), Math.abs(searchZ));
     const fpp = bound(score, m);
     const present = fpp <= FPR_TARGET;
     const threshold = thresholdFor(m);
