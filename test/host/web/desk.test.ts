@@ -136,9 +136,9 @@ test('quarantine desk: credential required; list, report, release to Orthanc and
   assert.equal(verifyAuditLog(auditPath).ok, true);
   const recs = readAuditRecords(auditPath).records;
   assert.equal(recs.length, 4);
-  const [rel, del] = recs.slice(2) as Array<Record<string, unknown>>;
+  const [rel, del] = recs.slice(2) as unknown as Array<Record<string, unknown>>;
   assert.deepEqual([rel!.kind, rel!.action, rel!.outcome, rel!.operator, rel!.reason, rel!.fileSha256],
-    ['admin', 'quarantine-release', 'success', 'token:alice', 'Confirmed with radiographer: annotation burned in by the modality', recs[0]!.fileSha256]);
+    ['admin', 'quarantine-release', 'success', 'token:alice', 'Confirmed with radiographer: annotation burned in by the modality', (recs[0] as unknown as { fileSha256: string }).fileSha256]);
   assert.deepEqual([del!.kind, del!.action, del!.outcome, del!.operator, del!.reason], ['admin', 'quarantine-delete', 'success', 'token:alice', 'Duplicate test image from the old CR']);
   // No PHI in the audit log or the desk's own log lines.
   const logs = readFileSync(auditPath, 'utf8') + desk.output();

@@ -16,16 +16,22 @@ export interface Study {
   bytes: Uint8Array[];
   studyUid: string;
   seriesUid: string;
+  /** Study Instance UID of each image (all the same unless separateStudies). */
+  studyUids: string[];
 }
 
-export async function makeStudy(dir: string): Promise<Study> {
+/** separateStudies: each image in a study (and series) of its own instead. */
+export async function makeStudy(dir: string, o: { separateStudies?: boolean } = {}): Promise<Study> {
   const ids = await makeIdentities(dir);
   const studyUid = newUid();
   const seriesUid = newUid();
   const bytes: Uint8Array[] = [];
+  const studyUids: string[] = [];
   for (let i = 0; i < 4; i++) {
+    const uids = o.separateStudies ? { studyInstanceUid: newUid(), seriesInstanceUid: newUid() } : { studyInstanceUid: studyUid, seriesInstanceUid: seriesUid };
+    studyUids.push(uids.studyInstanceUid);
     const frame = testFrame(256, 320, 14, 10 + i);
-    const sealed = await sealFrame({ frame, rawFrameSha256: sha256(pixelBytes(frame.pixels)), frameSerial: 500 + i, meta: { ...META, studyInstanceUid: studyUid, seriesInstanceUid: seriesUid }, technologist: ids.technologist }, ids.device);
+    const sealed = await sealFrame({ frame, rawFrameSha256: sha256(pixelBytes(frame.pixels)), frameSerial: 500 + i, meta: { ...META, ...uids }, technologist: ids.technologist }, ids.device);
     bytes.push(i === 3 ? tamperPixels(sealed.bytes, 70, 140, 20, 20) : sealed.bytes);
   }
   const files = bytes.map((b, i) => {
@@ -33,5 +39,5 @@ export async function makeStudy(dir: string): Promise<Study> {
     writeFileSync(f, b);
     return f;
   });
-  return { ids, files, bytes, studyUid, seriesUid };
+  return { ids, files, bytes, studyUid, seriesUid, studyUids };
 }
