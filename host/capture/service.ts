@@ -9,6 +9,8 @@ import { Core } from '../core/wasm.js';
 import { boardEquipment, frameSlots, type Board } from '../boards/board.js';
 import { CoreFrameStore } from '../link/framestore.js';
 import { LinkReceiver, type ReceivedFrame } from '../link/receiver.js';
+import type { LinkExposure } from '../link/codec.js';
+import type { CaptureMeta } from '../dicom/dx.js';
 import { Connector, type LinkEndpointSettings } from '../link/transport.js';
 import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
@@ -52,6 +54,17 @@ const TSA_TIMEOUT_MS = 3000;
 const TSA_PAUSE_MS = 30000;
 const PRUNE_EVERY_MS = 3_600_000;
 const heldKey = (x: { deviceId: string; serial: number }) => `${x.deviceId}\u0000${x.serial}`;
+
+/** What the detector measured for this exposure, as DICOM meta: measured per exposure, it wins over a board's fixed value. */
+function exposureMeta(e: LinkExposure | undefined): CaptureMeta {
+  if (!e) return {};
+  const out: CaptureMeta = {};
+  if (e.kvp !== undefined) out.kvp = e.kvp;
+  if (e.exposureUas !== undefined) out.exposureMas = e.exposureUas / 1000;
+  if (e.exposureIndex !== undefined) out.exposureIndex = e.exposureIndex;
+  if (e.distanceSourceToDetectorMm !== undefined) out.distanceSourceToDetectorMm = e.distanceSourceToDetectorMm;
+  return out;
+}
 
 export interface CaptureStatus {
   received: number;
@@ -206,7 +219,7 @@ export class CaptureService extends EventEmitter {
       const bytes = f.bytes();
       const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols);
       const filing = this.o.procedures?.fileExposure();
-      const meta = { ...boardEquipment(this.o.board, f.deviceId), ...filing?.meta };
+      const meta = { ...boardEquipment(this.o.board, f.deviceId), ...exposureMeta(f.exposure), ...filing?.meta };
       const technologist = this.o.technologistProvider?.() ?? this.o.technologist;
       if (!technologist && this.held) {
         const frame = { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels };

@@ -79,6 +79,55 @@ export interface FrameGeometry {
   chunkBytes: number;
   chunkCount: number;
   totalBytes: number;
+  /** What the generator/detector measured for this exposure, when it reports it (BEGIN extension record 1). */
+  exposure?: LinkExposure;
+}
+
+/**
+ * Exposure values a detector may report with a frame (docs/LINK.md §2, BEGIN extension record 1):
+ * each is sent only when measured, and becomes the matching DICOM attribute; none is ever guessed.
+ */
+export interface LinkExposure {
+  /** Peak kilovoltage, kV (KVP). */
+  kvp?: number;
+  /** Tube current-time product, µAs (Exposure in µAs; Exposure in mAs = µAs / 1000). */
+  exposureUas?: number;
+  /** Exposure Index (IEC 62494-1). */
+  exposureIndex?: number;
+  /** Distance source to detector, mm. */
+  distanceSourceToDetectorMm?: number;
+}
+
+/** BEGIN extension record types (type u8, length u8, value); a receiver skips types it does not know. */
+export const BeginRecord = { Exposure: 1 } as const;
+/** Record 1: four u32 LE, in 0.01 kV, µAs, 0.01 EI units and 0.1 mm; NOT_REPORTED where not measured. */
+const EXPOSURE_RECORD_BYTES = 16;
+const NOT_REPORTED = 0xffffffff;
+const EXPOSURE_SCALES: ReadonlyArray<[keyof LinkExposure, number]> = [['kvp', 100], ['exposureUas', 1], ['exposureIndex', 100], ['distanceSourceToDetectorMm', 10]];
+
+function exposureRecord(e: LinkExposure): Uint8Array {
+  const out = new Uint8Array(2 + EXPOSURE_RECORD_BYTES);
+  const dv = new DataView(out.buffer);
+  out[0] = BeginRecord.Exposure;
+  out[1] = EXPOSURE_RECORD_BYTES;
+  EXPOSURE_SCALES.forEach(([k, scale], i) => {
+    const v = e[k];
+    const n = v === undefined ? NOT_REPORTED : Math.round(v * scale);
+    if (v !== undefined && !(Number.isFinite(v) && n >= 0 && n < NOT_REPORTED)) throw new RangeError(`link: exposure ${k} ${v} cannot be sent`);
+    dv.setUint32(2 + i * 4, n, true);
+  });
+  return out;
+}
+
+function decodeExposureRecord(v: Uint8Array): LinkExposure {
+  if (v.length !== EXPOSURE_RECORD_BYTES) throw new LinkProtocolError(`BEGIN exposure record of ${v.length} bytes, expected ${EXPOSURE_RECORD_BYTES}`);
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const e: LinkExposure = {};
+  EXPOSURE_SCALES.forEach(([k, scale], i) => {
+    const n = dv.getUint32(i * 4, true);
+    if (n !== NOT_REPORTED) e[k] = n / scale;
+  });
+  return e;
 }
 
 /** Encodes one packet: header (with its CRC), body, body CRC. */
@@ -133,13 +182,20 @@ export function encodeBegin(serial: number, g: FrameGeometry): Uint8Array {
   dv.setUint32(o, g.chunkBytes, true); o += 4;
   dv.setUint32(o, g.chunkCount, true); o += 4;
   dv.setUint32(o, g.totalBytes, true);
-  return encodePacket(PacketType.Begin, serial, 0, body);
+  return encodePacket(PacketType.Begin, serial, 0, g.exposure ? concatBytes(body, exposureRecord(g.exposure)) : body);
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 export function decodeBegin(body: Uint8Array): FrameGeometry {
   if (body.length < 1) throw new LinkProtocolError('BEGIN body empty');
   const n = body[0];
-  if (n === 0 || n > 64 || body.length !== 1 + n + 18) throw new LinkProtocolError(`BEGIN body of ${body.length} bytes does not match device id length ${n}`);
+  if (n === 0 || n > 64 || body.length < 1 + n + 18) throw new LinkProtocolError(`BEGIN body of ${body.length} bytes does not match device id length ${n}`);
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let o = 1 + n;
   const deviceId = td.decode(body.subarray(1, 1 + n));
@@ -150,7 +206,20 @@ export function decodeBegin(body: Uint8Array): FrameGeometry {
   const chunkBytes = dv.getUint32(o, true); o += 4;
   const chunkCount = dv.getUint32(o, true); o += 4;
   const totalBytes = dv.getUint32(o, true);
-  return { deviceId, rows, cols, bitsStored, bytesPerPixel, chunkBytes, chunkCount, totalBytes };
+  o += 4;
+  const g: FrameGeometry = { deviceId, rows, cols, bitsStored, bytesPerPixel, chunkBytes, chunkCount, totalBytes };
+  // Extension records after the fixed fields (docs/LINK.md §2): each whole, each type at most once.
+  const seen = new Set<number>();
+  while (o < body.length) {
+    if (o + 2 > body.length || o + 2 + body[o + 1]! > body.length) throw new LinkProtocolError(`BEGIN extension record at byte ${o} runs past the body`);
+    const type = body[o]!;
+    const value = body.subarray(o + 2, o + 2 + body[o + 1]!);
+    if (seen.has(type)) throw new LinkProtocolError(`BEGIN extension record ${type} twice`);
+    seen.add(type);
+    if (type === BeginRecord.Exposure) g.exposure = decodeExposureRecord(value);
+    o += 2 + value.length;
+  }
+  return g;
 }
 
 /** Checks a BEGIN's numbers against each other and against the receiver's limits; returns a reason or null. */
@@ -163,6 +232,15 @@ export function geometryProblem(g: FrameGeometry, limits: { maxChunkBytes: numbe
   if (g.chunkBytes < 256 || g.chunkBytes > limits.maxChunkBytes) return `chunkBytes ${g.chunkBytes} outside 256..${limits.maxChunkBytes}`;
   if (g.chunkCount !== Math.ceil(g.totalBytes / g.chunkBytes)) return `chunkCount ${g.chunkCount} != ceil(totalBytes/chunkBytes)`;
   if (g.totalBytes > limits.maxFrameBytes) return `frame of ${g.totalBytes} bytes exceeds the memory budget of ${limits.maxFrameBytes}`;
+  return g.exposure ? exposureProblem(g.exposure) : null;
+}
+
+/** Values no X-ray exposure has: a device fault, never signed into an image. */
+function exposureProblem(e: LinkExposure): string | null {
+  if (e.kvp !== undefined && (e.kvp < 10 || e.kvp > 200)) return `exposure kVp ${e.kvp} outside 10..200 kV`;
+  if (e.exposureUas !== undefined && (e.exposureUas <= 0 || e.exposureUas > 2_000_000)) return `exposure ${e.exposureUas} µAs outside 0..2000 mAs`;
+  if (e.exposureIndex !== undefined && e.exposureIndex > 100_000) return `Exposure Index ${e.exposureIndex} over 100000`;
+  if (e.distanceSourceToDetectorMm !== undefined && (e.distanceSourceToDetectorMm < 50 || e.distanceSourceToDetectorMm > 10_000)) return `source to detector distance ${e.distanceSourceToDetectorMm} mm outside 50..10000`;
   return null;
 }
 

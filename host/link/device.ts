@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import {
   AckFlags, NakReason, PacketParser, PacketType, StatusCode,
-  HEADER_BYTES, TRAILER_BYTES, decodeNak, decodeText, encodeBegin, writePacket, type FrameGeometry, type Packet,
+  HEADER_BYTES, TRAILER_BYTES, decodeNak, decodeText, encodeBegin, writePacket, type FrameGeometry, type LinkExposure, type Packet,
 } from './codec.js';
 import { crc32c } from './crc32c.js';
 import { LinePacer } from './pacer.js';
@@ -53,6 +53,8 @@ export interface DeviceFrame {
   data: Uint8Array;
   /** SHA-256 of data when the caller already has it (a detector computes it once per exposure). */
   sha256?: Uint8Array;
+  /** What the generator/detector measured for this exposure: sent in BEGIN (docs/LINK.md §2). */
+  exposure?: LinkExposure;
   /**
    * CRC-32C of each chunk (chunkCrcs(data, chunkBytes)) when the caller already has them: a
    * detector's readout path (FPGA/DMA, or an MCU's CRC unit) can compute them at exposure time,
@@ -192,7 +194,7 @@ export class LinkDevice extends EventEmitter {
     if (fr.chunkCrcs && fr.chunkCrcs.length !== chunkCount) throw new RangeError(`device: ${fr.chunkCrcs.length} chunk CRCs for ${chunkCount} chunks of ${this.o.chunkBytes} bytes`);
     const g: FrameGeometry = {
       deviceId: this.o.deviceId, rows: fr.rows, cols: fr.cols, bitsStored: fr.bitsStored, bytesPerPixel: 2,
-      chunkBytes: this.o.chunkBytes, chunkCount, totalBytes,
+      chunkBytes: this.o.chunkBytes, chunkCount, totalBytes, ...(fr.exposure ? { exposure: fr.exposure } : {}),
     };
     return new Promise((resolve, reject) => {
       this.frames.push({

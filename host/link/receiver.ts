@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import {
   AckFlags, NakReason, PacketParser, PacketType, PACKET_TYPE_NAMES, StatusCode,
-  decodeBegin, encodeAck, encodeCredit, encodeError, encodeNak, encodeStatus, geometryProblem, toRanges,
+  type LinkExposure, decodeBegin, encodeAck, encodeCredit, encodeError, encodeNak, encodeStatus, geometryProblem, toRanges,
   type FrameGeometry, type Packet, type ParseEvent,
 } from './codec.js';
 import type { FrameSlot, FrameStore } from './framestore.js';
@@ -37,6 +37,8 @@ export interface ReceivedFrame {
   bitsStored: number;
   /** SHA-256 of the frame bytes as received (computed in the core, checked against the device's END). */
   sha256: Uint8Array;
+  /** What the device reported it measured for this exposure (BEGIN extension record), if anything. */
+  exposure?: LinkExposure;
   slot: FrameSlot;
   totalBytes: number;
   /** Milliseconds since epoch when the last chunk arrived. */
@@ -408,7 +410,7 @@ export class LinkReceiver extends EventEmitter {
     let settled = false;
     const frame: ReceivedFrame = {
       deviceId: f.g.deviceId, serial: f.serial, rows: f.g.rows, cols: f.g.cols, bitsStored: f.g.bitsStored,
-      sha256: f.digest, slot: f.slot, totalBytes: f.g.totalBytes, completedAt: f.lastProgress,
+      sha256: f.digest, slot: f.slot, totalBytes: f.g.totalBytes, completedAt: f.lastProgress, exposure: f.g.exposure,
       bytes: () => f.slot.view(0, f.g.totalBytes),
       ack: () => {
         if (settled) return;
