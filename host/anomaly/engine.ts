@@ -48,7 +48,9 @@ interface OffHoursState {
   days: Set<string>;
   /** Off-hours events not yet learned (they join the baseline once they leave the window). */
   pending: Array<{ seq: number; t: number; hour: number; date: string }>;
-  lastAlert: number;
+  /** Time of the last off-hours record, and whether its session has been alerted. */
+  lastOff: number;
+  alerted: boolean;
 }
 
 export class AnomalyEngine {
@@ -331,7 +333,7 @@ export class AnomalyEngine {
     const rule = this.r['off-hours'];
     if (!rule.enabled || !source) return [];
     const key = sourceKey(source);
-    const s = this.offHours.get(key) ?? { hist: new Array<number>(24).fill(0), total: 0, days: new Set<string>(), pending: [], lastAlert: -Infinity };
+    const s = this.offHours.get(key) ?? { hist: new Array<number>(24).fill(0), total: 0, days: new Set<string>(), pending: [], lastOff: -Infinity, alerted: false };
     this.offHours.set(key, s);
     const learn = (hour: number, date: string) => {
       s.hist[hour]! += 1;
@@ -353,9 +355,12 @@ export class AnomalyEngine {
       learn(lt.hour, lt.date);
       return [];
     }
+    // A session of off-hours activity ends after cooldownMinutes without any: one alert per session.
+    if (t - s.lastOff > rule.cooldownMinutes * MINUTE_MS) s.alerted = false;
+    s.lastOff = t;
     s.pending.push({ seq, t, hour: lt.hour, date: lt.date });
-    if (s.pending.length < rule.minEvents || t - s.lastAlert < rule.cooldownMinutes * MINUTE_MS) return [];
-    s.lastAlert = t;
+    if (s.pending.length < rule.minEvents || s.alerted) return [];
+    s.alerted = true;
     const usual = s.hist.map((n, h) => [h, n] as const).filter(([, n]) => n / s.total >= rule.minShare).map(([h]) => h);
     return [{
       rule: 'off-hours', severity: rule.severity, time: new Date(t).toISOString(), evidence: capped(s.pending.map((p) => p.seq)),

@@ -63,7 +63,7 @@ export const DEFAULT_RULES: AnomalyRules = {
       learnedFactor: 3, learnedFloor: 20, minActiveHours: 8, sources: [],
     },
     'new-destination': { enabled: true, severity: 'high', minInstances: 50, windowMinutes: 60, learnDays: 1, knownDestinations: [] },
-    'off-hours': { enabled: true, severity: 'medium', minDaysToLearn: 3, minEventsToLearn: 50, minShare: 0.01, neighbourHours: 1, minEvents: 3, windowMinutes: 60, cooldownMinutes: 240 },
+    'off-hours': { enabled: true, severity: 'medium', minDaysToLearn: 3, minEventsToLearn: 50, minShare: 0.01, neighbourHours: 1, minEvents: 3, windowMinutes: 60, cooldownMinutes: 60 },
     'transfer-incomplete': { enabled: true, severity: 'medium', timeoutMinutes: 30 },
     chain: { enabled: true, severity: 'high' },
     'writer-stopped': { enabled: true, severity: 'high', maxSilenceMinutes: 60, minExpectedRecords: 20, minDaysToLearn: 2 },
