@@ -38,6 +38,9 @@ test('radseal ingest --audit-syslog: the repository gets the standard messages a
   await storescu(join(dir, 'sealed-0.dcm'));
   await storescu(join(dir, 'tampered.dcm'));
   await waitFor('two audit records', () => /tampered → rejected/.test(gw.output()));
+  // An association to another called AE is refused: a Security Alert (Node Authentication).
+  await new Promise<void>((res) => execFile('storescu', ['-aet', 'INTRUDER', '-aec', 'NOT-RADSEAL', '127.0.0.1', '11150', join(dir, 'sealed-0.dcm')], () => res()));
+  await waitFor('the refusal', () => /INTRUDER .*rejected/.test(gw.output()));
   gw.proc.kill('SIGTERM');
   const exit = await gw.done;
   assert.equal(exit.code, 0, exit.out);
@@ -48,11 +51,13 @@ test('radseal ingest --audit-syslog: the repository gets the standard messages a
   // Start; per object Transferred (+ an alert for the tampered one) with a head anchor after each record; stop; final anchor is the same head.
   assert.equal(events[0], '110100');
   assert.equal(events.filter((e) => e === '110104').length, 2, events.join(' '));
-  assert.equal(events.filter((e) => e === '110113').length, 1, events.join(' '));
+  assert.equal(events.filter((e) => e === '110113').length, 2, events.join(' '));
+  assert.equal(lines.filter((l) => l.includes('csd-code="RS001"')).length, 1, 'one non-authentic object');
+  assert.match(lines.find((l) => l.includes('csd-code="RS004"')) ?? '', /csd-code="110126"[\s\S]*UserID="INTRUDER"/, 'the refused association, naming the caller');
   assert.equal(events[events.length - 1], '110100');
   assert.ok(events.includes('RADSEAL-HEAD'));
   assert.ok(msgIds(lines).every((m) => m === 'IHE+RFC-3881' || m === 'RADSEAL-HEAD'));
-  const alert = lines.find((l) => l.includes('csd-code="110113"'))!;
+  const alert = lines.find((l) => l.includes('csd-code="RS001"'))!;
   assert.match(alert, /AuditSourceID="pacs-gw-1"/);
   assert.match(alert, /UserID="MODALITY1"/);
   assert.match(alert, /ParticipantObjectTypeCodeRole="1"/, 'the patient is a participant object');
