@@ -13,6 +13,7 @@ import { ED25519_OID, type Signer } from '../ed25519.js';
 import { ECDSA_WITH_SHA256_OID } from '../ecdsa.js';
 import { keyIdentifier } from '../x509.js';
 import { REVOCATION_REASONS, type RevocationReason } from './defaults.js';
+import { tlv } from '../der.js';
 import type { CertInfo } from '../certs.js';
 import { identityExtension, isIdentityExtension, parseIdentity, type RevokedIdentity } from './identity.js';
 
@@ -111,24 +112,6 @@ export async function buildCrl(caCertDer: Uint8Array, signer: Signer, content: C
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const signature = await signer.sign(tbsDer);
   return new Uint8Array(AsnConvert.serialize(new CertificateList({ tbsCertList: tbs, signatureAlgorithm: algorithmOf(signer), signature: new Uint8Array(signature).buffer })));
-}
-
-/** Offset and total length of the DER TLV at `at`. */
-function tlv(der: Uint8Array, at: number): { start: number; end: number; tag: number } {
-  const tag = der[at];
-  let len = der[at + 1];
-  let hdr = 2;
-  if (tag === undefined || len === undefined) throw new Error('truncated DER');
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n < 1 || n > 4) throw new Error('unsupported DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + (der[at + 2 + i] ?? 0);
-    hdr += n;
-  }
-  const end = at + hdr + len;
-  if (end > der.length) throw new Error('truncated DER');
-  return { start: at, end, tag };
 }
 
 export class CrlError extends Error {

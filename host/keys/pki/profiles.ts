@@ -8,7 +8,7 @@
 //
 // The OIDs live under a UUID-derived arc (ITU-T X.667: 2.25.<128-bit UUID as
 // an integer>), which needs no registration and cannot collide.
-import { loadOnUse } from '../../io/load-on-use.js';
+import { certificateExtension } from '../der.js';
 import type { CertInfo } from '../certs.js';
 
 /** 2.25 + UUID 63244015-b21e-4b8c-ac18-28c193cd44a3: radseal's OID arc. */
@@ -76,9 +76,8 @@ const POLICY_TLV = oidTlv(POLICY_SITE_PKI_V1);
 
 const cache = new WeakMap<CertInfo, Profile>();
 
-// The ASN.1 libraries, loaded by the first profile read (the OIDs and names above are wanted by many who read none).
-const asn1 = loadOnUse<typeof import('@peculiar/asn1-x509')>(import.meta.url, '@peculiar/asn1-x509');
-const schema = loadOnUse<typeof import('@peculiar/asn1-schema')>(import.meta.url, '@peculiar/asn1-schema');
+const EXTENDED_KEY_USAGE_TLV = oidTlv('2.5.29.37');
+const CERTIFICATE_POLICIES_TLV = oidTlv('2.5.29.32');
 
 /** Reads the profile from the certificate's extensions (cached per parsed certificate). */
 export function profileOf(cert: CertInfo): Profile {
@@ -86,14 +85,12 @@ export function profileOf(cert: CertInfo): Profile {
   if (hit) return hit;
   // Extended key usage as OpenSSL decodes it (node:crypto), and the radseal OIDs matched by their DER bytes too.
   const eku = cert.x509.keyUsage ?? [];
-  let ekuDer = new Uint8Array(0);
-  let policiesDer = new Uint8Array(0);
+  let ekuDer: Uint8Array = new Uint8Array(0);
+  let policiesDer: Uint8Array = new Uint8Array(0);
   try {
-    const { Certificate, id_ce_certificatePolicies, id_ce_extKeyUsage } = asn1();
-    for (const e of schema().AsnConvert.parse(cert.der, Certificate).tbsCertificate.extensions ?? []) {
-      if (e.extnID === id_ce_extKeyUsage) ekuDer = new Uint8Array(e.extnValue.buffer);
-      if (e.extnID === id_ce_certificatePolicies) policiesDer = new Uint8Array(e.extnValue.buffer);
-    }
+    // Read by hand (der.ts): an ASN.1 library would cost more to load than verifying a small object.
+    ekuDer = certificateExtension(cert.der, EXTENDED_KEY_USAGE_TLV) ?? ekuDer;
+    policiesDer = certificateExtension(cert.der, CERTIFICATE_POLICIES_TLV) ?? policiesDer;
   } catch {
     // node:crypto already accepted the certificate; an extension we cannot read leaves the profile unknown
   }

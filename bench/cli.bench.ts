@@ -1,0 +1,129 @@
+// The command line as users run it: whole processes, each paired with its peer and interleaved
+// with it in the same run (the order alternates), medians of wall time, CPU time (user + sys) and
+// peak RSS (from /usr/bin/time). Runs the built CLI: `npm run build` first.
+//   --help                      vs  node -e 0
+//   verify (one 3072² object)   vs  dcmsign --verify (same file: it checks the ECDSA P-256 signature)
+//   seal (3072² raw → DX)       vs  dcmsign --sign, ECDSA P-256, SHA-512 MAC, of the same object unsigned
+//   verify DIR (N objects)      vs  a shell loop of dcmsign --verify over the same files
+//
+//   node --import tsx bench/cli.bench.ts      (npm run bench:cli; RADSEAL_BENCH_REPS, RADSEAL_BENCH_DIR_FILES)
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePhantom } from '../host/image/phantom.js';
+import { pixelBytes } from '../host/dicom/dx.js';
+import { projectRoot } from '../host/core/wasm.js';
+import { machineLine, median } from './support.js';
+
+const REPS = Math.max(3, Number(process.env.RADSEAL_BENCH_REPS ?? 9));
+const DIR_FILES = Math.max(2, Number(process.env.RADSEAL_BENCH_DIR_FILES ?? 200));
+const DIR_REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_DIR_REPS ?? 3));
+const CLI = join(projectRoot(), 'bin', 'radseal.js');
+
+interface Run { wallMs: number; cpuMs: number; rssMiB: number; status: number | null }
+
+/** One process under /usr/bin/time: wall time from here, CPU time and peak RSS from time(1). */
+function run(argv: string[], okStatus: (s: number | null) => boolean = (s) => s === 0): Run {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '@@time %U %S %M', ...argv], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const m = /@@time ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '');
+  if (!m) throw new Error(`no timing from /usr/bin/time for ${argv.join(' ')}: ${r.error?.message ?? r.stderr}`);
+  if (!okStatus(r.status)) throw new Error(`${argv.join(' ')} exited ${r.status}: ${(r.stderr ?? '').slice(0, 800)}`);
+  return { wallMs, cpuMs: (Number(m[1]) + Number(m[2])) * 1000, rssMiB: Number(m[3]) / 1024, status: r.status };
+}
+
+interface Pair { name: string; ours: Run[]; peer: Run[] }
+
+/** `reps` paired runs (after one warm-up each), the order alternating so neither always runs on a warmer machine. */
+function paired(name: string, reps: number, ours: (i: number) => string[], peer: (i: number) => string[], peerOk?: (s: number | null) => boolean, after?: (i: number) => void): Pair {
+  run(ours(-1));
+  run(peer(-1), peerOk);
+  after?.(-1);
+  const p: Pair = { name, ours: [], peer: [] };
+  for (let i = 0; i < reps; i++) {
+    if (i % 2 === 0) {
+      p.ours.push(run(ours(i)));
+      p.peer.push(run(peer(i), peerOk));
+    } else {
+      p.peer.push(run(peer(i), peerOk));
+      p.ours.push(run(ours(i)));
+    }
+    after?.(i);
+  }
+  return p;
+}
+
+const med = (rs: Run[], k: keyof Run) => median(rs.map((r) => r[k] as number));
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+function report(p: Pair, peerName: string, target: string): void {
+  const w = med(p.ours, 'wallMs'), pw = med(p.peer, 'wallMs');
+  console.log(`\n${p.name}  (median of ${p.ours.length} pairs)`);
+  console.log(`  radseal   wall ${fmt(w, 1).padStart(9)} ms   CPU ${fmt(med(p.ours, 'cpuMs'), 0).padStart(7)} ms   peak RSS ${fmt(med(p.ours, 'rssMiB'), 1).padStart(7)} MiB`);
+  console.log(`  ${peerName.padEnd(9)} wall ${fmt(pw, 1).padStart(9)} ms   CPU ${fmt(med(p.peer, 'cpuMs'), 0).padStart(7)} ms   peak RSS ${fmt(med(p.peer, 'rssMiB'), 1).padStart(7)} MiB`);
+  console.log(`  ratio radseal/${peerName} wall ${fmt(w / pw, 2)}×, CPU ${fmt(med(p.ours, 'cpuMs') / med(p.peer, 'cpuMs'), 2)}×   (target ${target})`);
+}
+
+console.log(`radseal CLI benchmark · ${machineLine()}`);
+if (!existsSync(join(projectRoot(), 'dist', 'host', 'cli', 'main.js'))) throw new Error('build first: npm run build');
+const haveDcmsign = spawnSync('dcmsign', ['--version']).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'radseal-cli-bench-'));
+try {
+  const radseal = (...args: string[]) => [process.execPath, CLI, ...args];
+  const keys = join(dir, 'keys');
+  run(radseal('keygen', '--id', 'BENCH-DX', '--out', keys, '--ecdsa'));
+  const trust = join(dir, 'trust.pem');
+  writeFileSync(trust, readFileSync(join(keys, 'device.crt'), 'utf8') + readFileSync(join(keys, 'device-ecdsa.crt'), 'utf8'));
+  const frame = makePhantom({ rows: 3072, cols: 3072, bitsStored: 14, seed: 11 });
+  const raw = join(dir, 'frame.raw');
+  writeFileSync(raw, pixelBytes(frame.pixels));
+  const sealArgs = (out: string, ecdsa: boolean) => radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', raw,
+    '--rows', '3072', '--cols', '3072', '--bits-stored', '14', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--serial', '7', '--out', out,
+    ...(ecdsa ? ['--ecdsa-key', join(keys, 'device-ecdsa.key'), '--ecdsa-cert', join(keys, 'device-ecdsa.crt')] : []));
+  // The verify object carries radseal's Ed25519 signatures and the ECDSA P-256 one DCMTK checks.
+  const sealed = join(dir, 'sealed.dcm');
+  run(sealArgs(sealed, true));
+  const objectMiB = statSync(sealed).size / 2 ** 20;
+  console.log(`object: 3072x3072 14-bit DX, ${fmt(objectMiB, 1)} MiB (Ed25519 device signatures + ECDSA P-256)`);
+
+  report(paired('radseal --help  vs  node -e 0', Math.max(REPS, 15), () => radseal('--help'), () => [process.execPath, '-e', '0']), 'node', '≤ 1.5×');
+
+  if (!haveDcmsign) {
+    console.log('\nDCMTK dcmsign not installed (apt-get install dcmtk): the peer rows are not measured');
+  } else {
+    const unsigned = join(dir, 'unsigned.dcm');
+    run(['dcmsign', '--remove-all', sealed, unsigned]);
+    // dcmsign --verify exits non-zero for radseal's Ed25519 signatures (it cannot check them) after checking the ECDSA one.
+    const anyStatus = () => true;
+    const v = paired('verify one object  vs  dcmsign --verify', REPS, () => radseal('verify', '--trust', trust, sealed), () => ['dcmsign', '--verify', sealed], anyStatus);
+    report(v, 'dcmsign', '≤ 1.5× wall');
+    console.log(`  radseal peak RSS ${fmt(med(v.ours, 'rssMiB') / objectMiB, 2)}× the object; above \`node -e 0\`'s: ${fmt((med(v.ours, 'rssMiB') - nodeBaselineMiB()) / objectMiB, 2)}× the object   (target ≤ 2×)`);
+
+    const out = (who: string, i: number) => join(dir, `${who}-${i + 1}.dcm`);
+    const tidy = (i: number) => {
+      rmSync(out('radseal', i), { force: true });
+      rmSync(out('dcmsign', i), { force: true });
+    };
+    report(paired('seal one 3072² frame  vs  dcmsign --sign (ECDSA P-256, SHA-512 MAC) of the object unsigned', REPS,
+      (i) => sealArgs(out('radseal', i), false),
+      (i) => ['dcmsign', '--sign', join(keys, 'device-ecdsa.key'), join(keys, 'device-ecdsa.crt'), '+m5', unsigned, out('dcmsign', i)], undefined, tidy), 'dcmsign', '≤ 2.0× wall');
+
+    const folder = join(dir, 'folder');
+    mkdirSync(folder);
+    // Copies of one sealed object, each its own file: verifying costs the same whatever the pixels.
+    for (let i = 0; i < DIR_FILES; i++) copyFileSync(sealed, join(folder, `IM${String(i).padStart(4, '0')}`));
+    const loop = `for f in "${folder}"/*; do dcmsign --verify "$f" >/dev/null 2>&1; done`;
+    const d = paired(`verify DIR of ${DIR_FILES} objects  vs  shell loop of dcmsign --verify`, DIR_REPS,
+      () => radseal('verify', '--trust', trust, folder), () => ['bash', '-c', loop], anyStatus);
+    report(d, 'dcmsign', 'radseal ≥ 3× faster: ratio ≤ 0.33×');
+    console.log(`  radseal ${fmt(DIR_FILES * objectMiB / (med(d.ours, 'wallMs') / 1000), 0)} MiB/s, dcmsign loop ${fmt(DIR_FILES * objectMiB / (med(d.peer, 'wallMs') / 1000), 0)} MiB/s`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function nodeBaselineMiB(): number {
+  return median(Array.from({ length: 5 }, () => run([process.execPath, '-e', '0']).rssMiB));
+}
