@@ -50,6 +50,7 @@ export interface Desk {
 
 const COOKIE = 'radseal_desk';
 const MIN_REASON = 4;
+const FAILED_SIGN_IN_DELAY_MS = 1000;
 const hash = (s: string) => createHash('sha256').update(s).digest();
 
 /** The one rule for "may this desk start": a credential, and tokens never in clear over a network. */
@@ -147,6 +148,7 @@ ${o.tls?.clientCa ? '<p class="muted">Or present a client certificate issued by 
       const name = given ? tokenName(given) : null;
       if (!name) {
         log(`desk: refused a sign-in from ${req.socket.remoteAddress ?? '?'} (wrong token)`);
+        await new Promise((r) => setTimeout(r, FAILED_SIGN_IN_DELAY_MS)); // slows guessing down
         return loginPage(401, res, 'That token is not valid.');
       }
       const sid = randomBytes(32).toString('hex');
