@@ -43,6 +43,7 @@ _CACHE_MAX = 2048
 _cache = collections.OrderedDict()  # (instance id, file sha256) -> (summary, report html)
 _lock = threading.Lock()
 _SUMMARY = re.compile(r'<meta name="radseal-summary" content="([^"]*)">')
+_SEVERITY = ('tampered', 'untrusted', 'invalid', 'unsigned')
 _ID = r'([0-9a-f]{8}(?:-[0-9a-f]{8}){4})'  # Orthanc ids: SHA-1 in five dashed groups
 
 
@@ -114,10 +115,9 @@ def _group_panel(level, ident):
     authentic = sum(1 for r in rows if r['verdict'] == 'authentic')
     counts = collections.Counter(r['verdict'] for r in rows)
     line = '%d of %d image%s authentic' % (authentic, total, '' if total == 1 else 's')
-    verdict = 'authentic' if total and authentic == total else (
-        'tampered' if counts.get('tampered') else (rows[0]['verdict'] if len(counts) == 1 else 'invalid'))
-    if total == 0:
-        verdict = 'unsigned'
+    # The set's badge: authentic only when every image is; otherwise its most serious verdict.
+    verdict = 'authentic' if total and authentic == total else next(
+        (v for v in _SEVERITY if counts.get(v)), 'invalid')
     return {'line': line, 'total': total, 'authentic': authentic, 'counts': dict(counts), 'verdict': verdict,
             'devices': sorted({r['device'] for r in rows if r['device']}),
             'technologists': sorted({r['technologist'] for r in rows if r['technologist']}),
