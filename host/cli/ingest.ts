@@ -65,6 +65,7 @@ export function register(program: Command): void {
     .requiredOption('--store <dir>', 'folder for authentic objects (original bytes)')
     .requiredOption('--quarantine <dir>', 'folder for non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
+    .option('--anomaly-rules <file>', 'anomaly rules and thresholds for the live monitor (JSON, host/anomaly/rules.schema.json; defaults in docs/AUDIT.md)')
     .option('--forward <AE@HOST:PORT|URL>', 'forward authentic objects (original bytes) to PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL')
     .addOption(onFailureOption())
     .option('--max-object-bytes <n>', `largest object accepted; larger ones are refused (C-STORE status A700) and audited (default ${formatBytes(DEFAULT_MAX_OBJECT_BYTES)})`, (v) => parseByteSize(v, '--max-object-bytes'))
@@ -73,7 +74,7 @@ export function register(program: Command): void {
       if (!/^\d+$/.test(v)) throw new Error(`--status-every must be a whole number of seconds, got "${v}"`);
       return Number(v);
     }, 300)
-    .action(async (o: VerifyOptionValues & TlsOptionValues & AuditSyslogOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number }) => {
+    .action(async (o: VerifyOptionValues & TlsOptionValues & AuditSyslogOptionValues & { listen?: string; watch?: string; ae: string; allowAe?: string[]; store: string; quarantine: string; audit: string; forward?: string; onFailure: NonAuthenticPolicy; maxObjectBytes?: number; maxBufferedBytes?: number; statusEvery: number; anomalyRules?: string }) => {
       if (!o.listen === !o.watch) throw new Error('give exactly one of --listen HOST:PORT or --watch DIR');
       const [{ verifySettings }, { tlsFrom }, { isStow, parsePacsTarget }, { AuditLog }, { Ingestor }, { describeStatus, startGateway, watchFolder }] = await Promise.all([
         import('./verify-settings.js'), import('./tls-options.js'), import('../net/destination.js'), import('../ingest/audit.js'),
@@ -85,15 +86,19 @@ export function register(program: Command): void {
       // One TLS identity for the listener and a C-STORE PACS; a STOW-RS PACS uses its https:// URL.
       const target = o.forward ? parsePacsTarget(o.forward, /^https?:\/\//i.test(o.forward) ? undefined : tls) : undefined;
       const forward = target && !isStow(target) ? { ...target, callingAe: o.ae } : target;
+      const [{ AnomalyMonitor }, { loadRules }] = await Promise.all([import('../anomaly/monitor.js'), import('../anomaly/rules.js')]);
+      const anomalyRules = loadRules(o.anomalyRules);
       const audit = new AuditLog(o.audit);
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
       const atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal ingest', aeTitle: o.ae, sourceType: '4', defaultSpool: `${o.audit}.atna-spool`, log: audit, logLine: log });
       const ingestor = new Ingestor({ ...settings, storeDir: o.store, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure, atna: { sink: atna.sink, receiver: atna.self } });
+      const anomalies = new AnomalyMonitor(audit, { rules: anomalyRules, detector: 'ingest', atna: ingestor.o.atna, log });
       if (o.watch) {
         const w = watchFolder(o.watch, ingestor, log, undefined, { maxObjectBytes: o.maxObjectBytes });
         console.log(`radseal ingest: watching ${o.watch} (policy ${o.onFailure}, audit ${o.audit})`);
         await untilSignal(async () => {
           await w.close();
+          anomalies.stop();
           await atna.stop();
           audit.close();
         }, { o, ingestor, settings: verifySettings });
@@ -106,6 +111,7 @@ export function register(program: Command): void {
       await untilSignal(async () => {
         if (timer) clearInterval(timer);
         await gw.close();
+        anomalies.stop();
         await atna.stop();
         audit.close();
         log(describeStatus(gw.status(), forward));
@@ -117,20 +123,22 @@ export function register(program: Command): void {
     .requiredOption('--listen <host:port>', 'loopback address, e.g. 127.0.0.1:8043')
     .requiredOption('--quarantine <dir>', 'folder for copies of non-authentic objects and their report JSON')
     .requiredOption('--audit <log>', 'audit log (JSON Lines, hash-chained)')
+    .option('--anomaly-rules <file>', 'anomaly rules and thresholds for the live monitor (JSON, host/anomaly/rules.schema.json; defaults in docs/AUDIT.md)')
     .addOption(onFailureOption())
-    .action(async (o: VerifyOptionValues & AuditSyslogOptionValues & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy }) => {
+    .action(async (o: VerifyOptionValues & AuditSyslogOptionValues & { listen: string; quarantine: string; audit: string; onFailure: NonAuthenticPolicy; anomalyRules?: string }) => {
       const [{ verifySettings }, { AuditLog }, { Ingestor }, { startVerifyService }] = await Promise.all([
         import('./verify-settings.js'), import('../ingest/audit.js'), import('../ingest/gateway/ingest.js'), import('../ingest/service.js'),
       ]);
       const settings = verifySettings(o);
       const { host, port } = hostPort(o.listen);
+      const anomalyRules = (await import('../anomaly/rules.js')).loadRules(o.anomalyRules);
       const audit = new AuditLog(o.audit);
       const logLine = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
       const atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal verify-service', sourceType: '4', defaultSpool: `${o.audit}.atna-spool`, log: audit, logLine });
       const ingestor = new Ingestor({ ...settings, quarantineDir: o.quarantine, audit, onNonAuthentic: o.onFailure, flaggedAction: 'stored', atna: { sink: atna.sink, receiver: atna.self } });
       let svc;
       try {
-        svc = await startVerifyService({ host, port, ingestor, log: logLine });
+        svc = await startVerifyService({ host, port, ingestor, log: logLine, anomalyRules });
       } catch (err) {
         await atna.stop();
         audit.close();

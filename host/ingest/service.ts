@@ -22,7 +22,6 @@ import type { Ingestor } from './gateway/ingest.js';
 import { AccessIntake, handleAccessRequest } from '../anomaly/access-intake.js';
 import { AnomalyMonitor } from '../anomaly/monitor.js';
 import { DEFAULT_RULES, type AnomalyRules } from '../anomaly/rules.js';
-import type { AtnaTarget } from '../anomaly/atna.js';
 
 export interface VerifyServiceOptions {
   host: string;
@@ -57,7 +56,7 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
   };
   // Requests being verified: close() lets them finish (kept and audited), then returns.
   const inFlight = new Set<Promise<void>>();
-  const atna = (o.ingestor.o as { atna?: AtnaTarget }).atna;
+  const atna = o.ingestor.o.atna;
   const access = new AccessIntake(o.ingestor.o.audit, atna);
   const monitor = new AnomalyMonitor(o.ingestor.o.audit, { rules: o.anomalyRules ?? DEFAULT_RULES, detector: 'verify-service', atna, log });
   const server = http.createServer((req, res) => {

@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { makeObjects, tamperPixels } from '../../services/ingest-fixtures.js';
 import { startOrthancEnv, pythonPlugin, dicomWebPlugin, ORTHANC_DICOM, type OrthancEnv } from '../../services/orthanc.js';
 
-const readAudit = (p: string): AuditRecord[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+// Verification records only: the live anomaly monitor may add alert records (a tampered copy under a stored UID is one).
+const readAudit = (p: string): AuditRecord[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord).filter((r) => (r.kind ?? 'verification') === 'verification');
 
 async function storescu(env: OrthancEnv, file: string): Promise<void> {
   const r = await env.inNs('storescu', ['-aet', 'MODALITY', '-aec', 'ORTHANC', '127.0.0.1', String(ORTHANC_DICOM), file]);
