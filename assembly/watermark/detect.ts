@@ -89,7 +89,8 @@ export function wmResidual(means: usize, gr: i32, gc: i32, clipK: f32, out: usiz
 /**
  * In place: x_i <- clamp(x_i / sqrt(mean of x^2 over the 5 x 5 chip window + eps), +-clipK),
  * eps = 1e-4 of the global mean square. Pass totSq < 0 to have it computed.
- * `scratch` holds 2 * gr * gc f32.
+ * `scratch` holds 2 * gr * gc f32. Horizontal window sums run as sliding sums; the vertical
+ * pass and the division are SIMD over 4 chips.
  */
 export function wmLocalNormalize(out: usize, gr: i32, gc: i32, clipK: f32, scratch: usize, totSq: f32): void {
   let tot: f64 = <f64>totSq;
@@ -99,32 +100,43 @@ export function wmLocalNormalize(out: usize, gr: i32, gc: i32, clipK: f32, scrat
     for (let i = 0; i < n; i++) { const r = load<f32>(out + (<usize>i << 2)); tot += <f64>(r * r); }
   }
   const eps: f32 = n > 0 ? <f32>(tot / <f64>n) * 1e-4 + 1e-12 : 1;
-  // local energy: 5-tap horizontal sums of r^2, then 5-tap vertical sums
+  // local energy: 5-tap horizontal means of r^2 (window clipped at the borders)
   const h = scratch;
   for (let y = 0; y < gr; y++) {
     const row = out + (<usize>(y * gc) << 2), hrow = h + (<usize>(y * gc) << 2);
+    let s: f64 = 0;
+    for (let k = 0; k < 2 && k < gc; k++) { const v = load<f32>(row + (<usize>k << 2)); s += <f64>(v * v); }
     for (let x = 0; x < gc; x++) {
-      let s: f32 = 0;
+      if (x + 2 < gc) { const v = load<f32>(row + (<usize>(x + 2) << 2)); s += <f64>(v * v); }
+      if (x - 3 >= 0) { const v = load<f32>(row + (<usize>(x - 3) << 2)); s -= <f64>(v * v); }
       const x0 = x - 2 < 0 ? 0 : x - 2, x1 = x + 2 >= gc ? gc - 1 : x + 2;
-      for (let k = x0; k <= x1; k++) { const v = load<f32>(row + (<usize>k << 2)); s += v * v; }
-      store<f32>(hrow + (<usize>x << 2), s / <f32>(x1 - x0 + 1));
+      store<f32>(hrow + (<usize>x << 2), <f32>(s > 0 ? s : 0) / <f32>(x1 - x0 + 1));
     }
   }
-  const v = scratch + (<usize>n << 2);
+  // 5-tap vertical means, then the division and clip, 4 chips at a time
+  const vk = f32x4.splat(clipK), vnk = f32x4.splat(-clipK), ve = f32x4.splat(eps);
+  const g4 = gc & ~3;
   for (let y = 0; y < gr; y++) {
     const y0 = y - 2 < 0 ? 0 : y - 2, y1 = y + 2 >= gr ? gr - 1 : y + 2;
     const inv: f32 = 1.0 / <f32>(y1 - y0 + 1);
-    for (let x = 0; x < gc; x++) {
+    const vinv = f32x4.splat(inv);
+    const orow = out + (<usize>(y * gc) << 2);
+    let x = 0;
+    for (; x < g4; x += 4) {
+      let s = f32x4.splat(0);
+      for (let k = y0; k <= y1; k++) s = f32x4.add(s, v128.load(h + (<usize>(k * gc + x) << 2)));
+      const q = orow + (<usize>x << 2);
+      const r = f32x4.div(v128.load(q), f32x4.sqrt(f32x4.add(f32x4.mul(s, vinv), ve)));
+      v128.store(q, f32x4.min(vk, f32x4.max(vnk, r)));
+    }
+    for (; x < gc; x++) {
       let s: f32 = 0;
       for (let k = y0; k <= y1; k++) s += load<f32>(h + (<usize>(k * gc + x) << 2));
-      store<f32>(v + (<usize>(y * gc + x) << 2), s * inv);
+      const q = orow + (<usize>x << 2);
+      let r = load<f32>(q) / Mathf.sqrt(s * inv + eps);
+      r = r > clipK ? clipK : (r < -clipK ? -clipK : r);
+      store<f32>(q, r);
     }
-  }
-  for (let i = 0; i < n; i++) {
-    const p = out + (<usize>i << 2);
-    let r = load<f32>(p) / Mathf.sqrt(load<f32>(v + (<usize>i << 2)) + eps);
-    r = r > clipK ? clipK : (r < -clipK ? -clipK : r);
-    store<f32>(p, r);
   }
 }
 
@@ -309,17 +321,20 @@ function edgeStats8(img: usize, rows: i32, cols: i32, oy: i32, ox: i32, gr: i32,
   let j0 = 0, j1 = gc;
   while (j0 <= gc && (ox + 8 * j0 < 2 || ox + 8 * j0 + 1 >= cols)) j0++;
   while (j1 >= j0 && (ox + 8 * j1 < 2 || ox + 8 * j1 + 1 >= cols)) j1--;
+  // d = 3 (p[X] - p[X-1]) - (p[X+1] - p[X-2]) as a dot product of the 4 pixels from X-2 with
+  // (1, -3, 3, -1): the weights sum to 0, so flipping the top bit (u16 -> i16) changes nothing.
+  const wts = i16x8(1, -3, 3, -1, 0, 0, 0, 0), top = i16x8.splat(-32768);
   for (let cy = 0; cy < gr; cy++) {
     const orow = out + (<usize>(cy * gc) << 2);
     for (let j = j0; j <= j1; j++) {
       const X = ox + 8 * j;
-      let p = img + <usize>(oy + 8 * cy) * stride + (<usize>X << 1);
-      let s: i32 = 0;
+      let p = img + <usize>(oy + 8 * cy) * stride + (<usize>(X - 2) << 1);
+      let acc = i32x4.splat(0);
       for (let r = 0; r < 8; r++) {
-        s += 3 * (<i32>load<u16>(p) - <i32>load<u16>(p - 2)) - (<i32>load<u16>(p + 2) - <i32>load<u16>(p - 4));
+        acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.xor(v128.load64_zero(p), top), wts));
         p += stride;
       }
-      const v = <f32>s;
+      const v = <f32>(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1));
       if (j < gc) { const o = orow + (<usize>j << 2); store<f32>(o, load<f32>(o) + v); }
       if (j > 0) { const o = orow + (<usize>(j - 1) << 2); store<f32>(o, load<f32>(o) - v); }
     }
