@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { radseal, startRadseal, tempDir } from '../support/run.js';
 import { sealTo, testFrame } from '../dicom/fixtures.js';
 import { tamperPixels } from '../../services/ingest-fixtures.js';
+import { launchChromium, rgb } from '../web/browser.js';
 import { countSqliteItems, makeArchiveTree, readSqlite, referenceVerdicts, until, type ArchiveTree } from './fixtures.js';
 
 const lines = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -99,4 +100,19 @@ test('archive-audit (embedded): crash, Ctrl-C, resume; every item once, verdicts
   const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\r\n');
   assert.equal(csv.length, 1 + objects + 1, 'header, every object, the unreadable item');
   assert.ok(existsSync(join(out, 'results.jsonl')));
+
+  // The page as a reader sees it, in Debian's Chromium: the headline first and red, the list, the links.
+  const browser = await launchChromium(dir);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`file://${join(out, 'index.html')}`);
+    const headline = page.locator('.headline').first();
+    assert.match(await headline.innerText(), /1 object\(s\) authentic in audit #1 are not authentic now/);
+    assert.equal(await headline.evaluate((e) => getComputedStyle(e).borderTopColor), rgb('#b00020'));
+    assert.equal(await page.locator('h2:has-text("Objects that are not authentic") + table tr').count(), 1 + 3, 'header and the three objects');
+    await page.locator(`a[href="reports/${sha}.json"]`).click();
+    assert.match(await page.locator('body').innerText(), /"verdict":\s*"tampered"/);
+  } finally {
+    await browser.close();
+  }
 });
