@@ -1,0 +1,55 @@
+// Start-up loads only what a command needs (on the built CLI): `radseal --help` and a verify
+// of one object must not load the ASN.1, CMS and curve libraries, the station config parser,
+// the serial port or the image codecs. Checked by recording every module the process loads.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, radseal, run, tempDir } from '../support/run.js';
+
+const HEAVY = ['@peculiar/', 'pkijs', 'asn1js', '@noble/curves', 'ajv', 'smol-toml', 'serialport', 'fast-png', 'jpeg-js'];
+
+/** The modules the built CLI loads for `args`, and its exit code. */
+function loaded(args: string[]): { code: number; stdout: string; modules: string[] } {
+  const trace = join(tempDir('radseal-trace-'), 'modules.txt');
+  writeFileSync(trace, '');
+  const r = run('/usr/bin/env', [`RADSEAL_LOAD_TRACE=${trace}`, process.execPath, '--import', join(ROOT, 'test/host/cli/load-trace.mjs'), join(ROOT, 'bin/radseal.js'), ...args]);
+  return { code: r.code, stdout: r.stdout, modules: readFileSync(trace, 'utf8').split('\n').filter(Boolean) };
+}
+
+const heavyIn = (modules: string[]) => HEAVY.filter((h) => modules.some((m) => m.includes(`node_modules/${h}`)));
+
+const dir = tempDir('radseal-startup-');
+let sealed: string;
+let trust: string;
+
+before(() => {
+  const keys = join(dir, 'keys');
+  assert.equal(radseal('keygen', '--id', 'START-DX', '--out', keys).code, 0);
+  trust = join(keys, 'device.crt');
+  writeFileSync(join(dir, 'f.raw'), Buffer.alloc(64 * 64 * 2, 3));
+  sealed = join(dir, 's.dcm');
+  const r = radseal('seal', '--key', join(keys, 'device.key'), '--cert', trust, '--in', join(dir, 'f.raw'), '--rows', '64', '--cols', '64',
+    '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', sealed);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('the module trace sees what a command loads (the trace itself works)', () => {
+  const keygen = loaded(['keygen', '--id', 'TRACE-DX', '--out', join(tempDir(), 'k')]);
+  assert.equal(keygen.code, 0);
+  assert.ok(keygen.modules.some((m) => m.includes('node_modules/@peculiar/asn1-x509')), 'issuing a certificate loads the ASN.1 library');
+});
+
+test('radseal --help loads no heavy library', () => {
+  const r = loaded(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /verify \[options\] <paths\.\.\.>/);
+  assert.deepEqual(heavyIn(r.modules), []);
+});
+
+test('verifying one object loads no ASN.1, CMS or curve library, no config parser, no codec', () => {
+  const r = loaded(['verify', '--trust', trust, sealed]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /AUTHENTIC/);
+  assert.deepEqual(heavyIn(r.modules), []);
+});
