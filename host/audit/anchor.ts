@@ -4,7 +4,7 @@
 //
 // Every N records or M minutes (whichever first, when the head moved) the head goes
 //  - to the Audit Record Repository as a syslog message (MSGID RADSEAL-HEAD, structured data
-//    radseal-head@32473 log= seq= sha256=), through the same durable spool as the ATNA messages;
+//    radseal-head@32473 log=<absolute path> seq= sha256=), through the same durable spool as the ATNA messages;
 //  - to an RFC 3161 time-stamping authority, when one is configured: the token certifies the
 //    head statement (below) at a time the station cannot set.
 // Locally, LOG.anchors/ records what was sent: sent.jsonl (one line per head sent) and, per
@@ -13,7 +13,7 @@
 // repository's copy (`radseal audit verify --anchors --anchors-from FILE`) or by the tokens,
 // whose statements the TSA signed.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { writeFileAtomic } from '../io/atomic.js';
 import { verifyTimestamp } from '../keys/timestamp.js';
@@ -68,7 +68,7 @@ export class HeadAnchoring {
     const head = this.audit.head;
     if (head.seq === 0 || head.seq === this.anchoredSeq) return;
     this.anchoredSeq = head.seq;
-    const spoolSeq = this.o.sink?.anchorHead({ log: this.audit.path, seq: head.seq, sha256: head.sha256 }) ?? null;
+    const spoolSeq = this.o.sink?.anchorHead({ log: resolve(this.audit.path), seq: head.seq, sha256: head.sha256 }) ?? null;
     appendFileSync(join(this.dir, 'sent.jsonl'), JSON.stringify({ seq: head.seq, sha256: head.sha256, time: new Date().toISOString(), spool: spoolSeq }) + '\n', { mode: 0o640 });
     if (this.o.timestamp && !this.tsaBusy) {
       const statement = headStatement(head.seq, head.sha256);
@@ -177,7 +177,7 @@ export function verifyAnchors(logPath: string, o: { syslogFiles?: string[]; logN
     if (tokens) sources.push({ from: `${dir}/tsa-*.tst`, anchors: tokens });
   }
   for (const f of o.syslogFiles ?? []) {
-    const found = anchorsInSyslogFile(f, o.logName ?? logPath);
+    const found = anchorsInSyslogFile(f, resolve(o.logName ?? logPath));
     anchors.push(...found);
     sources.push({ from: f, anchors: found.length });
   }

@@ -38,11 +38,7 @@ export class AuditSpool {
 
   constructor(readonly dir: string) {
     privateDir(dir);
-    this.lockPath = join(dir, 'lock');
-    takeLock(this.lockPath);
     this.pointerPath = join(dir, 'delivered.json');
-    this.fd = openSync(join(dir, 'queue.log'), 'a+', 0o600);
-    this.size = fstatSync(this.fd).size;
     let pointer = { offset: 0, seq: 0 };
     if (existsSync(this.pointerPath)) {
       try {
@@ -51,6 +47,12 @@ export class AuditSpool {
         throw new SpoolError(`${this.pointerPath} is not valid JSON: the spool cannot tell what was delivered; move the spool folder aside`);
       }
     }
+    this.lockPath = join(dir, 'lock');
+    if (openHere.has(this.lockPath)) throw new SpoolError(`the audit spool ${dir} is already open in this process; give each sink its own --audit-spool`);
+    takeLock(this.lockPath);
+    openHere.add(this.lockPath);
+    this.fd = openSync(join(dir, 'queue.log'), 'a+', 0o600);
+    this.size = fstatSync(this.fd).size;
     // Emptied after full delivery, and stopped before the pointer said so: all of it was delivered.
     this.deliveredOffset = pointer.offset > this.size ? 0 : pointer.offset;
     this.deliveredSeq = pointer.seq;
@@ -128,6 +130,7 @@ export class AuditSpool {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
+    openHere.delete(this.lockPath);
     try {
       unlinkSync(this.lockPath);
     } catch {
@@ -135,6 +138,8 @@ export class AuditSpool {
     }
   }
 }
+
+const openHere = new Set<string>();
 
 /** One process per spool (numbering and delivery are this process's): a lock whose pid is gone is taken over. */
 function takeLock(path: string): void {

@@ -54,13 +54,16 @@ action(type="omfile" file="${received}" template="raw")
   return {
     tcpPort, udpPort, received,
     async start() {
-      proc = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      // stderr kept, not shown: the readiness probe below is a plain TCP connect, which gtls reports as a failed handshake.
+      proc = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
       const p = proc;
+      let stderr = '';
+      p.stderr!.on('data', (d) => (stderr += d));
       exited = new Promise((res) => p.once('exit', () => res()));
       const end = Date.now() + 15000;
       while (!(await tcpOpen(tcpPort))) {
-        if (p.exitCode !== null) throw new Error(`rsyslogd exited with ${p.exitCode}`);
-        if (Date.now() > end) throw new Error('rsyslogd did not start listening');
+        if (p.exitCode !== null) throw new Error(`rsyslogd exited with ${p.exitCode}: ${stderr}`);
+        if (Date.now() > end) throw new Error(`rsyslogd did not start listening: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
