@@ -172,6 +172,10 @@ def classify(method, uri, source):
     m = re.match(r'^/(modalities|peers)/([^/]+)/store$', uri)
     if m and method == 'POST':
         return [_event('c-move', source, detail='POST /%s/{name}/store' % m.group(1), destination=m.group(2)[:16])]
+    m = re.match(r'^/radseal/(?:report|explorer/(instances|series|studies))/' + _ID + '$', uri)
+    if m and method == 'GET':  # radseal's own pages in Orthanc Explorer (the report shows the instance)
+        level = _LEVELS[m.group(1) or 'instances']
+        return [_event('rest-read', source, resource(level, m.group(2)) or {'level': level}, detail='GET ' + re.sub(_ID, '{id}', uri))]
     if uri == '/radseal/reconcile' and method == 'POST':
         return [_event('modify', source, detail='reconcile (radseal, signed correction) POST /radseal/reconcile')]
     return []
