@@ -13,6 +13,7 @@ import { register as registerWorklist } from './worklist.js';
 import { register as registerProxy } from './proxy.js';
 import { register as registerDesk } from './desk.js';
 import { register as registerViewer } from './viewer.js';
+import { register as registerAnomalies } from './anomalies.js';
 import { register as registerKeygen } from './keygen.js';
 import { register as registerSeal } from './seal.js';
 import { register as registerVerify } from './verify.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerProxy(program);
   registerDesk(program);
   registerViewer(program);
+  registerAnomalies(program);
   registerArchive(program);
   return program;
 }
