@@ -105,13 +105,13 @@ export interface WorkerOptions {
 
 /** Works batches until closed. */
 export async function runArchiveWorker(o: WorkerOptions): Promise<{ close(): Promise<void> }> {
-  const audits = new Map<number, Audit>();
   return o.queue.work(async (batch, id) => {
-    let audit = audits.get(batch.auditId);
-    if (!audit) {
-      const a = await o.store.getAudit(batch.auditId);
-      if (!a) throw new Error(`audit #${batch.auditId} is not in the results store this worker uses`);
-      audits.set(a.id, (audit = a));
+    // Looked up for every batch: an audit abandoned (--new-audit) meanwhile is not worked on.
+    const audit: Audit | null = await o.store.getAudit(batch.auditId);
+    if (!audit) throw new Error(`audit #${batch.auditId} is not in the results store this worker uses`);
+    if (audit.status !== 'running') {
+      o.log(`batch ${id}: skipped, audit #${audit.id} is ${audit.status}`);
+      return;
     }
     if (audit.watermarkKeyId !== o.watermarkKeyId) {
       throw new Error(audit.watermarkKeyId ? `audit #${audit.id} requires the site watermark key; this worker has ${o.watermarkKeyId ? 'a different one' : 'none'} (--wm-key)` : `audit #${audit.id} runs without a watermark key; start this worker without --wm-key`);
