@@ -195,12 +195,12 @@ export function register(program: Command): void {
       process.exitCode = r.ok ? 0 : 1;
     });
 
-  withVerifyOptions(program.command('report')
-    .description('write a self-contained HTML verification report: verdict, who captured, what was checked, tamper map'))
+  withAuditSyslogOptions(withVerifyOptions(program.command('report')
+    .description('write a self-contained HTML verification report: verdict, who captured, what was checked, tamper map')))
     .argument('<file>', 'DICOM file')
     .requiredOption('--out <file>', 'output .html')
     .option('--include-patient', "show Patient's Name and Patient ID (PHI) in the report")
-    .action(async (file: string, o: VerifyOptionValues & { out: string; includePatient?: boolean }) => {
+    .action(async (file: string, o: VerifyOptionValues & AuditSyslogOptionValues & { out: string; includePatient?: boolean }) => {
       const [{ readFileSync }, { verifySettings }, { verifyObject }, { renderReportHtml }, { writeFileAtomic }] = await Promise.all([
         import('node:fs'), import('./verify-settings.js'), import('../ingest/verify.js'), import('../ingest/report.js'), import('../io/atomic.js'),
       ]);
@@ -214,6 +214,11 @@ export function register(program: Command): void {
       const report = verifyObject(file, bytes, settings.trust, { policy: settings.policy, watermarkKey: settings.watermarkKey });
       const html = renderReportHtml(report, bytes, { includePatient: o.includePatient, trustAnchors: settings.trust.map((c) => c.commonName), watermarkChecked: !!settings.watermarkKey });
       writeFileAtomic(o.out, Buffer.from(html, 'utf8'));
+      if (o.auditSyslog) {
+        const audit = await (await import('../audit/service-audit.js')).startCommandAudit(o, 'radseal report');
+        audit.accessed(file, report.verdict);
+        await audit.stop();
+      }
       console.log(`${file}: ${report.verdict} → ${o.out}`);
       process.exitCode = report.verdict === 'authentic' ? 0 : 1;
     });

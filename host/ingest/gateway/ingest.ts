@@ -185,11 +185,17 @@ export class Ingestor {
 
   /** Audits an object refused before it could be verified (size or buffer limits); nothing is kept. */
   refuseUnverified(source: AuditSource, r: RefusedUnverified): AuditRecord {
-    return this.o.audit.append({
+    const record = this.o.audit.append({
       source, sopInstanceUid: r.claimed.sopInstanceUid || null, sopClassUid: r.claimed.sopClassUid || null, fileSha256: null, bytes: r.bytes,
       verdict: 'unverified', reasons: [r.reason], signers: [], device: null, technologist: null, watermark: null, tamperedTiles: null,
       action: 'rejected', location: null, policy: this.o.onNonAuthentic,
     });
+    // ATNA: a failed transfer (the object was never read whole, so no study or patient to name).
+    this.o.atna?.sink.emit({
+      kind: 'instances-transferred', time: new Date(record.time), action: 'C', outcome: 4, outcomeDescription: r.reason,
+      source: dicomNode(source.ae, source.host), destination: this.o.atna.receiver, requestor: 'source', studies: [],
+    });
+    return record;
   }
 }
 

@@ -69,8 +69,10 @@ test('radseal ingest --audit-syslog: the repository gets the standard messages a
   // The people reading: verify (Instances Accessed) and audit verify (Audit Log Used), through their own spool.
   const tlsArgs = ['--audit-syslog', 'tls://127.0.0.1:6520', '--audit-tls-key', join(dir, 'gateway.key'), '--audit-tls-cert', join(dir, 'gateway.pem'), '--audit-tls-ca', join(dir, 'site-ca.pem'), '--audit-spool', join(dir, 'cli-spool')];
   assert.equal(radseal('verify', join(dir, 'sealed-0.dcm'), '--trust', objs.ids.trustPem, ...tlsArgs).code, 0);
+  assert.equal(radseal('report', join(dir, 'tampered.dcm'), '--trust', objs.ids.trustPem, '--out', join(dir, 'r.html'), ...tlsArgs).code, 1);
   const ok = radseal('audit', 'verify', log, '--anchors', '--anchors-from', arr.received, ...tlsArgs);
-  await waitFor('Instances Accessed and Audit Log Used', () => ['110103', '110101'].every((e) => eventIds(arr.lines()).includes(e)), 10000);
+  await waitFor('Instances Accessed (verify, report) and Audit Log Used', () => eventIds(arr.lines()).filter((e) => e === '110103').length === 2 && eventIds(arr.lines()).includes('110101'), 10000);
+  assert.ok(arr.lines().some((l) => l.includes('csd-code="110103"') && l.includes('EventOutcomeIndicator="4"')), 'the report on a tampered object is an access with a failure outcome');
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /anchors: \d+ from .*received\.log/);
 
