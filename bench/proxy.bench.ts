@@ -9,7 +9,11 @@
 //
 // BENCH_BASELINE=/path/to/another/radseal/tree (built: dist/, build/core.wasm, node_modules) runs
 // that tree's proxy too, in the same batches' rotation, so both see the same machine load.
-// RADSEAL_BENCH_WM=0 leaves out the watermark runs.
+// RADSEAL_BENCH_WM=0 leaves out the watermark runs. RADSEAL_BENCH_LINK=1gbit shapes loopback to
+// that rate (tc tbf, in the benchmark's own network namespace) for every path alike: a modality on a
+// real network, where bytes arrive over ~0.16 s per object and the receiver has time between them,
+// not loopback at memory speed on a loaded machine. One bucket serves both hops (modality → proxy,
+// proxy → PACS), which a real site would have on separate full-duplex links.
 //
 //   npm run bench:proxy    (in a private network namespace: storescp listens on every interface)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,6 +32,7 @@ const REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_REPS ?? 3));
 const ROOT = resolve(import.meta.dirname, '..');
 const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const WITH_WM = process.env.RADSEAL_BENCH_WM !== '0';
+const LINK_RATE = process.env.RADSEAL_BENCH_LINK;
 const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-proxy-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -132,7 +137,8 @@ async function viaProxy(rep: number, watermark: boolean, root = ROOT): Promise<F
 
 type Path = 'direct' | 'proxy' | 'proxyWm' | 'baseline' | 'baselineWm';
 const runs: Record<Path, Figures[]> = { direct: [], proxy: [], proxyWm: [], baseline: [], baselineWm: [] };
-console.log(`load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}${BASELINE ? `; baseline tree ${BASELINE}` : ''}`);
+if (LINK_RATE) must('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', LINK_RATE, 'burst', '256kb', 'latency', '50ms']);
+console.log(`load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}${BASELINE ? `; baseline tree ${BASELINE}` : ''}${LINK_RATE ? `; loopback shaped to ${LINK_RATE}` : ''}`);
 for (let rep = 0; rep < REPS; rep++) {
   // Interleaved, so that load from other jobs on the machine falls on all of them alike.
   runs.direct.push(await direct(rep));
