@@ -18,7 +18,12 @@ export function appConfigJs(): string {
   var T = ${JSON.stringify(VERDICT_TAGS)};
   function one(v) { return Array.isArray(v) ? v[0] : v; }
   function verdict(p) { var i = p && p.instance; return i ? one(i[T.verdict]) : undefined; }
-  function reason(p) { var i = p && p.instance; return i ? one(i[T.reason]) || '' : ''; }
+  function reason(p, n) { var i = p && p.instance; var v = i ? i[T.reason] : undefined; v = Array.isArray(v) ? v : [v]; return (n < v.length && v[n]) || ''; }
+  function reasonLine(n) {
+    return { id: 'radsealReason' + n, inheritsFrom: 'ohif.overlayItem', label: n === 0 ? 'why:' : '', title: 'Why radseal does not call this image authentic',
+      color: '${red}', condition: function (p) { var v = verdict(p); return !!v && v !== 'authentic' && !!reason(p, n); },
+      contentF: function (p) { return reason(p, n); } };
+  }
   var root = window.location.origin + '/dicom-web';
   window.config = {
     routerBasename: '/',
@@ -57,9 +62,7 @@ export function appConfigJs(): string {
           { id: 'radsealNotAuthentic', inheritsFrom: 'ohif.overlayItem', label: 'radseal:', title: 'Provenance verdict (radseal): not authentic',
             color: '${red}', condition: function (p) { var v = verdict(p); return !!v && v !== 'authentic'; },
             contentF: function (p) { return String(verdict(p)).toUpperCase(); } },
-          { id: 'radsealReason', inheritsFrom: 'ohif.overlayItem', label: 'why:', title: 'Why radseal does not call this image authentic',
-            color: '${red}', condition: function (p) { var v = verdict(p); return !!v && v !== 'authentic' && !!reason(p); },
-            contentF: function (p) { return reason(p); } },
+          reasonLine(0), reasonLine(1), reasonLine(2), reasonLine(3),
           { id: 'radsealMissing', inheritsFrom: 'ohif.overlayItem', label: 'radseal:', title: 'No provenance verdict reached the viewer',
             color: '${red}', condition: function (p) { return !!(p && p.instance) && !verdict(p); },
             contentF: function () { return 'NO VERDICT'; } },

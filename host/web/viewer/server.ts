@@ -45,6 +45,24 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json', '.txt': 'text/plain; charset=utf-8', '.xml': 'application/xml', '.webmanifest': 'application/manifest+json',
 };
 const UID = /^[0-9.]{1,64}$/;
+/** The reason as up to REASON_LINES lines (LO values) the overlay shows one per line: OHIF cuts long overlay lines. */
+const REASON_LINE = 60;
+const REASON_LINES = 4;
+
+export function wrapLines(text: string, width: number, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = '';
+    }
+    line = line ? `${line} ${word}` : word.slice(0, width);
+  }
+  if (line) lines.push(line);
+  if (lines.length > max) lines.splice(max - 1, lines.length, `${lines[max - 1]!.slice(0, width - 1)}…`);
+  return lines.length ? lines : [''];
+}
 const CACHE_MAX = 10000;
 
 /** The one part of a multipart/related answer (WADO-RS retrieve of one instance). */
@@ -100,7 +118,7 @@ export function startViewer(o: ViewerOptions): Promise<Viewer> {
         : { verdict: 'invalid', reasons: ['the metadata names no valid Study, Series and SOP Instance UID'] };
       ds[VERDICT_TAGS.creator] = { vr: 'LO', Value: [VERDICT_CREATOR] };
       ds[VERDICT_TAGS.verdict] = { vr: 'LO', Value: [r.verdict] };
-      ds[VERDICT_TAGS.reason] = { vr: 'LT', Value: [r.reasons[0] ?? ''] };
+      ds[VERDICT_TAGS.reason] = { vr: 'LO', Value: wrapLines(r.reasons[0] ?? '', REASON_LINE, REASON_LINES) };
       ds[VERDICT_TAGS.report] = { vr: 'UT', Value: [`/radseal/report/${study}/${series}/${sop}`] };
     }));
   };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tempDir } from '../dicom/fixtures.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { parsePart10 } from '../../../host/net/cstore.js';
-import { startViewer } from '../../../host/web/viewer/server.js';
+import { startViewer, wrapLines } from '../../../host/web/viewer/server.js';
 import { VERDICT_TAGS } from '../../../host/web/viewer/app-config.js';
 import { stripSignatures } from '../../services/ingest-fixtures.js';
 import { makeStudy } from './study.js';
@@ -57,6 +57,13 @@ test('viewer proxy: verdicts from the bytes, not from the metadata; wrong bytes 
   assert.equal(wrong[VERDICT_TAGS.verdict]!.Value![0], 'invalid', 'bytes of another instance are not this one');
   assert.match(wrong[VERDICT_TAGS.reason]!.Value![0]!, /the PACS served SOP Instance/);
   for (const d of out) assert.equal(d['00091099'], undefined, 'look-alike private elements are removed');
+
+  const reasonLines = verdictOf(uid(unsigned))[VERDICT_TAGS.reason]!.Value!;
+  assert.ok(reasonLines.length >= 1 && reasonLines.every((l) => l.length <= 60), 'the reason in overlay-sized lines');
+  const long = 'word '.repeat(100).trim();
+  assert.deepEqual(wrapLines(long, 20, 3).map((l) => l.length <= 20), [true, true, true]);
+  assert.match(wrapLines(long, 20, 3)[2]!, /…$/, 'a cut reason says so');
+  assert.deepEqual(wrapLines('short reason', 60, 4), ['short reason']);
 
   assert.equal((await fetch(`${viewer.url}dicom-web/studies`, { method: 'POST', body: 'x' })).status, 405);
   const report = await fetch(`${viewer.url}radseal/report/${study.studyUid}/${study.seriesUid}/${uid(unsigned)}`);
