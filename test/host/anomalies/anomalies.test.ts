@@ -122,3 +122,28 @@ test('rules files: defaults fill what is left out; unknown rules, bad thresholds
   const p = logOf(dir, [verification({}), verification({ fileSha256: 'ee'.repeat(32) })]);
   assert.deepEqual(analyzeLog(p, rulesFrom({ rules: { 'replaced-authentic': { enabled: false } } }), { now: new Date('2026-03-02T09:10:00Z') }).alerts, []);
 });
+
+test('off-hours: a day worker at night twice in one night is two sessions, two alerts; shifts an hour long stay quiet', (t) => {
+  const dir = tempDir(t, 'radseal-anom-');
+  const day = Date.parse('2026-03-02T00:00:00Z');
+  const entries: AccessEntry[] = [];
+  const times: number[] = [];
+  const read = (at: number) => {
+    times.push(at);
+    entries.push(access({ source: { via: 'rest', ae: null, host: '10.2.0.12', user: 'bob' }, studyUid: `2.25.${times.length}` }));
+  };
+  for (let d = 0; d < 4; d++) for (let h = 9; h < 17; h++) for (let m = 0; m < 60; m += 10) read(day + d * 86_400_000 + h * 3_600_000 + m * 60_000);
+  const night = day + 4 * 86_400_000;
+  for (const m of [60, 70, 80]) read(night + m * 60_000); // 01:00-01:20
+  for (const m of [240, 250, 260]) read(night + m * 60_000); // 04:00-04:20, after two quiet hours
+  for (const m of [8 * 60 + 10, 8 * 60 + 20, 8 * 60 + 30]) read(night + m * 60_000); // 08:10: an hour early, not off-hours
+  const p = join(dir, 'bob.jsonl');
+  let i = 0;
+  const log = new AuditLog(p, { clock: () => new Date(times[i++]!) });
+  log.appendMany(entries);
+  log.close();
+  const alerts = analyzeLog(p, DEFAULT_RULES, { now: new Date(night + 9 * 3_600_000) }).alerts.filter((a) => a.rule === 'off-hours');
+  assert.equal(alerts.length, 2, alerts.map((a) => a.summary).join('\n'));
+  assert.match(alerts[0]!.summary, /user bob at 10\.2\.0\.12: 3 records within 60 min around 01:00 \(UTC\).*usual hours: 09–17h/);
+  assert.equal(alerts[1]!.evidence.length, 3);
+});

@@ -92,3 +92,22 @@ test('a service starting on a log whose writer fell silent during busy hours rai
   assert.deepEqual(last.evidence, [times.length]);
   assert.match(last.summary, /no audit record for 6 h/);
 });
+
+test('the live monitor\'s timer catches a transfer that never finishes, with no further record to trigger it', async (t) => {
+  const dir = tempDir(t, 'radseal-live-');
+  const path = join(dir, 'audit.jsonl');
+  const log = new AuditLog(path);
+  t.after(() => log.close());
+  const { AnomalyMonitor } = await import('../../../host/anomaly/monitor.js');
+  const { rulesFrom } = await import('../../../host/anomaly/rules.js');
+  const monitor = new AnomalyMonitor(log, { rules: rulesFrom({ rules: { 'transfer-incomplete': { timeoutMinutes: 0.002 } } }), detector: 'test', tickMs: 40 });
+  t.after(() => monitor.stop());
+  const begin = log.append({ kind: 'access', source: { via: 'dimse', ae: 'VIEWER1', host: '10.3.0.5', user: null }, action: 'c-move', level: 'study', studyUid: '2.25.1', seriesUid: null, sopInstanceUid: null, patientRef: null, instances: 3, destination: 'WS1', transfer: { id: 'm-1', phase: 'begin' }, fileSha256: null, outcome: 'requested', detail: null });
+  for (let i = 0; i < 50 && monitor.alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 40));
+  const last = readAuditRecords(path).records.at(-1)!;
+  assert.equal(last.kind, 'alert');
+  if (last.kind !== 'alert') return;
+  assert.equal(last.rule, 'transfer-incomplete');
+  assert.deepEqual(last.evidence, [begin.seq]);
+  assert.match(last.summary, /transfer m-1 by AE VIEWER1 at 10\.3\.0\.5 to WS1 began/);
+});
