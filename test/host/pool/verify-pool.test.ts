@@ -1,18 +1,25 @@
 // The verify pool as its callers meet it: every object the source yields comes back exactly once
 // (verified, or an error naming why not), reading stops while the consumer is slow, and a worker
 // that gets stuck is replaced with its object reported, never skipped.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyFiles, type PoolResult } from '../../../host/ingest/pool/verify-pool.js';
 import { walkTree, looksLikeDicom } from '../../../host/ingest/pool/dicom-files.js';
 import { tempDir } from '../dicom/fixtures.js';
-import { makeObjects } from '../../services/ingest-fixtures.js';
+import { makeObjects, type Objects } from '../../services/ingest-fixtures.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+// One set of keys and objects for the file: key generation is the slow part of set-up.
+const sharedDir = mkdtempSync(join(tmpdir(), 'radseal-pool-'));
+after(() => rmSync(sharedDir, { recursive: true, force: true }));
+let shared: Promise<{ dir: string; objs: Objects }> | null = null;
+const fixture = () => (shared ??= makeObjects(sharedDir, 3, 96, 128).then((objs) => ({ dir: sharedDir, objs })));
 
 async function collect(it: AsyncIterable<PoolResult>): Promise<PoolResult[]> {
   const out: PoolResult[] = [];
@@ -20,9 +27,8 @@ async function collect(it: AsyncIterable<PoolResult>): Promise<PoolResult[]> {
   return out;
 }
 
-test('pool: verdicts, hashes and errors for a folder, each object exactly once', async (t) => {
-  const dir = tempDir(t, 'radseal-pool-');
-  const objs = await makeObjects(dir, 3, 96, 128);
+test('pool: verdicts, hashes and errors for a folder, each object exactly once', async () => {
+  const { dir, objs } = await fixture();
   const tree = join(dir, 'tree');
   mkdirSync(join(tree, 'a', 'b'), { recursive: true });
   const files: Record<string, Uint8Array> = { 'a/one': objs.sealed[0]!, 'a/b/two.dcm': objs.sealed[1]!, 'a/b/tampered': objs.tampered, unsigned: objs.unsigned, 'notes.txt': new TextEncoder().encode('not DICOM') };
@@ -53,9 +59,8 @@ test('pool: verdicts, hashes and errors for a folder, each object exactly once',
   assert.equal(by.get('a')!.fileSha256, null);
 });
 
-test('pool: back-pressure: the source is read only as far as the consumer takes results', async (t) => {
-  const dir = tempDir(t, 'radseal-pool-bp-');
-  const objs = await makeObjects(dir, 2, 64, 64);
+test('pool: back-pressure: the source is read only as far as the consumer takes results', async () => {
+  const { dir, objs } = await fixture();
   const f = join(dir, 'sealed-0.dcm');
   let pulled = 0;
   async function* source() {
@@ -77,8 +82,7 @@ test('pool: back-pressure: the source is read only as far as the consumer takes 
 });
 
 test('pool: a stuck worker is stopped and replaced; its object is an error, the rest are verified', async (t) => {
-  const dir = tempDir(t, 'radseal-pool-stuck-');
-  const objs = await makeObjects(dir, 2, 64, 64);
+  const { dir, objs } = await fixture();
   const f = join(dir, 'sealed-0.dcm');
   const server = createServer(() => { /* never answers */ });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -97,8 +101,7 @@ test('pool: a stuck worker is stopped and replaced; its object is an error, the 
 });
 
 test('pool: WADO-RS multipart answers are unwrapped to the object as stored', async (t) => {
-  const dir = tempDir(t, 'radseal-pool-mp-');
-  const objs = await makeObjects(dir, 2, 64, 64);
+  const { objs } = await fixture();
   const boundary = 'b0undary-xyz';
   const server = createServer((req, res) => {
     assert.equal(req.headers.accept, 'multipart/related; type="application/dicom"; transfer-syntax=*');
