@@ -39,11 +39,23 @@ interface PostedEvent {
 
 type Validate = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
 let validator: Validate | undefined;
-function check(body: unknown): void {
+function compiled(): Validate {
   if (!validator) {
+    const path = join(projectRoot(), 'host', 'anomaly', 'access.schema.json');
+    let schema: object;
+    try {
+      schema = JSON.parse(readFileSync(path, 'utf8')) as object;
+    } catch (err) {
+      throw new Error(`cannot load the access event schema ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (it belongs beside the installation, like host/config/station.schema.json)`);
+    }
     const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: object) => { compile(s: object): Validate };
-    validator = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(projectRoot(), 'host', 'anomaly', 'access.schema.json'), 'utf8')) as object);
+    validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
   }
+  return validator;
+}
+
+function check(body: unknown): void {
+  const validator = compiled();
   if (!validator(body)) throw new AccessBodyError((validator.errors ?? []).slice(0, 10).map((e) => `${e.instancePath || '(body)'} ${e.message ?? 'is not valid'}`).join('; '));
 }
 
@@ -58,6 +70,7 @@ export class AccessIntake {
   private readonly key: Buffer;
 
   constructor(private readonly log: AuditLog, private readonly atna?: AtnaTarget) {
+    compiled(); // a missing schema stops the service at start, not at the first access
     this.key = pseudonymKey(log.path);
   }
 
