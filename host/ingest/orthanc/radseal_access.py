@@ -229,12 +229,15 @@ def _find_uids(level, request):
     return r if isinstance(r, list) else []
 
 
+_QR_LEVELS = {'PATIENT': 'Patient', 'STUDY': 'Study', 'SERIES': 'Series', 'IMAGE': 'Instance', 'INSTANCE': 'Instance'}
+
+
 def on_move(**request):
-    level = (request.get('Level') or 'STUDY').capitalize()
+    level = _QR_LEVELS.get((request.get('Level') or 'STUDY').upper(), 'Study')
     target = request.get('TargetAET') or ''
     source = {'via': 'dimse', 'ae': request.get('OriginatorAET') or None, 'host': _ae_hosts.get(request.get('OriginatorAET') or ''), 'user': None}
-    ids = _find_uids(level if level in ('Patient', 'Study', 'Series', 'Instance') else 'Study', request)
-    lvl = level.lower() if level.lower() in ('patient', 'study', 'series', 'instance') else 'study'
+    ids = _find_uids(level, request)
+    lvl = level.lower()
     transfer = 'move-%d-%d' % (os.getpid(), next(_counter))
     modalities = _get('/modalities?expand') or {}
     name = next((n for n, m in modalities.items() if isinstance(m, dict) and m.get('AET') == target), None)

@@ -92,6 +92,15 @@ test('every access kind at Orthanc is in the audit chain; deleting or modifying 
   assert.equal(moves[0]!.transfer!.id, moves[1]!.transfer!.id);
   assert.deepEqual([moves[1]!.source.ae, moves[1]!.destination, moves[1]!.studyUid, moves[1]!.outcome], ['MOVER', 'DEST', a.StudyInstanceUID, 'success']);
   assert.ok(readdirSync(env.destDir).length >= 1, 'the destination received the study');
+  // One image by C-MOVE (IMAGE level), and a move to an AE Orthanc does not know: refused, and recorded as refused.
+  const image = await env.inNs('movescu', ['-S', '-aet', 'MOVER', '-aec', 'ORTHANC', '-aem', 'DEST', '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${b.StudyInstanceUID}`, '-k', `SeriesInstanceUID=${b.SeriesInstanceUID}`, '-k', `SOPInstanceUID=${b.SOPInstanceUID}`, '127.0.0.1', String(ORTHANC_DICOM)]);
+  assert.equal(image.code, 0, image.stderr);
+  const imageMoves = (await waitAccess('c-move', 4)).slice(2);
+  assert.deepEqual(imageMoves.map((r) => [r.level, r.sopInstanceUid, r.instances]), [['instance', b.SOPInstanceUID, 1], ['instance', b.SOPInstanceUID, 1]]);
+  await env.inNs('movescu', ['-S', '-aet', 'MOVER', '-aec', 'ORTHANC', '-aem', 'NOWHERE', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${a.StudyInstanceUID}`, '127.0.0.1', String(ORTHANC_DICOM)]);
+  const refused = (await waitAccess('c-move', 5))[4]!;
+  assert.deepEqual([refused.outcome, refused.destination], ['refused', 'NOWHERE']);
+  assert.match(refused.detail!, /unknown destination AE NOWHERE/);
   const getDir = join(dir, 'got');
   const get = await env.inNs('sh', ['-c', `mkdir -p ${getDir} && getscu -S -aet GETSCU -aec ORTHANC -od ${getDir} -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=${b.StudyInstanceUID} 127.0.0.1 ${ORTHANC_DICOM}`]);
   assert.equal(get.code, 0, get.stderr);
