@@ -63,6 +63,10 @@ export function register(program: Command): void {
       if (atna.sink !== (await import('../audit/emit.js')).noAuditSink) {
         const [{ auditForwarding, targetParticipant, dicomNode }, { objectRefs, fileRefs }] = await Promise.all([import('../audit/emit.js'), import('../audit/dicom-refs.js')]);
         if (svc.forwarder && o.forward) auditForwarding(svc.forwarder, { sink: atna.sink, self: atna.self, target: targetParticipant(parsePacsTarget(o.forward)), refsOf: fileRefs });
+        svc.onAssociationRefused = (r) => atna.sink.emit({
+          kind: 'security-alert', alert: 'refused-association', time: new Date(), outcome: 4, reporter: atna.self,
+          performer: dicomNode(r.callingAe, r.address), subject: `dicom:${r.callingAe ?? '(TLS handshake)'}@${r.address ?? '?'}`, description: r.reason,
+        });
         // The modality's side: every object it sent, stored (sealed) or refused.
         svc.onAnswered = (obj, answer) => {
           const refs = objectRefs(obj.part10(), obj.sopInstanceUid, obj.sopClassUid);

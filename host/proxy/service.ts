@@ -59,6 +59,8 @@ export class ProxyService {
   private scp: StoreScp | null = null;
   /** Told of every object the modality sent and what it was answered (the audit trail). */
   onAnswered: ((obj: ReceivedObject, answer: StoreAnswer) => void) | null = null;
+  /** Told of every association (or TLS connection) refused (the audit trail's Security Alert). */
+  onAssociationRefused: ((r: { callingAe: string | null; address: string | null; reason: string }) => void) | null = null;
   private readonly tileSize: number;
   private chain: Promise<unknown> = Promise.resolve();
   private tsaPausedUntil = 0;
@@ -84,6 +86,7 @@ export class ProxyService {
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
       // Hashes (journal key, pixels as received, tile table) are made while the fragments arrive.
       observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.tileSize),
+      onAssociationRefused: (r) => this.onAssociationRefused?.(r),
       onStore: (obj) => this.serially(() => this.handle(obj)).then((answer) => {
         this.onAnswered?.(obj, answer);
         return answer;

@@ -1,8 +1,8 @@
 // The built CLI: `radseal proxy --audit-syslog` beside a modality (storescu) and PACS (storescp):
 // the repository (rsyslog over mutual TLS) gets Application Start, the object's arrival from the
 // modality (Instances Transferred, C), Begin Transferring and Instances Transferred (R) for the
-// forward to PACS, a Security Alert for a technologist login with a wrong PIN, and Application
-// Stop. Run inside a private network namespace.
+// forward to PACS, Security Alerts for a refused association and a technologist login with a
+// wrong PIN, and Application Stop. Run inside a private network namespace.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ test('radseal proxy --audit-syslog: arrival, forward, a refused PIN and start/st
   const port = await freePort();
   const outbox = join(dir, 'outbox');
   const proxy = startRadseal(['proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY', '--key', keys.key, '--cert', keys.cert, '--outbox', outbox,
-    '--forward', `PACS@127.0.0.1:${pacs.port}`, '--technologists', join(dir, 'technologists'),
+    '--forward', `PACS@127.0.0.1:${pacs.port}`, '--technologists', join(dir, 'technologists'), '--allow-ae', 'MODALITY1',
     '--audit-syslog', 'tls://127.0.0.1:6540', '--audit-tls-key', join(dir, 'proxy.key'), '--audit-tls-cert', join(dir, 'proxy.pem'), '--audit-tls-ca', join(dir, 'site-ca.pem')]);
   await waitFor('the proxy to listen', () => proxy.output().includes('proxy: listening on'), 60000);
   await waitFor('the session socket', () => existsSync(join(outbox, 'session', 'control.sock')), 10000);
@@ -41,6 +41,7 @@ test('radseal proxy --audit-syslog: arrival, forward, a refused PIN and start/st
   writeFileSync(f, dx.bytes);
   assert.equal((await storescu(port, [f], [], 'MODALITY1')).code, 0);
   await waitFor('the object at PACS', () => filesIn(join(dir, 'pacs')).length === 1, 20000);
+  assert.notEqual((await storescu(port, [f], [], 'INTRUDER')).code, 0, 'a caller not in --allow-ae is refused');
   const refused = await startRadseal(['tech', 'login', '--outbox', outbox, '--id', 'T701'], { input: 'wrong-pin\n' }).done;
   assert.notEqual(refused.code, 0);
   proxy.proc.kill('SIGTERM');
@@ -64,4 +65,5 @@ test('radseal proxy --audit-syslog: arrival, forward, a refused PIN and start/st
   assert.ok(pin, 'the refused login is a Security Alert');
   assert.match(pin!, /UserID="T701"/);
   assert.doesNotMatch(lines.join('\n'), /wrong-pin/, 'the PIN is never sent');
+  assert.match(lines.find((l) => l.includes('csd-code="RS004"')) ?? '', /UserID="INTRUDER"/, 'the refused association is a Security Alert');
 });
