@@ -40,7 +40,11 @@ export async function ensureOhif(cache: string, log: (m: string) => void = () =>
     await run('tar', ['-xzf', tgz, '-C', work, 'package/dist'], work);
     if (!existsSync(join(work, 'package', 'dist', 'index.html'))) throw new Error(`${OHIF_PACKAGE}@${OHIF_VERSION} holds no dist/index.html`);
     mkdirSync(join(dist, '..'), { recursive: true });
-    renameSync(join(work, 'package', 'dist'), dist);
+    try {
+      renameSync(join(work, 'package', 'dist'), dist);
+    } catch (err) {
+      if (!existsSync(join(dist, 'index.html'))) throw err; // else another process unpacked it first
+    }
     return dist;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { startOrthancEnv, dicomWebPlugin, ORTHANC_DICOM, ORTHANC_HTTP } from '..
 import { launchChromium, rgb, screenshot } from './browser.js';
 import { makeStudy } from './study.js';
 import { startCliInNs } from './services.js';
+import { ensureOhif } from '../../../host/web/viewer/ohif-package.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const VIEWER_PORT = 8451;
@@ -23,9 +24,11 @@ test('OHIF viewer: provenance overlay for an authentic and a tampered image', { 
     const r = await env.inNs('storescu', ['-aet', 'MODALITY', '-aec', 'ORTHANC', '127.0.0.1', String(ORTHANC_DICOM), f]);
     assert.equal(r.code, 0, r.stderr + env.logs());
   }
-  // The pinned OHIF release is fetched once into build/ohif (npm pack, integrity checked) and reused.
+  // The pinned OHIF release is fetched once into build/ohif (npm pack, integrity checked) and reused;
+  // fetched here, on the host's network: the namespace the viewer runs in has only loopback.
+  await ensureOhif(join(ROOT, 'build', 'ohif'));
   const viewer = await startCliInNs(t, env.ns, ['viewer', '--pacs', `http://127.0.0.1:${ORTHANC_HTTP}/dicom-web`, '--listen', `127.0.0.1:${VIEWER_PORT}`,
-    '--trust', study.ids.trustPem, '--cache', join(ROOT, 'build', 'ohif')], /radseal viewer: http/, 180000);
+    '--trust', study.ids.trustPem, '--cache', join(ROOT, 'build', 'ohif')], /radseal viewer: http/);
 
   const browser = await launchChromium(dir, env.ns);
   t.after(() => browser.close());
