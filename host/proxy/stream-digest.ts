@@ -38,6 +38,8 @@ const ITEM_END = 0xfffee00d;
 const SEQUENCE_END = 0xfffee0dd;
 /** Top-level values the tile table needs: Samples per Pixel, Number of Frames, Rows, Columns, Bits Allocated. */
 const GEOMETRY = new Set([0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100]);
+/** Deeper nesting than any real data set: the walker stops (the reader decides about such an object). */
+const MAX_DEPTH = 64;
 
 /** Open sequences and items of undefined length (defined-length ones are skipped whole). */
 type Level = 'sequence' | 'item';
@@ -122,7 +124,7 @@ export class DataSetDigester {
       const level = this.levels[this.levels.length - 1];
       if (tag === ITEM) {
         if (level !== 'sequence') throw new Error('item outside a sequence');
-        if (len === UNDEFINED) this.levels.push('item');
+        if (len === UNDEFINED) this.push('item');
         else this.value(len, 'skip');
       } else {
         if (level !== (tag === ITEM_END ? 'item' : 'sequence')) throw new Error('stray delimiter');
@@ -149,7 +151,7 @@ export class DataSetDigester {
       // A sequence (implicit VR: any undefined length), or encapsulated pixel data: walked as one.
       if (this.explicit && vr !== 'SQ' && vr !== 'UN' && tag !== PIXEL_DATA) throw new Error(`undefined length for ${vr}`);
       if (top && tag === PIXEL_DATA) throw new Error('encapsulated pixel data');
-      this.levels.push('sequence');
+      this.push('sequence');
       return;
     }
     if (top && tag === PIXEL_DATA) {
@@ -164,6 +166,11 @@ export class DataSetDigester {
       return;
     }
     this.value(len, 'skip');
+  }
+
+  private push(level: Level): void {
+    if (this.levels.length >= MAX_DEPTH) throw new Error('nesting too deep');
+    this.levels.push(level);
   }
 
   private value(len: number, mode: 'skip' | 'keep' | 'pixels'): void {

@@ -120,6 +120,24 @@ test('no pixel digest (the seal computes its own) for what the walker does not e
   got = digestInPieces(enc, '1.2.840.10008.1.2.4.70', () => 7);
   assert.equal(got.pixels, undefined);
   assert.equal(got.dataSetSha256Hex, whole(enc));
+  // Nesting deeper than any real data set: the walker stops instead of growing without bound.
+  const nest = (depth: number) => {
+    let inner = el(true, 0x0008, 0x0104, 'LO', Buffer.from('deep'));
+    for (let i = 0; i < depth; i++) inner = el(true, 0x0040, 0xa730, 'SQ', Buffer.concat([item(inner, true), seqEnd]), UNDEF);
+    return inner;
+  };
+  const walkedDeep = (depth: number) => {
+    const d = new DataSetDigester(UID.explicitVrLittleEndian, 16);
+    // A nest as the first top-level element (its tag sorts first), then the data set.
+    const head = nest(depth);
+    head.writeUInt16LE(0x0008, 0);
+    head.writeUInt16LE(0x0001, 2);
+    d.update(Buffer.concat([head, ds.bytes]));
+    return d.finish().pixels;
+  };
+  // Each nest is a sequence and an item: 30 nests are 60 open levels, 40 are 80.
+  assert.ok(walkedDeep(30), '60 open levels are walked');
+  assert.equal(walkedDeep(40), undefined, '80 are not');
   // Big endian: not walked, hashed.
   got = digestInPieces(ds.bytes, '1.2.840.10008.1.2.2', () => 100);
   assert.equal(got.pixels, undefined);
