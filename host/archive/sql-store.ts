@@ -90,7 +90,7 @@ export class SqlResultsStore implements ResultsStore {
     for (let i = 0; i < keys.length; i += 500) {
       const chunk = keys.slice(i, i + 500);
       const marks = chunk.map((_, j) => `$${j + 2}`).join(', ');
-      for (const r of await this.db.query<{ item_key: string }>(`SELECT item_key FROM audit_items WHERE audit_id = $1 AND item_key IN (${marks})`, [auditId, ...chunk])) out.add(r.item_key);
+      for (const r of await this.db.query<{ item_key: string }>(`SELECT item_key FROM audit_items WHERE audit_id = $1 AND error IS NULL AND item_key IN (${marks})`, [auditId, ...chunk])) out.add(r.item_key);
     }
     return out;
   }
@@ -101,10 +101,19 @@ export class SqlResultsStore implements ResultsStore {
     const now = new Date().toISOString();
     await this.db.transaction(async (q) => {
       for (const r of rows) {
-        const item = await q(`INSERT INTO audit_items (audit_id, item_key, path, sop_instance_uid, file_sha256, error) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (audit_id, item_key) DO NOTHING RETURNING item_key`, [auditId, r.itemKey, r.path, r.sopInstanceUid, r.fileSha256, r.error]);
-        if (!item.length) continue; // recorded before (a batch done again after its worker died)
-        added.items++;
+        const [before] = await q<{ error: string | null }>('SELECT error FROM audit_items WHERE audit_id = $1 AND item_key = $2', [auditId, r.itemKey]);
+        if (before && before.error === null) continue; // verified before (a batch done again after its worker died)
+        if (before) {
+          // Not verified last time (unreadable, PACS unreachable…): this attempt replaces that.
+          await q('UPDATE audit_items SET path = $3, sop_instance_uid = $4, file_sha256 = $5, error = $6 WHERE audit_id = $1 AND item_key = $2 AND error IS NOT NULL',
+            [auditId, r.itemKey, r.path, r.sopInstanceUid, r.fileSha256, r.error]);
+          added.errors--;
+        } else {
+          const item = await q(`INSERT INTO audit_items (audit_id, item_key, path, sop_instance_uid, file_sha256, error) VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (audit_id, item_key) DO NOTHING RETURNING item_key`, [auditId, r.itemKey, r.path, r.sopInstanceUid, r.fileSha256, r.error]);
+          if (!item.length) continue; // another worker recorded it a moment ago
+          added.items++;
+        }
         if (r.error !== null || r.fileSha256 === null || r.verdict === null) {
           added.errors++;
           continue;

@@ -81,9 +81,12 @@ export interface ResultsStore {
   audits(): Promise<Audit[]>;
   setEnumerated(auditId: number, n: number): Promise<void>;
   finishAudit(auditId: number): Promise<void>;
-  /** Of these item keys, the ones already recorded in the audit. */
+  /** Of these item keys, the ones the audit has verified (an item recorded as not verified is tried again). */
   recorded(auditId: number, keys: string[]): Promise<Set<string>>;
-  /** Records rows; an item or object already recorded is left as it is. Returns what was new. */
+  /**
+   * Records rows; an item verified before, or an object already recorded, is left as it is; an item
+   * recorded as not verified is replaced by the new attempt. Returns what changed in the counts.
+   */
   record(auditId: number, rows: ResultRow[]): Promise<AuditCounts>;
   counts(auditId: number): Promise<AuditCounts>;
   /** Every result row of the audit (objects, then items that could not be verified), in pages. */

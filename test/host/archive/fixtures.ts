@@ -74,18 +74,22 @@ export function readSqlite(path: string, auditId: number): StoredRows {
   }
 }
 
-export function countSqliteItems(path: string): number {
+/** Items recorded so far, and how many of them as not verified. */
+export function countSqlite(path: string): { items: number; errors: number } {
   try {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
-      return (db.prepare('SELECT COUNT(*) AS n FROM audit_items').get() as { n: number }).n;
+      const r = db.prepare('SELECT COUNT(*) AS n, COUNT(error) AS e FROM audit_items').get() as { n: number; e: number };
+      return { items: r.n, errors: r.e };
     } finally {
       db.close();
     }
   } catch {
-    return 0; // not created yet, or its tables not yet
+    return { items: 0, errors: 0 }; // not created yet, or its tables not yet
   }
 }
+
+export const countSqliteItems = (path: string): number => countSqlite(path).items;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -48,19 +48,24 @@ test('store: idempotent records, counts, and what changed between two audits', a
     const again = await store.record(one.id, [...first, row('a-copy', '1.1', 'aa', 'authentic')]);
     assert.deepEqual(again, { items: 1, errors: 0, verdicts: {}, bytes: 0 }, 'only the new item; the copy is the same object');
     assert.deepEqual(await store.counts(one.id), { items: 5, errors: 1, verdicts: { authentic: 2, unsigned: 1 }, bytes: 300 });
-    assert.deepEqual([...await store.recorded(one.id, ['a', 'x', 'd'])].sort(), ['a', 'd']);
+    assert.deepEqual([...await store.recorded(one.id, ['a', 'x', 'd'])].sort(), ['a'], 'd was not verified: it is tried again');
+    // d again, still unreadable, then readable: one item all along, the error replaced.
+    assert.deepEqual(await store.record(one.id, [row('d', '', '', null, 'cannot read /archive/d: EIO')]), { items: 0, errors: 0, verdicts: {}, bytes: 0 });
+    assert.deepEqual(await store.record(one.id, [row('d', '1.4', 'dd', 'invalid')]), { items: 0, errors: -1, verdicts: { invalid: 1 }, bytes: 100 });
+    assert.deepEqual(await store.counts(one.id), { items: 5, errors: 0, verdicts: { authentic: 2, unsigned: 1, invalid: 1 }, bytes: 400 });
+    assert.deepEqual([...await store.recorded(one.id, ['d'])], ['d']);
     const rows: ResultRow[] = [];
     for await (const r of store.rows(one.id)) rows.push(r);
-    assert.deepEqual(rows.map((r) => r.verdict ?? r.error), ['authentic', 'authentic', 'unsigned', 'cannot read /archive/d: EACCES']);
+    assert.deepEqual(rows.map((r) => r.verdict ?? r.error), ['authentic', 'authentic', 'unsigned', 'invalid']);
     await store.finishAudit(one.id);
 
-    // Next audit: b's file changed and is tampered, c is gone, e is new, a unchanged.
+    // Next audit: b's file changed and is tampered, c and d are gone, e is new, a unchanged.
     const { audit: two, resumed } = await store.openAudit(settings(), {});
     assert.equal(resumed, false, 'a finished audit is not resumed');
     await store.record(two.id, [row('a', '1.1', 'aa', 'authentic'), row('b', '1.2', 'b2', 'tampered'), row('e', '1.5', 'ee', 'authentic')]);
     const ch = await store.changes(one.id, two.id);
     assert.deepEqual(ch.changed.map((c) => [c.sopInstanceUid, c.before, c.after, c.beforeSha256, c.afterSha256]), [['1.2', 'authentic', 'tampered', 'bb', 'b2']]);
-    assert.deepEqual([ch.added, ch.gone, ch.goneCount], [1, ['1.3'], 1]);
+    assert.deepEqual([ch.added, ch.gone, ch.goneCount], [1, ['1.3', '1.4'], 2]);
   } finally {
     await store.close();
   }
