@@ -2,7 +2,7 @@
 // itself an alert), then every record in order; alerts the live monitor already wrote
 // into the log are recognised, so a report says which are new.
 import { readAuditRecords, verifyAuditLog, type AnyAuditRecord, type AlertEntry } from '../ingest/audit.js';
-import { AnomalyEngine, type AlertDraft } from './engine.js';
+import { AnomalyEngine, coalesce, type AlertDraft } from './engine.js';
 import type { AnomalyRules } from './rules.js';
 
 export interface AnalyzedAlert extends AlertDraft {
@@ -31,7 +31,7 @@ export function analyzeRecords(records: readonly AnyAuditRecord[], rules: Anomal
   const out: AlertDraft[] = [];
   for (const rec of records) out.push(...engine.observe(rec));
   out.push(...engine.finish(now));
-  return out;
+  return coalesce(out).map(({ group: _group, ...a }) => a);
 }
 
 const sameHit = (a: AlertDraft, b: AlertEntry) => a.rule === b.rule && a.evidence.length === b.evidence.length && a.evidence.every((s, i) => s === b.evidence[i]);

@@ -7,7 +7,12 @@ import type { AccessEntry, AlertEntry, AnyAuditRecord, AuditEntry, AuditSource, 
 import { HOUR_MS, localClock, MINUTE_MS, span, type LocalTime } from './clock.js';
 import type { AnomalyRules, RuleId } from './rules.js';
 
-export type AlertDraft = Omit<AlertEntry, 'kind' | 'detector'> & { rule: RuleId; time: string };
+export type AlertDraft = Omit<AlertEntry, 'kind' | 'detector'> & {
+  rule: RuleId;
+  time: string;
+  /** Hits that belong together when adjacent (one request deleting a study instance by instance); see coalesce(). */
+  group?: { key: string; who: string; verb: string; count: number };
+};
 
 type Verification = Chained<AuditEntry>;
 type Access = Chained<AccessEntry>;
@@ -240,6 +245,7 @@ export class AnomalyEngine {
           rule: 'replaced-authentic', severity: ra.severity, time, evidence: [before.seq, a.seq],
           summary: `${describeSource(a.source)} ${a.action === 'delete' ? 'deleted' : 'modified'} instance ${uid} (record ${a.seq}), which was stored authentic (record ${before.seq})`,
           subject: { source: sourceOnly(a.source), device: null, sopInstanceUid: uid },
+          group: { key: `${sourceKey(a.source)}|${a.action}|${a.detail ?? ''}`, who: describeSource(a.source), verb: a.action === 'delete' ? 'deleted' : 'modified', count: 1 },
         });
         if (a.action === 'delete') this.authentic.delete(uid);
       }
@@ -385,6 +391,29 @@ export class AnomalyEngine {
       subject: { source: null, device: null, sopInstanceUid: null },
     };
   }
+}
+
+/**
+ * One alert for one act: adjacent deletions or changes of authentic instances by the same source
+ * through the same request path, within a minute of each other (a study deleted instance by
+ * instance), become one alert citing every pair of records; the rest pass unchanged.
+ */
+export function coalesce(drafts: readonly AlertDraft[]): AlertDraft[] {
+  const out: AlertDraft[] = [];
+  for (const d of drafts) {
+    const prev = out[out.length - 1];
+    if (prev?.group && d.group && prev.group.key === d.group.key && Math.abs(Date.parse(d.time) - Date.parse(prev.time)) <= MINUTE_MS) {
+      const count = prev.group.count + 1;
+      out[out.length - 1] = {
+        ...prev, time: d.time, evidence: capped([...prev.evidence, ...d.evidence]), group: { ...prev.group, count },
+        summary: `${prev.group.who} ${prev.group.verb} ${count} instances that were stored authentic (records ${capped([...prev.evidence, ...d.evidence]).join(', ')}: each authentic verification, then the access)`,
+        subject: { ...prev.subject, sopInstanceUid: null },
+      };
+      continue;
+    }
+    out.push(d);
+  }
+  return out;
 }
 
 function hoursText(hours: number[]): string {

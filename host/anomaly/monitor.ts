@@ -4,7 +4,7 @@
 // Each hit is appended to the same chain as an alert record (citing its evidence) and sent
 // as an ATNA Security Alert. An alert the log already holds is not raised twice.
 import { readAuditRecords, verifyAuditLog, type AlertEntry, type AnyAuditRecord, type AuditLog } from '../ingest/audit.js';
-import { AnomalyEngine, type AlertDraft } from './engine.js';
+import { AnomalyEngine, coalesce, type AlertDraft } from './engine.js';
 import { alertEvent, type AtnaTarget } from './atna.js';
 import type { AnomalyRules } from './rules.js';
 
@@ -52,7 +52,7 @@ export class AnomalyMonitor {
   }
 
   private raise(drafts: AlertDraft[]): void {
-    const fresh = drafts.filter((d) => !this.raised.has(hitKey(d)));
+    const fresh = coalesce(drafts).map(({ group: _group, ...d }) => d).filter((d) => !this.raised.has(hitKey(d)));
     if (!fresh.length) return;
     for (const d of fresh) this.raised.add(hitKey(d));
     let written: Array<AnyAuditRecord & AlertEntry>;

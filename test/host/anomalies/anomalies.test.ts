@@ -147,3 +147,23 @@ test('off-hours: a day worker at night twice in one night is two sessions, two a
   assert.match(alerts[0]!.summary, /user bob at 10\.2\.0\.12: 3 records within 60 min around 01:00 \(UTC\).*usual hours: 09–17h/);
   assert.equal(alerts[1]!.evidence.length, 3);
 });
+
+test('one act, one alert: a study deleted instance by instance is one replaced-authentic alert citing every pair; deleting one again raises nothing', (t) => {
+  const dir = tempDir(t, 'radseal-anom-');
+  const sealed = (n: number) => verification({ sopInstanceUid: `2.25.${n}`, fileSha256: String(n).padStart(64, '0'), frameSerial: n });
+  const del = (n: number) => access({ action: 'delete', sopInstanceUid: `2.25.${n}`, source: { via: 'rest', ae: null, host: '10.0.0.9', user: 'mallory' }, detail: 'DELETE /studies/{id}' });
+  // Records one minute apart (logOf): the three deletions of one request are written together, so give them one time.
+  const p = join(dir, 'study.jsonl');
+  const times = [0, 1, 2, 10, 10, 10, 20].map((m) => Date.parse('2026-03-02T09:00:00Z') + m * 60_000);
+  let i = 0;
+  const log = new AuditLog(p, { clock: () => new Date(times[i++]!) });
+  log.appendMany([sealed(1), sealed(2), sealed(3), del(1), del(2), del(3)]);
+  log.append(del(3)); // gone already: not authentic any more, no alert
+  log.close();
+  const alerts = analyzeLog(p, DEFAULT_RULES, { now: new Date('2026-03-02T10:00:00Z') }).alerts;
+  assert.equal(alerts.length, 1, alerts.map((a) => a.summary).join('\n'));
+  assert.deepEqual(alerts[0]!.evidence, [1, 4, 2, 5, 3, 6]);
+  assert.match(alerts[0]!.summary, /user mallory at 10\.0\.0\.9 deleted 3 instances that were stored authentic/);
+  assert.equal(alerts[0]!.subject.sopInstanceUid, null);
+  assert.ok(!('group' in alerts[0]!), 'the grouping key is not part of the alert');
+});
