@@ -381,6 +381,9 @@ function turnedBack(image: GrayImage, degrees: number): GrayImage {
   }
 }
 
+/** Aligned pilot z above which a payload that decodes from the chip means alone is taken without the border steps. */
+const EARLY_Z = 8;
+
 /** Rotation angles tried by DetectOptions.rotation. */
 const ROTATION_CANDIDATES = 3;
 
@@ -436,20 +439,37 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     const pIdx = put(core, layout.pilotIdx), pSign = put(core, layout.pilotSign);
     const sgn = put(core, layout.sign), role = put(core, layout.role);
 
+    let edgesReady = false; // edgeMap and folds[1] hold the border steps of the last prepared geometry
     const prepare = (chip: number, oy: number, ox: number, signals = SIGNALS): { gr: number; gc: number } => {
       const gr = Math.floor((rows - oy) / chip), gc = Math.floor((cols - ox) / chip);
+      edgesReady = false;
       if (gr > 0 && gc > 0) {
         w.wmChipMeans(img, cols, chip, oy, ox, gr, gc, means);
         w.wmResidual(means, gr, gc, CLIP_K, res, rscratch);
         w.wmFold(res, gr, gc, TILE, 0, 0, folds[0]!);
-        if (signals < 2) return { gr, gc };
-        w.wmEdgeStats(img, rows, cols, chip, oy, ox, gr, gc, edgeMap);
-        w.wmLocalNormalize(edgeMap, gr, gc, CLIP_K, rscratch, -1);
-        w.wmFold(edgeMap, gr, gc, TILE, 0, 0, foldedEdges);
-        const M = f32(core, folds[0]!, TILE2), E = f32(core, foldedEdges, TILE2), S = f32(core, folds[1]!, TILE2);
-        for (let j = 0; j < TILE2; j++) S[j] = M[j]! + E[j]!;
+        if (signals >= 2) addEdges(chip, oy, ox, gr, gc);
       } else for (const f of folds) core.bytes(f, 4 * TILE2).fill(0);
       return { gr, gc };
+    };
+    /** The border-step map of the prepared geometry, and folds[1] = means + border steps. */
+    const addEdges = (chip: number, oy: number, ox: number, gr: number, gc: number): void => {
+      if (edgesReady) return;
+      edgesReady = true;
+      if (gr <= 0 || gc <= 0) return;
+      w.wmEdgeStats(img, rows, cols, chip, oy, ox, gr, gc, edgeMap);
+      w.wmLocalNormalize(edgeMap, gr, gc, CLIP_K, rscratch, -1);
+      w.wmFold(edgeMap, gr, gc, TILE, 0, 0, foldedEdges);
+      const M = f32(core, folds[0]!, TILE2), E = f32(core, foldedEdges, TILE2), S = f32(core, folds[1]!, TILE2);
+      for (let j = 0; j < TILE2; j++) S[j] = M[j]! + E[j]!;
+    };
+    /** Whether the soft bits in `soft` (of a candidate with pilot z) decode to a codeword whose CRC checks. */
+    const softDecodes = (z: number): boolean => {
+      const sb = f32(core, soft, CODED_BITS).slice();
+      if (z < 0) for (let i = 0; i < sb.length; i++) sb[i] = -sb[i]!;
+      const info = viterbi(sb, INFO_BITS);
+      let got = 0;
+      for (let i = 0; i < CRC_BITS; i++) got = (got << 1) | info[INFO_BITS - CRC_BITS + i]!;
+      return got === crc16(info.subarray(0, INFO_BITS - CRC_BITS));
     };
     /** Pilot z at tile shift (dy, dx) for both signals; soft bits of the stronger one are left in `soft`. */
     const atShift = (dy: number, dx: number): { z: number; signal: number } => {
@@ -487,7 +507,12 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     // Stage 1: the frame as marked (no crop, no scaling).
     let geo = { gr: 0, gc: 0 };
     let best = timed('aligned', (): Candidate => {
-      geo = prepare(CHIP, 0, 0);
+      // A strong mark whose payload decodes from the chip means alone needs no border-step pass (the
+      // bound still counts both signals: the larger z is at least this one).
+      geo = prepare(CHIP, 0, 0, 1);
+      const z0 = w.wmSoftBits(folds[0]!, TILE, 0, 0, sgn, role, CODED_BITS, soft);
+      if (Math.abs(z0) >= EARLY_Z && softDecodes(z0)) return { chip: CHIP, oy: 0, ox: 0, dy: 0, dx: 0, z: z0, signal: 0 };
+      addEdges(CHIP, 0, 0, geo.gr, geo.gc);
       return { chip: CHIP, oy: 0, ox: 0, dy: 0, dx: 0, ...atShift(0, 0) };
     });
     let m = M_ALIGNED;
@@ -565,6 +590,13 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     let contentTag: DetectResult['contentTag'] = null;
     let expSign: Int8Array | null = null;
     let fragileId: Uint8Array | null = null;
+    if (present && !softDecodes(best.z)) {
+      // The other signal at the same geometry: JPEG 2000 and resampling smear the border steps, so the
+      // chip means alone can decode where their sum with the border steps does not (and the reverse).
+      if (best.signal === 0) addEdges(best.chip, best.oy, best.ox, geo.gr, geo.gc);
+      const zAlt = w.wmSoftBits(folds[1 - best.signal]!, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
+      if (!(Math.sign(zAlt) === Math.sign(best.z) && softDecodes(zAlt))) w.wmSoftBits(folds[best.signal]!, TILE, best.dy, best.dx, sgn, role, CODED_BITS, soft);
+    }
     if (present) {
       const s = f32(core, soft, CODED_BITS).slice();
       if (inverted) for (let i = 0; i < s.length; i++) s[i] = -s[i]!;
@@ -655,7 +687,8 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
       const ep = put(core, e);
       const elig = core.alloc(n);
       w.wmEligible(img, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, maxval(image.bitsStored), elig);
-      const edges = edgeMap; // the last prepare() was at this geometry
+      addEdges(best.chip, best.oy, best.ox, geo.gr, geo.gc); // the last prepare() was at this geometry
+      const edges = edgeMap;
       const offR = (TILE - best.dy) % TILE, offC = (TILE - best.dx) % TILE;
       const globalZ = (src: number): number => {
         const zb = core.alloc(4), nb = core.alloc(4);
