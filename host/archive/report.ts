@@ -3,7 +3,8 @@
 // authentic with its reasons and a link to its full report; what changed since
 // the previous audit of the same source, authentic → tampered first),
 // results.csv and results.jsonl (every object and every item not verified),
-// summary.json, and reports/<file SHA-256>.json for each non-authentic object.
+// summary.json, and reports/<file SHA-256>.json for each non-authentic object
+// listed (tampered first, then invalid, untrusted, unsigned; at most 5000).
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,7 +45,10 @@ export interface NonAuthentic {
   reportFile: string;
 }
 
-/** Objects listed one by one in the HTML page (all of them are in the CSV and JSON Lines). */
+/** Non-authentic verdicts, most serious first: the order of the list in the page. */
+const SEVERITY: Verdict[] = ['tampered', 'invalid', 'untrusted', 'unsigned'];
+
+/** Objects listed one by one in the HTML page, each with its report file (all are in the CSV and JSON Lines). */
 export const HTML_LIST_LIMIT = 5000;
 
 const zero = (): VerdictCounts => ({ authentic: 0, tampered: 0, untrusted: 0, unsigned: 0, invalid: 0 });
@@ -96,6 +100,7 @@ export async function writeArchiveReport(store: ResultsStore, dir: string, o: { 
   const byYear: Record<string, VerdictCounts> = {};
   const byModality: Record<string, VerdictCounts> = {};
   const nonAuthentic: NonAuthentic[] = [];
+  const listed: Partial<Record<Verdict, Array<NonAuthentic & { report: string }>>> = {};
   const notVerified: Array<{ path: string; error: string }> = [];
   let nonAuthenticTotal = 0;
 
@@ -121,9 +126,16 @@ export async function writeArchiveReport(store: ResultsStore, dir: string, o: { 
     bump(byModality, r.modality ?? '(none)', r.verdict);
     if (r.verdict !== 'authentic') {
       nonAuthenticTotal++;
-      const reportFile = `reports/${r.fileSha256}.json`;
-      writeFileAtomic(join(dir, reportFile), Buffer.from(r.report ?? '{}'));
-      if (nonAuthentic.length < HTML_LIST_LIMIT) nonAuthentic.push({ sopInstanceUid: r.sopInstanceUid, fileSha256: r.fileSha256!, verdict: r.verdict, device: r.device, path: r.path, reasons: r.reasons, reportFile });
+      const bucket = (listed[r.verdict] ??= []);
+      if (bucket.length < HTML_LIST_LIMIT) bucket.push({ sopInstanceUid: r.sopInstanceUid, fileSha256: r.fileSha256!, verdict: r.verdict, device: r.device, path: r.path, reasons: r.reasons, reportFile: `reports/${r.fileSha256}.json`, report: r.report ?? '{}' });
+    }
+  }
+  // Listed most serious first; an archive from before sealing may hold millions of unsigned objects.
+  for (const v of SEVERITY) {
+    for (const { report, ...o } of listed[v] ?? []) {
+      if (nonAuthentic.length >= HTML_LIST_LIMIT) break;
+      writeFileAtomic(join(dir, o.reportFile), Buffer.from(report));
+      nonAuthentic.push(o);
     }
   }
   await closeInto(csv, `${csvPath}.tmp`, csvPath);

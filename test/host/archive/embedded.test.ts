@@ -111,6 +111,7 @@ test('archive-audit (embedded): crash, Ctrl-C, resume; every item once, verdicts
     assert.match(await headline.innerText(), /1 object\(s\) authentic in audit #1 are not authentic now/);
     assert.equal(await headline.evaluate((e) => getComputedStyle(e).borderTopColor), rgb('#b00020'));
     assert.equal(await page.locator('h2:has-text("Objects that are not authentic") + table tr').count(), 1 + 3, 'header and the three objects');
+    assert.deepEqual(await page.locator('h2:has-text("Objects that are not authentic") + table tr td:first-child').allInnerTexts(), ['tampered', 'tampered', 'unsigned'], 'most serious first');
     await page.locator(`a[href="reports/${sha}.json"]`).click();
     assert.match(await page.locator('body').innerText(), /"verdict":\s*"tampered"/);
   } finally {
