@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--no-sync', 'do not search crop offsets and scales')
     .option('--no-rotation', 'do not try the rotation search (by default, when the mark is not found as given, flipped, cropped or rescaled, a rotation of up to ±6° is estimated and the frame turned back; the false-positive bound covers it)')
     .option('--rotation', 'accepted for compatibility: the rotation search is on by default')
-    .option('--search-budget <ms>', 'time budget for the flip, crop/scale and rotation searches (a search starts only while it lasts; default 6000)')
+    .option('--search-budget <ms>', 'time budget for the flip, crop/scale and rotation searches (a search starts only while it lasts; default 10000)')
     .option('--expected-payload <hex>', 'payload the frame should carry (checked with the fragile layer when the robust decoder cannot read it)')
     .option('--json', 'print JSON')
     .action(async (o: DetectOptions) => (await import('./watermark-actions.js')).detect(o));

@@ -364,7 +364,7 @@ export interface StageReport { stage: SearchStage; ms: number }
  * `radseal watermark detect`: the aligned test always runs; the flip, crop/scale and rotation
  * searches start only while the budget lasts (a search that has started finishes).
  */
-export const DEFAULT_SEARCH_BUDGET_MS = 6000;
+export const DEFAULT_SEARCH_BUDGET_MS = 10000;
 
 /** The frame turned by -degrees (bilinear, about the centre, same size; in the core: host/image/transform.ts rotate() in JS takes ~3x longer). */
 function turnedBack(image: GrayImage, degrees: number): GrayImage {

@@ -6,14 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeGrayJpeg, encodeGrayJpeg } from '../../../host/image/jpeg.js';
 import { crop, percentileTo8, xorshift } from '../../../host/image/transform.js';
-import { detectWatermark, embedWatermark, FPR_SHARES, type DetectOptions } from '../../../host/watermark/index.js';
+import { DEFAULT_SEARCH_BUDGET_MS, detectWatermark, embedWatermark, FPR_SHARES, type DetectOptions } from '../../../host/watermark/index.js';
 import { originals, phantomFrame, smallFrame } from '../../../bench/watermark-set.js';
 import type { GrayImage } from '../../../host/image/png.js';
 
 const rand = xorshift(20261203);
 const keyOf = () => Uint8Array.from({ length: 32 }, () => Math.floor(rand() * 256));
 const jpeg = (m: GrayImage, q: number) => decodeGrayJpeg(encodeGrayJpeg(percentileTo8(m), q));
-const VERIFY_LIKE: DetectOptions = { rotation: true, timeBudgetMs: 6000 };
+const VERIFY_LIKE: DetectOptions = { rotation: true, timeBudgetMs: DEFAULT_SEARCH_BUDGET_MS };
 const sources = (): Array<[string, (sz: { rows: number; cols: number }) => GrayImage]> => [
   ...originals().map(([n, img]) => [n, (sz: { rows: number; cols: number }) => smallFrame(img, sz, rand)] as [string, (sz: { rows: number; cols: number }) => GrayImage]),
   ['phantom', (sz) => phantomFrame(sz, rand)],
