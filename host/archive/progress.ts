@@ -53,7 +53,7 @@ export function progressReporter(o: ProgressOptions): { update(p: Progress): voi
     const frac = p.total ? Math.min(1, p.counts.items / p.total) : 0;
     const filled = Math.round(frac * width);
     const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${describe(p)}`;
-    o.err.write(`\r${line.slice(0, Math.max(40, (o.err.columns ?? 160) - 1))}\u001b[K`);
+    o.err.write(`\r${line.slice(0, Math.max(40, (o.err.columns || 160) - 1))}\u001b[K`);
   };
   const json = (event: string, p: Progress, extra: Record<string, unknown> = {}) => {
     const r = rates(p);

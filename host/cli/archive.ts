@@ -65,7 +65,8 @@ export function register(program: Command): void {
           revocation: settings.trust.revocation ?? {}, watermarkKeyId: keyId(settings.watermarkKey),
         }, { fresh: o.newAudit });
         const reporter = progressReporter({ json: !!o.json, err: process.stderr, out: process.stdout });
-        const note = (m: string) => (o.json ? process.stdout.write(JSON.stringify({ event: 'note', message: m }) + '\n') : process.stderr.write(`${m}\n`));
+        // On a terminal a note first clears the progress bar's line, which the next update redraws.
+        const note = (m: string) => (o.json ? process.stdout.write(JSON.stringify({ event: 'note', message: m }) + '\n') : process.stderr.write(`${process.stderr.isTTY ? '\r\u001b[K' : ''}${m}\n`));
         const where = o.queue ? `queue ${redactUrl(o.queue)}` : `${o.workers ?? availableParallelism()} threads`;
         if (!o.json) process.stderr.write(`${resumed ? 'resuming' : 'starting'} audit #${audit.id} of ${source.name} (${where}; results ${redactUrl(o.results)})\n`);
         else process.stdout.write(JSON.stringify({ event: resumed ? 'resumed' : 'started', audit: audit.id, source: source.name }) + '\n');
