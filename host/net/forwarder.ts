@@ -8,10 +8,18 @@
 // 0xA900 or 0xC000, SOP class or transfer syntax not accepted, an HTTP 4xx) is
 // parked in the queue's dead-letter folder with the reason, logged and counted,
 // and the queue goes on: one bad object never blocks the ones behind it.
+//
+// Several targets (a PACS and a VNA, two PACS): one lane per target walks the same queue in order,
+// with its own backoff, so a target that is down holds back nobody else. A queue that keeps
+// per-target delivery state (TargetLedger: the Outbox) records each acknowledgement and refusal
+// per target, durably, and lets an object leave the queue only when every target has settled it;
+// so a restart sends nothing again to a target that recorded it (a crash between PACS's answer
+// and that record sends the same bytes to that target once more, as with one target).
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { DicomNetError } from './cstore.js';
-import { describeTarget, sendTo, type PacsTarget } from './destination.js';
+import { describeTarget, parsePacsTarget, sendTo, type PacsTarget } from './destination.js';
+import type { DicomTls } from './tls.js';
 
 /** One queued object: a file in the queue folder. */
 export interface QueuedObject {
@@ -31,6 +39,43 @@ export interface ForwardQueueStore<E extends QueuedObject> {
   deadLettered(): number;
 }
 
+/** Per-target delivery state of a queue sent to several targets (keys from targetKey()). */
+export interface TargetLedger<E extends QueuedObject> {
+  settledFor(target: string, e: E): boolean;
+  /** `target` took `e`: recorded durably; `e` leaves the queue once every one of `targets` settled it. */
+  recordSent(target: string, e: E, targets: readonly string[]): void;
+  /** `target` refuses `e` for good: parked for that target alone; returns where. */
+  recordRefused(target: string, e: E, note: { target: string; reason: string }, targets: readonly string[]): string;
+  /** Finishes objects every target settled before a crash; returns how many. */
+  finishSettled(targets: readonly string[]): number;
+}
+
+const hasLedger = <E extends QueuedObject>(q: ForwardQueueStore<E>): q is ForwardQueueStore<E> & TargetLedger<E> =>
+  typeof (q as Partial<TargetLedger<E>>).recordSent === 'function';
+
+/** A target's name in delivery state: its address (AE@HOST:PORT or URL), file-name safe. */
+export function targetKey(t: PacsTarget): string {
+  const id = 'url' in t ? t.url : `${t.calledAe}@${t.host}:${t.port}`;
+  return id.replace(/[^A-Za-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+
+/**
+ * The --forward values (repeatable, or a list in the station config): C-STORE targets take the
+ * TLS identity when one is given, STOW-RS targets their https URL. The same target twice is an error.
+ */
+export function parseForwardTargets(specs: string | readonly string[] | undefined, tls?: DicomTls): PacsTarget[] {
+  const list = typeof specs === 'string' ? [specs] : [...(specs ?? [])];
+  const targets = list.map((s) => parsePacsTarget(s, /^https?:\/\//i.test(s) ? undefined : tls));
+  if (tls && targets.length && targets.every((t) => 'url' in t)) throw new Error('--tls-key/--tls-cert/--tls-ca apply to C-STORE; for STOW-RS give an https:// URL');
+  const seen = new Set<string>();
+  for (const t of targets) {
+    const k = targetKey(t);
+    if (seen.has(k)) throw new Error(`--forward names ${describeTarget(t)} twice`);
+    seen.add(k);
+  }
+  return targets;
+}
+
 export interface ForwarderOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -40,25 +85,47 @@ export interface ForwarderOptions {
 }
 
 export interface ForwarderStats {
+  /** Deliveries (an object sent to two targets counts twice). */
   forwarded: number;
   retried: number;
-  /** Parked in the dead-letter folder by this process. */
+  /** Parked in the dead-letter folder by this process (per target). */
   deadLettered: number;
   lastError: string | null;
 }
 
+interface Lane {
+  target: PacsTarget;
+  key: string;
+  name: string;
+  stats: ForwarderStats;
+  /** The same events as the Forwarder's, for this target alone (audit trails name one target). */
+  events: EventEmitter;
+  wake: (() => void) | null;
+}
+
 export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitter {
   readonly stats: ForwarderStats = { forwarded: 0, retried: 0, deadLettered: 0, lastError: null };
+  readonly targets: readonly PacsTarget[];
+  private readonly lanes: Lane[];
+  private readonly keys: string[];
   private running = false;
-  private wake: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
+  private loops: Promise<void>[] = [];
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
   private readonly log: (m: string) => void;
   private readonly sendFn: (t: PacsTarget, bytes: Uint8Array) => Promise<unknown>;
 
-  constructor(private readonly queue: ForwardQueueStore<E>, private readonly target: PacsTarget, o: ForwarderOptions = {}) {
+  constructor(private readonly queue: ForwardQueueStore<E>, target: PacsTarget | readonly PacsTarget[], o: ForwarderOptions = {}) {
     super();
+    this.targets = Array.isArray(target) ? [...target] : [target as PacsTarget];
+    if (this.targets.length === 0) throw new Error('a forwarder needs at least one target');
+    this.keys = this.targets.map(targetKey);
+    if (new Set(this.keys).size !== this.keys.length) throw new Error('the same forward target is named twice');
+    if (this.targets.length > 1 && !hasLedger(queue)) throw new Error('this queue keeps no per-target delivery state: it forwards to one target');
+    this.lanes = this.targets.map((t, i) => ({
+      target: t, key: this.keys[i]!, name: describeTarget(t), events: new EventEmitter(), wake: null,
+      stats: { forwarded: 0, retried: 0, deadLettered: 0, lastError: null },
+    }));
     this.minBackoff = o.minBackoffMs ?? 1000;
     this.maxBackoff = o.maxBackoffMs ?? 60000;
     this.log = o.log ?? (() => {});
@@ -68,18 +135,26 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    if (hasLedger(this.queue)) {
+      try {
+        const n = this.queue.finishSettled(this.keys);
+        if (n) this.log(`forward: ${n} object(s) every target had settled before the restart left the queue`);
+      } catch (e) {
+        this.log(`forward: cannot finish settled objects: ${(e as Error).message}`);
+      }
+    }
+    this.loops = this.lanes.map((l) => this.run(l));
   }
 
   /** Something new is in the outbox. */
   kick(): void {
-    this.wake?.();
+    for (const l of this.lanes) l.wake?.();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
-    await this.loop;
+    this.kick();
+    await Promise.all(this.loops);
   }
 
   get queued(): number {
@@ -91,66 +166,103 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
     return this.queue.deadLettered();
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Per target: its name, what it took and was refused, and how many objects wait for it. */
+  perTarget(): Array<{ target: string; queued: number } & ForwarderStats> {
+    const pending = this.queue.pending();
+    return this.lanes.map((l) => ({
+      target: l.name, ...l.stats,
+      queued: hasLedger(this.queue) ? pending.filter((e) => !(this.queue as unknown as TargetLedger<E>).settledFor(l.key, e)).length : pending.length,
+    }));
+  }
+
+  /** The events of one target (same names and arguments as the Forwarder's own). */
+  eventsFor(target: PacsTarget): EventEmitter {
+    const lane = this.lanes.find((l) => l.key === targetKey(target));
+    if (!lane) throw new Error(`${describeTarget(target)} is not a target of this forwarder`);
+    return lane.events;
+  }
+
+  private note(lane: Lane, event: string, ...args: unknown[]): void {
+    this.emit(event, ...args, lane.target);
+    lane.events.emit(event, ...args);
+  }
+
+  private sleep(lane: Lane, ms: number): Promise<void> {
     return new Promise((res) => {
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
         res();
       }
-      this.wake = () => {
-        this.wake = null;
+      lane.wake = () => {
+        lane.wake = null;
         done();
       };
     });
   }
 
-  private async run(): Promise<void> {
+  /** The oldest object this lane's target has not settled. */
+  private headFor(lane: Lane): E | undefined {
+    const pending = this.queue.pending();
+    if (!hasLedger(this.queue)) return pending[0];
+    const ledger = this.queue;
+    return pending.find((e) => !ledger.settledFor(lane.key, e));
+  }
+
+  private async run(lane: Lane): Promise<void> {
     let backoff = this.minBackoff;
+    const count = (k: 'forwarded' | 'retried' | 'deadLettered') => {
+      lane.stats[k]++;
+      this.stats[k]++;
+    };
     while (this.running) {
       let head: E | undefined;
       try {
-        head = this.queue.pending()[0];
+        head = this.headFor(lane);
       } catch (e) {
         // The queue folder cannot be read (removed, permissions): say so, look again later; never die.
         this.log(`forward: cannot read the queue: ${(e as Error).message}`);
-        await this.sleep(this.maxBackoff);
+        await this.sleep(lane, this.maxBackoff);
         continue;
       }
       if (!head) {
-        await this.sleep(1000);
+        await this.sleep(lane, 1000);
         continue;
       }
       try {
         const bytes = readFileSync(head.path);
-        this.emit('sending', head);
-        await this.sendFn(this.target, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-        this.queue.markSent(head);
-        this.stats.forwarded++;
+        this.note(lane, 'sending', head);
+        await this.sendFn(lane.target, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        if (hasLedger(this.queue)) this.queue.recordSent(lane.key, head, this.keys);
+        else this.queue.markSent(head);
+        count('forwarded');
+        lane.stats.lastError = null;
         this.stats.lastError = null;
         backoff = this.minBackoff;
-        this.log(`forward: ${head.name} -> ${describeTarget(this.target)} stored`);
-        this.emit('forwarded', head);
+        this.log(`forward: ${head.name} -> ${lane.name} stored`);
+        this.note(lane, 'forwarded', head);
       } catch (e) {
         const err = e as Error;
-        this.stats.lastError = err.message;
+        lane.stats.lastError = err.message;
+        this.stats.lastError = `${lane.name}: ${err.message}`;
         if (err instanceof DicomNetError && !err.retryable) {
           try {
-            const parked = this.queue.deadLetter(head, { target: describeTarget(this.target), reason: err.message });
-            this.stats.deadLettered++;
+            const note = { target: lane.name, reason: err.message };
+            const parked = hasLedger(this.queue) ? this.queue.recordRefused(lane.key, head, note, this.keys) : this.queue.deadLetter(head, note);
+            count('deadLettered');
             backoff = this.minBackoff;
-            this.log(`forward: ${head.name} refused for good by ${describeTarget(this.target)} (${err.message}); parked in ${parked}, going on with the next`);
-            this.emit('dead-letter', head, err, parked);
+            this.log(`forward: ${head.name} refused for good by ${lane.name} (${err.message}); parked in ${parked}, going on with the next`);
+            this.note(lane, 'dead-letter', head, err, parked);
             continue;
           } catch (moveErr) {
             // Cannot park it (disk full?): it stays at the head and is retried like a transient failure.
-            this.log(`forward: ${head.name} refused for good, but could not be moved to the dead-letter folder: ${(moveErr as Error).message}`);
+            this.log(`forward: ${head.name} refused for good by ${lane.name}, but could not be moved to the dead-letter folder: ${(moveErr as Error).message}`);
           }
         }
-        this.stats.retried++;
-        this.log(`forward: ${head.name} not delivered (${err.message}); retry in ${backoff} ms`);
-        this.emit('retry', head, err);
-        await this.sleep(backoff);
+        count('retried');
+        this.log(`forward: ${head.name} not delivered to ${lane.name} (${err.message}); retry in ${backoff} ms`);
+        this.note(lane, 'retry', head, err);
+        await this.sleep(lane, backoff);
         backoff = Math.min(backoff * 2, this.maxBackoff);
       }
     }

@@ -7,14 +7,22 @@
 //
 // ready/ is the persistent, ordered send queue (seq is a zero-padded counter);
 // after a successful send the object moves to sent/ (or is deleted); one PACS refuses
-// for good moves to dead-letter/ (host/net/dead-letter.ts). Leftovers
+// for good moves to dead-letter/ (host/net/dead-letter.ts).
+//
+// Forwarded to several PACS targets, each target keeps its own durable delivery state:
+//   delivery/<target>.log    names of the objects that target acknowledged (append, fsync)
+//   dead-letter/<target>/    objects that target refused for good (hard links, reason beside)
+// An object leaves ready/ only when every target has settled it: to sent/ when every target
+// acknowledged it, else out of the queue (each refusal stays in its target's dead-letter folder).
+// The last target to settle an object needs no log line: the move out of ready/ is its record.
+// An outbox from before (ready/ + sent/, no delivery/) is a queue no target has settled yet. Leftovers
 // in tmp/ are half-written by definition and are removed on open. The set of
 // sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/ ∪ dead-letter/, so a frame the
 // device resends after a crash is recognised and never sealed twice.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, privateDir, writeFileAtomic } from '../io/atomic.js';
-import { countDeadLetters, DEAD_LETTER_FOLDER, parkDeadLetter } from './dead-letter.js';
+import { countDeadLetters, DEAD_LETTER_FOLDER, linkDeadLetter, parkDeadLetter } from './dead-letter.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -50,6 +58,9 @@ export class Outbox {
   readonly sentDir: string;
   readonly deadLetterDir: string;
   readonly journal: string;
+  readonly deliveryDir: string;
+  /** Per target (its key): names of the queued objects it acknowledged. */
+  private readonly delivered = new Map<string, Set<string>>();
   private nextSeq = 1;
   private readonly sealed = new Set<string>();
   /** Half-written files found (and removed) in tmp/ when the outbox was opened. */
@@ -61,6 +72,7 @@ export class Outbox {
     this.sentDir = join(dir, 'sent');
     this.deadLetterDir = join(dir, DEAD_LETTER_FOLDER);
     this.journal = join(dir, 'sealed.log');
+    this.deliveryDir = join(dir, 'delivery');
     for (const d of [dir, this.tmpDir, this.readyDir, this.sentDir]) mkdirSync(d, { recursive: true });
     privateDir(this.deadLetterDir); // patients' objects PACS refused: owner-only
     for (const f of readdirSync(this.tmpDir)) {
@@ -75,7 +87,7 @@ export class Outbox {
         // A torn last line (crash mid-append) is ignored; ready/ still knows the object.
       }
     }
-    for (const dirName of [this.readyDir, this.sentDir, this.deadLetterDir]) {
+    for (const dirName of this.objectFolders()) {
       for (const f of readdirSync(dirName)) {
         const m = NAME_RE.exec(f);
         if (!m) continue;
@@ -83,6 +95,13 @@ export class Outbox {
         this.sealed.add(`${unsafeName(m[2])}\u0000${Number(m[3])}`);
       }
     }
+    this.compactDeliveryLogs();
+  }
+
+  /** Every folder a sealed object of this outbox can be in. */
+  private objectFolders(): string[] {
+    const perTarget = readdirSync(this.deadLetterDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(this.deadLetterDir, d.name));
+    return [this.readyDir, this.sentDir, this.deadLetterDir, ...perTarget];
   }
 
   has(deviceId: string, serial: number): boolean {
@@ -116,7 +135,7 @@ export class Outbox {
 
   /** Whether a sealed object of (device, serial) is in ready/, sent/ or dead-letter/ (a scan: for rare checks). */
   holdsObject(deviceId: string, serial: number): boolean {
-    for (const dirName of [this.readyDir, this.sentDir, this.deadLetterDir]) {
+    for (const dirName of this.objectFolders()) {
       for (const f of readdirSync(dirName)) {
         const m = NAME_RE.exec(f);
         if (m && unsafeName(m[2]!) === deviceId && Number(m[3]) === serial) return true;
@@ -175,8 +194,107 @@ export class Outbox {
     return parkDeadLetter(e.path, this.deadLetterDir, { name: e.name, ...note });
   }
 
-  /** Objects parked in dead-letter/. */
+  /** Objects parked in dead-letter/ (and in its per-target folders). */
   deadLettered(): number {
     return countDeadLetters(this.deadLetterDir);
+  }
+
+  // ---- per-target delivery state (host/net/forwarder.ts, several targets) ----
+
+  private logOf(target: string): string {
+    return join(this.deliveryDir, `${target}.log`);
+  }
+
+  private deliveredTo(target: string): Set<string> {
+    let set = this.delivered.get(target);
+    if (!set) {
+      set = new Set();
+      if (existsSync(this.logOf(target))) {
+        // A torn last line (crash mid-append) names no queued object: that target sends it again.
+        for (const line of readFileSync(this.logOf(target), 'utf8').split('\n')) if (NAME_RE.test(line)) set.add(line);
+      }
+      this.delivered.set(target, set);
+    }
+    return set;
+  }
+
+  private refusedBy(target: string, e: OutboxEntry): boolean {
+    return existsSync(join(this.deadLetterDir, target, e.name));
+  }
+
+  /** Whether `target` has acknowledged `e` or refused it for good. */
+  settledFor(target: string, e: OutboxEntry): boolean {
+    return this.deliveredTo(target).has(e.name) || this.refusedBy(target, e);
+  }
+
+  /** `target` acknowledged `e`; when it was the last of `targets` to settle it, `e` leaves ready/. */
+  recordSent(target: string, e: OutboxEntry, targets: readonly string[]): void {
+    const others = targets.filter((t) => t !== target);
+    if (others.every((t) => this.settledFor(t, e))) {
+      this.finish(e, others.every((t) => this.deliveredTo(t).has(e.name)));
+      return;
+    }
+    if (!existsSync(this.deliveryDir)) {
+      mkdirSync(this.deliveryDir, { recursive: true });
+      fsyncDir(this.dir);
+    }
+    const fd = openSync(this.logOf(target), 'a', 0o640);
+    try {
+      writeSync(fd, `${e.name}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.deliveredTo(target).add(e.name);
+  }
+
+  /**
+   * `target` refuses `e` for good. With one target, `e` moves to dead-letter/ as it always did;
+   * with several, a link goes to dead-letter/<target>/ and `e` stays queued for the others.
+   */
+  recordRefused(target: string, e: OutboxEntry, note: { target: string; reason: string }, targets: readonly string[]): string {
+    if (targets.length === 1) return this.deadLetter(e, note);
+    const parked = linkDeadLetter(e.path, join(this.deadLetterDir, target), { name: e.name, ...note });
+    if (targets.every((t) => this.settledFor(t, e))) this.finish(e, false);
+    return parked;
+  }
+
+  /** Objects in ready/ that every target settled (a crash came before they left it): finish them now. */
+  finishSettled(targets: readonly string[]): number {
+    let n = 0;
+    for (const e of this.pending()) {
+      if (!targets.every((t) => this.settledFor(t, e))) continue;
+      this.finish(e, targets.every((t) => this.deliveredTo(t).has(e.name)));
+      n++;
+    }
+    return n;
+  }
+
+  /** Every target settled `e`: delivered everywhere goes to sent/; else it leaves the queue (its refusals are parked). */
+  private finish(e: OutboxEntry, deliveredEverywhere: boolean): void {
+    if (deliveredEverywhere) this.markSent(e);
+    else {
+      unlinkSync(e.path);
+      fsyncDir(this.readyDir);
+    }
+    for (const set of this.delivered.values()) set.delete(e.name);
+  }
+
+  /**
+   * Delivery logs keep only names still queued (or parked for some target, which an administrator
+   * may move back into ready/: the targets that took it must not get it twice). Rewritten atomically.
+   */
+  private compactDeliveryLogs(): void {
+    if (!existsSync(this.deliveryDir)) return;
+    const live = new Set(readdirSync(this.readyDir));
+    for (const d of this.objectFolders().slice(3)) for (const f of readdirSync(d)) live.add(f);
+    for (const f of readdirSync(this.deliveryDir)) {
+      if (!f.endsWith('.log')) continue;
+      const path = join(this.deliveryDir, f);
+      const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+      const kept = lines.filter((l) => live.has(l));
+      if (kept.length === lines.length) continue;
+      writeFileAtomic(path, Buffer.from(kept.map((l) => `${l}\n`).join('')), { mode: 0o640, tmpDir: this.tmpDir });
+    }
   }
 }
