@@ -30,15 +30,19 @@ chmod 0755 "$stage" # the package's ./ is the target system's /
 app=$stage/opt/radseal
 
 # The application: what bin/radseal.js loads, and the files found beside it at run time
-# (package.json + asconfig.json mark the project folder; boards; the station config schema).
-mkdir -p "$app/bin" "$app/build" "$app/dist" "$app/host/config" "$app/node_modules"
+# (package.json + asconfig.json mark the project folder; boards; the data files under host/).
+mkdir -p "$app/bin" "$app/build" "$app/dist" "$app/node_modules"
 cp package.json package-lock.json asconfig.json "$app/"
 cp bin/radseal.js "$app/bin/"
 cp -r dist/host "$app/dist/host"
 find "$app/dist" -name '*.map' -delete
 cp build/core.wasm "$app/build/"
 cp -r boards "$app/boards"
-cp host/config/station.schema.json "$app/host/config/"
+# Every non-TypeScript file under host/ is read at run time from its source path (JSON
+# schemas, the audit message schema, the Orthanc plugin): copy them all, so a new one is never missed.
+while IFS= read -r -d '' f; do
+  install -D -m 0644 "host/$f" "$app/host/$f"
+done < <(cd host && find . -type f ! -name '*.ts' -print0)
 
 # Production dependencies exactly as npm resolves them without dev dependencies, copied from
 # this tree: no download at install time, and native addons (pkcs11js, serialport) as built.
