@@ -25,8 +25,8 @@ export interface CaptureOptions {
   board: Board;
   device: DeviceIdentity;
   outboxDir: string;
-  /** PACS: a C-STORE SCP or a STOW-RS endpoint (host/net/destination.ts). */
-  forward?: PacsTarget;
+  /** PACS: C-STORE SCPs or STOW-RS endpoints (host/net/destination.ts); each gets every object. */
+  forward?: PacsTarget | readonly PacsTarget[];
   watermarkKey?: Uint8Array;
   technologist?: TechnologistIdentity;
   /** Who is logged in now (host/capture/session-endpoint.ts): co-signs instead of `technologist` while someone is. */

@@ -8,6 +8,7 @@ import { withWorklistOptions, type WorklistOptionValues, type WorklistWiring } f
 import type { SessionEndpoint } from '../capture/session-endpoint.js';
 import { withStationOptions, type StationOptionValues } from './station-options.js';
 import type { LoadedDevice } from '../seal/device.js';
+import type { PacsTarget } from '../net/destination.js';
 import { dirname, join } from 'node:path';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .requiredOption('--cert <file>', 'device certificate')
     .option('--pin-env <var>', 'with a pkcs11: --key, the environment variable holding the token PIN')
     .requiredOption('--outbox <dir>', 'durable outbox folder (ready/ is the send queue)')
-    .option('--forward <AE@HOST:PORT|URL>', 'send every sealed object to PACS, in order, retrying until it is taken: C-STORE to AE@HOST:PORT, or DICOMweb STOW-RS to an http(s)://…/studies URL')
+    .option('--forward <AE@HOST:PORT|URL>', 'send every sealed object to PACS, in order, retrying until it is taken: C-STORE to AE@HOST:PORT, or DICOMweb STOW-RS to an http(s)://…/studies URL; repeat for several targets (each gets every object; one that is down holds back no other)', collect)
     .option('--port <port>', 'host-side serial path, or HOST:PORT for a TCP board (default: from the board)')
     .option('--wm-key <file>', 'site watermark key: embed the capture watermark')
     .option('--ecdsa-key <file>', 'device ECDSA P-256 key for a second signature DCMTK can verify (default with a board whose keys.ecdsaSignature is true: device-ecdsa.key beside --key)')
@@ -63,10 +64,10 @@ export function register(program: Command): void {
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: each device signature gets a Certified Timestamp (a TSA outage seals without one, and logs it)')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: TlsOptionValues & StationOptionValues & AuditSyslogOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
-      if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
-      const [{ loadBoard }, { CaptureService }, { parsePacsTarget }, { tlsFrom }, { worklistFor }, { sessionEndpointFor, withCallingAe, withoutTechnologistOf }, deviceModule, { isPkcs11Uri }, { loadWatermarkKey }] = await Promise.all([
-        import('../boards/board.js'), import('../capture/service.js'), import('../net/destination.js'), import('./tls-options.js'), import('./worklist.js'),
+    .action(async (o: TlsOptionValues & StationOptionValues & AuditSyslogOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string[]; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
+      if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward?.length) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
+      const [{ loadBoard }, { CaptureService }, { parseForwardTargets }, { tlsFrom }, { worklistFor }, { sessionEndpointFor, withCallingAe, withoutTechnologistOf }, deviceModule, { isPkcs11Uri }, { loadWatermarkKey }] = await Promise.all([
+        import('../boards/board.js'), import('../capture/service.js'), import('../net/forwarder.js'), import('./tls-options.js'), import('./worklist.js'),
         import('./station-options.js'), import('../seal/device.js'), import('../keys/pkcs11.js'), import('../keys/watermark-key.js'),
       ]);
       const { loadTechnologist, withEcdsa } = deviceModule;
@@ -76,7 +77,9 @@ export function register(program: Command): void {
       let svc: CaptureService;
       let sessions: SessionEndpoint | undefined;
       let worklist: WorklistWiring | undefined;
+      let targets: PacsTarget[] = [];
       try {
+        targets = withCallingAeAll(parseForwardTargets(o.forward, tlsFrom(o)), o.callingAe, withCallingAe);
         // A board (or explicit flags) turns on the second, DCMTK-verifiable device signature.
         if (o.ecdsaKey || o.ecdsaCert || board.keys.ecdsaSignature) {
           if (isPkcs11Uri(o.key) && !o.ecdsaKey) throw new Error(`board ${board.id} sets keys.ecdsaSignature, and the device key is on a token: give the ECDSA key file with --ecdsa-key (and --ecdsa-cert)`);
@@ -88,7 +91,7 @@ export function register(program: Command): void {
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
           technologistProvider: sessions?.technologist, withoutTechnologist: withoutTechnologistOf(o, board), keepSentDays: o.keepSentDays,
-          forward: o.forward ? withCallingAe(parsePacsTarget(o.forward, tlsFrom(o)), o.callingAe) : undefined,
+          forward: targets.length ? targets : undefined,
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
           timestampUrl: o.tsa,
           procedures: worklist?.desk,
@@ -100,13 +103,15 @@ export function register(program: Command): void {
       const summary = () => {
         const s = svc.status();
         logLine(`status: link ${s.linkUp ? 'up' : 'down'}; frames received ${s.received}, sealed ${s.sealed}, forwarded ${s.forwarded}, retried ${s.retried}, rejected ${s.rejected}, duplicates ${s.duplicates}${o.tsa ? `, timestamped ${s.timestamped}` : ''}; ${s.queued} queued for PACS${s.deadLettered ? `, ${s.deadLettered} refused by PACS (outbox dead-letter/)` : ''}`);
+        // Several targets: what waits for each, so a target that is down shows by name.
+        if (targets.length > 1) for (const t of svc.forwarder!.perTarget()) logLine(`status: ${t.target}: forwarded ${t.forwarded}, retried ${t.retried}, refused ${t.deadLettered}; ${t.queued} waiting${t.lastError ? `; last error: ${t.lastError}` : ''}`);
       };
       let atna;
       try {
         atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal capture', aeTitle: o.callingAe, sourceType: '2', defaultSpool: join(o.outbox, 'atna-spool'), logLine });
-        if (svc.forwarder && o.forward) {
+        if (svc.forwarder) {
           const [{ auditForwarding, targetParticipant }, { fileRefs }] = await Promise.all([import('../audit/emit.js'), import('../audit/dicom-refs.js')]);
-          auditForwarding(svc.forwarder, { sink: atna.sink, self: atna.self, target: targetParticipant(parsePacsTarget(o.forward)), refsOf: fileRefs });
+          for (const t of targets) auditForwarding(svc.forwarder.eventsFor(t), { sink: atna.sink, self: atna.self, target: targetParticipant(t), refsOf: fileRefs });
         }
         (await import('../audit/emit.js')).auditLoginRefusals(sessions, atna.sink, atna.self);
         await svc.start();
@@ -118,7 +123,7 @@ export function register(program: Command): void {
         closeDevice?.();
         throw err;
       }
-      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}${o.tlsKey ? ' over TLS' : ''}` : ''}`);
+      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.forward?.length ? `; forwarding to ${o.forward.join(', ')}${o.tlsKey ? ' (C-STORE over TLS)' : ''}` : ''}`);
       const timer = setInterval(summary, o.statusEvery * 1000);
       await new Promise<void>((res) => {
         process.once('SIGINT', res);
@@ -156,6 +161,17 @@ function loadCaptureDevice(
   if (pin === undefined) throw new Error(`environment variable ${pinEnv} (the token PIN) is not set`);
   const defaults = board.keys.store === 'pkcs11' ? { module: board.keys.pkcs11Module, token: board.keys.slotLabel } : undefined;
   return loadTokenDeviceIdentity(key, cert, pin, board.id, defaults);
+}
+
+/** A repeatable option's values, in the order given. */
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+/** The station's calling AE on every C-STORE target (a STOW-RS target has none; naming one for STOW targets alone is an error). */
+function withCallingAeAll(targets: PacsTarget[], callingAe: string | undefined, withCallingAe: (t: PacsTarget, ae: string | undefined) => PacsTarget): PacsTarget[] {
+  if (!callingAe || targets.every((t) => 'url' in t)) return targets.map((t) => withCallingAe(t, callingAe));
+  return targets.map((t) => ('url' in t ? t : withCallingAe(t, callingAe)));
 }
 
 function positiveInt(v: string, name: string): number {

@@ -1,7 +1,7 @@
 // `radseal proxy`: argument parsing and wiring only. The service (and the tag
 // dictionary it needs) is loaded when the command runs, so other commands do not pay for it.
 import type { Command } from 'commander';
-import { parsePacsTarget } from '../net/destination.js';
+import { parseForwardTargets } from '../net/forwarder.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { loadDeviceIdentity } from '../seal/device.js';
 import { loadWatermarkKey } from '../keys/watermark-key.js';
@@ -18,7 +18,7 @@ interface ProxyOptionValues extends TlsOptionValues, AuditSyslogOptionValues, Pi
   key: string;
   cert: string;
   outbox: string;
-  forward?: string;
+  forward?: string[];
   wmKey?: string;
   allowAe?: string[];
   tsa?: string;
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .requiredOption('--key <file>', 'device private key (PKCS#8 PEM, 0600)')
     .requiredOption('--cert <file>', 'device certificate')
     .requiredOption('--outbox <dir>', "durable outbox folder, the proxy's own (ready/ is the send queue)")
-    .option('--forward <AE@HOST:PORT|URL>', 'PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL')
+    .option('--forward <AE@HOST:PORT|URL>', 'PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL; repeat for several targets (each gets every object; one that is down holds back no other)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--wm-key <file>', 'site watermark key: mark native 16-bit monochrome pixels')
     .option('--allow-ae <AE[@address]>', 'only these calling AE titles may send, optionally from one address each (repeat, or comma-separate); default: any', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)])
     .option('--tsa <url>', 'RFC 3161 time-stamping authority for the device signature (an outage seals without one, and logs it)')
@@ -54,7 +54,7 @@ export function register(program: Command): void {
         host, port, aeTitle: o.ae, allowedCallers: o.allowAe, tls,
         device,
         outboxDir: o.outbox,
-        forward: o.forward ? parsePacsTarget(o.forward, /^https?:\/\//i.test(o.forward) ? undefined : tls) : undefined,
+        forward: o.forward?.length ? parseForwardTargets(o.forward, tls) : undefined,
         watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
         timestampUrl: o.tsa, tileSize: o.tileSize, log: logLine,
         technologist: sessions?.technologist,
@@ -62,7 +62,7 @@ export function register(program: Command): void {
       const atna = await (await import('../audit/service-audit.js')).startServiceAudit(o, { name: 'radseal proxy', aeTitle: o.ae, sourceType: '2', defaultSpool: join(o.outbox, 'atna-spool'), logLine });
       if (atna.sink !== (await import('../audit/emit.js')).noAuditSink) {
         const [{ auditForwarding, targetParticipant, dicomNode }, { objectRefs, fileRefs }] = await Promise.all([import('../audit/emit.js'), import('../audit/dicom-refs.js')]);
-        if (svc.forwarder && o.forward) auditForwarding(svc.forwarder, { sink: atna.sink, self: atna.self, target: targetParticipant(parsePacsTarget(o.forward)), refsOf: fileRefs });
+        for (const t of svc.forwarder?.targets ?? []) auditForwarding(svc.forwarder!.eventsFor(t), { sink: atna.sink, self: atna.self, target: targetParticipant(t), refsOf: fileRefs });
         svc.onAssociationRefused = (r) => atna.sink.emit({
           kind: 'security-alert', alert: 'refused-association', time: new Date(), outcome: 4, reporter: atna.self,
           performer: dicomNode(r.callingAe, r.address), subject: `dicom:${r.callingAe ?? '(TLS handshake)'}@${r.address ?? '?'}`, description: r.reason,
@@ -79,7 +79,7 @@ export function register(program: Command): void {
       (await import('../audit/emit.js')).auditLoginRefusals(sessions, atna.sink, atna.self);
       const bound = await svc.start();
       await sessions?.start();
-      logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward ? `; forwarding to ${o.forward}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
+      logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward?.length ? `; forwarding to ${o.forward.join(', ')}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
       const summary = () => {
         const s = svc.stats;
         logLine(`status: received ${s.received}, sealed ${s.sealed}, already signed ${s.alreadySigned}, duplicates ${s.duplicates}, refused ${s.refused}; forwarded ${svc.forwarder?.stats.forwarded ?? 0}; ${svc.outbox.pending().length} queued for PACS`);

@@ -90,6 +90,8 @@ function secretFiles(c: StationConfig): Array<{ what: string; path: string }> {
   if (c.keys?.['ecdsa-key']) files.push({ what: 'device ECDSA key', path: c.keys['ecdsa-key'] });
   if (c.keys?.['wm-key']) files.push({ what: 'watermark key', path: c.keys['wm-key'] });
   if (c.pacs?.['tls-key']) files.push({ what: 'TLS key', path: c.pacs['tls-key'] });
+  if (c.ris?.['worklist-tls-key']) files.push({ what: 'worklist TLS key', path: c.ris['worklist-tls-key'] });
+  if (c.ris?.['mpps-tls-key']) files.push({ what: 'MPPS TLS key', path: c.ris['mpps-tls-key'] });
   return files;
 }
 
@@ -378,42 +380,65 @@ async function echo(spec: string, ctx: DoctorContext, tls?: DicomTls): Promise<C
   }
 }
 
+/** A STOW-RS URL answers HTTP at all (any status: the endpoint is there). */
+async function httpAnswers(url: string, ctx: DoctorContext): Promise<CheckOutcome> {
+  try {
+    const res = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(ctx.timeoutMs) });
+    return pass(`${url} answered HTTP ${res.status}`);
+  } catch (err) {
+    const e = err as Error & { cause?: Error };
+    return fail(`${url} unreachable: ${e.cause?.message ?? e.message}`);
+  }
+}
+
+/** The TLS identity for one peer from three config keys, or undefined when none is set. */
+function tlsOf(key: string | undefined, cert: string | undefined, ca: string | undefined): DicomTls | undefined {
+  return key ? loadTls({ key, cert: cert!, ca: ca! }) : undefined;
+}
+
 export const pacsReachable: StationCheck = {
   name: 'pacs',
-  description: 'PACS answers: C-ECHO for a DICOM target (over TLS when configured), an HTTP answer for a STOW-RS URL.',
+  description: 'Every PACS target answers: C-ECHO for a DICOM target (over TLS when configured), an HTTP answer for a STOW-RS URL.',
   async run(ctx) {
     const p = ctx.config.pacs;
     if (!p) return skip('no PACS configured ([pacs] forward)');
-    if (/^https?:\/\//i.test(p.forward)) {
-      try {
-        const res = await fetch(p.forward, { method: 'GET', signal: AbortSignal.timeout(ctx.timeoutMs) });
-        return pass(`${p.forward} answered HTTP ${res.status}`);
-      } catch (err) {
-        const e = err as Error & { cause?: Error };
-        return fail(`${p.forward} unreachable: ${e.cause?.message ?? e.message}`);
-      }
-    }
+    const targets = typeof p.forward === 'string' ? [p.forward] : p.forward;
     let tls: DicomTls | undefined;
     try {
-      tls = p['tls-key'] ? loadTls({ key: p['tls-key'], cert: p['tls-cert']!, ca: p['tls-ca']! }) : undefined;
+      tls = tlsOf(p['tls-key'], p['tls-cert'], p['tls-ca']);
     } catch (err) {
       return fail(errorText(err));
     }
-    return echo(p.forward, ctx, tls);
+    // Each target on its own: the objects wait in the outbox for any one that does not answer.
+    const outcomes: CheckOutcome[] = [];
+    for (const t of targets) outcomes.push(/^https?:\/\//i.test(t) ? await httpAnswers(t, ctx) : await echo(t, ctx, tls));
+    return allOf(outcomes);
   },
 };
 
-export const worklistReachable: StationCheck = {
-  name: 'worklist',
-  description: 'The modality worklist SCP answers C-ECHO.',
-  run: (ctx) => (ctx.config.ris?.worklist ? echo(ctx.config.ris.worklist, ctx) : skip('no worklist configured ([ris] worklist)')),
-};
+/** A RIS peer ([ris] worklist or mpps), over TLS when its three TLS keys are set. */
+function risCheck(name: 'worklist' | 'mpps', what: string): StationCheck {
+  return {
+    name,
+    description: `The ${what} SCP answers C-ECHO (over TLS when configured).`,
+    async run(ctx) {
+      const r = ctx.config.ris;
+      const spec = r?.[name];
+      if (!spec) return skip(`no ${what} configured ([ris] ${name})`);
+      let tls: DicomTls | undefined;
+      try {
+        tls = tlsOf(r[`${name}-tls-key`], r[`${name}-tls-cert`], r[`${name}-tls-ca`]);
+      } catch (err) {
+        return fail(`[ris] ${name}-tls-*: ${errorText(err)}`);
+      }
+      return echo(spec, ctx, tls);
+    },
+  };
+}
 
-export const mppsReachable: StationCheck = {
-  name: 'mpps',
-  description: 'The MPPS SCP answers C-ECHO.',
-  run: (ctx) => (ctx.config.ris?.mpps ? echo(ctx.config.ris.mpps, ctx) : skip('no MPPS configured ([ris] mpps)')),
-};
+export const worklistReachable = risCheck('worklist', 'modality worklist');
+
+export const mppsReachable = risCheck('mpps', 'MPPS');
 
 export const tsaAnswers: StationCheck = {
   name: 'tsa',

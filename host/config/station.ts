@@ -22,8 +22,13 @@ export interface StationConfig {
   path: string;
   station?: { 'device-id': string; name?: string; board?: string; 'calling-ae'?: string; 'service-user'?: string };
   keys?: { key?: string; cert?: string; 'pin-env'?: string; 'ecdsa-key'?: string; 'ecdsa-cert'?: string; trust?: string; 'wm-key'?: string };
-  pacs?: { forward: string; 'tls-key'?: string; 'tls-cert'?: string; 'tls-ca'?: string };
-  ris?: { worklist?: string; 'worklist-station'?: string; mpps?: string };
+  /** One PACS target or several (each gets every object); [pacs] TLS secures every C-STORE target. */
+  pacs?: { forward: string | string[]; 'tls-key'?: string; 'tls-cert'?: string; 'tls-ca'?: string };
+  ris?: {
+    worklist?: string; 'worklist-station'?: string; mpps?: string;
+    'worklist-tls-key'?: string; 'worklist-tls-cert'?: string; 'worklist-tls-ca'?: string;
+    'mpps-tls-key'?: string; 'mpps-tls-cert'?: string; 'mpps-tls-ca'?: string;
+  };
   tsa?: { url: string };
   technologist?: { dir?: string; 'when-nobody-logged-in'?: 'device-only' | 'hold'; 'idle-minutes'?: number };
   outbox?: { dir: string; 'min-free'?: number | string; 'keep-sent-days'?: number };
@@ -78,6 +83,12 @@ export const STATION_OPTIONS: readonly StationOption[] = [
   { section: 'ris', key: 'worklist', option: 'worklist' },
   { section: 'ris', key: 'worklist-station', option: 'worklist-station' },
   { section: 'ris', key: 'mpps', option: 'mpps' },
+  { section: 'ris', key: 'worklist-tls-key', option: 'worklist-tls-key', isPath: true },
+  { section: 'ris', key: 'worklist-tls-cert', option: 'worklist-tls-cert', isPath: true },
+  { section: 'ris', key: 'worklist-tls-ca', option: 'worklist-tls-ca', isPath: true },
+  { section: 'ris', key: 'mpps-tls-key', option: 'mpps-tls-key', isPath: true },
+  { section: 'ris', key: 'mpps-tls-cert', option: 'mpps-tls-cert', isPath: true },
+  { section: 'ris', key: 'mpps-tls-ca', option: 'mpps-tls-ca', isPath: true },
   { section: 'tsa', key: 'url', option: 'tsa' },
   { section: 'technologist', key: 'dir', option: 'technologists', isPath: true },
   { section: 'technologist', key: 'when-nobody-logged-in', option: 'without-technologist' },
@@ -117,15 +128,20 @@ function validate(): Validate {
   return validator;
 }
 
-/** A JSON pointer as the TOML key a person wrote: /keys/pin-env → keys.pin-env. */
-const tomlKey = (pointer: string) => pointer.split('/').filter(Boolean).join('.');
+/** A JSON pointer as the TOML key a person wrote: /keys/pin-env → keys.pin-env, /pacs/forward/1 → pacs.forward[1]. */
+const tomlKey = (pointer: string) => pointer.split('/').filter(Boolean).map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i ? `.${p}` : p)).join('');
 
 /** One line per failing field, in the words of the schema's descriptions where it has them. */
 function describeErrors(errors: AjvError[]): string[] {
-  // A value that fits none of a oneOf's shapes is one mistake: say what is expected, once.
+  // A value that fits none of a oneOf's shapes is one mistake: say what is expected, once; when
+  // it has the right shape (a list) and an item is wrong, name that item instead.
   const oneOfAt = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  // A list of the right items that breaks a list rule (empty, an item twice) says so itself.
+  const LIST_RULES = ['minItems', 'uniqueItems'];
+  const listRuleAt = new Set(errors.filter((e) => LIST_RULES.includes(e.keyword)).map((e) => e.instancePath));
+  const deeper = (path: string) => listRuleAt.has(path) || errors.some((e) => e.instancePath.startsWith(`${path}/`));
   const msgs = errors
-    .filter((e) => e.keyword === 'oneOf' || !oneOfAt.has(e.instancePath))
+    .filter((e) => (e.keyword === 'oneOf' ? !deeper(e.instancePath) : LIST_RULES.includes(e.keyword) || !oneOfAt.has(e.instancePath)))
     .map((e) => {
       const where = tomlKey(e.instancePath);
       const at = (k: string) => (where ? `${where}.${k}` : k);

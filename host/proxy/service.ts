@@ -26,7 +26,8 @@ export interface ProxyOptions {
   tls?: DicomTls;
   device: DeviceIdentity;
   outboxDir: string;
-  forward?: PacsTarget;
+  /** PACS targets; each gets every object (host/net/forwarder.ts). */
+  forward?: PacsTarget | readonly PacsTarget[];
   watermarkKey?: Uint8Array;
   /** The technologist logged in at this workstation now, if any: co-signs what arrives. */
   technologist?: () => TechnologistIdentity | undefined;

@@ -27,7 +27,7 @@ function program(seen: Record<string, unknown>[]): Command {
   const keep = (o: Record<string, unknown>) => void seen.push(o);
   p.command('capture')
     .requiredOption('--key <file>', 'device key').requiredOption('--cert <file>', 'cert').requiredOption('--outbox <dir>', 'outbox')
-    .option('--board <b>', 'board').option('--forward <t>', 'pacs').option('--tsa <url>', 'tsa')
+    .option('--board <b>', 'board').option('--forward <t>', 'pacs', (v: string, prev: string[] = []) => [...prev, v]).option('--tsa <url>', 'tsa')
     .option('--status-every <s>', 'interval', (v) => Number(v), 30)
     .action(keep);
   p.command('ingest')
@@ -77,7 +77,7 @@ test('station settings become option defaults by option name; paths are relative
   assert.equal(o.cert, '/etc/radseal/keys/device.crt');
   assert.equal(o.outbox, '/var/lib/radseal/outbox');
   assert.equal(o.board, 'sim-pty');
-  assert.equal(o.forward, 'PACS@pacs.hospital:11112');
+  assert.deepEqual(o.forward, ['PACS@pacs.hospital:11112']);
   assert.equal(o.tsa, 'http://tsa.hospital/tsa');
   assert.equal(o.statusEvery, 30, 'built-in default kept when the file is silent');
   const t = await runWith(['tech', 'login', '--config', file]);
@@ -92,10 +92,10 @@ forward = "OTHER@10.0.0.9:104"
 status-every = 5
 `);
   const fromFile = await runWith(['capture', '--config', file]);
-  assert.equal(fromFile.forward, 'OTHER@10.0.0.9:104');
+  assert.deepEqual(fromFile.forward, ['OTHER@10.0.0.9:104']);
   assert.equal(fromFile.statusEvery, 5, 'a TOML number goes through the option parser like the argv string');
   const fromCli = await runWith(['capture', '--config', file, '--forward', 'CLI@127.0.0.1:1', '--status-every', '7', '--key', '/k']);
-  assert.equal(fromCli.forward, 'CLI@127.0.0.1:1');
+  assert.deepEqual(fromCli.forward, ['CLI@127.0.0.1:1']);
   assert.equal(fromCli.statusEvery, 7);
   assert.equal(fromCli.key, '/k');
 });
@@ -119,8 +119,8 @@ allow-missing-crl = true
   await assert.rejects(runWith(['ingest', '--config', badSize]), /\[ingest\] max-object-bytes: --max-object-bytes must be like 512MiB, got "lots"/);
   const badSwitch = configFile('[ingest]\nallow-missing-crl = "yes"\n');
   await assert.rejects(runWith(['ingest', '--config', badSwitch]), /\[ingest\] allow-missing-crl: --allow-missing-crl is a switch: write true or false/);
-  const badList = configFile('[capture]\nforward = ["A@h:1", "B@h:2"]\n');
-  await assert.rejects(runWith(['capture', '--config', badList, '--key', 'k', '--cert', 'c', '--outbox', 'o']), /\[capture\] forward: --forward takes a single value/);
+  const badList = configFile('[capture]\ntsa = ["http://a/", "http://b/"]\n');
+  await assert.rejects(runWith(['capture', '--config', badList, '--key', 'k', '--cert', 'c', '--outbox', 'o']), /\[capture\] tsa: --tsa takes a single value/);
 });
 
 test('a required option may come from the file; when it comes from nowhere, the error names the section to put it in', async () => {
@@ -179,7 +179,7 @@ test('schema errors name every failing field, with what is expected', () => {
     assert.deepEqual(lines.sort(), [
       'keys.cert: required field missing (keys.key needs it)',
       'outbox.min-free: must be bytes: 1073741824, "512MiB", "2GiB", got "plenty"',
-      'pacs.forward: must be AE@HOST:PORT (C-STORE) or an http(s)://…/studies URL (STOW-RS), got "nope"',
+      'pacs.forward: must be AE@HOST:PORT (C-STORE) or an http(s)://…/studies URL (STOW-RS), or a list of them, got "nope"',
       'ris.worklist-station: must be DICOM AE title: 1 to 16 characters, no backslash, got "A\\\\B"',
       'station.devic-id: unknown field',
       'station.device-id: required field missing',
@@ -201,7 +201,7 @@ test('without --config, $RADSEAL_CONFIG names the file', async () => {
   process.env.RADSEAL_CONFIG = file;
   try {
     const o = await runWith(['capture']);
-    assert.equal(o.forward, 'PACS@pacs.hospital:11112');
+    assert.deepEqual(o.forward, ['PACS@pacs.hospital:11112']);
   } finally {
     delete process.env.RADSEAL_CONFIG;
   }
@@ -211,4 +211,45 @@ test('a PKCS#11 key URI is kept as written, not read as a path', () => {
   const config = loadStationConfig(configFile('[station]\ndevice-id = "DX-1"\n[keys]\nkey = "pkcs11:token=DX%201;object=device"\ncert = "device.crt"\npin-env = "PIN"\n'));
   assert.equal(config.keys?.key, 'pkcs11:token=DX%201;object=device');
   assert.equal(config.keys?.cert, join(dir, 'device.crt'));
+});
+
+test('[pacs] forward takes a list of targets: each reaches --forward in order; a bad item is named by its place', async () => {
+  const file = configFile(STATION.replace('forward = "PACS@pacs.hospital:11112"', 'forward = ["PACS@pacs.hospital:11112", "VNA@vna.hospital:104", "https://cloud.example/dicomweb/studies"]'));
+  const o = await runWith(['capture', '--config', file]);
+  assert.deepEqual(o.forward, ['PACS@pacs.hospital:11112', 'VNA@vna.hospital:104', 'https://cloud.example/dicomweb/studies']);
+  const cli = await runWith(['capture', '--config', file, '--forward', 'ONLY@127.0.0.1:1']);
+  assert.deepEqual(cli.forward, ['ONLY@127.0.0.1:1'], 'the command line replaces the list, it does not add to it');
+  assert.throws(() => checkStationConfig({ pacs: { forward: ['PACS@pacs:104', 'pacs02'] } }, 'radseal.toml'),
+    /invalid station config:\n {2}pacs\.forward\[1\]: must be AE@HOST:PORT \(C-STORE\) or an http\(s\):\/\/…\/studies URL \(STOW-RS\), got "pacs02"$/);
+  assert.throws(() => checkStationConfig({ pacs: { forward: ['PACS@pacs:104', 'PACS@pacs:104'] } }, 'radseal.toml'), /invalid station config:\n {2}pacs\.forward: must NOT have duplicate items[^\n]*$/);
+  assert.throws(() => checkStationConfig({ pacs: { forward: [] } }, 'radseal.toml'), /pacs\.forward: must NOT have fewer than 1 items/);
+});
+
+test('[ris] worklist and MPPS TLS: all three files or none, each with its peer; they reach capture\'s options as paths', () => {
+  assert.throws(() => checkStationConfig({ ris: { worklist: 'RIS@ris:104', 'worklist-tls-key': 'k', 'mpps-tls-ca': 'ca' } }, 'radseal.toml'), (e: Error) => {
+    const lines = e.message.split('\n').slice(1).map((l) => l.trim()).sort();
+    assert.deepEqual(lines, [
+      'ris.mpps-tls-cert: required field missing (ris.mpps-tls-ca needs it)',
+      'ris.mpps-tls-key: required field missing (ris.mpps-tls-ca needs it)',
+      'ris.worklist-tls-ca: required field missing (ris.worklist-tls-key needs it)',
+      'ris.worklist-tls-cert: required field missing (ris.worklist-tls-key needs it)',
+    ]);
+    return true;
+  });
+  const config = loadStationConfig(configFile(`${STATION}
+[ris]
+worklist = "RIS@ris.hospital:104"
+mpps = "RIS@ris.hospital:104"
+worklist-tls-key = "keys/ris-client.key"
+worklist-tls-cert = "keys/ris-client.crt"
+worklist-tls-ca = "/etc/radseal/ris-ca.pem"
+mpps-tls-key = "keys/ris-client.key"
+mpps-tls-cert = "keys/ris-client.crt"
+mpps-tls-ca = "/etc/radseal/ris-ca.pem"
+`));
+  const d = commandDefaults(config, ['capture']);
+  assert.equal(d.get('worklist-tls-key')?.value, join(dir, 'keys/ris-client.key'));
+  assert.equal(d.get('worklist-tls-ca')?.value, '/etc/radseal/ris-ca.pem');
+  assert.equal(d.get('mpps-tls-cert')?.value, join(dir, 'keys/ris-client.crt'));
+  assert.equal(d.get('mpps-tls-cert')?.from, '[ris] mpps-tls-cert');
 });
