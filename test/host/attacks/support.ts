@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeIdentities, sealTo, testFrame, run, type Identities } from '../dicom/fixtures.js';
-import { radseal } from '../support/run.js';
+import { jsonLines, radseal } from '../support/run.js';
 // Namespace imports: the verifier's entry point is being moved between these two files.
 import * as verifyModule from '../../../host/ingest/verify.js';
 import * as watermarkModule from '../../../host/ingest/verify.js';
@@ -93,13 +93,13 @@ export function dcmtkPixels(file: string, outDir: string): Buffer {
 /** `radseal verify --json` on the built CLI: exit code and one report per file. */
 export function verifyCli(files: string[], trustPem: string, ...extra: string[]): { code: number; reports: Array<{ file: string; verdict: string; reasons: string[] }>; stderr: string } {
   const r = radseal('verify', ...files, '--trust', trustPem, '--json', ...extra);
-  let parsed: unknown;
+  let reports: Array<{ file: string; verdict: string; reasons: string[] }> = [];
   try {
-    parsed = JSON.parse(r.stdout);
+    reports = jsonLines(r.stdout);
   } catch {
-    assert.fail(`verify --json printed no JSON (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 2000)}`);
+    assert.fail(`verify --json printed no JSON Lines (exit ${r.code}): ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 2000)}`);
   }
-  const reports = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ file: string; verdict: string; reasons: string[] }>;
+  assert.equal(reports.length, files.length, `one JSON line per file: ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 2000)}`);
   return { code: r.code, reports, stderr: r.stderr };
 }
 

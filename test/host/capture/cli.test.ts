@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../../host/core/wasm.js';
-import { startRadseal } from '../support/run.js';
+import { jsonLines, startRadseal } from '../support/run.js';
 import { baseFor, exposeFrame } from '../../../host/sim/frames.js';
 import { testBoard } from '../link/harness.js';
 
@@ -49,7 +49,7 @@ test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: 
     assert.equal(files.length, FRAMES);
     const ver = await startRadseal(['verify', '--trust', cert, '--json', ...files], { children }).done;
     assert.equal(ver.code, 0, ver.out);
-    const reports = JSON.parse(ver.out) as Array<{ verdict: string; capture: { deviceId: string; rawSha256: string } }>;
+    const reports = jsonLines<{ verdict: string; capture: { deviceId: string; rawSha256: string } }>(ver.stdout);
     assert.equal(reports.length, FRAMES);
     // The simulator's frames are deterministic: exposure n uses seed start+n+1 (n < 4 distinct).
     const base = baseFor(512, 512);

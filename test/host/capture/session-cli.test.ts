@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, radseal, startRadseal, tempDir } from '../support/run.js';
+import { ROOT, jsonLines, radseal, startRadseal, tempDir } from '../support/run.js';
 import { generateDeviceKey, generateTechnologistKey } from '../../../host/keys/provision.js';
 import { testBoard } from '../link/harness.js';
 import { freePort } from '../net/storescp.js';
@@ -57,7 +57,9 @@ test('CLI: capture holds an exposure while nobody is logged in; tech login (PIN 
   writeFileSync(join(dir, 'trust.pem'), readFileSync(keys.cert, 'utf8') + readFileSync(tech.cert, 'utf8'));
   const v = radseal('verify', '--trust', join(dir, 'trust.pem'), '--require-technologist', '--json', ...files);
   assert.equal(v.code, 0, v.stdout);
-  for (const r of JSON.parse(v.stdout) as Array<{ verdict: string; technologist: { signer: string } }>) {
+  const reports = jsonLines<{ verdict: string; technologist: { signer: string } }>(v.stdout);
+  assert.equal(reports.length, files.length);
+  for (const r of reports) {
     assert.equal(r.verdict, 'authentic');
     assert.equal(r.technologist.signer, 'T300');
   }

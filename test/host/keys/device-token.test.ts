@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { radseal, run, tempDir, ROOT, type Run } from '../support/run.js';
+import { jsonLines, radseal, run, tempDir, ROOT, type Run } from '../support/run.js';
 import { SOFTHSM_MODULE, useSoftHsm } from '../support/softhsm.js';
 import { openPkcs11Signer, parsePkcs11Uri } from '../../../host/keys/pkcs11.js';
 import { parseCertificate } from '../../../host/keys/certs.js';
@@ -187,7 +187,9 @@ test('capture with a keys.store "pkcs11" board over a socat pty: module and toke
   assert.equal(files.length, FRAMES);
   const ver = cli('verify', '--trust', trust, '--json', ...files);
   assert.equal(ver.code, 0, ver.stdout + ver.stderr);
-  for (const r of JSON.parse(ver.stdout) as Array<{ verdict: string; capture: { deviceId: string } }>) {
+  const reports = jsonLines<{ verdict: string; capture: { deviceId: string } }>(ver.stdout);
+  assert.equal(reports.length, files.length);
+  for (const r of reports) {
     assert.equal(r.verdict, 'authentic');
     assert.equal(r.capture.deviceId, DEVICE);
   }

@@ -9,7 +9,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import dicomParser from 'dicom-parser';
 import { makePhantom } from '../../../host/image/phantom.js';
 import { decodeGrayPng, encodeGrayPng } from '../../../host/image/png.js';
-import { radseal, run, tempDir, PYTHON, SHARED_RADIOGRAPHS } from '../support/run.js';
+import { jsonLines, radseal, run, tempDir, PYTHON, SHARED_RADIOGRAPHS } from '../support/run.js';
 
 const dir = tempDir();
 const keys = join(dir, 'keys');
@@ -162,11 +162,11 @@ test('a truncated file → invalid with a clear reason and no stack trace, exit 
   }
 });
 
-test('several files: an array, exit 1 when any is not authentic; unreadable file or missing trust: exit 2', () => {
+test('several files: one JSON line each, exit 1 when any is not authentic; unreadable file or missing trust: exit 2', () => {
   const f = join(dir, 'bitflip.dcm');
   const r = radseal('verify', sealed, f, '--trust', join(keys, 'device.crt'), '--json');
   assert.equal(r.code, 1);
-  const arr = JSON.parse(r.stdout);
+  const arr = jsonLines<{ verdict: string }>(r.stdout);
   assert.deepEqual(arr.map((x: { verdict: string }) => x.verdict), ['authentic', 'tampered']);
   assert.equal(radseal('verify', join(dir, 'nope.dcm'), '--trust', join(keys, 'device.crt')).code, 2);
   assert.equal(radseal('verify', sealed).code, 2);

@@ -52,6 +52,11 @@ export function startRadseal(args: string[], opts: { input?: string; children?: 
   return { proc, output: () => out, done: new Promise((res) => proc.once('exit', (code) => res({ code: code ?? -1, stdout, stderr, out }))) };
 }
 
+/** JSON Lines output (`--json` of verify and other batch commands): one parsed value per line. */
+export function jsonLines<T = unknown>(text: string): T[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
 /** A temp folder removed after the test file finishes. */
 export function tempDir(prefix = 'radseal-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
