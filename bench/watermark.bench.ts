@@ -142,7 +142,7 @@ const targetAttacks: Array<[string, (m: GrayImage) => GrayImage]> = [
   ] as Array<[string, (m: GrayImage) => GrayImage]> : []),
   ['Gaussian noise σ = 1% of range', (m) => addGaussianNoise(m, 0.01 * (2 ** m.bitsStored - 1), 1 + Math.floor(rnd() * 1e6))],
 ];
-/** DESIGN §4 calibrates the accepted JPEG 2000 rate by its error (20:1 on RG3: 58.3 dB): the highest rate that keeps this frame at ≥ 58 dB. */
+/** DESIGN §4 calibrates the accepted JPEG 2000 rate by its error (20:1 on RG3: 58.3 dB): the highest rate that keeps this frame at ≥ 58 dB (3:1 when none does). */
 function clinicalJ2k(m: GrayImage): GrayImage {
   const maxv = 2 ** m.bitsStored - 1;
   let last = m;
