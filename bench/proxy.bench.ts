@@ -17,7 +17,7 @@
 //
 //   npm run bench:proxy    (in a private network namespace: storescp listens on every interface)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -106,7 +106,13 @@ for (let i = 0; i < OBJECTS; i++) {
 must(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'keygen', '--id', 'BENCH-PROXY', '--out', join(dir, 'keys')]);
 must(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'watermark', 'keygen', '--out', join(dir, 'wm.key')]);
 
-interface Figures { perObjectMs: number; endToEndPerS: number }
+interface Figures { perObjectMs: number; endToEndPerS: number; cpuMsPerObject?: number }
+
+/** CPU time (user + system, every thread) a process has used so far, in ms: less at the mercy of the machine's load than wall time. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in clock ticks (USER_HZ 100)
+}
 
 async function direct(rep: number): Promise<Figures> {
   const into = join(dir, `direct-${rep}`);
@@ -127,12 +133,14 @@ async function viaProxy(rep: number, watermark: boolean, root = ROOT): Promise<F
     '--forward', `PACS@127.0.0.1:${pacsPort}`, ...(watermark ? ['--wm-key', join(dir, 'wm.key')] : [])], { stdio: 'ignore' });
   children.push(p);
   await listening(port);
+  const cpu0 = cpuMs(p.pid!);
   const t0 = performance.now();
   const ms = await sendBatch(port, 'RADPROXY', files);
   await until('proxied batch at PACS', () => count(into) >= OBJECTS);
   const total = performance.now() - t0;
+  const cpu = cpuMs(p.pid!) - cpu0;
   p.kill('SIGTERM');
-  return { perObjectMs: ms / OBJECTS, endToEndPerS: OBJECTS / (total / 1000) };
+  return { perObjectMs: ms / OBJECTS, endToEndPerS: OBJECTS / (total / 1000), cpuMsPerObject: cpu / OBJECTS };
 }
 
 type Path = 'direct' | 'proxy' | 'proxyWm' | 'baseline' | 'baselineWm';
@@ -147,16 +155,17 @@ for (let rep = 0; rep < REPS; rep++) {
   if (WITH_WM) runs.proxyWm.push(await viaProxy(rep, true));
   if (WITH_WM && BASELINE) runs.baselineWm.push(await viaProxy(rep, true, BASELINE));
 }
-const fig = (k: Path) => ({ ms: median(runs[k].map((r) => r.perObjectMs)), perS: median(runs[k].map((r) => r.endToEndPerS)) });
+const fig = (k: Path) => ({ ms: median(runs[k].map((r) => r.perObjectMs)), perS: median(runs[k].map((r) => r.endToEndPerS)), cpu: k === 'direct' ? undefined : median(runs[k].map((r) => r.cpuMsPerObject!)) });
 const d = fig('direct');
-console.log('| path | C-STORE latency per object (modality sees) | × direct | added per object | objects/s end to end |');
-console.log('|---|---|---|---|---|');
+console.log('| path | C-STORE latency per object (modality sees) | × direct | added per object | objects/s end to end | proxy CPU per object (receive, seal, write, forward) |');
+console.log('|---|---|---|---|---|---|');
 const paths: Array<[string, Path]> = [['storescu → storescp (direct)', 'direct'], ['storescu → radseal proxy → storescp', 'proxy'], ['… baseline tree', 'baseline'],
   ['… with the site watermark (--wm-key)', 'proxyWm'], ['… with the site watermark, baseline tree', 'baselineWm']];
 for (const [name, k] of paths) {
   if (!runs[k].length) continue;
   const f = fig(k);
-  console.log(`| ${name} | ${f.ms.toFixed(0)} ms | ${(f.ms / d.ms).toFixed(2)} | ${k === 'direct' ? '—' : `${(f.ms - d.ms).toFixed(0)} ms`} | ${f.perS.toFixed(2)} |`);
+  console.log(`| ${name} | ${f.ms.toFixed(0)} ms | ${(f.ms / d.ms).toFixed(2)} | ${k === 'direct' ? '—' : `${(f.ms - d.ms).toFixed(0)} ms`} | ${f.perS.toFixed(2)} | ${f.cpu === undefined ? '—' : `${f.cpu.toFixed(0)} ms`} |`);
 }
 console.log(`(target: ≤ 1.5× direct; all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).filter(([, v]) => v.length).map(([k, v]) => [k, v.map((r) => Math.round(r.perObjectMs))])))} ms per object)`);
+console.log(`(proxy CPU per object, all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).filter(([k, v]) => v.length && k !== 'direct').map(([k, v]) => [k, v.map((r) => Math.round(r.cpuMsPerObject!))])))} ms)`);
 process.exit(0);

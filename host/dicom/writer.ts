@@ -141,6 +141,49 @@ export function encodePart10(meta: FileMeta, ds: DataSet): Uint8Array {
   return out;
 }
 
+const PIXEL_DATA = tag(0x7fe0, 0x0010);
+
+/**
+ * encodePart10 without copying the native Pixel Data value (19 MB for a large
+ * radiograph) when that value lies in a buffer with room before and after it, as a
+ * received object does (host/net/scp.ts `room`): the file is encoded around the
+ * value where it lies, overwriting the rest of that buffer, and is a view of it.
+ * Only for a caller that owns the buffer and needs none of its other bytes any
+ * more. Null when there is not room enough (then encodePart10 copies).
+ */
+export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet): Uint8Array | null {
+  const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
+  const pixel = ds[at];
+  const value = pixel?.value;
+  if (!pixel || !value || pixel.fragments || !hasLongLength(pixel.vr) || value.length % 2) return null;
+  const before = ds.slice(0, at);
+  const after = ds.slice(at + 1);
+  if (before.some((e) => e.tag >= PIXEL_DATA) || after.some((e) => e.tag <= PIXEL_DATA)) throw new Error('data set elements out of tag order');
+  const metaGroup = fileMetaGroup(meta);
+  const headLength = 132 + dataSetLength(metaGroup) + dataSetLength(before) + 12;
+  const tailLength = dataSetLength(after);
+  const start = value.byteOffset - headLength;
+  const end = value.byteOffset + value.length + tailLength;
+  if (start < 0 || end > value.buffer.byteLength) return null;
+  // Head and tail are encoded apart first: their elements' values may lie in the bytes about to be overwritten.
+  const head = new Uint8Array(headLength);
+  const dv = new DataView(head.buffer);
+  head.set([0x44, 0x49, 0x43, 0x4d], 128); // "DICM"
+  let off = writeDataSet(head, dv, 132, metaGroup);
+  off = writeDataSet(head, dv, off, before);
+  off = writeTag(dv, off, PIXEL_DATA);
+  head[off] = pixel.vr.charCodeAt(0);
+  head[off + 1] = pixel.vr.charCodeAt(1);
+  dv.setUint16(off + 2, 0, true);
+  dv.setUint32(off + 4, value.length, true);
+  if (off + 8 !== headLength) throw new Error('internal: Part 10 head length mismatch');
+  const tail = encodeDataSet(after);
+  const out = new Uint8Array(value.buffer, start, end - start);
+  out.set(head, 0);
+  out.set(tail, headLength + value.length);
+  return out;
+}
+
 /**
  * A Part 10 file around data set bytes already encoded (as received over the
  * network): the bytes are kept exactly, since signatures cover them; only the

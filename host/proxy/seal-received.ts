@@ -10,7 +10,7 @@ import { attestationElements, ATTESTATION_TAGS, SOURCE_RECEIVED_BY_DICOM, type P
 import { withDictionaryVrs } from '../dicom/dictionary.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue } from '../dicom/signatures.js';
 import { signableTags, TAGS } from '../dicom/mac.js';
-import { encodeFragments, encodePart10 } from '../dicom/writer.js';
+import { encodeFragments, encodePart10, encodePart10AroundPixels } from '../dicom/writer.js';
 import { decodeString, decodeUS, sq, str } from '../dicom/values.js';
 import { OPERATOR_ID_SCHEME } from '../dicom/dx.js';
 import { UID } from '../dicom/uids.js';
@@ -39,6 +39,12 @@ export interface ReceivedForSealing {
    * the data set starts in `part10`: used only when it covers exactly the bytes read as Pixel Data.
    */
   streamed?: { pixels: ReceivedPixelDigest; dataSetOffset: number };
+  /**
+   * The caller needs none of `part10`'s buffer but the Pixel Data value after this: the sealed file
+   * may be encoded around that value where it lies (no copy of it), overwriting the rest. Only
+   * taken when the streamed digest located the value (so the caller knows which bytes stay).
+   */
+  mayOverwrite?: boolean;
 }
 
 export interface ProxySealOptions {
@@ -233,6 +239,7 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
   let storedPixelHash: Uint8Array;
   let native: NativeResult | undefined;
   let hashedOnArrival = false;
+  let inPlace = false;
   if (pixelElement.fragments) {
     // Sealed as the stream received: no mark (it would need decoding and re-encoding), no tiles.
     receivedPixelHash = storedPixelHash = sha256(encodeFragments(pixelElement.fragments));
@@ -246,6 +253,7 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
     hashedOnArrival = streamed !== undefined;
     native = sealNativePixels(value, g, o, input.serial, streamed);
     storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : sha256(native.stored);
+    inPlace = !!input.mayOverwrite && streamed !== undefined && native.stored === value;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
   }
   const captureTime = o.captureTime ?? new Date();
@@ -293,6 +301,7 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
 
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
-  const bytes = encodePart10({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe }, ds);
+  const meta = { sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe };
+  const bytes = (inPlace ? encodePart10AroundPixels(meta, ds) : null) ?? encodePart10(meta, ds);
   return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival };
 }

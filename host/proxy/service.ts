@@ -15,6 +15,7 @@ import { ReceivedJournal } from './journal.js';
 import { Refusal } from './refusal.js';
 import { sealReceived } from './seal-received.js';
 import { DataSetDigester } from './stream-digest.js';
+import { warmTileThread } from './tile-thread.js';
 
 export interface ProxyOptions {
   host: string;
@@ -47,6 +48,8 @@ export interface ProxyStats {
   timestamped: number;
   /** Sealed objects whose pixels were hashed while they arrived (host/proxy/stream-digest.ts). */
   hashedOnArrival: number;
+  /** Sealed objects whose file was encoded around the received pixels, in their buffer (no copy of them). */
+  encodedInPlace: number;
 }
 
 const TSA_TIMEOUT_MS = 3000;
@@ -56,7 +59,7 @@ export class ProxyService {
   readonly outbox: Outbox;
   readonly journal: ReceivedJournal;
   readonly forwarder: Forwarder | null;
-  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0 };
+  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0, encodedInPlace: 0 };
   private scp: StoreScp | null = null;
   /** Told of every object the modality sent and what it was answered (the audit trail). */
   onAnswered: ((obj: ReceivedObject, answer: StoreAnswer) => void) | null = null;
@@ -83,10 +86,13 @@ export class ProxyService {
     const pending = this.outbox.pending().length;
     if (pending) this.log(`proxy: ${pending} sealed object(s) waiting in the outbox from before`);
     this.forwarder?.start();
+    if (this.tileSize > 0) warmTileThread();
     this.scp = await startStoreScp({
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
       // Hashes (journal key, pixels as received, tile table) are made while the fragments arrive.
       observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.tileSize),
+      // Room for the sealed file around the received pixels (meta, attestation and tile table before, signatures after).
+      room: (bytes) => ({ before: 65536 + (this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0), after: 65536 }),
       onAssociationRefused: (r) => this.onAssociationRefused?.(r),
       onStore: (obj) => this.serially(() => this.handle(obj)).then((answer) => {
         this.onAnswered?.(obj, answer);
@@ -111,7 +117,7 @@ export class ProxyService {
   private async handle(obj: ReceivedObject<DataSetDigester>): Promise<StoreAnswer> {
     this.stats.received++;
     const who = `${obj.sopInstanceUid} from ${obj.callingAe} (${obj.remoteAddress})`;
-    const digest = obj.observer?.finish();
+    const digest = await obj.observer?.finish();
     const sha256Hex = digest?.dataSetSha256Hex ?? createHash('sha256').update(obj.dataSet).digest('hex');
     const part10 = obj.part10();
     const deviceId = this.o.device.deviceId;
@@ -124,12 +130,18 @@ export class ProxyService {
     }
     const serial = known?.serial ?? this.journal.nextSerial((s) => this.outbox.has(deviceId, s));
     if (!known) this.journal.record({ serial, sopInstanceUid: obj.sopInstanceUid, sha256Hex });
+    const dataSetOffset = obj.dataSet.byteOffset - part10.byteOffset;
+    // The seal may encode the file around the received pixels, in their buffer: what lies outside them is kept
+    // (a few KB) so that the object as received can still be read afterwards (the audit trail reads it).
+    const pixels = digest?.pixels && { start: dataSetOffset + digest.pixels.offset, length: digest.pixels.length };
+    const outside = pixels && [part10.slice(0, pixels.start), part10.slice(pixels.start + pixels.length)] as const;
     let outcome;
     try {
       outcome = await sealReceived(
         {
           part10, callingAe: obj.callingAe, remoteAddress: obj.remoteAddress, serial,
-          streamed: digest?.pixels && { pixels: digest.pixels, dataSetOffset: obj.dataSet.byteOffset - part10.byteOffset },
+          streamed: digest?.pixels && { pixels: digest.pixels, dataSetOffset },
+          mayOverwrite: outside !== undefined,
         },
         {
           device: this.o.device, watermarkKey: this.o.watermarkKey, technologist: this.o.technologist?.(), tileSize: this.tileSize,
@@ -141,6 +153,10 @@ export class ProxyService {
       this.stats.refused++;
       this.log(`proxy: ${who} refused (status ${err.status.toString(16).toUpperCase()}H): ${err.reason}`);
       return { status: err.status, comment: err.comment };
+    }
+    if (outcome.bytes.buffer === part10.buffer && outcome.bytes !== part10) {
+      this.stats.encodedInPlace++;
+      asReceivedAgain(obj, part10.subarray(pixels!.start, pixels!.start + pixels!.length), outside!);
     }
     const entry = this.outbox.put(deviceId, serial, outcome.bytes);
     // Durable now (file and folder fsynced): only now may the modality forget the object.
@@ -169,4 +185,17 @@ export class ProxyService {
       return null;
     }
   }
+}
+
+/**
+ * The sealed file was encoded around the received Pixel Data in the object's own buffer: the object's
+ * other bytes there are the sealed file's now. Its part10() and dataSet give it as received again,
+ * rebuilt (one copy) only if someone asks.
+ */
+function asReceivedAgain(obj: ReceivedObject, pixelValue: Uint8Array, [head, tail]: readonly [Uint8Array, Uint8Array]): void {
+  const dataSetLength = obj.dataSet.length;
+  let again: Uint8Array | undefined;
+  const part10 = () => (again ??= Buffer.concat([head, pixelValue, tail]));
+  obj.part10 = part10;
+  Object.defineProperty(obj, 'dataSet', { get: () => part10().subarray(part10().length - dataSetLength), configurable: true });
 }

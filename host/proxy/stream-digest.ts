@@ -2,7 +2,8 @@
 // modality waits for the seal and the durable write only, not for three more
 // passes over 19 MB after the last fragment: the SHA-256 of the data set (the
 // journal's key), and for native pixels the SHA-256 of the Pixel Data value as
-// received and its per-frame tile table (a band of tile rows as soon as it is in).
+// received and its per-frame tile table (a band of tile rows as soon as it is in,
+// hashed in a worker thread: host/proxy/tile-thread.ts).
 //
 // A small walker over element headers finds the top-level Pixel Data value in
 // the stream (explicit or implicit VR little endian, sequences of defined or
@@ -14,7 +15,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { hasLongLength } from '../dicom/model.js';
 import { UID } from '../dicom/uids.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
-import { tileHashes } from '../core/tiles.js';
+import { hashBandOffThread } from './tile-thread.js';
 
 export interface ReceivedPixelDigest {
   /** Offset of the Pixel Data value in the data set, and its length. */
@@ -61,7 +62,7 @@ export class DataSetDigester {
   private readonly levels: Level[] = [];
   private readonly geometry = new Map<number, Uint8Array>();
   private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number } | null = null;
-  private done: ReceivedPixelDigest | undefined;
+  private done: (Omit<ReceivedPixelDigest, 'tiles'> & { tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
 
   constructor(transferSyntaxUid: string, private readonly tileSize: number) {
     this.explicit = transferSyntaxUid === UID.explicitVrLittleEndian || ENCAPSULATED_SYNTAXES.has(transferSyntaxUid);
@@ -80,9 +81,16 @@ export class DataSetDigester {
     this.pos += fragment.length;
   }
 
-  finish(): StreamDigest {
+  /** Once every fragment is in: the digests (the tile table when its last band is hashed). */
+  async finish(): Promise<StreamDigest> {
     if (this.walking && this.pixels) this.stop(); // the data set ended inside the pixels
-    return { dataSetSha256Hex: this.whole.digest('hex'), pixels: this.done };
+    const dataSetSha256Hex = this.whole.digest('hex');
+    const d = this.done;
+    if (!d) return { dataSetSha256Hex };
+    const { tiles, ...pixels } = d;
+    const hashes = tiles && await tiles.hashes;
+    // A band the thread could not hash leaves the table to the seal.
+    return { dataSetSha256Hex, pixels: { ...pixels, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
   }
 
   private stop(): void {
@@ -211,16 +219,16 @@ export class DataSetDigester {
   private endPixels(): void {
     const p = this.pixels!;
     this.pixels = null;
-    this.done = { offset: p.offset, length: p.length, sha256: new Uint8Array(p.hash.digest()), tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish() } : undefined };
+    this.done = { offset: p.offset, length: p.length, sha256: new Uint8Array(p.hash.digest()), tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
   }
 }
 
-/** Tile hashes of native uint16 frames arriving in pieces: one band of tile rows at a time, in the core. */
+/** Tile hashes of native uint16 frames arriving in pieces: one band of tile rows at a time, off the receiving thread. */
 class TileBands {
-  private readonly band: Uint8Array;
+  private band: Uint8Array;
   private have = 0;
   private rowInFrame = 0;
-  private readonly out: Uint8Array[] = [];
+  private readonly out: Promise<Uint8Array | null>[] = [];
 
   constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
     this.band = new Uint8Array(size * cols * 2);
@@ -230,12 +238,15 @@ class TileBands {
     for (let i = 0; i < part.length; ) {
       const bandRows = Math.min(this.size, this.rows - this.rowInFrame);
       const bandBytes = bandRows * this.cols * 2;
+      if (this.band.length !== bandBytes) this.band = new Uint8Array(bandBytes); // a frame's last, shorter band
       const n = Math.min(bandBytes - this.have, part.length - i);
       this.band.set(part.subarray(i, i + n), this.have);
       this.have += n;
       i += n;
       if (this.have === bandBytes) {
-        this.out.push(tileHashes(this.band.subarray(0, bandBytes), bandRows, this.cols, this.size));
+        // The full band goes to the thread with its buffer; the next one fills a new buffer.
+        this.out.push(hashBandOffThread(this.band, bandRows, this.cols, this.size));
+        this.band = new Uint8Array(this.size * this.cols * 2);
         this.have = 0;
         this.rowInFrame += bandRows;
         if (this.rowInFrame === this.rows) this.rowInFrame = 0;
@@ -243,8 +254,10 @@ class TileBands {
     }
   }
 
-  finish(): Uint8Array {
+  /** The table, frame after frame, or null when a band could not be hashed. */
+  async finish(): Promise<Uint8Array | null> {
     if (this.have !== 0 || this.out.length === 0) throw new Error('internal: pixel data ended inside a band');
-    return Buffer.concat(this.out);
+    const bands = await Promise.all(this.out);
+    return bands.every((b) => b !== null) ? Buffer.concat(bands as Uint8Array[]) : null;
   }
 }

@@ -98,11 +98,23 @@ function verifyAll(files: string[]): void {
 }
 
 test('every SOP class, single- and multi-frame, For Presentation and For Processing, sent Explicit VR LE: sealed, authentic, attributes and pixels unchanged', async () => {
+  // What the audit trail is handed after the answer is the object as received, though its file was sealed in its buffer.
+  const answered = new Map<string, Uint8Array>();
+  proxy.onAnswered = (obj) => answered.set(obj.sopInstanceUid, Buffer.from(obj.dataSet));
   const r = await storescu(proxyPort, natives);
+  proxy.onAnswered = null;
   assert.equal(r.code, 0, r.out);
   await waitFor('all objects at PACS', () => filesIn(pacs.dir).length >= natives.length);
-  // Every one of them hashed while its fragments arrived (and sealed authentic below: the same hashes).
+  // Every one of them hashed while its fragments arrived (and sealed authentic below: the same hashes),
+  // and its sealed file encoded around the received pixels without copying them.
   assert.equal(proxy.stats.hashedOnArrival, natives.length);
+  assert.equal(proxy.stats.encodedInPlace, natives.length);
+  for (const f of natives) {
+    const sent = readFileSync(f);
+    const seen = answered.get(sopInstanceUidOf(f));
+    assert.ok(seen, f);
+    assert.ok(Buffer.from(seen).equals(sent.subarray(sent.length - seen.length)), `${f}: the data set as received, after the seal`);
+  }
   const arrived = natives.map(arrivedFor);
   verifyAll(arrived);
   natives.forEach((f, i) => assertSealedCopyOf(f, arrived[i]!, 'NATIVE'));

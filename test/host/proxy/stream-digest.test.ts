@@ -77,7 +77,7 @@ function expectedTiles(pixels: Buffer, rows: number, cols: number, frames: numbe
   return Buffer.concat(Array.from({ length: frames }, (_, f) => tileHashes(pixels.subarray(f * fb, (f + 1) * fb), rows, cols, size)));
 }
 
-test('streamed digest = digest after the fact: explicit/implicit, sequences of both lengths, multi-frame, any fragmenting', () => {
+test('streamed digest = digest after the fact: explicit/implicit, sequences of both lengths, multi-frame, any fragmenting', async () => {
   let rnd = 7;
   const random = (max: number) => () => ((rnd = (rnd * 48271) % 2147483647), 1 + (rnd % max));
   for (const explicit of [true, false]) {
@@ -85,7 +85,7 @@ test('streamed digest = digest after the fact: explicit/implicit, sequences of b
       for (const [rows, cols, frames] of [[40, 52, 1], [33, 17, 3]] as const) {
         const ds = dataSet(explicit, rows, cols, frames, undefinedSequences);
         for (const sizes of [() => 1, random(13), random(4096), () => ds.bytes.length]) {
-          const got = digestInPieces(ds.bytes, explicit ? UID.explicitVrLittleEndian : UID.implicitVrLittleEndian, sizes);
+          const got = await digestInPieces(ds.bytes, explicit ? UID.explicitVrLittleEndian : UID.implicitVrLittleEndian, sizes);
           const what = `${explicit ? 'explicit' : 'implicit'} ${undefinedSequences ? 'undefined' : 'defined'} ${rows}x${cols}x${frames}`;
           assert.equal(got.dataSetSha256Hex, createHash('sha256').update(ds.bytes).digest('hex'), what);
           assert.ok(got.pixels, what);
@@ -100,24 +100,24 @@ test('streamed digest = digest after the fact: explicit/implicit, sequences of b
   }
 });
 
-test('no pixel digest (the seal computes its own) for what the walker does not expect; the data set hash is always there', () => {
+test('no pixel digest (the seal computes its own) for what the walker does not expect; the data set hash is always there', async () => {
   const ds = dataSet(true, 20, 20, 1, true);
   const whole = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   // An element after Pixel Data (trailing padding).
   const padded = Buffer.concat([ds.bytes, el(true, 0xfffc, 0xfffc, 'OB', Buffer.alloc(4))]);
-  let got = digestInPieces(padded, UID.explicitVrLittleEndian, () => 100);
+  let got = await digestInPieces(padded, UID.explicitVrLittleEndian, () => 100);
   assert.equal(got.pixels, undefined);
   assert.equal(got.dataSetSha256Hex, whole(padded));
   // Cut short inside the pixels.
-  got = digestInPieces(ds.bytes.subarray(0, ds.bytes.length - 10), UID.explicitVrLittleEndian, () => 100);
+  got = await digestInPieces(ds.bytes.subarray(0, ds.bytes.length - 10), UID.explicitVrLittleEndian, () => 100);
   assert.equal(got.pixels, undefined);
   // A stray sequence delimiter at the top level.
   const stray = Buffer.concat([seqEnd, ds.bytes]);
-  assert.equal(digestInPieces(stray, UID.explicitVrLittleEndian, () => 100).pixels, undefined);
+  assert.equal((await digestInPieces(stray, UID.explicitVrLittleEndian, () => 100)).pixels, undefined);
   // Encapsulated pixel data.
   const frag = Buffer.alloc(64, 1);
   const enc = Buffer.concat([el(true, 0x0028, 0x0010, 'US', le16(8)), el(true, 0x7fe0, 0x0010, 'OB', Buffer.concat([item(Buffer.alloc(0), false), item(frag, false), seqEnd]), UNDEF)]);
-  got = digestInPieces(enc, '1.2.840.10008.1.2.4.70', () => 7);
+  got = await digestInPieces(enc, '1.2.840.10008.1.2.4.70', () => 7);
   assert.equal(got.pixels, undefined);
   assert.equal(got.dataSetSha256Hex, whole(enc));
   // Nesting deeper than any real data set: the walker stops instead of growing without bound.
@@ -126,25 +126,25 @@ test('no pixel digest (the seal computes its own) for what the walker does not e
     for (let i = 0; i < depth; i++) inner = el(true, 0x0040, 0xa730, 'SQ', Buffer.concat([item(inner, true), seqEnd]), UNDEF);
     return inner;
   };
-  const walkedDeep = (depth: number) => {
+  const walkedDeep = async (depth: number) => {
     const d = new DataSetDigester(UID.explicitVrLittleEndian, 16);
     // A nest as the first top-level element (its tag sorts first), then the data set.
     const head = nest(depth);
     head.writeUInt16LE(0x0008, 0);
     head.writeUInt16LE(0x0001, 2);
     d.update(Buffer.concat([head, ds.bytes]));
-    return d.finish().pixels;
+    return (await d.finish()).pixels;
   };
   // Each nest is a sequence and an item: 30 nests are 60 open levels, 40 are 80.
-  assert.ok(walkedDeep(30), '60 open levels are walked');
-  assert.equal(walkedDeep(40), undefined, '80 are not');
+  assert.ok(await walkedDeep(30), '60 open levels are walked');
+  assert.equal(await walkedDeep(40), undefined, '80 are not');
   // Big endian: not walked, hashed.
-  got = digestInPieces(ds.bytes, '1.2.840.10008.1.2.2', () => 100);
+  got = await digestInPieces(ds.bytes, '1.2.840.10008.1.2.2', () => 100);
   assert.equal(got.pixels, undefined);
   assert.equal(got.dataSetSha256Hex, whole(ds.bytes));
   // 8-bit or colour pixels: a pixel hash, no tile table.
   const rgb = Buffer.from(ds.bytes);
   rgb.writeUInt16LE(3, ds.bytes.indexOf(Buffer.concat([tagBytes(0x0028, 0x0002), Buffer.from('US')])) + 8);
-  got = digestInPieces(rgb, UID.explicitVrLittleEndian, () => 100);
+  got = await digestInPieces(rgb, UID.explicitVrLittleEndian, () => 100);
   assert.ok(got.pixels && !got.pixels.tiles);
 });
