@@ -20,6 +20,7 @@ import type { TechnologistProvider, WithoutTechnologist } from '../seal/session.
 import { HeldFrames, type HeldExposure } from './held-frames.js';
 import { requestTimestamp } from '../net/tsa-client.js';
 import type { ExposureFiling, ProcedureDesk } from './procedure.js';
+import type { Positioning } from './selection-state.js';
 
 export interface CaptureOptions {
   board: Board;
@@ -47,6 +48,12 @@ export interface CaptureOptions {
   log?: (m: string) => void;
   /** Worklist procedures (host/capture/procedure.ts): files each exposure under the selected one, or holds it unassigned. */
   procedures?: ProcedureDesk;
+  /**
+   * A station without a worklist (a fixed stand): the Patient Orientation and View Position of
+   * every exposure, as its configuration says. With `procedures` the technologist says them at
+   * the console instead, so the two never go together.
+   */
+  positioning?: Positioning;
   forwardBackoffMs?: { min: number; max: number };
 }
 
@@ -118,6 +125,7 @@ export class CaptureService extends EventEmitter {
     // knows it, and a guess would be signed for good.
     if (!b.detector.pixelSpacingMm) throw new Error(`board ${b.id}: detector.pixelSpacingMm is not set; capture signs the detector's pixel spacing into every object and never guesses it: add it to the board file (mm, [row, column])`);
     this.log = o.log ?? (() => {});
+    if (o.positioning && o.procedures) throw new Error('the station positioning is for a station without a worklist: with one, the technologist says it at the console');
     this.outbox = new Outbox(o.outboxDir, { keepSentDays: o.keepSentDays });
     this.held = o.withoutTechnologist === 'hold' ? new HeldFrames(this.outbox, o.device) : null;
     if (this.outbox.removedPartials.length) this.log(`capture: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash: ${this.outbox.removedPartials.join(', ')}`);
@@ -219,7 +227,8 @@ export class CaptureService extends EventEmitter {
       const bytes = f.bytes();
       const pixels = new Uint16Array(bytes.buffer, bytes.byteOffset, f.rows * f.cols);
       const filing = this.o.procedures?.fileExposure();
-      const meta = { ...boardEquipment(this.o.board, f.deviceId), ...exposureMeta(f.exposure), ...filing?.meta };
+      const station = this.o.positioning && { patientOrientation: this.o.positioning.patientOrientation, ...(this.o.positioning.viewPosition ? { viewPosition: this.o.positioning.viewPosition } : {}) };
+      const meta = { ...boardEquipment(this.o.board, f.deviceId), ...exposureMeta(f.exposure), ...station, ...filing?.meta };
       const technologist = this.o.technologistProvider?.() ?? this.o.technologist;
       if (!technologist && this.held) {
         const frame = { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels };

@@ -64,7 +64,9 @@ export function register(program: Command): void {
     .option('--tech-pin-env <var>', 'environment variable holding the technologist key PIN')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: each device signature gets a Certified Timestamp (a TSA outage seals without one, and logs it)')
     .option('--status-every <s>', 'status summary interval in seconds', (v) => positiveInt(v, '--status-every'), 30)
-    .action(async (o: TlsOptionValues & StationOptionValues & AuditSyslogOptionValues & { board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string[]; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
+    .option('--patient-orientation <row\\col>', "without --worklist (a fixed stand): Patient Orientation of every exposure as displayed, e.g. 'L\\F' for a PA chest stand; required then, since it is signed into every image and radseal never guesses it")
+    .option('--view-position <code>', 'with --patient-orientation: View Position of every exposure, e.g. PA')
+    .action(async (o: TlsOptionValues & StationOptionValues & AuditSyslogOptionValues & { patientOrientation?: string; viewPosition?: string; board: string; key: string; cert: string; pinEnv?: string; outbox: string; forward?: string[]; port?: string; wmKey?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPinEnv?: string; tsa?: string; statusEvery: number }) => {
       if ((o.tlsKey || o.tlsCert || o.tlsCa) && !o.forward?.length) throw new Error('--tls-key/--tls-cert/--tls-ca secure the connection to PACS: give --forward too');
       const [{ loadBoard }, { CaptureService }, { parseForwardTargets }, { tlsFrom }, { worklistFor }, { sessionEndpointFor, withCallingAe, withoutTechnologistOf }, deviceModule, { isPkcs11Uri }, { loadWatermarkKey }] = await Promise.all([
         import('../boards/board.js'), import('../capture/service.js'), import('../net/forwarder.js'), import('./tls-options.js'), import('./worklist.js'),
@@ -88,6 +90,7 @@ export function register(program: Command): void {
         const technologist = o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, o.techPinEnv ? process.env[o.techPinEnv] : undefined) : undefined;
         sessions = sessionEndpointFor(o, board, o.outbox, { confirm: (t) => svc.confirmHeld(t), heldCount: () => svc.held?.names().length ?? 0, log: logLine, deviceKey: o.key });
         worklist = worklistFor(o as typeof o & WorklistOptionValues, device, logLine);
+        const positioning = stationPositioning(o, worklist !== undefined, await import('../seal/meta.js'));
         svc = new CaptureService({
           board, device, outboxDir: o.outbox, port: o.port, log: logLine, technologist,
           technologistProvider: sessions?.technologist, withoutTechnologist: withoutTechnologistOf(o, board), keepSentDays: o.keepSentDays,
@@ -95,6 +98,7 @@ export function register(program: Command): void {
           watermarkKey: o.wmKey ? loadWatermarkKey(o.wmKey) : undefined,
           timestampUrl: o.tsa,
           procedures: worklist?.desk,
+          positioning,
         });
       } catch (err) {
         closeDevice?.();
@@ -123,7 +127,7 @@ export function register(program: Command): void {
         closeDevice?.();
         throw err;
       }
-      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.forward?.length ? `; forwarding to ${o.forward.join(', ')}${o.tlsKey ? ' (C-STORE over TLS)' : ''}` : ''}`);
+      logLine(`capture: board ${board.id} (${board.name}); device ${device.deviceId}${closeDevice ? ' (key on token)' : ''}; outbox ${o.outbox}${o.patientOrientation ? `; every exposure ${o.patientOrientation}${o.viewPosition ? ` ${o.viewPosition}` : ''} (station positioning)` : ''}${o.forward?.length ? `; forwarding to ${o.forward.join(', ')}${o.tlsKey ? ' (C-STORE over TLS)' : ''}` : ''}`);
       const timer = setInterval(summary, o.statusEvery * 1000);
       await new Promise<void>((res) => {
         process.once('SIGINT', res);
@@ -161,6 +165,26 @@ function loadCaptureDevice(
   if (pin === undefined) throw new Error(`environment variable ${pinEnv} (the token PIN) is not set`);
   const defaults = board.keys.store === 'pkcs11' ? { module: board.keys.pkcs11Module, token: board.keys.slotLabel } : undefined;
   return loadTokenDeviceIdentity(key, cert, pin, board.id, defaults);
+}
+
+/**
+ * Patient Orientation and View Position for a station without a worklist: said by its
+ * configuration, or the service does not start. An image without an orientation is not a valid
+ * DX image, and a guessed one would be signed for good. With a worklist the technologist says
+ * them at the console (radseal worklist select), so a station value would only hide a missing one.
+ */
+function stationPositioning(o: { patientOrientation?: string; viewPosition?: string }, hasWorklist: boolean, meta: typeof import('../seal/meta.js')) {
+  if (hasWorklist) {
+    if (o.patientOrientation || o.viewPosition) throw new Error('--patient-orientation/--view-position are for a station without --worklist: with a worklist the technologist says them for each procedure (radseal worklist select --orientation ROW\\COL [--view V])');
+    return undefined;
+  }
+  if (!o.patientOrientation) {
+    throw new Error("capture without --worklist needs --patient-orientation ROW\\COL (e.g. 'L\\F' for a PA chest stand; [capture] patient-orientation in the station config): it is signed into every image, and radseal never signs a guessed or empty one");
+  }
+  return {
+    patientOrientation: meta.parseOrientation(o.patientOrientation, '--patient-orientation'),
+    ...(o.viewPosition ? { viewPosition: meta.parseViewPosition(o.viewPosition, '--view-position') } : {}),
+  };
 }
 
 /** A repeatable option's values, in the order given. */

@@ -35,7 +35,7 @@ test('CLI: radseal sim + radseal capture over a socat pty, then radseal verify: 
     const cert = join(dir, 'keys', 'device.crt');
     const outbox = join(dir, 'outbox');
 
-    const capture = startRadseal(['capture', '--board', boardFile, '--key', key, '--cert', cert, '--outbox', outbox, '--status-every', '3600'], { children });
+    const capture = startRadseal(['capture', '--board', boardFile, '--key', key, '--cert', cert, '--outbox', outbox, '--status-every', '3600', '--patient-orientation', 'L\\F'], { children });
     const sim = await startRadseal(['sim', '--board', boardFile, '--frames', String(FRAMES), '--start-serial', String(START), '--quiet'], { children }).done;
     assert.equal(sim.code, 0, sim.out);
     assert.match(sim.out, new RegExp(`sim: ${FRAMES}/${FRAMES} frames ACKed \\(0 as duplicates\\), 0 failed`));

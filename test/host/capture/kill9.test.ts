@@ -47,7 +47,7 @@ test(`kill -9 of the capture service ${KILLS} times at random points while ${FRA
   const logs: string[] = [];
 
   const startCapture = (): Capture => {
-    const proc = spawn(process.execPath, [CLI, 'capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, 'capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600', '--patient-orientation', 'L\\F'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(proc);
     const c: Capture = { proc, out: '', sealedLines: 0, exited: new Promise((r) => proc.once('exit', () => r())) };
     const onOut = (d: Buffer) => {

@@ -22,7 +22,7 @@ test('CLI: capture holds an exposure while nobody is logged in; tech login (PIN 
   const boardFile = join(dir, 'board.json');
   writeFileSync(boardFile, JSON.stringify(board));
   const outbox = join(dir, 'outbox');
-  const capture = startRadseal(['capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600',
+  const capture = startRadseal(['capture', '--board', boardFile, '--key', keys.key, '--cert', keys.cert, '--outbox', outbox, '--status-every', '3600', '--patient-orientation', 'L\\F',
     '--technologists', join(dir, 'technologists'), '--without-technologist', 'hold', '--tech-idle-minutes', '5']);
   t.after(() => { if (capture.proc.exitCode === null) capture.proc.kill('SIGKILL'); });
   const socket = join(outbox, 'session', 'control.sock');

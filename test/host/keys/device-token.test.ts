@@ -170,7 +170,7 @@ test('capture with a keys.store "pkcs11" board over a socat pty: module and toke
 
   const children: ChildProcess[] = [];
   try {
-    const capture = spawnCli(['capture', '--board', boardFile, '--key', shortUri, '--pin-env', 'RADSEAL_DT_PIN', '--cert', cert, '--outbox', outbox, '--status-every', '3600'], children);
+    const capture = spawnCli(['capture', '--board', boardFile, '--key', shortUri, '--pin-env', 'RADSEAL_DT_PIN', '--cert', cert, '--outbox', outbox, '--status-every', '3600', '--patient-orientation', 'L\\F'], children);
     const sim = await spawnCli(['sim', '--board', boardFile, '--frames', String(FRAMES), '--start-serial', '7100', '--quiet'], children).done;
     assert.equal(sim.code, 0, sim.out);
     assert.match(sim.out, new RegExp(`sim: ${FRAMES}/${FRAMES} frames ACKed \\(0 as duplicates\\), 0 failed`));
