@@ -283,6 +283,51 @@ if (PARTS.includes('null')) {
     maxZ = Math.max(maxZ, best); if (best >= 4) over4++; if (best >= th) over++;
   }
   console.log(`\n## False positives\n(a) aligned test, ${N_ALIGNED} null trials (fresh random keys × ${folds.length} unmarked held-out frames: ${nulls.map((m) => `${m.rows}×${m.cols}`).join(', ')}; both signals): mean z² ${(sum2 / nz).toFixed(3)} (1 expected), max |z| ${maxZ.toFixed(2)}, |z| ≥ 4: ${over4}, ≥ threshold ${th.toFixed(2)}: ${over}`);
+  // (c) The crop/scale search's candidates: the folds of an unmarked frame at every pixel phase, scale and signal
+  // do not depend on the key, so each trial (one fresh key) runs the 1024-shift sync search on every fold.
+  {
+    const N_SYNC = Number(process.env.WM_NULL_SYNC ?? 5000);
+    const plan: Array<[number, number]> = [[8, 2], [4, 1], [2, 1]];
+    const frames = nulls.slice(0, 4);
+    const mc = core.mark();
+    const allFolds: number[] = [];
+    for (const img of frames) {
+      const p = put(core, img.pixels);
+      const maxN = Math.floor(img.rows / 2) * Math.floor(img.cols / 2);
+      const means = core.alloc(4 * maxN), res = core.alloc(4 * maxN), sc = core.alloc(8 * maxN), ed = core.alloc(4 * maxN);
+      for (const [chip, signals] of plan) for (let oy = 0; oy < chip; oy++) for (let ox = 0; ox < chip; ox++) {
+        const gr = Math.floor((img.rows - oy) / chip), gc = Math.floor((img.cols - ox) / chip);
+        const fm = core.alloc(4 * TILE2);
+        w.wmChipMeans(p, img.cols, chip, oy, ox, gr, gc, means); w.wmResidual(means, gr, gc, CLIP_K, res, sc); w.wmFold(res, gr, gc, TILE, 0, 0, fm);
+        allFolds.push(fm);
+        if (signals === 2) {
+          const fe = core.alloc(4 * TILE2), fs = core.alloc(4 * TILE2);
+          w.wmEdgeStats(p, img.rows, img.cols, chip, oy, ox, gr, gc, ed); w.wmLocalNormalize(ed, gr, gc, CLIP_K, sc, -1); w.wmFold(ed, gr, gc, TILE, 0, 0, fe);
+          const M = f32(core, fm, TILE2), E = f32(core, fe, TILE2), S = f32(core, fs, TILE2);
+          for (let j = 0; j < TILE2; j++) S[j] = M[j]! + E[j]!;
+          allFolds.push(fs);
+        }
+      }
+    }
+    const thSync = Math.sqrt(2 * Math.log((2 * (2 * 64 + 16 + 4) * TILE2) / 0.2 / 1e-6));
+    const zb = core.alloc(4 * TILE2), pi = core.alloc(4 * PILOTS), ps = core.alloc(4 * PILOTS);
+    let overS = 0, maxS = 0, cands = 0;
+    const t0 = performance.now();
+    for (let t = 0; t < N_SYNC; t++) {
+      const L = layoutFor(randomBytes(32));
+      new Int32Array(core.memory.buffer, pi, PILOTS).set(L.pilotIdx); new Float32Array(core.memory.buffer, ps, PILOTS).set(L.pilotSign);
+      const f = allFolds.length / frames.length, base = (t % frames.length) * f;
+      let best = 0;
+      for (let k = 0; k < f; k++) {
+        const i = w.wmSyncSearch(allFolds[base + k]!, TILE, pi, ps, PILOTS, zb);
+        best = Math.max(best, Math.abs(f32(core, zb, TILE2)[i]!));
+      }
+      cands += f * TILE2 * 2;
+      maxS = Math.max(maxS, best); if (best >= thSync) overS++;
+    }
+    core.release(mc);
+    console.log(`(c) crop/scale search, ${N_SYNC} null trials (a fresh key each, against every phase, scale and signal fold of ${frames.length} unmarked held-out frames, 1024 shifts each: ${cands.toExponential(2)} candidate z in all, ${((performance.now() - t0) / 1000).toFixed(0)} s): largest |z| ${maxS.toFixed(2)}, ≥ threshold ${thSync.toFixed(2)}: ${overS}`);
+  }
   const N_SEARCH = Number(process.env.WM_NULL_SEARCH ?? 40);
   let present = 0, maxScore = 0; const stagesRun: Record<string, number> = {}; let searchMs = 0;
   for (let t = 0; t < N_SEARCH; t++) {
