@@ -223,22 +223,34 @@ export class DataSetDigester {
   }
 }
 
-/** Tile hashes of native uint16 frames arriving in pieces: one band of tile rows at a time, off the receiving thread. */
+/** Pixel bytes per message to the tile thread: fewer, larger messages (each costs the receiving thread a post). */
+const BYTES_PER_POST = 1 << 20;
+
+/**
+ * Tile hashes of native uint16 frames arriving in pieces, off the receiving thread: whole tile rows
+ * of about a megabyte at a time (never across frames), each hashed as soon as it is in.
+ */
 class TileBands {
   private band: Uint8Array;
   private have = 0;
   private rowInFrame = 0;
+  private readonly rowsPerPost: number;
   private readonly out: Promise<Uint8Array | null>[] = [];
 
   constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
-    this.band = new Uint8Array(size * cols * 2);
+    this.rowsPerPost = size * Math.max(1, Math.floor(BYTES_PER_POST / (size * cols * 2)));
+    this.band = new Uint8Array(this.bandRows() * cols * 2);
+  }
+
+  /** Rows of the band now filling: rowsPerPost, or what is left of the frame. */
+  private bandRows(): number {
+    return Math.min(this.rowsPerPost, this.rows - this.rowInFrame);
   }
 
   update(part: Uint8Array): void {
     for (let i = 0; i < part.length; ) {
-      const bandRows = Math.min(this.size, this.rows - this.rowInFrame);
+      const bandRows = this.bandRows();
       const bandBytes = bandRows * this.cols * 2;
-      if (this.band.length !== bandBytes) this.band = new Uint8Array(bandBytes); // a frame's last, shorter band
       const n = Math.min(bandBytes - this.have, part.length - i);
       this.band.set(part.subarray(i, i + n), this.have);
       this.have += n;
@@ -246,10 +258,10 @@ class TileBands {
       if (this.have === bandBytes) {
         // The full band goes to the thread with its buffer; the next one fills a new buffer.
         this.out.push(hashBandOffThread(this.band, bandRows, this.cols, this.size));
-        this.band = new Uint8Array(this.size * this.cols * 2);
         this.have = 0;
         this.rowInFrame += bandRows;
         if (this.rowInFrame === this.rows) this.rowInFrame = 0;
+        this.band = new Uint8Array(this.bandRows() * this.cols * 2);
       }
     }
   }

@@ -100,6 +100,16 @@ test('streamed digest = digest after the fact: explicit/implicit, sequences of b
   }
 });
 
+test('frames larger than one post to the tile thread: several bands per frame, the last one short, same table', async () => {
+  // 1700 columns at 16-pixel tiles: 304 rows (a megabyte) per band, so each 330-row frame is a band of 304 rows and one of 26.
+  let rnd = 11;
+  const random = () => ((rnd = (rnd * 48271) % 2147483647), 1 + (rnd % 65536));
+  const ds = dataSet(true, 330, 1700, 2, false);
+  const got = await digestInPieces(ds.bytes, UID.explicitVrLittleEndian, random);
+  assert.ok(got.pixels?.tiles);
+  assert.deepEqual(Buffer.from(got.pixels.tiles.hashes), expectedTiles(ds.pixels, 330, 1700, 2, 16));
+});
+
 test('no pixel digest (the seal computes its own) for what the walker does not expect; the data set hash is always there', async () => {
   const ds = dataSet(true, 20, 20, 1, true);
   const whole = (b: Buffer) => createHash('sha256').update(b).digest('hex');
