@@ -2,14 +2,15 @@
 // threads, merges their counters, and catches hangs: an input that keeps the
 // code under test busy longer than the limit gets its worker stopped,
 // is recorded (and saved), and the rest of its batch goes to a new worker.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyStats, mergeStats, countClass, countInput, type FuzzStats } from './stats.js';
 import { mutate, operatorLabel } from './dicom-mutator.js';
 import { linkInput } from './link-mutator.js';
 import type { CorpusData, FromWorker, FuzzTarget, ToWorker, WorkerSetup } from './pool-messages.js';
-import type {} from './worker.js'; // type-checked with the pool; loaded by the bootstrap below
+import type {} from './worker.js'; // type-checked with the pool; started by startWorker below
+import { startWorker } from '../../host/io/worker.js';
 
 export type { FuzzTarget, CorpusData } from './pool-messages.js';
 
@@ -42,13 +43,6 @@ interface Slot {
   batch: { start: number; end: number } | null;
   stopping: boolean;
 }
-
-/**
- * The worker is TypeScript: a thread does not inherit the main thread's tsx loader, so a small
- * JavaScript bootstrap registers it and then imports worker.ts.
- */
-const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); });`;
 
 export function runFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> {
   const hangMs = o.hangMs ?? 5000;
@@ -112,7 +106,7 @@ export function runFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> {
       const setup: WorkerSetup = { target: o.target, seed: o.seed, outDir: o.outDir, corpus: o.corpus, clock, slot: i };
       times[i * 2] = 0;
       times[i * 2 + 1] = 0;
-      const worker = new Worker(WORKER_BOOT, { eval: true, workerData: setup });
+      const worker = startWorker(import.meta.url, 'worker', { workerData: setup });
       const slot: Slot = { worker, batch: null, stopping: false };
       worker.on('message', (m: FromWorker) => {
         if (slots[i] !== slot || finished) return;

@@ -19,7 +19,8 @@
 //                                                    replaced and the audit goes on)
 // Throws only for what no object can get past: a trust bundle that does not load, a source
 // that throws. Stopping early (break, return) stops the workers.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../io/worker.js';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../../net/scp.js';
 import type { VerifyPolicy } from '../policy.js';
@@ -69,18 +70,8 @@ export interface PoolJob { id: number; path: string; url?: string; headers?: Rec
 /** @internal */
 export type FromWorker = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'result'; id: number; result: PoolResult };
 
-/**
- * Under tsx (tests, benchmarks) the worker is TypeScript, and a thread does not inherit the
- * main thread's loader: a small bootstrap registers tsx (ESM and CommonJS hooks) first. Built, it is plain JavaScript.
- */
-function startWorker(setup: WorkerSetup): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    // Both hooks: modules that load on use do so through require().
-    const boot = `Promise.all([import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}), import(${JSON.stringify(import.meta.resolve('tsx/cjs/api'))})])
-      .then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${JSON.stringify(new URL('./verify-worker.ts', import.meta.url).href)}); });`;
-    return new Worker(boot, { eval: true, workerData: setup });
-  }
-  return new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: setup });
+function startVerifyWorker(setup: WorkerSetup): Worker {
+  return startWorker(import.meta.url, 'verify-worker', { workerData: setup });
 }
 
 interface Slot {
@@ -146,7 +137,7 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
     changed();
   };
   const spawn = (): Slot => {
-    const slot: Slot = { worker: startWorker(setup), ready: false, job: null, timer: null };
+    const slot: Slot = { worker: startVerifyWorker(setup), ready: false, job: null, timer: null };
     slot.worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') {
         slot.ready = true;
