@@ -94,6 +94,11 @@ say "node tests (host)"
 if [[ ! -d ../shared/data/radiographs ]]; then
   echo "note: ../shared/data/radiographs is absent: real-radiograph tests will report themselves skipped"
 fi
+# The viewer test serves the pinned prebuilt OHIF Viewer; fetch it (npm pack, integrity checked,
+# cached in build/ohif) now, while the registry can still be reached.
+ohif=$(node --import tsx --input-type=module -e \
+  "const { ensureOhif } = await import('./host/web/viewer/ohif-package.ts'); process.stdout.write(await ensureOhif('build/ohif'))")
+echo "OHIF Viewer for the viewer test: $ohif"
 mapfile -t files < <(find test/host -name '*.test.ts' | sort)
 # The suite runs in a private network namespace holding only loopback, so no
 # listener a test starts (storescp and Orthanc bind every interface, with no

@@ -14,8 +14,12 @@ export const OHIF_VERSION = '3.13.2';
 /** The registry's dist.integrity of @ohif/app 3.13.2. */
 export const OHIF_INTEGRITY = 'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA==';
 
+// Under `npm run`/`npm test`, node_modules/.bin leads PATH, and a dev dependency ships npm 6 there,
+// which has no --pack-destination: run the system's npm.
+const systemPath = () => (process.env.PATH ?? '').split(':').filter((p) => !p.endsWith('/node_modules/.bin')).join(':');
+
 const run = (cmd: string, args: string[], cwd: string) => new Promise<string>((resolve, reject) => {
-  execFile(cmd, args, { cwd, maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim().split('\n').pop() || err.message}`)) : resolve(stdout)));
+  execFile(cmd, args, { cwd, maxBuffer: 16 << 20, env: { ...process.env, PATH: systemPath() } }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim().split('\n').pop() || err.message}`)) : resolve(stdout)));
 });
 
 /** Where the unpacked viewer lives under a cache folder. */
