@@ -172,7 +172,8 @@ function visit(e, ctx) {
     const i = b.getExpressionInfo(e);
     if (b.getExpressionType(i.value) === V128) {
       if (b.getExpressionId(i.value) === X.LocalGet || b.getExpressionId(i.value) === X.Const) return mod.nop();
-      fail(`${ctx.name}: drop of a computed v128`);
+      // Computed and discarded: still evaluated, since a load in it may trap.
+      return mod.block(null, vecValue(i.value, ctx).map((x, k) => mod.local.set(ctx.tmp[k], x)), b.none);
     }
     if (isSimd(i.value)) return mod.drop(scalarValue(i.value, ctx));
     checkScalar(e, ctx);
@@ -208,9 +209,10 @@ function copy(x, ctx) {
 /** Word k (0..3) of a flat v128 operand, as a fresh i32 expression maker. */
 function vecOperand(x, ctx) {
   const i = b.getExpressionInfo(x);
+  if (i.type !== V128) fail(`${ctx.name}: expected a v128 operand, got ${b.emitText(x).slice(0, 120)}`);
   if (i.id === X.LocalGet) {
     const w = ctx.words.get(i.index);
-    if (!w) fail(`${ctx.name}: v128 operand from unknown local ${i.index}`);
+    if (!w) fail(`${ctx.name}: v128 operand from local ${i.index}, which is not a v128 local of the function`);
     return (k) => mod.local.get(w[k], I32);
   }
   if (i.id === X.Const && i.type === V128) {
@@ -241,6 +243,9 @@ function byteOf(w, j) {
 function lane64(w, j) {
   return mod.i64.or(mod.i64.extend_u(w(2 * j)), mod.i64.shl(mod.i64.extend_u(w(2 * j + 1)), mod.i64.const(32, 0)));
 }
+// f32 lane k of a word maker, and an f32 result back into a word (bit patterns kept).
+const f32lane = (w, k) => mod.f32.reinterpret(w(k));
+const f32word = (f) => mod.i32.reinterpret(f);
 /** Per-i16-lane op: f(laneA, laneB) gives the (low 16 bits of the) result lane. */
 function map16(a, bb, f, signed = false) {
   const L = signed ? lane16s : lane16u;
@@ -261,13 +266,37 @@ function vecValue(x, ctx) {
       if (i.type !== V128 || i.bytes !== 16) fail(`${ctx.name}: unexpected v128 load`);
       return [0, 1, 2, 3].map((k) => mod.i32.load(i.offset + 4 * k, Math.min(i.align, 4), copy(i.ptr, ctx)));
     }
+    case X.SIMDLoad: {
+      const word = (k) => mod.i32.load(i.offset + 4 * k, Math.min(i.align, 4), copy(i.ptr, ctx));
+      if (i.op === b.Load32ZeroVec128) return [word(0), c32(0), c32(0), c32(0)];
+      if (i.op === b.Load64ZeroVec128) return [word(0), word(1), c32(0), c32(0)];
+      if (i.op === b.Load32SplatVec128) return [word(0), word(0), word(0), word(0)];
+      if (i.op === b.Load64SplatVec128) return [word(0), word(1), word(0), word(1)];
+      break;
+    }
+    case X.Select: {
+      // After flatten the condition is a local.get or const, so it can be read once per word.
+      const a = vecOperand(i.ifTrue, ctx), c = vecOperand(i.ifFalse, ctx);
+      return [0, 1, 2, 3].map((k) => mod.select(copy(i.condition, ctx), a(k), c(k)));
+    }
     case X.Unary: {
+      // Splats take a scalar operand; every other unary op a v128 one.
       if (i.op === b.SplatVecI16x8) {
         // (v & 0xffff) * 0x10001 repeats the low 16 bits in both halves.
         return [0, 1, 2, 3].map(() => mod.i32.mul(mod.i32.and(copy(i.value, ctx), c32(0xffff)), c32(0x10001)));
       }
       if (i.op === b.SplatVecI32x4) return [0, 1, 2, 3].map(() => copy(i.value, ctx));
+      if (i.op === b.SplatVecF32x4) return [0, 1, 2, 3].map(() => f32word(copy(i.value, ctx)));
+      if (b.getExpressionType(i.value) !== V128) break;
       const a = vecOperand(i.value, ctx);
+      const f4 = (f) => [0, 1, 2, 3].map((k) => f32word(f(f32lane(a, k))));
+      if (i.op === b.SqrtVecF32x4) return f4((p) => mod.f32.sqrt(p));
+      if (i.op === b.AbsVecF32x4) return f4((p) => mod.f32.abs(p));
+      if (i.op === b.NegVecF32x4) return f4((p) => mod.f32.neg(p));
+      if (i.op === b.ConvertSVecI32x4ToVecF32x4) return [0, 1, 2, 3].map((k) => f32word(mod.f32.convert_s.i32(a(k))));
+      if (i.op === b.ConvertUVecI32x4ToVecF32x4) return [0, 1, 2, 3].map((k) => f32word(mod.f32.convert_u.i32(a(k))));
+      if (i.op === b.TruncSatSVecF32x4ToVecI32x4) return [0, 1, 2, 3].map((k) => mod.i32.trunc_s_sat.f32(f32lane(a, k)));
+      if (i.op === b.TruncSatUVecF32x4ToVecI32x4) return [0, 1, 2, 3].map((k) => mod.i32.trunc_u_sat.f32(f32lane(a, k)));
       if (i.op === b.NotVec128) return [0, 1, 2, 3].map((k) => mod.i32.xor(a(k), c32(-1)));
       if (i.op === b.NegVecI32x4) return [0, 1, 2, 3].map((k) => mod.i32.sub(c32(0), a(k)));
       if (i.op === b.ExtendLowSVecI16x8ToVecI32x4) return [0, 1, 2, 3].map((k) => lane16s(a, k));
@@ -281,8 +310,25 @@ function vecValue(x, ctx) {
       const a = vecOperand(i.left, ctx), c = vecOperand(i.right, ctx);
       const w4 = (f) => [0, 1, 2, 3].map((k) => f(a(k), c(k)));
       const m32 = (cond) => mod.select(cond, c32(-1), c32(0));
-      const I = mod.i32;
+      const I = mod.i32, F = mod.f32;
+      // Scalar f32 ops have the lane semantics of the f32x4 ones (NaN propagation, -0 < +0 in min/max).
+      const f4 = (f) => w4((p, q) => f32word(f(F.reinterpret(p), F.reinterpret(q))));
+      const fm = (cmp) => w4((p, q) => m32(cmp(F.reinterpret(p), F.reinterpret(q))));
       switch (i.op) {
+        case b.AddVecF32x4: return f4((p, q) => F.add(p, q));
+        case b.SubVecF32x4: return f4((p, q) => F.sub(p, q));
+        case b.MulVecF32x4: return f4((p, q) => F.mul(p, q));
+        case b.DivVecF32x4: return f4((p, q) => F.div(p, q));
+        case b.MinVecF32x4: return f4((p, q) => F.min(p, q));
+        case b.MaxVecF32x4: return f4((p, q) => F.max(p, q));
+        case b.EqVecF32x4: return fm((p, q) => F.eq(p, q));
+        case b.NeVecF32x4: return fm((p, q) => F.ne(p, q));
+        case b.LtVecF32x4: return fm((p, q) => F.lt(p, q));
+        case b.GtVecF32x4: return fm((p, q) => F.gt(p, q));
+        case b.LeVecF32x4: return fm((p, q) => F.le(p, q));
+        case b.GeVecF32x4: return fm((p, q) => F.ge(p, q));
+        case b.DotSVecI16x8ToVecI32x4:
+          return [0, 1, 2, 3].map((k) => I.add(I.mul(lane16s(a, 2 * k), lane16s(c, 2 * k)), I.mul(lane16s(a, 2 * k + 1), lane16s(c, 2 * k + 1))));
         case b.AndVec128: return w4((p, q) => I.and(p, q));
         case b.OrVec128: return w4((p, q) => I.or(p, q));
         case b.XorVec128: return w4((p, q) => I.xor(p, q));
@@ -348,6 +394,7 @@ function vecValue(x, ctx) {
     case X.SIMDReplace: {
       const a = vecOperand(i.vec, ctx);
       if (i.op === b.ReplaceLaneVecI32x4) return [0, 1, 2, 3].map((k) => (k === i.index ? copy(i.value, ctx) : a(k)));
+      if (i.op === b.ReplaceLaneVecF32x4) return [0, 1, 2, 3].map((k) => (k === i.index ? f32word(copy(i.value, ctx)) : a(k)));
       if (i.op === b.ReplaceLaneVecI16x8) {
         return [0, 1, 2, 3].map((k) => (k === i.index >> 1
           ? (i.index & 1 ? pack16(lane16u(a, 2 * k), copy(i.value, ctx)) : pack16(copy(i.value, ctx), lane16u(a, 2 * k + 1)))
@@ -396,6 +443,7 @@ function scalarValue(x, ctx) {
     if (i.op === b.ExtractLaneSVecI16x8) return lane16s(a, i.index);
     if (i.op === b.ExtractLaneVecI32x4) return a(i.index);
     if (i.op === b.ExtractLaneVecI64x2) return lane64(a, i.index);
+    if (i.op === b.ExtractLaneVecF32x4) return f32lane(a, i.index);
   }
   if (i.id === X.Unary && i.op === b.AnyTrueVec128) {
     const a = vecOperand(i.value, ctx);
