@@ -8,6 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type http from 'node:http';
+import { BodyTooLarge, destroyBodyAfterReply, readBody } from '../io/http-body.js';
 import AjvModule from 'ajv';
 import { projectRoot } from '../core/wasm.js';
 import { readSecretFile, writeSecretFile } from '../keys/filestore.js';
@@ -108,26 +109,10 @@ export class AccessIntake {
 
 /** POST /access for verify-service: JSON body up to maxBytes; 200 {seqs}, 400 naming the problem, 413, 503 when nothing could be written. */
 export function handleAccessRequest(req: http.IncomingMessage, res: http.ServerResponse, intake: AccessIntake, reply: (res: http.ServerResponse, code: number, body: unknown) => void, maxBytes = 16 << 20): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  req.on('data', (d: Buffer) => {
-    if (tooBig) return;
-    size += d.length;
-    if (size > maxBytes) {
-      tooBig = true;
-      chunks.length = 0;
-      reply(res, 413, { error: `body over ${maxBytes} bytes` });
-      res.once('finish', () => req.destroy());
-      return;
-    }
-    chunks.push(d);
-  });
-  req.on('end', () => {
-    if (tooBig) return;
+  readBody(req, maxBytes).then((bytes) => {
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+      body = JSON.parse(bytes.toString('utf8'));
     } catch {
       return reply(res, 400, { error: 'the body is not JSON: POST /access {"events": [...]} (host/anomaly/access.schema.json)' });
     }
@@ -138,5 +123,9 @@ export function handleAccessRequest(req: http.IncomingMessage, res: http.ServerR
       if (err instanceof AccessBodyError) return reply(res, 400, { error: `access events refused: ${err.message}` });
       reply(res, 503, { error: `could not record the access events: ${(err as Error).message}` });
     }
+  }, (err: Error) => {
+    if (!(err instanceof BodyTooLarge)) return;
+    reply(res, 413, { error: err.message });
+    destroyBodyAfterReply(req, res);
   });
 }

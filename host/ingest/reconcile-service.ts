@@ -7,6 +7,7 @@
 //        X-Radseal-Signature-Uid, X-Radseal-Changes (JSON [{tag, before, after}])
 //   → 400/422 {"error"}: a malformed request / a correction radseal will not make
 import http from 'node:http';
+import { BodyTooLarge, destroyBodyAfterReply, readBody } from '../io/http-body.js';
 import { formatTag } from '../dicom/model.js';
 import { DicomFormatError } from '../dicom/reader.js';
 import { isLoopback } from './service.js';
@@ -39,14 +40,7 @@ export function reconcileHandler(o: ReconcileHandlerOptions): RequestHandler {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'POST' || url.pathname !== '/reconcile') return replyJson(res, 404, { error: 'POST /reconcile?set=TAG=VALUE[&set=…]&reason=CORRECT|COERCE with DICOM bytes' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > max) return req.destroy();
-      chunks.push(d);
-    });
-    req.on('end', () => {
+    readBody(req, max).then((body) => {
       void (async () => {
         let changes;
         const reason = (url.searchParams.get('reason') ?? 'CORRECT') as CorrectionReason;
@@ -58,7 +52,7 @@ export function reconcileHandler(o: ReconcileHandlerOptions): RequestHandler {
           return replyJson(res, 400, { error: (err as Error).message });
         }
         try {
-          const { bytes, result } = await reconcilePart10(new Uint8Array(Buffer.concat(chunks, size)), changes, {
+          const { bytes, result } = await reconcilePart10(new Uint8Array(body), changes, {
             signer: o.pacs.signer, certificateDer: o.pacs.certificateDer, modifyingSystem: o.modifyingSystem, reason, trustHistorySigner: o.trustHistorySigner,
           });
           const summary = result.changes.map((c) => ({ tag: formatTag(c.tag), before: c.before, after: c.after }));
@@ -77,6 +71,10 @@ export function reconcileHandler(o: ReconcileHandlerOptions): RequestHandler {
           replyJson(res, expected ? 422 : 500, { error: (err as Error).message });
         }
       })();
+    }, (err: Error) => {
+      if (!(err instanceof BodyTooLarge)) return log(`POST /reconcile: request failed: ${err.message}`);
+      replyJson(res, 413, { error: err.message });
+      destroyBodyAfterReply(req, res);
     });
   };
 }

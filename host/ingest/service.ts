@@ -18,6 +18,7 @@
 // loopback only: it trusts whoever reaches it to say where the bytes came from.
 // The anomaly rules run over its audit log as records are written (host/anomaly/monitor.ts).
 import http from 'node:http';
+import { BodyTooLarge, destroyBodyAfterReply, readBody } from '../io/http-body.js';
 import type { Ingestor } from './gateway/ingest.js';
 import { AccessIntake, handleAccessRequest } from '../anomaly/access-intake.js';
 import { AnomalyMonitor } from '../anomaly/monitor.js';
@@ -64,27 +65,9 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
     if (req.method === 'GET' && url.pathname === '/health') return reply(res, 200, { ok: true, auditSeq: o.ingestor.o.audit.head.seq });
     if (req.method === 'POST' && url.pathname === '/access') return handleAccessRequest(req, res, access, reply);
     if (req.method !== 'POST' || url.pathname !== '/verify') return reply(res, 404, { error: 'POST /verify with DICOM bytes, POST /access with access events, or GET /health' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on('data', (d: Buffer) => {
-      if (tooBig) return;
-      size += d.length;
-      if (size > max) {
-        // Not verified, so not audited here: the hook keeps or refuses it as "unverified" (RefuseUnverified).
-        tooBig = true;
-        chunks.length = 0;
-        log(`POST /verify refused: body over ${max} bytes`);
-        reply(res, 413, { error: `body over ${max} bytes` });
-        res.once('finish', () => req.destroy());
-        return;
-      }
-      chunks.push(d);
-    });
-    req.on('error', (err) => log(`POST /verify: request failed: ${err.message}`));
-    const answer = async () => {
+    const answer = async (body: Buffer) => {
       try {
-        const bytes = new Uint8Array(Buffer.concat(chunks, size));
+        const bytes = new Uint8Array(body);
         const q = (k: string) => url.searchParams.get(k) || null;
         const r = await o.ingestor.ingest(bytes, { via: q('via') ?? 'http', ae: q('ae'), host: q('host') });
         const summary = `${r.report.verdict}${r.report.reasons[0] ? ': ' + r.report.reasons[0] : ''}`.slice(0, 400);
@@ -110,11 +93,16 @@ export function startVerifyService(o: VerifyServiceOptions): Promise<VerifyServi
         reply(res, 503, { error: `could not record the object: ${(err as Error).message}` });
       }
     };
-    req.on('end', () => {
-      if (tooBig) return;
-      const work = answer();
+    readBody(req, max).then((body) => {
+      const work = answer(body);
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
+    }, (err: Error) => {
+      if (!(err instanceof BodyTooLarge)) return log(`POST /verify: request failed: ${err.message}`);
+      // Not verified, so not audited here: the hook keeps or refuses it as "unverified" (RefuseUnverified).
+      log(`POST /verify refused: ${err.message}`);
+      reply(res, 413, { error: err.message });
+      destroyBodyAfterReply(req, res);
     });
   });
   return new Promise((resolve, reject) => {

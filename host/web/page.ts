@@ -45,21 +45,3 @@ export function send(res: http.ServerResponse, status: number, type: string, bod
 export const sendHtml = (res: http.ServerResponse, status: number, html: string, headers: Record<string, string> = {}) =>
   send(res, status, 'text/html; charset=utf-8', html, headers);
 
-/** Reads a request body up to `max` bytes (forms are small); rejects beyond. */
-export function readBody(req: http.IncomingMessage, max = 64 * 1024): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > max) {
-        reject(new Error('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(d);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}

@@ -18,8 +18,12 @@ import { renderReportHtml, tamperMap } from '../../ingest/report.js';
 import { isLoopback } from '../../ingest/service.js';
 import type { AdminAction, AuditLog } from '../../ingest/audit.js';
 import { describeTarget, sendTo, type PacsTarget } from '../../net/destination.js';
-import { badge, esc, page, readBody, sendHtml } from '../page.js';
+import { badge, esc, page, sendHtml } from '../page.js';
+import { BodyTooLarge, destroyBodyAfterReply, readBody } from '../../io/http-body.js';
 import { deleteQuarantined, findQuarantined, listQuarantine, markReleased, readQuarantined, type QuarantinedObject } from './quarantine.js';
+
+/** Forms are small: a larger body is refused. */
+const FORM_MAX_BYTES = 64 * 1024;
 
 export interface DeskTls {
   key: Buffer;
@@ -107,7 +111,7 @@ ${o.tls?.clientCa ? '<p class="muted">Or present a client certificate issued by 
   };
 
   const decide = async (req: http.IncomingMessage, res: http.ServerResponse, me: { operator: string; key: string }, id: string, action: AdminAction) => {
-    const form = new URLSearchParams((await readBody(req)).toString('utf8'));
+    const form = new URLSearchParams((await readBody(req, FORM_MAX_BYTES)).toString('utf8'));
     if (form.get('csrf') !== csrf(me.key)) return sendHtml(res, 403, page('Refused', '<p>This form did not come from the desk (stale or forged). Reload the desk and try again.</p>'));
     const reason = (form.get('reason') ?? '').trim();
     const q = findQuarantined(o.quarantineDir, id);
@@ -144,7 +148,7 @@ ${o.tls?.clientCa ? '<p class="muted">Or present a client certificate issued by 
     const url = new URL(req.url ?? '/', 'http://desk');
     const path = url.pathname;
     if (path === '/login' && req.method === 'POST') {
-      const given = new URLSearchParams((await readBody(req)).toString('utf8')).get('token') ?? '';
+      const given = new URLSearchParams((await readBody(req, FORM_MAX_BYTES)).toString('utf8')).get('token') ?? '';
       const name = given ? tokenName(given) : null;
       if (!name) {
         log(`desk: refused a sign-in from ${req.socket.remoteAddress ?? '?'} (wrong token)`);
@@ -161,7 +165,7 @@ ${o.tls?.clientCa ? '<p class="muted">Or present a client certificate issued by 
     if (!me) return path === '/' || path === '/login' ? loginPage(401, res) : sendHtml(res, 401, page('Sign in required', '<p><a href="/">Sign in</a> first.</p>'));
     if (path === '/logout' && req.method === 'POST') {
       const sid = me.key.startsWith('session:') ? me.key.slice(8) : null;
-      const form = new URLSearchParams((await readBody(req)).toString('utf8'));
+      const form = new URLSearchParams((await readBody(req, FORM_MAX_BYTES)).toString('utf8'));
       if (sid && form.get('csrf') === csrf(me.key)) sessions.delete(sid);
       res.writeHead(303, { location: '/', 'set-cookie': `${COOKIE}=; Max-Age=0; Path=/`, 'cache-control': 'no-store' });
       return res.end();
@@ -179,6 +183,10 @@ ${o.tls?.clientCa ? '<p class="muted">Or present a client certificate issued by 
 
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handle(req, res).catch((err: Error) => {
+      if (err instanceof BodyTooLarge) {
+        sendHtml(res, 413, page('Too large', `<p>${esc(err.message)}</p>`));
+        return destroyBodyAfterReply(req, res);
+      }
       log(`desk: ${req.method} ${new URL(req.url ?? '/', 'http://desk').pathname.replace(/[0-9a-f]{64}/, '<id>')} failed: ${err.message.split('\n')[0]}`);
       if (!res.headersSent) sendHtml(res, 500, page('Error', `<p>${esc(err.message.split('\n')[0])}</p>`));
     });
