@@ -86,11 +86,12 @@ export class ProxyService {
     const pending = this.outbox.pending().length;
     if (pending) this.log(`proxy: ${pending} sealed object(s) waiting in the outbox from before`);
     this.forwarder?.start();
-    if (this.tileSize > 0) warmTileThread();
+    if (this.tileSize > 0 && !this.o.watermarkKey) warmTileThread();
     this.scp = await startStoreScp({
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
       // Hashes (journal key, pixels as received, tile table) are made while the fragments arrive.
-      observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.tileSize),
+      // With the site mark the tile table is over the marked pixels (made after the mark): none on arrival then.
+      observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize),
       // Room for the sealed file around the received pixels (meta, attestation and tile table before, signatures after).
       room: (bytes) => ({ before: 65536 + (this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0), after: 65536 }),
       onAssociationRefused: (r) => this.onAssociationRefused?.(r),

@@ -198,3 +198,26 @@ test('an object that already carries digital signatures is forwarded untouched, 
     await second.stop();
   }
 });
+
+test('with the site watermark: marked, with a tile table, encoded afresh (the marked pixels are a new buffer), authentic', async () => {
+  const dx = natives.find((f) => f.endsWith('dx-pres.dcm'))!;
+  const marking = new ProxyService({
+    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(join(dir, 'keys', 'device.key'), deviceCert, 'dicom-proxy'),
+    outboxDir: join(dir, 'outbox-wm'), watermarkKey: new Uint8Array(32).fill(7), log: () => {},
+  });
+  const port = await marking.start();
+  try {
+    const r = await storescu(port, [dx]);
+    assert.equal(r.code, 0, r.out);
+    await waitFor('the marked object in the outbox', () => filesIn(join(dir, 'outbox-wm', 'ready')).length === 1);
+    const file = filesIn(join(dir, 'outbox-wm', 'ready'))[0]!;
+    const att = readAttestation(readPart10(readFileSync(file)).dataSet)!;
+    assert.ok(att.watermark, 'marked');
+    assert.ok(att.tiles, 'tile table');
+    assert.equal(marking.stats.hashedOnArrival, 1, 'the pixels as received hashed on arrival');
+    assert.equal(marking.stats.encodedInPlace, 0, 'marked pixels are a new buffer: encoded afresh');
+    verifyAll([file]);
+  } finally {
+    await marking.stop();
+  }
+});
