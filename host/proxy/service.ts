@@ -53,6 +53,8 @@ export interface ProxyStats {
 }
 
 const TSA_TIMEOUT_MS = 3000;
+/** Most spare room kept for the tile table before a received object (a 64-pixel table of a 19 MB object needs 74 KB). */
+const MAX_TILE_ROOM = 4 << 20;
 const TSA_PAUSE_MS = 30000;
 
 export class ProxyService {
@@ -92,8 +94,9 @@ export class ProxyService {
       // Hashes (journal key, pixels as received, tile table) are made while the fragments arrive.
       // With the site mark the tile table is over the marked pixels (made after the mark): none on arrival then.
       observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize),
-      // Room for the sealed file around the received pixels (meta, attestation and tile table before, signatures after).
-      room: (bytes) => ({ before: 65536 + (this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0), after: 65536 }),
+      // Room for the sealed file around the received pixels (meta, attestation and tile table before, signatures after);
+      // a tile table of tiny tiles would need more than its share: such a file is encoded afresh instead.
+      room: (bytes) => ({ before: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM), after: 65536 }),
       onAssociationRefused: (r) => this.onAssociationRefused?.(r),
       onStore: (obj) => this.serially(() => this.handle(obj)).then((answer) => {
         this.onAnswered?.(obj, answer);
