@@ -3,28 +3,16 @@
 // binds 0.0.0.0 with no option to change that, so it never runs on the host
 // network: the namespace has only a loopback interface, and the test reaches
 // both services through `ip netns exec` (storescu, curl).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { openNetns, type Run } from './netns.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 export const ORTHANC_HTTP = 8042;
 export const ORTHANC_DICOM = 4242;
 export const VERIFY_PORT = 8043;
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(cmd: string, args: string[], input?: string): Promise<Run> {
-  return new Promise((res) => {
-    const p = execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-    if (input !== undefined) p.stdin!.end(input);
-  });
-}
+export type { Run } from './netns.js';
 
 export interface OrthancEnv {
   ns: string;
@@ -37,16 +25,6 @@ export interface OrthancEnv {
   rest(path: string): Promise<unknown>;
   logs(): string;
   stop(): Promise<void>;
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, logs: () => string, proc: ChildProcess, timeoutMs = 30000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited (${proc.exitCode})\n${logs()}`);
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not come up within ${timeoutMs} ms\n${logs()}`);
 }
 
 /** Debian's Python plugin for Orthanc (orthanc-python), or null when it is not installed. */
@@ -66,58 +44,40 @@ export function dicomWebPlugin(): string | null {
 }
 
 /**
+ * radseal's shipped orthanc.json (comments dropped) with the test's folders under `dir`, the
+ * test ports, loopback-only access and no saved jobs; the caller adds plugins and scripts.
+ */
+export function orthancTestConfig(dir: string): Record<string, unknown> {
+  const template = readFileSync(join(ROOT, 'host', 'ingest', 'orthanc', 'orthanc.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+  return Object.assign(JSON.parse(template) as Record<string, unknown>, {
+    StorageDirectory: join(dir, 'orthanc', 'storage'),
+    IndexDirectory: join(dir, 'orthanc', 'index'),
+    HttpPort: ORTHANC_HTTP,
+    DicomPort: ORTHANC_DICOM,
+    DicomAet: 'ORTHANC',
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    SaveJobs: false,
+  });
+}
+
+/**
  * hook 'lua' (default): radseal.lua verifies after storage; 'python': radseal_filter.py verifies
  * before storage (Orthanc's Python plugin), as docs/INGEST.md describes. dicomWeb: also load the
  * DICOMweb plugin (STOW-RS at http://127.0.0.1:8042/dicom-web/studies).
  */
 export async function startOrthancEnv(dir: string, o: { trustPem: string; onFailure: 'flag' | 'reject'; hook?: 'lua' | 'python'; radseal?: Record<string, unknown>; dicomWeb?: boolean }): Promise<OrthancEnv> {
-  const ns = `radseal-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const add = await exec('ip', ['netns', 'add', ns]);
-  if (add.code !== 0) throw new Error(`ip netns add failed (tests that run Orthanc need root): ${add.stderr}`);
-  const procs: ChildProcess[] = [];
-  let log = '';
-  const inNs = (cmd: string, args: string[]) => exec('ip', ['netns', 'exec', ns, cmd, ...args]);
-  const stop = async () => {
-    for (const p of procs) {
-      if (p.exitCode === null && p.signalCode === null) {
-        const exited = new Promise<void>((r) => p.once('exit', () => r()));
-        p.kill('SIGTERM');
-        const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-    }
-    await exec('ip', ['netns', 'del', ns]);
-  };
+  const net = await openNetns('radseal');
+  const { ns, inNs, start, stop, logs } = net;
   try {
-    await exec('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     const auditPath = join(dir, 'audit.jsonl');
     const quarantine = join(dir, 'quarantine');
-    const start = (name: string, cmd: string, args: string[]) => {
-      const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      const add = (d: Buffer) => (log += String(d).replace(/^(?=.)/gm, `[${name}] `));
-      p.stdout!.on('data', add);
-      p.stderr!.on('data', add);
-      procs.push(p);
-      return p;
-    };
     const verifier = start('verify-service', process.execPath, ['--import', 'tsx', join(ROOT, 'host', 'cli', 'main.ts'), 'verify-service', '--listen', `127.0.0.1:${VERIFY_PORT}`,
       '--trust', o.trustPem, '--quarantine', quarantine, '--audit', auditPath, '--on-failure', o.onFailure]);
 
     // Orthanc: our configuration file plus radseal's hook, as docs/INGEST.md describes.
-    const template = readFileSync(join(ROOT, 'host', 'ingest', 'orthanc', 'orthanc.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
-    const cfg = JSON.parse(template) as Record<string, unknown>;
-    Object.assign(cfg, {
-      StorageDirectory: join(dir, 'orthanc', 'storage'),
-      IndexDirectory: join(dir, 'orthanc', 'index'),
-      HttpPort: ORTHANC_HTTP,
-      DicomPort: ORTHANC_DICOM,
-      DicomAet: 'ORTHANC',
-      RemoteAccessAllowed: false,
-      AuthenticationEnabled: false,
-      Radseal: { VerifyUrl: `http://127.0.0.1:${VERIFY_PORT}/verify`, ...o.radseal },
-      SaveJobs: false,
-    });
+    const cfg = orthancTestConfig(dir);
+    cfg.Radseal = { VerifyUrl: `http://127.0.0.1:${VERIFY_PORT}/verify`, ...o.radseal };
     if (o.hook === 'python') {
       const plugin = pythonPlugin();
       if (!plugin) throw new Error('Orthanc Python plugin not installed (Debian package orthanc-python)');
@@ -135,9 +95,8 @@ export async function startOrthancEnv(dir: string, o: { trustPem: string; onFail
     writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
     const orthanc = start('orthanc', 'Orthanc', [cfgPath]);
 
-    const logs = () => log;
-    await waitFor(async () => (await inNs('curl', ['-sf', `http://127.0.0.1:${VERIFY_PORT}/health`])).code === 0, 'verify-service', logs, verifier);
-    await waitFor(async () => (await inNs('curl', ['-sf', `http://127.0.0.1:${ORTHANC_HTTP}/system`])).code === 0, 'Orthanc', logs, orthanc);
+    await net.waitFor(async () => (await inNs('curl', ['-sf', `http://127.0.0.1:${VERIFY_PORT}/health`])).code === 0, 'verify-service', verifier);
+    await net.waitFor(async () => (await inNs('curl', ['-sf', `http://127.0.0.1:${ORTHANC_HTTP}/system`])).code === 0, 'Orthanc', orthanc);
     const rest = async (path: string) => {
       const r = await inNs('curl', ['-sf', `http://127.0.0.1:${ORTHANC_HTTP}${path}`]);
       if (r.code !== 0) throw new Error(`GET ${path} failed (${r.code}): ${r.stderr}`);
