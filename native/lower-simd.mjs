@@ -13,7 +13,9 @@
 //   1. flatten: every non-control expression's children become local.get or
 //      const, so each SIMD op is the value of a local.set, a store or a drop;
 //   2. every v128 local becomes four i32 locals (little-endian words w0..w3);
-//      every SIMD statement becomes scalar statements over those words;
+//      every SIMD statement becomes scalar statements over those words (after
+//      flatten, tees, block results and br values are plain local.sets, so a
+//      v128 only lives in locals; parameters and results: see vecSigs);
 //   3. SIMD is switched off in the feature set, the module is validated (any
 //      v128 left over is an error) and optimized (-O3, no fast-math).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -40,10 +42,33 @@ function fail(msg) {
   throw new Error(`lower-simd: ${msg}`);
 }
 
+// v128 parameters and results (a helper that was not inlined): the v128 keeps its slot as
+// word 0 (retyped to i32, so no local index moves) and words 1..3 travel in mutable globals,
+// set by the caller just before the call (its operands are flat, so nothing runs in between)
+// and copied into locals by the callee on entry; a v128 result likewise. Globals serve all
+// functions: the nth v128 parameter of any function uses the nth set.
+const vecSigs = new Map(); // function name -> { vecParams: [param index], vecResult }
+const wordGlobals = new Map();
+function wordGlobal(key, k) {
+  const name = `lower-simd$${key}.w${k}`;
+  if (!wordGlobals.has(name)) { mod.addGlobal(name, I32, true, mod.i32.const(0)); wordGlobals.set(name, true); }
+  return name;
+}
+const paramGlobal = (ordinal, k) => wordGlobal(`param${ordinal}`, k);
+const resultGlobal = (k) => wordGlobal('result', k);
+
 function lowerAll() {
  // Names first: removeFunction/addFunction below reorder the function list.
  const names = [];
  for (let fi = 0, nf = mod.getNumFunctions(); fi < nf; fi++) names.push(b.getFunctionInfo(mod.getFunctionByIndex(fi)).name);
+ for (const fname of names) {
+  const info = b.getFunctionInfo(mod.getFunction(fname));
+  const params = b.expandType(info.params), results = b.expandType(info.results);
+  if (!params.includes(V128) && !results.includes(V128)) continue;
+  if (info.module) fail(`${fname}: imported function with a v128 parameter or result`);
+  if (results.length > 1) fail(`${fname}: multi-value result with a v128`);
+  vecSigs.set(fname, { vecParams: params.flatMap((t, i) => (t === V128 ? [i] : [])), vecResult: results[0] === V128 });
+ }
  for (const fname of names) {
   const fref = mod.getFunction(fname);
   const info = b.getFunctionInfo(fref);
@@ -51,14 +76,20 @@ function lowerAll() {
   const params = b.expandType(info.params);
   const vars = info.vars.slice();
   const nParams = params.length;
-  if (params.includes(V128) || b.expandType(info.results).includes(V128)) fail(`${info.name}: v128 parameter or result`);
+  const sig = vecSigs.get(fname);
   // No v128 local and no SIMD: nothing to do. (SIMD without v128 locals happens: a v128.store
   // of a constant, as in sha256x4Init; it is lowered like any other.)
-  if (!vars.includes(V128) && !containsSimd(info.body)) continue;
+  if (!sig && !vars.includes(V128) && !containsSimd(info.body)) continue;
   // Words of each v128 local: the local itself (retyped to i32) + 3 new ones.
   const words = new Map();
   const newVars = vars.map((t) => (t === V128 ? I32 : t));
   const addVar = (t) => { newVars.push(t); return nParams + newVars.length - 1; };
+  const prologue = [];
+  (sig?.vecParams ?? []).forEach((p, ordinal) => {
+    const w = [p, addVar(I32), addVar(I32), addVar(I32)];
+    words.set(p, w);
+    for (let k = 1; k < 4; k++) prologue.push(mod.local.set(w[k], mod.global.get(paramGlobal(ordinal, k), I32)));
+  });
   vars.forEach((t, i) => {
     if (t !== V128) return;
     const idx = nParams + i;
@@ -66,12 +97,42 @@ function lowerAll() {
   });
   const tmp = [addVar(I32), addVar(I32), addVar(I32), addVar(I32)];
   const ctx = { words, tmp, name: info.name };
-  const body = visit(info.body, ctx);
+  let body = visit(info.body, ctx);
+  if (prologue.length) body = mod.block(null, [...prologue, body], b.getExpressionType(body));
+  const retype = (t) => b.createType(b.expandType(t).map((x) => (x === V128 ? I32 : x)));
   mod.removeFunction(info.name);
-  mod.addFunction(info.name, info.params, info.results, newVars, body);
+  mod.addFunction(info.name, retype(info.params), retype(info.results), newVars, body);
   lowered++;
  }
 }
+
+/** A call with v128 operands or result, as statements: words 1..3 through the globals. `dest`: the v128 local receiving the result, or a scalar local index, or null (dropped / no result). */
+function lowerCall(call, dest, ctx) {
+  const i = b.getExpressionInfo(call);
+  const sig = vecSigs.get(i.target);
+  const before = [];
+  let ordinal = 0;
+  const operands = i.operands.map((x) => {
+    if (b.getExpressionType(x) !== V128) return copy(x, ctx);
+    const w = vecOperand(x, ctx);
+    for (let k = 1; k < 4; k++) before.push(mod.global.set(paramGlobal(ordinal, k), w(k)));
+    ordinal++;
+    return w(0);
+  });
+  const resultType = sig.vecResult ? I32 : i.type;
+  const lowCall = mod.call(i.target, operands, resultType);
+  if (!sig.vecResult) {
+    const stmt = dest === null ? (resultType === b.none ? lowCall : mod.drop(lowCall)) : mod.local.set(dest, lowCall);
+    return mod.block(null, [...before, stmt], b.none);
+  }
+  const w = dest === null ? ctx.tmp : ctx.words.get(dest);
+  return mod.block(null, [
+    ...before,
+    mod.local.set(w[0], lowCall),
+    ...[1, 2, 3].map((k) => mod.local.set(w[k], mod.global.get(resultGlobal(k), I32))),
+  ], b.none);
+}
+const isVecCall = (x) => b.getExpressionId(x) === X.Call && vecSigs.has(b.getExpressionInfo(x).target);
 
 function containsSimd(e) {
   let found = false;
@@ -145,6 +206,7 @@ function visit(e, ctx) {
   if (id === X.LocalSet) {
     const i = b.getExpressionInfo(e);
     if (i.isTee) { if (ctx.words.has(i.index) || isSimd(i.value)) fail(`${ctx.name}: v128 local.tee after flatten`); return e; }
+    if (isVecCall(i.value)) return lowerCall(i.value, i.index, ctx);
     const dest = ctx.words.get(i.index);
     if (dest) {
       // v128 value into four words, through temporaries (the source may be the destination).
@@ -168,8 +230,16 @@ function visit(e, ctx) {
       ...[0, 1, 2, 3].map((k) => mod.i32.store(i.offset + 4 * k, Math.min(i.align, 4), copy(i.ptr, ctx), mod.local.get(ctx.tmp[k], I32))),
     ], b.none);
   }
+  if (isVecCall(e)) return lowerCall(e, null, ctx);
+  if (id === X.Return) {
+    const value = b.Return.getValue(e);
+    if (!value || b.getExpressionType(value) !== V128) { checkScalar(e, ctx); return e; }
+    const w = vecOperand(value, ctx);
+    return mod.block(null, [...[1, 2, 3].map((k) => mod.global.set(resultGlobal(k), w(k))), mod.return(w(0))], b.none);
+  }
   if (id === X.Drop) {
     const i = b.getExpressionInfo(e);
+    if (isVecCall(i.value)) return lowerCall(i.value, null, ctx);
     if (b.getExpressionType(i.value) === V128) {
       if (b.getExpressionId(i.value) === X.LocalGet || b.getExpressionId(i.value) === X.Const) return mod.nop();
       // Computed and discarded: still evaluated, since a load in it may trap.

@@ -136,9 +136,13 @@ test('SIMD-lowered core (the one wasm2c translates) matches the SIMD core call f
 
 // The lowering pass on its own, on the constructs the compiled core may not
 // (yet) contain: v128 through local.tee, a block result and select; f32x4 lanes
-// with NaN, -0 and infinities; dot product; load64_zero; a dropped computed v128.
+// with NaN, -0 and infinities; dot product; load64_zero; a dropped computed v128;
+// a helper taking and returning v128 (two returns), called for a value and dropped.
 const LOWERING_CASES = `(module
  (memory (export "memory") 1)
+ (func $helper (param $a v128) (param $n i32) (param $b v128) (result v128)
+  (if (local.get $n) (then (return (i32x4.add (local.get $a) (local.get $b)))))
+  (i32x4.sub (local.get $a) (local.get $b)))
  (func (export "f") (param $p i32) (param $x f32) (param $c i32) (result i32)
   (local $v v128) (local $w v128) (local $s v128)
   (local.set $w (block (result v128) (local.tee $v (v128.load (local.get $p)))))
@@ -151,10 +155,12 @@ const LOWERING_CASES = `(module
   (v128.store offset=80 (local.get $p) (i32x4.dot_i16x8_s (local.get $v) (v128.load offset=96 (local.get $p))))
   (v128.store offset=112 (local.get $p) (v128.load64_zero offset=8 (local.get $p)))
   (drop (f32x4.sub (local.get $v) (local.get $s)))
+  (v128.store offset=128 (local.get $p) (call $helper (local.get $v) (local.get $c) (v128.load offset=96 (local.get $p))))
+  (drop (call $helper (v128.const i32x4 1 2 3 4) (local.get $c) (local.get $w)))
   (i32x4.extract_lane 2 (f32x4.lt (local.get $v) (local.get $s))))
 )`;
 
-test('lower-simd: tee, block result, select, f32x4 lanes, dot, load64_zero give the SIMD results', () => {
+test('lower-simd: tee, block result, select, f32x4 lanes, dot, load64_zero, v128 parameters and results give the SIMD results', () => {
   const m = binaryen.parseText(LOWERING_CASES);
   m.setFeatures(binaryen.Features.All);
   assert.ok(m.validate());
@@ -175,7 +181,7 @@ test('lower-simd: tee, block result, select, f32x4 lanes, dot, load64_zero give 
     for (const c of [0, 1]) {
       for (const inst of [simd, scalar]) {
         const bytes = new Uint8Array(inst.memory.buffer);
-        bytes.fill(0, 0, 128);
+        bytes.fill(0, 0, 144);
         new Float32Array(inst.memory.buffer, 0, 4).set(input);
         new Int16Array(inst.memory.buffer, 96, 8).set(dotRhs);
       }
@@ -183,7 +189,7 @@ test('lower-simd: tee, block result, select, f32x4 lanes, dot, load64_zero give 
       assert.equal(rl, rs, `x=${x} c=${c}: result`);
       const a = f32Lanes(simd.memory), b = f32Lanes(scalar.memory);
       for (let k = 0; k < 20; k++) assert.ok(Object.is(a[k], b[k]) || (Number.isNaN(a[k]) && Number.isNaN(b[k])), `x=${x} c=${c}: f32 lane ${k}: ${a[k]} vs ${b[k]}`);
-      assert.deepEqual(new Uint8Array(scalar.memory.buffer, 80, 48), new Uint8Array(simd.memory.buffer, 80, 48), `x=${x} c=${c}: integer lanes`);
+      assert.deepEqual(new Uint8Array(scalar.memory.buffer, 80, 64), new Uint8Array(simd.memory.buffer, 80, 64), `x=${x} c=${c}: integer lanes`);
       runs++;
     }
   }
