@@ -6,22 +6,10 @@
 // One thread for the process, started on first use, jobs answered in order. It
 // only ever saves work: a band it could not hash resolves to null, and the seal
 // then makes the whole table itself (host/proxy/seal-received.ts).
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../io/worker.js';
 import { tileHashes } from '../core/tiles.js';
 import type { BandJob, BandResult } from './tile-worker.js';
-
-/**
- * Under tsx (tests, benchmarks) the worker is TypeScript and a thread does not inherit the main
- * thread's loader: a bootstrap registers tsx first (as host/ingest/pool/verify-pool.ts). Built, plain JavaScript.
- */
-function startWorker(): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    const boot = `Promise.all([import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}), import(${JSON.stringify(import.meta.resolve('tsx/cjs/api'))})])
-      .then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${JSON.stringify(new URL('./tile-worker.ts', import.meta.url).href)}); });`;
-    return new Worker(boot, { eval: true });
-  }
-  return new Worker(new URL('./tile-worker.js', import.meta.url));
-}
 
 class TileThread {
   private readonly worker: Worker;
@@ -29,7 +17,7 @@ class TileThread {
   private readonly pending = new Map<number, (hashes: Uint8Array | null) => void>();
 
   constructor(onGone: (t: TileThread) => void) {
-    this.worker = startWorker();
+    this.worker = startWorker(import.meta.url, 'tile-worker');
     this.worker.unref(); // never what keeps the process alive; ref'd only while a band is out
     this.worker.on('message', (r: BandResult) => this.settle(r.id, 'hashes' in r ? r.hashes : null));
     const fail = () => {
