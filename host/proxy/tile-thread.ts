@@ -18,7 +18,6 @@ class TileThread {
 
   constructor(onGone: (t: TileThread) => void) {
     this.worker = startWorker(import.meta.url, 'tile-worker');
-    this.worker.unref(); // never what keeps the process alive; ref'd only while a band is out
     this.worker.on('message', (r: BandResult) => this.settle(r.id, 'hashes' in r ? r.hashes : null));
     const fail = () => {
       onGone(this);
@@ -26,6 +25,9 @@ class TileThread {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', fail);
+    // Never what keeps the process alive; ref'd only while a band is out. After the listeners:
+    // adding a 'message' listener refs a worker again.
+    this.worker.unref();
   }
 
   hash(band: Uint8Array, rows: number, cols: number, size: number): Promise<Uint8Array | null> {
