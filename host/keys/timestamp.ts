@@ -34,7 +34,9 @@ export interface TimestampRequest {
 export function timestampRequest(signature: Uint8Array): TimestampRequest {
   const imprint = new Uint8Array(createHash('sha256').update(signature).digest());
   const nonce = randomBytes(8);
-  nonce[0]! &= 0x7f; // a positive INTEGER
+  // DER INTEGER: positive (top bit clear) and minimal (no leading zero byte, which OpenSSL's TSA
+  // refuses as a bad request and which a TSA may echo re-encoded): first byte 0x01..0x7f.
+  nonce[0] = (nonce[0]! & 0x7f) || 1;
   const req = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({
