@@ -4,7 +4,7 @@
 //   unshare -n bash -c 'ip link set lo up && exec node --import tsx --test --test-force-exit test/host/doctor.test.ts').
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, tempDir } from './support/run.js';
@@ -18,6 +18,7 @@ import { loadEd25519Seed } from '../../host/keys/filestore.js';
 import { seedSigner } from '../../host/keys/ed25519.js';
 import { issueCertificate } from '../../host/keys/x509.js';
 import { toPem } from '../../host/keys/pem.js';
+import { makePki } from './support/openssl-pki.js';
 
 const BUILT = existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'));
 
@@ -152,18 +153,8 @@ test('doctor: capture and proxy may not share one outbox', async () => {
 test('doctor: PACS over TLS answers C-ECHO with the station certificate; another CA, or a TLS key others can read, fails', { timeout: 60000 }, async () => {
   const dir = tempDir('radseal-doctor-tls-');
   const files = await makeStationFiles(join(dir, 'station'));
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const pki = (ca: string, leaves: Array<{ name: string; san?: string }>) => {
-    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-    for (const l of leaves) {
-      ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
-      writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
-      chmodSync(join(dir, `${l.name}.key`), 0o600);
-      ssl('x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
-    }
-  };
-  pki('site-ca', [{ name: 'pacs', san: 'IP:127.0.0.1' }, { name: 'station' }]);
-  pki('rogue-ca', []);
+  makePki(dir, 'site-ca', [{ name: 'pacs', san: 'IP:127.0.0.1' }, { name: 'station' }]);
+  makePki(dir, 'rogue-ca', []);
   const port = await freePort();
   const pacs = await startStoreScp(join(dir, 'pacs'), port, 'PACS', ['+tls', join(dir, 'pacs.key'), join(dir, 'pacs.pem'), '+cf', join(dir, 'site-ca.pem')]);
   try {

@@ -1,7 +1,7 @@
 // Shared by the audit tests: one event of every kind radseal emits, the A.5 schema as RELAX NG
 // (the committed .rnc converted by trang), a validator (jing), and a test PKI made with openssl.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -51,15 +51,4 @@ export const EVERY_EVENT: Array<[string, AuditEvent]> = [
   ['audit log used', { kind: 'audit-log-used', time, outcome: 0, accessor: { userId: 'secofficer' }, logUri: 'file:///var/log/radseal/audit.jsonl' }],
 ];
 
-const ssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-
-/** A CA and leaf certificates (EC P-256) made with openssl in dir: NAME.key (0600), NAME.pem, CA.pem. */
-export function makePki(dir: string, ca: string, leaves: Array<{ name: string; san?: string }>): void {
-  ssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-  for (const l of leaves) {
-    ssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
-    writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
-    chmodSync(join(dir, `${l.name}.key`), 0o600);
-    ssl(dir, 'x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
-  }
-}
+export { makePki } from '../support/openssl-pki.js';

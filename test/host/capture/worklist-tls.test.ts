@@ -5,8 +5,8 @@
 // where TLS is expected, gets no worklist. Certificates are made here with the openssl CLI.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { testBoard } from '../link/harness.js';
 import { freePort } from '../net/storescp.js';
 import { loopbackOnly, NEEDS_PRIVATE_NETWORK, startWlmscpfs, writeWorklistFile } from '../net/wlmscpfs.js';
 import { startRadseal } from '../support/run.js';
+import { makePki } from '../support/openssl-pki.js';
 
 const { Server, Scp, constants, responses } = dcmjsDimse;
 dcmjsDimse.log.setLevel('error');
@@ -35,16 +36,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-function makePki(ca: string, leaves: Array<{ name: string; san?: string }>): void {
-  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-  for (const l of leaves) {
-    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
-    writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
-    chmodSync(join(dir, `${l.name}.key`), 0o600);
-    ssl('x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
-  }
-}
 
 async function listening(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -97,8 +88,8 @@ async function until(what: string, ok: () => boolean, ms = 20000): Promise<void>
 }
 
 test('worklist and MPPS over TLS: the CLI queries wlmscpfs behind TLS and reports to a TLS MPPS SCP; a rogue or plain RIS gets nothing', { skip, timeout: 90000 }, async () => {
-  makePki('site-ca', [{ name: 'ris', san: 'IP:127.0.0.1' }, { name: 'mpps', san: 'IP:127.0.0.1' }, { name: 'station' }]);
-  makePki('rogue-ca', [{ name: 'rogue', san: 'IP:127.0.0.1' }]);
+  makePki(dir, 'site-ca', [{ name: 'ris', san: 'IP:127.0.0.1' }, { name: 'mpps', san: 'IP:127.0.0.1' }, { name: 'station' }]);
+  makePki(dir, 'rogue-ca', [{ name: 'rogue', san: 'IP:127.0.0.1' }]);
   const aeDir = join(dir, 'wl', 'RIS');
   mkdirSync(aeDir, { recursive: true });
   writeFileSync(join(aeDir, 'lockfile'), '');

@@ -6,7 +6,6 @@
 //   unshare -n bash -c 'ip link set lo up && exec node --import tsx --test --test-force-exit test/host/config/doctor-targets.test.ts'
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/run.js';
@@ -15,21 +14,12 @@ import { makeStationFiles, writeStationConfig } from './station-fixture.js';
 import { loadStationConfig } from '../../../host/config/station.js';
 import { keyFiles, mppsReachable, pacsReachable, runChecks, worklistReachable } from '../../../host/config/checks.js';
 import { cEcho } from '../../../host/net/echo.js';
+import { makePki } from '../support/openssl-pki.js';
 
 test('doctor: each PACS target answers C-ECHO or fails by name; worklist and MPPS over TLS with their [ris] identities', { timeout: 60000 }, async (t) => {
   const dir = tempDir('radseal-doctor-targets-');
   const files = await makeStationFiles(join(dir, 'station'));
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const pki = (ca: string, leaves: Array<{ name: string; san?: string }>) => {
-    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-    for (const l of leaves) {
-      ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
-      writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
-      chmodSync(join(dir, `${l.name}.key`), 0o600);
-      ssl('x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
-    }
-  };
-  pki('ris-ca', [{ name: 'ris', san: 'IP:127.0.0.1' }, { name: 'station-ris' }]);
+  makePki(dir, 'ris-ca', [{ name: 'ris', san: 'IP:127.0.0.1' }, { name: 'station-ris' }]);
   const [portA, portDown, risPort] = [await freePort(), await freePort(), await freePort()];
   const pacsA = await startStoreScp(join(dir, 'pacs-a'), portA, 'PACS_A');
   t.after(() => pacsA.stop());

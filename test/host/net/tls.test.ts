@@ -4,8 +4,8 @@
 // (SAN IP 127.0.0.1) and a modality's certificate, and a rogue CA with a certificate of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cStore, parsePart10, DicomNetError } from '../../../host/net/cstore.js';
 import type { AuditRecord } from '../../../host/ingest/audit.js';
@@ -15,18 +15,7 @@ import { tempDir } from '../dicom/fixtures.js';
 import { freePort, startStoreScp } from './storescp.js';
 import { makeObjects, testIngestor } from '../../services/ingest-fixtures.js';
 
-const ssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-
-/** A CA and leaf certificates signed by it; returns file names in dir. */
-function makePki(dir: string, ca: string, leaves: Array<{ name: string; san?: string }>): void {
-  ssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-  for (const l of leaves) {
-    ssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${l.name}.key`, '-out', `${l.name}.csr`, '-subj', `/CN=${l.name}`);
-    writeFileSync(join(dir, `${l.name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n${l.san ? `subjectAltName=${l.san}\n` : ''}`);
-    chmodSync(join(dir, `${l.name}.key`), 0o600);
-    ssl(dir, 'x509', '-req', '-in', `${l.name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${l.name}.pem`, '-days', '2', '-extfile', `${l.name}.ext`);
-  }
-}
+import { makePki } from '../support/openssl-pki.js';
 
 const readAudit = (p: string): AuditRecord[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
 
