@@ -82,7 +82,7 @@ export function register(program: Command): void {
       } else {
         const { verifyFiles } = await import('../ingest/pool/verify-pool.js');
         const indexOf = indexer(targets.files);
-        const pool = verifyFiles(targets.files, { trust: o.trust, revocation: settings.trust.revocation, policy: settings.policy, watermarkKey: settings.watermarkKey, workers });
+        const pool = verifyFiles(targets.files, { trust: o.trust, revocation: settings.trust.revocation, policy: settings.policy, watermarkKey: settings.watermarkKey, workers, describe: false });
         for await (const r of pool) {
           if (r.report) take(base + indexOf(r.path), r.report, r.size, false);
           else take(base + indexOf(r.path), unreadableReport(r.path, r.error), 0, true);

@@ -37,6 +37,11 @@ export interface VerifyPoolOptions {
   maxInFlight?: number;
   timeoutMs?: number;
   maxObjectBytes?: number;
+  /**
+   * Also the file's SHA-256 and the attributes an archive groups by (default true). A plain batch
+   * verify needs neither: false spares each object a second whole-file hash and a second parse.
+   */
+  describe?: boolean;
 }
 
 export type PoolInput = string | { path: string; url?: string; headers?: Record<string, string> };
@@ -54,7 +59,7 @@ export interface ObjectAttributes {
 }
 
 export type PoolResult =
-  | { path: string; size: number; fileSha256: string; report: VerifyReport; attributes: ObjectAttributes | null; error?: undefined }
+  | { path: string; size: number; fileSha256: string | null; report: VerifyReport; attributes: ObjectAttributes | null; error?: undefined }
   | { path: string; size: null; fileSha256: null; error: string; report?: undefined; attributes?: undefined };
 
 /** @internal The worker's start-up data and messages (verify-worker.ts). */
@@ -64,6 +69,7 @@ export interface WorkerSetup {
   policy?: VerifyPolicy;
   watermarkKey?: Uint8Array;
   maxObjectBytes: number;
+  describe: boolean;
 }
 /** @internal */
 export interface PoolJob { id: number; path: string; url?: string; headers?: Record<string, string> }
@@ -87,7 +93,7 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
   const setup: WorkerSetup = {
     trust: options.trust, revocation: options.revocation, policy: options.policy, watermarkKey: options.watermarkKey,
-    maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES,
+    maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, describe: options.describe ?? true,
   };
   const input = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<PoolInput>)[Symbol.iterator]();
 

@@ -57,6 +57,17 @@ test('pool: verdicts, hashes and errors for a folder, each object exactly once',
   assert.match(by.get('gone.dcm')!.error!, /cannot read .*gone\.dcm: ENOENT/);
   assert.match(by.get('a')!.error!, /cannot read .*: EISDIR/);
   assert.equal(by.get('a')!.fileSha256, null);
+
+  // describe: false (batch verify): the same verdicts and sizes, without the file hash and attributes.
+  const plain = await collect(verifyFiles([...dicom, missing], { trust: objs.ids.trustPem, workers: 2, describe: false }));
+  assert.equal(plain.length, 5);
+  for (const r of plain) {
+    const full = by.get(r.path.slice(tree.length + 1))!;
+    assert.equal(r.report?.verdict, full.report?.verdict, r.path);
+    assert.equal(r.size, full.size, r.path);
+    assert.equal(r.fileSha256, null, r.path);
+    assert.equal(r.attributes ?? null, null, r.path);
+  }
 });
 
 test('pool: back-pressure: the source is read only as far as the consumer takes results', async () => {
