@@ -103,11 +103,10 @@ const EXCLUDED_FROM_OWN_ITEM = new Set<Tag>([
 ]);
 
 /**
- * Writes the MAC stream of `ds` for a signature whose MAC Parameters list
- * `signedTags`, followed by the signature item's own elements.
- * Returns the signed tags that the data set does not hold (a sign of removal).
+ * Writes the data elements' part of the MAC stream: the elements of `ds` that `signedTags` lists,
+ * in data set order. Returns the signed tags that the data set does not hold (a sign of removal).
  */
-export function writeMacStream(ds: DataSet, signedTags: readonly Tag[], signatureItem: DataSet, sink: Sink): Tag[] {
+export function writeMacElements(ds: DataSet, signedTags: readonly Tag[], sink: Sink): Tag[] {
   const wanted = new Set(signedTags);
   const seen = new Set<Tag>();
   for (const el of ds) {
@@ -115,7 +114,30 @@ export function writeMacStream(ds: DataSet, signedTags: readonly Tag[], signatur
     seen.add(el.tag);
     writeElement(el, sink);
   }
+  return signedTags.filter((t) => !seen.has(t));
+}
+
+/**
+ * The start of one element's MAC stream before its value: all of it for a sequence or encapsulated
+ * value is written by writeMacElements; this is for a native value hashed while it arrives.
+ */
+export function macValueHeader(el: Pick<Element, 'tag' | 'vr'>, valueLength: number): Uint8Array {
+  return header(el as Element, valueLength);
+}
+
+/** Writes the signature item's own part of the MAC stream (it follows the data elements'). */
+export function writeSignatureItemStream(signatureItem: DataSet, sink: Sink): void {
   const own = signatureItem.filter((e) => !EXCLUDED_FROM_OWN_ITEM.has(e.tag) && isMacEligible(e)).sort((a, b) => a.tag - b.tag);
   for (const el of own) writeElement(el, sink);
-  return signedTags.filter((t) => !seen.has(t));
+}
+
+/**
+ * Writes the MAC stream of `ds` for a signature whose MAC Parameters list
+ * `signedTags`, followed by the signature item's own elements.
+ * Returns the signed tags that the data set does not hold (a sign of removal).
+ */
+export function writeMacStream(ds: DataSet, signedTags: readonly Tag[], signatureItem: DataSet, sink: Sink): Tag[] {
+  const missing = writeMacElements(ds, signedTags, sink);
+  writeSignatureItemStream(signatureItem, sink);
+  return missing;
 }

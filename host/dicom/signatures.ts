@@ -1,9 +1,9 @@
 // The Digital Signatures Macro (PS3.3 C.12.1.1.3): adding a signature to a
 // data set and checking the signatures a data set holds. Key handling stays
 // outside: a Signer signs, certificates arrive as DER.
-import { createHash, createVerify, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createHash, createVerify, verify as cryptoVerify, type Hash, type KeyObject } from 'node:crypto';
 import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from './model.js';
-import { TAGS, signableTags, writeMacStream } from './mac.js';
+import { TAGS, signableTags, writeMacStream, writeSignatureItemStream } from './mac.js';
 import { at, decodeAT, decodeString, decodeUS, ob, sq, str, us } from './values.js';
 import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
@@ -86,6 +86,12 @@ export interface SignOptions {
   /** Defaults to every element the standard allows in a MAC. */
   signedTags?: Tag[];
   time?: Date;
+  /**
+   * A hash already fed with the data elements' part of the MAC stream (mac.ts writeMacElements)
+   * for exactly these signed tags and this algorithm, e.g. while Pixel Data arrived: a copy of it
+   * takes the signature item's part, so the elements are not hashed again.
+   */
+  elementsMac?: { hash: Hash; signedTags: readonly Tag[]; algorithm: MacAlgorithm };
 }
 
 /**
@@ -111,7 +117,7 @@ export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ ma
       str(SIG.codeMeaning, 'LO', opts.purpose.meaning),
     ]]),
   ];
-  const { digest } = macDigest(ds, signedTags, unsignedItem, macAlgorithm);
+  const digest = opts.elementsMac ? continuedMac(opts.elementsMac, signedTags, unsignedItem, macAlgorithm) : macDigest(ds, signedTags, unsignedItem, macAlgorithm).digest;
   let signature = ecdsa ? await ecdsa.signDigest(digest) : await opts.signer.sign(digest);
   // A DER ECDSA signature can have odd length; OB pads it with a NUL that
   // OpenSSL's strict DER check would reject, so sign again (fresh k) until even.
@@ -128,6 +134,14 @@ export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ ma
   appendItem(ds, TAGS.macParametersSequence, macItem);
   appendItem(ds, TAGS.digitalSignaturesSequence, signatureItem);
   return { macId, signatureUid };
+}
+
+function continuedMac(elementsMac: NonNullable<SignOptions['elementsMac']>, signedTags: readonly Tag[], item: DataSet, algorithm: MacAlgorithm): Uint8Array {
+  const same = elementsMac.algorithm === algorithm && elementsMac.signedTags.length === signedTags.length && elementsMac.signedTags.every((t, i) => t === signedTags[i]);
+  if (!same) throw new Error('internal: the MAC hashed ahead covers other elements or another algorithm than this signature');
+  const h = elementsMac.hash.copy();
+  writeSignatureItemStream(item, (chunk) => h.update(chunk));
+  return new Uint8Array(h.digest());
 }
 
 /** The Digital Signatures Sequence item with this Digital Signature UID. */
