@@ -19,6 +19,8 @@ import { machineLine, median } from './support.js';
 const REPS = Math.max(3, Number(process.env.RADSEAL_BENCH_REPS ?? 9));
 const DIR_FILES = Math.max(2, Number(process.env.RADSEAL_BENCH_DIR_FILES ?? 200));
 const DIR_REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_DIR_REPS ?? 3));
+/** RADSEAL_BENCH_ROWS=verify,dir runs only those rows (help, verify, seal, dir); default all. */
+const ROWS = new Set((process.env.RADSEAL_BENCH_ROWS ?? 'help,verify,seal,dir').split(',').map((r) => r.trim()));
 const CLI = join(projectRoot(), 'bin', 'radseal.js');
 
 interface Run { wallMs: number; cpuMs: number; rssMiB: number; status: number | null }
@@ -88,7 +90,7 @@ try {
   const objectMiB = statSync(sealed).size / 2 ** 20;
   console.log(`object: 3072x3072 14-bit DX, ${fmt(objectMiB, 1)} MiB (Ed25519 device signatures + ECDSA P-256)`);
 
-  report(paired('radseal --help  vs  node -e 0', Math.max(REPS, 15), () => radseal('--help'), () => [process.execPath, '-e', '0']), 'node', '≤ 1.5×');
+  if (ROWS.has('help')) report(paired('radseal --help  vs  node -e 0', Math.max(REPS, 15), () => radseal('--help'), () => [process.execPath, '-e', '0']), 'node', '≤ 1.5×');
 
   if (!haveDcmsign) {
     console.log('\nDCMTK dcmsign not installed (apt-get install dcmtk): the peer rows are not measured');
@@ -97,19 +99,22 @@ try {
     run(['dcmsign', '--remove-all', sealed, unsigned]);
     // dcmsign --verify exits non-zero for radseal's Ed25519 signatures (it cannot check them) after checking the ECDSA one.
     const anyStatus = () => true;
+    if (ROWS.has('verify')) {
     const v = paired('verify one object  vs  dcmsign --verify', REPS, () => radseal('verify', '--trust', trust, sealed), () => ['dcmsign', '--verify', sealed], anyStatus);
     report(v, 'dcmsign', '≤ 1.5× wall');
     console.log(`  radseal peak RSS ${fmt(med(v.ours, 'rssMiB') / objectMiB, 2)}× the object; above \`node -e 0\`'s: ${fmt((med(v.ours, 'rssMiB') - nodeBaselineMiB()) / objectMiB, 2)}× the object   (target ≤ 2×)`);
+    }
 
     const out = (who: string, i: number) => join(dir, `${who}-${i + 1}.dcm`);
     const tidy = (i: number) => {
       rmSync(out('radseal', i), { force: true });
       rmSync(out('dcmsign', i), { force: true });
     };
-    report(paired('seal one 3072² frame  vs  dcmsign --sign (ECDSA P-256, SHA-512 MAC) of the object unsigned', REPS,
+    if (ROWS.has('seal')) report(paired('seal one 3072² frame  vs  dcmsign --sign (ECDSA P-256, SHA-512 MAC) of the object unsigned', REPS,
       (i) => sealArgs(out('radseal', i), false),
       (i) => ['dcmsign', '--sign', join(keys, 'device-ecdsa.key'), join(keys, 'device-ecdsa.crt'), '+m5', unsigned, out('dcmsign', i)], undefined, tidy), 'dcmsign', '≤ 2.0× wall');
 
+    if (ROWS.has('dir')) {
     const folder = join(dir, 'folder');
     mkdirSync(folder);
     // Copies of one sealed object, each its own file: verifying costs the same whatever the pixels.
@@ -119,6 +124,7 @@ try {
       () => radseal('verify', '--trust', trust, folder), () => ['bash', '-c', loop], anyStatus);
     report(d, 'dcmsign', 'radseal ≥ 3× faster: ratio ≤ 0.33×');
     console.log(`  radseal ${fmt(DIR_FILES * objectMiB / (med(d.ours, 'wallMs') / 1000), 0)} MiB/s, dcmsign loop ${fmt(DIR_FILES * objectMiB / (med(d.peer, 'wallMs') / 1000), 0)} MiB/s`);
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
