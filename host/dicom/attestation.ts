@@ -1,53 +1,140 @@
 // radseal's capture attestation: a private block (PS3.5 7.8) holding what the
 // device saw at capture. It is signed with everything else, so it cannot be
 // changed without breaking the signature.
-import { type DataSet, type Element, findElement, tag } from './model.js';
+//
+// Where it lies: `capture` and `seal` write it at (0009,0010)/(0009,10xx); the
+// proxy writes it after Pixel Data, in the first free block of group 7FE1
+// (7FE1,00xx)/(7FE1,xxyy), so that the MAC stream's part before the pixels is
+// known when they start to arrive (docs/PROXY.md). One RADSEAL block, in one of
+// these places, or none: anything else is ambiguous and never read.
+import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, groupOf, tag } from './model.js';
 import { decodeString, decodeUL, decodeUS, ob, str, ul, us } from './values.js';
 
-export const PRIVATE_GROUP = 0x0009;
 export const PRIVATE_CREATOR = 'RADSEAL 1.0';
-/** The block (0009,10xx) reserved by the creator at (0009,0010). */
-const BLOCK = 0x10;
-const creatorTag = tag(PRIVATE_GROUP, BLOCK);
-const at = (offset: number) => tag(PRIVATE_GROUP, (BLOCK << 8) | offset);
 
-export const ATTESTATION_TAGS = {
-  creator: creatorTag,
-  deviceId: at(0x01),
-  frameSerial: at(0x02),
-  boardId: at(0x03),
-  rawFrameSha256: at(0x04),
-  pixelDataSha256: at(0x05),
-  captureDateTime: at(0x06),
-  formatVersion: at(0x07),
-  /** Tile edge in pixels for the tile hash table (US). */
-  tileSize: at(0x08),
-  /** SHA-256 per tile of Pixel Data as stored, row-major tile order, 32 bytes each (OB). */
-  tileSha256Table: at(0x09),
-  /** Watermark scheme and version (LO), present when the frame was watermarked. */
-  watermarkScheme: at(0x0a),
-  /** Identifier of the site watermark key (LO, hex; never the key). */
-  watermarkKeyId: at(0x0b),
-  /** The 8 payload bytes embedded (OB). */
-  watermarkPayload: at(0x0c),
-  /** PSNR of the embedding at the stored bit depth (DS). */
-  watermarkPsnr: at(0x0d),
-  // Format 2: an object received from a modality (radseal proxy) rather than captured from a detector link.
-  /** Where the pixels came from (LO), e.g. "received from the modality by DICOM". */
-  source: at(0x0e),
-  /** Calling AE title of the modality that sent the object (AE). */
-  callingAeTitle: at(0x0f),
-  /** Network address the modality sent from (LO). */
-  peerAddress: at(0x10),
-  /** Transfer syntax the object arrived in (UI). */
-  receivedTransferSyntax: at(0x11),
-  /** NATIVE (pixels hashed, tiled and marked as stored) or ENCAPSULATED (compressed stream sealed as received) (CS). */
-  pixelEncoding: at(0x12),
-  /** Number of frames the tile table and pixel hashes cover (UL). */
-  numberOfFrames: at(0x13),
-} as const;
+/** A private block: creator at (group,00bb), elements at (group,bb00-bbFF) (PS3.5 7.8.1). */
+export interface AttestationBlock {
+  group: number;
+  block: number;
+}
 
-/** The value of Source (0009,100E) for objects the proxy received. */
+/** Where capture and seal write the attestation: (0009,0010) reserving (0009,10xx). */
+export const CAPTURE_BLOCK: AttestationBlock = { group: 0x0009, block: 0x10 };
+/** The group after Pixel Data (odd, above 7FE0) where the proxy writes it, in the first free block. */
+export const RECEIVED_GROUP = 0x7fe1;
+/** Groups a radseal attestation may lie in. */
+const ATTESTATION_GROUPS = new Set([CAPTURE_BLOCK.group, RECEIVED_GROUP]);
+
+/** The attestation's tags in one block. */
+export function attestationTags(at: AttestationBlock) {
+  const el = (offset: number) => tag(at.group, (at.block << 8) | offset);
+  return {
+    creator: tag(at.group, at.block),
+    deviceId: el(0x01),
+    frameSerial: el(0x02),
+    boardId: el(0x03),
+    rawFrameSha256: el(0x04),
+    pixelDataSha256: el(0x05),
+    captureDateTime: el(0x06),
+    formatVersion: el(0x07),
+    /** Tile edge in pixels for the tile hash table (US). */
+    tileSize: el(0x08),
+    /** SHA-256 per tile of Pixel Data as stored, row-major tile order, 32 bytes each (OB). */
+    tileSha256Table: el(0x09),
+    /** Watermark scheme and version (LO), present when the frame was watermarked. */
+    watermarkScheme: el(0x0a),
+    /** Identifier of the site watermark key (LO, hex; never the key). */
+    watermarkKeyId: el(0x0b),
+    /** The 8 payload bytes embedded (OB). */
+    watermarkPayload: el(0x0c),
+    /** PSNR of the embedding at the stored bit depth (DS). */
+    watermarkPsnr: el(0x0d),
+    // Format 2: an object received from a modality (radseal proxy) rather than captured from a detector link.
+    /** Where the pixels came from (LO), e.g. "received from the modality by DICOM". */
+    source: el(0x0e),
+    /** Calling AE title of the modality that sent the object (AE). */
+    callingAeTitle: el(0x0f),
+    /** Network address the modality sent from (LO). */
+    peerAddress: el(0x10),
+    /** Transfer syntax the object arrived in (UI). */
+    receivedTransferSyntax: el(0x11),
+    /** NATIVE (pixels hashed, tiled and marked as stored) or ENCAPSULATED (compressed stream sealed as received) (CS). */
+    pixelEncoding: el(0x12),
+    /** Number of frames the tile table and pixel hashes cover (UL). */
+    numberOfFrames: el(0x13),
+  } as const;
+}
+
+export type AttestationTags = ReturnType<typeof attestationTags>;
+export type AttestationField = keyof AttestationTags;
+
+/** The tags at (0009,0010)/(0009,10xx), where capture and seal write the attestation. */
+export const ATTESTATION_TAGS: AttestationTags = attestationTags(CAPTURE_BLOCK);
+
+const isCreatorSlot = (t: Tag) => groupOf(t) % 2 === 1 && elementOf(t) >= 0x10 && elementOf(t) <= 0xff;
+const blockOf = (t: Tag) => elementOf(t) >> 8;
+const describe = (b: AttestationBlock) => `${formatTag(tag(b.group, b.block))}`;
+
+/**
+ * The first block of `group` with neither a creator nor an element in it, or undefined when all
+ * 240 are taken. A modality may already use a block there (its private data after Pixel Data).
+ */
+export function firstFreeBlock(ds: DataSet, group: number): AttestationBlock | undefined {
+  const taken = new Set<number>();
+  for (const e of ds) {
+    if (groupOf(e.tag) !== group) continue;
+    if (isCreatorSlot(e.tag)) taken.add(elementOf(e.tag));
+    else if (blockOf(e.tag) >= 0x10) taken.add(blockOf(e.tag));
+  }
+  for (let b = 0x10; b <= 0xff; b++) if (!taken.has(b)) return { group, block: b };
+  return undefined;
+}
+
+/**
+ * Where a data set's radseal attestation is, and what makes that ambiguous: a RADSEAL creator
+ * anywhere but (0009,0010) or a block of 7FE1, more than one RADSEAL creator (in both places, or
+ * twice in one group), or an element in the attestation groups (0009, 7FE1) that lies in no
+ * creator's block (PS3.5 7.8.1: such an element belongs to nobody, and a reader could take it for
+ * the attestation's). With problems, there is no attestation to read.
+ */
+export function locateAttestation(ds: DataSet): { block?: AttestationBlock; problems: string[] } {
+  const problems: string[] = [];
+  const found: AttestationBlock[] = [];
+  for (const e of ds) {
+    if (!isCreatorSlot(e.tag) || decodeString(e.value) !== PRIVATE_CREATOR) continue;
+    const b = { group: groupOf(e.tag), block: elementOf(e.tag) };
+    const allowed = b.group === RECEIVED_GROUP || (b.group === CAPTURE_BLOCK.group && b.block === CAPTURE_BLOCK.block);
+    if (!allowed) problems.push(`radseal private creator "${PRIVATE_CREATOR}" at ${describe(b)}, where radseal never writes its attestation (only (0009,0010) or a block of group 7FE1)`);
+    found.push(b);
+  }
+  if (found.length > 1) problems.push(`radseal private creator "${PRIVATE_CREATOR}" occurs ${found.length} times (${found.map(describe).join(', ')}): an object holds one capture attestation`);
+  for (const e of ds) {
+    const g = groupOf(e.tag);
+    if (!ATTESTATION_GROUPS.has(g) || elementOf(e.tag) < 0x1000) continue;
+    if (!findElement(ds, tag(g, blockOf(e.tag)))) {
+      problems.push(`private element ${formatTag(e.tag)} lies outside any private creator's block (no ${formatTag(tag(g, blockOf(e.tag)))})`);
+    }
+  }
+  return { block: found.length === 1 ? found[0] : undefined, problems };
+}
+
+/**
+ * The blocks whose creator and device id a signature lists: where the attestation it covers can be,
+ * when the signature is judged without its data set (the data set decides: locateAttestation).
+ */
+export function attestationBlocksListed(signedTags: readonly Tag[]): AttestationBlock[] {
+  const listed = new Set(signedTags);
+  const out: AttestationBlock[] = [];
+  for (const t of signedTags) {
+    if (!ATTESTATION_GROUPS.has(groupOf(t)) || !isCreatorSlot(t)) continue;
+    const b = { group: groupOf(t), block: elementOf(t) };
+    if (b.group === CAPTURE_BLOCK.group && b.block !== CAPTURE_BLOCK.block) continue;
+    if (listed.has(attestationTags(b).deviceId)) out.push(b);
+  }
+  return out;
+}
+
+/** The value of the attestation's Source (its element 0E) for objects the proxy received. */
 export const SOURCE_RECEIVED_BY_DICOM = 'received from the modality by DICOM';
 
 /** How the sealed Pixel Data is encoded: what the pixel hash and the tile table are over. */
@@ -106,10 +193,13 @@ export interface CaptureAttestation {
   received?: ReceivedAttestation;
   /** Attestation format version as read ('1', '2' or '3'); written from the fields present. */
   formatVersion?: string;
+  /** Where it was read from. */
+  block?: AttestationBlock;
 }
 
-export function attestationElements(a: CaptureAttestation): Element[] {
-  const T = ATTESTATION_TAGS;
+/** The attestation's elements in block `at` (capture and seal: (0009,0010)). */
+export function attestationElements(a: CaptureAttestation, at: AttestationBlock = CAPTURE_BLOCK): Element[] {
+  const T = attestationTags(at);
   return [
     str(T.creator, 'LO', PRIVATE_CREATOR),
     str(T.deviceId, 'LO', a.deviceId),
@@ -137,10 +227,14 @@ export function attestationElements(a: CaptureAttestation): Element[] {
   ];
 }
 
-/** The attestation of a data set, or undefined when it has no radseal block. */
+/**
+ * The attestation of a data set, wherever it lies (locateAttestation), or undefined when it has no
+ * radseal block or its place is ambiguous.
+ */
 export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
-  const T = ATTESTATION_TAGS;
-  if (decodeString(findElement(ds, T.creator)?.value) !== PRIVATE_CREATOR) return undefined;
+  const { block, problems } = locateAttestation(ds);
+  if (!block || problems.length) return undefined;
+  const T = attestationTags(block);
   const bytes = (t: number) => findElement(ds, t)?.value?.slice(0, 32) ?? new Uint8Array(0);
   return {
     deviceId: decodeString(findElement(ds, T.deviceId)?.value),
@@ -149,16 +243,16 @@ export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
     rawFrameSha256: bytes(T.rawFrameSha256),
     pixelDataSha256: bytes(T.pixelDataSha256),
     captureDateTime: decodeString(findElement(ds, T.captureDateTime)?.value),
-    tiles: readTiles(ds),
-    watermark: readWatermark(ds),
-    received: readReceived(ds),
+    tiles: readTiles(ds, T),
+    watermark: readWatermark(ds, T),
+    received: readReceived(ds, T),
     formatVersion: decodeString(findElement(ds, T.formatVersion)?.value),
     tileDigest: decodeString(findElement(ds, T.formatVersion)?.value) === '3',
+    block,
   };
 }
 
-function readReceived(ds: DataSet): ReceivedAttestation | undefined {
-  const T = ATTESTATION_TAGS;
+function readReceived(ds: DataSet, T: AttestationTags): ReceivedAttestation | undefined {
   const source = decodeString(findElement(ds, T.source)?.value);
   if (!source) return undefined;
   const encoding = decodeString(findElement(ds, T.pixelEncoding)?.value);
@@ -173,8 +267,7 @@ function readReceived(ds: DataSet): ReceivedAttestation | undefined {
   };
 }
 
-function readWatermark(ds: DataSet): WatermarkAttestation | undefined {
-  const T = ATTESTATION_TAGS;
+function readWatermark(ds: DataSet, T: AttestationTags): WatermarkAttestation | undefined {
   const scheme = decodeString(findElement(ds, T.watermarkScheme)?.value);
   if (!scheme) return undefined;
   return {
@@ -185,9 +278,9 @@ function readWatermark(ds: DataSet): WatermarkAttestation | undefined {
   };
 }
 
-function readTiles(ds: DataSet): TileHashTable | undefined {
-  const size = decodeUS(findElement(ds, ATTESTATION_TAGS.tileSize)?.value);
-  const hashes = findElement(ds, ATTESTATION_TAGS.tileSha256Table)?.value;
+function readTiles(ds: DataSet, T: AttestationTags): TileHashTable | undefined {
+  const size = decodeUS(findElement(ds, T.tileSize)?.value);
+  const hashes = findElement(ds, T.tileSha256Table)?.value;
   if (!size || !hashes) return undefined;
   return { size, hashes };
 }

@@ -2,11 +2,13 @@
 // lets it vouch for an image; whether the technologist must co-sign.
 import { readFileSync } from 'node:fs';
 import { type Tag, tag, formatTag } from '../dicom/model.js';
-import { ATTESTATION_TAGS } from '../dicom/attestation.js';
+import { ATTESTATION_TAGS, attestationTags, type AttestationBlock, type AttestationField } from '../dicom/attestation.js';
 
 export interface RequiredTag {
   tag: Tag;
   name: string;
+  /** An element of the capture attestation: `tag` is its place at (0009,10xx); it follows the block (requiredTagsAt). */
+  attestation?: AttestationField;
 }
 
 export interface VerifyPolicy {
@@ -43,10 +45,10 @@ export const DEFAULT_POLICY: VerifyPolicy = {
     { tag: tag(0x0028, 0x0101), name: 'Bits Stored' },
     { tag: tag(0x0028, 0x0102), name: 'High Bit' },
     { tag: tag(0x0028, 0x0103), name: 'Pixel Representation' },
-    { tag: ATTESTATION_TAGS.creator, name: 'radseal private creator' },
-    { tag: ATTESTATION_TAGS.rawFrameSha256, name: 'raw frame hash (capture attestation)' },
-    { tag: ATTESTATION_TAGS.pixelDataSha256, name: 'pixel data hash (capture attestation)' },
-    { tag: ATTESTATION_TAGS.deviceId, name: 'device id (capture attestation)' },
+    { tag: ATTESTATION_TAGS.creator, name: 'radseal private creator', attestation: 'creator' },
+    { tag: ATTESTATION_TAGS.rawFrameSha256, name: 'raw frame hash (capture attestation)', attestation: 'rawFrameSha256' },
+    { tag: ATTESTATION_TAGS.pixelDataSha256, name: 'pixel data hash (capture attestation)', attestation: 'pixelDataSha256' },
+    { tag: ATTESTATION_TAGS.deviceId, name: 'device id (capture attestation)', attestation: 'deviceId' },
   ],
   acceptedMacAlgorithms: ['SHA256', 'SHA384', 'SHA512'],
   requireTechnologistSignature: false,
@@ -55,6 +57,12 @@ export const DEFAULT_POLICY: VerifyPolicy = {
     { tag: OPERATOR_IDENTIFICATION_SEQUENCE, name: 'Operator Identification Sequence' },
   ],
 };
+
+/** Required tags with the attestation's at the block where the object holds it (capture: (0009,0010); proxy: a 7FE1 block). */
+export function requiredTagsAt(required: readonly RequiredTag[], at: AttestationBlock): RequiredTag[] {
+  const tags = attestationTags(at);
+  return required.map((r) => (r.attestation ? { ...r, tag: tags[r.attestation] } : r));
+}
 
 export class PolicyError extends Error {
   override name = 'PolicyError';

@@ -4,10 +4,10 @@
 // and whether it meets the policy. verify.ts combines these into one verdict.
 import { type Tag, formatTag, tag } from '../dicom/model.js';
 import { type SignatureCheck, keyDescription } from '../dicom/signatures.js';
-import { ATTESTATION_TAGS } from '../dicom/attestation.js';
+import { attestationBlocksListed, attestationTags, CAPTURE_BLOCK, type AttestationBlock } from '../dicom/attestation.js';
 import { decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
 import { loadOnUse } from '../io/load-on-use.js';
-import type { VerifyPolicy } from './policy.js';
+import { requiredTagsAt, type VerifyPolicy } from './policy.js';
 import type { SignatureReport, SignatureRole } from './verify-report.js';
 
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
@@ -31,14 +31,26 @@ export interface SignatureEvaluation {
 }
 
 /**
+ * Where the capture attestation a signature is judged against lies: `at`, the block the data set
+ * holds it in (attestation.ts locateAttestation), when the caller knows it; else the blocks the
+ * signature lists a radseal creator and device id for ((0009,0010) when none).
+ */
+function attestationBlocks(check: SignatureCheck, at?: AttestationBlock): AttestationBlock[] {
+  if (at) return [at];
+  const listed = attestationBlocksListed(check.signedTags);
+  return listed.length ? listed : [CAPTURE_BLOCK];
+}
+
+/**
  * A device Source signature that covers the tile table but not Pixel Data authenticates
  * the attributes alone: it stays valid when only pixels were edited, so the changed tiles
  * it names can be trusted. It never vouches for an image.
  */
-export function roleOf(check: SignatureCheck): SignatureRole {
+export function roleOf(check: SignatureCheck, attestationAt?: AttestationBlock): SignatureRole {
   switch (check.purposeCode) {
     case '14':
-      return !check.signedTags.includes(PIXEL_DATA) && check.signedTags.includes(ATTESTATION_TAGS.tileSha256Table) ? 'device-attributes' : 'device';
+      return !check.signedTags.includes(PIXEL_DATA) && attestationBlocks(check, attestationAt).some((b) => check.signedTags.includes(attestationTags(b).tileSha256Table))
+        ? 'device-attributes' : 'device';
     case '1':
       return 'technologist';
     case '5':
@@ -49,8 +61,9 @@ export function roleOf(check: SignatureCheck): SignatureRole {
   }
 }
 
-export function evaluateSignature(check: SignatureCheck, trustSet: CertInfo[], policy: VerifyPolicy, now: Date): SignatureEvaluation {
-  const role = roleOf(check);
+/** `attestationAt`: the block the data set holds its attestation in, when known (see attestationBlocks). */
+export function evaluateSignature(check: SignatureCheck, trustSet: CertInfo[], policy: VerifyPolicy, now: Date, attestationAt?: AttestationBlock): SignatureEvaluation {
+  const role = roleOf(check, attestationAt);
   const cn = check.certificate?.commonName;
   const who = `signature ${check.macId} (${check.algorithm}, ${cn ?? 'unknown signer'})`;
   const reasons = check.problems.map((p) => `${who}: ${p}`);
@@ -74,7 +87,7 @@ export function evaluateSignature(check: SignatureCheck, trustSet: CertInfo[], p
   report.trusted = trust.trusted;
   report.trustReason = trust.reason;
   if (trust.revocation) report.revocation = trust.revocation;
-  const policyProblems = policyProblemsOf(check, policy, role);
+  const policyProblems = policyProblemsOf(check, policy, role, attestationBlocks(check, attestationAt));
   report.policyOk = policyProblems.length === 0;
   if (check.valid) {
     if (!trust.trusted) reasons.push(`${who}: ${trust.reason}`);
@@ -115,15 +128,17 @@ function trustOf(check: SignatureCheck, trustSet: CertInfo[], role: SignatureRol
   return decideTrust(check.certificate, trustSet, when, { role, signedAt: check.time ?? null, certifiedTime, now });
 }
 
-function policyProblemsOf(check: SignatureCheck, policy: VerifyPolicy, role: SignatureRole): string[] {
+function policyProblemsOf(check: SignatureCheck, policy: VerifyPolicy, role: SignatureRole, blocks: AttestationBlock[]): string[] {
   const problems: string[] = [];
   if (!policy.acceptedMacAlgorithms.includes(check.macAlgorithm ?? '')) {
     problems.push(`MAC algorithm ${check.macAlgorithm} is not accepted by policy (${policy.acceptedMacAlgorithms.join(', ')})`);
   }
   const signed = new Set<Tag>(check.signedTags);
   const required = role === 'technologist' ? [...policy.requiredSignedTags, ...policy.technologistSignedTags] : policy.requiredSignedTags;
-  for (const req of required) {
-    if (!signed.has(req.tag)) problems.push(`does not cover ${req.name} ${formatTag(req.tag)}, required by policy`);
+  // The attestation's required elements at the block it covers whole (the first candidate's missing ones are named).
+  const uncovered = blocks.map((b) => requiredTagsAt(required, b).filter((req) => !signed.has(req.tag)));
+  for (const req of uncovered.find((u) => u.length === 0) ?? uncovered[0]!) {
+    problems.push(`does not cover ${req.name} ${formatTag(req.tag)}, required by policy`);
   }
   return problems;
 }

@@ -4,28 +4,20 @@
 // signatures (plus the logged-in technologist's co-signature). What cannot be
 // sealed whole is refused (Refusal), never half-sealed.
 import { createHash } from 'node:crypto';
-import { readPart10, DicomFormatError, type ParsedFile } from '../dicom/reader.js';
-import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, groupOf, putElement, tag } from '../dicom/model.js';
-import { attestationElements, ATTESTATION_TAGS, SOURCE_RECEIVED_BY_DICOM, type PixelEncoding, type TileHashTable, type WatermarkAttestation } from '../dicom/attestation.js';
-import { withDictionaryVrs } from '../dicom/dictionary.js';
-import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue } from '../dicom/signatures.js';
-import { signableTags, TAGS } from '../dicom/mac.js';
+import { type DataSet, type Tag, findElement, formatTag, putElement, tag } from '../dicom/model.js';
+import { attestationElements, firstFreeBlock, locateAttestation, RECEIVED_GROUP, SOURCE_RECEIVED_BY_DICOM, type PixelEncoding, type TileHashTable, type WatermarkAttestation } from '../dicom/attestation.js';
+import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue, type SignOptions } from '../dicom/signatures.js';
+import { signableTags, TAGS, writeMacElements } from '../dicom/mac.js';
 import { encodeFragments, encodePart10, encodePart10AroundPixels } from '../dicom/writer.js';
-import { decodeString, decodeUS, sq, str } from '../dicom/values.js';
-import { OPERATOR_ID_SCHEME } from '../dicom/dx.js';
+import { decodeString, decodeUS } from '../dicom/values.js';
 import { UID } from '../dicom/uids.js';
-import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
+import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
-import { operatorIdOf } from '../ingest/verify.js';
-import { CANNOT_UNDERSTAND, DATA_SET_MISMATCH, Refusal } from './refusal.js';
+import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
+import { cannot, macElementsBytes, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac } from './sealable.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
-
-const PIXEL_DATA = tag(0x7fe0, 0x0010);
-const OPERATORS_NAME = tag(0x0008, 0x1070);
-const OPERATOR_IDENTIFICATION = tag(0x0008, 0x1072);
-const INSTITUTION_NAME = tag(0x0008, 0x0080);
 
 export interface ReceivedForSealing {
   /** The object as a Part 10 file (meta header from the association, data set as received). */
@@ -60,59 +52,18 @@ export interface ProxySealOptions {
 export type SealOutcome =
   | { kind: 'sealed'; bytes: Uint8Array; sopInstanceUid: string; encoding: PixelEncoding; frames: number; watermarked: boolean; coSignedBy?: string; notes: string[];
     /** The pixel hash (and tile table, when it is over the received pixels) came from the digest made on arrival. */
-    hashedOnArrival: boolean }
+    hashedOnArrival: boolean;
+    /**
+     * The SHA-512 MAC of the signatures over the whole object: 'streamed' when hashed while the pixels
+     * arrived, 'missed' when that prediction did not hold (hashed again, `notes` says why), 'none' when there was none.
+     */
+    macOnArrival: 'streamed' | 'missed' | 'none' }
   /** Already carries a Digital Signatures Sequence: forwarded exactly as received. */
   | { kind: 'already-signed'; bytes: Uint8Array; sopInstanceUid: string };
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const num = (ds: DataSet, t: Tag) => decodeUS(findElement(ds, t)?.value);
 const text = (ds: DataSet, t: Tag) => decodeString(findElement(ds, t)?.value);
-const cannot = (comment: string, reason: string) => new Refusal(CANNOT_UNDERSTAND, comment, reason);
-
-function holdsUN(el: Element): boolean {
-  return el.vr === 'UN' || (el.items ?? []).some((item) => item.some(holdsUN));
-}
-
-/** Parses what arrived and checks it is something the seal can cover completely. */
-function parseReceived(part10: Uint8Array): ParsedFile {
-  let parsed: ParsedFile;
-  try {
-    parsed = readPart10(part10);
-  } catch (err) {
-    if (err instanceof DicomFormatError) throw cannot('radseal: cannot parse the data set', err.message);
-    throw err;
-  }
-  const ts = parsed.transferSyntaxUid;
-  if (ts !== UID.explicitVrLittleEndian && ts !== UID.implicitVrLittleEndian && !ENCAPSULATED_SYNTAXES.has(ts)) {
-    throw cannot(`radseal: transfer syntax ${ts} not sealed`.slice(0, 64), `transfer syntax ${ts} cannot be sealed: the proxy takes Explicit/Implicit VR Little Endian and JPEG, JPEG-LS, JPEG 2000 and RLE encapsulated pixel data (Big Endian and Deflated are refused)`);
-  }
-  if (parsed.anomalies.length) throw cannot('radseal: ambiguous data set (see proxy log)', `the data set is ambiguous: ${parsed.anomalies.join('; ')}`);
-  if (parsed.warnings.length) throw cannot('radseal: odd-length value (see proxy log)', `values the seal cannot re-encode unchanged: ${parsed.warnings.join('; ')}`);
-  return parsed;
-}
-
-/** Drops what is only encoding (group lengths, Length to End, trailing padding); refuses what no MAC can cover. */
-function sealableDataSet(parsed: ParsedFile): DataSet {
-  let ds = parsed.dataSet;
-  if (!parsed.explicitVr) {
-    const converted = withDictionaryVrs(ds);
-    if (converted.unknown.length) {
-      const first = converted.unknown[0]!;
-      throw cannot(`radseal: VR unknown for ${first.slice(0, 11)}; send Explicit VR`, `Implicit VR element(s) whose VR no dictionary knows: ${converted.unknown.slice(0, 10).join(', ')}${converted.unknown.length > 10 ? ' …' : ''}. As UN they would be outside every signature (the MAC rules exclude UN), so the object could never verify as authentic; configure the modality to send Explicit VR Little Endian`);
-    }
-    ds = converted.dataSet;
-  }
-  ds = ds.filter((e) => elementOf(e.tag) !== 0x0000 && e.tag !== TAGS.lengthToEnd && e.tag !== TAGS.dataSetTrailingPadding);
-  const un = ds.filter(holdsUN);
-  if (un.length) {
-    throw cannot(`radseal: UN element ${formatTag(un[0]!.tag)} cannot be signed`, `element(s) ${un.map((e) => formatTag(e.tag)).join(', ')} are UN or hold UN, which the DICOM MAC rules exclude: the object could never verify as authentic`);
-  }
-  const ours = ds.filter((e) => groupOf(e.tag) === 0x0009 && (elementOf(e.tag) === 0x0010 || elementOf(e.tag) >> 8 === 0x10));
-  if (ours.length) {
-    throw cannot('radseal: private block (0009,0010) already in use', `the private block radseal's attestation uses, (0009,0010) and (0009,10xx), already holds ${ours.map((e) => formatTag(e.tag)).join(', ')} (creator "${text(ds, ATTESTATION_TAGS.creator)}")`);
-  }
-  return ds;
-}
 
 interface PixelGeometry {
   rows: number;
@@ -197,28 +148,6 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   return { stored, tiles, watermark, notes };
 }
 
-/** Operator attributes for the co-signing technologist, or the conflict when the modality named someone else. */
-function operatorAttributes(ds: DataSet, tech: TechnologistIdentity): { elements: Element[]; conflict?: string } {
-  const named = operatorIdOf(ds);
-  if (named !== undefined) {
-    return named === tech.operatorId ? { elements: [] } : { elements: [], conflict: `the modality names operator "${named}", not the logged-in technologist "${tech.operatorId}"` };
-  }
-  const name = tech.operatorsName || tech.operatorId;
-  const written = text(ds, OPERATORS_NAME);
-  // Operators' Name the modality wrote stays; when it names someone else, the object is not this technologist's to sign.
-  if (written && written !== name) return { elements: [], conflict: `the modality names operator "${written}" in Operators' Name, not the logged-in technologist "${name}" (${tech.operatorId})` };
-  const elements: Element[] = [sq(OPERATOR_IDENTIFICATION, [[
-    str(INSTITUTION_NAME, 'LO', text(ds, INSTITUTION_NAME) || 'radseal site'),
-    sq(tag(0x0040, 0x1101), [[
-      str(tag(0x0008, 0x0100), 'SH', tech.operatorId),
-      str(tag(0x0008, 0x0102), 'SH', OPERATOR_ID_SCHEME),
-      str(tag(0x0008, 0x0104), 'LO', name),
-    ]]),
-  ]])];
-  if (!written) elements.push(str(OPERATORS_NAME, 'PN', name));
-  return { elements };
-}
-
 /** Seals one received object, or passes a signed one through; throws Refusal for what it will not seal. */
 export async function sealReceived(input: ReceivedForSealing, o: ProxySealOptions): Promise<SealOutcome> {
   const parsed = parseReceived(input.part10);
@@ -228,7 +157,9 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
     // Another signer's (or radseal's) signatures cover these exact bytes: never re-seal.
     return { kind: 'already-signed', bytes: input.part10, sopInstanceUid };
   }
-  const ds = sealableDataSet(parsed);
+  const sealable = sealableDataSet(parsed, o.technologist);
+  const ds = sealable.ds;
+  const tech = sealable.technologist;
   const pixelElement = findElement(ds, PIXEL_DATA);
   if (!pixelElement || (!pixelElement.value && !pixelElement.fragments)) {
     throw new Refusal(DATA_SET_MISMATCH, 'radseal: no Pixel Data; the proxy seals images', `SOP class ${sopClassUid} object without Pixel Data: the proxy seals images only`);
@@ -240,6 +171,7 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
   let native: NativeResult | undefined;
   let hashedOnArrival = false;
   let inPlace = false;
+  let predicted: PredictedMac | undefined;
   if (pixelElement.fragments) {
     // Sealed as the stream received: no mark (it would need decoding and re-encoding), no tiles.
     receivedPixelHash = storedPixelHash = sha256(encodeFragments(pixelElement.fragments));
@@ -254,8 +186,14 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
     native = sealNativePixels(value, g, o, input.serial, streamed);
     storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : sha256(native.stored);
     inPlace = !!input.mayOverwrite && streamed !== undefined && native.stored === value;
+    // The MAC hashed on arrival went over the received pixels: of use only when they are the ones stored.
+    if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
   }
+  // The attestation goes after Pixel Data, in the first free block of 7FE1: the MAC stream's part
+  // before the pixels is then known when they start to arrive (docs/PROXY.md).
+  const block = firstFreeBlock(ds, RECEIVED_GROUP);
+  if (!block) throw cannot('radseal: no free private block in group 7FE1', 'every private block of group 7FE1 (7FE1,0010-00FF) is taken: no room for the capture attestation');
   const captureTime = o.captureTime ?? new Date();
   for (const el of attestationElements({
     deviceId: o.device.deviceId,
@@ -274,21 +212,22 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
       pixelEncoding: encoding,
       numberOfFrames: g.frames,
     },
-  })) putElement(ds, el);
-
-  const notes = [...(native?.notes ?? [])];
-  let tech = o.technologist;
-  if (tech) {
-    const op = operatorAttributes(ds, tech);
-    if (op.conflict) {
-      notes.push(`no technologist co-signature: ${op.conflict}`);
-      tech = undefined;
-    } else for (const el of op.elements) putElement(ds, el);
+  }, block)) putElement(ds, el);
+  const misplaced = locateAttestation(ds).problems;
+  if (misplaced.length) {
+    // The sealed object could never be authentic (verify reads no attestation from it): refused, not half-sealed.
+    throw cannot('radseal: private blocks of 0009/7FE1 ambiguous (see log)', `the received object's private elements would make the capture attestation ambiguous: ${misplaced.join('; ')}`);
   }
 
+  const notes = [...sealable.notes, ...(native?.notes ?? [])];
+  const streamedMac = predicted && elementsMacOf(ds, predicted);
+  if (streamedMac && 'missed' in streamedMac) notes.push(`MAC hashed after the last fragment: ${streamedMac.missed}`);
+  const elementsMac = streamedMac && 'hash' in streamedMac ? streamedMac : undefined;
   const time = new Date();
   const device = o.device;
-  const full = await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  // The full signatures with a SHA-512 MAC take the MAC hashed on arrival (an ECDSA device key signs SHA-256).
+  const full = await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time,
+    elementsMac: isEcdsaSigner(device.signer) ? undefined : elementsMac });
   const token = o.timestamp ? await o.timestamp(signatureValue(ds, full.signatureUid)) : null;
   if (token) addCertifiedTimestamp(ds, full.signatureUid, token);
   if (native?.tiles) {
@@ -297,11 +236,33 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
     await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
   }
   if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time });
-  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time });
+  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time, elementsMac });
 
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
   const meta = { sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe };
   const bytes = (inPlace ? encodePart10AroundPixels(meta, ds) : null) ?? encodePart10(meta, ds);
-  return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival };
+  return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival,
+    macOnArrival: elementsMac ? 'streamed' : streamedMac ? 'missed' : 'none' };
+}
+
+/**
+ * The SHA-512 fed while the pixels arrived, continued over the elements after Pixel Data (the
+ * attestation), once the prediction is checked: the MAC stream of the elements before Pixel Data
+ * must be, byte for byte, what was hashed, and Pixel Data's VR the one its header was hashed with
+ * (its value is the streamed bytes: the caller checked buffer, offset and length). Else why not.
+ */
+function elementsMacOf(ds: DataSet, predicted: PredictedMac): NonNullable<SignOptions['elementsMac']> | { missed: string } {
+  const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
+  const pixel = ds[at];
+  if (!pixel?.value) return { missed: 'no native Pixel Data' };
+  if (pixel.vr !== predicted.pixelVr) return { missed: `Pixel Data is ${pixel.vr}, hashed as ${predicted.pixelVr}` };
+  const before = macElementsBytes(ds.slice(0, at));
+  if (!Buffer.from(before.buffer, before.byteOffset, before.length).equals(predicted.elementsBefore)) {
+    return { missed: 'the elements before Pixel Data are not the ones hashed on arrival (e.g. another technologist by now)' };
+  }
+  const hash = predicted.hash.copy();
+  const after = ds.slice(at + 1);
+  writeMacElements(after, signableTags(after), (c) => hash.update(c));
+  return { hash, signedTags: signableTags(ds), algorithm: 'SHA512' };
 }

@@ -50,10 +50,14 @@ export interface ProxyStats {
   hashedOnArrival: number;
   /** Sealed objects whose file was encoded around the received pixels, in their buffer (no copy of them). */
   encodedInPlace: number;
+  /** Sealed objects whose device signature's SHA-512 MAC was hashed while the pixels arrived. */
+  macOnArrival: number;
+  /** Objects whose MAC was predicted on arrival but the prediction did not hold: hashed again after the last fragment. */
+  macMissed: number;
 }
 
 const TSA_TIMEOUT_MS = 3000;
-/** Most spare room kept for the tile table before a received object (a 64-pixel table of a 19 MB object needs 74 KB). */
+/** Most spare room kept for the tile table after a received object (a 64-pixel table of a 19 MB object needs 74 KB). */
 const MAX_TILE_ROOM = 4 << 20;
 const TSA_PAUSE_MS = 30000;
 
@@ -61,7 +65,7 @@ export class ProxyService {
   readonly outbox: Outbox;
   readonly journal: ReceivedJournal;
   readonly forwarder: Forwarder | null;
-  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0, encodedInPlace: 0 };
+  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0, encodedInPlace: 0, macOnArrival: 0, macMissed: 0 };
   private scp: StoreScp | null = null;
   /** Told of every object the modality sent and what it was answered (the audit trail). */
   onAnswered: ((obj: ReceivedObject, answer: StoreAnswer) => void) | null = null;
@@ -91,12 +95,13 @@ export class ProxyService {
     if (this.tileSize > 0 && !this.o.watermarkKey) warmTileThread();
     this.scp = await startStoreScp({
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
-      // Hashes (journal key, pixels as received, tile table) are made while the fragments arrive.
-      // With the site mark the tile table is over the marked pixels (made after the mark): none on arrival then.
-      observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize),
-      // Room for the sealed file around the received pixels (meta, attestation and tile table before, signatures after);
-      // a tile table of tiny tiles would need more than its share: such a file is encoded afresh instead.
-      room: (bytes) => ({ before: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM), after: 65536 }),
+      // Hashes (journal key, pixels as received, tile table, the device signature's MAC) are made while the fragments arrive.
+      // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then.
+      observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
+        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.() }),
+      // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
+      // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
+      room: (bytes) => ({ before: 65536, after: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM) }),
       onAssociationRefused: (r) => this.onAssociationRefused?.(r),
       onStore: (obj) => this.serially(() => this.handle(obj)).then((answer) => {
         this.onAnswered?.(obj, answer);
@@ -170,6 +175,8 @@ export class ProxyService {
     } else {
       this.stats.sealed++;
       if (outcome.hashedOnArrival) this.stats.hashedOnArrival++;
+      if (outcome.macOnArrival === 'streamed') this.stats.macOnArrival++;
+      else if (outcome.macOnArrival === 'missed') this.stats.macMissed++;
       const what = `${outcome.encoding.toLowerCase()} pixels, ${outcome.frames} frame(s)${outcome.watermarked ? ', watermarked' : ''}${outcome.coSignedBy ? `, co-signed by ${outcome.coSignedBy}` : ''}`;
       this.log(`proxy: ${who} sealed (${what}) -> ${entry.name}${outcome.notes.length ? `; ${outcome.notes.join('; ')}` : ''}`);
     }

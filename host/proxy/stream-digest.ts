@@ -3,7 +3,11 @@
 // passes over 19 MB after the last fragment: the SHA-256 of the data set (the
 // journal's key), and for native pixels the SHA-256 of the Pixel Data value as
 // received and its per-frame tile table (a band of tile rows as soon as it is in,
-// hashed in a worker thread: host/proxy/tile-thread.ts).
+// hashed in a worker thread: host/proxy/tile-thread.ts); and the device
+// signature's SHA-512 MAC: when the Pixel Data value starts, the MAC stream of the
+// elements before it is predicted (sealable.ts predictMac: the very transformation
+// the seal applies, with the technologist logged in then) and the pixels are fed
+// to it as they arrive; the seal checks the prediction before using it.
 //
 // A small walker over element headers finds the top-level Pixel Data value in
 // the stream (explicit or implicit VR little endian, sequences of defined or
@@ -15,7 +19,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { hasLongLength } from '../dicom/model.js';
 import { UID } from '../dicom/uids.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
+import { wrapPart10 } from '../dicom/writer.js';
+import type { TechnologistIdentity } from '../seal/seal.js';
 import { hashBandOffThread } from './tile-thread.js';
+import { predictMac, type PredictedMac } from './sealable.js';
 
 export interface ReceivedPixelDigest {
   /** Offset of the Pixel Data value in the data set, and its length. */
@@ -24,6 +31,13 @@ export interface ReceivedPixelDigest {
   sha256: Uint8Array;
   /** Per-frame tile tables, frame after frame (16-bit single-sample pixels filling whole frames), and the geometry they assumed. */
   tiles?: { size: number; rows: number; cols: number; frames: number; hashes: Uint8Array };
+  /** The device signature's MAC, hashed up to the last pixel byte (when it could be predicted). */
+  mac?: PredictedMac;
+}
+
+/** Hash the device signature's MAC on arrival, as sealed with the technologist `technologist()` names then. */
+export interface StreamMacOptions {
+  technologist: () => TechnologistIdentity | undefined;
 }
 
 export interface StreamDigest {
@@ -37,8 +51,15 @@ const PIXEL_DATA = 0x7fe00010;
 const ITEM = 0xfffee000;
 const ITEM_END = 0xfffee00d;
 const SEQUENCE_END = 0xfffee0dd;
-/** Top-level values the tile table needs: Samples per Pixel, Number of Frames, Rows, Columns, Bits Allocated. */
-const GEOMETRY = new Set([0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100]);
+const SOP_CLASS_UID = 0x00080016;
+const SOP_INSTANCE_UID = 0x00080018;
+/**
+ * Top-level values kept: what the tile table needs (Samples per Pixel, Number of Frames, Rows,
+ * Columns, Bits Allocated) and the SOP Class and Instance UIDs (the predicted MAC's Part 10 wrapper).
+ */
+const KEPT = new Set([SOP_CLASS_UID, SOP_INSTANCE_UID, 0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100]);
+/** Most data set bytes before Pixel Data kept for the MAC prediction (a few KB in practice). */
+const MAX_PREFIX = 4 << 20;
 /** Deeper nesting than any real data set: the walker stops (the reader decides about such an object). */
 const MAX_DEPTH = 64;
 
@@ -61,16 +82,25 @@ export class DataSetDigester {
   private keptTag = 0;
   private readonly levels: Level[] = [];
   private readonly geometry = new Map<number, Uint8Array>();
-  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number } | null = null;
+  /** Every fragment so far, while the MAC may still be predicted (references, not copies: the SCP keeps them). */
+  private prefix: Uint8Array[] | null;
+  private prefixBytes = 0;
+  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac } | null = null;
   private done: (Omit<ReceivedPixelDigest, 'tiles'> & { tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
 
-  constructor(transferSyntaxUid: string, private readonly tileSize: number) {
+  constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions) {
     this.explicit = transferSyntaxUid === UID.explicitVrLittleEndian || ENCAPSULATED_SYNTAXES.has(transferSyntaxUid);
     this.walking = this.explicit || transferSyntaxUid === UID.implicitVrLittleEndian;
+    this.prefix = mac && this.walking ? [] : null;
   }
 
   update(fragment: Uint8Array): void {
     this.whole.update(fragment);
+    if (this.prefix) {
+      this.prefix.push(fragment);
+      this.prefixBytes += fragment.length;
+      if (this.prefixBytes - fragment.length > MAX_PREFIX) this.prefix = null; // Pixel Data starts later than any prediction is made for
+    }
     if (this.walking) {
       try {
         this.walk(fragment);
@@ -95,6 +125,7 @@ export class DataSetDigester {
 
   private stop(): void {
     this.walking = false;
+    this.prefix = null;
     this.pixels = null;
     this.done = undefined;
   }
@@ -152,6 +183,7 @@ export class DataSetDigester {
         len = dv.getUint32(8, true);
       } else len = dv.getUint16(6, true);
     } else len = dv.getUint32(4, true);
+    const headerLength = this.headNeed;
     this.headHave = 0;
     this.headNeed = 8;
     if (top && tag > PIXEL_DATA) throw new Error('elements after Pixel Data'); // trailing padding and the like: not ours to guess
@@ -163,11 +195,11 @@ export class DataSetDigester {
       return;
     }
     if (top && tag === PIXEL_DATA) {
-      this.startPixels(at, len);
+      this.startPixels(at, len, headerLength);
       this.value(len, 'pixels');
       return;
     }
-    if (top && GEOMETRY.has(tag) && len <= 64) {
+    if (top && KEPT.has(tag) && len <= 64) {
       this.kept = new Uint8Array(len);
       this.keptTag = tag;
       this.value(len, 'keep');
@@ -199,8 +231,9 @@ export class DataSetDigester {
     return v && v.length === 2 ? v[0]! | (v[1]! << 8) : undefined;
   }
 
-  private startPixels(offset: number, length: number): void {
+  private startPixels(offset: number, length: number, headerLength: number): void {
     if (this.pixels || this.done) throw new Error('a second Pixel Data');
+    const mac = this.predictMac(offset, length, headerLength);
     const rows = this.us(0x00280010) ?? 0;
     const cols = this.us(0x00280011) ?? 0;
     const framesText = this.geometry.get(0x00280008);
@@ -208,18 +241,48 @@ export class DataSetDigester {
     const frameBytes = rows * cols * 2;
     const tilable = this.tileSize > 0 && rows > 0 && cols > 0 && (this.us(0x00280002) ?? 1) === 1 && this.us(0x00280100) === 16
       && Number.isInteger(frames) && frames >= 1 && (length === frameBytes * frames);
-    this.pixels = { offset, length, hash: createHash('sha256'), tiles: tilable ? new TileBands(rows, cols, this.tileSize) : null, rows, cols, frames };
+    this.pixels = { offset, length, hash: createHash('sha256'), tiles: tilable ? new TileBands(rows, cols, this.tileSize) : null, rows, cols, frames, mac };
+  }
+
+  /**
+   * The MAC's hash fed with what the seal will sign before the pixels, from the bytes received so
+   * far: those before Pixel Data and its header with the length 0, in a Part 10 wrapper for the
+   * one reader. Undefined when anything is unexpected (the seal then hashes after the last fragment).
+   */
+  private predictMac(valueOffset: number, length: number, headerLength: number): PredictedMac | undefined {
+    const chunks = this.prefix;
+    this.prefix = null;
+    if (!chunks || !this.mac) return undefined;
+    const start = valueOffset - headerLength;
+    if (start > MAX_PREFIX) return undefined;
+    const bytes = new Uint8Array(valueOffset);
+    let off = 0;
+    for (const c of chunks) {
+      if (off >= start) break;
+      bytes.set(c.subarray(0, start - off), off);
+      off += Math.min(c.length, start - off);
+    }
+    bytes.set(this.head.subarray(0, headerLength), start);
+    bytes.fill(0, valueOffset - 4); // the length: the value is not in the prefix
+    const uid = (t: number) => Buffer.from(this.geometry.get(t) ?? []).toString('latin1').replace(/[\0 ]+$/, '');
+    try {
+      const part10 = wrapPart10({ sopClassUid: uid(SOP_CLASS_UID), sopInstanceUid: uid(SOP_INSTANCE_UID), transferSyntaxUid: this.transferSyntaxUid }, bytes);
+      return predictMac(part10, length, this.mac.technologist());
+    } catch {
+      return undefined;
+    }
   }
 
   private pixelBytes(part: Uint8Array): void {
     this.pixels!.hash.update(part);
     this.pixels!.tiles?.update(part);
+    this.pixels!.mac?.hash.update(part);
   }
 
   private endPixels(): void {
     const p = this.pixels!;
     this.pixels = null;
-    this.done = { offset: p.offset, length: p.length, sha256: new Uint8Array(p.hash.digest()), tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
+    this.done = { offset: p.offset, length: p.length, sha256: new Uint8Array(p.hash.digest()), mac: p.mac, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
   }
 }
 

@@ -64,8 +64,8 @@ function blocks(lines: string[]): Map<string, string> {
   return out;
 }
 
-/** Only these top-level elements may be added by the seal: the attestation block and the signatures. */
-const addedByTheSeal = (t: string) => t === '0009,0010' || /^0009,10[0-9a-f]{2}$/.test(t) || t === '4ffe,0001' || t === 'fffa,fffa';
+/** Only these top-level elements may be added by the seal: the attestation block (after Pixel Data, the first block of 7FE1) and the signatures. */
+const addedByTheSeal = (t: string) => t === '7fe1,0010' || /^7fe1,10[0-9a-f]{2}$/.test(t) || t === '4ffe,0001' || t === 'fffa,fffa';
 
 function arrivedFor(original: string): string {
   const uid = sopInstanceUidOf(original);
@@ -109,6 +109,9 @@ test('every SOP class, single- and multi-frame, For Presentation and For Process
   // and its sealed file encoded around the received pixels without copying them.
   assert.equal(proxy.stats.hashedOnArrival, natives.length);
   assert.equal(proxy.stats.encodedInPlace, natives.length);
+  // The device signature's SHA-512 MAC too, predicted when the pixels started and checked by the seal.
+  assert.equal(proxy.stats.macOnArrival, natives.length);
+  assert.equal(proxy.stats.macMissed, 0);
   for (const f of natives) {
     const sent = readFileSync(f);
     const seen = answered.get(sopInstanceUidOf(f));
@@ -130,9 +133,13 @@ test('every SOP class, single- and multi-frame, For Presentation and For Process
 
 test('Implicit VR Little Endian: VRs from the dictionary, sealed and written Explicit VR LE, authentic', async () => {
   const hashedBefore = proxy.stats.hashedOnArrival;
+  const macBefore = proxy.stats.macOnArrival;
   const r = await storescu(proxyPort, variants.implicit, ['-xi']);
   assert.equal(r.code, 0, r.out);
   await waitFor('implicit objects sealed', () => proxy.stats.hashedOnArrival - hashedBefore === variants.implicit.length);
+  // Implicit VR too: the elements before the pixels given their VRs by the same transformation as the seal's.
+  assert.equal(proxy.stats.macOnArrival - macBefore, variants.implicit.length);
+  assert.equal(proxy.stats.macMissed, 0);
   await waitFor('implicit objects at PACS', () => variants.implicit.every((f) => filesIn(pacs.dir).some((p) => p.includes(sopInstanceUidOf(f)))));
   const arrived = variants.implicit.map(arrivedFor);
   verifyAll(arrived);
@@ -216,6 +223,7 @@ test('with the site watermark: marked, with a tile table, encoded afresh (the ma
     assert.ok(att.tiles, 'tile table');
     assert.equal(marking.stats.hashedOnArrival, 1, 'the pixels as received hashed on arrival');
     assert.equal(marking.stats.encodedInPlace, 0, 'marked pixels are a new buffer: encoded afresh');
+    assert.equal(marking.stats.macOnArrival + marking.stats.macMissed, 0, 'no MAC on arrival: the pixels signed are the marked ones');
     verifyAll([file]);
   } finally {
     await marking.stop();

@@ -1,0 +1,138 @@
+// What the proxy signs, as far as it follows from the elements a modality sent:
+// one transformation, applied to the whole object when it is sealed
+// (seal-received.ts) and to the elements before Pixel Data when the pixels start
+// to arrive (stream-digest.ts), so that the MAC stream's part before the pixels
+// can be hashed ahead and the pixels fed to it as they come. The seal checks
+// that prediction byte for byte before using it.
+import { createHash, type Hash } from 'node:crypto';
+import { readPart10, DicomFormatError, type ParsedFile } from '../dicom/reader.js';
+import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from '../dicom/model.js';
+import { withDictionaryVrs } from '../dicom/dictionary.js';
+import { holdsUN, macValueHeader, signableTags, TAGS, writeMacElements } from '../dicom/mac.js';
+import { decodeString, sq, str } from '../dicom/values.js';
+import { OPERATOR_ID_SCHEME } from '../dicom/dx.js';
+import { UID } from '../dicom/uids.js';
+import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
+import type { TechnologistIdentity } from '../seal/seal.js';
+import { operatorIdOf } from '../ingest/verify.js';
+import { CANNOT_UNDERSTAND, Refusal } from './refusal.js';
+
+export const PIXEL_DATA = tag(0x7fe0, 0x0010);
+const OPERATORS_NAME = tag(0x0008, 0x1070);
+const OPERATOR_IDENTIFICATION = tag(0x0008, 0x1072);
+const INSTITUTION_NAME = tag(0x0008, 0x0080);
+
+const text = (ds: DataSet, t: Tag) => decodeString(findElement(ds, t)?.value);
+export const cannot = (comment: string, reason: string) => new Refusal(CANNOT_UNDERSTAND, comment, reason);
+
+/** Parses what arrived and checks it is something the seal can cover completely. */
+export function parseReceived(part10: Uint8Array): ParsedFile {
+  let parsed: ParsedFile;
+  try {
+    parsed = readPart10(part10);
+  } catch (err) {
+    if (err instanceof DicomFormatError) throw cannot('radseal: cannot parse the data set', err.message);
+    throw err;
+  }
+  const ts = parsed.transferSyntaxUid;
+  if (ts !== UID.explicitVrLittleEndian && ts !== UID.implicitVrLittleEndian && !ENCAPSULATED_SYNTAXES.has(ts)) {
+    throw cannot(`radseal: transfer syntax ${ts} not sealed`.slice(0, 64), `transfer syntax ${ts} cannot be sealed: the proxy takes Explicit/Implicit VR Little Endian and JPEG, JPEG-LS, JPEG 2000 and RLE encapsulated pixel data (Big Endian and Deflated are refused)`);
+  }
+  if (parsed.anomalies.length) throw cannot('radseal: ambiguous data set (see proxy log)', `the data set is ambiguous: ${parsed.anomalies.join('; ')}`);
+  if (parsed.warnings.length) throw cannot('radseal: odd-length value (see proxy log)', `values the seal cannot re-encode unchanged: ${parsed.warnings.join('; ')}`);
+  return parsed;
+}
+
+export interface Sealable {
+  /** The elements the seal signs (before the attestation and the pixels as stored are put in). */
+  ds: DataSet;
+  /** The technologist who co-signs: undefined when none is logged in or the modality names someone else. */
+  technologist?: TechnologistIdentity;
+  notes: string[];
+}
+
+/**
+ * The received elements as the seal signs them: Implicit VR given its VRs by the dictionary, what is
+ * only encoding dropped (group lengths, Length to End, trailing padding), what no MAC can cover
+ * refused (UN), and the operator attributes of the co-signing technologist added.
+ */
+export function sealableDataSet(parsed: Pick<ParsedFile, 'dataSet' | 'explicitVr'>, technologist?: TechnologistIdentity): Sealable {
+  let ds = parsed.dataSet;
+  if (!parsed.explicitVr) {
+    const converted = withDictionaryVrs(ds);
+    if (converted.unknown.length) {
+      const first = converted.unknown[0]!;
+      throw cannot(`radseal: VR unknown for ${first.slice(0, 11)}; send Explicit VR`, `Implicit VR element(s) whose VR no dictionary knows: ${converted.unknown.slice(0, 10).join(', ')}${converted.unknown.length > 10 ? ' …' : ''}. As UN they would be outside every signature (the MAC rules exclude UN), so the object could never verify as authentic; configure the modality to send Explicit VR Little Endian`);
+    }
+    ds = converted.dataSet;
+  }
+  ds = ds.filter((e) => elementOf(e.tag) !== 0x0000 && e.tag !== TAGS.lengthToEnd && e.tag !== TAGS.dataSetTrailingPadding);
+  const un = ds.filter(holdsUN);
+  if (un.length) {
+    throw cannot(`radseal: UN element ${formatTag(un[0]!.tag)} cannot be signed`, `element(s) ${un.map((e) => formatTag(e.tag)).join(', ')} are UN or hold UN, which the DICOM MAC rules exclude: the object could never verify as authentic`);
+  }
+  const notes: string[] = [];
+  if (!technologist) return { ds, notes };
+  const op = operatorAttributes(ds, technologist);
+  if (op.conflict) {
+    notes.push(`no technologist co-signature: ${op.conflict}`);
+    return { ds, notes };
+  }
+  for (const el of op.elements) putElement(ds, el);
+  return { ds, technologist, notes };
+}
+
+/** Operator attributes for the co-signing technologist, or the conflict when the modality named someone else. */
+function operatorAttributes(ds: DataSet, tech: TechnologistIdentity): { elements: Element[]; conflict?: string } {
+  const named = operatorIdOf(ds);
+  if (named !== undefined) {
+    return named === tech.operatorId ? { elements: [] } : { elements: [], conflict: `the modality names operator "${named}", not the logged-in technologist "${tech.operatorId}"` };
+  }
+  const name = tech.operatorsName || tech.operatorId;
+  const written = text(ds, OPERATORS_NAME);
+  // Operators' Name the modality wrote stays; when it names someone else, the object is not this technologist's to sign.
+  if (written && written !== name) return { elements: [], conflict: `the modality names operator "${written}" in Operators' Name, not the logged-in technologist "${name}" (${tech.operatorId})` };
+  const elements: Element[] = [sq(OPERATOR_IDENTIFICATION, [[
+    str(INSTITUTION_NAME, 'LO', text(ds, INSTITUTION_NAME) || 'radseal site'),
+    sq(tag(0x0040, 0x1101), [[
+      str(tag(0x0008, 0x0100), 'SH', tech.operatorId),
+      str(tag(0x0008, 0x0102), 'SH', OPERATOR_ID_SCHEME),
+      str(tag(0x0008, 0x0104), 'LO', name),
+    ]]),
+  ]])];
+  if (!written) elements.push(str(OPERATORS_NAME, 'PN', name));
+  return { elements };
+}
+
+/** The MAC stream of every MAC-eligible element of `ds`, in order (a few KB: the elements before Pixel Data). */
+export function macElementsBytes(ds: DataSet): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  writeMacElements(ds, signableTags(ds), (c) => chunks.push(c));
+  return Buffer.concat(chunks);
+}
+
+/** The device signature's SHA-512 over the elements before Pixel Data and then the pixels, fed as they arrive. */
+export interface PredictedMac {
+  /** The MAC stream of the elements before Pixel Data that was hashed: the seal compares it with its own. */
+  elementsBefore: Uint8Array;
+  /** The VR the Pixel Data header was hashed with. */
+  pixelVr: string;
+  /** Fed with elementsBefore, the Pixel Data header, then the pixel bytes as they arrive. */
+  hash: Hash;
+}
+
+/**
+ * The prediction, from a Part 10 file of the elements received before Pixel Data and the Pixel
+ * Data element's header with length 0: the same transformation the seal applies, with the
+ * technologist logged in now. Throws (a Refusal or a format error) when the seal would not sign it.
+ */
+export function predictMac(prefix: Uint8Array, pixelLength: number, technologist?: TechnologistIdentity): PredictedMac {
+  const { ds } = sealableDataSet(parseReceived(prefix), technologist);
+  const pixel = ds[ds.length - 1];
+  if (!pixel || pixel.tag !== PIXEL_DATA || pixel.value?.length !== 0) throw new Error('internal: the prefix does not end with an empty Pixel Data');
+  const elementsBefore = macElementsBytes(ds.slice(0, -1));
+  const hash = createHash('sha512');
+  hash.update(elementsBefore);
+  hash.update(macValueHeader(pixel, pixelLength));
+  return { elementsBefore, pixelVr: pixel.vr, hash };
+}
