@@ -3,7 +3,7 @@
 // outside: a Signer signs, certificates arrive as DER.
 import { createHash, createVerify, verify as cryptoVerify, type Hash, type KeyObject } from 'node:crypto';
 import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from './model.js';
-import { TAGS, signableTags, writeMacStream, writeSignatureItemStream } from './mac.js';
+import { TAGS, signableTags, writeMacElements, writeMacStream, writeSignatureItemStream } from './mac.js';
 import { at, decodeAT, decodeString, decodeUS, ob, sq, str, us } from './values.js';
 import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
@@ -297,14 +297,52 @@ export function envelopeProblems(ds: DataSet): string[] {
   return problems;
 }
 
-/** Checks every signature in the top-level Digital Signatures Sequence of `ds`. */
+/**
+ * Checks every signature in the top-level Digital Signatures Sequence of `ds`. Ed25519 signatures
+ * whose MAC lists the same elements with the same algorithm (a device signature and a
+ * technologist co-signature) share one pass over the data elements: the elements' part of the
+ * MAC stream is hashed once and a copy of that hash takes each signature item's own part, which
+ * gives exactly the digest the whole stream would (test/host/dicom/shared-mac.test.ts checks it
+ * against a pass per signature on valid, tampered and forged objects).
+ */
 export function checkSignatures(ds: DataSet): SignatureCheck[] {
   const sigs = findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? [];
   const macItems = findElement(ds, TAGS.macParametersSequence)?.items ?? [];
-  return sigs.map((item) => checkOne(ds, item, macItems));
+  const prepared = sigs.map((item) => prepareOne(item, macItems));
+  const digests = sharedMacDigests(ds, prepared.filter((p) => p.result.checked && p.result.certificate?.ed25519PublicKey));
+  return prepared.map((p) => finishOne(ds, p, digests.get(p)));
 }
 
-function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureCheck {
+interface Prepared {
+  item: DataSet;
+  result: SignatureCheck;
+  alg: MacAlgorithm | LegacyMacAlgorithm;
+}
+
+/** The MAC digests of Ed25519 signatures, one pass over the data elements per (algorithm, signed tags). */
+function sharedMacDigests(ds: DataSet, ed25519: Prepared[]): Map<Prepared, { digest: Uint8Array; missing: Tag[] }> {
+  const groups = new Map<string, Prepared[]>();
+  for (const p of ed25519) {
+    const key = `${p.alg} ${p.result.signedTags.join(',')}`;
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(p);
+  }
+  const out = new Map<Prepared, { digest: Uint8Array; missing: Tag[] }>();
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    const elements = createHash(nodeHash(first.alg));
+    const missing = writeMacElements(ds, first.result.signedTags, (c) => elements.update(c));
+    group.forEach((p, i) => {
+      // The last one finishes the elements' hash itself: a copy only where another still needs it.
+      const h = i === group.length - 1 ? elements : elements.copy();
+      writeSignatureItemStream(p.item, (c) => h.update(c));
+      out.set(p, { digest: new Uint8Array(h.digest()), missing });
+    });
+  }
+  return out;
+}
+
+/** Reads one signature item and its MAC parameters; `checked` says whether it can be checked at all. */
+function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
   const get = (t: Tag): Element | undefined => findElement(item, t);
   const macId = decodeUS(get(SIG.macIdNumber)?.value) ?? -1;
   const purposeItem = get(SIG.purposeCodeSequence)?.items?.[0];
@@ -323,7 +361,7 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
   const macItem = macItems.find((m) => decodeUS(findElement(m, SIG.macIdNumber)?.value) === macId);
   if (!macItem) {
     result.problems.push(`no MAC Parameters item with MAC ID ${macId}`);
-    return result;
+    return { item, result, alg: 'SHA512' };
   }
   const alg = decodeString(findElement(macItem, SIG.macAlgorithm)?.value) as MacAlgorithm | LegacyMacAlgorithm;
   result.macAlgorithm = alg;
@@ -348,18 +386,26 @@ function checkOne(ds: DataSet, item: DataSet, macItems: DataSet[]): SignatureChe
       result.problems.push(`Certificate of Signer: ${(err as Error).message}`);
     }
   }
-  if (result.problems.length || !result.certificate || !signature) return result;
-  result.checked = true;
+  result.checked = !result.problems.length && !!result.certificate && !!signature;
+  return { item, result, alg };
+}
+
+/** Checks a prepared signature; an Ed25519 one with its MAC digest from sharedMacDigests. */
+function finishOne(ds: DataSet, p: Prepared, mac: { digest: Uint8Array; missing: Tag[] } | undefined): SignatureCheck {
+  const { result, item, alg } = p;
+  if (!result.checked) return result;
+  const certificate = result.certificate!;
+  const signature = result.signature!;
   let missing: Tag[];
-  if (result.certificate.ed25519PublicKey) {
+  if (certificate.ed25519PublicKey) {
     // Ed25519 signatures are exactly 64 bytes; an OB pad byte would make it odd, so none is ever present.
     // node:crypto (OpenSSL, RFC 8032's strict checks) at the PACS side: an implementation other than
     // the one that signed (@noble/ed25519), and ten times faster on a busy gateway.
-    const d = macDigest(ds, result.signedTags, item, alg);
+    const d = mac ?? macDigest(ds, result.signedTags, item, alg);
     missing = d.missing;
-    result.valid = verifyEd25519WithKey(signature, d.digest, result.certificate.x509.publicKey);
+    result.valid = verifyEd25519WithKey(signature, d.digest, certificate.x509.publicKey);
   } else {
-    ({ valid: result.valid, missing } = verifyStreamed(ds, result.signedTags, item, alg, result.certificate, signature));
+    ({ valid: result.valid, missing } = verifyStreamed(ds, result.signedTags, item, alg, certificate, signature));
   }
   // A listed element that is not there was removed after signing, or the (unsigned) list was
   // lengthened: either way the object is not what was signed.

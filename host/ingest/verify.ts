@@ -17,10 +17,13 @@ import { evaluateSignature, type SignatureEvaluation } from './signers.js';
 import { uncoveredElements, uncoveredReason } from './coverage.js';
 import { captureSummary, checkPixels } from './pixels.js';
 import { ENCAPSULATED_SYNTAXES, isExplicitLittleEndianDataSet, transferSyntaxName } from '../dicom/transfer-syntax.js';
-import { checkWatermark } from './watermark-check.js';
+import { loadOnUse } from '../io/load-on-use.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
 import type { ReconciliationReport, VerifyReport } from './verify-report.js';
+
+// The watermark detector (and its image and search modules) loads only when a site key asks for it.
+const watermarkCheck = loadOnUse<typeof import('./watermark-check.js')>(import.meta.url, './watermark-check.js');
 
 export type { Verdict, VerifyReport, SignatureReport, SignatureRole, TechnologistReport, TamperedTiles } from './verify-report.js';
 
@@ -104,7 +107,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     report.verdict = anomalies ? 'invalid' : notVerifiable(report, parsed, signed, attestation);
     // Where the signature is gone, the mark is the evidence left of where the pixels came from.
     if (opts.watermarkKey) {
-      const wm = checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, false);
+      const wm = watermarkCheck().checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, false);
       report.watermark = wm.report;
       report.reasons.push(...wm.reasons);
     }
@@ -175,7 +178,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   }
 
   if (opts.watermarkKey) {
-    const wm = checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, authenticSoFar(f));
+    const wm = watermarkCheck().checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, authenticSoFar(f));
     report.watermark = wm.report;
     report.reasons.push(...wm.reasons);
     f.watermarkRefused = !wm.ok;
