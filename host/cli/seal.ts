@@ -31,14 +31,14 @@ export function register(program: Command): void {
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: the device signature gets a Certified Timestamp (fails if the TSA does not answer)')
     .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string; patientOrientation?: string; pixelSpacing?: string }) => {
-      const [{ existsSync }, { randomInt }, { requestTimestamp }, device_, { isPkcs11Uri }, { loadFrameFile }, { sealFrame }, meta_, board_, { writeFileAtomic }, { loadWatermarkKey }] = await Promise.all([
-        import('node:fs'), import('node:crypto'), import('../net/tsa-client.js'), import('../seal/device.js'), import('../keys/pkcs11.js'),
-        import('../seal/frame-file.js'), import('../seal/seal.js'), import('../seal/meta.js'), import('../boards/board.js'), import('../io/atomic.js'),
-        import('../keys/watermark-key.js'),
+      // What every seal needs; the board schema (ajv), the time-stamp client (pkijs) and the watermark key
+      // are loaded below only when their option is given.
+      const [{ existsSync }, { randomInt }, device_, { isPkcs11Uri }, { loadFrameFile }, { sealFrame }, meta_, { writeFileAtomic }] = await Promise.all([
+        import('node:fs'), import('node:crypto'), import('../seal/device.js'), import('../keys/pkcs11.js'),
+        import('../seal/frame-file.js'), import('../seal/seal.js'), import('../seal/meta.js'), import('../io/atomic.js'),
       ]);
       const { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa } = device_;
       const { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } = meta_;
-      const { boardEquipment, loadBoard } = board_;
       if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
       if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
@@ -55,10 +55,12 @@ export function register(program: Command): void {
           : o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
         if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
         const { boardId: metaBoardId, ...fileMeta } = o.meta ? readMetaFile(o.meta) : {};
-        const board = o.board ?? metaBoardId ? loadBoard(o.board ?? metaBoardId!) : undefined;
+        const boardName = o.board ?? metaBoardId;
+        const boards = boardName ? await import('../boards/board.js') : undefined;
+        const board = boardName ? boards!.loadBoard(boardName) : undefined;
         if (board && metaBoardId && board.id !== metaBoardId) throw new UsageOrIoError(`--board ${board.id} contradicts boardId "${metaBoardId}" in ${o.meta}`);
         if (board) device = { ...device, boardId: board.id };
-        const meta = { ...(board ? boardEquipment(board) : {}), ...fileMeta };
+        const meta = { ...(board ? boards!.boardEquipment(board) : {}), ...fileMeta };
         if (o.patientOrientation) meta.patientOrientation = parseOrientation(o.patientOrientation, '--patient-orientation');
         if (o.pixelSpacing) meta.imagerPixelSpacing = parsePixelSpacing(o.pixelSpacing, '--pixel-spacing');
         const missing = missingAcquisitionAttributes(meta, {
@@ -67,11 +69,13 @@ export function register(program: Command): void {
         });
         if (missing.length) throw new UsageOrIoError(`${missing.join('; ')}. radseal signs no default for these: a guess would be signed for good`);
         const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
-        const watermark = o.wmKey ? { key: loadWatermarkKey(o.wmKey) } : undefined;
+        const watermark = o.wmKey ? { key: (await import('../keys/watermark-key.js')).loadWatermarkKey(o.wmKey) } : undefined;
         if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
         const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
-        const timestamp = o.tsa ? (sig: Uint8Array) => requestTimestamp(o.tsa!, sig) : undefined;
-        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, timestamp }, device)
+        const tsa = o.tsa ? await import('../net/tsa-client.js') : undefined;
+        const timestamp = tsa ? (sig: Uint8Array) => tsa.requestTimestamp(o.tsa!, sig) : undefined;
+        // markInPlace: the frame read from the file is needed only for its raw hash, taken already.
+        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp }, device)
           .finally(() => technologist?.close?.());
         writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
         console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);

@@ -1,12 +1,10 @@
-// Frames from files: raw little-endian uint16 (hashed in the core as the
-// bytes stream off disk) or grayscale PNG.
-import { createReadStream, statSync } from 'node:fs';
+// Frames from files: raw little-endian uint16, read straight into the core's memory and hashed
+// there piece by piece as it comes off disk (no JavaScript copy of the frame), or grayscale PNG.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Core } from '../core/wasm.js';
 import { CoreSha256 } from '../core/hash.js';
-import { decodeGrayPng, type GrayImage } from '../image/png.js';
-import { readFileSync } from 'node:fs';
-import { pixelBytes } from '../dicom/dx.js';
+import type { GrayImage } from '../image/png.js';
 
 export interface Geometry {
   rows?: number;
@@ -23,9 +21,24 @@ export class FrameInputError extends Error {
   override name = 'FrameInputError';
 }
 
+/**
+ * Core memory beside a raw frame: the hashing context, the tile table and the watermark's working
+ * space. The frame's core is fixed at frame + this (grown once, never again), so the frame's view
+ * is never detached while the seal reads it; untouched pages cost no memory.
+ */
+export const FRAME_CORE_RESERVE_BYTES = 48 << 20;
+
+/** Bytes read (and hashed) per step: large enough that calls cost nothing, small enough to stay in cache. */
+const READ_PIECE_BYTES = 1 << 20;
+
+/**
+ * The frame in `path`. A raw frame's pixels are a view of core memory (the core that hashes, tiles
+ * and watermarks them works on them where they are); a PNG's are decoded in JavaScript.
+ */
 export async function loadFrameFile(path: string, geometry: Geometry): Promise<LoadedFrame> {
   const ext = extname(path).toLowerCase();
   if (ext === '.png') {
+    const [{ decodeGrayPng }, { readFileSync }, { pixelBytes }] = await Promise.all([import('../image/png.js'), import('node:fs'), import('../dicom/dx.js')]);
     const frame = decodeGrayPng(readFileSync(path), geometry.bitsStored);
     const hasher = new CoreSha256(new Core());
     return { frame, rawFrameSha256: hasher.update(pixelBytes(frame.pixels)).digest() };
@@ -34,27 +47,70 @@ export async function loadFrameFile(path: string, geometry: Geometry): Promise<L
   throw new FrameInputError(`unsupported frame file "${path}": use .raw (uint16 little endian, with --rows/--cols/--bits-stored) or .png`);
 }
 
-async function loadRaw(path: string, g: Geometry): Promise<LoadedFrame> {
+function openFrame(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FrameInputError(`cannot read frame ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'I/O error'}`);
+  }
+}
+
+function loadRaw(path: string, g: Geometry): LoadedFrame {
   const { rows, cols, bitsStored } = g;
   if (!rows || !cols || !bitsStored) throw new FrameInputError('a .raw frame needs --rows, --cols and --bits-stored');
   if (bitsStored < 6 || bitsStored > 16) throw new FrameInputError(`--bits-stored ${bitsStored} outside 6..16`);
   const expected = rows * cols * 2;
-  const size = statSync(path).size;
-  if (size !== expected) throw new FrameInputError(`${path} has ${size} bytes; ${rows}x${cols} uint16 needs ${expected}`);
-  const core = new Core();
-  const hasher = new CoreSha256(core);
-  const pixels = new Uint16Array(rows * cols);
-  const dst = new Uint8Array(pixels.buffer);
-  let off = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    const bytes = chunk as Buffer;
-    hasher.update(bytes);
-    dst.set(bytes, off);
-    off += bytes.length;
+  const fd = openFrame(path);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new FrameInputError(`${path} is not a regular file`);
+    if (st.size !== expected) throw new FrameInputError(`${path} has ${st.size} bytes; ${rows}x${cols} uint16 needs ${expected}`);
+    const core = new Core({ budgetBytes: expected + FRAME_CORE_RESERVE_BYTES });
+    const hasher = new CoreSha256(core, 64); // hashes in place: the staging buffer is never used
+    const ptr = core.alloc(expected);
+    const dst = core.bytes(ptr, expected);
+    let off = 0;
+    while (off < expected) {
+      const n = readSync(fd, dst, off, Math.min(READ_PIECE_BYTES, expected - off), off);
+      if (n === 0) throw new FrameInputError(`${path} ended after ${off} of ${expected} bytes (it changed while being read)`);
+      hasher.updateAt(ptr + off, n);
+      off += n;
+    }
+    const pixels = new Uint16Array(core.memory.buffer, ptr, rows * cols);
+    const over = firstPixelAbove(pixels, bitsStored);
+    if (over >= 0) throw new FrameInputError(`pixel ${over} has value ${pixels[over]}, more than ${bitsStored} bits stored allow`);
+    return { frame: { rows, cols, bitsStored, pixels }, rawFrameSha256: hasher.digest() };
+  } finally {
+    closeSync(fd);
   }
-  const limit = 2 ** bitsStored;
-  for (let i = 0; i < pixels.length; i++) {
-    if (pixels[i]! >= limit) throw new FrameInputError(`pixel ${i} has value ${pixels[i]}, more than ${bitsStored} bits stored allow`);
+}
+
+/**
+ * The index of the first pixel that needs more than `bitsStored` bits, or -1. Two pixels at a time:
+ * the OR of every 32-bit word shows whether any bit above bitsStored is set in either half, and
+ * only then is the culprit looked for.
+ */
+export function firstPixelAbove(pixels: Uint16Array, bitsStored: number): number {
+  if (bitsStored >= 16) return -1;
+  const high = (0xffff << bitsStored) & 0xffff;
+  const pairs = pixels.length >>> 1;
+  const aligned = (pixels.byteOffset & 3) === 0;
+  let any = pixels.length & 1 ? pixels[pixels.length - 1]! : 0;
+  if (aligned) {
+    const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pairs);
+    any |= orOf(words);
+    any = (any | (any >>> 16)) & 0xffff;
+  } else {
+    any |= orOf(pixels);
   }
-  return { frame: { rows, cols, bitsStored, pixels }, rawFrameSha256: hasher.digest() };
+  if ((any & high) === 0) return -1;
+  for (let i = 0; i < pixels.length; i++) if (pixels[i]! & high) return i;
+  return -1;
+}
+
+function orOf(values: Uint32Array | Uint16Array): number {
+  let acc = 0;
+  for (let i = 0; i < values.length; i++) acc |= values[i]!;
+  return acc >>> 0;
 }

@@ -11,7 +11,6 @@ import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
 import type { EcdsaSigner } from '../keys/ecdsa.js';
 import { tileDigest, tileHashes } from '../core/tiles.js';
-import { markFrame } from './watermark.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
 export const DEFAULT_TILE_SIZE = 64;
@@ -81,8 +80,9 @@ export interface SealedObject {
 export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promise<SealedObject> {
   if (req.rawFrameSha256.length !== 32) throw new RangeError('raw frame SHA-256 must be 32 bytes');
   const captureTime = req.captureTime ?? new Date();
-  // The mark goes in first: everything hashed and signed below is the marked frame.
-  const marked = req.watermark ? markFrame(req.frame, req.watermark.key, device.deviceId, req.frameSerial, req.watermark.psnrDb, req.markInPlace) : undefined;
+  // The mark goes in first: everything hashed and signed below is the marked frame. (The watermark
+  // code loads only when a seal asks for it.)
+  const marked = req.watermark ? (await import('./watermark.js')).markFrame(req.frame, req.watermark.key, device.deviceId, req.frameSerial, req.watermark.psnrDb, req.markInPlace) : undefined;
   const frame = marked?.frame ?? req.frame;
   const stored = pixelBytes(frame.pixels);
   const tileSize = req.tileSize ?? DEFAULT_TILE_SIZE;

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { ROOT, radseal, run, tempDir } from '../support/run.js';
 
 const HEAVY = ['@peculiar/', 'pkijs', 'asn1js', '@noble/curves', 'ajv', 'smol-toml', 'serialport', 'fast-png', 'jpeg-js'];
+/** Also kept off a plain seal: the JavaScript Ed25519 (node:crypto signs) and the watermark code. */
+const OFF_THE_SEAL = [...HEAVY, '@noble/'];
+const ownModules = (modules: string[]) => modules.filter((m) => m.includes('/dist/host/'));
 
 /** The modules the built CLI loads for `args`, and its exit code. */
 function loaded(args: string[]): { code: number; stdout: string; modules: string[] } {
@@ -17,7 +20,7 @@ function loaded(args: string[]): { code: number; stdout: string; modules: string
   return { code: r.code, stdout: r.stdout, modules: readFileSync(trace, 'utf8').split('\n').filter(Boolean) };
 }
 
-const heavyIn = (modules: string[]) => HEAVY.filter((h) => modules.some((m) => m.includes(`node_modules/${h}`)));
+const heavyIn = (modules: string[], heavy = HEAVY) => heavy.filter((h) => modules.some((m) => m.includes(`node_modules/${h}`)));
 
 const dir = tempDir('radseal-startup-');
 let sealed: string;
@@ -52,4 +55,13 @@ test('verifying one object loads no ASN.1, CMS or curve library, no config parse
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /AUTHENTIC/);
   assert.deepEqual(heavyIn(r.modules), []);
+});
+
+test('sealing a raw frame loads no ASN.1, CMS or curve library, no board schema, no codec, no watermark code', () => {
+  const keys = join(dir, 'keys');
+  const r = loaded(['seal', '--key', join(keys, 'device.key'), '--cert', trust, '--in', join(dir, 'f.raw'), '--rows', '64', '--cols', '64',
+    '--bits-stored', '12', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--out', join(tempDir(), 'plain.dcm')]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.deepEqual(heavyIn(r.modules, OFF_THE_SEAL), []);
+  assert.deepEqual(ownModules(r.modules).filter((m) => /\/(watermark|boards|image)\/|\/seal\/watermark\.js|tsa-client/.test(m)), []);
 });

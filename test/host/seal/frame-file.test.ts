@@ -1,0 +1,79 @@
+// Raw frame files go straight into core memory and are hashed there as they are read: the raw
+// hash is the file's SHA-256, the pixels are a view of the core (tile table and watermark work on
+// them in place), and a bad file is refused by name before anything is sealed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FrameInputError, firstPixelAbove, loadFrameFile } from '../../../host/seal/frame-file.js';
+import { coreHolding } from '../../../host/core/wasm.js';
+import { tileHashes } from '../../../host/core/tiles.js';
+import { markFrame } from '../../../host/seal/watermark.js';
+import { tempDir } from '../support/run.js';
+
+const dir = tempDir('radseal-frame-file-');
+
+function rawFile(name: string, pixels: Uint16Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength));
+  return path;
+}
+
+const randomPixels = (n: number, bits: number) => {
+  const p = new Uint16Array(randomBytes(n * 2).buffer);
+  for (let i = 0; i < n; i++) p[i]! &= (1 << bits) - 1;
+  return p;
+};
+
+test('a raw frame lands in core memory, its raw hash is the file\'s SHA-256, the pixels are the file\'s', async () => {
+  // More than one read piece (1 MiB), and an odd number of pixels.
+  const rows = 601, cols = 999;
+  const pixels = randomPixels(rows * cols, 12);
+  const path = rawFile('frame.raw', pixels);
+  const { frame, rawFrameSha256 } = await loadFrameFile(path, { rows, cols, bitsStored: 12 });
+  assert.deepEqual(Buffer.from(rawFrameSha256), createHash('sha256').update(new Uint8Array(pixels.buffer)).digest());
+  assert.deepEqual(frame.pixels, pixels);
+  const held = coreHolding(frame.pixels);
+  assert.ok(held, 'the pixels are a view of core memory, not a JavaScript copy');
+  // Work in that core (tile table, watermark) never grows it, so the view stays attached.
+  tileHashes(new Uint8Array(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength), rows, cols, 64);
+  markFrame(frame, new Uint8Array(32).fill(5), 'FRAME-FILE', 1, undefined, true);
+  assert.equal(frame.pixels.length, rows * cols, 'the frame view is still attached after the tile table and the mark');
+  assert.notDeepEqual(frame.pixels, pixels, 'the mark went into the frame in place');
+});
+
+test('a pixel above the bits stored is named, wherever it is (first, middle, the odd last one)', async () => {
+  const rows = 3, cols = 5;
+  for (const at of [0, 7, 14]) {
+    const pixels = randomPixels(rows * cols, 10);
+    pixels[at] = 1024;
+    await assert.rejects(loadFrameFile(rawFile(`over-${at}.raw`, pixels), { rows, cols, bitsStored: 10 }),
+      (e: Error) => e instanceof FrameInputError && e.message === `pixel ${at} has value 1024, more than 10 bits stored allow`);
+  }
+  const full = new Uint16Array(rows * cols).fill(0xffff);
+  const { frame } = await loadFrameFile(rawFile('full.raw', full), { rows, cols, bitsStored: 16 });
+  assert.equal(frame.pixels[14], 0xffff, '16 bits stored allow every value');
+});
+
+test('firstPixelAbove agrees with a plain scan, on aligned and unaligned views', () => {
+  for (let trial = 0; trial < 200; trial++) {
+    const bits = 6 + (trial % 11);
+    const n = 1 + ((trial * 37) % 301);
+    const backing = randomPixels(n + 1, bits);
+    if (trial % 3 === 0) backing[(trial * 13) % (n + 1)] = 1 << Math.min(bits, 15);
+    const view = trial % 2 ? backing.subarray(1) : backing.subarray(0, n); // byteOffset 2: not 4-aligned
+    const plain = view.findIndex((v) => v >= 2 ** bits);
+    assert.equal(firstPixelAbove(view, bits), plain, `trial ${trial}, ${bits} bits, ${view.length} pixels`);
+  }
+});
+
+test('a frame file of the wrong size, a missing file or a folder: refused by name', async () => {
+  const g = { rows: 4, cols: 4, bitsStored: 12 };
+  await assert.rejects(loadFrameFile(rawFile('short.raw', new Uint16Array(15)), g), /short\.raw has 30 bytes; 4x4 uint16 needs 32/);
+  await assert.rejects(loadFrameFile(join(dir, 'nosuch.raw'), g), /cannot read frame .*nosuch\.raw: no such file/);
+  mkdirSync(join(dir, 'folder.raw'));
+  await assert.rejects(loadFrameFile(join(dir, 'folder.raw'), g), /folder\.raw is not a regular file/);
+  await assert.rejects(loadFrameFile(rawFile('nogeom.raw', new Uint16Array(16)), { rows: 4, cols: 4 }), /needs --rows, --cols and --bits-stored/);
+  await assert.rejects(loadFrameFile(join(dir, 'frame.tif'), g), /unsupported frame file/);
+});
