@@ -1,5 +1,6 @@
 // Argument helpers shared by the command modules. Light on purpose: `radseal --help` loads
 // every command module, so nothing here may pull in a heavy dependency.
+import type { Option } from 'commander';
 
 /** An error meant for the person at the terminal: printed as one line, exit 2. */
 export class UsageOrIoError extends Error {}
@@ -17,4 +18,16 @@ export function pinFromEnv(name: string | undefined): string | undefined {
   const pin = process.env[name];
   if (pin === undefined) throw new UsageOrIoError(`environment variable ${name} (the key PIN) is not set`);
   return pin;
+}
+
+/**
+ * `option.choices(values())`, with the list read only when commander first needs it (parsing the
+ * option, or printing that command's help): a list kept beside heavy code is not loaded when the
+ * CLI starts. Commander reads `argChoices` for both, so that property is what is deferred.
+ */
+export function lazyChoices<O extends Option>(option: O, values: () => readonly string[]): O {
+  option.choices([]);
+  let list: string[] | undefined;
+  Object.defineProperty(option, 'argChoices', { get: () => (list ??= [...values()]), configurable: true });
+  return option;
 }

@@ -3,7 +3,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, REVOCATION_REASONS, type RevocationReason } from '../keys/pki/defaults.js';
 import type { RevokeResult } from '../keys/pki/revoke.js';
-import { formatPkcs11Uri } from '../keys/pkcs11.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+// The token module (and the Ed25519 code it checks keys with) loads when an action prints a key URI.
+const tokenUris = loadOnUse<typeof import('../keys/pkcs11.js')>(import.meta.url, '../keys/pkcs11.js');
 
 /** A secret from the named environment variable: never from argv, which every local user can read in /proc. */
 function secretFromEnv(name: string | undefined, what: string): string | undefined {
@@ -63,8 +66,8 @@ export function register(program: Command): void {
         return;
       }
       console.log(`issued device ${o.id}: ${files.join(', ')} (key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"; no key file)`);
-      console.log(`key URI: ${formatPkcs11Uri(pkcs11)}`);
-      console.log(`seal with: --key '${formatPkcs11Uri(pkcs11)}' --pin-env ${o.pinEnv} --cert ${files[0]}`);
+      console.log(`key URI: ${tokenUris().formatPkcs11Uri(pkcs11)}`);
+      console.log(`seal with: --key '${tokenUris().formatPkcs11Uri(pkcs11)}' --pin-env ${o.pinEnv} --cert ${files[0]}`);
     });
 
   pki.command('issue-technologist')
@@ -90,7 +93,7 @@ export function register(program: Command): void {
       });
       const where = pkcs11 ? `key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"` : 'key PIN-encrypted, 0600';
       console.log(`issued technologist ${o.id} (${o.name}): ${files.join(', ')} (${where})`);
-      if (pkcs11) console.log(`seal with: --tech-pkcs11 '${formatPkcs11Uri(pkcs11)}' --tech-cert ${files[0]} --tech-pin-env ${o.pinEnv}`);
+      if (pkcs11) console.log(`seal with: --tech-pkcs11 '${tokenUris().formatPkcs11Uri(pkcs11)}' --tech-cert ${files[0]} --tech-pin-env ${o.pinEnv}`);
     });
 
   pki.command('issue-pacs')
@@ -118,7 +121,7 @@ export function register(program: Command): void {
         return;
       }
       console.log(`issued PACS signer ${o.id}: ${files.join(', ')} (key "${pkcs11.keyLabel}" generated on token "${pkcs11.token}"; no key file)`);
-      console.log(`key URI: ${formatPkcs11Uri(pkcs11)}`);
+      console.log(`key URI: ${tokenUris().formatPkcs11Uri(pkcs11)}`);
     });
 
   pki.command('revoke')

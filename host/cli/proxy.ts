@@ -1,10 +1,8 @@
-// `radseal proxy`: argument parsing and wiring only. The service (and the tag
-// dictionary it needs) is loaded when the command runs, so other commands do not pay for it.
+// `radseal proxy`: argument parsing and wiring only. The service (and the tag dictionary, the
+// forwarder and the device keys it needs) is loaded when the command runs, so other commands do
+// not pay for it.
 import type { Command } from 'commander';
-import { parseForwardTargets } from '../net/forwarder.js';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
-import { loadDeviceIdentity } from '../seal/device.js';
-import { loadWatermarkKey } from '../keys/watermark-key.js';
 import { hostPort } from './ingest.js';
 import { sessionEndpointFor, type StationOptionValues } from './station-options.js';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
@@ -44,7 +42,9 @@ export function register(program: Command): void {
     .option('--technologists <dir>', "technologist sessions (radseal tech login --outbox <this proxy's outbox>): enrolled technologists, <id>.crt with <id>.key (PIN-encrypted) or <id>.p11; the one logged in co-signs what arrives")
     .option('--tech-idle-minutes <n>', 'log a technologist out after this many minutes without activity (default 30)', (v) => Number(v))
     .action(async (o: ProxyOptionValues) => {
-      const { ProxyService } = await import('../proxy/service.js');
+      const [{ ProxyService }, { parseForwardTargets }, { loadDeviceIdentity }, { loadWatermarkKey }] = await Promise.all([
+        import('../proxy/service.js'), import('../net/forwarder.js'), import('../seal/device.js'), import('../keys/watermark-key.js'),
+      ]);
       const { host, port } = hostPort(o.listen);
       const tls = tlsFrom(o);
       const device = loadDeviceIdentity(o.key, o.cert, 'dicom-proxy');

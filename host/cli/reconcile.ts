@@ -3,8 +3,12 @@
 // The signing and DICOM code is loaded when a command runs, not at start-up.
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { REASONS, type CorrectionReason } from '../ingest/reconcilable.js';
-import { pinFromEnv } from './args.js';
+import type { CorrectionReason } from '../ingest/reconcilable.js';
+import { lazyChoices, pinFromEnv } from './args.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+// The correction rules (and the DICOM signature code under them) load when a command runs.
+const reconcilable = loadOnUse<typeof import('../ingest/reconcilable.js')>(import.meta.url, '../ingest/reconcilable.js');
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -41,7 +45,7 @@ export function register(program: Command): void {
     .description('correct patient/study identification (IHE PIR): record the previous values in Original Attributes Sequence, sign as the PACS, write a new file')
     .argument('<file>', 'DICOM object as stored (Explicit VR Little Endian)')
     .requiredOption('--set <TAG=VALUE>', 'new value, e.g. "0010,0020=NEW-ID" or "PatientName=Doe^John" (repeat)', collect))
-    .addOption(new Option('--reason <reason>', 'Reason for the Attribute Modification').choices([...REASONS]).default('CORRECT'))
+    .addOption(lazyChoices(new Option('--reason <reason>', 'Reason for the Attribute Modification').default('CORRECT'), () => reconcilable().REASONS))
     .addOption(new Option('--purpose <purpose>', 'purpose of the PACS signature (CID 7007)').choices(['verification', 'review']).default('verification'))
     .option('--source <text>', 'Source of Previous Values (0400,0564); default: the attested device id')
     .requiredOption('--out <file>', 'output .dcm (never an existing file)')

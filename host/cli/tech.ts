@@ -2,7 +2,11 @@
 // running capture service (docs/SESSIONS.md). Argument parsing, the PIN prompt
 // and printing only; the service unlocks the key and keeps the session.
 import { Command } from 'commander';
-import { sessionRequest, sessionSocketPath, type SessionReply, type SessionRequest } from '../capture/session-endpoint.js';
+import type { SessionReply, SessionRequest } from '../capture/session-endpoint.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+// The session endpoint's module (the service side too) loads when a command talks to a service.
+const sessions = loadOnUse<typeof import('../capture/session-endpoint.js')>(import.meta.url, '../capture/session-endpoint.js');
 
 interface Where {
   outbox?: string;
@@ -11,7 +15,7 @@ interface Where {
 
 function socketOf(o: Where): string {
   if (o.socket) return o.socket;
-  if (o.outbox) return sessionSocketPath(o.outbox);
+  if (o.outbox) return sessions().sessionSocketPath(o.outbox);
   throw new Error('give --outbox DIR (the capture service\'s outbox) or --socket PATH');
 }
 
@@ -22,7 +26,7 @@ function withWhere(c: Command): Command {
 }
 
 async function ask(o: Where, req: SessionRequest): Promise<SessionReply & { ok: true }> {
-  const reply = await sessionRequest(socketOf(o), req);
+  const reply = await sessions().sessionRequest(socketOf(o), req);
   if (!reply.ok) throw new Error(reply.error);
   return reply;
 }

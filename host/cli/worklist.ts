@@ -2,14 +2,20 @@
 // --worklist/--worklist-station/--mpps options: argument parsing and wiring only.
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { ProcedureDesk } from '../capture/procedure.js';
-import { controlRequest, controlSocketPath, startControlServer, type ControlRequest, type ControlServer, type ProcedureSummary } from '../capture/control.js';
-import { parseTarget } from '../net/association.js';
-import { MppsReporter } from '../net/mpps.js';
+import type { HeldExposure, ProcedureDesk } from '../capture/procedure.js';
+import type { ControlRequest, ControlServer, ProcedureSummary } from '../capture/control.js';
 import type { WorklistEntry } from '../net/worklist.js';
-import type { HeldExposure } from '../capture/procedure.js';
 import type { DeviceIdentity } from '../seal/seal.js';
-import { loadTls, type DicomTls } from '../net/tls.js';
+import type { DicomTls } from '../net/tls.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+// The worklist, MPPS and control-socket code (an association client with TLS among it) loads when
+// a service wires it up or a command talks to one, not with the option definitions.
+const procedure = loadOnUse<typeof import('../capture/procedure.js')>(import.meta.url, '../capture/procedure.js');
+const controlSocket = loadOnUse<typeof import('../capture/control.js')>(import.meta.url, '../capture/control.js');
+const association = loadOnUse<typeof import('../net/association.js')>(import.meta.url, '../net/association.js');
+const mpps = loadOnUse<typeof import('../net/mpps.js')>(import.meta.url, '../net/mpps.js');
+const tls = loadOnUse<typeof import('../net/tls.js')>(import.meta.url, '../net/tls.js');
 
 export interface WorklistOptionValues {
   worklist?: string;
@@ -44,7 +50,7 @@ function peerTls(what: string, key?: string, cert?: string, ca?: string): DicomT
   const given = [key, cert, ca].filter(Boolean).length;
   if (given === 0) return undefined;
   if (given !== 3) throw new Error(`${what} over TLS needs all of --${what}-tls-key, --${what}-tls-cert and --${what}-tls-ca`);
-  return loadTls({ key: key!, cert: cert!, ca: ca! });
+  return tls().loadTls({ key: key!, cert: cert!, ca: ca! });
 }
 
 /** The procedure desk and its control socket, when --worklist is given. */
@@ -63,15 +69,16 @@ export function worklistFor(o: WorklistOptionValues & { outbox: string }, device
   }
   if (mppsTls && !o.mpps) throw new Error('--mpps-tls-* secure the MPPS connection: give --mpps too');
   const stationAe = o.worklistStation ?? o.callingAe ?? 'RADSEAL';
+  const { parseTarget } = association();
   const worklist = { ...parseTarget(o.worklist, '--worklist'), callingAe: stationAe, tls: worklistTls };
   // MPPS reports wait for nobody, but a service stopping waits for them: keep each try short.
-  const reporter = o.mpps ? new MppsReporter({ ...parseTarget(o.mpps, '--mpps'), callingAe: stationAe, timeoutMs: 10000, tls: mppsTls }, { stationAe, log }) : undefined;
-  const desk = new ProcedureDesk(o.outbox, { worklist, stationAe, device, reporter, log });
+  const reporter = o.mpps ? new (mpps().MppsReporter)({ ...parseTarget(o.mpps, '--mpps'), callingAe: stationAe, timeoutMs: 10000, tls: mppsTls }, { stationAe, log }) : undefined;
+  const desk = new (procedure().ProcedureDesk)(o.outbox, { worklist, stationAe, device, reporter, log });
   let control: ControlServer | undefined;
   return {
     desk,
     start: async () => {
-      control = await startControlServer(o.outbox, desk, log);
+      control = await controlSocket().startControlServer(o.outbox, desk, log);
       const held = desk.heldCount();
       log(`worklist: ${o.worklist}${worklistTls ? ' over TLS' : ''} for station ${stationAe}${o.mpps ? `; MPPS to ${o.mpps}${mppsTls ? ' over TLS' : ''}` : ''}; radseal worklist talks to ${control.path}${held ? `; ${held} exposure(s) held unassigned` : ''}`);
     },
@@ -84,7 +91,7 @@ export function worklistFor(o: WorklistOptionValues & { outbox: string }, device
 
 const socketOf = (o: { outbox?: string; socket?: string }): string => {
   if (o.socket) return o.socket;
-  if (o.outbox) return controlSocketPath(o.outbox);
+  if (o.outbox) return controlSocket().controlSocketPath(o.outbox);
   throw new Error('give --outbox DIR (the capture service\'s outbox) or --socket PATH');
 };
 
@@ -103,7 +110,7 @@ const withPositioning = (c: Command, required: boolean): Command => (required
   .option('--view <code>', 'View Position, e.g. PA, AP, LL');
 
 async function ask(o: EndpointValues, rq: ControlRequest, print: (a: Record<string, unknown>) => void): Promise<void> {
-  const a = await controlRequest(socketOf(o), rq);
+  const a = await controlSocket().controlRequest(socketOf(o), rq);
   if (o.json) console.log(JSON.stringify(a, null, 2));
   else print(a);
 }

@@ -48,6 +48,10 @@ test('radseal --help loads no heavy library', () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /verify \[options\] <paths\.\.\.>/);
   assert.deepEqual(heavyIn(r.modules), []);
+  // Option definitions only: no service, network, DICOM or key code of any command.
+  const work = ownModules(r.modules).filter((m) => /\/host\/(capture|net\/(association|tls|mpps|forwarder|worklist)|dicom|keys\/(pkcs11|certs|ed25519)|seal\/(device|seal)|ingest)\b/.test(m));
+  assert.deepEqual(work, []);
+  assert.ok(!r.modules.includes('node:tls') && !r.modules.includes('node:net'), 'no socket modules');
 });
 
 test('verifying one object loads no ASN.1, CMS or curve library, no config parser, no codec', () => {
