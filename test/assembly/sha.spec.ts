@@ -1,6 +1,8 @@
 // Published SHA-256 / SHA-512 vectors (FIPS 180-2 appendix examples, the
-// empty string, one million 'a') and chunk-boundary cases, run inside the core.
-// The full NIST CAVP sets run on the host: test/host/core/hash.test.ts.
+// empty string, one million 'a') and chunk-boundary cases, run inside the core;
+// every input alignment, and the two algorithms interleaved (their message
+// schedules share static scratch memory). The full NIST CAVP sets and node:crypto
+// comparisons run on the host: test/host/core/hash.test.ts, hash-lengths.test.ts.
 import { sha256ContextSize, sha256Init, sha256Update, sha256Final } from '../../assembly/sha256';
 import { sha512ContextSize, sha512Init, sha512Update, sha512Final } from '../../assembly/sha512';
 
@@ -139,5 +141,44 @@ describe('SHA-512', () => {
     }
     expect(hashText(512, MSG896, 1)).toBe('8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909');
     expect(hashText(512, MSG896, 111)).toBe('8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909');
+  });
+});
+
+describe('SHA-256 and SHA-512 together', () => {
+  it('give the published digests when their updates are interleaved byte by byte', () => {
+    // Both schedules write static scratch (W + K): each block must rewrite all of it first.
+    const CTX2: usize = memory.data(256, 16);
+    const OUT2: usize = memory.data(64, 16);
+    const a = String.UTF8.encode(MSG896);
+    const b = String.UTF8.encode(MSG448);
+    const pa = changetype<usize>(a), pb = changetype<usize>(b);
+    sha512Init(CTX2);
+    sha256Init(CTX);
+    const n = max(a.byteLength, b.byteLength);
+    for (let i = 0; i < n; i++) {
+      if (i < a.byteLength) sha512Update(CTX2, pa + <usize>i, 1);
+      if (i < b.byteLength) sha256Update(CTX, pb + <usize>i, 1);
+    }
+    sha256Final(CTX, OUT);
+    sha512Final(CTX2, OUT2);
+    expect(toHex(OUT, 32)).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+    expect(toHex(OUT2, 64)).toBe('8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909');
+  });
+  it('give the same digest at every input alignment (the schedule loads 16 bytes at a time)', () => {
+    const data = new StaticArray<u8>(700);
+    for (let i = 0; i < 700; i++) data[i] = <u8>(i * 131 + 17);
+    const base = changetype<usize>(data);
+    const lens: usize[] = [0, 1, 55, 56, 64, 111, 112, 128, 200, 383, 640];
+    for (let l = 0; l < lens.length; l++) {
+      const want256 = digestOf(256, base, lens[l], 0);
+      const want512 = digestOf(512, base, lens[l], 0);
+      for (let off: usize = 1; off < 16; off++) {
+        const moved = new StaticArray<u8>(<i32>(lens[l] + 16));
+        const p = changetype<usize>(moved) + off;
+        memory.copy(p, base, lens[l]);
+        expect(digestOf(256, p, lens[l], 0)).toBe(want256);
+        expect(digestOf(512, p, lens[l], 0)).toBe(want512);
+      }
+    }
   });
 });
