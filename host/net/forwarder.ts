@@ -82,6 +82,11 @@ export interface ForwarderOptions {
   log?: (m: string) => void;
   /** Injected for tests; defaults to the C-STORE SCU or STOW-RS client, by target. */
   send?: (t: PacsTarget, bytes: Uint8Array) => Promise<unknown>;
+  /**
+   * Asked before each object is sent: milliseconds to wait first because work with priority is
+   * going on (the proxy's modality sending); 0 sends now. Bounded by whoever answers it.
+   */
+  yieldTo?: () => number;
 }
 
 export interface ForwarderStats {
@@ -114,6 +119,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
   private readonly maxBackoff: number;
   private readonly log: (m: string) => void;
   private readonly sendFn: (t: PacsTarget, bytes: Uint8Array) => Promise<unknown>;
+  private readonly yieldTo: () => number;
 
   constructor(private readonly queue: ForwardQueueStore<E>, target: PacsTarget | readonly PacsTarget[], o: ForwarderOptions = {}) {
     super();
@@ -130,6 +136,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
     this.maxBackoff = o.maxBackoffMs ?? 60000;
     this.log = o.log ?? (() => {});
     this.sendFn = o.send ?? sendTo;
+    this.yieldTo = o.yieldTo ?? (() => 0);
   }
 
   start(): void {
@@ -227,6 +234,11 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
       }
       if (!head) {
         await this.sleep(lane, 1000);
+        continue;
+      }
+      const wait = this.yieldTo();
+      if (wait > 0) {
+        await this.sleep(lane, wait);
         continue;
       }
       try {

@@ -19,6 +19,7 @@ import {
 } from './pdu.js';
 import { wrapPart10 } from '../dicom/writer.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from './limits.js';
+import { ObjectBuffer, PduStream } from './pdu-stream.js';
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
 
@@ -117,20 +118,6 @@ export function buildPart10(sopClassUid: string, sopInstanceUid: string, transfe
   return wrapPart10({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: sourceAe }, dataSet);
 }
 
-/** buildPart10 from the data set's fragments as received: one copy of a large object, not two. */
-function part10FromFragments(sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, fragments: Uint8Array[], total: number, sourceAe: string,
-  room = { before: 0, after: 0 }): Uint8Array {
-  const header = buildPart10(sopClassUid, sopInstanceUid, transferSyntaxUid, new Uint8Array(0), sourceAe);
-  const out = new Uint8Array(new ArrayBuffer(room.before + header.length + total + room.after), room.before, header.length + total);
-  out.set(header);
-  let off = header.length;
-  for (const f of fragments) {
-    out.set(f, off);
-    off += f.length;
-  }
-  return out;
-}
-
 /** IPv4-mapped IPv6 ("::ffff:10.1.2.3") as the plain IPv4 address an administrator writes. */
 const plainAddress = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
@@ -216,42 +203,11 @@ function associateAc(rq: AssociateRq, accepted: Map<number, string | undefined>,
   return pdu(0x02, cat(associateHead(rq.calledAe, rq.callingAe), item(0x10, ascii(APP_CONTEXT)), ...pcs, userInformation(maxPdu)));
 }
 
-/** Splits a byte stream into PDUs without re-copying what has been received (chunk list). */
-class PduSplitter {
-  private chunks: Buffer[] = [];
-  private have = 0;
-  constructor(private readonly maxBody: number) {}
-  push(d: Buffer): Array<{ type: number; body: Uint8Array }> {
-    this.chunks.push(d);
-    this.have += d.length;
-    const out: Array<{ type: number; body: Uint8Array }> = [];
-    for (;;) {
-      if (this.have < 6) break;
-      const head = this.peek(6);
-      const len = head.readUInt32BE(2);
-      if (len > this.maxBody) throw new DicomNetError(`PDU of ${len} bytes exceeds the limit ${this.maxBody}`, false);
-      if (this.have < 6 + len) break;
-      const all = this.take(6 + len);
-      out.push({ type: all[0]!, body: all.subarray(6) });
-    }
-    return out;
-  }
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
-    return Buffer.concat(this.chunks).subarray(0, n);
-  }
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.have = rest.length;
-    return all.subarray(0, n);
-  }
-}
-
 export interface StoreScp {
   port: number;
   close(): Promise<void>;
+  /** Whether a sender is at work: associations open, an object between its first fragment and its answer, the last fragment's time (performance.now). */
+  activity(): { associations: number; objectInFlight: boolean; lastFragmentAt: number };
 }
 
 /** Starts a Storage SCP. Bind it to loopback unless the site's network is meant to reach it. */
@@ -263,6 +219,10 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
   const sockets = new Set<net.Socket>();
   // Data set bytes in memory across associations (received, not yet answered).
   let buffered = 0;
+  let lastFragmentAt = -Infinity;
+  // The next object's buffer is sized like the last one (a modality sends alike objects), and grows if short.
+  let lastObjectBytes = 1 << 20;
+  const room = o.room ?? (() => ({ before: 0, after: 0 }));
   // Objects being handled (verified, kept, audited): close() lets them finish.
   const inFlight = new Set<Promise<void>>();
   const release = (n: number) => {
@@ -272,14 +232,15 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.setTimeout(o.idleTimeoutMs ?? 60000, () => abort(2, 0));
-    const splitter = new PduSplitter(Math.max(ourMaxPdu, 1 << 20));
     let rq: AssociateRq | null = null;
     const ts = new Map<number, string | undefined>();
     let peerMax = 16384;
     // Per message being received.
     let cmdParts: Uint8Array[] = [];
     let cmd: Map<number, Uint8Array> | null = null;
-    let dataParts: Buffer[] = [];
+    let buffer: ObjectBuffer | null = null;
+    // The presentation data value being read: its context and control header.
+    let pdv: { pcid: number; control: number } | null = null;
     let dataBytes = 0;
     // Of dataBytes, how many count against the shared buffer limit (0 once the object is refused).
     let reserved = 0;
@@ -298,7 +259,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       // A message cut off mid-way gives its bytes back.
       release(reserved);
       reserved = 0;
-      dataParts = [];
+      buffer = null;
       observer = undefined;
     });
 
@@ -306,6 +267,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       if (!sock.destroyed) sock.write(b);
     };
     function abort(source: number, reason: number) {
+      stream.stopped = true;
       send(pdu(0x07, Uint8Array.of(0, 0, source, reason)));
       sock.end();
       sock.destroy();
@@ -337,7 +299,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       ]);
     }
 
-    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: { fragments: Uint8Array[]; total: number; observer?: O } | null) {
+    async function handleMessage(pcid: number, c: Map<number, Uint8Array>, data: { buffer: ObjectBuffer; total: number; observer?: O } | null) {
       const field = commandUs(c, 0x00000100);
       const msgId = commandUs(c, 0x00000110) ?? 0;
       const sopClass = trimText(c.get(0x00000002) ?? new Uint8Array());
@@ -353,7 +315,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       const sopInstance = trimText(c.get(0x00001000) ?? new Uint8Array());
       const transferSyntax = ts.get(pcid) ?? IMPLICIT_LE;
       const a = rq!;
-      const file = part10FromFragments(sopClass, sopInstance, transferSyntax, data.fragments, data.total, a.callingAe, o.room?.(data.total));
+      const file = data.buffer.finish(buildPart10(sopClass, sopInstance, transferSyntax, new Uint8Array(0), a.callingAe));
       const obj: ReceivedObject<O> = {
         callingAe: a.callingAe,
         calledAe: a.calledAe,
@@ -421,77 +383,89 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
         sock.destroy();
         return;
       }
-      if (p.type !== 0x04) return abort(2, 2);
-      const b = p.body;
-      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      for (let off = 0; off + 6 <= b.length; ) {
-        const len = dv.getUint32(off, false);
-        const pcid = b[off + 4]!;
-        const ctrl = b[off + 5]!;
-        const frag = b.subarray(off + 6, off + 4 + len);
-        off += 4 + len;
-        if (!ts.get(pcid)) return abort(2, 6); // a context we did not accept
-        if (ctrl & 1) {
-          cmdParts.push(frag);
-          if (ctrl & 2) {
-            cmd = parseCommand(cat(...cmdParts));
-            cmdParts = [];
-            pcOfMessage = pcid;
-            if (commandUs(cmd, 0x00000800) === 0x0101) {
-              const c = cmd;
-              cmd = null;
-              then(() => handleMessage(pcid, c, null));
-            }
-          }
-        } else {
-          if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
-          if (dataBytes === 0 && o.observe) observer = o.observe(ts.get(pcid)!);
-          dataBytes += frag.length;
-          if (!refusal) {
-            if (dataBytes > maxObject) {
-              refusal = `object larger than ${formatBytes(maxObject)} (--max-object-bytes)`;
-            } else if (buffered + frag.length > maxBuffered) {
-              refusal = `gateway out of buffer space: ${formatBytes(buffered)} held for objects in flight, limit ${formatBytes(maxBuffered)} (--max-buffered-bytes)`;
-            }
-            if (refusal) {
-              // Stop buffering now; the rest of the object is read and dropped, then answered.
-              release(reserved);
-              reserved = 0;
-              dataParts = [];
-              observer = undefined;
-            } else {
-              buffered += frag.length;
-              reserved += frag.length;
-              dataParts.push(Buffer.from(frag.buffer, frag.byteOffset, frag.byteLength));
-              observer?.update(frag);
-            }
-          }
-          if (ctrl & 2) {
-            const c = cmd;
-            const bytes = dataBytes;
-            const held = reserved;
-            const why = refusal;
-            cmd = null;
-            dataBytes = 0;
-            reserved = 0;
-            refusal = null;
-            if (why) {
-              const comment = why.startsWith('object larger') ? `radseal: object over ${formatBytes(maxObject)}, refused` : 'radseal: out of buffer space, try again later';
-              then(() => refuseMessage(pcid, c, why, comment, bytes));
-            } else {
-              const data = { fragments: dataParts, total: bytes, observer };
-              dataParts = [];
-              observer = undefined;
-              then(() => handleMessage(pcid, c, data), () => release(held));
-            }
-          }
-        }
+      abort(2, 2); // P-DATA-TF comes through pdvStart; anything else is unexpected
+    }
+
+    function pdvStart(pcid: number, control: number) {
+      if (!rq) return abort(2, 2);
+      if (!ts.get(pcid)) return abort(2, 6); // a context we did not accept
+      pdv = { pcid, control };
+      if (control & 1) return;
+      if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
+      if (dataBytes === 0 && !refusal) {
+        if (o.observe) observer = o.observe(ts.get(pcid)!);
+        buffer = new ObjectBuffer(Math.min(lastObjectBytes, maxObject), room);
       }
     }
 
+    function pdvBytes(piece: Uint8Array) {
+      if (pdv!.control & 1) {
+        cmdParts.push(piece);
+        return;
+      }
+      dataBytes += piece.length;
+      lastFragmentAt = performance.now();
+      if (refusal) return;
+      if (dataBytes > maxObject) {
+        refusal = `object larger than ${formatBytes(maxObject)} (--max-object-bytes)`;
+      } else if (buffered + piece.length > maxBuffered) {
+        refusal = `gateway out of buffer space: ${formatBytes(buffered)} held for objects in flight, limit ${formatBytes(maxBuffered)} (--max-buffered-bytes)`;
+      }
+      if (refusal) {
+        // Stop buffering now; the rest of the object is read and dropped, then answered.
+        release(reserved);
+        reserved = 0;
+        buffer = null;
+        observer = undefined;
+        return;
+      }
+      buffered += piece.length;
+      reserved += piece.length;
+      const placed = buffer!.append(piece);
+      observer?.update(placed);
+    }
+
+    function pdvEnd() {
+      const { pcid, control } = pdv!;
+      pdv = null;
+      if (!(control & 2)) return;
+      if (control & 1) {
+        cmd = parseCommand(cat(...cmdParts));
+        cmdParts = [];
+        pcOfMessage = pcid;
+        if (commandUs(cmd, 0x00000800) === 0x0101) {
+          const c = cmd;
+          cmd = null;
+          then(() => handleMessage(pcid, c, null));
+        }
+        return;
+      }
+      const c = cmd!;
+      const bytes = dataBytes;
+      const held = reserved;
+      const why = refusal;
+      const data = buffer && { buffer, total: bytes, observer };
+      cmd = null;
+      dataBytes = 0;
+      reserved = 0;
+      refusal = null;
+      buffer = null;
+      observer = undefined;
+      if (why || !data) {
+        const reason = why ?? 'no data set';
+        const comment = reason.startsWith('object larger') ? `radseal: object over ${formatBytes(maxObject)}, refused` : 'radseal: out of buffer space, try again later';
+        then(() => refuseMessage(pcid, c, reason, comment, bytes));
+      } else {
+        lastObjectBytes = Math.max(bytes, 1024);
+        then(() => handleMessage(pcid, c, data), () => release(held));
+      }
+    }
+
+    const stream = new PduStream(Math.max(ourMaxPdu, 1 << 20), { pdu: (type, body) => onPdu({ type, body }), pdvStart, pdvBytes, pdvEnd });
+
     sock.on('data', (d: Buffer) => {
       try {
-        for (const p of splitter.push(d)) onPdu(p);
+        stream.push(d);
       } catch (err) {
         log(`association from ${sock.remoteAddress}: ${(err as Error).message}`);
         abort(2, 0);
@@ -513,6 +487,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       const port = (server.address() as net.AddressInfo).port;
       resolve({
         port,
+        activity: () => ({ associations: sockets.size, objectInFlight: buffered > 0, lastFragmentAt }),
         close: async () => {
           for (const s of sockets) s.destroy();
           await new Promise<void>((res) => server.close(() => res()));

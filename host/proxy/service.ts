@@ -60,6 +60,10 @@ const TSA_TIMEOUT_MS = 3000;
 /** Most spare room kept for the tile table after a received object (a 64-pixel table of a 19 MB object needs 74 KB). */
 const MAX_TILE_ROOM = 4 << 20;
 const TSA_PAUSE_MS = 30000;
+/** A sending modality's gap between fragments or objects (it answers our Success with the next object at once). */
+const MODALITY_QUIET_MS = 250;
+const MAX_FORWARD_HOLD_MS = 10000;
+const FORWARD_HOLD_STEP_MS = 50;
 
 export class ProxyService {
   readonly outbox: Outbox;
@@ -74,6 +78,7 @@ export class ProxyService {
   private readonly tileSize: number;
   private chain: Promise<unknown> = Promise.resolve();
   private tsaPausedUntil = 0;
+  private forwardHeldSince: number | null = null;
   private readonly log: (m: string) => void;
 
   constructor(private readonly o: ProxyOptions) {
@@ -83,7 +88,10 @@ export class ProxyService {
     if (this.outbox.removedPartials.length) this.log(`proxy: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash`);
     this.journal = new ReceivedJournal(o.outboxDir);
     this.forwarder = o.forward
-      ? new Forwarder(this.outbox, o.forward, { log: this.log, minBackoffMs: o.forwardBackoffMs?.min ?? 1000, maxBackoffMs: o.forwardBackoffMs?.max ?? 60000 })
+      ? new Forwarder(this.outbox, o.forward, {
+        log: this.log, minBackoffMs: o.forwardBackoffMs?.min ?? 1000, maxBackoffMs: o.forwardBackoffMs?.max ?? 60000,
+        yieldTo: () => this.forwardHold(),
+      })
       : null;
   }
 
@@ -115,6 +123,27 @@ export class ProxyService {
     await this.scp?.close();
     await this.chain.catch(() => undefined);
     await this.forwarder?.stop();
+  }
+
+  /**
+   * Forwarding waits while a modality is sending (an object in flight, or a fragment within
+   * MODALITY_QUIET_MS on an open association): on a workstation's few cores, reading and sending
+   * the previous object to PACS would take CPU from receiving, hashing and writing the next one,
+   * and the modality waits for those; PACS waits seconds at most. A modality that never pauses
+   * still has one object forwarded every MAX_FORWARD_HOLD_MS.
+   */
+  private forwardHold(): number {
+    const a = this.scp?.activity();
+    const now = performance.now();
+    const busy = !!a && a.associations > 0 && (a.objectInFlight || now - a.lastFragmentAt < MODALITY_QUIET_MS);
+    if (!busy) {
+      this.forwardHeldSince = null;
+      return 0;
+    }
+    this.forwardHeldSince ??= now;
+    if (now - this.forwardHeldSince < MAX_FORWARD_HOLD_MS) return FORWARD_HOLD_STEP_MS;
+    this.forwardHeldSince = null; // this one goes; the next waits again
+    return 0;
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
