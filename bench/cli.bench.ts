@@ -5,6 +5,9 @@
 //   verify (one 3072² object)   vs  dcmsign --verify (same file: it checks the ECDSA P-256 signature)
 //   seal (3072² raw → DX)       vs  dcmsign --sign, ECDSA P-256, SHA-512 MAC, of the same object unsigned
 //   verify DIR (N objects)      vs  a shell loop of dcmsign --verify over the same files
+//   warm seal, in this process  vs  dcmsign --sign as above: the frame already in core memory, as the
+//                                   capture service holds it (seal + durable write), and from the file
+//                                   (read + raw hash + seal + write: radseal seal without its start-up)
 //
 //   node --import tsx bench/cli.bench.ts      (npm run bench:cli; RADSEAL_BENCH_REPS, RADSEAL_BENCH_DIR_FILES)
 import { spawnSync } from 'node:child_process';
@@ -14,13 +17,17 @@ import { join } from 'node:path';
 import { makePhantom } from '../host/image/phantom.js';
 import { pixelBytes } from '../host/dicom/dx.js';
 import { projectRoot } from '../host/core/wasm.js';
+import { loadDeviceIdentity } from '../host/seal/device.js';
+import { loadFrameFile } from '../host/seal/frame-file.js';
+import { sealFrame } from '../host/seal/seal.js';
+import { writeFileAtomic } from '../host/io/atomic.js';
 import { machineLine, median } from './support.js';
 
 const REPS = Math.max(3, Number(process.env.RADSEAL_BENCH_REPS ?? 9));
 const DIR_FILES = Math.max(2, Number(process.env.RADSEAL_BENCH_DIR_FILES ?? 200));
 const DIR_REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_DIR_REPS ?? 3));
-/** RADSEAL_BENCH_ROWS=verify,dir runs only those rows (help, verify, seal, dir); default all. */
-const ROWS = new Set((process.env.RADSEAL_BENCH_ROWS ?? 'help,verify,seal,dir').split(',').map((r) => r.trim()));
+/** RADSEAL_BENCH_ROWS=verify,dir runs only those rows (help, verify, seal, warm, dir); default all. */
+const ROWS = new Set((process.env.RADSEAL_BENCH_ROWS ?? 'help,verify,seal,warm,dir').split(',').map((r) => r.trim()));
 const CLI = join(projectRoot(), 'bin', 'radseal.js');
 
 interface Run { wallMs: number; cpuMs: number; rssMiB: number; status: number | null }
@@ -51,6 +58,33 @@ function paired(name: string, reps: number, ours: (i: number) => string[], peer:
     } else {
       p.peer.push(run(peer(i), peerOk));
       p.ours.push(run(ours(i)));
+    }
+    after?.(i);
+  }
+  return p;
+}
+
+/** As paired(), with our side a call in this process: wall and CPU time (the process's, all threads), RSS after it. */
+async function pairedInProcess(name: string, reps: number, ours: (i: number) => Promise<void>, peer: (i: number) => string[], after?: (i: number) => void): Promise<Pair> {
+  const call = async (i: number): Promise<Run> => {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await ours(i);
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const c = process.cpuUsage(c0);
+    return { wallMs, cpuMs: (c.user + c.system) / 1000, rssMiB: process.memoryUsage.rss() / 2 ** 20, status: 0 };
+  };
+  await call(-1);
+  run(peer(-1));
+  after?.(-1);
+  const p: Pair = { name, ours: [], peer: [] };
+  for (let i = 0; i < reps; i++) {
+    if (i % 2 === 0) {
+      p.ours.push(await call(i));
+      p.peer.push(run(peer(i)));
+    } else {
+      p.peer.push(run(peer(i)));
+      p.ours.push(await call(i));
     }
     after?.(i);
   }
@@ -110,9 +144,26 @@ try {
       rmSync(out('radseal', i), { force: true });
       rmSync(out('dcmsign', i), { force: true });
     };
+    const signPeer = (i: number) => ['dcmsign', '--sign', join(keys, 'device-ecdsa.key'), join(keys, 'device-ecdsa.crt'), '+m5', unsigned, out('dcmsign', i)];
     if (ROWS.has('seal')) report(paired('seal one 3072² frame  vs  dcmsign --sign (ECDSA P-256, SHA-512 MAC) of the object unsigned', REPS,
-      (i) => sealArgs(out('radseal', i), false),
-      (i) => ['dcmsign', '--sign', join(keys, 'device-ecdsa.key'), join(keys, 'device-ecdsa.crt'), '+m5', unsigned, out('dcmsign', i)], undefined, tidy), 'dcmsign', '≤ 2.0× wall');
+      (i) => sealArgs(out('radseal', i), false), signPeer, undefined, tidy), 'dcmsign', '≤ 2.0× wall');
+
+    if (ROWS.has('warm')) {
+      // The capture service's seal: the frame already in core memory (the link wrote it there and
+      // hashed it as it arrived), sealed and written durably, in a warm process.
+      const device = loadDeviceIdentity(join(keys, 'device.key'), join(keys, 'device.crt'));
+      const meta = { patientOrientation: ['L', 'F'] as [string, string], imagerPixelSpacing: [0.139, 0.139] as [number, number] };
+      const geometry = { rows: 3072, cols: 3072, bitsStored: 14 };
+      const sealInto = async (path: string, loaded: Awaited<ReturnType<typeof loadFrameFile>>, serial: number) => {
+        const sealed = await sealFrame({ frame: loaded.frame, rawFrameSha256: loaded.rawFrameSha256, frameSerial: serial, meta, tileSize: 64 }, device);
+        writeFileAtomic(path, sealed.bytes, { noClobber: true });
+      };
+      const held = await loadFrameFile(raw, geometry);
+      report(await pairedInProcess('warm seal in this process, frame in core memory (seal + durable write)  vs  dcmsign --sign as a process', REPS,
+        (i) => sealInto(out('radseal', i), held, 100 + i), signPeer, tidy), 'dcmsign', '≤ 1.0× wall');
+      report(await pairedInProcess('warm seal in this process from the file (read + raw hash + seal + write)  vs  dcmsign --sign as a process', REPS,
+        async (i) => sealInto(out('radseal', i), await loadFrameFile(raw, geometry), 200 + i), signPeer, tidy), 'dcmsign', 'none: radseal seal without its start-up');
+    }
 
     if (ROWS.has('dir')) {
     const folder = join(dir, 'folder');
