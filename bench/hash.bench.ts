@@ -1,13 +1,17 @@
 // Throughput of the core's SHA-256 / SHA-512 on one 3072x3072 16-bit frame
 // (18.9 MB), beside node:crypto and hash-wasm, all measured in the same run.
 // Implementations are interleaved within each repetition so that load from
-// other processes hits them alike; medians are reported.
+// other processes hits them alike; the repetitions run in several rounds
+// ("runs"), and the figures are medians: MB/s by wall clock and by the CPU time
+// the process got (on a shared machine the second is steadier), and ratios to
+// hash-wasm per run and over all repetitions.
 //
 //   npm run bench                    (node --import tsx bench/hash.bench.ts)
-//   RADSEAL_BENCH_REPS=21 npm run bench
+//   RADSEAL_BENCH_REPS=11 RADSEAL_BENCH_RUNS=3 node --import tsx bench/hash.bench.ts
+//   RADSEAL_BENCH_BASELINE=/path/to/older/core.wasm ...   (adds that core's rows: before/after, same run)
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import { Core } from '../host/core/wasm.js';
 import { CoreSha256, CoreSha512, type CoreHash } from '../host/core/hash.js';
@@ -17,7 +21,8 @@ const ROWS = 3072;
 const COLS = 3072;
 const BYTES = ROWS * COLS * 2;
 const WARMUP = 3;
-const REPS = Math.max(7, Number(process.env.RADSEAL_BENCH_REPS ?? 21));
+const REPS = Math.max(5, Number(process.env.RADSEAL_BENCH_REPS ?? 11));
+const RUNS = Math.max(1, Number(process.env.RADSEAL_BENCH_RUNS ?? 3));
 
 /** A 14-bit radiograph-like phantom: smooth anatomy, a few edges, Poisson-ish detector noise. */
 function phantomFrame(): Uint8Array {
@@ -52,6 +57,38 @@ function cpuModel(): string {
     if (m) return m[1]!.trim();
   } catch { /* not Linux */ }
   return cpus()[0]?.model ?? 'unknown';
+}
+
+/**
+ * Another build of the core (RADSEAL_BENCH_BASELINE, e.g. one built from an older commit), driven
+ * through its raw exports the way host/core drives build/core.wasm: serial hashes in 16 KiB pieces
+ * over the frame in its memory, and the tile table in place. For before/after in the same run.
+ */
+function baselineImpls(path: string, frame: Uint8Array): Impl[] {
+  type Raw = Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+  const x = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {}).exports as unknown as Raw;
+  const base = (x.heapBase!() + 15) & ~15;
+  const ctx = base, out = base + 1024, tileCtx = base + 2048, table = base + 4096;
+  const tableBytes = Math.ceil(ROWS / 64) * Math.ceil(COLS / 64) * 32;
+  const framePtr = table + tableBytes + 64 - ((table + tableBytes) % 16);
+  const need = framePtr + BYTES - x.memory.buffer.byteLength;
+  if (need > 0) x.memory.grow(Math.ceil(need / 65536));
+  new Uint8Array(x.memory.buffer, framePtr, BYTES).set(frame);
+  const serial = (algo: 'sha256' | 'sha512', n: number) => (): Uint8Array => {
+    x[`${algo}Init`]!(ctx);
+    for (let off = 0; off < BYTES; off += 16384) x[`${algo}Update`]!(ctx, framePtr + off, Math.min(16384, BYTES - off));
+    x[`${algo}Final`]!(ctx, out);
+    return new Uint8Array(x.memory.buffer, out, n).slice();
+  };
+  const frameDigest = (): Uint8Array => {
+    const n = x.tileSha256!(framePtr, ROWS, COLS, 64, tileCtx, table);
+    return tileDigest(new Uint8Array(x.memory.buffer, table, n * 32), ROWS, COLS, 64);
+  };
+  return [
+    { name: 'baseline, frame digest (format 3)', algo: 'SHA-256', run: frameDigest },
+    { name: 'baseline core, in wasm memory', algo: 'SHA-256', run: serial('sha256', 32) },
+    { name: 'baseline core, in wasm memory', algo: 'SHA-512', run: serial('sha512', 64) },
+  ];
 }
 
 function median(xs: number[]): number {
@@ -90,6 +127,9 @@ async function main(): Promise<void> {
     { name: 'node:crypto', algo: 'SHA-512', run: () => createHash('sha512').update(frame).digest() },
   ];
 
+  const baseline = process.env.RADSEAL_BENCH_BASELINE;
+  if (baseline) impls.push(...baselineImpls(baseline, frame));
+
   // First calls on a freshly compiled core (V8 starts in its baseline tier):
   // what a one-frame CLI run sees. One sample each, so only indicative.
   const cold = (h: CoreHash): number => {
@@ -104,48 +144,81 @@ async function main(): Promise<void> {
   for (const algo of ['SHA-256', 'SHA-512']) {
     const digests = new Set(impls.filter((i) => i.algo === algo && !i.name.includes('format 3')).map((i) => hex(i.run())));
     if (digests.size !== 1) throw new Error(`bench: ${algo} implementations disagree: ${[...digests].join(' ')}`);
+    const frameDigests = new Set(impls.filter((i) => i.algo === algo && i.name.includes('format 3')).map((i) => hex(i.run())));
+    if (frameDigests.size > 1) throw new Error(`bench: frame digests disagree: ${[...frameDigests].join(' ')}`);
   }
 
   // Warm-up also lets V8 tier the core's compress loops up from Liftoff to TurboFan.
   for (let r = 0; r < WARMUP; r++) for (const impl of impls) impl.run();
 
+  // times[i][r]: wall seconds of implementation i in repetition r; cpu[i][r]: CPU seconds (user +
+  // system) the process used meanwhile; repetition r belongs to run floor(r / REPS).
   const times = impls.map((): number[] => []);
-  for (let r = 0; r < REPS; r++) {
+  const cpu = impls.map((): number[] => []);
+  const load0 = loadavg()[0]!;
+  for (let r = 0; r < REPS * RUNS; r++) {
     // Rotate the starting implementation each repetition.
     for (let k = 0; k < impls.length; k++) {
       const i = (k + r) % impls.length;
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       impls[i]!.run();
       times[i]!.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      const c = process.cpuUsage(c0);
+      cpu[i]!.push((c.user + c.system) / 1e6);
     }
   }
+  const load1 = loadavg()[0]!;
 
   const mbps = (i: number): number => BYTES / 1e6 / median(times[i]!);
   const best = (i: number): number => BYTES / 1e6 / Math.min(...times[i]!);
+  const cpuMbps = (i: number): number => BYTES / 1e6 / median(cpu[i]!);
+  /** Median over runs of (median time of j in the run / median time of i in the run): i's speed over j's. */
+  const perRun = (i: number, j: number, t: number[][]): number[] => {
+    const out: number[] = [];
+    for (let run = 0; run < RUNS; run++) out.push(median(t[j]!.slice(run * REPS, (run + 1) * REPS)) / median(t[i]!.slice(run * REPS, (run + 1) * REPS)));
+    return out;
+  };
+  const ratioLine = (label: string, i: number, j: number): string => {
+    const w = perRun(i, j, times), c = perRun(i, j, cpu);
+    return `${label}: wall ${median(w).toFixed(2)} (runs ${w.map((x) => x.toFixed(2)).join(' ')}), CPU time ${median(c).toFixed(2)} (runs ${c.map((x) => x.toFixed(2)).join(' ')})`;
+  };
   const spread = (i: number): string => {
     const s = times[i]!.map((t) => BYTES / 1e6 / t);
     return `${Math.min(...s).toFixed(0)}-${Math.max(...s).toFixed(0)}`;
   };
   console.log(`radseal hash benchmark, ${new Date().toISOString()}`);
   console.log(`machine: ${cpuModel()}, ${cpus().length} logical CPUs; node ${process.version}; V8 ${process.versions.v8}`);
-  console.log(`input: one ${ROWS}x${COLS} 16-bit frame = ${(BYTES / 1e6).toFixed(1)} MB; ${WARMUP} warm-up + ${REPS} interleaved repetitions, median MB/s (min-max)`);
+  console.log(`input: one ${ROWS}x${COLS} 16-bit frame = ${(BYTES / 1e6).toFixed(1)} MB; ${WARMUP} warm-up + ${RUNS} runs of ${REPS} interleaved repetitions, median MB/s (min-max); load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`);
   console.log('');
   for (const algo of ['SHA-256', 'SHA-512'] as const) {
     const idx = (name: string): number => impls.findIndex((i) => i.algo === algo && i.name === name);
     for (let i = 0; i < impls.length; i++) {
       if (impls[i]!.algo !== algo) continue;
-      console.log(`${algo}  ${impls[i]!.name.padEnd(30)} ${mbps(i).toFixed(0).padStart(6)} MB/s   (${spread(i)})`);
+      console.log(`${algo}  ${impls[i]!.name.padEnd(34)} ${mbps(i).toFixed(0).padStart(6)} MB/s   (${spread(i)})   by CPU time ${cpuMbps(i).toFixed(0).padStart(5)} MB/s`);
     }
-    console.log(`${algo}  ${'core, first call cold'.padEnd(30)} ${(algo === 'SHA-256' ? cold256 : cold512).toFixed(0).padStart(6)} MB/s   (one sample, before warm-up)`);
+    console.log(`${algo}  ${'core, first call cold'.padEnd(34)} ${(algo === 'SHA-256' ? cold256 : cold512).toFixed(0).padStart(6)} MB/s   (one sample, before warm-up)`);
     const core0 = mbps(idx('core, in wasm memory'));
     const core1 = mbps(idx('core, update() copy'));
     const hw = mbps(idx('hash-wasm'));
     const nc = mbps(idx('node:crypto'));
     // Paired: the ratio within each repetition (the two ran back to back, under the same load), then its median.
     const paired = (i: number, j: number): number => median(times[j]!.map((t, r) => t / times[i]![r]!));
+    const hwIdx = idx('hash-wasm');
     if (algo === 'SHA-256') {
       const fd = idx('core, frame digest (format 3)');
-      console.log(`${algo}  frame digest (format 3) / hash-wasm SHA-256 of the frame: medians ${(mbps(fd) / hw).toFixed(2)}, best-of ${(best(fd) / best(idx('hash-wasm'))).toFixed(2)}, paired ${paired(fd, idx('hash-wasm')).toFixed(2)}`);
+      console.log(`${algo}  frame digest (format 3) / hash-wasm SHA-256 of the frame: medians ${(mbps(fd) / hw).toFixed(2)}, best-of ${(best(fd) / best(hwIdx)).toFixed(2)}, paired ${paired(fd, hwIdx).toFixed(2)}`);
+      console.log(`${algo}  ${ratioLine('frame digest / hash-wasm, median of run medians', fd, hwIdx)}`);
+    }
+    console.log(`${algo}  ${ratioLine('core in place / hash-wasm, median of run medians', idx('core, in wasm memory'), hwIdx)}`);
+    console.log(`${algo}  ${ratioLine('node:crypto / hash-wasm, median of run medians', idx('node:crypto'), hwIdx)}`);
+    if (baseline) {
+      console.log(`${algo}  ${ratioLine('baseline core in place / hash-wasm, median of run medians', idx('baseline core, in wasm memory'), hwIdx)}`);
+      console.log(`${algo}  ${ratioLine('core / baseline core (after / before), median of run medians', idx('core, in wasm memory'), idx('baseline core, in wasm memory'))}`);
+      if (algo === 'SHA-256') {
+        console.log(`${algo}  ${ratioLine('baseline frame digest / hash-wasm, median of run medians', idx('baseline, frame digest (format 3)'), hwIdx)}`);
+        console.log(`${algo}  ${ratioLine('frame digest / baseline frame digest (after / before)', idx('core, frame digest (format 3)'), idx('baseline, frame digest (format 3)'))}`);
+      }
     }
     console.log(`${algo}  paired (median of per-repetition ratios): core/hash-wasm ${paired(idx('core, in wasm memory'), idx('hash-wasm')).toFixed(2)} in place`);
     console.log(`${algo}  medians: core/hash-wasm ${(core0 / hw).toFixed(2)} in place, ${(core1 / hw).toFixed(2)} via update();` +
