@@ -156,10 +156,11 @@ export class ProxyService {
     this.stats.received++;
     const who = `${obj.sopInstanceUid} from ${obj.callingAe} (${obj.remoteAddress})`;
     const digest = await obj.observer?.finish();
-    const sha256Hex = digest?.dataSetSha256Hex ?? createHash('sha256').update(obj.dataSet).digest('hex');
+    const wholeSha256Hex = () => createHash('sha256').update(obj.dataSet).digest('hex');
+    const sha256Hex = digest?.journalKey ?? wholeSha256Hex();
     const part10 = obj.part10();
     const deviceId = this.o.device.deviceId;
-    const known = this.journal.find(obj.sopInstanceUid, sha256Hex);
+    const known = this.journal.find(obj.sopInstanceUid, sha256Hex, wholeSha256Hex);
     if (known && this.outbox.has(deviceId, known.serial)) {
       // Durable already (answered before, or the answer was lost in a crash): never sealed twice.
       this.stats.duplicates++;

@@ -1,7 +1,7 @@
 // Hashing a received data set while its P-DATA fragments arrive, so that the
 // modality waits for the seal and the durable write only, not for three more
-// passes over 19 MB after the last fragment: the SHA-256 of the data set (the
-// journal's key), and for native pixels the SHA-256 of the Pixel Data value as
+// passes over 19 MB after the last fragment: the journal's key (the SHA-256 of
+// the data set, the pixel value standing in by its own SHA-256), and for native pixels the SHA-256 of the Pixel Data value as
 // received and its per-frame tile table (a band of tile rows as soon as it is in,
 // hashed in a worker thread: host/proxy/tile-thread.ts); and the device
 // signature's SHA-512 MAC: when the Pixel Data value starts, the MAC stream of the
@@ -41,7 +41,14 @@ export interface StreamMacOptions {
 }
 
 export interface StreamDigest {
-  dataSetSha256Hex: string;
+  /**
+   * What identifies the data set as received, for the journal (host/proxy/journal.ts): where the walker
+   * found the top-level native Pixel Data whole, `p:` and the SHA-256 of the data set with the pixel
+   * value replaced by its SHA-256 (one pass over the pixels instead of two; the value's length stays
+   * in its header, so distinct data sets give distinct keys); else the SHA-256 of the data set.
+   * Undefined when the data set ended inside the pixels (the caller hashes it whole then).
+   */
+  journalKey?: string;
   /** Native top-level Pixel Data, when the walker found it whole. */
   pixels?: ReceivedPixelDigest;
 }
@@ -67,7 +74,12 @@ const MAX_DEPTH = 64;
 type Level = 'sequence' | 'item';
 
 export class DataSetDigester {
+  /** The journal key's hash: every byte but the pixel value's, which its SHA-256 replaces. */
   private readonly whole = createHash('sha256');
+  /** How far the fragment being walked went into `whole` (or was pixel value, left out). */
+  private fed = 0;
+  private pixelsReplaced = false;
+  private keyBroken = false;
   private readonly explicit: boolean;
   private walking: boolean;
   /** Absolute offset of the next byte to arrive. */
@@ -95,12 +107,12 @@ export class DataSetDigester {
   }
 
   update(fragment: Uint8Array): void {
-    this.whole.update(fragment);
     if (this.prefix) {
       this.prefix.push(fragment);
       this.prefixBytes += fragment.length;
       if (this.prefixBytes - fragment.length > MAX_PREFIX) this.prefix = null; // Pixel Data starts later than any prediction is made for
     }
+    this.fed = 0;
     if (this.walking) {
       try {
         this.walk(fragment);
@@ -108,22 +120,26 @@ export class DataSetDigester {
         this.stop();
       }
     }
+    if (this.fed < fragment.length) this.whole.update(fragment.subarray(this.fed));
     this.pos += fragment.length;
   }
 
   /** Once every fragment is in: the digests (the tile table when its last band is hashed). */
   async finish(): Promise<StreamDigest> {
     if (this.walking && this.pixels) this.stop(); // the data set ended inside the pixels
-    const dataSetSha256Hex = this.whole.digest('hex');
+    const hex = this.whole.digest('hex');
+    const journalKey = this.keyBroken ? undefined : this.pixelsReplaced ? `p:${hex}` : hex;
     const d = this.done;
-    if (!d) return { dataSetSha256Hex };
+    if (!d) return { journalKey };
     const { tiles, ...pixels } = d;
     const hashes = tiles && await tiles.hashes;
     // A band the thread could not hash leaves the table to the seal.
-    return { dataSetSha256Hex, pixels: { ...pixels, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
+    return { journalKey, pixels: { ...pixels, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
   }
 
   private stop(): void {
+    // Pixel bytes left out of the key and their hash never put in: the key would not name these bytes.
+    if (this.pixels) this.keyBroken = true;
     this.walking = false;
     this.prefix = null;
     this.pixels = null;
@@ -137,7 +153,11 @@ export class DataSetDigester {
         const n = Math.min(this.valueLeft, b.length - i);
         const part = b.subarray(i, i + n);
         if (this.valueMode === 'keep') this.kept!.set(part, this.kept!.length - this.valueLeft);
-        else if (this.valueMode === 'pixels') this.pixelBytes(part);
+        else if (this.valueMode === 'pixels') {
+          if (this.fed < i) this.whole.update(b.subarray(this.fed, i));
+          this.fed = i + n;
+          this.pixelBytes(part);
+        }
         this.valueLeft -= n;
         i += n;
         if (this.valueLeft === 0) this.valueEnded();
@@ -282,7 +302,10 @@ export class DataSetDigester {
   private endPixels(): void {
     const p = this.pixels!;
     this.pixels = null;
-    this.done = { offset: p.offset, length: p.length, sha256: new Uint8Array(p.hash.digest()), mac: p.mac, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
+    const sha256 = new Uint8Array(p.hash.digest());
+    this.whole.update(sha256);
+    this.pixelsReplaced = true;
+    this.done = { offset: p.offset, length: p.length, sha256, mac: p.mac, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
   }
 }
 

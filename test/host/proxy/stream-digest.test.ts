@@ -72,6 +72,12 @@ function digestInPieces(bytes: Buffer, ts: string, sizes: () => number, tileSize
   return d.finish();
 }
 
+/** The journal key of a data set whose native pixel value lies at offset..offset+length: `p:` + SHA-256 with the value replaced by its SHA-256. */
+function pixelKey(bytes: Buffer, offset: number, length: number): string {
+  const value = createHash('sha256').update(bytes.subarray(offset, offset + length)).digest();
+  return `p:${createHash('sha256').update(bytes.subarray(0, offset)).update(value).update(bytes.subarray(offset + length)).digest('hex')}`;
+}
+
 function expectedTiles(pixels: Buffer, rows: number, cols: number, frames: number, size: number): Buffer {
   const fb = rows * cols * 2;
   return Buffer.concat(Array.from({ length: frames }, (_, f) => tileHashes(pixels.subarray(f * fb, (f + 1) * fb), rows, cols, size)));
@@ -87,7 +93,7 @@ test('streamed digest = digest after the fact: explicit/implicit, sequences of b
         for (const sizes of [() => 1, random(13), random(4096), () => ds.bytes.length]) {
           const got = await digestInPieces(ds.bytes, explicit ? UID.explicitVrLittleEndian : UID.implicitVrLittleEndian, sizes);
           const what = `${explicit ? 'explicit' : 'implicit'} ${undefinedSequences ? 'undefined' : 'defined'} ${rows}x${cols}x${frames}`;
-          assert.equal(got.dataSetSha256Hex, createHash('sha256').update(ds.bytes).digest('hex'), what);
+          assert.equal(got.journalKey, pixelKey(ds.bytes, ds.offset, ds.pixels.length), what);
           assert.ok(got.pixels, what);
           assert.equal(got.pixels.offset, ds.offset, what);
           assert.equal(got.pixels.length, ds.pixels.length, what);
@@ -110,17 +116,23 @@ test('frames larger than one post to the tile thread: several bands per frame, t
   assert.deepEqual(Buffer.from(got.pixels.tiles.hashes), expectedTiles(ds.pixels, 330, 1700, 2, 16));
 });
 
-test('no pixel digest (the seal computes its own) for what the walker does not expect; the data set hash is always there', async () => {
+test('no pixel digest (the seal computes its own) for what the walker does not expect; the journal key whenever the bytes name it', async () => {
   const ds = dataSet(true, 20, 20, 1, true);
   const whole = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   // An element after Pixel Data (trailing padding).
   const padded = Buffer.concat([ds.bytes, el(true, 0xfffc, 0xfffc, 'OB', Buffer.alloc(4))]);
   let got = await digestInPieces(padded, UID.explicitVrLittleEndian, () => 100);
   assert.equal(got.pixels, undefined);
-  assert.equal(got.dataSetSha256Hex, whole(padded));
-  // Cut short inside the pixels.
+  assert.equal(got.journalKey, pixelKey(padded, ds.offset, ds.pixels.length), 'the pixels were whole: their hash stands in for them');
+  // Cut short inside the pixels: no key (part of the pixels was left out of it and no hash stands in), the caller hashes.
   got = await digestInPieces(ds.bytes.subarray(0, ds.bytes.length - 10), UID.explicitVrLittleEndian, () => 100);
   assert.equal(got.pixels, undefined);
+  assert.equal(got.journalKey, undefined);
+  // Keys of data sets that differ only in their pixels differ, however they are cut.
+  const other = Buffer.from(ds.bytes);
+  other[ds.offset + 5]! ^= 1;
+  const keys = new Set(await Promise.all([ds.bytes, other].flatMap((b) => [() => 3, () => 1000].map(async (n) => (await digestInPieces(b, UID.explicitVrLittleEndian, n)).journalKey))));
+  assert.equal(keys.size, 2);
   // A stray sequence delimiter at the top level.
   const stray = Buffer.concat([seqEnd, ds.bytes]);
   assert.equal((await digestInPieces(stray, UID.explicitVrLittleEndian, () => 100)).pixels, undefined);
@@ -129,7 +141,7 @@ test('no pixel digest (the seal computes its own) for what the walker does not e
   const enc = Buffer.concat([el(true, 0x0028, 0x0010, 'US', le16(8)), el(true, 0x7fe0, 0x0010, 'OB', Buffer.concat([item(Buffer.alloc(0), false), item(frag, false), seqEnd]), UNDEF)]);
   got = await digestInPieces(enc, '1.2.840.10008.1.2.4.70', () => 7);
   assert.equal(got.pixels, undefined);
-  assert.equal(got.dataSetSha256Hex, whole(enc));
+  assert.equal(got.journalKey, whole(enc));
   // Nesting deeper than any real data set: the walker stops instead of growing without bound.
   const nest = (depth: number) => {
     let inner = el(true, 0x0008, 0x0104, 'LO', Buffer.from('deep'));
@@ -151,7 +163,7 @@ test('no pixel digest (the seal computes its own) for what the walker does not e
   // Big endian: not walked, hashed.
   got = await digestInPieces(ds.bytes, '1.2.840.10008.1.2.2', () => 100);
   assert.equal(got.pixels, undefined);
-  assert.equal(got.dataSetSha256Hex, whole(ds.bytes));
+  assert.equal(got.journalKey, whole(ds.bytes));
   // 8-bit or colour pixels: a pixel hash, no tile table.
   const rgb = Buffer.from(ds.bytes);
   rgb.writeUInt16LE(3, ds.bytes.indexOf(Buffer.concat([tagBytes(0x0028, 0x0002), Buffer.from('US')])) + 8);
