@@ -1,9 +1,11 @@
 // Start-up loads only what a command needs (on the built CLI): `radseal --help` and a verify
 // of one object must not load the ASN.1, CMS and curve libraries, the station config parser,
-// the serial port or the image codecs. Checked by recording every module the process loads.
+// the serial port or the image codecs. Checked by recording every module the process loads, on
+// the modules tsc wrote (dist/host/cli/main.js): the start-up bundle bin/radseal.js runs holds
+// the same static graph in one file, and is checked to behave the same.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, radseal, run, tempDir } from '../support/run.js';
 
@@ -12,11 +14,14 @@ const HEAVY = ['@peculiar/', 'pkijs', 'asn1js', '@noble/curves', 'ajv', 'smol-to
 const OFF_THE_SEAL = [...HEAVY, '@noble/'];
 const ownModules = (modules: string[]) => modules.filter((m) => m.includes('/dist/host/'));
 
-/** The modules the built CLI loads for `args`, and its exit code. */
-function loaded(args: string[]): { code: number; stdout: string; modules: string[] } {
+const MODULES = join(ROOT, 'dist/host/cli/main.js');
+const BUNDLE = join(ROOT, 'dist/host/cli/main.bundle.js');
+
+/** The modules the built CLI (`entry`: its modules, or bin/radseal.js) loads for `args`, and its exit code. */
+function loaded(args: string[], entry = MODULES): { code: number; stdout: string; modules: string[] } {
   const trace = join(tempDir('radseal-trace-'), 'modules.txt');
   writeFileSync(trace, '');
-  const r = run('/usr/bin/env', [`RADSEAL_LOAD_TRACE=${trace}`, process.execPath, '--import', join(ROOT, 'test/host/cli/load-trace.mjs'), join(ROOT, 'bin/radseal.js'), ...args]);
+  const r = run('/usr/bin/env', [`RADSEAL_LOAD_TRACE=${trace}`, process.execPath, '--import', join(ROOT, 'test/host/cli/load-trace.mjs'), entry, ...args]);
   return { code: r.code, stdout: r.stdout, modules: readFileSync(trace, 'utf8').split('\n').filter(Boolean) };
 }
 
@@ -68,4 +73,24 @@ test('sealing a raw frame loads no ASN.1, CMS or curve library, no board schema,
   assert.equal(r.code, 0, r.stdout);
   assert.deepEqual(heavyIn(r.modules, OFF_THE_SEAL), []);
   assert.deepEqual(ownModules(r.modules).filter((m) => /\/(watermark|boards|image)\/|\/seal\/watermark\.js|tsa-client/.test(m)), []);
+});
+
+test('the start-up bundle (npm run build) is what bin/radseal.js runs, and it behaves as the modules do', (t) => {
+  if (!existsSync(BUNDLE) || statSync(BUNDLE).mtimeMs < statSync(MODULES).mtimeMs) {
+    t.skip('no start-up bundle newer than the modules (npm run build:host makes one)');
+    return;
+  }
+  const viaBin = loaded(['--help'], join(ROOT, 'bin/radseal.js'));
+  assert.equal(viaBin.code, 0);
+  assert.ok(viaBin.modules.some((m) => m.endsWith('/dist/host/cli/main.bundle.js')), 'bin/radseal.js runs the bundle');
+  assert.ok(!viaBin.modules.some((m) => m.endsWith('/dist/host/cli/main.js')), 'and not the modules beside it');
+  assert.equal(viaBin.stdout, loaded(['--help']).stdout);
+  // What a command loads when it runs stays outside the bundle, loaded on use as before.
+  const verify = loaded(['verify', '--trust', trust, sealed], join(ROOT, 'bin/radseal.js'));
+  assert.equal(verify.code, 0, verify.stdout);
+  assert.match(verify.stdout, /AUTHENTIC/);
+  assert.deepEqual(heavyIn(verify.modules), []);
+  const keygen = loaded(['keygen', '--id', 'BUNDLE-DX', '--out', join(tempDir(), 'k')], join(ROOT, 'bin/radseal.js'));
+  assert.equal(keygen.code, 0);
+  assert.ok(keygen.modules.some((m) => m.includes('node_modules/@peculiar/asn1-x509')), 'issuing a certificate loads the ASN.1 library from its own files');
 });
