@@ -31,8 +31,8 @@ const SIZE: u32 = 384;
 /** The four big-endian words of 16 bytes at p, as numbers (SHA-256 words are big-endian). */
 // @ts-ignore: decorator
 @inline function be4(p: usize): v128 {
-  // A swizzle with constant indices is one pshufb on x64; V8 lowered the same i8x16.shuffle to five ops.
-  return i8x16.swizzle(v128.load(p), i8x16(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12));
+  const v = v128.load(p);
+  return i8x16.shuffle(v, v, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
 }
 
 export function sha256x4ContextSize(): u32 {

@@ -49,166 +49,262 @@ const K: usize = memory.data<u64>([
 @inline function Chi(e: u64, f: u64, g: u64): u64 { return g ^ (e & (f ^ g)); }
 
 // The message schedule runs on two words per v128 (i64x2): W[t] and W[t+1] depend on W[t-2] and
-// W[t-1], exactly the previous vector, so the schedule vectorises without a dependency inside a
-// vector. That moves it off the scalar ALUs, which the rounds keep busy, onto the vector units:
-// ~1.13x measured against the schedule interleaved with the rounds in locals (docs/BENCHMARKS.md).
-// W[i] + K[i] of the block being compressed. Static scratch: the core runs one call at a time per
-// instance and every block rewrites all of it before the rounds read it.
-const WK: usize = memory.data(640, 16);
+// W[t-1], exactly the previous vector, so it vectorises without a dependency inside a vector.
+// That moves it off the scalar ALUs, which the rounds keep busy, onto the vector units, and the
+// next block's schedule is computed between this block's rounds (software pipelining), so the
+// two overlap instead of taking turns (docs/BENCHMARKS.md). WK holds W[i] + K[i] for two blocks,
+// the one being compressed and the next; static scratch: the core runs one call at a time per
+// instance, and every compress call writes a block's words before its rounds read them.
+const WK: usize = memory.data(1280, 16);
 
+// 64-bit lane shifts and rotations from i32x4 shifts and shuffles (4 ops each where i64x2 would
+// take 3): the SIMD-lowering pass of the native build (native/lower-simd.mjs) has no i64x2
+// shifts. Lanes are [lo0, hi0, lo1, hi1]; swap(x) = [hi0, lo0, hi1, lo1].
 // @ts-ignore: decorator
-@inline function rotr2(x: v128, n: i32): v128 { return v128.or(i64x2.shr_u(x, n), i64x2.shl(x, 64 - n)); }
+@inline function swap(x: v128): v128 { return v128.shuffle<u32>(x, x, 1, 0, 3, 2); }
+/** Rotate each 64-bit lane right by n, 0 < n < 32. */
+// @ts-ignore: decorator
+@inline function rotr2(x: v128, n: i32): v128 { return v128.or(i32x4.shr_u(x, n), i32x4.shl(swap(x), 32 - n)); }
+/** Rotate each 64-bit lane right by n, 32 < n < 64 (by n - 32 after swapping the halves). */
+// @ts-ignore: decorator
+@inline function rotr2hi(x: v128, n: i32): v128 { return v128.or(i32x4.shr_u(swap(x), n - 32), i32x4.shl(x, 64 - n)); }
+/** Shift each 64-bit lane right by n, 0 < n < 32: the high half's low bits move into the low half. */
+// @ts-ignore: decorator
+@inline function shr2(x: v128, n: i32): v128 {
+  return v128.or(i32x4.shr_u(x, n), i32x4.shl(v128.shuffle<u32>(x, i32x4.splat(0), 1, 4, 3, 4), 32 - n));
+}
 // σ0 and σ1 of FIPS 180-4 §4.1.3 on two words; a rotation by 8 bits is a byte shuffle (one op).
 // @ts-ignore: decorator
 @inline function sig0(x: v128): v128 {
-  return v128.xor(v128.xor(rotr2(x, 1), i8x16.shuffle(x, x, 1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8)), i64x2.shr_u(x, 7));
+  return v128.xor(v128.xor(rotr2(x, 1), i8x16.shuffle(x, x, 1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8)), shr2(x, 7));
 }
 // @ts-ignore: decorator
-@inline function sig1(x: v128): v128 { return v128.xor(v128.xor(rotr2(x, 19), rotr2(x, 61)), i64x2.shr_u(x, 6)); }
+@inline function sig1(x: v128): v128 { return v128.xor(v128.xor(rotr2(x, 19), rotr2hi(x, 61)), shr2(x, 6)); }
 /** The upper word of lo and the lower word of hi: words 2i+1, 2i+2 from the vectors of words 2i.. and 2i+2... */
 // @ts-ignore: decorator
 @inline function mid(lo: v128, hi: v128): v128 { return i8x16.shuffle(lo, hi, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23); }
 /** Two big-endian words at p + o (SHA-512 words are big-endian; wasm loads are little-endian). */
 // @ts-ignore: decorator
 @inline function be2(p: usize, o: usize): v128 {
-  return i8x16.swizzle(v128.load(p + o), i8x16(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8));
+  const v = v128.load(p + o);
+  return i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
 }
 
 /**
- * W[0..79] + K of the 128-byte block at p into WK. v0..v7 hold W[t-16..t-1] two words each and
+ * W[0..79] + K of the 128-byte block at p into dst. v0..v7 hold W[t-16..t-1] two words each and
  * are replaced in turn: W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], two t at a time.
+ * compress() runs the same steps for the next block, one after every second round.
  */
-function schedule(p: usize): void {
+function schedule(p: usize, dst: usize): void {
   let v0 = be2(p, 0), v1 = be2(p, 16), v2 = be2(p, 32), v3 = be2(p, 48);
   let v4 = be2(p, 64), v5 = be2(p, 80), v6 = be2(p, 96), v7 = be2(p, 112);
-  v128.store(WK, i64x2.add(v0, v128.load(K, 0)), 0);
-  v128.store(WK, i64x2.add(v1, v128.load(K, 16)), 16);
-  v128.store(WK, i64x2.add(v2, v128.load(K, 32)), 32);
-  v128.store(WK, i64x2.add(v3, v128.load(K, 48)), 48);
-  v128.store(WK, i64x2.add(v4, v128.load(K, 64)), 64);
-  v128.store(WK, i64x2.add(v5, v128.load(K, 80)), 80);
-  v128.store(WK, i64x2.add(v6, v128.load(K, 96)), 96);
-  v128.store(WK, i64x2.add(v7, v128.load(K, 112)), 112);
+  v128.store(dst, i64x2.add(v0, v128.load(K, 0)), 0);
+  v128.store(dst, i64x2.add(v1, v128.load(K, 16)), 16);
+  v128.store(dst, i64x2.add(v2, v128.load(K, 32)), 32);
+  v128.store(dst, i64x2.add(v3, v128.load(K, 48)), 48);
+  v128.store(dst, i64x2.add(v4, v128.load(K, 64)), 64);
+  v128.store(dst, i64x2.add(v5, v128.load(K, 80)), 80);
+  v128.store(dst, i64x2.add(v6, v128.load(K, 96)), 96);
+  v128.store(dst, i64x2.add(v7, v128.load(K, 112)), 112);
   for (let o: usize = 128; o < 640; o += 128) {
     v0 = i64x2.add(i64x2.add(v0, sig1(v7)), i64x2.add(mid(v4, v5), sig0(mid(v0, v1))));
-    v128.store(WK + o, i64x2.add(v0, v128.load(K + o, 0)), 0);
+    v128.store(dst + o, i64x2.add(v0, v128.load(K + o, 0)), 0);
     v1 = i64x2.add(i64x2.add(v1, sig1(v0)), i64x2.add(mid(v5, v6), sig0(mid(v1, v2))));
-    v128.store(WK + o, i64x2.add(v1, v128.load(K + o, 16)), 16);
+    v128.store(dst + o, i64x2.add(v1, v128.load(K + o, 16)), 16);
     v2 = i64x2.add(i64x2.add(v2, sig1(v1)), i64x2.add(mid(v6, v7), sig0(mid(v2, v3))));
-    v128.store(WK + o, i64x2.add(v2, v128.load(K + o, 32)), 32);
+    v128.store(dst + o, i64x2.add(v2, v128.load(K + o, 32)), 32);
     v3 = i64x2.add(i64x2.add(v3, sig1(v2)), i64x2.add(mid(v7, v0), sig0(mid(v3, v4))));
-    v128.store(WK + o, i64x2.add(v3, v128.load(K + o, 48)), 48);
+    v128.store(dst + o, i64x2.add(v3, v128.load(K + o, 48)), 48);
     v4 = i64x2.add(i64x2.add(v4, sig1(v3)), i64x2.add(mid(v0, v1), sig0(mid(v4, v5))));
-    v128.store(WK + o, i64x2.add(v4, v128.load(K + o, 64)), 64);
+    v128.store(dst + o, i64x2.add(v4, v128.load(K + o, 64)), 64);
     v5 = i64x2.add(i64x2.add(v5, sig1(v4)), i64x2.add(mid(v1, v2), sig0(mid(v5, v6))));
-    v128.store(WK + o, i64x2.add(v5, v128.load(K + o, 80)), 80);
+    v128.store(dst + o, i64x2.add(v5, v128.load(K + o, 80)), 80);
     v6 = i64x2.add(i64x2.add(v6, sig1(v5)), i64x2.add(mid(v2, v3), sig0(mid(v6, v7))));
-    v128.store(WK + o, i64x2.add(v6, v128.load(K + o, 96)), 96);
+    v128.store(dst + o, i64x2.add(v6, v128.load(K + o, 96)), 96);
     v7 = i64x2.add(i64x2.add(v7, sig1(v6)), i64x2.add(mid(v3, v4), sig0(mid(v7, v0))));
-    v128.store(WK + o, i64x2.add(v7, v128.load(K + o, 112)), 112);
+    v128.store(dst + o, i64x2.add(v7, v128.load(K + o, 112)), 112);
   }
 }
 
 /**
  * Compresses `blocks` consecutive 128-byte blocks at `p` into the state at `ctx`. The 80 rounds
  * are written out (the names a..h rotate every round, so a loop would need eight moves per
- * round; as a 16-round loop body it measured ~2% slower). Each round adds h + W[i] + K[i] + Ch
- * before Σ1, so Σ1(e) is the last term in; Maj(a, b, c) is b ^ ((a ^ b) & (b ^ c)), and the next
- * round's b ^ c is this round's a ^ b, carried in y (one op fewer per round).
+ * round; as a 16-round loop body it measured ~2% slower), reading W + K from `cur`, with the
+ * schedule of the next block (of this one again for the last block: a discarded schedule,
+ * cheaper than a second copy of the rounds) going into `nxt` between them. Each round adds
+ * h + W[i] + K[i] + Ch before Σ1, so Σ1(e) is the last term in; Maj(a, b, c) is
+ * b ^ ((a ^ b) & (b ^ c)), and the next round's b ^ c is this round's a ^ b, carried in y.
  */
 function compress(ctx: usize, p: usize, blocks: usize): void {
   let a = load<u64>(ctx, H + 0), b = load<u64>(ctx, H + 8), c = load<u64>(ctx, H + 16), d = load<u64>(ctx, H + 24);
   let e = load<u64>(ctx, H + 32), f = load<u64>(ctx, H + 40), g = load<u64>(ctx, H + 48), h = load<u64>(ctx, H + 56);
   const end = p + (blocks << 7);
+  let cur = WK, nxt = WK + 640;
+  schedule(p, cur);
   while (p < end) {
-    schedule(p);
+    const q = p + 128 < end ? p + 128 : p; // the block whose schedule goes into nxt
+    let v0 = be2(q, 0), v1 = be2(q, 16), v2 = be2(q, 32), v3 = be2(q, 48);
+    let v4 = be2(q, 64), v5 = be2(q, 80), v6 = be2(q, 96), v7 = be2(q, 112);
     const a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
     let t: u64, s: u64, x: u64, y: u64 = b ^ c;
-    t = h + load<u64>(WK, 0) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 8) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 16) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 24) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 32) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 40) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 48) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 56) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 64) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 72) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 80) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 88) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 96) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 104) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 112) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 120) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 128) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 136) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 144) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 152) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 160) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 168) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 176) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 184) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 192) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 200) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 208) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 216) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 224) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 232) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 240) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 248) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 256) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 264) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 272) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 280) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 288) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 296) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 304) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 312) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 320) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 328) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 336) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 344) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 352) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 360) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 368) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 376) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 384) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 392) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 400) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 408) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 416) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 424) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 432) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 440) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 448) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 456) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 464) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 472) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 480) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 488) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 496) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 504) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 512) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 520) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 528) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 536) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 544) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 552) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 560) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 568) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
-    t = h + load<u64>(WK, 576) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
-    t = g + load<u64>(WK, 584) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
-    t = f + load<u64>(WK, 592) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
-    t = e + load<u64>(WK, 600) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
-    t = d + load<u64>(WK, 608) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
-    t = c + load<u64>(WK, 616) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
-    t = b + load<u64>(WK, 624) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
-    t = a + load<u64>(WK, 632) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    t = h + load<u64>(cur, 0) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 8) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v128.store(nxt, i64x2.add(v0, v128.load(K, 0)), 0);
+    t = f + load<u64>(cur, 16) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 24) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v128.store(nxt, i64x2.add(v1, v128.load(K, 16)), 16);
+    t = d + load<u64>(cur, 32) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 40) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v128.store(nxt, i64x2.add(v2, v128.load(K, 32)), 32);
+    t = b + load<u64>(cur, 48) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 56) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v128.store(nxt, i64x2.add(v3, v128.load(K, 48)), 48);
+    t = h + load<u64>(cur, 64) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 72) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v128.store(nxt, i64x2.add(v4, v128.load(K, 64)), 64);
+    t = f + load<u64>(cur, 80) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 88) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v128.store(nxt, i64x2.add(v5, v128.load(K, 80)), 80);
+    t = d + load<u64>(cur, 96) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 104) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v128.store(nxt, i64x2.add(v6, v128.load(K, 96)), 96);
+    t = b + load<u64>(cur, 112) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 120) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v128.store(nxt, i64x2.add(v7, v128.load(K, 112)), 112);
+    t = h + load<u64>(cur, 128) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 136) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v0 = i64x2.add(i64x2.add(v0, sig1(v7)), i64x2.add(mid(v4, v5), sig0(mid(v0, v1))));
+    v128.store(nxt, i64x2.add(v0, v128.load(K, 128)), 128);
+    t = f + load<u64>(cur, 144) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 152) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v1 = i64x2.add(i64x2.add(v1, sig1(v0)), i64x2.add(mid(v5, v6), sig0(mid(v1, v2))));
+    v128.store(nxt, i64x2.add(v1, v128.load(K, 144)), 144);
+    t = d + load<u64>(cur, 160) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 168) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v2 = i64x2.add(i64x2.add(v2, sig1(v1)), i64x2.add(mid(v6, v7), sig0(mid(v2, v3))));
+    v128.store(nxt, i64x2.add(v2, v128.load(K, 160)), 160);
+    t = b + load<u64>(cur, 176) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 184) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v3 = i64x2.add(i64x2.add(v3, sig1(v2)), i64x2.add(mid(v7, v0), sig0(mid(v3, v4))));
+    v128.store(nxt, i64x2.add(v3, v128.load(K, 176)), 176);
+    t = h + load<u64>(cur, 192) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 200) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v4 = i64x2.add(i64x2.add(v4, sig1(v3)), i64x2.add(mid(v0, v1), sig0(mid(v4, v5))));
+    v128.store(nxt, i64x2.add(v4, v128.load(K, 192)), 192);
+    t = f + load<u64>(cur, 208) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 216) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v5 = i64x2.add(i64x2.add(v5, sig1(v4)), i64x2.add(mid(v1, v2), sig0(mid(v5, v6))));
+    v128.store(nxt, i64x2.add(v5, v128.load(K, 208)), 208);
+    t = d + load<u64>(cur, 224) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 232) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v6 = i64x2.add(i64x2.add(v6, sig1(v5)), i64x2.add(mid(v2, v3), sig0(mid(v6, v7))));
+    v128.store(nxt, i64x2.add(v6, v128.load(K, 224)), 224);
+    t = b + load<u64>(cur, 240) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 248) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v7 = i64x2.add(i64x2.add(v7, sig1(v6)), i64x2.add(mid(v3, v4), sig0(mid(v7, v0))));
+    v128.store(nxt, i64x2.add(v7, v128.load(K, 240)), 240);
+    t = h + load<u64>(cur, 256) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 264) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v0 = i64x2.add(i64x2.add(v0, sig1(v7)), i64x2.add(mid(v4, v5), sig0(mid(v0, v1))));
+    v128.store(nxt, i64x2.add(v0, v128.load(K, 256)), 256);
+    t = f + load<u64>(cur, 272) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 280) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v1 = i64x2.add(i64x2.add(v1, sig1(v0)), i64x2.add(mid(v5, v6), sig0(mid(v1, v2))));
+    v128.store(nxt, i64x2.add(v1, v128.load(K, 272)), 272);
+    t = d + load<u64>(cur, 288) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 296) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v2 = i64x2.add(i64x2.add(v2, sig1(v1)), i64x2.add(mid(v6, v7), sig0(mid(v2, v3))));
+    v128.store(nxt, i64x2.add(v2, v128.load(K, 288)), 288);
+    t = b + load<u64>(cur, 304) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 312) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v3 = i64x2.add(i64x2.add(v3, sig1(v2)), i64x2.add(mid(v7, v0), sig0(mid(v3, v4))));
+    v128.store(nxt, i64x2.add(v3, v128.load(K, 304)), 304);
+    t = h + load<u64>(cur, 320) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 328) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v4 = i64x2.add(i64x2.add(v4, sig1(v3)), i64x2.add(mid(v0, v1), sig0(mid(v4, v5))));
+    v128.store(nxt, i64x2.add(v4, v128.load(K, 320)), 320);
+    t = f + load<u64>(cur, 336) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 344) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v5 = i64x2.add(i64x2.add(v5, sig1(v4)), i64x2.add(mid(v1, v2), sig0(mid(v5, v6))));
+    v128.store(nxt, i64x2.add(v5, v128.load(K, 336)), 336);
+    t = d + load<u64>(cur, 352) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 360) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v6 = i64x2.add(i64x2.add(v6, sig1(v5)), i64x2.add(mid(v2, v3), sig0(mid(v6, v7))));
+    v128.store(nxt, i64x2.add(v6, v128.load(K, 352)), 352);
+    t = b + load<u64>(cur, 368) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 376) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v7 = i64x2.add(i64x2.add(v7, sig1(v6)), i64x2.add(mid(v3, v4), sig0(mid(v7, v0))));
+    v128.store(nxt, i64x2.add(v7, v128.load(K, 368)), 368);
+    t = h + load<u64>(cur, 384) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 392) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v0 = i64x2.add(i64x2.add(v0, sig1(v7)), i64x2.add(mid(v4, v5), sig0(mid(v0, v1))));
+    v128.store(nxt, i64x2.add(v0, v128.load(K, 384)), 384);
+    t = f + load<u64>(cur, 400) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 408) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v1 = i64x2.add(i64x2.add(v1, sig1(v0)), i64x2.add(mid(v5, v6), sig0(mid(v1, v2))));
+    v128.store(nxt, i64x2.add(v1, v128.load(K, 400)), 400);
+    t = d + load<u64>(cur, 416) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 424) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v2 = i64x2.add(i64x2.add(v2, sig1(v1)), i64x2.add(mid(v6, v7), sig0(mid(v2, v3))));
+    v128.store(nxt, i64x2.add(v2, v128.load(K, 416)), 416);
+    t = b + load<u64>(cur, 432) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 440) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v3 = i64x2.add(i64x2.add(v3, sig1(v2)), i64x2.add(mid(v7, v0), sig0(mid(v3, v4))));
+    v128.store(nxt, i64x2.add(v3, v128.load(K, 432)), 432);
+    t = h + load<u64>(cur, 448) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 456) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v4 = i64x2.add(i64x2.add(v4, sig1(v3)), i64x2.add(mid(v0, v1), sig0(mid(v4, v5))));
+    v128.store(nxt, i64x2.add(v4, v128.load(K, 448)), 448);
+    t = f + load<u64>(cur, 464) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 472) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v5 = i64x2.add(i64x2.add(v5, sig1(v4)), i64x2.add(mid(v1, v2), sig0(mid(v5, v6))));
+    v128.store(nxt, i64x2.add(v5, v128.load(K, 464)), 464);
+    t = d + load<u64>(cur, 480) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 488) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v6 = i64x2.add(i64x2.add(v6, sig1(v5)), i64x2.add(mid(v2, v3), sig0(mid(v6, v7))));
+    v128.store(nxt, i64x2.add(v6, v128.load(K, 480)), 480);
+    t = b + load<u64>(cur, 496) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 504) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v7 = i64x2.add(i64x2.add(v7, sig1(v6)), i64x2.add(mid(v3, v4), sig0(mid(v7, v0))));
+    v128.store(nxt, i64x2.add(v7, v128.load(K, 496)), 496);
+    t = h + load<u64>(cur, 512) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 520) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v0 = i64x2.add(i64x2.add(v0, sig1(v7)), i64x2.add(mid(v4, v5), sig0(mid(v0, v1))));
+    v128.store(nxt, i64x2.add(v0, v128.load(K, 512)), 512);
+    t = f + load<u64>(cur, 528) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 536) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v1 = i64x2.add(i64x2.add(v1, sig1(v0)), i64x2.add(mid(v5, v6), sig0(mid(v1, v2))));
+    v128.store(nxt, i64x2.add(v1, v128.load(K, 528)), 528);
+    t = d + load<u64>(cur, 544) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 552) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v2 = i64x2.add(i64x2.add(v2, sig1(v1)), i64x2.add(mid(v6, v7), sig0(mid(v2, v3))));
+    v128.store(nxt, i64x2.add(v2, v128.load(K, 544)), 544);
+    t = b + load<u64>(cur, 560) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 568) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v3 = i64x2.add(i64x2.add(v3, sig1(v2)), i64x2.add(mid(v7, v0), sig0(mid(v3, v4))));
+    v128.store(nxt, i64x2.add(v3, v128.load(K, 560)), 560);
+    t = h + load<u64>(cur, 576) + Chi(e, f, g); s = Sig1(e); d = d + t + s; t += s; x = a ^ b; h = t + (b ^ (x & y)) + Sig0(a); y = x;
+    t = g + load<u64>(cur, 584) + Chi(d, e, f); s = Sig1(d); c = c + t + s; t += s; x = h ^ a; g = t + (a ^ (x & y)) + Sig0(h); y = x;
+    v4 = i64x2.add(i64x2.add(v4, sig1(v3)), i64x2.add(mid(v0, v1), sig0(mid(v4, v5))));
+    v128.store(nxt, i64x2.add(v4, v128.load(K, 576)), 576);
+    t = f + load<u64>(cur, 592) + Chi(c, d, e); s = Sig1(c); b = b + t + s; t += s; x = g ^ h; f = t + (h ^ (x & y)) + Sig0(g); y = x;
+    t = e + load<u64>(cur, 600) + Chi(b, c, d); s = Sig1(b); a = a + t + s; t += s; x = f ^ g; e = t + (g ^ (x & y)) + Sig0(f); y = x;
+    v5 = i64x2.add(i64x2.add(v5, sig1(v4)), i64x2.add(mid(v1, v2), sig0(mid(v5, v6))));
+    v128.store(nxt, i64x2.add(v5, v128.load(K, 592)), 592);
+    t = d + load<u64>(cur, 608) + Chi(a, b, c); s = Sig1(a); h = h + t + s; t += s; x = e ^ f; d = t + (f ^ (x & y)) + Sig0(e); y = x;
+    t = c + load<u64>(cur, 616) + Chi(h, a, b); s = Sig1(h); g = g + t + s; t += s; x = d ^ e; c = t + (e ^ (x & y)) + Sig0(d); y = x;
+    v6 = i64x2.add(i64x2.add(v6, sig1(v5)), i64x2.add(mid(v2, v3), sig0(mid(v6, v7))));
+    v128.store(nxt, i64x2.add(v6, v128.load(K, 608)), 608);
+    t = b + load<u64>(cur, 624) + Chi(g, h, a); s = Sig1(g); f = f + t + s; t += s; x = c ^ d; b = t + (d ^ (x & y)) + Sig0(c); y = x;
+    t = a + load<u64>(cur, 632) + Chi(f, g, h); s = Sig1(f); e = e + t + s; t += s; x = b ^ c; a = t + (c ^ (x & y)) + Sig0(b); y = x;
+    v7 = i64x2.add(i64x2.add(v7, sig1(v6)), i64x2.add(mid(v3, v4), sig0(mid(v7, v0))));
+    v128.store(nxt, i64x2.add(v7, v128.load(K, 624)), 624);
     a += a0; b += b0; c += c0; d += d0; e += e0; f += f0; g += g0; h += h0;
     p += BLOCK;
+    const w = cur; cur = nxt; nxt = w;
   }
-  store<u64>(ctx, a, H + 0); store<u64>(ctx, b, H + 8); store<u64>(ctx, c, H + 16); store<u64>(ctx, d, H + 24);
-  store<u64>(ctx, e, H + 32); store<u64>(ctx, f, H + 40); store<u64>(ctx, g, H + 48); store<u64>(ctx, h, H + 56);
+  store<u64>(ctx, a, H + 0);   store<u64>(ctx, b, H + 8);   store<u64>(ctx, c, H + 16);   store<u64>(ctx, d, H + 24);
+  store<u64>(ctx, e, H + 32);   store<u64>(ctx, f, H + 40);   store<u64>(ctx, g, H + 48);   store<u64>(ctx, h, H + 56);
 }
 
 /** Bytes the host must reserve for one SHA-512 context. */
