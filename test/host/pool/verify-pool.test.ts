@@ -5,12 +5,14 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyFiles, type PoolResult } from '../../../host/ingest/pool/verify-pool.js';
 import { walkTree, looksLikeDicom } from '../../../host/ingest/pool/dicom-files.js';
 import { tempDir } from '../dicom/fixtures.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
+import { parseCertificates } from '../../../host/keys/certs.js';
 import { makeObjects, type Objects } from '../../services/ingest-fixtures.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -131,4 +133,28 @@ test('pool: a trust bundle that does not load stops the pool with the reason', a
   const dir = tempDir(t, 'radseal-pool-trust-');
   writeFileSync(join(dir, 'bad.pem'), 'no certificates here');
   await assert.rejects(collect(verifyFiles([join(dir, 'bad.pem')], { trust: join(dir, 'bad.pem'), workers: 1 })), /trust bundle: /);
+});
+
+test('pool: one worker reading every object into the buffer it reuses gives each object its own verdict, as verifyObject does in this thread', async () => {
+  const { dir, objs } = await fixture();
+  const seq = join(dir, 'sequence');
+  mkdirSync(seq, { recursive: true });
+  const whole = objs.sealed[0]!;
+  // A shorter file after a longer one: read into the same buffer, it must not see the longer one's tail.
+  const cut = whole.subarray(0, Math.floor(whole.length / 2));
+  const files = [whole, cut, objs.tampered, objs.sealed[1]!, objs.unsigned, whole].map((bytes, i) => {
+    const path = join(seq, `f${i}`);
+    writeFileSync(path, bytes);
+    return { path, bytes };
+  });
+  const results = await collect(verifyFiles(files.map((f) => f.path), { trust: objs.ids.trustPem, workers: 1, describe: false }));
+  const trust = parseCertificates(readFileSync(objs.ids.trustPem));
+  const by = new Map(results.map((r) => [r.path, r]));
+  for (const f of files) {
+    const expected = verifyObject(f.path, f.bytes, trust);
+    const got = by.get(f.path)!.report!;
+    assert.equal(got.verdict, expected.verdict, f.path);
+    assert.deepEqual(got.reasons, expected.reasons, f.path);
+  }
+  assert.deepEqual(files.map((f) => by.get(f.path)!.report!.verdict), ['authentic', 'invalid', 'tampered', 'authentic', 'unsigned', 'authentic']);
 });
