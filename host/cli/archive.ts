@@ -4,8 +4,8 @@
 // in host/archive/, loaded when a command runs.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { loadOnUse } from '../io/load-on-use.js';
 import { withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
 
 const count = (name: string, min = 1) => (v: string) => {
@@ -22,7 +22,9 @@ function authFromEnv(name: string | undefined): string | undefined {
   return v;
 }
 
-const keyId = (key: Uint8Array | undefined) => (key ? createHash('sha256').update(key).digest('hex') : null);
+// node:crypto loads when a key is named, not with the option definitions (radseal --help).
+const crypto = loadOnUse<typeof import('node:crypto')>(import.meta.url, 'node:crypto');
+const keyId = (key: Uint8Array | undefined) => (key ? crypto().createHash('sha256').update(key).digest('hex') : null);
 
 /** First Ctrl-C (or SIGTERM) stops taking new objects and lets those under way finish; a second one quits. */
 function interruptible(what: string): { signal: AbortSignal; dispose(): void } {
