@@ -1,5 +1,6 @@
 // Signing and sealing beside the peers, measured in the same run:
-// - Ed25519 sign/verify per second: @noble/ed25519 (what radseal signs with) and node:crypto;
+// - Ed25519 sign/verify per second: @noble/ed25519 (what radseal verifies with) and node:crypto
+//   (what a device or technologist key file signs with, keys/ed25519.ts seedSigner);
 // - sealing and verifying one 3072x3072 14-bit frame: radseal in-process, and DCMTK
 //   `dcmsign --sign` / `--verify` (RSA 2048, SHA-512 MAC) on the same object, as a process
 //   (so dcmsign's figure includes its start-up, which we also report on its own).
