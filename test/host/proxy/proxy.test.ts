@@ -17,7 +17,8 @@ import { findElement, tag } from '../../../host/dicom/model.js';
 import { decodeString } from '../../../host/dicom/values.js';
 import { readAttestation } from '../../../host/dicom/attestation.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
-import { radseal, tempDir } from '../support/run.js';
+import { PYTHON, radseal, run, tempDir } from '../support/run.js';
+import { makeIdentities } from '../dicom/fixtures.js';
 import { attributeLines, dcmsend, filesIn, makeObjects, makeVariants, pixelBytesOf, sopInstanceUidOf, storescu, waitFor, type Variants } from './fixtures.js';
 
 const dir = tempDir('radseal-proxy-');
@@ -227,5 +228,36 @@ test('with the site watermark: marked, with a tile table, encoded afresh (the ma
     verifyAll([file]);
   } finally {
     await marking.stop();
+  }
+});
+
+test('the MAC on arrival through the service: a technologist logged out before the seal is a counted miss; a modality block after Pixel Data the ordinary path; both authentic', async () => {
+  const ids = await makeIdentities(join(dir, 'ids'), 'PROXY-ROOM-1', 'tech042');
+  const unnamed = join(dir, 'variants', 'cr-unnamed.dcm');
+  const vendor = join(dir, 'variants', 'dx-7fe1.dcm');
+  const py = run(PYTHON, ['-c', `import pydicom, sys
+ds = pydicom.dcmread(sys.argv[1]); ds.OperatorsName = ''; ds.SOPInstanceUID = pydicom.uid.generate_uid(); ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID; ds.save_as(sys.argv[2])
+ds = pydicom.dcmread(sys.argv[3]); ds.SOPInstanceUID = pydicom.uid.generate_uid(); ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+ds.add_new(0x7FE10010, 'LO', 'VENDOR AFTER PIXELS'); ds.add_new(0x7FE11001, 'OB', bytes(8)); ds.save_as(sys.argv[4])`,
+  natives.find((f) => f.endsWith('cr.dcm'))!, unnamed, natives.find((f) => f.endsWith('dx-pres.dcm'))!, vendor]);
+  assert.equal(py.code, 0, py.stderr);
+  // Logged in when the pixels start (the digester asks first), logged out when the seal asks.
+  let asked = 0;
+  const switching = new ProxyService({
+    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(join(dir, 'keys', 'device.key'), deviceCert, 'dicom-proxy'),
+    outboxDir: join(dir, 'outbox-mac'), log: () => {}, technologist: () => (asked++ % 2 === 0 ? ids.technologist : undefined),
+  });
+  const port = await switching.start();
+  try {
+    for (const f of [unnamed, vendor]) assert.equal((await storescu(port, [f])).code, 0);
+    await waitFor('both sealed', () => switching.stats.sealed === 2);
+    assert.equal(switching.stats.macMissed, 1, 'the operator attributes hashed on arrival are not in the object sealed');
+    assert.equal(switching.stats.macOnArrival, 0, 'the vendor block after the pixels stops the walker: no prediction');
+    const files = filesIn(join(dir, 'outbox-mac', 'ready'));
+    verifyAll(files);
+    const blocksOf = files.map((f) => readAttestation(readPart10(readFileSync(f)).dataSet)!.block);
+    assert.deepEqual(blocksOf.sort((a, b) => a!.block - b!.block), [{ group: 0x7fe1, block: 0x10 }, { group: 0x7fe1, block: 0x11 }]);
+  } finally {
+    await switching.stop();
   }
 });
