@@ -64,6 +64,8 @@ test('verifying one object loads no ASN.1, CMS or curve library, no config parse
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /AUTHENTIC/);
   assert.deepEqual(heavyIn(r.modules), []);
+  // The watermark detector and its image code load only when --wm-key asks for the site mark.
+  assert.deepEqual(r.modules.filter((m) => /\/host\/(watermark|image)\/|watermark-check/.test(m)), []);
 });
 
 test('sealing a raw frame loads no ASN.1, CMS or curve library, no board schema, no codec, no watermark code', () => {
