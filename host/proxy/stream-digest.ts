@@ -14,7 +14,8 @@
 // undefined length). It only ever saves work: sealReceived uses its figures
 // when they describe exactly the bytes the Part 10 reader took as Pixel Data
 // (same offset, same length), and computes them itself otherwise. Anything the
-// walker does not expect makes it stop walking (the data set hash goes on).
+// walker does not expect makes it stop walking (the journal key's hash goes on);
+// it stops anyway once the Pixel Data value has ended.
 import { createHash, type Hash } from 'node:crypto';
 import { hasLongLength } from '../dicom/model.js';
 import { UID } from '../dicom/uids.js';
@@ -241,7 +242,12 @@ export class DataSetDigester {
 
   private valueEnded(): void {
     if (this.valueMode === 'keep') this.geometry.set(this.keptTag, this.kept!);
-    else if (this.valueMode === 'pixels') this.endPixels();
+    else if (this.valueMode === 'pixels') {
+      this.endPixels();
+      // Nothing after the pixels is the walker's business (a modality's block in 7FE1, trailing
+      // padding): the rest only goes into the journal key, and the seal reads it.
+      this.walking = false;
+    }
     this.valueMode = 'skip';
     this.kept = null;
   }

@@ -1,8 +1,8 @@
 // The digest made while P-DATA fragments arrive equals the one made after: the data set SHA-256,
 // the Pixel Data value's offset, length and SHA-256, and the per-frame tile table, for explicit and
 // implicit VR, sequences of defined and undefined length (nested), multi-frame, whatever the
-// fragment sizes. What the walker does not expect (pixels not last, encapsulated, a stray
-// delimiter) gives no pixel digest, never a wrong one.
+// fragment sizes. What the walker does not expect (encapsulated, a stray delimiter, cut short)
+// gives no pixel digest, never a wrong one; what follows the pixels is not its business.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -119,10 +119,11 @@ test('frames larger than one post to the tile thread: several bands per frame, t
 test('no pixel digest (the seal computes its own) for what the walker does not expect; the journal key whenever the bytes name it', async () => {
   const ds = dataSet(true, 20, 20, 1, true);
   const whole = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  // An element after Pixel Data (trailing padding).
-  const padded = Buffer.concat([ds.bytes, el(true, 0xfffc, 0xfffc, 'OB', Buffer.alloc(4))]);
+  // Elements after Pixel Data (a modality's block in 7FE1, trailing padding): the pixels' digest stands, the rest is the seal's to read.
+  const padded = Buffer.concat([ds.bytes, el(true, 0x7fe1, 0x0010, 'LO', Buffer.from('VENDOR')), el(true, 0xfffc, 0xfffc, 'OB', Buffer.alloc(4))]);
   let got = await digestInPieces(padded, UID.explicitVrLittleEndian, () => 100);
-  assert.equal(got.pixels, undefined);
+  assert.equal(got.pixels?.offset, ds.offset);
+  assert.deepEqual(Buffer.from(got.pixels!.sha256), createHash('sha256').update(ds.pixels).digest());
   assert.equal(got.journalKey, pixelKey(padded, ds.offset, ds.pixels.length), 'the pixels were whole: their hash stands in for them');
   // Cut short inside the pixels: no key (part of the pixels was left out of it and no hash stands in), the caller hashes.
   got = await digestInPieces(ds.bytes.subarray(0, ds.bytes.length - 10), UID.explicitVrLittleEndian, () => 100);

@@ -142,17 +142,19 @@ test('when the prediction does not hold the seal hashes afresh, and the object i
   await assertAuthentic(marked, 'marked');
 });
 
-test("a modality's private block after Pixel Data at (7FE1,0010): kept, the attestation takes (7FE1,0011), sealed by the ordinary path, authentic", async () => {
+test("a modality's private block after Pixel Data at (7FE1,0010), and trailing padding: kept and dropped, the attestation takes (7FE1,0011), the MAC still hashed on arrival, authentic", async () => {
   const vendor = withPydicom(await native('dx-pres.dcm'), join(dir, 'dx-7fe1.dcm'), `ds.add_new(0x7FE10010, 'LO', 'SIEMENS CSA NON-IMAGE')
-ds.add_new(0x7FE11010, 'OB', bytes(range(16)))`);
+ds.add_new(0x7FE11010, 'OB', bytes(range(16)))
+ds.add_new(0xFFFCFFFC, 'OB', bytes(6))`);
   const out = await arriveAndSeal(vendor);
-  assert.equal(out.macOnArrival, 'none', 'the digester stops at elements after Pixel Data');
+  assert.equal(out.macOnArrival, 'streamed', out.notes.join('; '));
   const a = await assertAuthentic(out, 'vendor-7fe1');
   assert.deepEqual(a.block, { group: 0x7fe1, block: 0x11 });
   const ds = readPart10(out.bytes).dataSet;
   assert.equal(decodeString(findElement(ds, tag(0x7fe1, 0x0010))?.value), 'SIEMENS CSA NON-IMAGE');
   assert.deepEqual([...findElement(ds, tag(0x7fe1, 0x1010))!.value!], [...Array(16).keys()]);
   assert.equal(decodeString(findElement(ds, tag(0x7fe1, 0x1101))?.value), 'PROXY-ROOM-4');
+  assert.equal(findElement(ds, tag(0xfffc, 0xfffc)), undefined, 'padding is encoding, not image: dropped');
 });
 
 test('refused, never half-sealed: a received object already holding a RADSEAL block (unsigned) or a private element of 7FE1 in no block', async () => {
