@@ -40,11 +40,13 @@ const K: usize = memory.data<u64>([
   0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
 ]);
 
-// Σ0, Σ1 and Ch of FIPS 180-4 §4.1.3 on one word, inlined: a handful of i64 ops on locals.
+// Σ0, Σ1 and Ch of FIPS 180-4 §4.1.3 on one word, inlined: a handful of i64 ops on locals. Σ0 and
+// Σ1 in their nested form (rotations compose): x86 rotates in place, so three rotations of one
+// value need two copies, the nested form none.
 // @ts-ignore: decorator
-@inline function Sig0(x: u64): u64 { return rotr(x, 28) ^ rotr(x, 34) ^ rotr(x, 39); }
+@inline function Sig0(x: u64): u64 { return rotr(x ^ rotr(x ^ rotr(x, 5), 6), 28); } // rotr 28, 34, 39
 // @ts-ignore: decorator
-@inline function Sig1(x: u64): u64 { return rotr(x, 14) ^ rotr(x, 18) ^ rotr(x, 41); }
+@inline function Sig1(x: u64): u64 { return rotr(x ^ rotr(x ^ rotr(x, 23), 4), 14); } // rotr 14, 18, 41
 // @ts-ignore: decorator
 @inline function Chi(e: u64, f: u64, g: u64): u64 { return g ^ (e & (f ^ g)); }
 
