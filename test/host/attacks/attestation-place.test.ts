@@ -98,7 +98,11 @@ test('signed by the device key all the same: two places, two creators, a creator
     assert.equal(r.capture, null, `${what}: no attestation is read from it`);
     assert.ok(r.reasons.some((x) => /no radseal capture attestation/.test(x)), `${what}: ${r.reasons.join('; ')}`);
   }
-  // The control: re-signed unchanged, the same path gives authentic (the refusals above are the rule's).
+  // The controls: re-signed unchanged, the same path gives authentic (the refusals above are the rule's);
+  // and the received-object block at (0009,0010), where the proxy wrote it before, is read there.
   assert.equal((await verdictOf(await changed(proxied, (ds) => ds, true))).verdict, 'authentic');
+  const before = await verdictOf(await changed(proxied, (ds) => [...ds.filter((e) => !inBlock(0x7fe1, 0x10)(e)), ...movedTo(ours(ds), 0x0009, 0x10)], true));
+  assert.equal(before.verdict, 'authentic', before.reasons.join('; '));
+  assert.match(JSON.stringify(before.capture), /received from the modality by DICOM/);
 });
 
