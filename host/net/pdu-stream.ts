@@ -135,10 +135,17 @@ export class ObjectBuffer {
   private used = 0;
   private readonly start: number;
 
-  constructor(expectedBytes: number, private readonly room: (bytes: number) => { before: number; after: number }) {
+  /** `recycled`: a buffer an earlier object no longer needs, used when large enough (fresh memory costs page faults: ~15 ms per 19 MB). */
+  constructor(expectedBytes: number, private readonly room: (bytes: number) => { before: number; after: number }, recycled?: Uint8Array) {
     const r = room(expectedBytes);
     this.start = MAX_META_HEADER + r.before;
-    this.buf = new Uint8Array(this.start + expectedBytes + r.after);
+    const size = this.start + expectedBytes + r.after;
+    this.buf = recycled && recycled.length >= size && recycled.length <= 2 * size + (1 << 20) ? recycled : new Uint8Array(size);
+  }
+
+  /** The whole buffer (for recycling once nothing reads the object any more). */
+  get backing(): Uint8Array {
+    return this.buf;
   }
 
   get length(): number {

@@ -92,6 +92,12 @@ export interface StoreScpOptions<O extends FragmentObserver = FragmentObserver> 
    */
   room?: (dataSetBytes: number) => { before: number; after: number };
   /**
+   * The caller keeps no view of an object's bytes once onStore's promise is settled (it wrote or
+   * copied what it keeps): that buffer may then receive a later object, which saves fresh memory
+   * (page faults) and garbage per object. Default off.
+   */
+  recycleBuffers?: boolean;
+  /**
    * Largest data set accepted (default 1 GiB). A larger one is not buffered: the rest of it is
    * read and dropped, and it is answered A700 with an Error Comment (onRefused is told).
    */
@@ -223,6 +229,8 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
   // The next object's buffer is sized like the last one (a modality sends alike objects), and grows if short.
   let lastObjectBytes = 1 << 20;
   const room = o.room ?? (() => ({ before: 0, after: 0 }));
+  // Buffers whose objects are answered and no longer read (recycleBuffers): a few, for the next objects.
+  const spare: Uint8Array[] = [];
   // Objects being handled (verified, kept, audited): close() lets them finish.
   const inFlight = new Set<Promise<void>>();
   const release = (n: number) => {
@@ -335,6 +343,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
         log(`C-STORE ${sopInstance} from ${a.callingAe}: ${(err as Error).message}`);
         answer = { status: OUT_OF_RESOURCES, comment: 'radseal: could not store the object' };
       }
+      if (o.recycleBuffers && spare.length < 2) spare.push(data.buffer.backing);
       const fields = [
         commandElement(0x00000002, uidValue(sopClass)),
         commandElement(0x00000100, usValue(0x8001)),
@@ -394,7 +403,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
       if (dataBytes === 0 && !refusal) {
         if (o.observe) observer = o.observe(ts.get(pcid)!);
-        buffer = new ObjectBuffer(Math.min(lastObjectBytes, maxObject), room);
+        buffer = new ObjectBuffer(Math.min(lastObjectBytes, maxObject), room, spare.pop());
       }
     }
 
