@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { type DataSet, type Tag, findElement, formatTag, putElement, tag } from '../dicom/model.js';
 import { attestationElements, firstFreeBlock, locateAttestation, RECEIVED_GROUP, SOURCE_RECEIVED_BY_DICOM, type PixelEncoding, type TileHashTable, type WatermarkAttestation } from '../dicom/attestation.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue, type SignOptions } from '../dicom/signatures.js';
-import { signableTags, TAGS, writeMacElements } from '../dicom/mac.js';
+import { signableTags, TAGS } from '../dicom/mac.js';
 import { encodeFragments, encodePart10, encodePart10AroundPixels } from '../dicom/writer.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
 import { UID } from '../dicom/uids.js';
@@ -16,7 +16,7 @@ import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
-import { cannot, macElementsBytes, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac } from './sealable.js';
+import { cannot, macElementsBytes, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 
 export interface ReceivedForSealing {
@@ -222,12 +222,13 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
   const notes = [...sealable.notes, ...(native?.notes ?? [])];
   const streamedMac = predicted && elementsMacOf(ds, predicted);
   if (streamedMac && 'missed' in streamedMac) notes.push(`MAC hashed after the last fragment: ${streamedMac.missed}`);
-  const elementsMac = streamedMac && 'hash' in streamedMac ? streamedMac : undefined;
+  const ahead = streamedMac && !('missed' in streamedMac) ? streamedMac : undefined;
+  // The whole-object signatures take the MAC hashed on arrival for their algorithm, when there is one.
+  const elementsMac = (algorithm: StreamedMacAlgorithm) => ahead?.get(algorithm);
   const time = new Date();
   const device = o.device;
-  // The full signatures with a SHA-512 MAC take the MAC hashed on arrival (an ECDSA device key signs SHA-256).
   const full = await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time,
-    elementsMac: isEcdsaSigner(device.signer) ? undefined : elementsMac });
+    elementsMac: elementsMac(isEcdsaSigner(device.signer) ? 'SHA256' : 'SHA512') });
   const token = o.timestamp ? await o.timestamp(signatureValue(ds, full.signatureUid)) : null;
   if (token) addCertifiedTimestamp(ds, full.signatureUid, token);
   if (native?.tiles) {
@@ -235,24 +236,26 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
     const attributes = signableTags(ds).filter((t) => t !== PIXEL_DATA);
     await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
   }
-  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time });
-  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time, elementsMac });
+  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time, elementsMac: elementsMac('SHA256') });
+  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time, elementsMac: elementsMac('SHA512') });
 
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
   const meta = { sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe };
   const bytes = (inPlace ? encodePart10AroundPixels(meta, ds) : null) ?? encodePart10(meta, ds);
   return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival,
-    macOnArrival: elementsMac ? 'streamed' : streamedMac ? 'missed' : 'none' };
+    macOnArrival: ahead ? 'streamed' : streamedMac ? 'missed' : 'none' };
 }
 
+type ElementsMac = NonNullable<SignOptions['elementsMac']>;
+
 /**
- * The SHA-512 fed while the pixels arrived, continued over the elements after Pixel Data (the
+ * The hashes fed while the pixels arrived, each continued over the elements after Pixel Data (the
  * attestation), once the prediction is checked: the MAC stream of the elements before Pixel Data
  * must be, byte for byte, what was hashed, and Pixel Data's VR the one its header was hashed with
  * (its value is the streamed bytes: the caller checked buffer, offset and length). Else why not.
  */
-function elementsMacOf(ds: DataSet, predicted: PredictedMac): NonNullable<SignOptions['elementsMac']> | { missed: string } {
+function elementsMacOf(ds: DataSet, predicted: PredictedMac): Map<StreamedMacAlgorithm, ElementsMac> | { missed: string } {
   const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
   const pixel = ds[at];
   if (!pixel?.value) return { missed: 'no native Pixel Data' };
@@ -261,8 +264,7 @@ function elementsMacOf(ds: DataSet, predicted: PredictedMac): NonNullable<SignOp
   if (!Buffer.from(before.buffer, before.byteOffset, before.length).equals(predicted.elementsBefore)) {
     return { missed: 'the elements before Pixel Data are not the ones hashed on arrival (e.g. another technologist by now)' };
   }
-  const hash = predicted.hash.copy();
-  const after = ds.slice(at + 1);
-  writeMacElements(after, signableTags(after), (c) => hash.update(c));
-  return { hash, signedTags: signableTags(ds), algorithm: 'SHA512' };
+  const after = macElementsBytes(ds.slice(at + 1));
+  const signedTags = signableTags(ds);
+  return new Map([...predicted.hashes].map(([algorithm, h]) => [algorithm, { hash: h.copy().update(after), signedTags, algorithm }] as const));
 }

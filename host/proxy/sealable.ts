@@ -111,14 +111,17 @@ export function macElementsBytes(ds: DataSet): Uint8Array {
   return Buffer.concat(chunks);
 }
 
-/** The device signature's SHA-512 over the elements before Pixel Data and then the pixels, fed as they arrive. */
+/** MAC algorithms the proxy's whole-object signatures use: SHA512 (Ed25519 device and technologist), SHA256 (ECDSA device). */
+export type StreamedMacAlgorithm = 'SHA512' | 'SHA256';
+
+/** The whole-object signatures' MAC over the elements before Pixel Data and then the pixels, fed as they arrive. */
 export interface PredictedMac {
   /** The MAC stream of the elements before Pixel Data that was hashed: the seal compares it with its own. */
   elementsBefore: Uint8Array;
   /** The VR the Pixel Data header was hashed with. */
   pixelVr: string;
-  /** Fed with elementsBefore, the Pixel Data header, then the pixel bytes as they arrive. */
-  hash: Hash;
+  /** One hash per MAC algorithm, each fed with elementsBefore, the Pixel Data header, then the pixel bytes as they arrive. */
+  hashes: Map<StreamedMacAlgorithm, Hash>;
 }
 
 /**
@@ -126,13 +129,12 @@ export interface PredictedMac {
  * Data element's header with length 0: the same transformation the seal applies, with the
  * technologist logged in now. Throws (a Refusal or a format error) when the seal would not sign it.
  */
-export function predictMac(prefix: Uint8Array, pixelLength: number, technologist?: TechnologistIdentity): PredictedMac {
+export function predictMac(prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined, algorithms: readonly StreamedMacAlgorithm[]): PredictedMac {
   const { ds } = sealableDataSet(parseReceived(prefix), technologist);
   const pixel = ds[ds.length - 1];
   if (!pixel || pixel.tag !== PIXEL_DATA || pixel.value?.length !== 0) throw new Error('internal: the prefix does not end with an empty Pixel Data');
   const elementsBefore = macElementsBytes(ds.slice(0, -1));
-  const hash = createHash('sha512');
-  hash.update(elementsBefore);
-  hash.update(macValueHeader(pixel, pixelLength));
-  return { elementsBefore, pixelVr: pixel.vr, hash };
+  const header = macValueHeader(pixel, pixelLength);
+  const hashes = new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(header)] as const));
+  return { elementsBefore, pixelVr: pixel.vr, hashes };
 }

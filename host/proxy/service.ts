@@ -15,6 +15,8 @@ import { ReceivedJournal } from './journal.js';
 import { Refusal } from './refusal.js';
 import { sealReceived } from './seal-received.js';
 import { DataSetDigester } from './stream-digest.js';
+import type { StreamedMacAlgorithm } from './sealable.js';
+import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { warmTileThread } from './tile-thread.js';
 
 export interface ProxyOptions {
@@ -76,6 +78,8 @@ export class ProxyService {
   /** Told of every association (or TLS connection) refused (the audit trail's Security Alert). */
   onAssociationRefused: ((r: { callingAe: string | null; address: string | null; reason: string }) => void) | null = null;
   private readonly tileSize: number;
+  /** The MAC algorithms of the whole-object signatures this proxy makes (hashed on arrival): Ed25519's SHA512, ECDSA's SHA256. */
+  private readonly macAlgorithms: StreamedMacAlgorithm[];
   private chain: Promise<unknown> = Promise.resolve();
   private tsaPausedUntil = 0;
   private forwardHeldSince: number | null = null;
@@ -84,6 +88,11 @@ export class ProxyService {
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
     this.tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
+    const ecdsaDevice = isEcdsaSigner(o.device.signer);
+    this.macAlgorithms = [
+      ...(!ecdsaDevice || o.technologist ? ['SHA512' as const] : []),
+      ...(ecdsaDevice || o.device.ecdsa ? ['SHA256' as const] : []),
+    ];
     this.outbox = new Outbox(o.outboxDir);
     if (this.outbox.removedPartials.length) this.log(`proxy: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash`);
     this.journal = new ReceivedJournal(o.outboxDir);
@@ -106,7 +115,7 @@ export class ProxyService {
       // Hashes (journal key, pixels as received, tile table, the device signature's MAC) are made while the fragments arrive.
       // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then.
       observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
-        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.() }),
+        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), algorithms: this.macAlgorithms }),
       // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
       // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
       room: (bytes) => ({ before: 65536, after: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM) }),

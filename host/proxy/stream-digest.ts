@@ -23,7 +23,7 @@ import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import { wrapPart10 } from '../dicom/writer.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
 import { hashBandOffThread } from './tile-thread.js';
-import { predictMac, type PredictedMac } from './sealable.js';
+import { predictMac, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
 
 export interface ReceivedPixelDigest {
   /** Offset of the Pixel Data value in the data set, and its length. */
@@ -36,9 +36,11 @@ export interface ReceivedPixelDigest {
   mac?: PredictedMac;
 }
 
-/** Hash the device signature's MAC on arrival, as sealed with the technologist `technologist()` names then. */
+/** Hash the whole-object signatures' MAC on arrival, as sealed with the technologist `technologist()` names then. */
 export interface StreamMacOptions {
   technologist: () => TechnologistIdentity | undefined;
+  /** SHA512 (the Ed25519 signatures'), and SHA256 when the device also signs with ECDSA. */
+  algorithms: readonly StreamedMacAlgorithm[];
 }
 
 export interface StreamDigest {
@@ -293,7 +295,7 @@ export class DataSetDigester {
     const uid = (t: number) => Buffer.from(this.geometry.get(t) ?? []).toString('latin1').replace(/[\0 ]+$/, '');
     try {
       const part10 = wrapPart10({ sopClassUid: uid(SOP_CLASS_UID), sopInstanceUid: uid(SOP_INSTANCE_UID), transferSyntaxUid: this.transferSyntaxUid }, bytes);
-      return predictMac(part10, length, this.mac.technologist());
+      return predictMac(part10, length, this.mac.technologist(), this.mac.algorithms);
     } catch {
       return undefined;
     }
@@ -302,7 +304,7 @@ export class DataSetDigester {
   private pixelBytes(part: Uint8Array): void {
     this.pixels!.hash.update(part);
     this.pixels!.tiles?.update(part);
-    this.pixels!.mac?.hash.update(part);
+    for (const h of this.pixels!.mac?.hashes.values() ?? []) h.update(part);
   }
 
   private endPixels(): void {

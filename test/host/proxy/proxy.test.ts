@@ -262,3 +262,21 @@ ds.add_new(0x7FE10010, 'LO', 'VENDOR AFTER PIXELS'); ds.add_new(0x7FE11001, 'OB'
     await switching.stop();
   }
 });
+
+test('a device with an ECDSA key too: its SHA-256 MAC hashed on arrival beside the SHA-512; DCMTK dcmsign --verify OK', async () => {
+  const ids = await makeIdentities(join(dir, 'ids-ec'), 'PROXY-ROOM-1', 'tech042');
+  const ecdsa = new ProxyService({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: ids.deviceWithEcdsa, outboxDir: join(dir, 'outbox-ec'), log: () => {} });
+  const port = await ecdsa.start();
+  try {
+    assert.equal((await storescu(port, [natives.find((f) => f.endsWith('mg-pres.dcm'))!])).code, 0);
+    await waitFor('sealed', () => ecdsa.stats.sealed === 1);
+    assert.equal(ecdsa.stats.macOnArrival, 1);
+    const file = filesIn(join(dir, 'outbox-ec', 'ready'))[0]!;
+    const v = radseal('verify', '--trust', ids.trustPem, file);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const d = run('dcmsign', ['--verify', '+cf', ids.certs.ecdsa, file]);
+    assert.match(d.stdout + d.stderr, /Signature #3 UID=[\d.]+\nW: +Signature Verification : OK/, d.stdout + d.stderr);
+  } finally {
+    await ecdsa.stop();
+  }
+});
