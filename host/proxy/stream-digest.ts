@@ -22,7 +22,7 @@ import { UID } from '../dicom/uids.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import { wrapPart10 } from '../dicom/writer.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
-import { hashBandOffThread } from './tile-thread.js';
+import { bandBuffer, hashBandOffThread } from './tile-thread.js';
 import { predictMac, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
 
 export interface ReceivedPixelDigest {
@@ -333,7 +333,7 @@ class TileBands {
 
   constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
     this.rowsPerPost = size * Math.max(1, Math.floor(BYTES_PER_POST / (size * cols * 2)));
-    this.band = new Uint8Array(this.bandRows() * cols * 2);
+    this.band = bandBuffer(this.bandRows() * cols * 2);
   }
 
   /** Rows of the band now filling: rowsPerPost, or what is left of the frame. */
@@ -355,7 +355,7 @@ class TileBands {
         this.have = 0;
         this.rowInFrame += bandRows;
         if (this.rowInFrame === this.rows) this.rowInFrame = 0;
-        this.band = new Uint8Array(this.bandRows() * this.cols * 2);
+        this.band = bandBuffer(this.bandRows() * this.cols * 2);
       }
     }
   }

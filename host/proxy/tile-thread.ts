@@ -18,7 +18,10 @@ class TileThread {
 
   constructor(onGone: (t: TileThread) => void) {
     this.worker = startWorker(import.meta.url, 'tile-worker');
-    this.worker.on('message', (r: BandResult) => this.settle(r.id, 'hashes' in r ? r.hashes : null));
+    this.worker.on('message', (r: BandResult) => {
+      if (spareBands.length < MAX_SPARE_BANDS) spareBands.push(r.band);
+      this.settle(r.id, 'hashes' in r ? r.hashes : null);
+    });
     const fail = () => {
       onGone(this);
       for (const id of [...this.pending.keys()]) this.settle(id, null);
@@ -50,6 +53,17 @@ class TileThread {
 }
 
 let thread: TileThread | undefined;
+/** Band buffers the thread gave back, for the next bands: an object's worth (19 MB in ~1 MB bands) and a little more. */
+const spareBands: Uint8Array[] = [];
+const MAX_SPARE_BANDS = 32;
+
+/** A buffer of exactly `bytes` for a band: one the thread gave back when one has that size, else new. */
+export function bandBuffer(bytes: number): Uint8Array {
+  for (let i = spareBands.length - 1; i >= 0; i--) {
+    if (spareBands[i]!.byteLength === bytes) return spareBands.splice(i, 1)[0]!;
+  }
+  return new Uint8Array(bytes);
+}
 
 function theThread(): TileThread {
   return thread ??= new TileThread((gone) => { if (thread === gone) thread = undefined; });
