@@ -34,7 +34,8 @@ app=$stage/opt/radseal
 mkdir -p "$app/bin" "$app/build" "$app/dist" "$app/node_modules"
 cp package.json package-lock.json asconfig.json "$app/"
 cp bin/radseal.js "$app/bin/"
-cp -r dist/host "$app/dist/host"
+# -a keeps the times: bin/radseal.js runs the start-up bundle only when it is not older than main.js.
+cp -a dist/host "$app/dist/host"
 find "$app/dist" -name '*.map' -delete
 cp build/core.wasm "$app/build/"
 cp -r boards "$app/boards"

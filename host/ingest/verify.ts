@@ -9,7 +9,7 @@ import { UID } from '../dicom/uids.js';
 import { TAGS, holdsUN } from '../dicom/mac.js';
 import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
 import { checkSignatures, envelopeProblems } from '../dicom/signatures.js';
-import { readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
+import { locateAttestation, readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString } from '../dicom/values.js';
 import type { CertInfo } from '../keys/certs.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
@@ -121,6 +121,9 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   // After a recorded correction, capture signatures hold over the data set as captured.
   const history = hasHistory(dataSet) ? asCaptured(dataSet) : null;
   const captured = history?.dataSet ?? dataSet;
+  // Where the attestation lies (and anything ambiguous about it: two blocks, a block where radseal never writes).
+  const located = locateAttestation(captured);
+  report.reasons.push(...located.problems);
   const attestation = readAttestation(captured);
   if (attestation) report.capture = captureSummary(attestation);
   if (ENCAPSULATED_SYNTAXES.has(parsed.transferSyntaxUid) && attestation && attestation.received?.pixelEncoding !== 'ENCAPSULATED') {
@@ -131,10 +134,10 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     return;
   }
   const now = opts.now ?? new Date();
-  const evaluations = checkSignatures(captured).map((c) => evaluateSignature(c, trustSet, policy, now));
+  const evaluations = checkSignatures(captured).map((c) => evaluateSignature(c, trustSet, policy, now, located.block));
   if (history) {
     const captureIds = new Set(evaluations.map((e) => e.check.macId));
-    for (const c of checkSignatures(dataSet)) if (!captureIds.has(c.macId)) evaluations.push(evaluateSignature(c, trustSet, policy, now));
+    for (const c of checkSignatures(dataSet)) if (!captureIds.has(c.macId)) evaluations.push(evaluateSignature(c, trustSet, policy, now, located.block));
   }
   for (const e of evaluations) {
     report.signatures.push(e.report);
@@ -142,7 +145,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   }
 
   const f: Findings = {
-    anomalies, pixelsChanged: false, uncheckable: evaluations.some((e) => !e.check.checked),
+    anomalies: anomalies || located.problems.length > 0, pixelsChanged: false, uncheckable: evaluations.some((e) => !e.check.checked),
     reencoded: false, anyInvalid: evaluations.some((e) => e.check.checked && !e.check.valid), uncovered: false,
     correctionRefused: false, deviceVouches: false, attestation: !!attestation, technologistMissing: false,
     badTimestamp: evaluations.some((e) => e.badTimestamp), watermarkRefused: false,
