@@ -87,15 +87,25 @@ function dicomTime(d: Date): string {
   return d.toISOString().slice(11, 23).replace(/:/g, '');
 }
 
-/** A window that shows the whole used range: the VOI the image is displayed with by default. */
-function defaultWindow(pixels: Uint16Array, bitsStored: number): [number, number] {
-  let lo = 65535;
-  let hi = 0;
+/** Smallest and largest pixel value of a frame. */
+export interface PixelRange {
+  min: number;
+  max: number;
+}
+
+function scanRange(pixels: Uint16Array): PixelRange {
+  let min = 65535;
+  let max = 0;
   for (let i = 0; i < pixels.length; i++) {
     const v = pixels[i]!;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
+  return { min, max };
+}
+
+/** A window that shows the whole used range: the VOI the image is displayed with by default. */
+function defaultWindow({ min: lo, max: hi }: PixelRange, bitsStored: number): [number, number] {
   if (hi < lo) return [2 ** (bitsStored - 1), 2 ** bitsStored];
   const width = Math.max(1, hi - lo + 1);
   return [lo + width / 2, width];
@@ -158,7 +168,15 @@ export function pixelBytes(pixels: Uint16Array): Uint8Array {
   return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
 }
 
-export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], captureTime: Date): DxObject {
+export interface BuildDxOptions {
+  /**
+   * The frame's pixel range when the caller has it already (the seal takes it in the WebAssembly
+   * core where the frame lies, host/core/range.ts); otherwise the pixels are scanned here.
+   */
+  pixelRange?: PixelRange;
+}
+
+export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], captureTime: Date, options: BuildDxOptions = {}): DxObject {
   const { rows, cols, bitsStored, pixels } = frame;
   if (!(bitsStored >= 6 && bitsStored <= 16)) throw new RangeError(`bits stored ${bitsStored} outside 6..16 (DX)`);
   if (pixels.length !== rows * cols) throw new RangeError(`frame has ${pixels.length} pixels, expected ${rows}x${cols}`);
@@ -166,7 +184,7 @@ export function buildDx(frame: DxFrame, meta: CaptureMeta, extra: Element[], cap
   const studyInstanceUid = meta.studyInstanceUid ?? newUid();
   const seriesInstanceUid = meta.seriesInstanceUid ?? newUid();
   const now = new Date();
-  const [wc, ww] = defaultWindow(pixels, bitsStored);
+  const [wc, ww] = defaultWindow(options.pixelRange ?? scanRange(pixels), bitsStored);
   const spacing = meta.imagerPixelSpacing ?? [0.139, 0.139];
   const elements: Element[] = [
     str(T(0x0008, 0x0005), 'CS', 'ISO_IR 192'),

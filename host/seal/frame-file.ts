@@ -1,9 +1,17 @@
-// Frames from files: raw little-endian uint16, read straight into the core's memory and hashed
-// there piece by piece as it comes off disk (no JavaScript copy of the frame), or grayscale PNG.
+// Frames from files: raw little-endian uint16, read straight into the core's memory (no
+// JavaScript copy of the frame) and hashed piece by piece as it comes off disk, or grayscale PNG.
+//
+// The raw frame's SHA-256 (attestation (0009,1004)) of a file is taken with node:crypto, not the
+// core. In capture the core hashes the frame as it streams in from the detector link, before the
+// host holds it whole (DESIGN.md §2); a file never passed through a link: the host's own file
+// system already holds every byte, so which code computes the same SHA-256 of them attests
+// nothing different, and OpenSSL's (SHA-NI) takes ~12 ms per 3072² frame where the core's serial
+// SHA-256 takes ~60. The digest is the same bytes either way (test/host/seal/frame-file.test.ts).
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Core } from '../core/wasm.js';
-import { CoreSha256 } from '../core/hash.js';
+import { pixelRange } from '../core/range.js';
 import type { GrayImage } from '../image/png.js';
 
 export interface Geometry {
@@ -40,8 +48,7 @@ export async function loadFrameFile(path: string, geometry: Geometry): Promise<L
   if (ext === '.png') {
     const [{ decodeGrayPng }, { readFileSync }, { pixelBytes }] = await Promise.all([import('../image/png.js'), import('node:fs'), import('../dicom/dx.js')]);
     const frame = decodeGrayPng(readFileSync(path), geometry.bitsStored);
-    const hasher = new CoreSha256(new Core());
-    return { frame, rawFrameSha256: hasher.update(pixelBytes(frame.pixels)).digest() };
+    return { frame, rawFrameSha256: new Uint8Array(createHash('sha256').update(pixelBytes(frame.pixels)).digest()) };
   }
   if (ext === '.raw' || ext === '.bin') return loadRaw(path, geometry);
   throw new FrameInputError(`unsupported frame file "${path}": use .raw (uint16 little endian, with --rows/--cols/--bits-stored) or .png`);
@@ -67,20 +74,23 @@ function loadRaw(path: string, g: Geometry): LoadedFrame {
     if (!st.isFile()) throw new FrameInputError(`${path} is not a regular file`);
     if (st.size !== expected) throw new FrameInputError(`${path} has ${st.size} bytes; ${rows}x${cols} uint16 needs ${expected}`);
     const core = new Core({ budgetBytes: expected + FRAME_CORE_RESERVE_BYTES });
-    const hasher = new CoreSha256(core, 64); // hashes in place: the staging buffer is never used
+    const hasher = createHash('sha256');
     const ptr = core.alloc(expected);
     const dst = core.bytes(ptr, expected);
     let off = 0;
     while (off < expected) {
       const n = readSync(fd, dst, off, Math.min(READ_PIECE_BYTES, expected - off), off);
       if (n === 0) throw new FrameInputError(`${path} ended after ${off} of ${expected} bytes (it changed while being read)`);
-      hasher.updateAt(ptr + off, n);
+      hasher.update(dst.subarray(off, off + n)); // while the piece is in cache
       off += n;
     }
     const pixels = new Uint16Array(core.memory.buffer, ptr, rows * cols);
-    const over = firstPixelAbove(pixels, bitsStored);
-    if (over >= 0) throw new FrameInputError(`pixel ${over} has value ${pixels[over]}, more than ${bitsStored} bits stored allow`);
-    return { frame: { rows, cols, bitsStored, pixels }, rawFrameSha256: hasher.digest() };
+    // The core's min/max shows whether any pixel is too high; only then is the culprit looked for.
+    if (pixelRange(pixels).max >>> bitsStored !== 0) {
+      const over = firstPixelAbove(pixels, bitsStored);
+      throw new FrameInputError(`pixel ${over} has value ${pixels[over]}, more than ${bitsStored} bits stored allow`);
+    }
+    return { frame: { rows, cols, bitsStored, pixels }, rawFrameSha256: new Uint8Array(hasher.digest()) };
   } finally {
     closeSync(fd);
   }

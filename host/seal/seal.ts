@@ -11,6 +11,7 @@ import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
 import type { EcdsaSigner } from '../keys/ecdsa.js';
 import { tileDigest, tileHashes } from '../core/tiles.js';
+import { pixelRange } from '../core/range.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
 export const DEFAULT_TILE_SIZE = 64;
@@ -108,7 +109,8 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     meta.operatorId = tech.operatorId;
     meta.operatorsName = meta.operatorsName || tech.operatorsName || tech.operatorId;
   }
-  const dx = buildDx(frame, meta, [...attestation, ...(req.extraElements ?? [])], captureTime);
+  // The default window's range is taken in the core, where the (marked) frame lies.
+  const dx = buildDx(frame, meta, [...attestation, ...(req.extraElements ?? [])], captureTime, { pixelRange: pixelRange(frame.pixels) });
   const time = new Date();
   const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
   const token = req.timestamp ? await req.timestamp(signatureValue(dx.dataSet, full.signatureUid)) : null;

@@ -1,6 +1,6 @@
-// Raw frame files go straight into core memory and are hashed there as they are read: the raw
-// hash is the file's SHA-256, the pixels are a view of the core (tile table and watermark work on
-// them in place), and a bad file is refused by name before anything is sealed.
+// Raw frame files go straight into core memory and are hashed as they are read: the raw hash is
+// the file's SHA-256, the pixels are a view of the core (tile table and watermark work on them in
+// place), and a bad file is refused by name before anything is sealed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
