@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Core } from '../../../host/core/wasm.js';
 import { CoreSha256, CoreSha512, type CoreHash } from '../../../host/core/hash.js';
 import { tileHashesAt } from '../../../host/core/tiles.js';
+import { bytesOf } from './bytes.js';
 
 type Algo = 'sha256' | 'sha512';
 const core = new Core();
@@ -15,16 +16,6 @@ const hashers: Record<Algo, CoreHash> = { sha256: new CoreSha256(core, 61), sha5
 const nodeHex = (algo: Algo, data: Uint8Array): string => createHash(algo).update(data).digest('hex');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** Deterministic bytes (xorshift32). */
-function bytesOf(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed | 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    out[i] = s & 255;
-  }
-  return out;
-}
 
 const data = bytesOf(10_240 + 16, 0x5eed);
 // The input area in core memory, 16-byte aligned, so `at + k` is an input misaligned by k.

@@ -7,17 +7,8 @@ import { createHash } from 'node:crypto';
 import { Core, coreHolding } from '../../../host/core/wasm.js';
 import { sha256, sha512 } from '../../../host/core/hash.js';
 import { tileDigest, tileGrid, tileHashes, tileHashesAt } from '../../../host/core/tiles.js';
+import { bytesOf } from './bytes.js';
 
-/** Deterministic bytes (xorshift32). */
-function bytesOf(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed | 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    out[i] = s & 255;
-  }
-  return out;
-}
 
 /** The tile table as the attestation defines it, one tile at a time with node:crypto: the oracle. */
 function oracleTiles(px: Uint8Array, rows: number, cols: number, size: number): Uint8Array {
