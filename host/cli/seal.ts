@@ -75,9 +75,10 @@ export function register(program: Command): void {
         const tsa = o.tsa ? await import('../net/tsa-client.js') : undefined;
         const timestamp = tsa ? (sig: Uint8Array) => tsa.requestTimestamp(o.tsa!, sig) : undefined;
         // markInPlace: the frame read from the file is needed only for its raw hash, taken already.
-        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp }, device)
+        // gathered: the object is written as head, the frame where it lies in core memory, tail.
+        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp, gathered: true }, device)
           .finally(() => technologist?.close?.());
-        writeFileAtomic(o.out, sealed.bytes, { noClobber: true });
+        writeFileAtomic(o.out, sealed.parts, { noClobber: true });
         console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
       } finally {
         closeDevice?.();

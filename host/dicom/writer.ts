@@ -143,15 +143,20 @@ export function encodePart10(meta: FileMeta, ds: DataSet): Uint8Array {
 
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
+/** A Part 10 file as three pieces: everything up to Pixel Data's value, that value where it lies, the rest. */
+interface PixelSplit {
+  head: Uint8Array;
+  value: Uint8Array;
+  tail: Uint8Array;
+}
+
 /**
- * encodePart10 without copying the native Pixel Data value (19 MB for a large
- * radiograph) when that value lies in a buffer with room before and after it, as a
- * received object does (host/net/scp.ts `room`): the file is encoded around the
- * value where it lies, overwriting the rest of that buffer, and is a view of it.
- * Only for a caller that owns the buffer and needs none of its other bytes any
- * more. Null when there is not room enough (then encodePart10 copies).
+ * Encodes the file around a native Pixel Data value without touching the value: the head
+ * (preamble, meta group, the elements before Pixel Data and its own tag and length) and the tail
+ * (the elements after it), each in a fresh buffer. Null when Pixel Data is absent, encapsulated
+ * or of odd length.
  */
-export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet): Uint8Array | null {
+function splitAtPixels(meta: FileMeta, ds: DataSet): PixelSplit | null {
   const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
   const pixel = ds[at];
   const value = pixel?.value;
@@ -161,11 +166,6 @@ export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet): Uint8Arra
   if (before.some((e) => e.tag >= PIXEL_DATA) || after.some((e) => e.tag <= PIXEL_DATA)) throw new Error('data set elements out of tag order');
   const metaGroup = fileMetaGroup(meta);
   const headLength = 132 + dataSetLength(metaGroup) + dataSetLength(before) + 12;
-  const tailLength = dataSetLength(after);
-  const start = value.byteOffset - headLength;
-  const end = value.byteOffset + value.length + tailLength;
-  if (start < 0 || end > value.buffer.byteLength) return null;
-  // Head and tail are encoded apart first: their elements' values may lie in the bytes about to be overwritten.
   const head = new Uint8Array(headLength);
   const dv = new DataView(head.buffer);
   head.set([0x44, 0x49, 0x43, 0x4d], 128); // "DICM"
@@ -177,10 +177,41 @@ export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet): Uint8Arra
   dv.setUint16(off + 2, 0, true);
   dv.setUint32(off + 4, value.length, true);
   if (off + 8 !== headLength) throw new Error('internal: Part 10 head length mismatch');
-  const tail = encodeDataSet(after);
+  return { head, value, tail: encodeDataSet(after) };
+}
+
+/**
+ * encodePart10 as pieces to be written one after the other (writeFileAtomic takes them): the
+ * head, the native Pixel Data value itself (a view of the caller's pixels, not a copy) and the
+ * tail. Their concatenation is exactly encodePart10's bytes. Saves the 19 MB copy of a large
+ * radiograph into the object and that buffer's fresh pages; the caller must leave the pixels
+ * untouched until the pieces are written. One piece (encodePart10's) when Pixel Data is absent
+ * or encapsulated.
+ */
+export function encodePart10Parts(meta: FileMeta, ds: DataSet): Uint8Array[] {
+  const split = splitAtPixels(meta, ds);
+  return split ? [split.head, split.value, split.tail] : [encodePart10(meta, ds)];
+}
+
+/**
+ * encodePart10 without copying the native Pixel Data value (19 MB for a large
+ * radiograph) when that value lies in a buffer with room before and after it, as a
+ * received object does (host/net/scp.ts `room`): the file is encoded around the
+ * value where it lies, overwriting the rest of that buffer, and is a view of it.
+ * Only for a caller that owns the buffer and needs none of its other bytes any
+ * more. Null when there is not room enough (then encodePart10 copies).
+ */
+export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet): Uint8Array | null {
+  const split = splitAtPixels(meta, ds);
+  if (!split) return null;
+  // Head and tail are encoded apart first: their elements' values may lie in the bytes about to be overwritten.
+  const { head, value, tail } = split;
+  const start = value.byteOffset - head.length;
+  const end = value.byteOffset + value.length + tail.length;
+  if (start < 0 || end > value.buffer.byteLength) return null;
   const out = new Uint8Array(value.buffer, start, end - start);
   out.set(head, 0);
-  out.set(tail, headLength + value.length);
+  out.set(tail, head.length + value.length);
   return out;
 }
 

@@ -37,11 +37,20 @@ function openError(err: unknown, tmp: string): unknown {
 }
 
 /**
+ * A file's bytes: one buffer, or pieces written one after the other (a DICOM object's head, its
+ * pixels where they lie and its tail, host/dicom/writer.ts encodePart10Parts), so a large value
+ * need not be copied into one buffer first. The file is their concatenation, with one fsync.
+ */
+export type FileBytes = Uint8Array | readonly Uint8Array[];
+
+const piecesOf = (data: FileBytes): readonly Uint8Array[] => (data instanceof Uint8Array ? [data] : data);
+
+/**
  * Writes `data` to `path` atomically and durably. With `noClobber`, an
  * existing file at `path` is never replaced (the write fails with EEXIST):
  * what an outbox needs, where every object is a patient's exposure.
  */
-export function writeFileAtomic(path: string, data: Uint8Array, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(path: string, data: FileBytes, opts: AtomicWriteOptions = {}): void {
   const mode = opts.mode ?? 0o644;
   const dir = dirname(path);
   const tmp = tempPathFor(path, opts);
@@ -52,8 +61,10 @@ export function writeFileAtomic(path: string, data: Uint8Array, opts: AtomicWrit
     throw openError(err, tmp);
   }
   try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    for (const piece of piecesOf(data)) {
+      let off = 0;
+      while (off < piece.length) off += writeSync(fd, piece, off, piece.length - off);
+    }
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -77,7 +88,7 @@ export function writeFileAtomic(path: string, data: Uint8Array, opts: AtomicWrit
  * writeFileAtomic without blocking the event loop: the write and the fsyncs run in libuv's
  * thread pool, so a server stays responsive while a large object goes to disk. Same guarantees.
  */
-export async function writeFileAtomicAsync(path: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomicAsync(path: string, data: FileBytes, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const tmp = tempPathFor(path, opts);
   let file;
@@ -87,8 +98,10 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array, opts:
     throw openError(err, tmp);
   }
   try {
-    let off = 0;
-    while (off < data.length) off += (await file.write(data, off, data.length - off)).bytesWritten;
+    for (const piece of piecesOf(data)) {
+      let off = 0;
+      while (off < piece.length) off += (await file.write(piece, off, piece.length - off)).bytesWritten;
+    }
     await file.sync();
   } catch (err) {
     await file.close();

@@ -5,7 +5,7 @@ import { attestationElements } from '../dicom/attestation.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue } from '../dicom/signatures.js';
 import { signableTags } from '../dicom/mac.js';
 import { tag, type Element } from '../dicom/model.js';
-import { encodePart10 } from '../dicom/writer.js';
+import { encodePart10, encodePart10Parts } from '../dicom/writer.js';
 import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
@@ -65,10 +65,19 @@ export interface SealRequest {
    * the Signature value, a token, or null to go on without one. Its errors are the caller's to catch.
    */
   timestamp?: (signature: Uint8Array) => Promise<Uint8Array | null>;
+  /**
+   * Encode the object as `parts` whose middle one is the frame's pixels where they lie (no 19 MB
+   * copy): for a caller that writes them (writeFileAtomic takes parts) before anything changes
+   * the frame. `bytes` is then put together only if it is read.
+   */
+  gathered?: boolean;
 }
 
 export interface SealedObject {
-  bytes: Uint8Array;
+  /** The Part 10 object. */
+  readonly bytes: Uint8Array;
+  /** The same object as pieces to write one after the other (one piece unless the seal was asked for `gathered`). */
+  parts: readonly Uint8Array[];
   sopInstanceUid: string;
   studyInstanceUid: string;
   seriesInstanceUid: string;
@@ -127,9 +136,14 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   if (tech) {
     await addSignature(dx.dataSet, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time });
   }
-  const bytes = encodePart10({ sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid }, dx.dataSet);
+  const fileMeta = { sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid };
+  const parts = req.gathered ? encodePart10Parts(fileMeta, dx.dataSet) : [encodePart10(fileMeta, dx.dataSet)];
+  let whole = parts.length === 1 ? parts[0] : undefined;
   return {
-    bytes,
+    get bytes() {
+      return (whole ??= concat(parts));
+    },
+    parts,
     sopInstanceUid: dx.sopInstanceUid,
     studyInstanceUid: dx.studyInstanceUid,
     seriesInstanceUid: dx.seriesInstanceUid,
@@ -137,4 +151,14 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     pixelDataSha256,
     timestamped: token !== null,
   };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
