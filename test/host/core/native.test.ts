@@ -21,6 +21,7 @@ import binaryen from 'binaryen';
 import { Core, coreWasmPath, projectRoot } from '../../../host/core/wasm.js';
 import { CoreSha256, CoreSha512, sha256, sha512 } from '../../../host/core/hash.js';
 import { tileHashes } from '../../../host/core/tiles.js';
+import { pixelRange } from '../../../host/core/range.js';
 import { makePhantom } from '../../../host/image/phantom.js';
 import { readGrayImage, type GrayImage } from '../../../host/image/png.js';
 import { loadBoard } from '../../../host/boards/board.js';
@@ -104,6 +105,12 @@ test('SIMD-lowered core (the one wasm2c translates) matches the SIMD core call f
       h256.update(bytesOf(img.pixels)).digest();
       h512.update(bytesOf(img.pixels)).digest();
       tileHashes(bytesOf(img.pixels), rows, cols, 64, core);
+      const rangeMark = core.mark();
+      const at = core.alloc(img.pixels.byteLength); // may grow memory: the view comes after
+      const inCore = new Uint16Array(core.memory.buffer, at, img.pixels.length);
+      inCore.set(img.pixels);
+      pixelRange(inCore); // the frame where it lies in this core: u16MinMax in place
+      core.release(rangeMark);
       const marked = embedWatermark(img, KEY, Uint8Array.of(seed, 2, 3)).image;
       detectWatermark(marked, KEY);
       // a pasted-in block exercises the tamper-map paths
