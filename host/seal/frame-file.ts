@@ -6,7 +6,7 @@
 // host holds it whole (DESIGN.md §2); a file never passed through a link: the host's own file
 // system already holds every byte, so which code computes the same SHA-256 of them attests
 // nothing different, and OpenSSL's (SHA-NI) takes ~12 ms per 3072² frame where the core's serial
-// SHA-256 takes ~60. The digest is the same bytes either way (test/host/seal/frame-file.test.ts).
+// SHA-256 takes ~60. Either way it is the file's SHA-256 (test/host/seal/frame-file.test.ts).
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
