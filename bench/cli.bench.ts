@@ -154,9 +154,8 @@ try {
       const device = loadDeviceIdentity(join(keys, 'device.key'), join(keys, 'device.crt'));
       const meta = { patientOrientation: ['L', 'F'] as [string, string], imagerPixelSpacing: [0.139, 0.139] as [number, number] };
       const geometry = { rows: 3072, cols: 3072, bitsStored: 14 };
-      // gathered: as radseal seal writes (head, the frame where it lies, tail); the capture service
-      // hands the outbox one buffer (sealed.bytes), so its row is measured that way.
-      const sealInto = async (path: string, loaded: Awaited<ReturnType<typeof loadFrameFile>>, serial: number, gathered = false) => {
+      // gathered: as radseal seal and the capture service write (head, the frame where it lies, tail).
+      const sealInto = async (path: string, loaded: Awaited<ReturnType<typeof loadFrameFile>>, serial: number, gathered = true) => {
         const sealed = await sealFrame({ frame: loaded.frame, rawFrameSha256: loaded.rawFrameSha256, frameSerial: serial, meta, tileSize: 64, gathered }, device);
         writeFileAtomic(path, gathered ? sealed.parts : sealed.bytes, { noClobber: true });
       };
@@ -164,7 +163,7 @@ try {
       report(await pairedInProcess('warm seal in this process, frame in core memory (seal + durable write)  vs  dcmsign --sign as a process', REPS,
         (i) => sealInto(out('radseal', i), held, 100 + i), signPeer, tidy), 'dcmsign', '≤ 1.0× wall');
       report(await pairedInProcess('warm seal in this process from the file (read + raw hash + seal + write)  vs  dcmsign --sign as a process', REPS,
-        async (i) => sealInto(out('radseal', i), await loadFrameFile(raw, geometry), 200 + i, true), signPeer, tidy), 'dcmsign', 'none: radseal seal without its start-up');
+        async (i) => sealInto(out('radseal', i), await loadFrameFile(raw, geometry), 200 + i), signPeer, tidy), 'dcmsign', 'none: radseal seal without its start-up');
     }
 
     if (ROWS.has('dir')) {

@@ -262,8 +262,9 @@ export class ProcedureDesk {
       this.log(`worklist: no procedure selected; ${held.name} held in ${UNASSIGNED_FOLDER}/ until it is assigned (radseal worklist assign)`);
       return held;
     }
-    const entry = this.requireOutbox().put(deviceId, serial, sealed.bytes);
-    p.instances.push({ sopClassUid: readPart10Meta(sealed.bytes).mediaStorageSopClassUid, sopInstanceUid: sealed.sopInstanceUid });
+    const entry = this.requireOutbox().put(deviceId, serial, sealed.parts);
+    // The meta group is in the first piece (all of the file unless the seal was gathered).
+    p.instances.push({ sopClassUid: readPart10Meta(sealed.parts[0]!).mediaStorageSopClassUid, sopInstanceUid: sealed.sopInstanceUid });
     if (p === this.selected) this.save();
     if (this.ended.has(p)) {
       // Sealing was under way when the procedure ended: the image is filed under it, its MPPS was already sent.

@@ -248,16 +248,18 @@ export class CaptureService extends EventEmitter {
           technologist,
           watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
           markInPlace: true,
+          // Written as head, pixels where they lie in the frame slot, tail: no 19 MB copy (the slot is freed only after the write).
+          gathered: true,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
         },
         this.sealingDevice,
       );
-      const entry = filing ? this.o.procedures!.keep(filing, f.deviceId, f.serial, sealed) : this.outbox.put(f.deviceId, f.serial, sealed.bytes);
+      const entry = filing ? this.o.procedures!.keep(filing, f.deviceId, f.serial, sealed) : this.outbox.put(f.deviceId, f.serial, sealed.parts);
       // Durable now (file and folder fsynced): only now may the device forget the frame.
       this.counts.sealed++;
       f.ack();
       const sealMs = Date.now() - t0;
-      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.bytes.length / 1e6).toFixed(1)} MB; ${queuedMs} ms queued behind other frames, then ${sealMs} ms to seal and store)`);
+      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.parts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(1)} MB; ${queuedMs} ms queued behind other frames, then ${sealMs} ms to seal and store)`);
       // Latency: last byte of the frame in -> sealed object durable and device ACKed.
       this.emit('sealed', { entry, deviceId: f.deviceId, serial: f.serial, latencyMs: Date.now() - f.completedAt });
       this.forwarder?.kick();

@@ -21,7 +21,7 @@
 // device resends after a crash is recognised and never sealed twice.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, privateDir, writeFileAtomic } from '../io/atomic.js';
+import { fsyncDir, privateDir, writeFileAtomic, type FileBytes } from '../io/atomic.js';
 import { countDeadLetters, DEAD_LETTER_FOLDER, linkDeadLetter, parkDeadLetter } from './dead-letter.js';
 
 export interface OutboxEntry {
@@ -108,8 +108,11 @@ export class Outbox {
     return this.sealed.has(`${deviceId}\u0000${serial}`);
   }
 
-  /** Writes a sealed object durably; returns its entry once file and folder are fsynced. */
-  put(deviceId: string, serial: number, bytes: Uint8Array): OutboxEntry {
+  /**
+   * Writes a sealed object durably (one buffer, or pieces written one after the other: a seal's head,
+   * the frame's pixels where they lie, its tail); returns its entry once file and folder are fsynced.
+   */
+  put(deviceId: string, serial: number, bytes: FileBytes): OutboxEntry {
     const seq = this.nextSeq++;
     const name = `${String(seq).padStart(12, '0')}-${safeName(deviceId)}-${serial}.dcm`;
     const path = join(this.readyDir, name);
