@@ -15,7 +15,7 @@ import { Connector, type LinkEndpointSettings } from '../link/transport.js';
 import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { PacsTarget } from '../net/destination.js';
-import { sealFrame, type DeviceIdentity, type SealedObject, type TechnologistIdentity } from '../seal/seal.js';
+import { DEFAULT_TILE_SIZE, sealFrame, type DeviceIdentity, type SealedObject, type TechnologistIdentity } from '../seal/seal.js';
 import type { TechnologistProvider, WithoutTechnologist } from '../seal/session.js';
 import { HeldFrames, type HeldExposure } from './held-frames.js';
 import { requestTimestamp } from '../net/tsa-client.js';
@@ -137,6 +137,8 @@ export class CaptureService extends EventEmitter {
       store, windowChunks: b.link.windowChunks, maxChunkBytes: 1 << 20, maxRows: b.detector.rows, maxCols: b.detector.cols,
       nakTimeoutMs: b.link.nakTimeoutMs, maxNakIntervalMs: b.link.maxAckTimeoutMs,
       isDurable: (d, s) => this.outbox.has(d, s) || (o.procedures?.holds(d, s) ?? false), log: this.log,
+      // The tile table as the rows arrive, unless a watermark will change the pixels before they are signed.
+      tileSize: o.watermarkKey && b.watermark.enabled !== false ? 0 : DEFAULT_TILE_SIZE,
     });
     this.receiver.on('frame', (f: ReceivedFrame) => {
       // One frame at a time, in arrival order.
@@ -248,6 +250,7 @@ export class CaptureService extends EventEmitter {
           technologist,
           watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
           markInPlace: true,
+          tilesAsReceived: f.tiles,
           // Written as head, pixels where they lie in the frame slot, tail: no 19 MB copy (the slot is freed only after the write).
           gathered: true,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,

@@ -10,6 +10,7 @@ import {
   type FrameGeometry, type Packet, type ParseEvent,
 } from './codec.js';
 import type { FrameSlot, FrameStore } from './framestore.js';
+import { tileGrid, tileHashesAt } from '../core/tiles.js';
 import type { Transport } from './transport.js';
 
 export interface ReceiverOptions {
@@ -26,6 +27,12 @@ export interface ReceiverOptions {
   interByteTimeoutMs?: number;
   /** Persistent duplicate check: has (device, serial) already been sealed durably? */
   isDurable?: (deviceId: string, serial: number) => boolean;
+  /**
+   * Tile edge of the seal's tile table, made band by band in the core as the frame's rows arrive
+   * (so the seal does not hash the frame once more after its last byte); 0 or absent: none. Only
+   * for a seal that signs the pixels as received (no watermark).
+   */
+  tileSize?: number;
   log?: (msg: string) => void;
 }
 
@@ -39,6 +46,8 @@ export interface ReceivedFrame {
   sha256: Uint8Array;
   /** What the device reported it measured for this exposure (BEGIN extension record), if anything. */
   exposure?: LinkExposure;
+  /** The tile table of the frame as received (ReceiverOptions.tileSize), made in the core as it arrived. */
+  tiles?: { size: number; hashes: Uint8Array };
   slot: FrameSlot;
   totalBytes: number;
   /** Milliseconds since epoch when the last chunk arrived. */
@@ -79,6 +88,10 @@ interface RxFrame {
   have: Uint8Array;
   received: number;
   hashed: number; // chunks hashed (contiguous prefix)
+  /** Rows whose tiles are hashed, and the table so far (null when no table is made). */
+  tiledRows: number;
+  tiles: Uint8Array | null;
+  tilesAt: number;
   highest: number; // highest chunk index seen + 1
   granted: number;
   expectedDigest: Uint8Array | null;
@@ -282,7 +295,7 @@ export class LinkReceiver extends EventEmitter {
     this.waitingBegins.delete(k);
     const now = Date.now();
     const f: RxFrame = {
-      key: k, g, serial, slot, state: 'receiving', have: new Uint8Array(g.chunkCount), received: 0, hashed: 0, highest: 0,
+      key: k, g, serial, slot, state: 'receiving', have: new Uint8Array(g.chunkCount), received: 0, hashed: 0, highest: 0, ...this.noTiles(g),
       granted: 0, expectedDigest: null, digest: null, lastProgress: now, nakInterval: this.o.nakTimeoutMs, lastNak: 0, startedAt: now,
     };
     this.frames.set(k, f);
@@ -345,11 +358,35 @@ export class LinkReceiver extends EventEmitter {
       const from = start * g.chunkBytes;
       const to = Math.min(g.totalBytes, f.hashed * g.chunkBytes);
       f.slot.hasher.updateAt(f.slot.ptr + from, to - from);
+      if (f.tiles) this.hashTileRows(f, to);
     }
     this.grant(f, false);
     if (f.hashed === g.chunkCount) {
       f.digest = f.slot.hasher.digest();
       this.maybeComplete(f);
+    }
+  }
+
+  /** A fresh (empty) tile table for a frame of 16-bit pixels, when one is asked for. */
+  private noTiles(g: FrameGeometry): Pick<RxFrame, 'tiledRows' | 'tiles' | 'tilesAt'> {
+    const size = this.o.tileSize ?? 0;
+    const made = size > 0 && g.totalBytes === g.rows * g.cols * 2;
+    const grid = tileGrid(g.rows, g.cols, size || 1);
+    return { tiledRows: 0, tiles: made ? new Uint8Array(grid.rows * grid.cols * 32) : null, tilesAt: 0 };
+  }
+
+  /** Hashes the tiles of every whole band of tile rows within the first `bytes` received bytes. */
+  private hashTileRows(f: RxFrame, bytes: number): void {
+    const size = this.o.tileSize!;
+    const rowBytes = f.g.cols * 2;
+    const rowsIn = bytes >= f.g.totalBytes ? f.g.rows : Math.floor(bytes / rowBytes);
+    while (f.tiledRows < f.g.rows) {
+      const bandRows = Math.min(size, f.g.rows - f.tiledRows);
+      if (f.tiledRows + bandRows > rowsIn) return;
+      const band = tileHashesAt(this.o.store.core, f.slot.ptr + f.tiledRows * rowBytes, bandRows, f.g.cols, size);
+      f.tiles!.set(band, f.tilesAt);
+      f.tilesAt += band.length;
+      f.tiledRows += bandRows;
     }
   }
 
@@ -400,6 +437,7 @@ export class LinkReceiver extends EventEmitter {
       f.received = f.hashed = f.highest = f.granted = 0;
       f.digest = f.expectedDigest = null;
       f.slot.hasher.reset();
+      Object.assign(f, this.noTiles(f.g));
       this.send(encodeNak(f.serial, NakReason.Digest));
       this.grant(f, true);
       return;
@@ -411,6 +449,7 @@ export class LinkReceiver extends EventEmitter {
     const frame: ReceivedFrame = {
       deviceId: f.g.deviceId, serial: f.serial, rows: f.g.rows, cols: f.g.cols, bitsStored: f.g.bitsStored,
       sha256: f.digest, slot: f.slot, totalBytes: f.g.totalBytes, completedAt: f.lastProgress, exposure: f.g.exposure,
+      tiles: f.tiles && f.tiledRows === f.g.rows ? { size: this.o.tileSize!, hashes: f.tiles } : undefined,
       bytes: () => f.slot.view(0, f.g.totalBytes),
       ack: () => {
         if (settled) return;

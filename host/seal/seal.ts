@@ -10,7 +10,7 @@ import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
 import type { EcdsaSigner } from '../keys/ecdsa.js';
-import { tileDigest, tileHashes } from '../core/tiles.js';
+import { tileDigest, tileGrid, tileHashes } from '../core/tiles.js';
 import { pixelRange } from '../core/range.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
@@ -71,6 +71,12 @@ export interface SealRequest {
    * the frame. `bytes` is then put together only if it is read.
    */
   gathered?: boolean;
+  /**
+   * The frame's tile table at `tileSize`, made in the core over these very pixels as they arrived
+   * (the link receiver): used only when nothing changes the pixels before they are signed (no
+   * watermark), so the frame is not hashed once more after its last byte.
+   */
+  tilesAsReceived?: { size: number; hashes: Uint8Array };
 }
 
 export interface SealedObject {
@@ -96,7 +102,9 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   const frame = marked?.frame ?? req.frame;
   const stored = pixelBytes(frame.pixels);
   const tileSize = req.tileSize ?? DEFAULT_TILE_SIZE;
-  const tiles = tileSize > 0 ? { size: tileSize, hashes: tileHashes(stored, frame.rows, frame.cols, tileSize) } : undefined;
+  const given = req.tilesAsReceived;
+  const reuse = !marked && given !== undefined && given.size === tileSize && given.hashes.length === tileGrid(frame.rows, frame.cols, tileSize).rows * tileGrid(frame.rows, frame.cols, tileSize).cols * 32;
+  const tiles = tileSize > 0 ? { size: tileSize, hashes: reuse ? given.hashes : tileHashes(stored, frame.rows, frame.cols, tileSize) } : undefined;
   // With a tile table the pixel hash is its tile digest (attestation format 3): the pixels are
   // hashed once, four tiles at a time, instead of once more by a serial SHA-256.
   const pixelDataSha256 = tiles ? tileDigest(tiles.hashes, frame.rows, frame.cols, tiles.size) : sha256(stored);

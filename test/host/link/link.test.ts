@@ -34,7 +34,7 @@ function assertExactlyOnce(got: Got[], rep: SimReport) {
 
 test('TCP: corruption, drops, truncation, garbage, stalls and disconnects: every frame once, bit-exact', async (t) => {
   const b = tcpBoard(512);
-  const h = await startHost(b);
+  const h = await startHost(b, { tileSize: 64 });
   try {
     const rep = await runSimulator(b, {
       frames: 12, startSerial: 1000, port: `127.0.0.1:${h.conn.boundPort}`,
@@ -42,7 +42,21 @@ test('TCP: corruption, drops, truncation, garbage, stalls and disconnects: every
     });
     t.diagnostic(`faults ${JSON.stringify(rep.faults)}; host ${JSON.stringify(h.rx.stats)}`);
     assertExactlyOnce(h.got, rep);
+    assert.deepEqual(h.got.filter((g) => !g.tilesMatch).map((g) => g.serial), [], 'the tile table made as the rows arrived is the whole frame\'s');
     assert.ok(rep.faults.corruptedBytes > 0 && rep.faults.droppedChunks > 0 && rep.faults.truncated > 0 && rep.faults.disconnects > 0, 'faults were injected');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('the tile table as the rows arrive: rows and columns not multiples of the tile, chunks not row-aligned, chunks lost and resent', async () => {
+  const b = tcpBoard(200, { chunkBytes: 4096 }); // a 400-byte row; the last tile row and column are 8 px
+  const h = await startHost(b, { tileSize: 64 });
+  try {
+    const rep = await runSimulator(b, { frames: 4, startSerial: 1, port: `127.0.0.1:${h.conn.boundPort}`, faults: 'drop=0.05,corrupt=1e-5,seed=5' });
+    assertExactlyOnce(h.got, rep);
+    assert.equal(h.got.length, 4);
+    assert.ok(h.got.every((g) => g.tilesMatch === true), JSON.stringify(h.got));
   } finally {
     await h.stop();
   }
