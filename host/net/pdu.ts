@@ -65,18 +65,32 @@ export function userInformation(maxPdu: number): Uint8Array {
 }
 
 /** P-DATA-TF PDUs carrying `data` in fragments that fit the peer's maximum PDU length. */
+/** Largest value bytes in one P-DATA-TF PDU for a peer's maximum PDU length (its PDU and PDV item headers aside). */
+export function maxFragment(maxPdu: number): number {
+  return Math.max(1024, (maxPdu || 16384) - 6);
+}
+
+/** The 12 bytes before a value fragment of `n` bytes: the P-DATA-TF PDU header, then its one PDV item's header. */
+export function pdataHeader(pcid: number, n: number, isCommand: boolean, last: boolean): Uint8Array {
+  const h = new Uint8Array(12);
+  const dv = new DataView(h.buffer);
+  h[0] = 0x04;
+  dv.setUint32(2, n + 6, false);
+  dv.setUint32(6, n + 2, false);
+  h[10] = pcid;
+  h[11] = (isCommand ? 1 : 0) | (last ? 2 : 0);
+  return h;
+}
+
+/** `data` as whole P-DATA-TF PDUs (copies: for command sets and other small values). */
 export function pdataPdus(pcid: number, data: Uint8Array, isCommand: boolean, maxPdu: number): Uint8Array[] {
-  const maxFrag = Math.max(1024, (maxPdu || 16384) - 6);
+  const maxFrag = maxFragment(maxPdu);
   const out: Uint8Array[] = [];
   let o = 0;
   do {
     const n = Math.min(maxFrag, data.length - o);
     const last = o + n >= data.length;
-    const hdr = new Uint8Array(6);
-    new DataView(hdr.buffer).setUint32(0, n + 2, false);
-    hdr[4] = pcid;
-    hdr[5] = (isCommand ? 1 : 0) | (last ? 2 : 0);
-    out.push(pdu(0x04, cat(hdr, data.subarray(o, o + n))));
+    out.push(cat(pdataHeader(pcid, n, isCommand, last), data.subarray(o, o + n)));
     o += n;
   } while (o < data.length);
   return out;
