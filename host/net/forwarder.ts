@@ -16,7 +16,7 @@
 // so a restart sends nothing again to a target that recorded it (a crash between PACS's answer
 // and that record sends the same bytes to that target once more, as with one target).
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { ReusedRead } from '../io/reused-read.js';
 import { DicomNetError } from './cstore.js';
 import { describeTarget, parsePacsTarget, sendTo, type PacsTarget } from './destination.js';
 import type { DicomTls } from './tls.js';
@@ -106,6 +106,8 @@ interface Lane {
   /** The same events as the Forwarder's, for this target alone (audit trails name one target). */
   events: EventEmitter;
   wake: (() => void) | null;
+  /** The lane sends one object at a time: its bytes are read into one kept buffer. */
+  reader: ReusedRead;
 }
 
 export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitter {
@@ -129,7 +131,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
     if (new Set(this.keys).size !== this.keys.length) throw new Error('the same forward target is named twice');
     if (this.targets.length > 1 && !hasLedger(queue)) throw new Error('this queue keeps no per-target delivery state: it forwards to one target');
     this.lanes = this.targets.map((t, i) => ({
-      target: t, key: this.keys[i]!, name: describeTarget(t), events: new EventEmitter(), wake: null,
+      target: t, key: this.keys[i]!, name: describeTarget(t), events: new EventEmitter(), wake: null, reader: new ReusedRead(),
       stats: { forwarded: 0, retried: 0, deadLettered: 0, lastError: null },
     }));
     this.minBackoff = o.minBackoffMs ?? 1000;
@@ -242,9 +244,9 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
         continue;
       }
       try {
-        const bytes = readFileSync(head.path);
+        const bytes = lane.reader.read(head.path);
         this.note(lane, 'sending', head);
-        await this.sendFn(lane.target, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        await this.sendFn(lane.target, bytes);
         if (hasLedger(this.queue)) this.queue.recordSent(lane.key, head, this.keys);
         else this.queue.markSent(head);
         count('forwarded');

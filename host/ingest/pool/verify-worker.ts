@@ -3,7 +3,6 @@
 // Everything about one object comes back as a result; only a trust bundle that
 // cannot be loaded is fatal (every object would fail the same way).
 import { parentPort, workerData } from 'node:worker_threads';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseCertificates, type TrustSet } from '../../keys/certs.js';
@@ -12,6 +11,7 @@ import { readPart10 } from '../../dicom/reader.js';
 import { findElement, tag } from '../../dicom/model.js';
 import { decodeString } from '../../dicom/values.js';
 import type { FromWorker, ObjectAttributes, PoolJob, PoolResult, WorkerSetup } from './verify-pool.js';
+import { ReusedRead } from '../../io/reused-read.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
@@ -25,37 +25,14 @@ function loadTrust(): TrustSet {
 }
 
 /**
- * Objects up to this size are read into one buffer the worker keeps: a fresh 18 MiB buffer per
- * object costs its page faults every time and leaves the garbage collector several to free. Safe
- * because a worker verifies one object at a time, synchronously from read to result, and the result
- * holds no view of the bytes. A larger object gets a buffer of its own, freed after it.
+ * One buffer per worker for the files it reads: safe because a worker verifies one object at a
+ * time, synchronously from read to result, and the result holds no view of the bytes.
  */
-const REUSED_BUFFER_MAX = 64 * 2 ** 20;
-let reused: Buffer | undefined;
-
-function readBuffer(size: number): Buffer {
-  if (size > REUSED_BUFFER_MAX) return Buffer.allocUnsafe(size);
-  if (!reused || reused.length < size) reused = Buffer.allocUnsafe(size);
-  return reused.subarray(0, size);
-}
+const reader = new ReusedRead();
 
 /** Reads a local file whole, refusing (before reading) one larger than the limit. */
 function readLocal(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > setup.maxObjectBytes) throw new Error(`file of ${size} bytes is larger than the ${setup.maxObjectBytes}-byte limit; not read`);
-    const out = readBuffer(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, out, got, size - got, got);
-      if (n === 0) throw new Error(`file shrank while being read (${got} of ${size} bytes)`);
-      got += n;
-    }
-    return out;
-  } finally {
-    closeSync(fd);
-  }
+  return reader.read(path, setup.maxObjectBytes);
 }
 
 /** GETs an object; a multipart/related answer (WADO-RS) is unwrapped to its first part, as sent. */
