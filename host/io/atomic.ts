@@ -1,7 +1,7 @@
 // Durable, all-or-nothing file writes: temp file in the same folder, fsync,
 // rename over the target, fsync the folder. A crash leaves either the old
 // state or the complete new file, never half of one.
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, fsync, fsyncSync, ftruncate, linkSync, mkdirSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -72,7 +72,12 @@ export function writeFileAtomic(path: string, data: FileBytes, opts: AtomicWrite
     throw err;
   }
   closeSync(fd);
-  if (opts.noClobber) {
+  publish(tmp, path, opts.noClobber);
+}
+
+/** The complete, fsynced temporary file `tmp` becomes `path` (never over a file with noClobber); the folder is fsynced. */
+function publish(tmp: string, path: string, noClobber?: boolean): void {
+  if (noClobber) {
     try {
       linkSync(tmp, path); // fails with EEXIST rather than replace
     } finally {
@@ -81,7 +86,119 @@ export function writeFileAtomic(path: string, data: FileBytes, opts: AtomicWrite
   } else {
     renameSync(tmp, path);
   }
-  fsyncDir(dir);
+  fsyncDir(dirname(path));
+}
+
+const promised = <T>(run: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => run((err, v) => (err ? reject(err) : resolve(v))));
+
+/**
+ * A file written piece by piece at given positions while its content is still arriving (the
+ * proxy's pixels, before the rest of the object is known), on libuv's thread pool, in a temporary
+ * folder a restart empties: it becomes a file of its final folder only by `commit`, under the
+ * same rules as writeFileAtomic (complete, fsynced, linked, folder fsynced). Its writes are synced
+ * now and then (fdatasync, one at a time) so that little is left for the final fsync.
+ */
+export class DraftFile {
+  private inFlight = 0;
+  private failure: Error | null = null;
+  private unsynced = 0;
+  private syncing = false;
+  private closed = false;
+  private aborted = false;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly path: string, private readonly fd: number, private readonly syncEvery: number) {}
+
+  /** A new, empty draft in `dir` (the temporary folder of the final one's file system). */
+  static open(dir: string, opts: { mode?: number; syncEvery?: number } = {}): DraftFile {
+    const path = join(dir, `.draft.${randomBytes(6).toString('hex')}.tmp`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', opts.mode ?? 0o644);
+    } catch (err) {
+      throw openError(err, path);
+    }
+    return new DraftFile(path, fd, opts.syncEvery ?? 4 << 20);
+  }
+
+  /** Whether a write failed (the draft is then good for nothing but abort). */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Writes `bytes` at `position` in the background; the caller leaves them untouched until settled() or abort(). */
+  write(bytes: Uint8Array, position: number): void {
+    if (this.closed || this.failure || bytes.length === 0) return;
+    this.inFlight++;
+    write(this.fd, bytes, 0, bytes.length, position, (err, n) => {
+      this.inFlight--;
+      if (err) this.failure ??= err;
+      else if (n < bytes.length) this.write(bytes.subarray(n), position + n);
+      else {
+        this.unsynced += n;
+        this.maybeSync();
+      }
+      this.wake();
+    });
+  }
+
+  private maybeSync(): void {
+    if (this.syncing || this.closed || this.failure || this.unsynced < this.syncEvery) return;
+    this.syncing = true;
+    this.unsynced = 0;
+    this.inFlight++;
+    fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      this.inFlight--;
+      if (err) this.failure ??= err;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    if (this.inFlight > 0) return;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Every write and sync begun has ended; throws the first write error. */
+  async settled(): Promise<void> {
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Completes the draft: `pieces` written at their positions, the file cut to `length` and fsynced,
+   * closed. Throws the first write error (then only abort() is left).
+   */
+  async finish(pieces: readonly { bytes: Uint8Array; position: number }[], length: number): Promise<void> {
+    await this.settled();
+    for (const p of pieces) {
+      for (let off = 0; off < p.bytes.length; ) off += await promised<number>((cb) => write(this.fd, p.bytes, off, p.bytes.length - off, p.position + off, cb));
+    }
+    await promised<void>((cb) => ftruncate(this.fd, length, cb));
+    await promised<void>((cb) => fsync(this.fd, cb));
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /** The finished draft becomes `path` (never over a file with noClobber), as writeFileAtomic's file does. */
+  publish(path: string, opts: { noClobber?: boolean } = {}): void {
+    if (!this.closed || this.inFlight > 0 || this.aborted) throw new Error('internal: a draft is published only once finished');
+    this.aborted = true; // nothing of it is left to remove
+    publish(this.path, path, opts.noClobber);
+  }
+
+  /** Drops the draft: waits for what is in flight (its fd must not be reused under it), closes and removes it. */
+  async abort(): Promise<void> {
+    if (this.aborted) return;
+    this.aborted = true;
+    const open = !this.closed;
+    this.closed = true;
+    await this.settled().catch(() => undefined);
+    if (open) closeSync(this.fd);
+    try { unlinkSync(this.path); } catch { /* already gone */ }
+  }
 }
 
 /**

@@ -21,7 +21,7 @@
 // device resends after a crash is recognised and never sealed twice.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, privateDir, writeFileAtomic, type FileBytes } from '../io/atomic.js';
+import { DraftFile, fsyncDir, privateDir, writeFileAtomic, type FileBytes } from '../io/atomic.js';
 import { countDeadLetters, DEAD_LETTER_FOLDER, linkDeadLetter, parkDeadLetter } from './dead-letter.js';
 
 export interface OutboxEntry {
@@ -33,6 +33,8 @@ export interface OutboxEntry {
 }
 
 const NAME_RE = /^(\d{12})-(.+)-(\d+)\.dcm$/;
+/** Sealed objects: owner and group (the forwarder's service group) only. */
+const OBJECT_MODE = 0o640;
 
 /** Device ids go into file names: keep [A-Za-z0-9._], escape the rest as %XX. */
 export function safeName(s: string): string {
@@ -113,12 +115,44 @@ export class Outbox {
    * the frame's pixels where they lie, its tail); returns its entry once file and folder are fsynced.
    */
   put(deviceId: string, serial: number, bytes: FileBytes): OutboxEntry {
+    const entry = this.nextEntry(deviceId, serial);
+    writeFileAtomic(entry.path, bytes, { mode: OBJECT_MODE, tmpDir: this.tmpDir, noClobber: true });
+    this.remember(deviceId, serial);
+    return entry;
+  }
+
+  /**
+   * A draft of a sealed object in tmp/, written while the object still arrives (its pixels at their
+   * final offsets); it becomes the object only by putDraft, and a restart removes it like any partial.
+   */
+  openDraft(): DraftFile {
+    return DraftFile.open(this.tmpDir, { mode: OBJECT_MODE });
+  }
+
+  /**
+   * put() for an object whose bytes are partly in `draft` already: `pieces` complete it (the rest of
+   * the file), it is cut to `length`, fsynced and linked into ready/ under put's name, ready/ fsynced,
+   * the journal line written: the same durability as put. Null when a draft write failed (the draft
+   * is removed and nothing is queued: the caller puts the object instead).
+   */
+  async putDraft(deviceId: string, serial: number, draft: DraftFile, pieces: readonly { bytes: Uint8Array; position: number }[], length: number): Promise<OutboxEntry | null> {
+    try {
+      await draft.finish(pieces, length);
+    } catch {
+      await draft.abort();
+      return null;
+    }
+    const entry = this.nextEntry(deviceId, serial);
+    draft.publish(entry.path, { noClobber: true });
+    this.remember(deviceId, serial);
+    return entry;
+  }
+
+  /** The next queue position and the object's name in ready/. */
+  private nextEntry(deviceId: string, serial: number): OutboxEntry {
     const seq = this.nextSeq++;
     const name = `${String(seq).padStart(12, '0')}-${safeName(deviceId)}-${serial}.dcm`;
-    const path = join(this.readyDir, name);
-    writeFileAtomic(path, bytes, { mode: 0o640, tmpDir: this.tmpDir, noClobber: true });
-    this.remember(deviceId, serial);
-    return { seq, deviceId, serial, path, name };
+    return { seq, deviceId, serial, path: join(this.readyDir, name), name };
   }
 
   /**

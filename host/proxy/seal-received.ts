@@ -8,10 +8,11 @@ import { type DataSet, type Tag, findElement, formatTag, putElement, tag } from 
 import { attestationElements, firstFreeBlock, locateAttestation, RECEIVED_GROUP, SOURCE_RECEIVED_BY_DICOM, type PixelEncoding, type TileHashTable, type WatermarkAttestation } from '../dicom/attestation.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue, type SignOptions } from '../dicom/signatures.js';
 import { signableTags, TAGS } from '../dicom/mac.js';
-import { encodeFragments, encodePart10, encodePart10AroundPixels } from '../dicom/writer.js';
+import { encodeFragments, encodePart10, encodePart10AroundPixels, encodePart10Parts } from '../dicom/writer.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
 import { UID } from '../dicom/uids.js';
-import { isEcdsaSigner } from '../keys/ecdsa.js';
+import { isEcdsaSigner, type EcdsaSigner } from '../keys/ecdsa.js';
+import type { Signer } from '../keys/ed25519.js';
 import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
@@ -148,13 +149,63 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   return { stored, tiles, watermark, notes };
 }
 
+/**
+ * What sealNativePixels would give for pixels of `length` bytes, for the dry run: the same refusals
+ * and the same elements (a tile table where there would be one), without the pixels.
+ */
+function placeholderPixels(g: PixelGeometry, o: ProxySealOptions, length: number): NativeResult {
+  const frameBytes = g.rows * g.cols * g.samples * (g.bitsAllocated / 8);
+  const needed = frameBytes * g.frames;
+  if (g.bitsAllocated % 8 !== 0 || g.bitsAllocated === 0 || (length !== needed && length !== needed + (needed % 2))) throw new Error('would be refused');
+  const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
+  const grey16 = g.samples === 1 && g.bitsAllocated === 16;
+  const tiles = tileSize > 0 && grey16 ? { size: tileSize, hashes: new Uint8Array(32) } : undefined;
+  return { stored: new Uint8Array(0), tiles, notes: [] };
+}
+
 /** Seals one received object, or passes a signed one through; throws Refusal for what it will not seal. */
-export async function sealReceived(input: ReceivedForSealing, o: ProxySealOptions): Promise<SealOutcome> {
+export function sealReceived(input: ReceivedForSealing, o: ProxySealOptions): Promise<SealOutcome> {
+  return seal(input, o) as Promise<SealOutcome>;
+}
+
+/**
+ * The length of the sealed file's head (preamble, meta, every element before Pixel Data and its
+ * header: where the pixel value will lie), from the object received up to its native Pixel Data
+ * (`prefix`: a Part 10 file ending with an empty Pixel Data; the value will be `pixelLength` bytes):
+ * a dry run of the seal itself, with placeholder hashes and signatures (they lie after the pixels;
+ * only the element list shapes the head). Undefined when the object would not be sealed with
+ * native pixels in the buffer it arrived in (refused, already signed, watermarked). A prediction:
+ * the seal's real head is compared with it before it is used.
+ */
+export async function sealedHeadLength(prefix: Uint8Array, pixelLength: number, callingAe: string, o: ProxySealOptions): Promise<number | undefined> {
+  if (o.watermarkKey) return undefined;
+  try {
+    const head = await seal({ part10: prefix, callingAe, remoteAddress: '', serial: 0 }, o, pixelLength);
+    return typeof head === 'number' ? head : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A signer of the signer's kind whose signatures are zeros of the usual length (the dry run's). */
+function placeholderSigner<S extends Signer>(s: S): Signer {
+  const zeros = async () => new Uint8Array(64);
+  return isEcdsaSigner(s) ? { algorithm: s.algorithm, publicKey: s.publicKey, sign: zeros, signDigest: zeros } as EcdsaSigner : { algorithm: s.algorithm, publicKey: s.publicKey, sign: zeros };
+}
+
+/** The seal; with `dryRunPixels` (the Pixel Data value's length, the value itself not yet there) only its head's length. */
+async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels?: number): Promise<SealOutcome | number> {
+  const dry = dryRunPixels !== undefined;
+  if (dry) {
+    o = { ...o, timestamp: undefined, device: { ...o.device, signer: placeholderSigner(o.device.signer), ecdsa: o.device.ecdsa && { ...o.device.ecdsa, signer: placeholderSigner(o.device.ecdsa.signer) as EcdsaSigner } },
+      technologist: o.technologist && { ...o.technologist, signer: placeholderSigner(o.technologist.signer) } };
+  }
   const parsed = parseReceived(input.part10);
   const sopInstanceUid = text(parsed.dataSet, tag(0x0008, 0x0018));
   const sopClassUid = text(parsed.dataSet, tag(0x0008, 0x0016));
   if ((findElement(parsed.dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0) > 0) {
     // Another signer's (or radseal's) signatures cover these exact bytes: never re-seal.
+    if (dry) throw new Error('already signed');
     return { kind: 'already-signed', bytes: input.part10, sopInstanceUid };
   }
   const sealable = sealableDataSet(parsed, o.technologist);
@@ -177,13 +228,14 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
     receivedPixelHash = storedPixelHash = sha256(encodeFragments(pixelElement.fragments));
   } else {
     const value = pixelElement.value!;
+    if (dry && value.length !== 0) throw new Error('internal: a dry run of the seal takes an empty Pixel Data');
     const s = input.streamed;
     // The streamed digest counts only if it saw these very bytes: same buffer, offset and length.
     const streamed = s && value.buffer === input.part10.buffer && value.byteOffset - input.part10.byteOffset === s.dataSetOffset + s.pixels.offset
       && value.length === s.pixels.length ? s.pixels : undefined;
     receivedPixelHash = streamed?.sha256 ?? sha256(value);
     hashedOnArrival = streamed !== undefined;
-    native = sealNativePixels(value, g, o, input.serial, streamed);
+    native = dry ? placeholderPixels(g, o, dryRunPixels) : sealNativePixels(value, g, o, input.serial, streamed);
     storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : sha256(native.stored);
     inPlace = !!input.mayOverwrite && streamed !== undefined && native.stored === value;
     // The MAC hashed on arrival went over the received pixels: of use only when they are the ones stored.
@@ -242,6 +294,7 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
   const meta = { sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe };
+  if (dry) return encodePart10Parts(meta, ds)[0]!.length;
   const bytes = (inPlace ? encodePart10AroundPixels(meta, ds) : null) ?? encodePart10(meta, ds);
   return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival,
     macOnArrival: ahead ? 'streamed' : streamedMac ? 'missed' : 'none' };

@@ -6,15 +6,16 @@
 import { createHash } from 'node:crypto';
 import { startStoreScp, type ReceivedObject, type StoreAnswer, type StoreScp } from '../net/scp.js';
 import type { DicomTls } from '../net/tls.js';
-import { Outbox } from '../net/outbox.js';
+import { Outbox, type OutboxEntry } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { PacsTarget } from '../net/destination.js';
 import { requestTimestamp } from '../net/tsa-client.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { ReceivedJournal } from './journal.js';
 import { Refusal } from './refusal.js';
-import { sealReceived } from './seal-received.js';
-import { DataSetDigester } from './stream-digest.js';
+import { sealedHeadLength, sealReceived } from './seal-received.js';
+import { DataSetDigester, type StreamDigest } from './stream-digest.js';
+import { PixelDraft } from './pixel-draft.js';
 import type { StreamedMacAlgorithm } from './sealable.js';
 import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { warmTileThread } from './tile-thread.js';
@@ -56,6 +57,10 @@ export interface ProxyStats {
   macOnArrival: number;
   /** Objects whose MAC was predicted on arrival but the prediction did not hold: hashed again after the last fragment. */
   macMissed: number;
+  /** Sealed objects whose pixels went to the outbox while they arrived (only the head and tail written after the seal). */
+  writtenOnArrival: number;
+  /** Objects whose pixels were written on arrival but the draft was not used (written whole after the seal, or not at all). */
+  writeMissed: number;
 }
 
 const TSA_TIMEOUT_MS = 3000;
@@ -71,7 +76,7 @@ export class ProxyService {
   readonly outbox: Outbox;
   readonly journal: ReceivedJournal;
   readonly forwarder: Forwarder | null;
-  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0, encodedInPlace: 0, macOnArrival: 0, macMissed: 0 };
+  readonly stats: ProxyStats = { received: 0, sealed: 0, alreadySigned: 0, duplicates: 0, refused: 0, timestamped: 0, hashedOnArrival: 0, encodedInPlace: 0, macOnArrival: 0, macMissed: 0, writtenOnArrival: 0, writeMissed: 0 };
   private scp: StoreScp | null = null;
   /** Told of every object the modality sent and what it was answered (the audit trail). */
   onAnswered: ((obj: ReceivedObject, answer: StoreAnswer) => void) | null = null;
@@ -84,6 +89,11 @@ export class ProxyService {
   private tsaPausedUntil = 0;
   private forwardHeldSince: number | null = null;
   private readonly log: (m: string) => void;
+  /**
+   * The calling AE of the last object: the sealed file's meta holds the sender's AE (its length shapes
+   * the head), and the SCP does not tell the observer who sends; a workstation's modality keeps its AE.
+   */
+  private lastCallingAe: string | undefined;
 
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
@@ -118,7 +128,7 @@ export class ProxyService {
       // Hashes (journal key, pixels as received, tile table, the device signature's MAC) are made while the fragments arrive.
       // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then.
       observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
-        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), algorithms: this.macAlgorithms }),
+        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), algorithms: this.macAlgorithms, draft: (prefix, length, tech) => this.openDraft(prefix, length, tech) }),
       // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
       // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
       room: (bytes) => ({ before: 65536, after: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM) }),
@@ -158,6 +168,45 @@ export class ProxyService {
     return 0;
   }
 
+  /** A draft of the sealed file in the outbox for the pixels to go to as they arrive (docs/PROXY.md, "Performance"). */
+  private openDraft(prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined): PixelDraft | undefined {
+    if (this.lastCallingAe === undefined || this.o.watermarkKey) return undefined;
+    let file;
+    try {
+      file = this.outbox.openDraft();
+    } catch (err) {
+      this.log(`proxy: no draft in the outbox (${(err as Error).message}); the object is written after the seal`);
+      return undefined;
+    }
+    const head = sealedHeadLength(prefix, pixelLength, this.lastCallingAe, { device: this.o.device, technologist, tileSize: this.tileSize });
+    return new PixelDraft(file, head, pixelLength);
+  }
+
+  /**
+   * Completes the draft written while the pixels arrived, when the sealed file has them exactly where
+   * the draft put them (the predicted head length, the received value in place); else aborts it. The
+   * entry once durable, or null (the caller puts the object whole).
+   */
+  private async putFromDraft(draft: PixelDraft, deviceId: string, serial: number, sealed: Uint8Array, received: Uint8Array, pixels: { start: number; length: number } | undefined): Promise<OutboxEntry | null> {
+    const head = await draft.take();
+    const why = head === undefined ? 'the draft could not be written'
+      : !pixels || sealed.buffer !== received.buffer || pixels.length !== draft.pixelLength ? 'the sealed file was not encoded around the received pixels'
+      : sealed.byteOffset + head !== received.byteOffset + pixels.start || sealed.length < head + pixels.length ? 'the sealed head is not the length predicted when the pixels started (e.g. another technologist or calling AE by now)'
+      : null;
+    const entry = why === null ? await this.outbox.putDraft(deviceId, serial, draft.file, [
+      { bytes: sealed.subarray(0, head), position: 0 },
+      { bytes: sealed.subarray(head! + pixels!.length), position: head! + pixels!.length },
+    ], sealed.length) : null;
+    if (entry) {
+      this.stats.writtenOnArrival++;
+      return entry;
+    }
+    if (why !== null) await draft.abort();
+    this.stats.writeMissed++;
+    this.log(`proxy: pixels written on arrival not used: ${why ?? 'a write of the draft failed'}; the object is written whole`);
+    return null;
+  }
+
   private serially<T>(work: () => Promise<T>): Promise<T> {
     const next = this.chain.then(work, work);
     this.chain = next.catch(() => undefined);
@@ -167,7 +216,17 @@ export class ProxyService {
   private async handle(obj: ReceivedObject<DataSetDigester>): Promise<StoreAnswer> {
     this.stats.received++;
     const who = `${obj.sopInstanceUid} from ${obj.callingAe} (${obj.remoteAddress})`;
+    this.lastCallingAe = obj.callingAe;
     const digest = await obj.observer?.finish();
+    const draft = digest?.pixels?.draft;
+    try {
+      return await this.sealAndPut(obj, who, digest, draft);
+    } finally {
+      await draft?.abort(); // nothing once put (a published draft is no longer in tmp/)
+    }
+  }
+
+  private async sealAndPut(obj: ReceivedObject<DataSetDigester>, who: string, digest: StreamDigest | undefined, draft: PixelDraft | undefined): Promise<StoreAnswer> {
     const wholeSha256Hex = () => createHash('sha256').update(obj.dataSet).digest('hex');
     const sha256Hex = digest?.journalKey ?? wholeSha256Hex();
     const part10 = obj.part10();
@@ -209,7 +268,8 @@ export class ProxyService {
       this.stats.encodedInPlace++;
       asReceivedAgain(obj, part10.subarray(pixels!.start, pixels!.start + pixels!.length), outside!);
     }
-    const entry = this.outbox.put(deviceId, serial, outcome.bytes);
+    const entry = (draft && outcome.kind === 'sealed' ? await this.putFromDraft(draft, deviceId, serial, outcome.bytes, part10, pixels) : null)
+      ?? this.outbox.put(deviceId, serial, outcome.bytes);
     // Durable now (file and folder fsynced): only now may the modality forget the object.
     if (outcome.kind === 'already-signed') {
       this.stats.alreadySigned++;

@@ -24,6 +24,7 @@ import { wrapPart10 } from '../dicom/writer.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
 import { bandBuffer, hashBandOffThread } from './tile-thread.js';
 import { predictMac, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
+import type { PixelDraft } from './pixel-draft.js';
 
 export interface ReceivedPixelDigest {
   /** Offset of the Pixel Data value in the data set, and its length. */
@@ -34,6 +35,8 @@ export interface ReceivedPixelDigest {
   tiles?: { size: number; rows: number; cols: number; frames: number; hashes: Uint8Array };
   /** The device signature's MAC, hashed up to the last pixel byte (when it could be predicted). */
   mac?: PredictedMac;
+  /** The pixels written to the outbox as they arrived (when the MAC was predicted and a draft opened): the caller takes or aborts it. */
+  draft?: PixelDraft;
 }
 
 /** Hash the whole-object signatures' MAC on arrival, as sealed with the technologist `technologist()` names then. */
@@ -41,6 +44,11 @@ export interface StreamMacOptions {
   technologist: () => TechnologistIdentity | undefined;
   /** SHA512 (the Ed25519 signatures'), and SHA256 when the device also signs with ECDSA. */
   algorithms: readonly StreamedMacAlgorithm[];
+  /**
+   * Opens a draft of the sealed file for the pixels to be written to as they arrive, given what the
+   * MAC was predicted from (`prefix`: a Part 10 file up to an empty Pixel Data) and the technologist then.
+   */
+  draft?: (prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined) => PixelDraft | undefined;
 }
 
 export interface StreamDigest {
@@ -100,7 +108,7 @@ export class DataSetDigester {
   /** Every fragment so far, while the MAC may still be predicted (references, not copies: the SCP keeps them). */
   private prefix: Uint8Array[] | null;
   private prefixBytes = 0;
-  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac } | null = null;
+  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac; draft?: PixelDraft } | null = null;
   private done: (Omit<ReceivedPixelDigest, 'tiles'> & { tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
 
   constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions) {
@@ -134,6 +142,10 @@ export class DataSetDigester {
     const journalKey = this.keyBroken ? undefined : this.pixelsReplaced ? `p:${hex}` : hex;
     const d = this.done;
     if (!d) return { journalKey };
+    if (!journalKey && d.draft) {
+      void d.draft.abort();
+      delete d.draft;
+    }
     const { tiles, ...pixels } = d;
     const hashes = tiles && await tiles.hashes;
     // A band the thread could not hash leaves the table to the seal.
@@ -143,6 +155,7 @@ export class DataSetDigester {
   private stop(): void {
     // Pixel bytes left out of the key and their hash never put in: the key would not name these bytes.
     if (this.pixels) this.keyBroken = true;
+    void (this.pixels?.draft ?? this.done?.draft)?.abort();
     this.walking = false;
     this.prefix = null;
     this.pixels = null;
@@ -261,7 +274,7 @@ export class DataSetDigester {
 
   private startPixels(offset: number, length: number, headerLength: number): void {
     if (this.pixels || this.done) throw new Error('a second Pixel Data');
-    const mac = this.predictMac(offset, length, headerLength);
+    const { mac, draft } = this.predictMac(offset, length, headerLength) ?? {};
     const rows = this.us(0x00280010) ?? 0;
     const cols = this.us(0x00280011) ?? 0;
     const framesText = this.geometry.get(0x00280008);
@@ -269,7 +282,7 @@ export class DataSetDigester {
     const frameBytes = rows * cols * 2;
     const tilable = this.tileSize > 0 && rows > 0 && cols > 0 && (this.us(0x00280002) ?? 1) === 1 && this.us(0x00280100) === 16
       && Number.isInteger(frames) && frames >= 1 && (length === frameBytes * frames);
-    this.pixels = { offset, length, hash: createHash('sha256'), tiles: tilable ? new TileBands(rows, cols, this.tileSize) : null, rows, cols, frames, mac };
+    this.pixels = { offset, length, hash: createHash('sha256'), tiles: tilable ? new TileBands(rows, cols, this.tileSize) : null, rows, cols, frames, mac, draft };
   }
 
   /**
@@ -277,7 +290,7 @@ export class DataSetDigester {
    * far: those before Pixel Data and its header with the length 0, in a Part 10 wrapper for the
    * one reader. Undefined when anything is unexpected (the seal then hashes after the last fragment).
    */
-  private predictMac(valueOffset: number, length: number, headerLength: number): PredictedMac | undefined {
+  private predictMac(valueOffset: number, length: number, headerLength: number): { mac: PredictedMac; draft?: PixelDraft } | undefined {
     const chunks = this.prefix;
     this.prefix = null;
     if (!chunks || !this.mac) return undefined;
@@ -295,7 +308,9 @@ export class DataSetDigester {
     const uid = (t: number) => Buffer.from(this.geometry.get(t) ?? []).toString('latin1').replace(/[\0 ]+$/, '');
     try {
       const part10 = wrapPart10({ sopClassUid: uid(SOP_CLASS_UID), sopInstanceUid: uid(SOP_INSTANCE_UID), transferSyntaxUid: this.transferSyntaxUid }, bytes);
-      return predictMac(part10, length, this.mac.technologist(), this.mac.algorithms);
+      const technologist = this.mac.technologist();
+      const mac = predictMac(part10, length, technologist, this.mac.algorithms);
+      return { mac, draft: this.mac.draft?.(part10, length, technologist) };
     } catch {
       return undefined;
     }
@@ -305,6 +320,7 @@ export class DataSetDigester {
     this.pixels!.hash.update(part);
     this.pixels!.tiles?.update(part);
     for (const h of this.pixels!.mac?.hashes.values() ?? []) h.update(part);
+    this.pixels!.draft?.write(part);
   }
 
   private endPixels(): void {
@@ -313,7 +329,7 @@ export class DataSetDigester {
     const sha256 = new Uint8Array(p.hash.digest());
     this.whole.update(sha256);
     this.pixelsReplaced = true;
-    this.done = { offset: p.offset, length: p.length, sha256, mac: p.mac, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
+    this.done = { offset: p.offset, length: p.length, sha256, mac: p.mac, draft: p.draft, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
   }
 }
 
