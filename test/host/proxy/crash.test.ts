@@ -22,9 +22,9 @@ interface RunningProxy {
   exited: Promise<void>;
 }
 
-async function startProxy(port: number, pacsPort: number): Promise<RunningProxy> {
+async function startProxy(port: number, pacsPort: number, outbox = join(dir, 'outbox')): Promise<RunningProxy & { log: () => string }> {
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
-    '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', join(dir, 'outbox'),
+    '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
     '--forward', `PACS@127.0.0.1:${pacsPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -32,7 +32,7 @@ async function startProxy(port: number, pacsPort: number): Promise<RunningProxy>
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   after(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); });
   await waitFor('the proxy to listen', () => out.includes('proxy: listening on'), 15000);
-  return { proc, exited, sealedLines: () => (out.match(/ sealed \(/g) ?? []).length };
+  return { proc, exited, sealedLines: () => (out.match(/ sealed \(/g) ?? []).length, log: () => out };
 }
 
 test(`kill -9 of the proxy during a ${BATCH}-object batch, restart, resend: every object delivered, each sealed exactly once`, async () => {
@@ -86,4 +86,46 @@ test(`kill -9 of the proxy during a ${BATCH}-object batch, restart, resend: ever
   const v = radseal('verify', '--trust', join(dir, 'keys', 'device.crt'), '--json', ...atPacs);
   assert.equal(v.code, 0, v.stdout.slice(0, 2000));
   console.log(`# killed after ${killAfter} sealed; ${atPacs.length} file(s) at PACS for ${BATCH} objects`);
+});
+
+test('kill -9 while the pixels are being written to a draft in the outbox: the draft is removed on restart, every object sealed once', async () => {
+  if (!existsSync(join(dir, 'keys', 'device.key'))) assert.equal(radseal('keygen', '--id', 'PROXY-CRASH', '--out', join(dir, 'keys')).code, 0);
+  mkdirSync(join(dir, 'large'), { recursive: true });
+  // Large enough (8 MB) that the draft is open for a while; the first object of a run has none (no calling AE seen yet).
+  const files: string[] = [];
+  const uids: string[] = [];
+  for (let n = 0; n < 6; n++) {
+    const dx = makeDx(1000 + n, 2048, 2048);
+    const f = join(dir, 'large', `${n}.dcm`);
+    writeFileSync(f, dx.bytes);
+    files.push(f);
+    uids.push(dx.sopInstanceUid);
+  }
+  const pacs = await startStoreScp(join(dir, 'pacs-large'), await freePort());
+  after(() => pacs.stop());
+  const port = await freePort();
+  const outbox = join(dir, 'outbox-large');
+  const tmp = join(outbox, 'tmp');
+  const first = await startProxy(port, pacs.port, outbox);
+  const sending = storescu(port, files);
+  await waitFor('a draft in tmp/ after an object sealed', () => first.sealedLines() >= 1 && existsSync(tmp) && readdirSync(tmp).some((f) => f.startsWith('.draft.')), 30000);
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await sending;
+  assert.ok(readdirSync(tmp).some((f) => f.startsWith('.draft.')), 'the kill left a draft behind');
+
+  const second = await startProxy(port, pacs.port, outbox);
+  assert.match(second.log(), /removed \d+ half-written file\(s\) left by a crash/);
+  const resent = await storescu(port, files);
+  assert.equal(resent.code, 0, resent.out);
+  await waitFor('every object at PACS and the queue empty', () => filesIn(join(outbox, 'ready')).length === 0
+    && new Set(filesIn(pacs.dir).map(sopInstanceUidOf)).size === files.length, 30000);
+  second.proc.kill('SIGTERM');
+  await second.exited;
+  const sent = filesIn(join(outbox, 'sent'));
+  assert.equal(sent.length, files.length);
+  assert.deepEqual(new Set(sent.map(sopInstanceUidOf)), new Set(uids));
+  assert.deepEqual(readdirSync(tmp), []);
+  const v = radseal('verify', '--trust', join(dir, 'keys', 'device.crt'), '--json', ...sent);
+  assert.equal(v.code, 0, v.stdout.slice(0, 2000));
 });
