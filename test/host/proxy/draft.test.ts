@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxyService } from '../../../host/proxy/service.js';
-import { DraftFile } from '../../../host/io/atomic.js';
+import { DataSetDigester } from '../../../host/proxy/stream-digest.js';
+import { sealedHeadLength, sealReceived } from '../../../host/proxy/seal-received.js';
+import { readPart10, readPart10Meta } from '../../../host/dicom/reader.js';
+import { findElement, tag } from '../../../host/dicom/model.js';
 import { Outbox } from '../../../host/net/outbox.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 import { DEFAULT_POLICY } from '../../../host/ingest/policy.js';
@@ -17,7 +20,7 @@ import { parseCertificates } from '../../../host/keys/certs.js';
 import type { TechnologistIdentity } from '../../../host/seal/seal.js';
 import { makeIdentities } from '../dicom/fixtures.js';
 import { PYTHON, run, tempDir } from '../support/run.js';
-import { makeObjects, pixelBytesOf, storescu } from './fixtures.js';
+import { makeObjects, pixelBytesOf, storescu, tool } from './fixtures.js';
 
 const dir = tempDir('radseal-proxy-draft-');
 const services: ProxyService[] = [];
@@ -146,4 +149,45 @@ test('DraftFile: pieces at their positions, finished and published; an aborted o
   assert.equal(reopened.removedPartials.length, 2);
   assert.deepEqual(inTmp(d), []);
   await left.abort();
+});
+
+test('the head length predicted when the pixels start is the sealed head\'s: every SOP class, Implicit VR, with a technologist, with an ECDSA device key', async () => {
+  const { natives, ids } = await ready;
+  const implicit = join(dir, 'cr-implicit.dcm');
+  assert.equal(tool('dcmconv', ['+ti', natives.find((f) => f.endsWith('cr.dcm'))!, implicit]).code, 0);
+  const unnamed = join(dir, 'dx-unnamed.dcm');
+  const py = run(PYTHON, ['-c', `import pydicom\nds = pydicom.dcmread(${JSON.stringify(natives.find((f) => f.endsWith('dx-pres.dcm')))})\nds.OperatorsName = ''\nds.save_as(${JSON.stringify(unnamed)})`]);
+  assert.equal(py.code, 0, py.stderr);
+  const cases: { f: string; tech?: TechnologistIdentity; ecdsa?: boolean }[] = [...natives.map((f) => ({ f })), { f: implicit }, { f: unnamed, tech: ids.technologist }, { f: natives[1]!, ecdsa: true }];
+  for (const c of cases) {
+    const part10 = readFileSync(c.f);
+    const meta = readPart10Meta(part10);
+    const device = c.ecdsa ? ids.deviceWithEcdsa : ids.device;
+    let predicted: Promise<number | undefined> | undefined;
+    const d = new DataSetDigester(meta.transferSyntaxUid, 64, { technologist: () => c.tech, algorithms: c.ecdsa ? ['SHA512', 'SHA256'] : ['SHA512'],
+      draft: (prefix, length, tech) => {
+        predicted = sealedHeadLength(prefix, length, 'MODALITY1', { device, technologist: tech });
+        return undefined;
+      } });
+    const body = part10.subarray(meta.dataSetOffset);
+    for (let i = 0; i < body.length; i += 40000) d.update(body.subarray(i, i + 40000));
+    await d.finish();
+    assert.ok(predicted, `${c.f}: no prediction made`);
+    const out = await sealReceived({ part10, callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 5 }, { device, technologist: c.tech });
+    assert.equal(out.kind, 'sealed');
+    if (c.tech && out.kind === 'sealed') assert.equal(out.coSignedBy, c.tech.operatorId, 'the technologist co-signed (the head holds their MAC item)');
+    const value = findElement(readPart10(out.bytes).dataSet, tag(0x7fe0, 0x0010))!.value!;
+    assert.equal(await predicted, value.byteOffset - out.bytes.byteOffset, `${c.f}: predicted head length`);
+  }
+  // Another calling AE of another length: another head (the draft would be dropped, never used).
+  const part10 = readFileSync(natives[0]!);
+  const meta = readPart10Meta(part10);
+  const out = await sealReceived({ part10, callingAe: 'A_MUCH_LONGER_AE', remoteAddress: '127.0.0.1', serial: 5 }, { device: ids.device });
+  const value = findElement(readPart10((out as { bytes: Uint8Array }).bytes).dataSet, tag(0x7fe0, 0x0010))!.value!;
+  let predicted: Promise<number | undefined> | undefined;
+  const d = new DataSetDigester(meta.transferSyntaxUid, 64, { technologist: () => undefined, algorithms: ['SHA512'],
+    draft: (prefix, length) => { predicted = sealedHeadLength(prefix, length, 'MOD1', { device: ids.device }); return undefined; } });
+  d.update(part10.subarray(meta.dataSetOffset));
+  await d.finish();
+  assert.notEqual(await predicted, value.byteOffset - (out as { bytes: Uint8Array }).bytes.byteOffset);
 });
