@@ -92,11 +92,14 @@ export class ProxyService {
   /**
    * The calling AE of the last object: the sealed file's meta holds the sender's AE (its length shapes
    * the head), and the SCP does not tell the observer who sends; a workstation's modality keeps its AE.
+   * Before the first object: the allow-list's one AE title, when it names only one.
    */
   private lastCallingAe: string | undefined;
 
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
+    const allowedAes = new Set((o.allowedCallers ?? []).map((e) => (e.lastIndexOf('@') < 0 ? e : e.slice(0, e.lastIndexOf('@')))));
+    if (allowedAes.size === 1) this.lastCallingAe = [...allowedAes][0];
     this.tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
     const ecdsaDevice = isEcdsaSigner(o.device.signer);
     this.macAlgorithms = [

@@ -34,10 +34,10 @@ const ready = (async () => {
   return { natives, ids, trust: parseCertificates(readFileSync(ids.trustPem)) };
 })();
 
-async function proxy(name: string, technologist?: () => TechnologistIdentity | undefined) {
+async function proxy(name: string, technologist?: () => TechnologistIdentity | undefined, allowedCallers?: string[]) {
   const { ids } = await ready;
   const logs: string[] = [];
-  const svc = new ProxyService({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: ids.device, outboxDir: join(dir, name), technologist, log: (m) => logs.push(m) });
+  const svc = new ProxyService({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: ids.device, outboxDir: join(dir, name), technologist, allowedCallers, log: (m) => logs.push(m) });
   services.push(svc);
   // What put() would have written for each object completed from its draft: the same pieces, through put().
   const twin = new Outbox(join(dir, `${name}-twin`));
@@ -96,6 +96,17 @@ test('pixels written on arrival: the file is byte for byte what put() writes, au
   assert.equal(again.code, 0, again.out);
   assert.equal(p.svc.stats.duplicates, files.length);
   assert.equal(inReady(p.dir).length, files.length);
+  assert.deepEqual(inTmp(p.dir), []);
+});
+
+test('an allow-list of one AE title: the first object after a start is written on arrival too', { timeout: 120000 }, async () => {
+  const { natives } = await ready;
+  const p = await proxy('outbox-c', undefined, ['MODALITY1@127.0.0.1']);
+  const files = natives.slice(0, 2);
+  const r = await storescu(p.port, files);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(p.svc.stats.writtenOnArrival, files.length, p.logs.join('\n'));
+  for (const f of inReady(p.dir)) await assertAuthentic(f);
   assert.deepEqual(inTmp(p.dir), []);
 });
 
