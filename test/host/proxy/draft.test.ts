@@ -1,8 +1,9 @@
 // The sealed file's pixels written to the outbox while they arrive (host/proxy/pixel-draft.ts,
 // Outbox.putDraft): with storescu as the modality, what lands in ready/ is byte for byte what put()
 // writes for the same sealed object, and authentic; a head that changed between the pixels' start and
-// the seal (the technologist logged out meanwhile) falls back to put() and still seals authentic; a
-// draft not used (that case, a duplicate) leaves nothing in tmp/. Plus DraftFile on its own.
+// the seal (the technologist logged out meanwhile) or a draft write that fails falls back to put()
+// and still seals authentic; a draft not used (those cases, a duplicate) leaves nothing in tmp/. Plus
+// DraftFile on its own, and the head length the dry run predicts against the seal's for every SOP class.
 // Network: run inside a private namespace (see docs/CONTRIBUTING.md).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +108,33 @@ test('an allow-list of one AE title: the first object after a start is written o
   assert.equal(r.code, 0, r.out);
   assert.equal(p.svc.stats.writtenOnArrival, files.length, p.logs.join('\n'));
   for (const f of inReady(p.dir)) await assertAuthentic(f);
+  assert.deepEqual(inTmp(p.dir), []);
+});
+
+test('a draft whose write fails (the disk full, simulated): dropped, the object written whole by put() and authentic', { timeout: 120000 }, async () => {
+  const { natives } = await ready;
+  const p = await proxy('outbox-d', undefined, ['MODALITY1']);
+  // Only the disk's answer is simulated: the draft's completion fails as a full disk makes it fail.
+  const openDraft = p.svc.outbox.openDraft.bind(p.svc.outbox);
+  p.svc.outbox.openDraft = () => {
+    const draft = openDraft();
+    draft.finish = async () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    return draft;
+  };
+  const files = natives.slice(0, 2);
+  const r = await storescu(p.port, files);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(p.svc.stats.writtenOnArrival, 0);
+  assert.equal(p.svc.stats.writeMissed, files.length, p.logs.join('\n'));
+  assert.ok(p.logs.some((l) => l.includes('a write of the draft failed')), p.logs.join('\n'));
+  const sealed = inReady(p.dir);
+  assert.equal(sealed.length, files.length);
+  for (const [i, f] of sealed.entries()) {
+    await assertAuthentic(f);
+    assert.ok(pixelBytesOf(f).equals(pixelBytesOf(files[i]!)));
+  }
   assert.deepEqual(inTmp(p.dir), []);
 });
 
