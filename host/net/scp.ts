@@ -84,7 +84,7 @@ export interface StoreScpOptions<O extends FragmentObserver = FragmentObserver> 
    * Called at each C-STORE's first data fragment: the observer sees every fragment as it arrives
    * (work done then, such as hashing, is not left for after the last one) and is handed to onStore.
    */
-  observe?: (transferSyntaxUid: string) => O;
+  observe?: (transferSyntaxUid: string, sender: { callingAe: string; remoteAddress: string }) => O;
   /**
    * Spare bytes to keep around each object's Part 10 bytes, in the same buffer: a writer that
    * encodes a file around the Pixel Data value where it lies (host/dicom/writer.ts
@@ -402,7 +402,7 @@ export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: 
       if (control & 1) return;
       if (!cmd || pcid !== pcOfMessage) return abort(2, 2);
       if (dataBytes === 0 && !refusal) {
-        if (o.observe) observer = o.observe(ts.get(pcid)!);
+        if (o.observe) observer = o.observe(ts.get(pcid)!, { callingAe: rq.callingAe, remoteAddress: sock.remoteAddress ?? '' });
         buffer = new ObjectBuffer(Math.min(lastObjectBytes, maxObject), room, spare.pop());
       }
     }

@@ -89,17 +89,9 @@ export class ProxyService {
   private tsaPausedUntil = 0;
   private forwardHeldSince: number | null = null;
   private readonly log: (m: string) => void;
-  /**
-   * The calling AE of the last object: the sealed file's meta holds the sender's AE (its length shapes
-   * the head), and the SCP does not tell the observer who sends; a workstation's modality keeps its AE.
-   * Before the first object: the allow-list's one AE title, when it names only one.
-   */
-  private lastCallingAe: string | undefined;
 
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
-    const allowedAes = new Set((o.allowedCallers ?? []).map((e) => (e.lastIndexOf('@') < 0 ? e : e.slice(0, e.lastIndexOf('@')))));
-    if (allowedAes.size === 1) this.lastCallingAe = [...allowedAes][0];
     this.tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
     const ecdsaDevice = isEcdsaSigner(o.device.signer);
     this.macAlgorithms = [
@@ -130,8 +122,9 @@ export class ProxyService {
       recycleBuffers: true,
       // Hashes (journal key, pixels as received, tile table, the device signature's MAC) are made while the fragments arrive.
       // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then.
-      observe: (transferSyntaxUid) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
-        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), algorithms: this.macAlgorithms, draft: (prefix, length, tech) => this.openDraft(prefix, length, tech) }),
+      // The sender's AE title is in the sealed file's meta, so it shapes the head the draft is written after.
+      observe: (transferSyntaxUid, sender) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
+        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), algorithms: this.macAlgorithms, draft: (prefix, length, tech) => this.openDraft(prefix, length, tech, sender.callingAe) }),
       // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
       // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
       room: (bytes) => ({ before: 65536, after: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM) }),
@@ -172,8 +165,8 @@ export class ProxyService {
   }
 
   /** A draft of the sealed file in the outbox for the pixels to go to as they arrive (docs/PROXY.md, "Performance"). */
-  private openDraft(prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined): PixelDraft | undefined {
-    if (this.lastCallingAe === undefined || this.o.watermarkKey) return undefined;
+  private openDraft(prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined, callingAe: string): PixelDraft | undefined {
+    if (this.o.watermarkKey) return undefined;
     let file;
     try {
       file = this.outbox.openDraft();
@@ -181,7 +174,7 @@ export class ProxyService {
       this.log(`proxy: no draft in the outbox (${(err as Error).message}); the object is written after the seal`);
       return undefined;
     }
-    const head = sealedHeadLength(prefix, pixelLength, this.lastCallingAe, { device: this.o.device, technologist, tileSize: this.tileSize });
+    const head = sealedHeadLength(prefix, pixelLength, callingAe, { device: this.o.device, technologist, tileSize: this.tileSize });
     return new PixelDraft(file, head, pixelLength);
   }
 
@@ -219,7 +212,6 @@ export class ProxyService {
   private async handle(obj: ReceivedObject<DataSetDigester>): Promise<StoreAnswer> {
     this.stats.received++;
     const who = `${obj.sopInstanceUid} from ${obj.callingAe} (${obj.remoteAddress})`;
-    this.lastCallingAe = obj.callingAe;
     const digest = await obj.observer?.finish();
     const draft = digest?.pixels?.draft;
     try {
