@@ -229,10 +229,11 @@ export function attestationElements(a: CaptureAttestation, at: AttestationBlock 
 
 /**
  * The attestation of a data set, wherever it lies (locateAttestation), or undefined when it has no
- * radseal block or its place is ambiguous.
+ * radseal block or its place is ambiguous. `located`: what locateAttestation(ds) said, when the
+ * caller has it already.
  */
-export function readAttestation(ds: DataSet): CaptureAttestation | undefined {
-  const { block, problems } = locateAttestation(ds);
+export function readAttestation(ds: DataSet, located = locateAttestation(ds)): CaptureAttestation | undefined {
+  const { block, problems } = located;
   if (!block || problems.length) return undefined;
   const T = attestationTags(block);
   const bytes = (t: number) => findElement(ds, t)?.value?.slice(0, 32) ?? new Uint8Array(0);

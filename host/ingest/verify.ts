@@ -124,7 +124,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   // Where the attestation lies (and anything ambiguous about it: two blocks, a block where radseal never writes).
   const located = locateAttestation(captured);
   report.reasons.push(...located.problems);
-  const attestation = readAttestation(captured);
+  const attestation = readAttestation(captured, located);
   if (attestation) report.capture = captureSummary(attestation);
   if (ENCAPSULATED_SYNTAXES.has(parsed.transferSyntaxUid) && attestation && attestation.received?.pixelEncoding !== 'ENCAPSULATED') {
     // The device sealed native pixels: a compressed copy was re-encoded after signing, not edited.
