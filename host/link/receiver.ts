@@ -370,9 +370,9 @@ export class LinkReceiver extends EventEmitter {
   /** A fresh (empty) tile table for a frame of 16-bit pixels, when one is asked for. */
   private noTiles(g: FrameGeometry): Pick<RxFrame, 'tiledRows' | 'tiles' | 'tilesAt'> {
     const size = this.o.tileSize ?? 0;
-    const made = size > 0 && g.totalBytes === g.rows * g.cols * 2;
-    const grid = tileGrid(g.rows, g.cols, size || 1);
-    return { tiledRows: 0, tiles: made ? new Uint8Array(grid.rows * grid.cols * 32) : null, tilesAt: 0 };
+    if (size <= 0 || g.totalBytes !== g.rows * g.cols * 2) return { tiledRows: 0, tiles: null, tilesAt: 0 };
+    const grid = tileGrid(g.rows, g.cols, size);
+    return { tiledRows: 0, tiles: new Uint8Array(grid.rows * grid.cols * 32), tilesAt: 0 };
   }
 
   /** Hashes the tiles of every whole band of tile rows within the first `bytes` received bytes. */

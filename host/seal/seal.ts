@@ -103,7 +103,8 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   const stored = pixelBytes(frame.pixels);
   const tileSize = req.tileSize ?? DEFAULT_TILE_SIZE;
   const given = req.tilesAsReceived;
-  const reuse = !marked && given !== undefined && given.size === tileSize && given.hashes.length === tileGrid(frame.rows, frame.cols, tileSize).rows * tileGrid(frame.rows, frame.cols, tileSize).cols * 32;
+  const grid = tileSize > 0 ? tileGrid(frame.rows, frame.cols, tileSize) : undefined;
+  const reuse = !marked && given !== undefined && grid !== undefined && given.size === tileSize && given.hashes.length === grid.rows * grid.cols * 32;
   const tiles = tileSize > 0 ? { size: tileSize, hashes: reuse ? given.hashes : tileHashes(stored, frame.rows, frame.cols, tileSize) } : undefined;
   // With a tile table the pixel hash is its tile digest (attestation format 3): the pixels are
   // hashed once, four tiles at a time, instead of once more by a serial SHA-256.
