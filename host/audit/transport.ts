@@ -14,6 +14,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import tls from 'node:tls';
 import { clientTlsOptions, type DicomTls } from '../net/tls.js';
 import type { AuditSpool } from './spool.js';
+import { Nap } from '../io/nap.js';
 
 export type SyslogTarget =
   | { protocol: 'tls'; host: string; port: number; tls: DicomTls }
@@ -44,7 +45,7 @@ export function parseSyslogUrl(url: string): { protocol: 'tls' | 'udp'; host: st
 export class SpoolSender {
   readonly stats: SenderStats = { written: 0, delivered: 0, resent: 0, connects: 0, lastError: null };
   private running = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly nap = new Nap();
   private loop: Promise<void> | null = null;
   private socket: tls.TLSSocket | null = null;
   private udp: UdpSocket | null = null;
@@ -62,7 +63,7 @@ export class SpoolSender {
 
   /** New messages are in the spool. */
   kick(): void {
-    this.wakeUp?.();
+    this.nap.wake();
   }
 
   /**
@@ -73,23 +74,9 @@ export class SpoolSender {
     const deadline = Date.now() + flushMs;
     while (this.spool.pending > this.writtenAt.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.running = false;
-    this.wakeUp?.();
+    this.nap.wake();
     await this.loop;
     await this.closeConnection(true);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((res) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        res();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
   }
 
   private confirm(olderThan: number): void {
@@ -168,7 +155,7 @@ export class SpoolSender {
       try {
         if (this.target.protocol === 'tls' && !this.socket) {
           if (this.spool.pending === 0) {
-            await this.sleep(1000);
+            await this.nap.sleep(1000);
             continue;
           }
           this.socket = await this.connectTls(this.target);
@@ -180,7 +167,7 @@ export class SpoolSender {
           });
           s.on('close', () => {
             lost ??= new Error('the repository closed the connection');
-            this.wakeUp?.();
+            this.nap.wake();
           });
           s.on('data', () => undefined); // a syslog receiver sends nothing; read to keep the socket flowing
           this.log(`audit: connected to tls://${this.target.host}:${this.target.port}${this.spool.pending ? `, ${this.spool.pending} message(s) spooled` : ''}`);
@@ -193,7 +180,7 @@ export class SpoolSender {
         this.confirm(Date.now() - CONFIRM_MS);
         const next = this.spool.frame(this.writtenAt.length);
         if (!next) {
-          await this.sleep(this.writtenAt.length ? 200 : 1000);
+          await this.nap.sleep(this.writtenAt.length ? 200 : 1000);
           continue;
         }
         if (this.socket) {
@@ -217,7 +204,7 @@ export class SpoolSender {
         lost = null;
         await this.closeConnection(false);
         if (!this.running) break;
-        await this.sleep(backoff);
+        await this.nap.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }

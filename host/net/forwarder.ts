@@ -17,6 +17,7 @@
 // and that record sends the same bytes to that target once more, as with one target).
 import { EventEmitter } from 'node:events';
 import { ReusedRead } from '../io/reused-read.js';
+import { Nap } from '../io/nap.js';
 import { DicomNetError } from './cstore.js';
 import { describeTarget, parsePacsTarget, sendTo, type PacsTarget } from './destination.js';
 import type { DicomTls } from './tls.js';
@@ -105,7 +106,7 @@ interface Lane {
   stats: ForwarderStats;
   /** The same events as the Forwarder's, for this target alone (audit trails name one target). */
   events: EventEmitter;
-  wake: (() => void) | null;
+  nap: Nap;
   /** The lane sends one object at a time: its bytes are read into one kept buffer. */
   reader: ReusedRead;
 }
@@ -131,7 +132,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
     if (new Set(this.keys).size !== this.keys.length) throw new Error('the same forward target is named twice');
     if (this.targets.length > 1 && !hasLedger(queue)) throw new Error('this queue keeps no per-target delivery state: it forwards to one target');
     this.lanes = this.targets.map((t, i) => ({
-      target: t, key: this.keys[i]!, name: describeTarget(t), events: new EventEmitter(), wake: null, reader: new ReusedRead(),
+      target: t, key: this.keys[i]!, name: describeTarget(t), events: new EventEmitter(), nap: new Nap(), reader: new ReusedRead(),
       stats: { forwarded: 0, retried: 0, deadLettered: 0, lastError: null },
     }));
     this.minBackoff = o.minBackoffMs ?? 1000;
@@ -157,7 +158,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
 
   /** Something new is in the outbox. */
   kick(): void {
-    for (const l of this.lanes) l.wake?.();
+    for (const l of this.lanes) l.nap.wake();
   }
 
   async stop(): Promise<void> {
@@ -196,20 +197,6 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
     lane.events.emit(event, ...args);
   }
 
-  private sleep(lane: Lane, ms: number): Promise<void> {
-    return new Promise((res) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        res();
-      }
-      lane.wake = () => {
-        lane.wake = null;
-        done();
-      };
-    });
-  }
-
   /** The oldest object this lane's target has not settled. */
   private headFor(lane: Lane): E | undefined {
     const pending = this.queue.pending();
@@ -231,16 +218,16 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
       } catch (e) {
         // The queue folder cannot be read (removed, permissions): say so, look again later; never die.
         this.log(`forward: cannot read the queue: ${(e as Error).message}`);
-        await this.sleep(lane, this.maxBackoff);
+        await lane.nap.sleep(this.maxBackoff);
         continue;
       }
       if (!head) {
-        await this.sleep(lane, 1000);
+        await lane.nap.sleep(1000);
         continue;
       }
       const wait = this.yieldTo();
       if (wait > 0) {
-        await this.sleep(lane, wait);
+        await lane.nap.sleep(wait);
         continue;
       }
       try {
@@ -276,7 +263,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
         count('retried');
         this.log(`forward: ${head.name} not delivered to ${lane.name} (${err.message}); retry in ${backoff} ms`);
         this.note(lane, 'retry', head, err);
-        await this.sleep(lane, backoff);
+        await lane.nap.sleep(backoff);
         backoff = Math.min(backoff * 2, this.maxBackoff);
       }
     }
