@@ -15,6 +15,7 @@ interface VerifyCliOptions extends VerifyOptionValues, AuditSyslogOptionValues {
   json?: boolean;
   workers?: number;
   progress: boolean;
+  fullPixelCheck?: boolean;
 }
 
 /** What to verify: the files named, and the DICOM files found below the folders named. */
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .argument('<paths...>', 'DICOM files and folders')
     .option('--json', 'print one JSON report per file, one per line (JSON Lines), as files finish')
     .option('--workers <n>', `worker threads for several files (default: the number of cores, ${availableParallelism()} here; 0 verifies in this thread)`, nonNegativeInt('--workers'))
+    .option('--full-pixel-check', 'recompute the capture attestation\'s pixel hash and tile table for every object; by default they are recomputed only when a signature fails or cannot prove the pixels (a valid, trusted device signature over Pixel Data and the pixel hash already proves them; the JSON report\'s pixelCheck says which was done)')
     .addOption(new Option('--no-progress', 'no progress line on a terminal'))))
     .action(async (paths: string[], o: VerifyCliOptions) => {
       const { verifySettings } = await import('./verify-settings.js');
@@ -77,12 +79,12 @@ export function register(program: Command): void {
             take(base + i, unreadableReport(file, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'I/O error'}`), 0, true);
             return;
           }
-          take(base + i, verifyObject(file, bytes, settings.trust, { policy: settings.policy, watermarkKey: settings.watermarkKey }), bytes.byteLength, false);
+          take(base + i, verifyObject(file, bytes, settings.trust, { policy: settings.policy, watermarkKey: settings.watermarkKey, fullPixelCheck: o.fullPixelCheck }), bytes.byteLength, false);
         });
       } else {
         const { verifyFiles } = await import('../ingest/pool/verify-pool.js');
         const indexOf = indexer(targets.files);
-        const pool = verifyFiles(targets.files, { trust: o.trust, revocation: settings.trust.revocation, policy: settings.policy, watermarkKey: settings.watermarkKey, workers, describe: false });
+        const pool = verifyFiles(targets.files, { trust: o.trust, revocation: settings.trust.revocation, policy: settings.policy, watermarkKey: settings.watermarkKey, workers, describe: false, fullPixelCheck: o.fullPixelCheck });
         for await (const r of pool) {
           if (r.report) take(base + indexOf(r.path), r.report, r.size, false);
           else take(base + indexOf(r.path), unreadableReport(r.path, r.error), 0, true);

@@ -9,6 +9,10 @@ import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
 import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { parseCertificate, type CertInfo } from '../keys/certs.js';
+import { loadOnUse } from '../io/load-on-use.js';
+
+/** The P-256 verifier for MAC digests already computed: loaded only when an ECDSA signature shares a pass. */
+const curves = loadOnUse<typeof import('@noble/curves/nist.js')>(import.meta.url, '@noble/curves/nist.js');
 
 export const SIG = {
   macIdNumber: tag(0x0400, 0x0005),
@@ -298,20 +302,27 @@ export function envelopeProblems(ds: DataSet): string[] {
 }
 
 /**
- * Checks every signature in the top-level Digital Signatures Sequence of `ds`. Ed25519 signatures
- * whose MAC lists the same elements with the same algorithm (a device signature and a
- * technologist co-signature) share one pass over the data elements: the elements' part of the
- * MAC stream is hashed once and a copy of that hash takes each signature item's own part, which
- * gives exactly the digest the whole stream would (test/host/dicom/shared-mac.test.ts checks it
- * against a pass per signature on valid, tampered and forged objects).
+ * Checks every signature in the top-level Digital Signatures Sequence of `ds`. Signatures that
+ * are checked against the MAC digest itself (Ed25519 signs it as its message, ECDSA P-256 as its
+ * hash value) and whose MAC lists the same elements with the same algorithm (a device signature,
+ * a technologist co-signature, an ECDSA signature made with the same MAC algorithm) share one
+ * pass over the data elements: the elements' part of the MAC stream is hashed once and a copy of
+ * that hash takes each signature item's own part, which gives exactly the digest the whole stream
+ * would (test/host/dicom/shared-mac.test.ts checks it against a pass per signature on valid,
+ * tampered and forged objects; test/host/ingest/shared-ecdsa.test.ts against dcmsign).
  */
 export function checkSignatures(ds: DataSet): SignatureCheck[] {
   const sigs = findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? [];
   const macItems = findElement(ds, TAGS.macParametersSequence)?.items ?? [];
   const prepared = sigs.map((item) => prepareOne(item, macItems));
-  const digests = sharedMacDigests(ds, prepared.filter((p) => p.result.checked && p.result.certificate?.ed25519PublicKey));
+  const digests = sharedMacDigests(ds, prepared.filter((p) => p.result.checked && checksDigest(p.result.certificate!)));
   return prepared.map((p) => finishOne(ds, p, digests.get(p)));
 }
+
+const isP256 = (cert: CertInfo): boolean => cert.keyType === 'ec' && cert.x509.publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+
+/** Whether the signature is checked against a MAC digest computed beforehand (not hashed again by the verifier). */
+const checksDigest = (cert: CertInfo): boolean => !!cert.ed25519PublicKey || isP256(cert);
 
 interface Prepared {
   item: DataSet;
@@ -319,15 +330,20 @@ interface Prepared {
   alg: MacAlgorithm | LegacyMacAlgorithm;
 }
 
-/** The MAC digests of Ed25519 signatures, one pass over the data elements per (algorithm, signed tags). */
-function sharedMacDigests(ds: DataSet, ed25519: Prepared[]): Map<Prepared, { digest: Uint8Array; missing: Tag[] }> {
+/**
+ * The MAC digests of Ed25519 signatures and of ECDSA P-256 ones that share their pass, one pass over
+ * the data elements per (algorithm, signed tags). An ECDSA signature alone in its group is left to
+ * node:crypto, which hashes the stream as it verifies (no second pass to save there).
+ */
+function sharedMacDigests(ds: DataSet, candidates: Prepared[]): Map<Prepared, { digest: Uint8Array; missing: Tag[] }> {
   const groups = new Map<string, Prepared[]>();
-  for (const p of ed25519) {
+  for (const p of candidates) {
     const key = `${p.alg} ${p.result.signedTags.join(',')}`;
     (groups.get(key) ?? groups.set(key, []).get(key)!).push(p);
   }
   const out = new Map<Prepared, { digest: Uint8Array; missing: Tag[] }>();
   for (const group of groups.values()) {
+    if (group.length === 1 && !group[0]!.result.certificate!.ed25519PublicKey) continue;
     const first = group[0]!;
     const elements = createHash(nodeHash(first.alg));
     const missing = writeMacElements(ds, first.result.signedTags, (c) => elements.update(c));
@@ -390,7 +406,26 @@ function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
   return { item, result, alg };
 }
 
-/** Checks a prepared signature; an Ed25519 one with its MAC digest from sharedMacDigests. */
+/**
+ * ECDSA P-256 over a MAC digest as its hash value (as OpenSSL's ECDSA_verify takes it: longer
+ * digests are cut to the curve's 256 bits). Like OpenSSL: strict DER only, either half of s.
+ */
+function verifyP256Digest(signature: Uint8Array, digest: Uint8Array, cert: CertInfo): boolean {
+  try {
+    const { p256 } = curves();
+    const der = trimDer(signature);
+    const parsed = p256.Signature.fromBytes(der, 'der');
+    const strict = parsed.toBytes('der');
+    if (strict.length !== der.length || !strict.every((b, i) => b === der[i])) return false;
+    const jwk = cert.x509.publicKey.export({ format: 'jwk' });
+    const point = new Uint8Array([4, ...Buffer.from(jwk.x!, 'base64url'), ...Buffer.from(jwk.y!, 'base64url')]);
+    return p256.verify(der, digest, point, { prehash: false, lowS: false, format: 'der' });
+  } catch {
+    return false;
+  }
+}
+
+/** Checks a prepared signature; with its MAC digest when sharedMacDigests made one. */
 function finishOne(ds: DataSet, p: Prepared, mac: { digest: Uint8Array; missing: Tag[] } | undefined): SignatureCheck {
   const { result, item, alg } = p;
   if (!result.checked) return result;
@@ -404,6 +439,9 @@ function finishOne(ds: DataSet, p: Prepared, mac: { digest: Uint8Array; missing:
     const d = mac ?? macDigest(ds, result.signedTags, item, alg);
     missing = d.missing;
     result.valid = verifyEd25519WithKey(signature, d.digest, certificate.x509.publicKey);
+  } else if (mac) {
+    missing = mac.missing;
+    result.valid = verifyP256Digest(signature, mac.digest, certificate);
   } else {
     ({ valid: result.valid, missing } = verifyStreamed(ds, result.signedTags, item, alg, certificate, signature));
   }

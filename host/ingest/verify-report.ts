@@ -89,6 +89,13 @@ export interface VerifyReport {
   tamperedTiles?: TamperedTiles;
   /** Pixel Data matches the capture attestation's hash (null: no attestation or no pixels). */
   pixelsIntact?: boolean | null;
+  /**
+   * How pixelsIntact was decided: 'device-signature' when every signature holds and the trusted
+   * device signature `macId` covers Pixel Data and the attestation's pixel hash (the hash and tile
+   * table were not recomputed); 'pixel-hash' when they were (a signature failed or could not prove
+   * the pixels, or the full check was asked for). Absent when there is no attestation to check.
+   */
+  pixelCheck?: { by: 'device-signature'; macId: number } | { by: 'pixel-hash' };
   /** The object was re-encoded after signing (Implicit VR, or private elements turned UN). */
   reencoded?: boolean;
   transferSyntax?: string;

@@ -9,7 +9,7 @@ import { UID } from '../dicom/uids.js';
 import { TAGS, holdsUN } from '../dicom/mac.js';
 import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
 import { checkSignatures, envelopeProblems } from '../dicom/signatures.js';
-import { locateAttestation, readAttestation, type CaptureAttestation } from '../dicom/attestation.js';
+import { attestationTags, locateAttestation, readAttestation, type AttestationBlock, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString } from '../dicom/values.js';
 import type { CertInfo } from '../keys/certs.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
@@ -34,7 +34,15 @@ export interface VerifyOptions {
   /** "Now" for future-dated signatures and CRL freshness (default: the clock). */
   now?: Date;
   limits?: ReadLimits;
+  /**
+   * Recompute the capture attestation's pixel hash (and with it the tile table) even when a valid,
+   * trusted device signature already proves the pixels. Without it the hash is recomputed only
+   * when some signature fails or cannot prove them, which is also when the tamper map is needed.
+   */
+  fullPixelCheck?: boolean;
 }
+
+const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 export { transferSyntaxName };
 
@@ -155,8 +163,15 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   f.technologistMissing = !technologist(report, captured, evaluations, policy);
   f.reencoded = reencodedElements(report, dataSet, evaluations, f.anyInvalid);
 
-  if (attestation) {
+  const proof = attestation && !opts.fullPixelCheck && !f.anyInvalid && !f.uncheckable ? pixelsProvenBy(device, dataSet, captured, located.block) : undefined;
+  if (proof) {
+    // Every signature holds and a trusted device signature covers these very pixels and the hash it
+    // recorded of them: recomputing the hash would only re-check the device's own arithmetic.
+    report.pixelsIntact = true;
+    report.pixelCheck = { by: 'device-signature', macId: proof.check.macId };
+  } else if (attestation) {
     const pixels = checkPixels(dataSet, attestation);
+    report.pixelCheck = { by: 'pixel-hash' };
     report.pixelsIntact = pixels.intact;
     report.reasons.push(...pixels.reasons);
     f.pixelsChanged = pixels.intact === false;
@@ -187,6 +202,19 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     f.watermarkRefused = !wm.ok;
   }
   report.verdict = decide(f, report, evaluations);
+}
+
+/**
+ * The device signature that proves Pixel Data as it stands is what the device sealed, when there is
+ * one: acceptable (valid, trusted, within policy), by the device the attestation names, listing
+ * Pixel Data and the attestation's pixel hash, over the very Pixel Data element the object holds
+ * (not one a recorded correction put back).
+ */
+function pixelsProvenBy(device: SignatureEvaluation[], dataSet: DataSet, captured: DataSet, block: AttestationBlock | undefined): SignatureEvaluation | undefined {
+  const pixels = findElement(dataSet, PIXEL_DATA);
+  if (!pixels || !block || findElement(captured, PIXEL_DATA) !== pixels) return undefined;
+  const pixelHash = attestationTags(block).pixelDataSha256;
+  return device.find((e) => e.acceptable && e.check.valid && e.check.signedTags.includes(PIXEL_DATA) && e.check.signedTags.includes(pixelHash));
 }
 
 /** The one place the verdict is decided, from the findings, in order of what matters most. */

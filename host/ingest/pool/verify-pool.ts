@@ -11,7 +11,7 @@
 //            maxInFlight (objects taken from the source but not yet handed to the consumer,
 //            default 2 × workers: back-pressure, a slow consumer stops the reading);
 //            timeoutMs (one object, default 10 min); maxObjectBytes (default 1 GiB, as the
-//            gateway).
+//            gateway); fullPixelCheck (as verifyObject's).
 // Every object the source yields comes back exactly once, in finishing order:
 //   { path, size, fileSha256, report, attributes }   verified (report is verifyObject's)
 //   { path, size: null, fileSha256: null, error }    not verified: unreadable, too large, its
@@ -42,6 +42,8 @@ export interface VerifyPoolOptions {
    * verify needs neither: false spares each object a second whole-file hash and a second parse.
    */
   describe?: boolean;
+  /** As verifyObject's fullPixelCheck: recompute the pixel hash even when a device signature proves the pixels. */
+  fullPixelCheck?: boolean;
 }
 
 export type PoolInput = string | { path: string; url?: string; headers?: Record<string, string> };
@@ -70,6 +72,7 @@ export interface WorkerSetup {
   watermarkKey?: Uint8Array;
   maxObjectBytes: number;
   describe: boolean;
+  fullPixelCheck?: boolean;
 }
 /** @internal */
 export interface PoolJob { id: number; path: string; url?: string; headers?: Record<string, string> }
@@ -94,6 +97,7 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
   const setup: WorkerSetup = {
     trust: options.trust, revocation: options.revocation, policy: options.policy, watermarkKey: options.watermarkKey,
     maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, describe: options.describe ?? true,
+    fullPixelCheck: options.fullPixelCheck,
   };
   const input = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<PoolInput>)[Symbol.iterator]();
 

@@ -96,7 +96,7 @@ async function verifyJob(job: PoolJob, trust: TrustSet): Promise<PoolResult> {
     return { path: job.path, size: null, fileSha256: null, error: `cannot read ${job.path}: ${code ?? (err as Error).message}` };
   }
   const fileSha256 = setup.describe ? createHash('sha256').update(bytes).digest('hex') : null;
-  const report = verifyObject(job.path, bytes, trust, { policy: setup.policy, watermarkKey: setup.watermarkKey });
+  const report = verifyObject(job.path, bytes, trust, { policy: setup.policy, watermarkKey: setup.watermarkKey, fullPixelCheck: setup.fullPixelCheck });
   return { path: job.path, size: bytes.byteLength, fileSha256, report, attributes: setup.describe ? attributesOf(bytes) : null };
 }
 
