@@ -5,37 +5,90 @@
 // when they run (`import(...)`, loadOnUse) stays in its own files under dist/: the bundle lives
 // beside the command modules, so their relative specifiers still name the same files, and the
 // few dynamic imports of other folders are rewritten relative to it.
+//
+// One command is the exception: `radseal seal` runs once per frame, and its action
+// (host/cli/seal-action.ts) imports about thirty modules (keys, DICOM, core, seal). They are
+// bundled too, into dist/host/cli/seal-action.bundle.js, which the start-up bundle's seal command
+// loads when it runs; what those modules import on use (watermark, PNG, boards, time-stamps)
+// becomes chunks beside it (seal-chunk-*.js), so no module of the seal is loaded twice. Packages
+// stay in node_modules (one instance, shared with what loads them on use). Every bundled module
+// keeps its own import.meta.url (rewritten to its file under dist/), so what it resolves from
+// there (loadOnUse, the project folder, worker files) is unchanged.
 //   node scripts/bundle-cli.mjs        (npm run build:host runs it after tsc)
 import { build } from 'esbuild';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const entry = join(root, 'dist', 'host', 'cli', 'main.js');
-const outfile = join(root, 'dist', 'host', 'cli', 'main.bundle.js');
-const outdir = dirname(outfile);
+const dist = join(root, 'dist', 'host');
+const outdir = join(dist, 'cli');
+const entry = join(outdir, 'main.js');
+const sealEntry = join(outdir, 'seal-action.js');
+const SEAL_BUNDLE = 'seal-action.bundle';
+const SEAL_CHUNK_PREFIX = 'seal-chunk-';
+const isBare = (path) => !path.startsWith('.') && !path.startsWith('/');
 
+/** A dynamic import from the start-up graph stays a file of its own, named relative to the bundle (the seal's action: its bundle). */
 const lazyStaysOutside = {
   name: 'lazy-stays-outside',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (a) => {
       if (a.kind !== 'dynamic-import') return undefined;
-      if (!a.path.startsWith('.')) return { path: a.path, external: true };
-      const path = relative(outdir, resolve(a.resolveDir, a.path));
+      if (isBare(a.path)) return { path: a.path, external: true };
+      const target = resolve(a.resolveDir, a.path);
+      if (target === sealEntry) return { path: `./${SEAL_BUNDLE}.js`, external: true };
+      const path = relative(outdir, target);
       return { path: path.startsWith('.') ? path : `./${path}`, external: true };
     });
   },
 };
 
-await build({
-  entryPoints: [entry],
-  outfile,
+/** In the seal's bundle: packages stay in node_modules; the dynamic imports of its own modules become chunks. */
+const packagesStayOutside = {
+  name: 'packages-stay-outside',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (a) => (a.kind !== 'entry-point' && isBare(a.path) ? { path: a.path, external: true } : undefined));
+  },
+};
+
+// Every output file lies in outdir, so a module's own URL is its path relative to outdir, resolved
+// against the URL of whichever output file holds it.
+const ownUrl = {
+  name: 'own-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (a) => {
+      if (!a.path.startsWith(dist + sep)) return undefined;
+      const source = readFileSync(a.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const rel = relative(outdir, a.path).split(sep).join('/');
+      const url = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'js' };
+    });
+  },
+};
+
+const common = {
+  outdir,
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
-  plugins: [lazyStaysOutside],
   // commander is CommonJS: its require() of Node's built-ins needs a require in an ES module.
   banner: { js: "import { createRequire as radsealCreateRequire } from 'node:module';\nconst require = radsealCreateRequire(import.meta.url);" },
+};
+
+// An earlier build's files go first: a build that fails half-way leaves no start-up bundle (bin/
+// then runs the modules), never one whose seal bundle is missing or older; chunks would accumulate.
+for (const f of readdirSync(outdir)) {
+  if (f.startsWith(SEAL_CHUNK_PREFIX) || f === `${SEAL_BUNDLE}.js` || f === 'main.bundle.js') rmSync(join(outdir, f));
+}
+await build({
+  ...common,
+  entryPoints: { [SEAL_BUNDLE]: sealEntry },
+  splitting: true,
+  chunkNames: `${SEAL_CHUNK_PREFIX}[name]-[hash]`,
+  plugins: [packagesStayOutside, ownUrl],
 });
+await build({ ...common, entryPoints: { 'main.bundle': entry }, plugins: [lazyStaysOutside, ownUrl] });

@@ -1,8 +1,8 @@
 // radseal seal: one frame file → a sealed DICOM DX object. The options are defined here; the
-// sealing code (core, DICOM, keys) is loaded when the command runs, not when the CLI starts.
+// sealing code (core, DICOM, keys: seal-action.ts) is loaded when the command runs, not when the CLI starts.
 import type { Command } from 'commander';
-import type { LoadedDevice } from '../seal/device.js';
-import { UsageOrIoError, nonNegativeInt, pinFromEnv } from './args.js';
+import { nonNegativeInt } from './args.js';
+import type { SealOptions } from './seal-action.js';
 
 export function register(program: Command): void {
   program.command('seal')
@@ -30,58 +30,5 @@ export function register(program: Command): void {
     .option('--tile-size <n>', 'tile edge of the per-tile hash table (0: none)', nonNegativeInt('--tile-size'), 64)
     .option('--wm-key <file>', 'site watermark key (radseal watermark keygen): embed the capture watermark before hashing and signing')
     .option('--tsa <url>', 'RFC 3161 time-stamping authority: the device signature gets a Certified Timestamp (fails if the TSA does not answer)')
-    .action(async (o: { key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string; patientOrientation?: string; pixelSpacing?: string }) => {
-      // What every seal needs; the board schema (ajv), the time-stamp client (pkijs) and the watermark key
-      // are loaded below only when their option is given.
-      const [{ existsSync }, { randomInt }, device_, { isPkcs11Uri }, { loadFrameFile }, { sealFrame }, meta_, { writeFileAtomic }] = await Promise.all([
-        import('node:fs'), import('node:crypto'), import('../seal/device.js'), import('../keys/pkcs11.js'),
-        import('../seal/frame-file.js'), import('../seal/seal.js'), import('../seal/meta.js'), import('../io/atomic.js'),
-      ]);
-      const { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa } = device_;
-      const { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } = meta_;
-      if (existsSync(o.out)) throw new UsageOrIoError(`${o.out} already exists; radseal never overwrites a sealed object`);
-      if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
-      if (o.techKey && o.techPkcs11) throw new UsageOrIoError('--tech-key and --tech-pkcs11 are alternatives: give one');
-      if (!(o.techKey || o.techPkcs11) !== !o.techCert) throw new UsageOrIoError('--tech-cert goes with --tech-key or --tech-pkcs11');
-      if (o.techPkcs11 && !o.techPinEnv) throw new UsageOrIoError('--tech-pkcs11 needs --tech-pin-env VAR (the token PIN)');
-      const tokenKey = isPkcs11Uri(o.key);
-      if (tokenKey && !o.pinEnv) throw new UsageOrIoError('a pkcs11: --key needs --pin-env VAR (the environment variable holding the token PIN)');
-      if (!tokenKey && o.pinEnv) throw new UsageOrIoError('--pin-env goes with a pkcs11: --key (a device key file is protected by its 0600 mode, not a PIN)');
-      let device: LoadedDevice = tokenKey ? loadTokenDeviceIdentity(o.key, o.cert, pinFromEnv(o.pinEnv)!) : loadDeviceIdentity(o.key, o.cert);
-      const closeDevice = device.close;
-      try {
-        if (o.ecdsaKey && o.ecdsaCert) device = withEcdsa(device, o.ecdsaKey, o.ecdsaCert);
-        const technologist = o.techPkcs11 && o.techCert ? loadTokenTechnologist(o.techPkcs11, o.techCert, pinFromEnv(o.techPinEnv)!, o.operator)
-          : o.techKey && o.techCert ? loadTechnologist(o.techKey, o.techCert, pinFromEnv(o.techPinEnv), o.operator) : undefined;
-        if (o.operator && !technologist) throw new UsageOrIoError('--operator needs --tech-key/--tech-cert (or set operatorsName in --meta)');
-        const { boardId: metaBoardId, ...fileMeta } = o.meta ? readMetaFile(o.meta) : {};
-        const boardName = o.board ?? metaBoardId;
-        const boards = boardName ? await import('../boards/board.js') : undefined;
-        const board = boardName ? boards!.loadBoard(boardName) : undefined;
-        if (board && metaBoardId && board.id !== metaBoardId) throw new UsageOrIoError(`--board ${board.id} contradicts boardId "${metaBoardId}" in ${o.meta}`);
-        if (board) device = { ...device, boardId: board.id };
-        const meta = { ...(board ? boards!.boardEquipment(board) : {}), ...fileMeta };
-        if (o.patientOrientation) meta.patientOrientation = parseOrientation(o.patientOrientation, '--patient-orientation');
-        if (o.pixelSpacing) meta.imagerPixelSpacing = parsePixelSpacing(o.pixelSpacing, '--pixel-spacing');
-        const missing = missingAcquisitionAttributes(meta, {
-          spacing: "give --pixel-spacing, the board's detector.pixelSpacingMm (--board) or imagerPixelSpacing in --meta",
-          orientation: "give --patient-orientation (e.g. 'L\\F') or patientOrientation in --meta",
-        });
-        if (missing.length) throw new UsageOrIoError(`${missing.join('; ')}. radseal signs no default for these: a guess would be signed for good`);
-        const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
-        const watermark = o.wmKey ? { key: (await import('../keys/watermark-key.js')).loadWatermarkKey(o.wmKey) } : undefined;
-        if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
-        const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
-        const tsa = o.tsa ? await import('../net/tsa-client.js') : undefined;
-        const timestamp = tsa ? (sig: Uint8Array) => tsa.requestTimestamp(o.tsa!, sig) : undefined;
-        // markInPlace: the frame read from the file is needed only for its raw hash, taken already.
-        // gathered: the object is written as head, the frame where it lies in core memory, tail.
-        const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp, gathered: true }, device)
-          .finally(() => technologist?.close?.());
-        writeFileAtomic(o.out, sealed.parts, { noClobber: true });
-        console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
-      } finally {
-        closeDevice?.();
-      }
-    });
+    .action(async (o: SealOptions) => (await import('./seal-action.js')).sealAction(o));
 }
