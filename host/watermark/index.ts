@@ -4,7 +4,7 @@
 import type { GrayImage } from '../image/png.js';
 import { rotationCandidates } from './rotation.js';
 import { ex, f32, layoutFor, markInPlace, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
-import { contentTagFromMeans, hamming, TAG_MAX_DISTANCE } from './contentTag.js';
+import { contentTagFromMeans, judgeTag } from './contentTag.js';
 import {
   BLOCK_CHIPS, CHIP, CLIP_K, CODED_BITS, CRC_BITS, DEFAULT_PSNR_DB, FPR_TARGET, INFO_BITS, MASK_HI, MASK_LO,
   MIN_PSNR_DB, PAYLOAD_BYTES, PILOTS, TAG_BITS, TILE, TILE2,
@@ -113,7 +113,12 @@ export interface DetectResult {
    * payload, content tag and block map then refer to the frame flipped back to its marked orientation.
    */
   geometry: { chip: number; offsetY: number; offsetX: number; tileShiftY: number; tileShiftX: number; synced: boolean; flip: Flip; rotationDeg: number; signal: 'means' | 'means+edges' };
-  contentTag: { embeddedHex: string; computedHex: string; distance: number; match: boolean } | null;
+  /**
+   * The embedded content tag against the one computed from these pixels, over the reliable bits only
+   * (host/watermark/contentTag.ts judgeTag): `distance` of `reliableBits`, a match up to `maxDistance`.
+   * match null: undecided (too few reliable bits to prove a match, and those do not contradict it).
+   */
+  contentTag: { embeddedHex: string; computedHex: string; distance: number; reliableBits: number; maxDistance: number; match: boolean | null } | null;
   threshold: number;
   /**
    * Which signal the tamper map used: 'fragile' (per-block MAC; exact on the
@@ -613,9 +618,8 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
         const embedded = bytes.subarray(PAYLOAD_BYTES);
         // Recompute the tag from this image at the detected geometry.
         w.wmChipMeans(img, cols, best.chip, best.oy, best.ox, geo.gr, geo.gc, means);
-        const computed = contentTagFromMeans(f32(core, means, geo.gr * geo.gc), geo.gr, geo.gc, inverted);
-        const distance = hamming(embedded, computed);
-        contentTag = { embeddedHex: hex(embedded), computedHex: hex(computed), distance, match: distance <= TAG_MAX_DISTANCE };
+        const tag = judgeTag(embedded, f32(core, means, geo.gr * geo.gc), geo.gr, geo.gc, image.bitsStored, inverted);
+        contentTag = { embeddedHex: hex(embedded), computedHex: hex(tag.computed), distance: tag.distance, reliableBits: tag.reliableBits, maxDistance: tag.maxDistance, match: tag.match };
         expSign = expectedSigns(key, coded);
         fragileId = fragileIdOf(bytes.subarray(0, PAYLOAD_BYTES));
       } else {
