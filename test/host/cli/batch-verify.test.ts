@@ -94,3 +94,18 @@ test('a folder without any DICOM file is an error, not a silent success', () => 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no DICOM file found in .*nothing \(1 other file\(s\) left out\)/);
 });
+
+test('--full-pixel-check recomputes the pixel hash for every object, in this thread and on workers; the JSON says which check proved the pixels', () => {
+  type Checked = Line & { pixelCheck?: { by: string } };
+  const by = (stdout: string) => (lines(stdout) as Checked[]).map((l) => [l.file.slice(tree.length), l.verdict, l.pixelCheck?.by]);
+  for (const workers of ['0', '2']) {
+    const fast = radseal('verify', '--trust', trust, '--json', '--workers', workers, tree);
+    assert.deepEqual(by(fast.stdout).filter((l) => l[1] !== 'invalid'), [
+      ['/ok/IM1', 'authentic', 'device-signature'], ['/ok/deeper/IM2.dcm', 'authentic', 'device-signature'], ['/tampered.dcm', 'tampered', 'pixel-hash'],
+    ]);
+    const full = radseal('verify', '--trust', trust, '--json', '--workers', workers, '--full-pixel-check', tree);
+    assert.deepEqual(by(full.stdout).filter((l) => l[1] !== 'invalid'), [
+      ['/ok/IM1', 'authentic', 'pixel-hash'], ['/ok/deeper/IM2.dcm', 'authentic', 'pixel-hash'], ['/tampered.dcm', 'tampered', 'pixel-hash'],
+    ]);
+  }
+});
