@@ -102,6 +102,7 @@ export function checkWatermark(parsed: ParsedFile, attestation: CaptureAttestati
     const who = decoded ? `device ${decoded.device ?? 'tag ' + decoded.deviceTagHex}, frame serial ${decoded.frameSerial}` : 'payload unreadable';
     if (!authenticSoFar) reasons.push(`the pixels carry the site watermark (score ${det.score.toFixed(1)}, false-positive probability ≤ ${det.falsePositiveProbability.toExponential(1)}): ${who}`);
     if (wm.contentTagMatches === false) reasons.push('the watermark does not fit these pixels (content tag mismatch): transplanted from another image, or the image was cropped or edited');
+    if (!authenticSoFar && det.contentTag && det.contentTag.match === null) reasons.push(`the content tag cannot bind the watermark to these pixels: only ${det.contentTag.reliableBits} of its 32 bits are reliable here (flat or symmetric coarse content), so a mark transplanted from another image is not excluded`);
     if (det.blocks.tampered.length) reasons.push(`watermark missing or inconsistent in ${det.blocks.tampered.length} of ${det.blocks.rows * det.blocks.cols} blocks (${det.blocks.size} px)`);
   }
   if (!attested) {

@@ -68,15 +68,6 @@ export function contentTagFromMeans(means: ArrayLike<number>, gr: number, gc: nu
   return out;
 }
 
-export function hamming(a: Uint8Array, b: Uint8Array): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    let x = a[i]! ^ b[i]!;
-    while (x) { d += x & 1; x >>= 1; }
-  }
-  return d;
-}
-
 /** Over all 32 bits, tags within this Hamming distance are taken to describe the same image. */
 export const TAG_MAX_DISTANCE = 5;
 
@@ -164,9 +155,9 @@ export interface TagJudgement {
   maxDistance: number;
   /**
    * true: the tag fits these pixels (an unrelated image does so with probability <= TAG_FALSE_ACCEPT).
-   * false: the reliable bits disagree in more places than a genuine tag does (more than 5 of 32 pro rata).
-   * null: undecided: too few reliable bits (flat or symmetric coarse content) to prove a match, and those
-   * there are do not contradict it. Never a match.
+   * false: the reliable bits disagree in more than maxDistance places (with too few to prove a match: in any).
+   * null: undecided: fewer than TAG_MIN_RELIABLE reliable bits (flat or symmetric coarse content), all
+   * agreeing. Never a match: the tag neither binds the mark to these pixels nor contradicts it.
    */
   match: boolean | null;
 }
@@ -188,7 +179,8 @@ export function judgeTag(embedded: Uint8Array, means: ArrayLike<number>, gr: num
     if (((embedded[k >> 3]! >> (7 - (k & 7))) & 1) !== bit) distance++;
   }
   const maxDistance = ALLOWED[reliableBits]!;
-  const match = distance <= maxDistance ? true
-    : distance > Math.max(maxDistance, Math.floor((reliableBits * TAG_MAX_DISTANCE) / TAG_BITS)) ? false : null;
+  // Undecided only while the reliable bits agree: with n < TAG_MIN_RELIABLE of them an unrelated
+  // image gets that far with probability 2^-n; any disagreement beyond the allowance is a mismatch.
+  const match = distance <= maxDistance ? true : distance > Math.max(maxDistance, 0) ? false : null;
   return { computed, distance, reliableBits, maxDistance, match };
 }
