@@ -95,6 +95,11 @@ const ALLOWED: Int8Array = (() => {
   return out;
 })();
 
+/** Largest distance over n reliable bits still taken as a match (-1: n bits cannot prove one). */
+export function allowedTagDistance(n: number): number {
+  return ALLOWED[n] ?? -1;
+}
+
 /** Fewest reliable bits that can prove a match (2^-15 <= 5.7e-5 < 2^-14). */
 export const TAG_MIN_RELIABLE = ALLOWED.findIndex((d) => d >= 0);
 
@@ -178,7 +183,7 @@ export function judgeTag(embedded: Uint8Array, means: ArrayLike<number>, gr: num
     reliableBits++;
     if (((embedded[k >> 3]! >> (7 - (k & 7))) & 1) !== bit) distance++;
   }
-  const maxDistance = ALLOWED[reliableBits]!;
+  const maxDistance = allowedTagDistance(reliableBits);
   // Undecided only while the reliable bits agree: with n < TAG_MIN_RELIABLE of them an unrelated
   // image gets that far with probability 2^-n; any disagreement beyond the allowance is a mismatch.
   const match = distance <= maxDistance ? true : distance > Math.max(maxDistance, 0) ? false : null;
