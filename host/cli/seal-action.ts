@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
-import { loadFrameFile } from '../seal/frame-file.js';
+import { loadFrameFile, sealCoreReserveBytes } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } from '../seal/meta.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -46,7 +46,9 @@ export async function sealAction(o: SealOptions): Promise<void> {
       orientation: "give --patient-orientation (e.g. 'L\\F') or patientOrientation in --meta",
     });
     if (missing.length) throw new UsageOrIoError(`${missing.join('; ')}. radseal signs no default for these: a guess would be signed for good`);
-    const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored });
+    // Without a watermark the frame's core needs room only for the tile table beside the frame.
+    const coreReserveBytes = o.wmKey || !o.rows || !o.cols ? undefined : sealCoreReserveBytes(o.rows, o.cols, o.tileSize);
+    const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored, coreReserveBytes });
     const watermark = o.wmKey ? { key: (await import('../keys/watermark-key.js')).loadWatermarkKey(o.wmKey) } : undefined;
     if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
     const frameSerial = o.serial ?? randomInt(1, 2 ** 31);

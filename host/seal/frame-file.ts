@@ -18,6 +18,11 @@ export interface Geometry {
   rows?: number;
   cols?: number;
   bitsStored?: number;
+  /**
+   * Core memory a raw frame's core keeps beside the frame (default FRAME_CORE_RESERVE_BYTES, room
+   * for the watermark): a seal that embeds no watermark needs only sealCoreReserveBytes().
+   */
+  coreReserveBytes?: number;
 }
 
 export interface LoadedFrame {
@@ -35,6 +40,20 @@ export class FrameInputError extends Error {
  * is never detached while the seal reads it; untouched pages cost no memory.
  */
 export const FRAME_CORE_RESERVE_BYTES = 48 << 20;
+
+/** Beside the tile table, what a seal's core work needs: hashing contexts, the min/max, alignment. */
+const SEAL_WORK_BYTES = 1 << 20;
+
+/**
+ * Core memory beside a `rows` x `cols` frame for a seal that embeds no watermark: its tile table
+ * at `tileSize` (0: none) and the hashing contexts. Keeping the frame's core this small matters
+ * beyond memory: growing WebAssembly memory past V8's external-memory limit (64 MiB) starts a full
+ * garbage collection (about 10 ms) in the middle of the seal.
+ */
+export function sealCoreReserveBytes(rows: number, cols: number, tileSize: number): number {
+  const table = tileSize > 0 ? Math.ceil(rows / tileSize) * Math.ceil(cols / tileSize) * 32 : 0;
+  return table + SEAL_WORK_BYTES;
+}
 
 /** Bytes read (and hashed) per step: large enough that calls cost nothing, small enough to stay in cache. */
 const READ_PIECE_BYTES = 1 << 20;
@@ -64,7 +83,7 @@ function openFrame(path: string): number {
 }
 
 function loadRaw(path: string, g: Geometry): LoadedFrame {
-  const { rows, cols, bitsStored } = g;
+  const { rows, cols, bitsStored, coreReserveBytes = FRAME_CORE_RESERVE_BYTES } = g;
   if (!rows || !cols || !bitsStored) throw new FrameInputError('a .raw frame needs --rows, --cols and --bits-stored');
   if (bitsStored < 6 || bitsStored > 16) throw new FrameInputError(`--bits-stored ${bitsStored} outside 6..16`);
   const expected = rows * cols * 2;
@@ -73,7 +92,7 @@ function loadRaw(path: string, g: Geometry): LoadedFrame {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new FrameInputError(`${path} is not a regular file`);
     if (st.size !== expected) throw new FrameInputError(`${path} has ${st.size} bytes; ${rows}x${cols} uint16 needs ${expected}`);
-    const core = new Core({ budgetBytes: expected + FRAME_CORE_RESERVE_BYTES });
+    const core = new Core({ budgetBytes: expected + coreReserveBytes });
     const hasher = createHash('sha256');
     const ptr = core.alloc(expected);
     const dst = core.bytes(ptr, expected);

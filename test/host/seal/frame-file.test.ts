@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameInputError, firstPixelAbove, loadFrameFile } from '../../../host/seal/frame-file.js';
+import { FrameInputError, firstPixelAbove, loadFrameFile, sealCoreReserveBytes } from '../../../host/seal/frame-file.js';
 import { coreHolding } from '../../../host/core/wasm.js';
 import { tileHashes } from '../../../host/core/tiles.js';
 import { markFrame } from '../../../host/seal/watermark.js';
@@ -76,4 +76,30 @@ test('a frame file of the wrong size, a missing file or a folder: refused by nam
   await assert.rejects(loadFrameFile(join(dir, 'folder.raw'), g), /folder\.raw is not a regular file/);
   await assert.rejects(loadFrameFile(rawFile('nogeom.raw', new Uint16Array(16)), { rows: 4, cols: 4 }), /needs --rows, --cols and --bits-stored/);
   await assert.rejects(loadFrameFile(join(dir, 'frame.tif'), g), /unsupported frame file/);
+});
+
+test('a seal without a watermark fits a core of the frame and its tile table, at any tile size', async () => {
+  const { generateDeviceKey } = await import('../../../host/keys/provision.js');
+  const { loadDeviceIdentity } = await import('../../../host/seal/device.js');
+  const { sealFrame } = await import('../../../host/seal/seal.js');
+  const { tileDigest } = await import('../../../host/core/tiles.js');
+  const { sha256 } = await import('../../../host/core/hash.js');
+  const keys = await generateDeviceKey('DX-RESERVE-1', join(dir, 'reserve-keys'));
+  const device = loadDeviceIdentity(keys.key, keys.cert);
+  const rows = 301, cols = 257;
+  const pixels = randomPixels(rows * cols, 12);
+  const bytes = new Uint8Array(pixels.buffer);
+  const path = rawFile('reserve.raw', pixels);
+  for (const tileSize of [0, 1, 7, 64]) {
+    const reserve = sealCoreReserveBytes(rows, cols, tileSize);
+    const { frame, rawFrameSha256 } = await loadFrameFile(path, { rows, cols, bitsStored: 12, coreReserveBytes: reserve });
+    const core = coreHolding(frame.pixels)!.core;
+    assert.ok(core.budgetBytes! <= rows * cols * 2 + reserve + (1 << 20), `tile ${tileSize}: the core is the frame and its reserve, not more`);
+    const meta = { patientOrientation: ['L', 'F'] as [string, string], imagerPixelSpacing: [0.139, 0.139] as [number, number] };
+    const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: 1, meta, tileSize, markInPlace: true }, device);
+    const expected = tileSize > 0 ? tileDigest(tileHashes(bytes.slice(), rows, cols, tileSize), rows, cols, tileSize) : sha256(bytes.slice());
+    assert.deepEqual(Buffer.from(sealed.pixelDataSha256), Buffer.from(expected), `tile ${tileSize}: the pixel hash is the frame's`);
+  }
+  // The point of the small core: a 3072² frame with its table stays under V8's 64 MiB external-memory limit.
+  assert.ok(3072 * 3072 * 2 + sealCoreReserveBytes(3072, 3072, 64) < 64 << 20);
 });
