@@ -22,7 +22,7 @@ import { UID } from '../dicom/uids.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import { wrapPart10 } from '../dicom/writer.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
-import { bandBuffer, hashBandOffThread } from './tile-thread.js';
+import { bandBuffer, PixelBandStream } from './tile-thread.js';
 import { predictMac, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
 import type { PixelDraft } from './pixel-draft.js';
 
@@ -30,7 +30,8 @@ export interface ReceivedPixelDigest {
   /** Offset of the Pixel Data value in the data set, and its length. */
   offset: number;
   length: number;
-  sha256: Uint8Array;
+  /** Undefined when the tile thread, which took it, could not (the seal hashes the pixels then). */
+  sha256?: Uint8Array;
   /** Per-frame tile tables, frame after frame (16-bit single-sample pixels filling whole frames), and the geometry they assumed. */
   tiles?: { size: number; rows: number; cols: number; frames: number; hashes: Uint8Array };
   /** The device signature's MAC, hashed up to the last pixel byte (when it could be predicted). */
@@ -89,6 +90,11 @@ export class DataSetDigester {
   private readonly whole = createHash('sha256');
   /** How far the fragment being walked went into `whole` (or was pixel value, left out). */
   private fed = 0;
+  /**
+   * Bytes after the pixel value while the tile thread still hashes it (references: the SCP keeps
+   * them): they go into `whole` after the pixels' SHA-256, once it is back.
+   */
+  private afterPixels: Uint8Array[] | null = null;
   private pixelsReplaced = false;
   private keyBroken = false;
   private readonly explicit: boolean;
@@ -108,8 +114,9 @@ export class DataSetDigester {
   /** Every fragment so far, while the MAC may still be predicted (references, not copies: the SCP keeps them). */
   private prefix: Uint8Array[] | null;
   private prefixBytes = 0;
-  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac; draft?: PixelDraft } | null = null;
-  private done: (Omit<ReceivedPixelDigest, 'tiles'> & { tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
+  /** `hash` null: the tile thread hashes the pixels band by band (they all go to it as tile rows). */
+  private pixels: { offset: number; length: number; hash: Hash | null; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac; draft?: PixelDraft } | null = null;
+  private done: (Omit<ReceivedPixelDigest, 'tiles' | 'sha256'> & { sha256: Uint8Array | Promise<Uint8Array | null>; tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
 
   constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions) {
     this.explicit = transferSyntaxUid === UID.explicitVrLittleEndian || ENCAPSULATED_SYNTAXES.has(transferSyntaxUid);
@@ -131,31 +138,39 @@ export class DataSetDigester {
         this.stop();
       }
     }
-    if (this.fed < fragment.length) this.whole.update(fragment.subarray(this.fed));
+    if (this.fed < fragment.length) this.keyBytes(fragment.subarray(this.fed));
     this.pos += fragment.length;
   }
 
   /** Once every fragment is in: the digests (the tile table when its last band is hashed). */
   async finish(): Promise<StreamDigest> {
     if (this.walking && this.pixels) this.stop(); // the data set ended inside the pixels
+    const d = this.done;
+    const sha256 = d && await d.sha256;
+    if (this.afterPixels) {
+      if (sha256) this.whole.update(sha256);
+      else this.keyBroken = true; // the thread lost the pixels' hash: the caller hashes the data set whole
+      for (const b of this.afterPixels) this.whole.update(b);
+      this.afterPixels = null;
+    }
     const hex = this.whole.digest('hex');
     const journalKey = this.keyBroken ? undefined : this.pixelsReplaced ? `p:${hex}` : hex;
-    const d = this.done;
     if (!d) return { journalKey };
     if (!journalKey && d.draft) {
       void d.draft.abort();
       delete d.draft;
     }
-    const { tiles, ...pixels } = d;
+    const { tiles, sha256: _, ...pixels } = d;
     const hashes = tiles && await tiles.hashes;
-    // A band the thread could not hash leaves the table to the seal.
-    return { journalKey, pixels: { ...pixels, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
+    // A band the thread could not hash leaves the table to the seal, and a pixel hash it lost the pixels' hash.
+    return { journalKey, pixels: { ...pixels, sha256: sha256 ?? undefined, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
   }
 
   private stop(): void {
     // Pixel bytes left out of the key and their hash never put in: the key would not name these bytes.
     if (this.pixels) this.keyBroken = true;
     void (this.pixels?.draft ?? this.done?.draft)?.abort();
+    this.pixels?.tiles?.abandon();
     this.walking = false;
     this.prefix = null;
     this.pixels = null;
@@ -170,7 +185,7 @@ export class DataSetDigester {
         const part = b.subarray(i, i + n);
         if (this.valueMode === 'keep') this.kept!.set(part, this.kept!.length - this.valueLeft);
         else if (this.valueMode === 'pixels') {
-          if (this.fed < i) this.whole.update(b.subarray(this.fed, i));
+          if (this.fed < i) this.keyBytes(b.subarray(this.fed, i));
           this.fed = i + n;
           this.pixelBytes(part);
         }
@@ -282,7 +297,8 @@ export class DataSetDigester {
     const frameBytes = rows * cols * 2;
     const tilable = this.tileSize > 0 && rows > 0 && cols > 0 && (this.us(0x00280002) ?? 1) === 1 && this.us(0x00280100) === 16
       && Number.isInteger(frames) && frames >= 1 && (length === frameBytes * frames);
-    this.pixels = { offset, length, hash: createHash('sha256'), tiles: tilable ? new TileBands(rows, cols, this.tileSize) : null, rows, cols, frames, mac, draft };
+    const tiles = tilable ? new TileBands(rows, cols, this.tileSize) : null;
+    this.pixels = { offset, length, hash: tiles ? null : createHash('sha256'), tiles, rows, cols, frames, mac, draft };
   }
 
   /**
@@ -316,8 +332,14 @@ export class DataSetDigester {
     }
   }
 
+  /** Bytes of the data set other than the pixel value, for the journal key. */
+  private keyBytes(b: Uint8Array): void {
+    if (this.afterPixels) this.afterPixels.push(b);
+    else this.whole.update(b);
+  }
+
   private pixelBytes(part: Uint8Array): void {
-    this.pixels!.hash.update(part);
+    this.pixels!.hash?.update(part);
     this.pixels!.tiles?.update(part);
     for (const h of this.pixels!.mac?.hashes.values() ?? []) h.update(part);
     this.pixels!.draft?.write(part);
@@ -326,10 +348,18 @@ export class DataSetDigester {
   private endPixels(): void {
     const p = this.pixels!;
     this.pixels = null;
-    const sha256 = new Uint8Array(p.hash.digest());
-    this.whole.update(sha256);
     this.pixelsReplaced = true;
-    this.done = { offset: p.offset, length: p.length, sha256, mac: p.mac, draft: p.draft, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().catch(() => null) } : undefined };
+    const base = { offset: p.offset, length: p.length, mac: p.mac, draft: p.draft };
+    if (p.hash) {
+      const sha256 = new Uint8Array(p.hash.digest());
+      this.whole.update(sha256);
+      this.done = { ...base, sha256 };
+      return;
+    }
+    // The tile thread has every pixel byte (tile rows of whole frames): it hashes them too.
+    const t = p.tiles!.finish();
+    this.afterPixels = [];
+    this.done = { ...base, sha256: t.then((r) => r.sha256, () => null), tiles: { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: t.then((r) => r.hashes, () => null) } };
   }
 }
 
@@ -337,8 +367,9 @@ export class DataSetDigester {
 const BYTES_PER_POST = 1 << 20;
 
 /**
- * Tile hashes of native uint16 frames arriving in pieces, off the receiving thread: whole tile rows
- * of about a megabyte at a time (never across frames), each hashed as soon as it is in.
+ * Tile hashes of native uint16 frames arriving in pieces, and their SHA-256, off the receiving
+ * thread: whole tile rows of about a megabyte at a time (never across frames), each hashed as soon
+ * as it is in.
  */
 class TileBands {
   private band: Uint8Array;
@@ -346,6 +377,7 @@ class TileBands {
   private rowInFrame = 0;
   private readonly rowsPerPost: number;
   private readonly out: Promise<Uint8Array | null>[] = [];
+  private readonly stream = new PixelBandStream();
 
   constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
     this.rowsPerPost = size * Math.max(1, Math.floor(BYTES_PER_POST / (size * cols * 2)));
@@ -367,7 +399,7 @@ class TileBands {
       i += n;
       if (this.have === bandBytes) {
         // The full band goes to the thread with its buffer; the next one fills a new buffer.
-        this.out.push(hashBandOffThread(this.band, bandRows, this.cols, this.size));
+        this.out.push(this.stream.band(this.band, bandRows, this.cols, this.size));
         this.have = 0;
         this.rowInFrame += bandRows;
         if (this.rowInFrame === this.rows) this.rowInFrame = 0;
@@ -376,10 +408,19 @@ class TileBands {
     }
   }
 
-  /** The table, frame after frame, or null when a band could not be hashed. */
-  async finish(): Promise<Uint8Array | null> {
-    if (this.have !== 0 || this.out.length === 0) throw new Error('internal: pixel data ended inside a band');
+  /** The table, frame after frame, and the pixels' SHA-256: each null when the thread could not make it. */
+  async finish(): Promise<{ hashes: Uint8Array | null; sha256: Uint8Array | null }> {
+    if (this.have !== 0 || this.out.length === 0) {
+      this.stream.abandon();
+      throw new Error('internal: pixel data ended inside a band');
+    }
+    const sha256 = this.stream.end();
     const bands = await Promise.all(this.out);
-    return bands.every((b) => b !== null) ? Buffer.concat(bands as Uint8Array[]) : null;
+    return { hashes: bands.every((b) => b !== null) ? Buffer.concat(bands as Uint8Array[]) : null, sha256: await sha256 };
+  }
+
+  /** The pixels will not all come. */
+  abandon(): void {
+    this.stream.abandon();
   }
 }

@@ -1,26 +1,24 @@
-// The received object's tile table, made in a worker thread while the SCP keeps
-// receiving on the main thread: on two cores the WebAssembly tile hashing (the
-// largest cost of a native 16-bit object) no longer slows the receive down, and
-// when the last fragment is in only its last band is left to hash.
+// The received object's tile table, and the SHA-256 of its pixels, made in a worker thread while
+// the SCP keeps receiving on the main thread: on two cores the WebAssembly tile hashing (the
+// largest cost of a native 16-bit object) and a pass of SHA-256 no longer slow the receive down,
+// and when the last fragment is in only its last band is left to hash.
 //
-// One thread for the process, started on first use, jobs answered in order. It
-// only ever saves work: a band it could not hash resolves to null, and the seal
-// then makes the whole table itself (host/proxy/seal-received.ts).
+// One thread for the process, started on first use, jobs answered in order. It only ever saves
+// work: a band it could not hash resolves to null, and so does a pixel hash it did not see whole;
+// the seal then makes them itself (host/proxy/seal-received.ts).
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../io/worker.js';
-import { tileHashes } from '../core/tiles.js';
-import type { BandJob, BandResult } from './tile-worker.js';
+import { PixelShas, type Job, type JobResult } from './band-hash.js';
 
 class TileThread {
   private readonly worker: Worker;
-  private nextId = 1;
-  private readonly pending = new Map<number, (hashes: Uint8Array | null) => void>();
+  private readonly pending = new Map<number, (r: JobResult | null) => void>();
 
   constructor(onGone: (t: TileThread) => void) {
     this.worker = startWorker(import.meta.url, 'tile-worker');
-    this.worker.on('message', (r: BandResult) => {
-      if (spareBands.length < MAX_SPARE_BANDS) spareBands.push(r.band);
-      this.settle(r.id, 'hashes' in r ? r.hashes : null);
+    this.worker.on('message', (r: JobResult) => {
+      if (r.band && spareBands.length < MAX_SPARE_BANDS) spareBands.push(r.band);
+      this.settle(r.id, r);
     });
     const fail = () => {
       onGone(this);
@@ -33,22 +31,20 @@ class TileThread {
     this.worker.unref();
   }
 
-  hash(band: Uint8Array, rows: number, cols: number, size: number): Promise<Uint8Array | null> {
-    const id = this.nextId++;
+  run(job: Job): Promise<JobResult | null> {
     if (this.pending.size === 0) this.worker.ref();
-    const done = new Promise<Uint8Array | null>((resolve) => this.pending.set(id, resolve));
-    const job: BandJob = { id, band, rows, cols, size };
-    // The band's own buffer moves to the thread: no copy.
-    this.worker.postMessage(job, [band.buffer as ArrayBuffer]);
+    const done = new Promise<JobResult | null>((resolve) => this.pending.set(job.id, resolve));
+    // A band's own buffer moves to the thread: no copy.
+    this.worker.postMessage(job, job.kind === 'band' ? [job.band.buffer as ArrayBuffer] : []);
     return done;
   }
 
-  private settle(id: number, hashes: Uint8Array | null): void {
+  private settle(id: number, r: JobResult | null): void {
     const resolve = this.pending.get(id);
     if (!resolve) return;
     this.pending.delete(id);
     if (this.pending.size === 0) this.worker.unref();
-    resolve(hashes);
+    resolve(r);
   }
 }
 
@@ -76,17 +72,47 @@ export function warmTileThread(): void {
   } catch { /* hashBandOffThread falls back */ }
 }
 
-/**
- * The tile table of one band of whole tile rows (`band` must be the whole of its own buffer, which is
- * handed to the thread): null when it could not be made there. Without worker threads, hashed here.
- */
-export function hashBandOffThread(band: Uint8Array, rows: number, cols: number, size: number): Promise<Uint8Array | null> {
-  if (band.byteOffset !== 0 || band.byteLength !== band.buffer.byteLength) throw new Error('internal: a band must own its buffer');
+/** Where the thread cannot start (no worker threads): the same work, on this thread. */
+const here = new PixelShas();
+let nextJob = 1;
+let nextStream = 1;
+
+function run(job: Job): Promise<JobResult | null> {
   let t: TileThread;
   try {
     t = theThread();
   } catch {
-    return Promise.resolve(tileHashes(band, rows, cols, size));
+    return Promise.resolve(here.run(job));
   }
-  return t.hash(band, rows, cols, size);
+  return t.run(job);
+}
+
+/** One received object's native pixels, band after band of whole tile rows, hashed on the thread. */
+export class PixelBandStream {
+  private readonly stream = nextStream++;
+  private bands = 0;
+  private ended = false;
+
+  /**
+   * The tile table of one band (`band` must be the whole of its own buffer, which is handed to the
+   * thread), and the band into the pixels' SHA-256: null when the table could not be made there.
+   */
+  band(band: Uint8Array, rows: number, cols: number, size: number): Promise<Uint8Array | null> {
+    if (band.byteOffset !== 0 || band.byteLength !== band.buffer.byteLength) throw new Error('internal: a band must own its buffer');
+    if (this.ended) throw new Error('internal: a band after the end of the pixels');
+    return run({ kind: 'band', id: nextJob++, stream: this.stream, first: this.bands++ === 0, band, rows, cols, size }).then((r) => r?.hashes ?? null);
+  }
+
+  /** Every band is in: the SHA-256 of them all, in order (null when the thread did not see each of them). */
+  end(): Promise<Uint8Array | null> {
+    this.ended = true;
+    return run({ kind: 'end', id: nextJob++, stream: this.stream }).then((r) => r?.sha256 ?? null);
+  }
+
+  /** The pixels will not be finished (the walk stopped): the thread drops the stream's hash. */
+  abandon(): void {
+    if (this.ended) return;
+    this.ended = true;
+    void run({ kind: 'end', id: nextJob++, stream: this.stream, abandon: true });
+  }
 }
