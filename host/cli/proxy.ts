@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { hostPort } from './ingest.js';
+import { UsageOrIoError } from './args.js';
 import { sessionEndpointFor, type StationOptionValues } from './station-options.js';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ interface ProxyOptionValues extends TlsOptionValues, AuditSyslogOptionValues, Pi
   ae: string;
   key: string;
   cert: string;
+  ecdsaKey?: string;
+  ecdsaCert?: string;
   outbox: string;
   forward?: string[];
   wmKey?: string;
@@ -32,6 +35,8 @@ export function register(program: Command): void {
     .requiredOption('--ae <title>', 'our AE title (the modality calls it instead of PACS)')
     .requiredOption('--key <file>', 'device private key (PKCS#8 PEM, 0600)')
     .requiredOption('--cert <file>', 'device certificate')
+    .option('--ecdsa-key <file>', 'device ECDSA P-256 key: adds a second signature DCMTK dcmsign can verify (config: keys.ecdsa-key)')
+    .option('--ecdsa-cert <file>', 'certificate of the ECDSA key (same CN as the device; config: keys.ecdsa-cert)')
     .requiredOption('--outbox <dir>', "durable outbox folder, the proxy's own (ready/ is the send queue)")
     .option('--forward <AE@HOST:PORT|URL>', 'PACS: C-STORE to AE@HOST:PORT, or STOW-RS to an http(s)://…/studies URL; repeat for several targets (each gets every object; one that is down holds back no other)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--wm-key <file>', 'site watermark key: mark native 16-bit monochrome pixels')
@@ -42,12 +47,14 @@ export function register(program: Command): void {
     .option('--technologists <dir>', "technologist sessions (radseal tech login --outbox <this proxy's outbox>): enrolled technologists, <id>.crt with <id>.key (PIN-encrypted) or <id>.p11; the one logged in co-signs what arrives")
     .option('--tech-idle-minutes <n>', 'log a technologist out after this many minutes without activity (default 30)', (v) => Number(v))
     .action(async (o: ProxyOptionValues) => {
-      const [{ ProxyService }, { parseForwardTargets }, { loadDeviceIdentity }, { loadWatermarkKey }] = await Promise.all([
+      const [{ ProxyService }, { parseForwardTargets }, { loadDeviceIdentity, withEcdsa }, { loadWatermarkKey }] = await Promise.all([
         import('../proxy/service.js'), import('../net/forwarder.js'), import('../seal/device.js'), import('../keys/watermark-key.js'),
       ]);
+      if (!o.ecdsaKey !== !o.ecdsaCert) throw new UsageOrIoError('--ecdsa-key and --ecdsa-cert go together');
       const { host, port } = hostPort(o.listen);
       const tls = tlsFrom(o);
-      const device = loadDeviceIdentity(o.key, o.cert, 'dicom-proxy');
+      const edDevice = loadDeviceIdentity(o.key, o.cert, 'dicom-proxy');
+      const device = o.ecdsaKey && o.ecdsaCert ? withEcdsa(edDevice, o.ecdsaKey, o.ecdsaCert) : edDevice;
       // The modality keeps working with nobody logged in: objects are then sealed by the device alone.
       const sessions = sessionEndpointFor({ ...o, keepSentDays: 0, withoutTechnologist: 'device-only' }, undefined, o.outbox, { log: logLine, deviceKey: o.key });
       const svc = new ProxyService({
