@@ -10,6 +10,8 @@
 //                                   (read + raw hash + seal + write: radseal seal without its start-up)
 //
 //   node --import tsx bench/cli.bench.ts      (npm run bench:cli; RADSEAL_BENCH_REPS, RADSEAL_BENCH_DIR_FILES)
+//   RADSEAL_BENCH_BASELINE=/path/to/another/built/radseal: the verify and dir rows also run that
+//   tree's CLI, interleaved in the same run (before/after a change on a noisy machine).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ const DIR_REPS = Math.max(1, Number(process.env.RADSEAL_BENCH_DIR_REPS ?? 3));
 /** RADSEAL_BENCH_ROWS=verify,dir runs only those rows (help, verify, seal, warm, dir); default all. */
 const ROWS = new Set((process.env.RADSEAL_BENCH_ROWS ?? 'help,verify,seal,warm,dir').split(',').map((r) => r.trim()));
 const CLI = join(projectRoot(), 'bin', 'radseal.js');
+const BASELINE = process.env.RADSEAL_BENCH_BASELINE ? join(process.env.RADSEAL_BENCH_BASELINE, 'bin', 'radseal.js') : undefined;
 
 interface Run { wallMs: number; cpuMs: number; rssMiB: number; status: number | null }
 
@@ -43,21 +46,22 @@ function run(argv: string[], okStatus: (s: number | null) => boolean = (s) => s 
   return { wallMs, cpuMs: (Number(m[1]) + Number(m[2])) * 1000, rssMiB: Number(m[3]) / 1024, status: r.status };
 }
 
-interface Pair { name: string; ours: Run[]; peer: Run[] }
+interface Pair { name: string; ours: Run[]; peer: Run[]; base?: Run[] }
 
-/** `reps` paired runs (after one warm-up each), the order alternating so neither always runs on a warmer machine. */
-function paired(name: string, reps: number, ours: (i: number) => string[], peer: (i: number) => string[], peerOk?: (s: number | null) => boolean, after?: (i: number) => void): Pair {
-  run(ours(-1));
-  run(peer(-1), peerOk);
+/**
+ * `reps` paired runs (after one warm-up each), the order rotating so neither always runs on a warmer
+ * machine; with `base`, a baseline radseal's runs rotate in too.
+ */
+function paired(name: string, reps: number, ours: (i: number) => string[], peer: (i: number) => string[], peerOk?: (s: number | null) => boolean, after?: (i: number) => void, base?: (i: number) => string[]): Pair {
+  const p: Pair = { name, ours: [], peer: [], base: base ? [] : undefined };
+  const sides: Array<(i: number) => Run> = [(i) => run(ours(i)), (i) => run(peer(i), peerOk), ...(base ? [(i: number) => run(base(i))] : [])];
+  const into = [p.ours, p.peer, ...(p.base ? [p.base] : [])];
+  sides.forEach((side) => side(-1));
   after?.(-1);
-  const p: Pair = { name, ours: [], peer: [] };
   for (let i = 0; i < reps; i++) {
-    if (i % 2 === 0) {
-      p.ours.push(run(ours(i)));
-      p.peer.push(run(peer(i), peerOk));
-    } else {
-      p.peer.push(run(peer(i), peerOk));
-      p.ours.push(run(ours(i)));
+    for (let k = 0; k < sides.length; k++) {
+      const s = (i + k) % sides.length;
+      into[s]!.push(sides[s]!(i));
     }
     after?.(i);
   }
@@ -100,6 +104,10 @@ function report(p: Pair, peerName: string, target: string): void {
   console.log(`  radseal   wall ${fmt(w, 1).padStart(9)} ms   CPU ${fmt(med(p.ours, 'cpuMs'), 0).padStart(7)} ms   peak RSS ${fmt(med(p.ours, 'rssMiB'), 1).padStart(7)} MiB`);
   console.log(`  ${peerName.padEnd(9)} wall ${fmt(pw, 1).padStart(9)} ms   CPU ${fmt(med(p.peer, 'cpuMs'), 0).padStart(7)} ms   peak RSS ${fmt(med(p.peer, 'rssMiB'), 1).padStart(7)} MiB`);
   console.log(`  ratio radseal/${peerName} wall ${fmt(w / pw, 2)}×, CPU ${fmt(med(p.ours, 'cpuMs') / med(p.peer, 'cpuMs'), 2)}×   (target ${target})`);
+  if (!p.base) return;
+  const bw = med(p.base, 'wallMs');
+  console.log(`  baseline  wall ${fmt(bw, 1).padStart(9)} ms   CPU ${fmt(med(p.base, 'cpuMs'), 0).padStart(7)} ms   peak RSS ${fmt(med(p.base, 'rssMiB'), 1).padStart(7)} MiB   (${BASELINE})`);
+  console.log(`  ratio baseline/${peerName} wall ${fmt(bw / pw, 2)}×, CPU ${fmt(med(p.base, 'cpuMs') / med(p.peer, 'cpuMs'), 2)}×;  radseal/baseline wall ${fmt(w / bw, 2)}×, CPU ${fmt(med(p.ours, 'cpuMs') / med(p.base, 'cpuMs'), 2)}×`);
 }
 
 console.log(`radseal CLI benchmark · ${machineLine()}`);
@@ -108,6 +116,7 @@ const haveDcmsign = spawnSync('dcmsign', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'radseal-cli-bench-'));
 try {
   const radseal = (...args: string[]) => [process.execPath, CLI, ...args];
+  const baseline = BASELINE ? (...args: string[]) => [process.execPath, BASELINE, ...args] : undefined;
   const keys = join(dir, 'keys');
   run(radseal('keygen', '--id', 'BENCH-DX', '--out', keys, '--ecdsa'));
   const trust = join(dir, 'trust.pem');
@@ -134,9 +143,12 @@ try {
     // dcmsign --verify exits non-zero for radseal's Ed25519 signatures (it cannot check them) after checking the ECDSA one.
     const anyStatus = () => true;
     if (ROWS.has('verify')) {
-    const v = paired('verify one object  vs  dcmsign --verify', REPS, () => radseal('verify', '--trust', trust, sealed), () => ['dcmsign', '--verify', sealed], anyStatus);
+    const v = paired('verify one object  vs  dcmsign --verify', REPS, () => radseal('verify', '--trust', trust, sealed), () => ['dcmsign', '--verify', sealed], anyStatus,
+      undefined, baseline && (() => baseline('verify', '--trust', trust, sealed)));
     report(v, 'dcmsign', '≤ 1.5× wall');
-    console.log(`  radseal peak RSS ${fmt(med(v.ours, 'rssMiB') / objectMiB, 2)}× the object; above \`node -e 0\`'s: ${fmt((med(v.ours, 'rssMiB') - nodeBaselineMiB()) / objectMiB, 2)}× the object   (target ≤ 2×)`);
+    const nodeMiB = nodeBaselineMiB();
+    console.log(`  radseal peak RSS ${fmt(med(v.ours, 'rssMiB') / objectMiB, 2)}× the object; above \`node -e 0\`'s: ${fmt((med(v.ours, 'rssMiB') - nodeMiB) / objectMiB, 2)}× the object   (target ≤ 2×)`);
+    if (v.base) console.log(`  baseline peak RSS above \`node -e 0\`'s: ${fmt((med(v.base, 'rssMiB') - nodeMiB) / objectMiB, 2)}× the object`);
     }
 
     const out = (who: string, i: number) => join(dir, `${who}-${i + 1}.dcm`);
@@ -173,7 +185,7 @@ try {
     for (let i = 0; i < DIR_FILES; i++) copyFileSync(sealed, join(folder, `IM${String(i).padStart(4, '0')}`));
     const loop = `for f in "${folder}"/*; do dcmsign --verify "$f" >/dev/null 2>&1; done`;
     const d = paired(`verify DIR of ${DIR_FILES} objects  vs  shell loop of dcmsign --verify`, DIR_REPS,
-      () => radseal('verify', '--trust', trust, folder), () => ['bash', '-c', loop], anyStatus);
+      () => radseal('verify', '--trust', trust, folder), () => ['bash', '-c', loop], anyStatus, undefined, baseline && (() => baseline('verify', '--trust', trust, folder)));
     report(d, 'dcmsign', 'radseal ≥ 3× faster: ratio ≤ 0.33×');
     console.log(`  radseal ${fmt(DIR_FILES * objectMiB / (med(d.ours, 'wallMs') / 1000), 0)} MiB/s, dcmsign loop ${fmt(DIR_FILES * objectMiB / (med(d.peer, 'wallMs') / 1000), 0)} MiB/s`);
     }
