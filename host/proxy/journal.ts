@@ -8,7 +8,7 @@
 // is answered Success without a second seal; if not (the crash came before the
 // outbox write), it is sealed again under the same serial. So no object is lost,
 // none is sealed twice, and none is half-written (the outbox writes atomically).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const JOURNAL_FILE = 'proxy-received.log';
@@ -70,18 +70,31 @@ export class ReceivedJournal {
     return s;
   }
 
-  /** Records (durably, before sealing) that this object gets this serial. */
-  record(e: JournalEntry): void {
+  /**
+   * Records that this object gets this serial: the line is written at once, and the promise resolves
+   * once it is fsynced (on the thread pool, so that the caller seals meanwhile; it must await it
+   * before the sealed object is published). The entry counts for find() and nextSerial() only once
+   * durable (a line that never became durable must not let a resend skip journaling); the serial
+   * is taken at once.
+   */
+  record(e: JournalEntry): Promise<void> {
     if (!/^[0-9.]+$/.test(e.sopInstanceUid)) throw new RangeError(`SOP Instance UID "${e.sopInstanceUid}" is not a UID`);
     if (!KEY.test(e.sha256Hex)) throw new RangeError(`journal key "${e.sha256Hex}" is not a data set key`);
     const fd = openSync(this.path, 'a', 0o640);
     try {
       writeSync(fd, `${this.torn ? '\n' : ''}${e.serial}\t${e.sopInstanceUid}\t${e.sha256Hex}\n`);
-      fsyncSync(fd);
       this.torn = false;
-    } finally {
+      // The serial is taken from now on, durable or not: no later object may get it.
+      this.maxSerial = Math.max(this.maxSerial, e.serial);
+    } catch (err) {
       closeSync(fd);
+      throw err;
     }
-    this.remember(e);
+    return new Promise<void>((resolve, reject) => fsync(fd, (err) => {
+      closeSync(fd);
+      if (err) return reject(err);
+      this.remember(e);
+      resolve();
+    }));
   }
 }

@@ -234,7 +234,10 @@ export class ProxyService {
       return { status: 0 };
     }
     const serial = known?.serial ?? this.journal.nextSerial((s) => this.outbox.has(deviceId, s));
-    if (!known) this.journal.record({ serial, sopInstanceUid: obj.sopInstanceUid, sha256Hex });
+    // The line is fsynced while the object is sealed: nothing is published (nor answered) before it is
+    // durable, and nothing returns before it settles (the next object must see the serial taken and the key known).
+    const journaled = known ? undefined : this.journal.record({ serial, sopInstanceUid: obj.sopInstanceUid, sha256Hex });
+    void journaled?.catch(() => undefined);
     const dataSetOffset = obj.dataSet.byteOffset - part10.byteOffset;
     // The seal may encode the file around the received pixels, in their buffer: what lies outside them is kept
     // (a few KB) so that the object as received can still be read afterwards (the audit trail reads it).
@@ -254,11 +257,13 @@ export class ProxyService {
         },
       );
     } catch (err) {
+      await journaled?.catch(() => undefined);
       if (!(err instanceof Refusal)) throw err;
       this.stats.refused++;
       this.log(`proxy: ${who} refused (status ${err.status.toString(16).toUpperCase()}H): ${err.reason}`);
       return { status: err.status, comment: err.comment };
     }
+    await journaled;
     if (outcome.bytes.buffer === part10.buffer && outcome.bytes !== part10) {
       this.stats.encodedInPlace++;
       asReceivedAgain(obj, part10.subarray(pixels!.start, pixels!.start + pixels!.length), outside!);
