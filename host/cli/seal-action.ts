@@ -1,7 +1,8 @@
 // What `radseal seal` does once its options are parsed (host/cli/seal.ts defines them): every
-// module a seal needs is imported here at the top, so the start-up bundle (scripts/bundle-cli.mjs)
-// holds them in one chunk loaded when the command runs. The board schema (ajv), the time-stamp
-// client (pkijs) and the watermark key are loaded below only when their option is given.
+// module a seal needs is imported here at the top, so the build bundles them into one file
+// (dist/host/cli/seal-action.bundle.js, scripts/bundle-cli.mjs) that loads when the command
+// runs. The board schema (ajv), the time-stamp client (pkijs) and the watermark key are loaded
+// below only when their option is given.
 import { existsSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa, type LoadedDevice } from '../seal/device.js';
@@ -13,7 +14,10 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { UsageOrIoError, pinFromEnv } from './args.js';
 
 export interface SealOptions {
-  key: string; cert: string; pinEnv?: string; in: string; out: string; rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string; ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string; operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string; patientOrientation?: string; pixelSpacing?: string;
+  key: string; cert: string; pinEnv?: string; in: string; out: string;
+  rows?: number; cols?: number; bitsStored?: number; serial?: number; meta?: string;
+  ecdsaKey?: string; ecdsaCert?: string; techKey?: string; techCert?: string; techPkcs11?: string; techPinEnv?: string;
+  operator?: string; tileSize: number; wmKey?: string; tsa?: string; board?: string; patientOrientation?: string; pixelSpacing?: string;
 }
 
 export async function sealAction(o: SealOptions): Promise<void> {
