@@ -40,13 +40,20 @@ export function register(program: Command): void {
     .option('--full-pixel-check', 'recompute the capture attestation\'s pixel hash and tile table for every object; by default they are recomputed only when a signature fails or cannot prove the pixels (a valid, trusted device signature over Pixel Data and the pixel hash already proves them; the JSON report\'s pixelCheck says which was done)')
     .addOption(new Option('--no-progress', 'no progress line on a terminal'))))
     .action(async (paths: string[], o: VerifyCliOptions) => {
+      // The modules load together (their files are read while others compile); the verifier
+      // itself only where this thread will verify: one path named, most likely one file.
+      const formatting = import('./format.js');
+      const verifying = paths.length === 1 ? import('../ingest/verify.js') : undefined;
+      // Awaited below; should this throw first (nothing to verify), their failure is not a second error.
+      void formatting.catch(() => undefined);
+      void verifying?.catch(() => undefined);
       const { verifySettings } = await import('./verify-settings.js');
       const settings = verifySettings(o);
       const targets = await findTargets(paths);
       const total = targets.files.length + targets.unreadable.length;
       if (total === 0) throw new Error(`no DICOM file found in ${paths.join(', ')}${targets.skipped ? ` (${targets.skipped} other file(s) left out)` : ''}`);
       const batch = total > 1 || targets.folders;
-      const { formatReport } = await import('./format.js');
+      const { formatReport } = await formatting;
       const out = new Output(o.json ? (r) => JSON.stringify(r) : formatReport);
       const progress = batch && o.progress && process.stderr.isTTY ? new ProgressLine(total) : null;
       const counts = new Map<Verdict, number>(VERDICTS.map((v) => [v, 0]));
@@ -70,7 +77,7 @@ export function register(program: Command): void {
       const workers = targets.files.length > 1 ? Math.min(o.workers ?? availableParallelism(), targets.files.length) : 0;
       if (workers === 0) {
         // One file (or --workers 0): no thread to start, the file is read once, here.
-        const [{ readFileSync }, { verifyObject }] = await Promise.all([import('node:fs'), import('../ingest/verify.js')]);
+        const [{ readFileSync }, { verifyObject }] = await Promise.all([import('node:fs'), verifying ?? import('../ingest/verify.js')]);
         targets.files.forEach((file, i) => {
           let bytes: Buffer;
           try {
