@@ -98,6 +98,8 @@ function geometry(ds: DataSet): PixelGeometry {
 
 interface NativeResult {
   stored: Uint8Array;
+  /** `stored` is a buffer of the seal's own, with room around it: the file may be encoded where it lies. */
+  storedWithRoom?: boolean;
   tiles?: TileHashTable;
   watermark?: WatermarkAttestation;
   notes: string[];
@@ -118,22 +120,24 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   const grey16 = g.samples === 1 && g.bitsAllocated === 16;
   const markable = grey16 && g.monochrome && !g.signed && g.bitsStored >= 8 && g.bitsStored <= 16;
   let stored = received;
+  let storedWithRoom = false;
   let watermark: WatermarkAttestation | undefined;
+  const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
   if (o.watermarkKey && markable) {
-    stored = new Uint8Array(received);
+    // One copy of the received pixels (they stay as received), 2-byte aligned, each frame marked where
+    // it lies, with room around for the sealed file to be encoded there too (encodePart10AroundPixels).
+    stored = withRoomAround(received, tileSize);
+    storedWithRoom = true;
     for (let f = 0; f < g.frames; f++) {
-      // A copy per frame: the received bytes need not be 2-byte aligned.
-      const pixels = new Uint16Array(stored.slice(f * frameBytes, (f + 1) * frameBytes).buffer);
-      const marked = markFrame({ rows: g.rows, cols: g.cols, bitsStored: g.bitsStored, pixels }, o.watermarkKey, o.device.deviceId, serial);
-      const m = marked.frame.pixels;
-      stored.set(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), f * frameBytes);
+      const pixels = new Uint16Array(stored.buffer, stored.byteOffset + f * frameBytes, g.rows * g.cols);
+      const marked = markFrame({ rows: g.rows, cols: g.cols, bitsStored: g.bitsStored, pixels }, o.watermarkKey, o.device.deviceId, serial, undefined, true);
+      if (marked.frame.pixels !== pixels) throw new Error('internal: the mark was not made in place');
       // The weakest frame's PSNR is the one worth recording.
       if (!watermark || marked.attestation.psnrDb < watermark.psnrDb) watermark = marked.attestation;
     }
   } else if (o.watermarkKey) {
     notes.push(`no site watermark: the mark is for unsigned 16-bit monochrome pixels (this object: ${g.samples} sample(s), ${g.bitsAllocated} bits allocated, ${g.signed ? 'signed' : 'unsigned'}, ${g.monochrome ? 'monochrome' : 'colour'})`);
   }
-  const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
   let tiles: TileHashTable | undefined;
   const streamedTiles = streamed?.tiles;
   if (tileSize > 0 && grey16 && stored === received && streamedTiles && streamedTiles.size === tileSize
@@ -146,7 +150,21 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   } else if (tileSize > 0) {
     notes.push('no tile table: tiles are hashed for 16-bit single-sample pixels');
   }
-  return { stored, tiles, watermark, notes };
+  return { stored, storedWithRoom, tiles, watermark, notes };
+}
+
+/** Room before the pixels for the sealed file's meta and elements (as the SCP leaves before a received value). */
+const ROOM_BEFORE = 65536;
+
+/**
+ * A copy of `bytes` in a buffer of its own with room before and after: the head, and the tail with
+ * the attestation's tile table and the signatures (encodePart10 copies when they do not fit after all).
+ */
+function withRoomAround(bytes: Uint8Array, tileSize: number): Uint8Array {
+  const after = 65536 + (tileSize > 0 ? 64 * Math.ceil(bytes.length / (2 * tileSize * tileSize)) : 0);
+  const out = new Uint8Array(new ArrayBuffer(ROOM_BEFORE + bytes.length + after), ROOM_BEFORE, bytes.length);
+  out.set(bytes);
+  return out;
 }
 
 /**
@@ -237,7 +255,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     hashedOnArrival = streamed !== undefined;
     native = dry ? placeholderPixels(g, o, dryRunPixels) : sealNativePixels(value, g, o, input.serial, streamed);
     storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : sha256(native.stored);
-    inPlace = !!input.mayOverwrite && streamed !== undefined && native.stored === value;
+    inPlace = (!!input.mayOverwrite && streamed !== undefined && native.stored === value) || !!native.storedWithRoom;
     // The MAC hashed on arrival went over the received pixels: of use only when they are the ones stored.
     if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });

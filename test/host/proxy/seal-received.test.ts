@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sealReceived } from '../../../host/proxy/seal-received.js';
+import { markFrame } from '../../../host/seal/watermark.js';
 import { generateDeviceKey } from '../../../host/keys/provision.js';
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
@@ -90,6 +91,14 @@ test('multi-frame native pixels: the site mark and a tile table per frame; an ed
   const was = findElement(original.dataSet, tag(0x7fe0, 0x0010))!.value!;
   const now = findElement(stored.dataSet, tag(0x7fe0, 0x0010))!.value!;
   for (let f = 0; f < 3; f++) assert.ok(!Buffer.from(was.subarray(f * frameBytes, (f + 1) * frameBytes)).equals(now.subarray(f * frameBytes, (f + 1) * frameBytes)), `frame ${f + 1} marked`);
+  // Marked where they lie in a buffer of the seal's own, the file encoded around them: the very pixels a
+  // mark of each frame alone makes, and the file a view with the pixels at their offset in it.
+  for (let f = 0; f < 3; f++) {
+    const alone = markFrame({ rows: 160, cols: 192, bitsStored: 12, pixels: new Uint16Array(Uint8Array.from(was.subarray(f * frameBytes, (f + 1) * frameBytes)).buffer) }, key, (await ready).device.deviceId, 200);
+    const m = alone.frame.pixels;
+    assert.ok(Buffer.from(m.buffer, m.byteOffset, m.byteLength).equals(now.subarray(f * frameBytes, (f + 1) * frameBytes)), `frame ${f + 1}: the mark a frame alone gets`);
+  }
+  assert.ok(sealed.bytes.byteOffset > 0 && sealed.bytes.buffer.byteLength > sealed.bytes.length, 'encoded where the marked pixels lie');
   // One pixel of frame 3, row 100, column 10: tile row 2·3+1 = 7 of the stacked table, column 0.
   const at = now.byteOffset - bytes.byteOffset + 2 * frameBytes + (100 * 192 + 10) * 2;
   bytes[at] ^= 0x01;
