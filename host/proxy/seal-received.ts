@@ -17,7 +17,8 @@ import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
-import { cannot, macElementsBytes, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
+import { cannot, macElementsBytes, macThroughPixels, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
+import { TileBands } from './tile-thread.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 
 export interface ReceivedForSealing {
@@ -100,6 +101,8 @@ interface NativeResult {
   stored: Uint8Array;
   /** `stored` is a buffer of the seal's own, with room around it: the file may be encoded where it lies. */
   storedWithRoom?: boolean;
+  /** Marked pixels: their tile table and SHA-256 being made on the tile thread (each null when it could not). */
+  offThread?: Promise<{ hashes: Uint8Array | null; sha256: Uint8Array | null }>;
   tiles?: TileHashTable;
   watermark?: WatermarkAttestation;
   notes: string[];
@@ -139,8 +142,16 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
     notes.push(`no site watermark: the mark is for unsigned 16-bit monochrome pixels (this object: ${g.samples} sample(s), ${g.bitsAllocated} bits allocated, ${g.signed ? 'signed' : 'unsigned'}, ${g.monochrome ? 'monochrome' : 'colour'})`);
   }
   let tiles: TileHashTable | undefined;
+  let offThread: NativeResult['offThread'];
   const streamedTiles = streamed?.tiles;
-  if (tileSize > 0 && grey16 && stored === received && streamedTiles && streamedTiles.size === tileSize
+  if (tileSize > 0 && grey16 && storedWithRoom) {
+    // The marked pixels: table and SHA-256 on the tile thread, while the seal hashes them for its MAC.
+    const bands = new TileBands(g.rows, g.cols, tileSize);
+    bands.update(stored.subarray(0, needed));
+    const table = bands.finish().catch(() => ({ hashes: null, sha256: null }));
+    // A pad byte after the frames is in the value's hash, not in the bands'.
+    offThread = stored.length === needed ? table : table.then((r) => ({ ...r, sha256: null }));
+  } else if (tileSize > 0 && grey16 && stored === received && streamedTiles && streamedTiles.size === tileSize
     && streamedTiles.rows === g.rows && streamedTiles.cols === g.cols && streamedTiles.frames === g.frames) {
     tiles = { size: tileSize, hashes: streamedTiles.hashes }; // hashed band by band as the pixels arrived
   } else if (tileSize > 0 && grey16) {
@@ -150,7 +161,7 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   } else if (tileSize > 0) {
     notes.push('no tile table: tiles are hashed for 16-bit single-sample pixels');
   }
-  return { stored, storedWithRoom, tiles, watermark, notes };
+  return { stored, storedWithRoom, offThread, tiles, watermark, notes };
 }
 
 /** Room before the pixels for the sealed file's meta and elements (as the SCP leaves before a received value). */
@@ -241,6 +252,8 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
   let hashedOnArrival = false;
   let inPlace = false;
   let predicted: PredictedMac | undefined;
+  /** The MAC hashed through the marked pixels before the tail was known (not on arrival). */
+  let markedMac: PredictedMac | undefined;
   if (pixelElement.fragments) {
     // Sealed as the stream received: no mark (it would need decoding and re-encoding), no tiles.
     receivedPixelHash = storedPixelHash = sha256(encodeFragments(pixelElement.fragments));
@@ -254,11 +267,17 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     receivedPixelHash = streamed?.sha256 ?? sha256(value);
     hashedOnArrival = streamed !== undefined;
     native = dry ? placeholderPixels(g, o, dryRunPixels) : sealNativePixels(value, g, o, input.serial, streamed);
-    storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : sha256(native.stored);
+    storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : new Uint8Array(0);
     inPlace = (!!input.mayOverwrite && streamed !== undefined && native.stored === value) || !!native.storedWithRoom;
     // The MAC hashed on arrival went over the received pixels: of use only when they are the ones stored.
     if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
+    if (native.stored !== pixelElement.value) {
+      if (native.offThread) predicted = markedMac = macThroughPixels(ds, macAlgorithms(o, tech));
+      const off = native.offThread && await native.offThread;
+      if (native.offThread) native.tiles = { size: o.tileSize ?? DEFAULT_TILE_SIZE, hashes: off?.hashes ?? framesTileHashes(native.stored, g, o.tileSize ?? DEFAULT_TILE_SIZE) };
+      storedPixelHash = off?.sha256 ?? sha256(native.stored);
+    }
   }
   // The attestation goes after Pixel Data, in the first free block of 7FE1: the MAC stream's part
   // before the pixels is then known when they start to arrive (docs/PROXY.md).
@@ -315,10 +334,22 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
   if (dry) return encodePart10Parts(meta, ds)[0]!.length;
   const bytes = (inPlace ? encodePart10AroundPixels(meta, ds) : null) ?? encodePart10(meta, ds);
   return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival,
-    macOnArrival: ahead ? 'streamed' : streamedMac ? 'missed' : 'none' };
+    macOnArrival: markedMac ? 'none' : ahead ? 'streamed' : streamedMac ? 'missed' : 'none' };
 }
 
 type ElementsMac = NonNullable<SignOptions['elementsMac']>;
+
+/** The MAC algorithms of the whole-object signatures this seal makes. */
+function macAlgorithms(o: ProxySealOptions, tech: TechnologistIdentity | undefined): StreamedMacAlgorithm[] {
+  const ecdsaDevice = isEcdsaSigner(o.device.signer);
+  return [...(!ecdsaDevice || tech ? ['SHA512' as const] : []), ...(ecdsaDevice || o.device.ecdsa ? ['SHA256' as const] : [])];
+}
+
+/** The tile table of every frame, on this thread. */
+function framesTileHashes(stored: Uint8Array, g: PixelGeometry, tileSize: number): Uint8Array {
+  const frameBytes = g.rows * g.cols * 2;
+  return Buffer.concat(Array.from({ length: g.frames }, (_, f) => tileHashes(stored.subarray(f * frameBytes, (f + 1) * frameBytes), g.rows, g.cols, tileSize)));
+}
 
 /**
  * The hashes fed while the pixels arrived, each continued over the elements after Pixel Data (the

@@ -138,3 +138,17 @@ export function predictMac(prefix: Uint8Array, pixelLength: number, technologist
   const hashes = new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(header)] as const));
   return { elementsBefore, pixelVr: pixel.vr, hashes };
 }
+
+/**
+ * The same MAC hashed through the Pixel Data value of `ds` as it stands (pixels the seal changed: the
+ * site mark), so that the seal hashes them while the tile thread makes their table.
+ */
+export function macThroughPixels(ds: DataSet, algorithms: readonly StreamedMacAlgorithm[]): PredictedMac | undefined {
+  const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
+  const pixel = ds[at];
+  if (!pixel?.value) return undefined;
+  const elementsBefore = macElementsBytes(ds.slice(0, at));
+  const header = macValueHeader(pixel, pixel.value.length);
+  const hashes = new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(header).update(pixel.value!)] as const));
+  return { elementsBefore, pixelVr: pixel.vr, hashes };
+}

@@ -22,7 +22,7 @@ import { UID } from '../dicom/uids.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import { wrapPart10 } from '../dicom/writer.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
-import { bandBuffer, PixelBandStream } from './tile-thread.js';
+import { TileBands } from './tile-thread.js';
 import { predictMac, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
 import type { PixelDraft } from './pixel-draft.js';
 
@@ -360,67 +360,5 @@ export class DataSetDigester {
     const t = p.tiles!.finish();
     this.afterPixels = [];
     this.done = { ...base, sha256: t.then((r) => r.sha256, () => null), tiles: { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: t.then((r) => r.hashes, () => null) } };
-  }
-}
-
-/** Pixel bytes per message to the tile thread: fewer, larger messages (each costs the receiving thread a post). */
-const BYTES_PER_POST = 1 << 20;
-
-/**
- * Tile hashes of native uint16 frames arriving in pieces, and their SHA-256, off the receiving
- * thread: whole tile rows of about a megabyte at a time (never across frames), each hashed as soon
- * as it is in.
- */
-class TileBands {
-  private band: Uint8Array;
-  private have = 0;
-  private rowInFrame = 0;
-  private readonly rowsPerPost: number;
-  private readonly out: Promise<Uint8Array | null>[] = [];
-  private readonly stream = new PixelBandStream();
-
-  constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
-    this.rowsPerPost = size * Math.max(1, Math.floor(BYTES_PER_POST / (size * cols * 2)));
-    this.band = bandBuffer(this.bandRows() * cols * 2);
-  }
-
-  /** Rows of the band now filling: rowsPerPost, or what is left of the frame. */
-  private bandRows(): number {
-    return Math.min(this.rowsPerPost, this.rows - this.rowInFrame);
-  }
-
-  update(part: Uint8Array): void {
-    for (let i = 0; i < part.length; ) {
-      const bandRows = this.bandRows();
-      const bandBytes = bandRows * this.cols * 2;
-      const n = Math.min(bandBytes - this.have, part.length - i);
-      this.band.set(part.subarray(i, i + n), this.have);
-      this.have += n;
-      i += n;
-      if (this.have === bandBytes) {
-        // The full band goes to the thread with its buffer; the next one fills a new buffer.
-        this.out.push(this.stream.band(this.band, bandRows, this.cols, this.size));
-        this.have = 0;
-        this.rowInFrame += bandRows;
-        if (this.rowInFrame === this.rows) this.rowInFrame = 0;
-        this.band = bandBuffer(this.bandRows() * this.cols * 2);
-      }
-    }
-  }
-
-  /** The table, frame after frame, and the pixels' SHA-256: each null when the thread could not make it. */
-  async finish(): Promise<{ hashes: Uint8Array | null; sha256: Uint8Array | null }> {
-    if (this.have !== 0 || this.out.length === 0) {
-      this.stream.abandon();
-      throw new Error('internal: pixel data ended inside a band');
-    }
-    const sha256 = this.stream.end();
-    const bands = await Promise.all(this.out);
-    return { hashes: bands.every((b) => b !== null) ? Buffer.concat(bands as Uint8Array[]) : null, sha256: await sha256 };
-  }
-
-  /** The pixels will not all come. */
-  abandon(): void {
-    this.stream.abandon();
   }
 }

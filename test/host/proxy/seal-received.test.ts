@@ -18,7 +18,8 @@ import { readAttestation } from '../../../host/dicom/attestation.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificate } from '../../../host/keys/certs.js';
 import { readCertificateDer } from '../../../host/keys/provision.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { tileHashes } from '../../../host/core/tiles.js';
 import { PYTHON, run, tempDir } from '../support/run.js';
 import { makeIdentities } from '../dicom/fixtures.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
@@ -153,4 +154,34 @@ ds.OperatorIdentificationSequence = [item]`);
   assert.equal(kept.kind === 'sealed' && kept.coSignedBy, undefined);
   assert.match(kept.kind === 'sealed' ? kept.notes.join(' ') : '', /names operator "tech777", not the logged-in technologist "tech042"/);
   for (const k of [named, kept]) assert.equal(verifyObject('named.dcm', k.bytes, trust).verdict, 'authentic');
+});
+
+test('with the site mark, an ECDSA device key and a co-signing technologist: the MAC through the marked pixels, their table and hash made beside it, at any tile size; authentic, DCMTK verifies the ECDSA signature', async () => {
+  const { natives } = await ready;
+  const ids = await makeIdentities(join(dir, 'ids-wm'), 'PROXY-ROOM-4', 'tech042');
+  const trust = parseCertificates(readFileSync(ids.trustPem));
+  const policy = { ...DEFAULT_POLICY, requireTechnologistSignature: true };
+  const unnamed = withPydicom(natives.find((f) => f.endsWith('rf-multi.dcm'))!, join(dir, 'rf-no-operator.dcm'), "ds.OperatorsName = ''");
+  const key = new Uint8Array(randomBytes(32));
+  for (const tileSize of [64, 48, 0]) {
+    const out = await sealReceived({ part10: readFileSync(unnamed), callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 500 + tileSize },
+      { device: ids.deviceWithEcdsa, technologist: ids.technologist, watermarkKey: key, tileSize });
+    assert.ok(out.kind === 'sealed' && out.watermarked && out.coSignedBy === 'tech042');
+    assert.deepEqual(out.notes.filter((n) => /MAC/.test(n)), [], 'the MAC through the marked pixels was the one signed');
+    const report = verifyObject('rf-wm.dcm', out.bytes, trust, { policy, watermarkKey: key });
+    assert.equal(report.verdict, 'authentic', `tile size ${tileSize}: ${report.reasons.join('; ')}`);
+    const parsed = readPart10(Buffer.from(out.bytes));
+    const a = readAttestation(parsed.dataSet)!;
+    const stored = findElement(parsed.dataSet, tag(0x7fe0, 0x0010))!.value!;
+    assert.deepEqual(Buffer.from(a.pixelDataSha256), createHash('sha256').update(stored).digest(), 'the stored (marked) pixels\' hash');
+    const frameBytes = 160 * 192 * 2;
+    if (tileSize) {
+      const expected = Buffer.concat([0, 1, 2].map((f) => tileHashes(stored.subarray(f * frameBytes, (f + 1) * frameBytes), 160, 192, tileSize)));
+      assert.ok(Buffer.from(a.tiles!.hashes).equals(expected), `tile size ${tileSize}: the table of the marked frames`);
+    } else assert.equal(a.tiles, undefined);
+    const file = join(dir, `rf-wm-${tileSize}.dcm`);
+    writeFileSync(file, out.bytes);
+    const d = run('dcmsign', ['--verify', '+cf', ids.certs.ecdsa, file]);
+    assert.match(d.stdout + d.stderr, /Signature #\d+ UID=[\d.]+\nW: +Signature Verification : OK/, d.stdout + d.stderr);
+  }
 });
