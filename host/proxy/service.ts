@@ -114,7 +114,7 @@ export class ProxyService {
     const pending = this.outbox.pending().length;
     if (pending) this.log(`proxy: ${pending} sealed object(s) waiting in the outbox from before`);
     this.forwarder?.start();
-    if (this.tileSize > 0 && !this.o.watermarkKey) warmTileThread();
+    if (this.tileSize > 0) warmTileThread(); // tile tables: of the pixels as they arrive, or of the marked ones
     this.scp = await startStoreScp({
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
       // Nothing here keeps a view of an object's bytes once it is answered (the outbox wrote the sealed file, the
