@@ -61,6 +61,16 @@ export function macDigest(ds: DataSet, signedTags: readonly Tag[], signatureItem
   return { digest: new Uint8Array(h.digest()), missing };
 }
 
+/**
+ * The data elements' part of the MAC stream hashed once, for every signature over these tags with
+ * this algorithm (addSignature's elementsMac: each signature finishes a copy with its own item).
+ */
+export function hashMacElements(ds: DataSet, signedTags: readonly Tag[], algorithm: MacAlgorithm): NonNullable<SignOptions['elementsMac']> {
+  const hash = createHash(nodeHash(algorithm));
+  writeMacElements(ds, signedTags, (chunk) => hash.update(chunk));
+  return { hash, signedTags, algorithm };
+}
+
 /** DICOM DT with UTC offset, e.g. 20261125201530.123000+0000. */
 export function dicomDateTime(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -99,14 +109,22 @@ export interface SignOptions {
 }
 
 /**
+ * The MAC algorithm of every signature radseal makes. ECDSA P-256 takes the SHA-512 digest cut to
+ * the curve's 256 bits (FIPS 186-5 §6.4.1, as OpenSSL's ECDSA_sign and dcmsign do), which keeps
+ * 128-bit strength; one algorithm lets the device, ECDSA and technologist signatures share one
+ * pass over the pixels at seal and at verify.
+ */
+export const SEAL_MAC_ALGORITHM: MacAlgorithm = 'SHA512';
+
+/**
  * Adds one signature (and its MAC Parameters item) to the top level of `ds`.
  * Ed25519 (RFC 8032 pure) signs the MAC digest as its message; ECDSA P-256
  * signs the MAC digest as the hash value, as DCMTK/OpenSSL ECDSA_sign does,
- * DER-encoded (default MAC algorithm SHA256 to match the curve's strength).
+ * DER-encoded.
  */
 export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ macId: number; signatureUid: string }> {
   const ecdsa = isEcdsaSigner(opts.signer) ? opts.signer : undefined;
-  const macAlgorithm = opts.macAlgorithm ?? (ecdsa ? 'SHA256' : 'SHA512');
+  const macAlgorithm = opts.macAlgorithm ?? opts.elementsMac?.algorithm ?? SEAL_MAC_ALGORITHM;
   const macId = Math.max(0, ...existingMacIds(ds)) + 1;
   const signedTags = opts.signedTags ?? signableTags(ds);
   const signatureUid = newUid();

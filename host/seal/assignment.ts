@@ -15,7 +15,7 @@ import { encodePart10 } from '../dicom/writer.js';
 import { newUid } from '../dicom/uids.js';
 import { TAGS as MAC_TAGS, signableTags } from '../dicom/mac.js';
 import { ATTESTATION_TAGS } from '../dicom/attestation.js';
-import { addSignature, dicomDateTime, PURPOSE } from '../dicom/signatures.js';
+import { addSignature, dicomDateTime, hashMacElements, PURPOSE, SEAL_MAC_ALGORITHM } from '../dicom/signatures.js';
 import type { DeviceIdentity } from './seal.js';
 
 /** radseal's assignment block: (0009,0011) reserves (0009,11xx). */
@@ -78,10 +78,11 @@ export async function sealAssignment(req: AssignmentRequest, device: DeviceIdent
   ];
   for (const el of replaced) putElement(ds, el);
   // The device signs as at capture: everything, then (with a tile table) everything but the pixels.
-  await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  const elementsMac = hashMacElements(ds, signableTags(ds), SEAL_MAC_ALGORITHM);
+  await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time, elementsMac });
   if (findElement(ds, ATTESTATION_TAGS.tileSha256Table)) {
     await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: signableTags(ds).filter((t) => t !== PIXEL_DATA), time });
   }
-  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time });
+  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, time, elementsMac });
   return { bytes: encodePart10({ sopClassUid, sopInstanceUid }, ds), sopInstanceUid, originalSopInstanceUid, originalFileSha256 };
 }

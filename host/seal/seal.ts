@@ -2,7 +2,7 @@
 // the device's Source signature, in that order (the signature covers both).
 import { buildDx, pixelBytes, type CaptureMeta, type DxFrame } from '../dicom/dx.js';
 import { attestationElements } from '../dicom/attestation.js';
-import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue } from '../dicom/signatures.js';
+import { addCertifiedTimestamp, addSignature, dicomDateTime, hashMacElements, PURPOSE, SEAL_MAC_ALGORITHM, signatureValue } from '../dicom/signatures.js';
 import { signableTags } from '../dicom/mac.js';
 import { tag, type Element } from '../dicom/model.js';
 import { encodePart10, encodePart10Parts } from '../dicom/writer.js';
@@ -130,7 +130,10 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   // The default window's range is taken in the core, where the (marked) frame lies.
   const dx = buildDx(frame, meta, [...attestation, ...(req.extraElements ?? [])], captureTime, { pixelRange: pixelRange(frame.pixels) });
   const time = new Date();
-  const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time });
+  // The device's, its ECDSA and the technologist's signatures cover the same elements with one
+  // algorithm: the elements (the whole frame) are hashed once and each finishes a copy.
+  const elementsMac = hashMacElements(dx.dataSet, signableTags(dx.dataSet), SEAL_MAC_ALGORITHM);
+  const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time, elementsMac });
   const token = req.timestamp ? await req.timestamp(signatureValue(dx.dataSet, full.signatureUid)) : null;
   if (token) addCertifiedTimestamp(dx.dataSet, full.signatureUid, token);
   if (tiles) {
@@ -140,10 +143,10 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
   }
   if (device.ecdsa) {
-    await addSignature(dx.dataSet, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time });
+    await addSignature(dx.dataSet, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, time, elementsMac });
   }
   if (tech) {
-    await addSignature(dx.dataSet, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time });
+    await addSignature(dx.dataSet, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, time, elementsMac });
   }
   const fileMeta = { sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid };
   const parts = req.gathered ? encodePart10Parts(fileMeta, dx.dataSet) : [encodePart10(fileMeta, dx.dataSet)];

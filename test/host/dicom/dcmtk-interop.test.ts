@@ -10,7 +10,7 @@ import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, tag } from '../../../host/dicom/model.js';
 import { TAGS, writeMacStream } from '../../../host/dicom/mac.js';
 import { SIG, checkSignatures } from '../../../host/dicom/signatures.js';
-import { decodeAT, decodeUS } from '../../../host/dicom/values.js';
+import { decodeAT, decodeString, decodeUS } from '../../../host/dicom/values.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { tempDir, testFrame, makeIdentities, sealTo, run, opensslKey, PYTHON } from './fixtures.js';
@@ -79,6 +79,9 @@ test('dcmsign --verify on a file with Ed25519 (whole object and attributes-only)
   const ids = await makeIdentities(dir);
   const file = join(dir, 'both.dcm');
   await sealTo(file, testFrame(128, 128), ids.deviceWithEcdsa, { technologist: ids.technologist });
+  // One MAC algorithm for all four (ECDSA P-256 takes SHA-512 cut to 256 bits), so the pixels are hashed once.
+  const macItems = findElement(readPart10(readFileSync(file)).dataSet, TAGS.macParametersSequence)!.items!;
+  assert.deepEqual(macItems.map((i) => decodeString(findElement(i, SIG.macAlgorithm)?.value)), ['SHA512', 'SHA512', 'SHA512', 'SHA512']);
   const plain = dcmsign(['--verify', file], dir);
   assert.equal(plain.status, 101, plain.out);
   const lines = plain.out.split('\n');
