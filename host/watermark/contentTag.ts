@@ -106,7 +106,7 @@ export const TAG_MIN_RELIABLE = ALLOWED.findIndex((d) => d >= 0);
 /**
  * A reliable bit's coefficient must exceed this many times the spread of the mark's own change of
  * that coefficient (tagMargins). Measured on marked phantoms and radiographs, the mark moved a
- * coefficient by at most 2.2 of these units (of ~2000), so at 5 a reliable bit is not flipped by
+ * coefficient by at most 2.4 of these units (of 5088), so at 5 a reliable bit is not flipped by
  * the mark; flips from attacks are what the allowed distance absorbs.
  */
 export const TAG_MARGIN_SIGMAS = 5;
