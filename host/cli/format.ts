@@ -10,6 +10,11 @@ export function formatReport(r: VerifyReport): string {
     lines.push(`  signature: ${s.algorithm} ${s.purpose}${scope} by ${s.signer}${s.time ? ' at ' + s.time : ''} — ${s.valid ? 'valid' : 'INVALID'}, ${s.trusted ? 'trusted' : 'not trusted'}${s.certifiedTime ? `; certified time ${s.certifiedTime} by ${s.certifiedBy}` : ''}`);
   });
   if (r.capture) lines.push(`  capture: device ${r.capture.deviceId}, raw frame SHA-256 ${r.capture.rawSha256}`);
+  if (r.pixelCheck) {
+    lines.push(r.pixelCheck.by === 'device-signature'
+      ? `  pixels: as captured, proven by the device signature (MAC ${r.pixelCheck.macId}) over Pixel Data and its recorded hash; not rehashed (--full-pixel-check rehashes)`
+      : `  pixels: rehashed — ${r.pixelsIntact === true ? 'they match the hash recorded at capture' : r.pixelsIntact === false ? 'they do NOT match the hash recorded at capture' : 'no recorded hash to compare'}`);
+  }
   if (r.capture?.received) lines.push(`  received: ${r.capture.received.source}, from ${r.capture.received.callingAeTitle} at ${r.capture.received.peerAddress}; the seal covers ${r.capture.received.pixels}`);
   if (r.technologist) {
     const t = r.technologist;

@@ -226,7 +226,8 @@ export function renderReportHtml(r: VerifyReport, bytes: Uint8Array, o: ReportOp
   if (!r.signatures.length) rows.push(check(false, 'Digital signatures', 'none present'));
   const pixelsOk = r.capture ? !r.reasons.some((x) => x.startsWith('Pixel Data does not match')) : null;
   rows.push(check(r.capture ? true : false, 'Capture attestation', r.capture ? `device ${r.capture.deviceId}, raw frame SHA-256 ${r.capture.rawSha256.slice(0, 16)}…` : 'absent'));
-  if (r.capture) rows.push(check(pixelsOk, 'Pixels match the hash recorded at capture', pixelsOk ? 'identical' : 'different'));
+  const proof = r.pixelCheck?.by === 'device-signature' ? ` (proven by device signature ${r.pixelCheck.macId}, which covers Pixel Data and that hash; not rehashed)` : r.pixelCheck ? ' (rehashed)' : '';
+  if (r.capture) rows.push(check(pixelsOk, 'Pixels match the hash recorded at capture', `${pixelsOk ? 'identical' : 'different'}${proof}`));
   if (r.tamperedTiles) rows.push(check(r.tamperedTiles.tiles.length === 0, 'Per-tile hashes', `${r.tamperedTiles.tiles.length} of ${r.tamperedTiles.rows * r.tamperedTiles.cols} tiles differ`));
   if (r.technologist) rows.push(check(r.technologist.accepted, 'Technologist co-signature', `${r.technologist.operatorsName ?? ''} (operator ${r.technologist.operatorId ?? 'none'}), signed by ${r.technologist.signer ?? 'nobody'}`));
   if (r.watermark) {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { radseal, tempDir } from '../support/run.js';
+import { readPart10 } from '../../../host/dicom/reader.js';
+import { findElement, tag } from '../../../host/dicom/model.js';
 
 const dir = tempDir('radseal-batch-');
 let trust: string;
@@ -32,7 +34,7 @@ before(() => {
   copyFileSync(join(dir, 's1.dcm'), join(tree, 'ok', 'IM1')); // no extension, as storescp names files
   copyFileSync(join(dir, 's2.dcm'), join(tree, 'ok', 'deeper', 'IM2.dcm'));
   const tampered = readFileSync(join(dir, 's1.dcm'));
-  tampered[tampered.length - 11]! ^= 0x01; // one pixel, inside Pixel Data (the last element)
+  tampered[tampered.length - 11]! ^= 0x01; // in the last signature item (after Pixel Data in tag order)
   writeFileSync(join(tree, 'tampered.dcm'), tampered);
   writeFileSync(join(tree, 'notes.txt'), 'not an image\n');
   writeFileSync(join(tree, 'fake.dcm'), Buffer.alloc(300)); // named .dcm, but no "DICM" at 128
@@ -108,4 +110,20 @@ test('--full-pixel-check recomputes the pixel hash for every object, in this thr
       ['/ok/IM1', 'authentic', 'pixel-hash'], ['/ok/deeper/IM2.dcm', 'authentic', 'pixel-hash'], ['/tampered.dcm', 'tampered', 'pixel-hash'],
     ]);
   }
+});
+
+test('the text report says how the pixels were proven: by the device signature, or rehashed (and whether they match)', () => {
+  const one = radseal('verify', '--trust', trust, join(tree, 'ok', 'IM1'));
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /pixels: as captured, proven by the device signature \(MAC 1\) over Pixel Data and its recorded hash; not rehashed/);
+  const full = radseal('verify', '--trust', trust, '--full-pixel-check', join(tree, 'ok', 'IM1'));
+  assert.match(full.stdout, /pixels: rehashed — they match the hash recorded at capture/);
+  const bytes = readFileSync(join(dir, 's1.dcm'));
+  const pixels = findElement(readPart10(bytes).dataSet, tag(0x7fe0, 0x0010))!.value!;
+  bytes[pixels.byteOffset + 500]! ^= 0x01;
+  writeFileSync(join(dir, 'pixel-changed.dcm'), bytes);
+  const bad = radseal('verify', '--trust', trust, join(dir, 'pixel-changed.dcm'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stdout, /pixels: rehashed — they do NOT match the hash recorded at capture/);
+  assert.doesNotMatch(bad.stdout, /proven by the device signature/);
 });
