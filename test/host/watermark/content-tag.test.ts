@@ -18,6 +18,7 @@ import { originals, smallFrame } from '../../../bench/watermark-set.js';
 import { generateDeviceKey } from '../../../host/keys/provision.js';
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { sealFrame } from '../../../host/seal/seal.js';
+import { capturePayload } from '../../../host/seal/watermark.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 
@@ -43,11 +44,12 @@ const hamming = (a: string, b: string) => {
   for (let i = 0; i < x.length; i++) for (let v = x[i]! ^ y[i]!; v; v >>= 1) d += v & 1;
   return d;
 };
-/** Keys found by searching `content-tag ${i}` for the first one whose mark the 32-bit rule rejected on the frame. */
 const keyOf = (label: string) => new Uint8Array(createHash('sha256').update(label).digest());
 const SYMMETRIC = bodyPhantom(768, 1024, 14, 3);
-const PINNED_KEY = keyOf('content-tag 14');
-const PAYLOAD = Buffer.from('0000000b53494d31', 'hex');
+/** What the seal embeds for device SIM-0001, frame 11 (as in the link tests). */
+const PAYLOAD = Buffer.from(capturePayload('SIM-0001', 11));
+/** The first of the keys `content-tag ${i}` whose mark on SYMMETRIC with PAYLOAD the 32-bit rule rejected (distance 6). */
+const PINNED_KEY = keyOf('content-tag 77');
 
 /** The exact mark of `a` (marked a - a) added to `b`, clipped: the strongest transplant. */
 function transplant(a: GrayImage, b: GrayImage, key: Uint8Array): GrayImage {
