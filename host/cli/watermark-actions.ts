@@ -82,8 +82,15 @@ export function detect(o: DetectOptions): void {
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
     process.stdout.write(d.present
-      ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? (d.contentTag.match ? 'matches' : `MISMATCH (distance ${d.contentTag.distance})`) : '-'}${d.geometry.rotationDeg ? `, found turned back by ${-d.geometry.rotationDeg}°` : ''}, found by the ${d.search.foundBy} search, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
+      ? `watermark present: z ${d.score.toFixed(2)} (P(false) <= ${d.falsePositiveProbability.toExponential(2)}), payload ${d.payloadHex ?? 'unreadable'}, ${d.bitErrors ?? '-'} coded-bit errors, content tag ${d.contentTag ? contentTagWords(d.contentTag) : '-'}${d.geometry.rotationDeg ? `, found turned back by ${-d.geometry.rotationDeg}°` : ''}, found by the ${d.search.foundBy} search, ${d.blocks.tampered.length} of ${d.blocks.rows * d.blocks.cols} blocks tampered (${d.mapSource} map)\n`
       : `watermark absent: z ${d.score.toFixed(2)} below ${d.threshold.toFixed(2)} (searched: ${d.search.stages.map((x) => `${x.stage} ${Math.round(x.ms)} ms`).join(', ')}${d.search.budgetExhausted ? `; search budget of ${budget} ms ran out` : ''})\n`);
   }
   process.exit(d.present ? 0 : 1);
+}
+
+/** The content tag's judgement in words: a match, undecided (too few reliable bits to prove one), or a mismatch. */
+function contentTagWords(t: { match: boolean | null; distance: number; reliableBits: number; maxDistance: number }): string {
+  if (t.match === true) return `matches (${t.distance} of ${t.reliableBits} reliable bits differ, ${t.maxDistance} allowed)`;
+  if (t.match === null) return `undecided (${t.reliableBits} of 32 bits reliable, too few to prove a match; none differ)`;
+  return `MISMATCH (${t.distance} of ${t.reliableBits} reliable bits differ, ${Math.max(0, t.maxDistance)} allowed)`;
 }
