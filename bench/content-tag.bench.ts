@@ -17,6 +17,7 @@ import { haveOpenJpeg, jp2RoundTrip } from '../host/image/jp2.js';
 import { clahe, unsharpMask } from '../host/image/enhance.js';
 import { addGaussianNoise, downscaleBox, fullRangeTo8, gamma, percentileTo8 } from '../host/image/transform.js';
 import { phantomBase, exposeFrame } from '../host/sim/frames.js';
+import { bodyPhantom } from '../host/image/phantom.js';
 import { detectWatermark, embedWatermark } from '../host/watermark/index.js';
 import { contentTagFromMeans, judgeTag, TAG_MAX_DISTANCE } from '../host/watermark/contentTag.js';
 import { DATA, freshRandom, originals, phantomFrame, smallFrame } from './watermark-set.js';
@@ -27,17 +28,8 @@ const rnd = freshRandom();
 const origs = originals();
 const nih = origs.length ? readGrayImage(join(DATA, '00000001_000.png')) : null;
 
-/** A smooth body centred in the frame plus +-20 LSB of noise: the frame of test/host/link/arena.test.ts. */
-function symmetricPhantom(rows: number, cols: number, bits: number, seed: number): GrayImage {
-  const px = new Uint16Array(rows * cols);
-  let s = seed | 1;
-  for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    const body = Math.exp(-(((x - cols / 2) / cols) ** 2 * 6 + ((y - rows / 2) / rows) ** 2 * 3));
-    px[y * cols + x] = Math.min(2 ** bits - 1, Math.round(300 + (2 ** bits - 600) * body + ((s >>> 0) % 41) - 20));
-  }
-  return { rows, cols, bitsStored: bits, pixels: px };
-}
+/** The frame of test/host/link/arena.test.ts. */
+const symmetricPhantom = (rows: number, cols: number, bits: number, seed: number): GrayImage => bodyPhantom(rows, cols, bits, seed);
 function chipMeans(img: GrayImage, chip: number): { m: Float64Array; gr: number; gc: number } {
   const gr = Math.floor(img.rows / chip), gc = Math.floor(img.cols / chip);
   const m = new Float64Array(gr * gc);

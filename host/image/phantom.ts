@@ -55,3 +55,19 @@ export function makePhantom(o: PhantomOptions): GrayImage {
   }
   return { rows, cols, bitsStored, pixels: px };
 }
+
+/**
+ * A smooth body centred at `centre` of the width (0.5: symmetric left-right and top-bottom) plus
+ * +-20 LSB of uniform noise. Its coarse content is nearly symmetric, so half the watermark content
+ * tag's coefficients are about zero: the hard case for the tag, and the link tests' frame.
+ */
+export function bodyPhantom(rows: number, cols: number, bitsStored: number, seed: number, centre = 0.5): GrayImage {
+  const px = new Uint16Array(rows * cols);
+  let s = seed | 1;
+  for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    const body = Math.exp(-(((x - centre * cols) / cols) ** 2 * 6 + ((y - rows / 2) / rows) ** 2 * 3));
+    px[y * cols + x] = Math.min(2 ** bitsStored - 1, Math.round(300 + (2 ** bitsStored - 600) * body + ((s >>> 0) % 41) - 20));
+  }
+  return { rows, cols, bitsStored, pixels: px };
+}

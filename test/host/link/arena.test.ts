@@ -18,6 +18,7 @@ import { generateWatermarkKey, loadWatermarkKey } from '../../../host/keys/water
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { sealFrame } from '../../../host/seal/seal.js';
 import { pixelBytes } from '../../../host/dicom/dx.js';
+import { bodyPhantom } from '../../../host/image/phantom.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, tag } from '../../../host/dicom/model.js';
 import { readAttestation } from '../../../host/dicom/attestation.js';
@@ -27,16 +28,7 @@ import { testBoard } from './harness.js';
 
 const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
-function phantom(rows: number, cols: number, bits: number, seed: number): Uint16Array {
-  const px = new Uint16Array(rows * cols);
-  let s = seed | 1;
-  for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    const body = Math.exp(-(((x - cols / 2) / cols) ** 2 * 6 + ((y - rows / 2) / rows) ** 2 * 3));
-    px[y * cols + x] = Math.min(2 ** bits - 1, Math.round(300 + (2 ** bits - 600) * body + ((s >>> 0) % 41) - 20));
-  }
-  return px;
-}
+const phantom = (rows: number, cols: number, bits: number, seed: number): Uint16Array => bodyPhantom(rows, cols, bits, seed).pixels;
 
 async function identities(dir: string) {
   const keys = await generateDeviceKey('SIM-0001', join(dir, 'keys'));

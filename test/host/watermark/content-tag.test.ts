@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentileTo8, xorshift } from '../../../host/image/transform.js';
-import { makePhantom } from '../../../host/image/phantom.js';
+import { bodyPhantom, makePhantom } from '../../../host/image/phantom.js';
 import type { GrayImage } from '../../../host/image/png.js';
 import { detectWatermark, embedWatermark } from '../../../host/watermark/index.js';
 import {
@@ -22,17 +22,6 @@ import { capturePayload } from '../../../host/seal/watermark.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 
-/** The frame of test/host/link/arena.test.ts: a smooth body centred at `centre` x cols, +-20 LSB of noise. */
-function bodyPhantom(rows: number, cols: number, bits: number, seed: number, centre = 0.5): GrayImage {
-  const px = new Uint16Array(rows * cols);
-  let s = seed | 1;
-  for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    const body = Math.exp(-(((x - centre * cols) / cols) ** 2 * 6 + ((y - rows / 2) / rows) ** 2 * 3));
-    px[y * cols + x] = Math.min(2 ** bits - 1, Math.round(300 + (2 ** bits - 600) * body + ((s >>> 0) % 41) - 20));
-  }
-  return { rows, cols, bitsStored: bits, pixels: px };
-}
 const chipMeans = (img: GrayImage) => {
   const gr = Math.floor(img.rows / 8), gc = Math.floor(img.cols / 8), m = new Float64Array(gr * gc);
   for (let y = 0; y < gr * 8; y++) for (let x = 0; x < gc * 8; x++) m[(y >> 3) * gc + (x >> 3)]! += img.pixels[y * img.cols + x]! / 64;
