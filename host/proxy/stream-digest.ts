@@ -118,7 +118,14 @@ export class DataSetDigester {
   private pixels: { offset: number; length: number; hash: Hash | null; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac; draft?: PixelDraft } | null = null;
   private done: (Omit<ReceivedPixelDigest, 'tiles' | 'sha256'> & { sha256: Uint8Array | Promise<Uint8Array | null>; tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
 
-  constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions) {
+  /**
+   * `pixelShaOnTileThread`: the tile thread hashes the pixels' SHA-256 with their tile rows (a pass
+   * less on the receiving thread). Off by default: on two shared cores with bytes arriving at memory
+   * speed (loopback) the thread then ends later after the last fragment by about what the receiving
+   * thread saves (docs/BENCHMARKS.md, "Proxy", 2026-12-03 17:10–17:50 UTC); it may pay where the thread has slack.
+   */
+  constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions,
+    private readonly opts: { pixelShaOnTileThread?: boolean } = {}) {
     this.explicit = transferSyntaxUid === UID.explicitVrLittleEndian || ENCAPSULATED_SYNTAXES.has(transferSyntaxUid);
     this.walking = this.explicit || transferSyntaxUid === UID.implicitVrLittleEndian;
     this.prefix = mac && this.walking ? [] : null;
@@ -297,8 +304,8 @@ export class DataSetDigester {
     const frameBytes = rows * cols * 2;
     const tilable = this.tileSize > 0 && rows > 0 && cols > 0 && (this.us(0x00280002) ?? 1) === 1 && this.us(0x00280100) === 16
       && Number.isInteger(frames) && frames >= 1 && (length === frameBytes * frames);
-    const tiles = tilable ? new TileBands(rows, cols, this.tileSize) : null;
-    this.pixels = { offset, length, hash: tiles ? null : createHash('sha256'), tiles, rows, cols, frames, mac, draft };
+    const tiles = tilable ? new TileBands(rows, cols, this.tileSize, !!this.opts.pixelShaOnTileThread) : null;
+    this.pixels = { offset, length, hash: tiles && this.opts.pixelShaOnTileThread ? null : createHash('sha256'), tiles, rows, cols, frames, mac, draft };
   }
 
   /**
@@ -353,7 +360,7 @@ export class DataSetDigester {
     if (p.hash) {
       const sha256 = new Uint8Array(p.hash.digest());
       this.whole.update(sha256);
-      this.done = { ...base, sha256 };
+      this.done = { ...base, sha256, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().then((r) => r.hashes, () => null) } : undefined };
       return;
     }
     // The tile thread has every pixel byte (tile rows of whole frames): it hashes them too.

@@ -93,6 +93,9 @@ export class PixelBandStream {
   private bands = 0;
   private ended = false;
 
+  /** `sha256` false: tile tables only (end() then gives null). */
+  constructor(private readonly sha256 = true) {}
+
   /**
    * The tile table of one band (`band` must be the whole of its own buffer, which is handed to the
    * thread), and the band into the pixels' SHA-256: null when the table could not be made there.
@@ -100,7 +103,7 @@ export class PixelBandStream {
   band(band: Uint8Array, rows: number, cols: number, size: number): Promise<Uint8Array | null> {
     if (band.byteOffset !== 0 || band.byteLength !== band.buffer.byteLength) throw new Error('internal: a band must own its buffer');
     if (this.ended) throw new Error('internal: a band after the end of the pixels');
-    return run({ kind: 'band', id: nextJob++, stream: this.stream, first: this.bands++ === 0, band, rows, cols, size }).then((r) => r?.hashes ?? null);
+    return run({ kind: 'band', id: nextJob++, stream: this.stream, first: this.bands++ === 0 && this.sha256, band, rows, cols, size }).then((r) => r?.hashes ?? null);
   }
 
   /** Every band is in: the SHA-256 of them all, in order (null when the thread did not see each of them). */
@@ -131,9 +134,11 @@ export class TileBands {
   private rowInFrame = 0;
   private readonly rowsPerPost: number;
   private readonly out: Promise<Uint8Array | null>[] = [];
-  private readonly stream = new PixelBandStream();
+  private readonly stream: PixelBandStream;
 
-  constructor(private readonly rows: number, private readonly cols: number, private readonly size: number) {
+  /** `sha256`: the thread hashes the pixels too (else finish() gives a null sha256). */
+  constructor(private readonly rows: number, private readonly cols: number, private readonly size: number, sha256 = true) {
+    this.stream = new PixelBandStream(sha256);
     this.rowsPerPost = size * Math.max(1, Math.floor(BYTES_PER_POST / (size * cols * 2)));
     this.band = bandBuffer(this.bandRows() * cols * 2);
   }
