@@ -17,7 +17,7 @@ import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
-import { cannot, macElementsBytes, macThroughPixels, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
+import { cannot, macElementsBytes, macThroughPixels, parseReceived, PIXEL_DATA, PROXY_MAC_ALGORITHM, sealableDataSet, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
 import { TileBands } from './tile-thread.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 
@@ -273,7 +273,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
     if (native.stored !== pixelElement.value) {
-      if (native.offThread) predicted = markedMac = macThroughPixels(ds, macAlgorithms(o, tech));
+      if (native.offThread) predicted = markedMac = macThroughPixels(ds, [PROXY_MAC_ALGORITHM]);
       const off = native.offThread && await native.offThread;
       if (native.offThread) native.tiles = { size: o.tileSize ?? DEFAULT_TILE_SIZE, hashes: off?.hashes ?? framesTileHashes(native.stored, g, o.tileSize ?? DEFAULT_TILE_SIZE) };
       storedPixelHash = off?.sha256 ?? sha256(native.stored);
@@ -317,7 +317,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
   const time = new Date();
   const device = o.device;
   const full = await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time,
-    elementsMac: elementsMac(isEcdsaSigner(device.signer) ? 'SHA256' : 'SHA512') });
+    elementsMac: elementsMac(PROXY_MAC_ALGORITHM) });
   const token = o.timestamp ? await o.timestamp(signatureValue(ds, full.signatureUid)) : null;
   if (token) addCertifiedTimestamp(ds, full.signatureUid, token);
   if (native?.tiles) {
@@ -325,8 +325,9 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     const attributes = signableTags(ds).filter((t) => t !== PIXEL_DATA);
     await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
   }
-  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: 'SHA256', time, elementsMac: elementsMac('SHA256') });
-  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: 'SHA512', time, elementsMac: elementsMac('SHA512') });
+  // One MAC algorithm for every whole-object signature (as radseal seal): one pass over the pixels for all of them.
+  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: PROXY_MAC_ALGORITHM, time, elementsMac: elementsMac(PROXY_MAC_ALGORITHM) });
+  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: PROXY_MAC_ALGORITHM, time, elementsMac: elementsMac(PROXY_MAC_ALGORITHM) });
 
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
@@ -339,11 +340,6 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
 
 type ElementsMac = NonNullable<SignOptions['elementsMac']>;
 
-/** The MAC algorithms of the whole-object signatures this seal makes. */
-function macAlgorithms(o: ProxySealOptions, tech: TechnologistIdentity | undefined): StreamedMacAlgorithm[] {
-  const ecdsaDevice = isEcdsaSigner(o.device.signer);
-  return [...(!ecdsaDevice || tech ? ['SHA512' as const] : []), ...(ecdsaDevice || o.device.ecdsa ? ['SHA256' as const] : [])];
-}
 
 /** The tile table of every frame, on this thread. */
 function framesTileHashes(stored: Uint8Array, g: PixelGeometry, tileSize: number): Uint8Array {

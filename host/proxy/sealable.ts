@@ -9,6 +9,7 @@ import { readPart10, DicomFormatError, type ParsedFile } from '../dicom/reader.j
 import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from '../dicom/model.js';
 import { withDictionaryVrs } from '../dicom/dictionary.js';
 import { holdsUN, macValueHeader, signableTags, TAGS, writeMacElements } from '../dicom/mac.js';
+import { SEAL_MAC_ALGORITHM, type MacAlgorithm } from '../dicom/signatures.js';
 import { decodeString, sq, str } from '../dicom/values.js';
 import { OPERATOR_ID_SCHEME } from '../dicom/dx.js';
 import { UID } from '../dicom/uids.js';
@@ -111,8 +112,17 @@ export function macElementsBytes(ds: DataSet): Uint8Array {
   return Buffer.concat(chunks);
 }
 
-/** MAC algorithms the proxy's whole-object signatures use: SHA512 (Ed25519 device and technologist), SHA256 (ECDSA device). */
+/** MAC algorithms the stream hashing supports. */
 export type StreamedMacAlgorithm = 'SHA512' | 'SHA256';
+
+/**
+ * The MAC algorithm of every whole-object signature the proxy makes (device, its ECDSA key,
+ * technologist): radseal's one (signatures.ts SEAL_MAC_ALGORITHM), so one pass over the pixels serves all.
+ */
+export const PROXY_MAC_ALGORITHM: StreamedMacAlgorithm = ((a: MacAlgorithm) => {
+  if (a !== 'SHA512' && a !== 'SHA256') throw new Error(`internal: MAC algorithm ${a} is not hashed on arrival`);
+  return a;
+})(SEAL_MAC_ALGORITHM);
 
 /** The whole-object signatures' MAC over the elements before Pixel Data and then the pixels, fed as they arrive. */
 export interface PredictedMac {

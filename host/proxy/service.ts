@@ -16,8 +16,7 @@ import { Refusal } from './refusal.js';
 import { sealedHeadLength, sealReceived } from './seal-received.js';
 import { DataSetDigester, type StreamDigest } from './stream-digest.js';
 import { PixelDraft } from './pixel-draft.js';
-import type { StreamedMacAlgorithm } from './sealable.js';
-import { isEcdsaSigner } from '../keys/ecdsa.js';
+import { PROXY_MAC_ALGORITHM, type StreamedMacAlgorithm } from './sealable.js';
 import { warmTileThread } from './tile-thread.js';
 
 export interface ProxyOptions {
@@ -83,7 +82,7 @@ export class ProxyService {
   /** Told of every association (or TLS connection) refused (the audit trail's Security Alert). */
   onAssociationRefused: ((r: { callingAe: string | null; address: string | null; reason: string }) => void) | null = null;
   private readonly tileSize: number;
-  /** The MAC algorithms of the whole-object signatures this proxy makes (hashed on arrival): Ed25519's SHA512, ECDSA's SHA256. */
+  /** The MAC algorithm of every whole-object signature this proxy makes (device, its ECDSA key, technologist), hashed on arrival. */
   private readonly macAlgorithms: StreamedMacAlgorithm[];
   private chain: Promise<unknown> = Promise.resolve();
   private tsaPausedUntil = 0;
@@ -93,11 +92,7 @@ export class ProxyService {
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
     this.tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
-    const ecdsaDevice = isEcdsaSigner(o.device.signer);
-    this.macAlgorithms = [
-      ...(!ecdsaDevice || o.technologist ? ['SHA512' as const] : []),
-      ...(ecdsaDevice || o.device.ecdsa ? ['SHA256' as const] : []),
-    ];
+    this.macAlgorithms = [PROXY_MAC_ALGORITHM];
     this.outbox = new Outbox(o.outboxDir);
     if (this.outbox.removedPartials.length) this.log(`proxy: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash`);
     this.journal = new ReceivedJournal(o.outboxDir);

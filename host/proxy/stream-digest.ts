@@ -43,7 +43,7 @@ export interface ReceivedPixelDigest {
 /** Hash the whole-object signatures' MAC on arrival, as sealed with the technologist `technologist()` names then. */
 export interface StreamMacOptions {
   technologist: () => TechnologistIdentity | undefined;
-  /** SHA512 (the Ed25519 signatures'), and SHA256 when the device also signs with ECDSA. */
+  /** The whole-object signatures' MAC algorithms (the proxy's: sealable.ts PROXY_MAC_ALGORITHM alone). */
   algorithms: readonly StreamedMacAlgorithm[];
   /**
    * Opens a draft of the sealed file for the pixels to be written to as they arrive, given what the

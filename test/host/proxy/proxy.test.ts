@@ -16,6 +16,8 @@ import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, tag } from '../../../host/dicom/model.js';
 import { decodeString } from '../../../host/dicom/values.js';
 import { readAttestation } from '../../../host/dicom/attestation.js';
+import { TAGS } from '../../../host/dicom/mac.js';
+import { SIG } from '../../../host/dicom/signatures.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 import { PYTHON, radseal, run, tempDir } from '../support/run.js';
 import { makeIdentities } from '../dicom/fixtures.js';
@@ -207,7 +209,7 @@ test('an object that already carries digital signatures is forwarded untouched, 
   }
 });
 
-test('with the site watermark: marked, with a tile table, encoded afresh (the marked pixels are a new buffer), authentic', async () => {
+test('with the site watermark: marked, with a tile table, the received buffer left as received (the marked pixels are a buffer of the seal), authentic', async () => {
   const dx = natives.find((f) => f.endsWith('dx-pres.dcm'))!;
   const marking = new ProxyService({
     host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(join(dir, 'keys', 'device.key'), deviceCert, 'dicom-proxy'),
@@ -223,7 +225,7 @@ test('with the site watermark: marked, with a tile table, encoded afresh (the ma
     assert.ok(att.watermark, 'marked');
     assert.ok(att.tiles, 'tile table');
     assert.equal(marking.stats.hashedOnArrival, 1, 'the pixels as received hashed on arrival');
-    assert.equal(marking.stats.encodedInPlace, 0, 'marked pixels are a new buffer: encoded afresh');
+    assert.equal(marking.stats.encodedInPlace, 0, 'marked pixels are a buffer of the seal: the received one is not written over');
     assert.equal(marking.stats.macOnArrival + marking.stats.macMissed, 0, 'no MAC on arrival: the pixels signed are the marked ones');
     verifyAll([file]);
   } finally {
@@ -263,7 +265,7 @@ ds.add_new(0x7FE10010, 'LO', 'VENDOR AFTER PIXELS'); ds.add_new(0x7FE11001, 'OB'
   }
 });
 
-test('a device with an ECDSA key too: its SHA-256 MAC hashed on arrival beside the SHA-512; DCMTK dcmsign --verify OK', async () => {
+test('a device with an ECDSA key too: its signature takes the one SHA-512 MAC hashed on arrival; DCMTK dcmsign --verify OK', async () => {
   const ids = await makeIdentities(join(dir, 'ids-ec'), 'PROXY-ROOM-1', 'tech042');
   const ecdsa = new ProxyService({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: ids.deviceWithEcdsa, outboxDir: join(dir, 'outbox-ec'), log: () => {} });
   const port = await ecdsa.start();
@@ -276,6 +278,9 @@ test('a device with an ECDSA key too: its SHA-256 MAC hashed on arrival beside t
     assert.equal(v.code, 0, v.stdout + v.stderr);
     const d = run('dcmsign', ['--verify', '+cf', ids.certs.ecdsa, file]);
     assert.match(d.stdout + d.stderr, /Signature #3 UID=[\d.]+\nW: +Signature Verification : OK/, d.stdout + d.stderr);
+    // Device (Ed25519), its attributes-only signature and the ECDSA one: all SHA-512, one pass over the pixels.
+    const macItems = findElement(readPart10(readFileSync(file)).dataSet, TAGS.macParametersSequence)!.items!;
+    assert.deepEqual(macItems.map((i) => decodeString(findElement(i, SIG.macAlgorithm)?.value)), ['SHA512', 'SHA512', 'SHA512']);
   } finally {
     await ecdsa.stop();
   }
