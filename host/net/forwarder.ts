@@ -231,7 +231,7 @@ export class Forwarder<E extends QueuedObject = QueuedObject> extends EventEmitt
         continue;
       }
       try {
-        const bytes = lane.reader.read(head.path);
+        const bytes = await lane.reader.readAsync(head.path);
         this.note(lane, 'sending', head);
         await this.sendFn(lane.target, bytes);
         if (hasLedger(this.queue)) this.queue.recordSent(lane.key, head, this.keys);

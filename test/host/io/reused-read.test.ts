@@ -30,3 +30,26 @@ test('each read is that file exactly; smaller files reuse the buffer, larger one
   assert.throws(() => r.read(files[0]!.path, 69_999), /larger than the 69999-byte limit; not read/);
   assert.throws(() => r.read(join(dir, 'missing')), /ENOENT/);
 });
+
+test('readAsync gives the same bytes into the same kept buffer, refuses over the limit and a missing file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'radseal-reused-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = [70_000, 1000, 300_000, 0].map((n, i) => {
+    const bytes = randomBytes(n);
+    const path = join(dir, `f${i}`);
+    writeFileSync(path, bytes);
+    return { path, bytes };
+  });
+  const r = new ReusedRead(200_000);
+  const got = [];
+  for (const f of files) {
+    const bytes = await r.readAsync(f.path);
+    assert.ok(Buffer.from(bytes).equals(f.bytes), f.path);
+    got.push(bytes.buffer);
+  }
+  assert.equal(got[1], got[0], 'a smaller file reuses the buffer');
+  assert.notEqual(got[2], got[0], 'a file over keepMax gets its own');
+  assert.ok(Buffer.from(r.read(files[1]!.path)).equals(files[1]!.bytes), 'sync and async reads share the kept buffer');
+  await assert.rejects(r.readAsync(files[0]!.path, 69_999), /larger than the 69999-byte limit; not read/);
+  await assert.rejects(r.readAsync(join(dir, 'missing')), /ENOENT/);
+});
