@@ -30,8 +30,7 @@ export interface ReceivedPixelDigest {
   /** Offset of the Pixel Data value in the data set, and its length. */
   offset: number;
   length: number;
-  /** Undefined when the tile thread, which took it, could not (the seal hashes the pixels then). */
-  sha256?: Uint8Array;
+  sha256: Uint8Array;
   /** Per-frame tile tables, frame after frame (16-bit single-sample pixels filling whole frames), and the geometry they assumed. */
   tiles?: { size: number; rows: number; cols: number; frames: number; hashes: Uint8Array };
   /** The device signature's MAC, hashed up to the last pixel byte (when it could be predicted). */
@@ -90,11 +89,6 @@ export class DataSetDigester {
   private readonly whole = createHash('sha256');
   /** How far the fragment being walked went into `whole` (or was pixel value, left out). */
   private fed = 0;
-  /**
-   * Bytes after the pixel value while the tile thread still hashes it (references: the SCP keeps
-   * them): they go into `whole` after the pixels' SHA-256, once it is back.
-   */
-  private afterPixels: Uint8Array[] | null = null;
   private pixelsReplaced = false;
   private keyBroken = false;
   private readonly explicit: boolean;
@@ -114,18 +108,15 @@ export class DataSetDigester {
   /** Every fragment so far, while the MAC may still be predicted (references, not copies: the SCP keeps them). */
   private prefix: Uint8Array[] | null;
   private prefixBytes = 0;
-  /** `hash` null: the tile thread hashes the pixels band by band (they all go to it as tile rows). */
-  private pixels: { offset: number; length: number; hash: Hash | null; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac; draft?: PixelDraft } | null = null;
-  private done: (Omit<ReceivedPixelDigest, 'tiles' | 'sha256'> & { sha256: Uint8Array | Promise<Uint8Array | null>; tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
+  private pixels: { offset: number; length: number; hash: Hash; tiles: TileBands | null; rows: number; cols: number; frames: number; mac?: PredictedMac; draft?: PixelDraft } | null = null;
+  private done: (Omit<ReceivedPixelDigest, 'tiles'> & { tiles?: Omit<NonNullable<ReceivedPixelDigest['tiles']>, 'hashes'> & { hashes: Promise<Uint8Array | null> } }) | undefined;
 
   /**
-   * `pixelShaOnTileThread`: the tile thread hashes the pixels' SHA-256 with their tile rows (a pass
-   * less on the receiving thread). Off by default: on two shared cores with bytes arriving at memory
-   * speed (loopback) the thread then ends later after the last fragment by about what the receiving
-   * thread saves (docs/BENCHMARKS.md, "Proxy", 2026-12-03 17:10–17:50 UTC); it may pay where the thread has slack.
+   * The pixels' SHA-256 is taken here, not on the tile thread with their tile rows: on two shared
+   * cores with bytes arriving at memory speed (loopback) the thread then ended later after the last
+   * fragment by about what this thread saved (docs/BENCHMARKS.md, "Proxy", 2026-12-03 17:10–17:50 UTC).
    */
-  constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions,
-    private readonly opts: { pixelShaOnTileThread?: boolean } = {}) {
+  constructor(private readonly transferSyntaxUid: string, private readonly tileSize: number, private readonly mac?: StreamMacOptions) {
     this.explicit = transferSyntaxUid === UID.explicitVrLittleEndian || ENCAPSULATED_SYNTAXES.has(transferSyntaxUid);
     this.walking = this.explicit || transferSyntaxUid === UID.implicitVrLittleEndian;
     this.prefix = mac && this.walking ? [] : null;
@@ -145,7 +136,7 @@ export class DataSetDigester {
         this.stop();
       }
     }
-    if (this.fed < fragment.length) this.keyBytes(fragment.subarray(this.fed));
+    if (this.fed < fragment.length) this.whole.update(fragment.subarray(this.fed));
     this.pos += fragment.length;
   }
 
@@ -153,13 +144,6 @@ export class DataSetDigester {
   async finish(): Promise<StreamDigest> {
     if (this.walking && this.pixels) this.stop(); // the data set ended inside the pixels
     const d = this.done;
-    const sha256 = d && await d.sha256;
-    if (this.afterPixels) {
-      if (sha256) this.whole.update(sha256);
-      else this.keyBroken = true; // the thread lost the pixels' hash: the caller hashes the data set whole
-      for (const b of this.afterPixels) this.whole.update(b);
-      this.afterPixels = null;
-    }
     const hex = this.whole.digest('hex');
     const journalKey = this.keyBroken ? undefined : this.pixelsReplaced ? `p:${hex}` : hex;
     if (!d) return { journalKey };
@@ -167,10 +151,10 @@ export class DataSetDigester {
       void d.draft.abort();
       delete d.draft;
     }
-    const { tiles, sha256: _, ...pixels } = d;
+    const { tiles, ...pixels } = d;
     const hashes = tiles && await tiles.hashes;
-    // A band the thread could not hash leaves the table to the seal, and a pixel hash it lost the pixels' hash.
-    return { journalKey, pixels: { ...pixels, sha256: sha256 ?? undefined, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
+    // A band the thread could not hash leaves the table to the seal.
+    return { journalKey, pixels: { ...pixels, tiles: tiles && hashes ? { ...tiles, hashes } : undefined } };
   }
 
   private stop(): void {
@@ -192,7 +176,7 @@ export class DataSetDigester {
         const part = b.subarray(i, i + n);
         if (this.valueMode === 'keep') this.kept!.set(part, this.kept!.length - this.valueLeft);
         else if (this.valueMode === 'pixels') {
-          if (this.fed < i) this.keyBytes(b.subarray(this.fed, i));
+          if (this.fed < i) this.whole.update(b.subarray(this.fed, i));
           this.fed = i + n;
           this.pixelBytes(part);
         }
@@ -304,8 +288,8 @@ export class DataSetDigester {
     const frameBytes = rows * cols * 2;
     const tilable = this.tileSize > 0 && rows > 0 && cols > 0 && (this.us(0x00280002) ?? 1) === 1 && this.us(0x00280100) === 16
       && Number.isInteger(frames) && frames >= 1 && (length === frameBytes * frames);
-    const tiles = tilable ? new TileBands(rows, cols, this.tileSize, !!this.opts.pixelShaOnTileThread) : null;
-    this.pixels = { offset, length, hash: tiles && this.opts.pixelShaOnTileThread ? null : createHash('sha256'), tiles, rows, cols, frames, mac, draft };
+    const tiles = tilable ? new TileBands(rows, cols, this.tileSize, false) : null;
+    this.pixels = { offset, length, hash: createHash('sha256'), tiles, rows, cols, frames, mac, draft };
   }
 
   /**
@@ -339,14 +323,8 @@ export class DataSetDigester {
     }
   }
 
-  /** Bytes of the data set other than the pixel value, for the journal key. */
-  private keyBytes(b: Uint8Array): void {
-    if (this.afterPixels) this.afterPixels.push(b);
-    else this.whole.update(b);
-  }
-
   private pixelBytes(part: Uint8Array): void {
-    this.pixels!.hash?.update(part);
+    this.pixels!.hash.update(part);
     this.pixels!.tiles?.update(part);
     for (const h of this.pixels!.mac?.hashes.values() ?? []) h.update(part);
     this.pixels!.draft?.write(part);
@@ -356,16 +334,9 @@ export class DataSetDigester {
     const p = this.pixels!;
     this.pixels = null;
     this.pixelsReplaced = true;
-    const base = { offset: p.offset, length: p.length, mac: p.mac, draft: p.draft };
-    if (p.hash) {
-      const sha256 = new Uint8Array(p.hash.digest());
-      this.whole.update(sha256);
-      this.done = { ...base, sha256, tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().then((r) => r.hashes, () => null) } : undefined };
-      return;
-    }
-    // The tile thread has every pixel byte (tile rows of whole frames): it hashes them too.
-    const t = p.tiles!.finish();
-    this.afterPixels = [];
-    this.done = { ...base, sha256: t.then((r) => r.sha256, () => null), tiles: { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: t.then((r) => r.hashes, () => null) } };
+    const sha256 = new Uint8Array(p.hash.digest());
+    this.whole.update(sha256);
+    this.done = { offset: p.offset, length: p.length, sha256, mac: p.mac, draft: p.draft,
+      tiles: p.tiles ? { size: this.tileSize, rows: p.rows, cols: p.cols, frames: p.frames, hashes: p.tiles.finish().then((r) => r.hashes, () => null) } : undefined };
   }
 }
