@@ -109,6 +109,7 @@ export class PixelBandStream {
   /** Every band is in: the SHA-256 of them all, in order (null when the thread did not see each of them). */
   end(): Promise<Uint8Array | null> {
     this.ended = true;
+    if (!this.sha256) return Promise.resolve(null);
     return run({ kind: 'end', id: nextJob++, stream: this.stream }).then((r) => r?.sha256 ?? null);
   }
 
@@ -116,7 +117,7 @@ export class PixelBandStream {
   abandon(): void {
     if (this.ended) return;
     this.ended = true;
-    void run({ kind: 'end', id: nextJob++, stream: this.stream, abandon: true });
+    if (this.sha256) void run({ kind: 'end', id: nextJob++, stream: this.stream, abandon: true });
   }
 }
 
