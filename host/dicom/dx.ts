@@ -3,6 +3,7 @@
 import { type DataSet, type Element, tag } from './model.js';
 import { str, us, sq } from './values.js';
 import { UID, newUid } from './uids.js';
+import type { PixelRange } from '../core/range.js';
 
 /** What the modality knows about the exposure; everything is optional. */
 export interface CaptureMeta {
@@ -85,12 +86,6 @@ function dicomDate(d: Date): string {
 }
 function dicomTime(d: Date): string {
   return d.toISOString().slice(11, 23).replace(/:/g, '');
-}
-
-/** Smallest and largest pixel value of a frame. */
-export interface PixelRange {
-  min: number;
-  max: number;
 }
 
 function scanRange(pixels: Uint16Array): PixelRange {

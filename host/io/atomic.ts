@@ -5,6 +5,7 @@ import { chmodSync, closeSync, existsSync, fdatasync, fsync, fsyncSync, ftruncat
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -89,8 +90,9 @@ function publish(tmp: string, path: string, noClobber?: boolean): void {
   fsyncDir(dirname(path));
 }
 
-const promised = <T>(run: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => run((err, v) => (err ? reject(err) : resolve(v))));
+const writeAt = promisify(write);
+const ftruncateAsync = promisify(ftruncate);
+const fsyncAsync = promisify(fsync);
 
 /**
  * A file written piece by piece at given positions while its content is still arriving (the
@@ -174,10 +176,10 @@ export class DraftFile {
   async finish(pieces: readonly { bytes: Uint8Array; position: number }[], length: number): Promise<void> {
     await this.settled();
     for (const p of pieces) {
-      for (let off = 0; off < p.bytes.length; ) off += await promised<number>((cb) => write(this.fd, p.bytes, off, p.bytes.length - off, p.position + off, cb));
+      for (let off = 0; off < p.bytes.length; ) off += (await writeAt(this.fd, p.bytes, off, p.bytes.length - off, p.position + off)).bytesWritten;
     }
-    await promised<void>((cb) => ftruncate(this.fd, length, cb));
-    await promised<void>((cb) => fsync(this.fd, cb));
+    await ftruncateAsync(this.fd, length);
+    await fsyncAsync(this.fd);
     this.closed = true;
     closeSync(this.fd);
   }

@@ -153,7 +153,7 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
   let whole = parts.length === 1 ? parts[0] : undefined;
   return {
     get bytes() {
-      return (whole ??= concat(parts));
+      return (whole ??= Buffer.concat(parts));
     },
     parts,
     sopInstanceUid: dx.sopInstanceUid,
@@ -163,14 +163,4 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     pixelDataSha256,
     timestamped: token !== null,
   };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
