@@ -64,7 +64,6 @@ export function userInformation(maxPdu: number): Uint8Array {
   return item(0x50, cat(item(0x51, maxLen), item(0x52, ascii(UID.implementationClass)), item(0x55, ascii(UID.implementationVersionName))));
 }
 
-/** P-DATA-TF PDUs carrying `data` in fragments that fit the peer's maximum PDU length. */
 /** Largest value bytes in one P-DATA-TF PDU for a peer's maximum PDU length (its PDU and PDV item headers aside). */
 export function maxFragment(maxPdu: number): number {
   return Math.max(1024, (maxPdu || 16384) - 6);
@@ -82,7 +81,7 @@ export function pdataHeader(pcid: number, n: number, isCommand: boolean, last: b
   return h;
 }
 
-/** `data` as whole P-DATA-TF PDUs (copies: for command sets and other small values). */
+/** P-DATA-TF PDUs carrying `data` in fragments that fit the peer's maximum PDU length (copies: for command sets and other small values). */
 export function pdataPdus(pcid: number, data: Uint8Array, isCommand: boolean, maxPdu: number): Uint8Array[] {
   const maxFrag = maxFragment(maxPdu);
   const out: Uint8Array[] = [];

@@ -144,9 +144,7 @@ export function predictMac(prefix: Uint8Array, pixelLength: number, technologist
   const pixel = ds[ds.length - 1];
   if (!pixel || pixel.tag !== PIXEL_DATA || pixel.value?.length !== 0) throw new Error('internal: the prefix does not end with an empty Pixel Data');
   const elementsBefore = macElementsBytes(ds.slice(0, -1));
-  const header = macValueHeader(pixel, pixelLength);
-  const hashes = new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(header)] as const));
-  return { elementsBefore, pixelVr: pixel.vr, hashes };
+  return { elementsBefore, pixelVr: pixel.vr, hashes: startMacs(algorithms, elementsBefore, macValueHeader(pixel, pixelLength)) };
 }
 
 /**
@@ -158,7 +156,12 @@ export function macThroughPixels(ds: DataSet, algorithms: readonly StreamedMacAl
   const pixel = ds[at];
   if (!pixel?.value) return undefined;
   const elementsBefore = macElementsBytes(ds.slice(0, at));
-  const header = macValueHeader(pixel, pixel.value.length);
-  const hashes = new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(header).update(pixel.value!)] as const));
+  const hashes = startMacs(algorithms, elementsBefore, macValueHeader(pixel, pixel.value.length));
+  for (const h of hashes.values()) h.update(pixel.value);
   return { elementsBefore, pixelVr: pixel.vr, hashes };
+}
+
+/** One hash per MAC algorithm, each fed with the elements before Pixel Data and its header: ready for the pixels. */
+function startMacs(algorithms: readonly StreamedMacAlgorithm[], elementsBefore: Uint8Array, pixelHeader: Uint8Array): Map<StreamedMacAlgorithm, Hash> {
+  return new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(pixelHeader)] as const));
 }
