@@ -48,7 +48,8 @@ type LegacyMacAlgorithm = 'RIPEMD160' | 'SHA1' | 'MD5';
 const NODE_HASH: ReadonlyMap<string, string> = new Map<MacAlgorithm | LegacyMacAlgorithm, string>([
   ['SHA256', 'sha256'], ['SHA384', 'sha384'], ['SHA512', 'sha512'], ['RIPEMD160', 'ripemd160'], ['SHA1', 'sha1'], ['MD5', 'md5'],
 ]);
-const nodeHash = (algorithm: string): string => {
+/** node:crypto's name for a DICOM MAC algorithm. */
+export const nodeHash = (algorithm: string): string => {
   const name = NODE_HASH.get(algorithm);
   if (!name) throw new Error(`unsupported MAC algorithm "${algorithm}"`);
   return name;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { type DataSet, type Tag, findElement, formatTag, putElement, tag } from '../dicom/model.js';
 import { attestationElements, firstFreeBlock, locateAttestation, RECEIVED_GROUP, SOURCE_RECEIVED_BY_DICOM, type PixelEncoding, type TileHashTable, type WatermarkAttestation } from '../dicom/attestation.js';
-import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, signatureValue, type SignOptions } from '../dicom/signatures.js';
+import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, SEAL_MAC_ALGORITHM, signatureValue, type SignOptions } from '../dicom/signatures.js';
 import { signableTags, TAGS } from '../dicom/mac.js';
 import { encodeFragments, encodePart10, encodePart10AroundPixels, encodePart10Parts } from '../dicom/writer.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
@@ -17,7 +17,7 @@ import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
-import { cannot, macElementsBytes, macThroughPixels, parseReceived, PIXEL_DATA, PROXY_MAC_ALGORITHM, sealableDataSet, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
+import { cannot, macElementsBytes, macThroughPixels, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac } from './sealable.js';
 import { TileBands } from './tile-thread.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 
@@ -273,7 +273,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
     if (native.stored !== pixelElement.value) {
-      if (native.offThread) predicted = markedMac = macThroughPixels(ds, [PROXY_MAC_ALGORITHM]);
+      if (native.offThread) predicted = markedMac = macThroughPixels(ds);
       const off = native.offThread && await native.offThread;
       if (native.offThread) native.tiles = { size: o.tileSize ?? DEFAULT_TILE_SIZE, hashes: off?.hashes ?? framesTileHashes(native.stored, g, o.tileSize ?? DEFAULT_TILE_SIZE) };
       storedPixelHash = off?.sha256 ?? sha256(native.stored);
@@ -311,13 +311,12 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
   const notes = [...sealable.notes, ...(native?.notes ?? [])];
   const streamedMac = predicted && elementsMacOf(ds, predicted);
   if (streamedMac && 'missed' in streamedMac) notes.push(`MAC hashed after the last fragment: ${streamedMac.missed}`);
+  // The whole-object signatures take the MAC hashed on arrival, when there is one (each finishes a copy).
   const ahead = streamedMac && !('missed' in streamedMac) ? streamedMac : undefined;
-  // The whole-object signatures take the MAC hashed on arrival for their algorithm, when there is one.
-  const elementsMac = (algorithm: StreamedMacAlgorithm) => ahead?.get(algorithm);
   const time = new Date();
   const device = o.device;
   const full = await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time,
-    elementsMac: elementsMac(PROXY_MAC_ALGORITHM) });
+    elementsMac: ahead });
   const token = o.timestamp ? await o.timestamp(signatureValue(ds, full.signatureUid)) : null;
   if (token) addCertifiedTimestamp(ds, full.signatureUid, token);
   if (native?.tiles) {
@@ -326,8 +325,8 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     await addSignature(ds, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
   }
   // One MAC algorithm for every whole-object signature (as radseal seal): one pass over the pixels for all of them.
-  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, macAlgorithm: PROXY_MAC_ALGORITHM, time, elementsMac: elementsMac(PROXY_MAC_ALGORITHM) });
-  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, macAlgorithm: PROXY_MAC_ALGORITHM, time, elementsMac: elementsMac(PROXY_MAC_ALGORITHM) });
+  if (device.ecdsa) await addSignature(ds, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, time, elementsMac: ahead });
+  if (tech) await addSignature(ds, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, time, elementsMac: ahead });
 
   // Native pixels are written Explicit VR Little Endian (the MAC encoding); encapsulated ones keep their syntax.
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
@@ -348,12 +347,12 @@ function framesTileHashes(stored: Uint8Array, g: PixelGeometry, tileSize: number
 }
 
 /**
- * The hashes fed while the pixels arrived, each continued over the elements after Pixel Data (the
+ * The hash fed while the pixels arrived, continued over the elements after Pixel Data (the
  * attestation), once the prediction is checked: the MAC stream of the elements before Pixel Data
  * must be, byte for byte, what was hashed, and Pixel Data's VR the one its header was hashed with
  * (its value is the streamed bytes: the caller checked buffer, offset and length). Else why not.
  */
-function elementsMacOf(ds: DataSet, predicted: PredictedMac): Map<StreamedMacAlgorithm, ElementsMac> | { missed: string } {
+function elementsMacOf(ds: DataSet, predicted: PredictedMac): ElementsMac | { missed: string } {
   const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
   const pixel = ds[at];
   if (!pixel?.value) return { missed: 'no native Pixel Data' };
@@ -363,6 +362,5 @@ function elementsMacOf(ds: DataSet, predicted: PredictedMac): Map<StreamedMacAlg
     return { missed: 'the elements before Pixel Data are not the ones hashed on arrival (e.g. another technologist by now)' };
   }
   const after = macElementsBytes(ds.slice(at + 1));
-  const signedTags = signableTags(ds);
-  return new Map([...predicted.hashes].map(([algorithm, h]) => [algorithm, { hash: h.copy().update(after), signedTags, algorithm }] as const));
+  return { hash: predicted.hash.copy().update(after), signedTags: signableTags(ds), algorithm: SEAL_MAC_ALGORITHM };
 }

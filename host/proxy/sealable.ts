@@ -9,7 +9,7 @@ import { readPart10, DicomFormatError, type ParsedFile } from '../dicom/reader.j
 import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from '../dicom/model.js';
 import { withDictionaryVrs } from '../dicom/dictionary.js';
 import { holdsUN, macValueHeader, signableTags, TAGS, writeMacElements } from '../dicom/mac.js';
-import { SEAL_MAC_ALGORITHM, type MacAlgorithm } from '../dicom/signatures.js';
+import { nodeHash, SEAL_MAC_ALGORITHM } from '../dicom/signatures.js';
 import { decodeString, sq, str } from '../dicom/values.js';
 import { OPERATOR_ID_SCHEME } from '../dicom/dx.js';
 import { UID } from '../dicom/uids.js';
@@ -112,26 +112,16 @@ export function macElementsBytes(ds: DataSet): Uint8Array {
   return Buffer.concat(chunks);
 }
 
-/** MAC algorithms the stream hashing supports. */
-export type StreamedMacAlgorithm = 'SHA512' | 'SHA256';
-
 /**
- * The MAC algorithm of every whole-object signature the proxy makes (device, its ECDSA key,
- * technologist): radseal's one (signatures.ts SEAL_MAC_ALGORITHM), so one pass over the pixels serves all.
- */
-export const PROXY_MAC_ALGORITHM: StreamedMacAlgorithm = ((a: MacAlgorithm) => {
-  if (a !== 'SHA512' && a !== 'SHA256') throw new Error(`internal: MAC algorithm ${a} is not hashed on arrival`);
-  return a;
-})(SEAL_MAC_ALGORITHM);
-
-/** The whole-object signatures' MAC over the elements before Pixel Data and then the pixels, fed as they arrive. */
+ * The whole-object signatures' MAC (device, its ECDSA key, technologist: all with radseal's one
+ * algorithm, signatures.ts SEAL_MAC_ALGORITHM, so one pass over the pixels serves them all) over the elements before Pixel Data and then the pixels, fed as they arrive. */
 export interface PredictedMac {
   /** The MAC stream of the elements before Pixel Data that was hashed: the seal compares it with its own. */
   elementsBefore: Uint8Array;
   /** The VR the Pixel Data header was hashed with. */
   pixelVr: string;
-  /** One hash per MAC algorithm, each fed with elementsBefore, the Pixel Data header, then the pixel bytes as they arrive. */
-  hashes: Map<StreamedMacAlgorithm, Hash>;
+  /** Fed with elementsBefore, the Pixel Data header, then the pixel bytes as they arrive. */
+  hash: Hash;
 }
 
 /**
@@ -139,29 +129,28 @@ export interface PredictedMac {
  * Data element's header with length 0: the same transformation the seal applies, with the
  * technologist logged in now. Throws (a Refusal or a format error) when the seal would not sign it.
  */
-export function predictMac(prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined, algorithms: readonly StreamedMacAlgorithm[]): PredictedMac {
+export function predictMac(prefix: Uint8Array, pixelLength: number, technologist?: TechnologistIdentity): PredictedMac {
   const { ds } = sealableDataSet(parseReceived(prefix), technologist);
   const pixel = ds[ds.length - 1];
   if (!pixel || pixel.tag !== PIXEL_DATA || pixel.value?.length !== 0) throw new Error('internal: the prefix does not end with an empty Pixel Data');
   const elementsBefore = macElementsBytes(ds.slice(0, -1));
-  return { elementsBefore, pixelVr: pixel.vr, hashes: startMacs(algorithms, elementsBefore, macValueHeader(pixel, pixelLength)) };
+  return { elementsBefore, pixelVr: pixel.vr, hash: startMac(elementsBefore, macValueHeader(pixel, pixelLength)) };
 }
 
 /**
  * The same MAC hashed through the Pixel Data value of `ds` as it stands (pixels the seal changed: the
  * site mark), so that the seal hashes them while the tile thread makes their table.
  */
-export function macThroughPixels(ds: DataSet, algorithms: readonly StreamedMacAlgorithm[]): PredictedMac | undefined {
+export function macThroughPixels(ds: DataSet): PredictedMac | undefined {
   const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
   const pixel = ds[at];
   if (!pixel?.value) return undefined;
   const elementsBefore = macElementsBytes(ds.slice(0, at));
-  const hashes = startMacs(algorithms, elementsBefore, macValueHeader(pixel, pixel.value.length));
-  for (const h of hashes.values()) h.update(pixel.value);
-  return { elementsBefore, pixelVr: pixel.vr, hashes };
+  const hash = startMac(elementsBefore, macValueHeader(pixel, pixel.value.length)).update(pixel.value);
+  return { elementsBefore, pixelVr: pixel.vr, hash };
 }
 
-/** One hash per MAC algorithm, each fed with the elements before Pixel Data and its header: ready for the pixels. */
-function startMacs(algorithms: readonly StreamedMacAlgorithm[], elementsBefore: Uint8Array, pixelHeader: Uint8Array): Map<StreamedMacAlgorithm, Hash> {
-  return new Map(algorithms.map((a) => [a, createHash(a === 'SHA512' ? 'sha512' : 'sha256').update(elementsBefore).update(pixelHeader)] as const));
+/** The MAC hash fed with the elements before Pixel Data and its header: ready for the pixels. */
+function startMac(elementsBefore: Uint8Array, pixelHeader: Uint8Array): Hash {
+  return createHash(nodeHash(SEAL_MAC_ALGORITHM)).update(elementsBefore).update(pixelHeader);
 }

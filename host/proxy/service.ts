@@ -16,7 +16,6 @@ import { Refusal } from './refusal.js';
 import { sealedHeadLength, sealReceived } from './seal-received.js';
 import { DataSetDigester, type StreamDigest } from './stream-digest.js';
 import { PixelDraft } from './pixel-draft.js';
-import { PROXY_MAC_ALGORITHM, type StreamedMacAlgorithm } from './sealable.js';
 import { warmTileThread } from './tile-thread.js';
 
 export interface ProxyOptions {
@@ -82,8 +81,6 @@ export class ProxyService {
   /** Told of every association (or TLS connection) refused (the audit trail's Security Alert). */
   onAssociationRefused: ((r: { callingAe: string | null; address: string | null; reason: string }) => void) | null = null;
   private readonly tileSize: number;
-  /** The MAC algorithm of every whole-object signature this proxy makes (device, its ECDSA key, technologist), hashed on arrival. */
-  private readonly macAlgorithms: StreamedMacAlgorithm[];
   private chain: Promise<unknown> = Promise.resolve();
   private tsaPausedUntil = 0;
   private forwardHeldSince: number | null = null;
@@ -92,7 +89,6 @@ export class ProxyService {
   constructor(private readonly o: ProxyOptions) {
     this.log = o.log ?? (() => {});
     this.tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
-    this.macAlgorithms = [PROXY_MAC_ALGORITHM];
     this.outbox = new Outbox(o.outboxDir);
     if (this.outbox.removedPartials.length) this.log(`proxy: removed ${this.outbox.removedPartials.length} half-written file(s) left by a crash`);
     this.journal = new ReceivedJournal(o.outboxDir);
@@ -119,7 +115,7 @@ export class ProxyService {
       // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then.
       // The sender's AE title is in the sealed file's meta, so it shapes the head the draft is written after.
       observe: (transferSyntaxUid, sender) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
-        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), algorithms: this.macAlgorithms, draft: (prefix, length, tech) => this.openDraft(prefix, length, tech, sender.callingAe) }),
+        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), draft: (prefix, length, tech) => this.openDraft(prefix, length, tech, sender.callingAe) }),
       // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
       // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
       room: (bytes) => ({ before: 65536, after: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM) }),

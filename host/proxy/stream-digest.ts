@@ -23,7 +23,7 @@ import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import { wrapPart10 } from '../dicom/writer.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
 import { TileBands } from './tile-thread.js';
-import { predictMac, type PredictedMac, type StreamedMacAlgorithm } from './sealable.js';
+import { predictMac, type PredictedMac } from './sealable.js';
 import type { PixelDraft } from './pixel-draft.js';
 
 export interface ReceivedPixelDigest {
@@ -42,8 +42,6 @@ export interface ReceivedPixelDigest {
 /** Hash the whole-object signatures' MAC on arrival, as sealed with the technologist `technologist()` names then. */
 export interface StreamMacOptions {
   technologist: () => TechnologistIdentity | undefined;
-  /** The whole-object signatures' MAC algorithms (the proxy's: sealable.ts PROXY_MAC_ALGORITHM alone). */
-  algorithms: readonly StreamedMacAlgorithm[];
   /**
    * Opens a draft of the sealed file for the pixels to be written to as they arrive, given what the
    * MAC was predicted from (`prefix`: a Part 10 file up to an empty Pixel Data) and the technologist then.
@@ -316,7 +314,7 @@ export class DataSetDigester {
     try {
       const part10 = wrapPart10({ sopClassUid: uid(SOP_CLASS_UID), sopInstanceUid: uid(SOP_INSTANCE_UID), transferSyntaxUid: this.transferSyntaxUid }, bytes);
       const technologist = this.mac.technologist();
-      const mac = predictMac(part10, length, technologist, this.mac.algorithms);
+      const mac = predictMac(part10, length, technologist);
       return { mac, draft: this.mac.draft?.(part10, length, technologist) };
     } catch {
       return undefined;
@@ -326,7 +324,7 @@ export class DataSetDigester {
   private pixelBytes(part: Uint8Array): void {
     this.pixels!.hash.update(part);
     this.pixels!.tiles?.update(part);
-    for (const h of this.pixels!.mac?.hashes.values() ?? []) h.update(part);
+    this.pixels!.mac?.hash.update(part);
     this.pixels!.draft?.write(part);
   }
 

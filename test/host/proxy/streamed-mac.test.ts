@@ -41,7 +41,7 @@ async function arriveAndSeal(file: string, o: { atArrival?: TechnologistIdentity
   const { ids } = await ready;
   const part10 = readFileSync(file);
   const head = readPart10Meta(part10);
-  const d = new DataSetDigester(head.transferSyntaxUid, 64, { technologist: () => o.atArrival, algorithms: o.ecdsa ? ['SHA512', 'SHA256'] : ['SHA512'] });
+  const d = new DataSetDigester(head.transferSyntaxUid, 64, { technologist: () => o.atArrival });
   const body = part10.subarray(head.dataSetOffset);
   const sizes = [1, 7, 300, 16384, 65536, 3];
   for (let i = 0, k = 0; i < body.length; k++) {
