@@ -24,6 +24,8 @@ export type DataSet = Element[];
 export function tag(group: number, element: number): Tag {
   return ((group << 16) | element) >>> 0;
 }
+/** Pixel Data (7FE0,0010): the element every layer looks for. */
+export const PIXEL_DATA = tag(0x7fe0, 0x0010);
 export const groupOf = (t: Tag): number => t >>> 16;
 export const elementOf = (t: Tag): number => t & 0xffff;
 

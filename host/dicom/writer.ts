@@ -1,7 +1,7 @@
 // Explicit VR Little Endian encoder and Part 10 file writer (PS3.5 7.1.2,
 // PS3.10 7.1). Sequences and items are written with defined lengths so a
 // reader never has to search for delimiters.
-import { type DataSet, type Element, hasLongLength, tag } from './model.js';
+import { type DataSet, type Element, hasLongLength, tag, PIXEL_DATA } from './model.js';
 import { encodeString, encodeUL, ob, str } from './values.js';
 import { UID } from './uids.js';
 
@@ -141,7 +141,6 @@ export function encodePart10(meta: FileMeta, ds: DataSet): Uint8Array {
   return out;
 }
 
-const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 /** A Part 10 file as three pieces: everything up to Pixel Data's value, that value where it lies, the rest. */
 interface PixelSplit {

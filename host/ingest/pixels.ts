@@ -1,7 +1,7 @@
 // Pixel Data against the capture attestation: the attestation's hash of the
 // stored pixels, and, when they differ, the signed per-tile table names where.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type DataSet, findElement, tag } from '../dicom/model.js';
+import { type DataSet, findElement, tag, PIXEL_DATA } from '../dicom/model.js';
 import type { CaptureAttestation } from '../dicom/attestation.js';
 import { decodeUS } from '../dicom/values.js';
 import { changedTiles, tileDigest, tileGrid, tileHashes } from '../core/tiles.js';
@@ -9,7 +9,6 @@ import type { TamperedTiles, VerifyReport } from './verify-report.js';
 import { encodeFragments } from '../dicom/writer.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 
-const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 export interface PixelCheck {
   /** null when there are no native pixels to compare. */

@@ -2,7 +2,7 @@
 // code), whether it matches the data, whether its certified timestamp holds,
 // whether its signer is trusted in that role at a time the evidence supports,
 // and whether it meets the policy. verify.ts combines these into one verdict.
-import { type Tag, formatTag, tag } from '../dicom/model.js';
+import { type Tag, formatTag, PIXEL_DATA } from '../dicom/model.js';
 import { type SignatureCheck, keyDescription } from '../dicom/signatures.js';
 import { attestationBlocksListed, attestationTags, CAPTURE_BLOCK, type AttestationBlock } from '../dicom/attestation.js';
 import { decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
@@ -10,7 +10,6 @@ import { loadOnUse } from '../io/load-on-use.js';
 import { requiredTagsAt, type VerifyPolicy } from './policy.js';
 import type { SignatureReport, SignatureRole } from './verify-report.js';
 
-const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 /** The RFC 3161 checker and its CMS library: loaded only for a signature that carries a certified timestamp. */
 const timestamps = loadOnUse<typeof import('../keys/timestamp.js')>(import.meta.url, '../keys/timestamp.js');

@@ -7,7 +7,7 @@
 import { readPart10, DicomFormatError, DEFAULT_READ_LIMITS, type ParsedFile, type ReadLimits } from '../dicom/reader.js';
 import { UID } from '../dicom/uids.js';
 import { TAGS, holdsUN } from '../dicom/mac.js';
-import { type DataSet, type Element, type Tag, findElement, formatTag, tag } from '../dicom/model.js';
+import { type DataSet, type Element, type Tag, findElement, formatTag, tag, PIXEL_DATA } from '../dicom/model.js';
 import { checkSignatures, envelopeProblems } from '../dicom/signatures.js';
 import { attestationTags, locateAttestation, readAttestation, type AttestationBlock, type CaptureAttestation } from '../dicom/attestation.js';
 import { decodeString } from '../dicom/values.js';
@@ -42,7 +42,6 @@ export interface VerifyOptions {
   fullPixelCheck?: boolean;
 }
 
-const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 export { transferSyntaxName };
 

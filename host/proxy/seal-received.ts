@@ -4,7 +4,7 @@
 // signatures (plus the logged-in technologist's co-signature). What cannot be
 // sealed whole is refused (Refusal), never half-sealed.
 import { createHash } from 'node:crypto';
-import { type DataSet, type Tag, findElement, formatTag, putElement, tag } from '../dicom/model.js';
+import { type DataSet, type Tag, findElement, formatTag, putElement, tag, PIXEL_DATA } from '../dicom/model.js';
 import { attestationElements, firstFreeBlock, locateAttestation, RECEIVED_GROUP, SOURCE_RECEIVED_BY_DICOM, type PixelEncoding, type TileHashTable, type WatermarkAttestation } from '../dicom/attestation.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, PURPOSE, SEAL_MAC_ALGORITHM, signatureValue, type SignOptions } from '../dicom/signatures.js';
 import { signableTags, TAGS } from '../dicom/mac.js';
@@ -17,7 +17,7 @@ import { tileHashes } from '../core/tiles.js';
 import { markFrame } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
-import { cannot, macElementsBytes, macThroughPixels, parseReceived, PIXEL_DATA, sealableDataSet, type PredictedMac } from './sealable.js';
+import { cannot, macElementsBytes, macThroughPixels, parseReceived, sealableDataSet, type PredictedMac } from './sealable.js';
 import { TileBands } from './tile-thread.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 

@@ -6,7 +6,7 @@
 // that prediction byte for byte before using it.
 import { createHash, type Hash } from 'node:crypto';
 import { readPart10, DicomFormatError, type ParsedFile } from '../dicom/reader.js';
-import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from '../dicom/model.js';
+import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag, PIXEL_DATA } from '../dicom/model.js';
 import { withDictionaryVrs } from '../dicom/dictionary.js';
 import { holdsUN, macValueHeader, signableTags, TAGS, writeMacElements } from '../dicom/mac.js';
 import { nodeHash, SEAL_MAC_ALGORITHM } from '../dicom/signatures.js';
@@ -18,7 +18,6 @@ import type { TechnologistIdentity } from '../seal/seal.js';
 import { operatorIdOf } from '../ingest/verify.js';
 import { CANNOT_UNDERSTAND, Refusal } from './refusal.js';
 
-export const PIXEL_DATA = tag(0x7fe0, 0x0010);
 const OPERATORS_NAME = tag(0x0008, 0x1070);
 const OPERATOR_IDENTIFICATION = tag(0x0008, 0x1072);
 const INSTITUTION_NAME = tag(0x0008, 0x0080);

@@ -4,7 +4,7 @@ import { buildDx, pixelBytes, type CaptureMeta, type DxFrame } from '../dicom/dx
 import { attestationElements } from '../dicom/attestation.js';
 import { addCertifiedTimestamp, addSignature, dicomDateTime, hashMacElements, PURPOSE, SEAL_MAC_ALGORITHM, signatureValue } from '../dicom/signatures.js';
 import { signableTags } from '../dicom/mac.js';
-import { tag, type Element } from '../dicom/model.js';
+import { type Element, PIXEL_DATA } from '../dicom/model.js';
 import { encodePart10, encodePart10Parts } from '../dicom/writer.js';
 import { UID } from '../dicom/uids.js';
 import { sha256 } from '../core/hash.js';
@@ -15,7 +15,6 @@ import { pixelRange } from '../core/range.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
 export const DEFAULT_TILE_SIZE = 64;
-const PIXEL_DATA = tag(0x7fe0, 0x0010);
 
 /** Who seals: the device's identity and key. */
 export interface DeviceIdentity {
