@@ -37,16 +37,7 @@ async function startProxy(port: number, pacsPort: number, outbox = join(dir, 'ou
 
 test(`kill -9 of the proxy during a ${BATCH}-object batch, restart, resend: every object delivered, each sealed exactly once`, async () => {
   assert.equal(radseal('keygen', '--id', 'PROXY-CRASH', '--out', join(dir, 'keys')).code, 0);
-  mkdirSync(join(dir, 'batch'));
-  const files: string[] = [];
-  const uids: string[] = [];
-  for (let n = 0; n < BATCH; n++) {
-    const dx = makeDx(n, 256, 256);
-    const f = join(dir, 'batch', `${String(n).padStart(3, '0')}.dcm`);
-    writeFileSync(f, dx.bytes);
-    files.push(f);
-    uids.push(dx.sopInstanceUid);
-  }
+  const { files, uids } = writeObjects(join(dir, 'batch'), BATCH, 0, 256);
   const pacs = await startStoreScp(join(dir, 'pacs'), await freePort());
   after(() => pacs.stop());
   const port = await freePort();
@@ -90,17 +81,8 @@ test(`kill -9 of the proxy during a ${BATCH}-object batch, restart, resend: ever
 
 test('kill -9 while the pixels are being written to a draft in the outbox: the draft is removed on restart, every object sealed once', async () => {
   if (!existsSync(join(dir, 'keys', 'device.key'))) assert.equal(radseal('keygen', '--id', 'PROXY-CRASH', '--out', join(dir, 'keys')).code, 0);
-  mkdirSync(join(dir, 'large'), { recursive: true });
   // Large enough (8 MB) that the draft is open for a while; the first object of a run has none (no calling AE seen yet).
-  const files: string[] = [];
-  const uids: string[] = [];
-  for (let n = 0; n < 6; n++) {
-    const dx = makeDx(1000 + n, 2048, 2048);
-    const f = join(dir, 'large', `${n}.dcm`);
-    writeFileSync(f, dx.bytes);
-    files.push(f);
-    uids.push(dx.sopInstanceUid);
-  }
+  const { files, uids } = writeObjects(join(dir, 'large'), 6, 1000, 2048);
   const pacs = await startStoreScp(join(dir, 'pacs-large'), await freePort());
   after(() => pacs.stop());
   const port = await freePort();
@@ -129,3 +111,18 @@ test('kill -9 while the pixels are being written to a draft in the outbox: the d
   const v = radseal('verify', '--trust', join(dir, 'keys', 'device.crt'), '--json', ...sent);
   assert.equal(v.code, 0, v.stdout.slice(0, 2000));
 });
+
+/** `count` DX objects of size x size pixels (serials from `first`) written into `folder`, in name order. */
+function writeObjects(folder: string, count: number, first: number, size: number): { files: string[]; uids: string[] } {
+  mkdirSync(folder, { recursive: true });
+  const files: string[] = [];
+  const uids: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const dx = makeDx(first + n, size, size);
+    const f = join(folder, `${String(n).padStart(3, '0')}.dcm`);
+    writeFileSync(f, dx.bytes);
+    files.push(f);
+    uids.push(dx.sopInstanceUid);
+  }
+  return { files, uids };
+}
