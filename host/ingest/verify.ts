@@ -212,6 +212,11 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
 function pixelsProvenBy(device: SignatureEvaluation[], dataSet: DataSet, captured: DataSet, block: AttestationBlock | undefined): SignatureEvaluation | undefined {
   const pixels = findElement(dataSet, PIXEL_DATA);
   if (!pixels || !block || findElement(captured, PIXEL_DATA) !== pixels) return undefined;
+  // The MAC stream of encapsulated Pixel Data carries each fragment's item tag but not its length
+  // (PS3.15 A.1.1, as DCMTK writes it), so a signature cannot tell fragments merged or split at
+  // FFFE,E000 bytes (a frame dropped or garbled for a viewer) from the ones signed: only the
+  // attestation's hash, over the items with their lengths, proves the fragment structure.
+  if (pixels.fragments) return undefined;
   const pixelHash = attestationTags(block).pixelDataSha256;
   return device.find((e) => e.acceptable && e.check.valid && e.check.signedTags.includes(PIXEL_DATA) && e.check.signedTags.includes(pixelHash));
 }
