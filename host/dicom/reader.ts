@@ -171,6 +171,11 @@ function readDataSet(c: Cursor, end: number, depth: number, undefinedItem: boole
       c.anomalies.push(`element ${formatTag(h.tag)} follows the Digital Signatures Sequence (FFFA,FFFA), where only Data Set Trailing Padding (FFFC,FFFC) and group lengths belong: trailing content`);
     }
     if (h.tag < previous) c.anomalies.push(`element ${formatTag(h.tag)} is out of ascending tag order${where} (after ${formatTag(previous)})`);
+    if ((h.tag & 0xffff) === 0) checkGroupLength(c, el, where);
+    if (h.tag === TRAILING_PADDING && el.value?.some((b) => b !== 0)) {
+      // Padding has no meaning and no MAC covers it: bytes in it are a payload riding along (a ZIP or script polyglot).
+      c.anomalies.push(`Data Set Trailing Padding (FFFC,FFFC)${where} holds non-zero bytes: content outside every signature`);
+    }
     seen.add(h.tag);
     previous = Math.max(previous, h.tag);
     out.push(el);
@@ -178,6 +183,17 @@ function readDataSet(c: Cursor, end: number, depth: number, undefinedItem: boole
   if (undefinedItem) c.fail(`undefined-length item without an item delimitation${where}`);
   out.sort((a, b) => a.tag - b.tag);
   return out;
+}
+
+/**
+ * Group length elements (gggg,0000) lie outside every MAC, so they may hold nothing but the one
+ * thing they are: a UL count. Anything else is unsigned content riding along (a payload in an OB
+ * "group length"). Their count itself is not checked: DCMTK and pydicom ignore it when reading,
+ * and stale ones are common in genuine files.
+ */
+function checkGroupLength(c: Cursor, el: Element, where: string): void {
+  if (el.value?.length === 4 && (!c.explicit || el.vr === 'UL')) return;
+  c.anomalies.push(`group length ${formatTag(el.tag)}${where} is ${el.vr} of ${el.value?.length ?? 0} bytes, not one UL: content outside every signature`);
 }
 
 function readValue(c: Cursor, h: Header, end: number, depth: number, where: string): Element {

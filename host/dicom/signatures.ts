@@ -3,7 +3,7 @@
 // outside: a Signer signs, certificates arrive as DER.
 import { createHash, createVerify, verify as cryptoVerify, type Hash, type KeyObject } from 'node:crypto';
 import { type DataSet, type Element, type Tag, elementOf, findElement, formatTag, putElement, tag } from './model.js';
-import { TAGS, signableTags, writeMacElements, writeMacStream, writeSignatureItemStream } from './mac.js';
+import { TAGS, holdsUN, signableTags, writeMacElements, writeMacStream, writeSignatureItemStream } from './mac.js';
 import { at, decodeAT, decodeString, decodeUS, ob, sq, str, us } from './values.js';
 import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
@@ -208,6 +208,17 @@ export function trimDer(value: Uint8Array): Uint8Array {
   return value.subarray(0, Math.min(value.length, 2 + n + len));
 }
 
+/**
+ * A DER value as an OB element holds it: the DER and at most one NUL pad byte. Bytes after the DER
+ * are outside the MAC and ignored by every check, so they would be a payload riding along unsigned.
+ */
+function derValue(value: Uint8Array, what: string, problems: string[]): Uint8Array {
+  const der = trimDer(value);
+  const extra = value.subarray(der.length);
+  if (extra.length > 1 || extra.some((b) => b !== 0)) problems.push(`${what} holds ${extra.length} byte(s) after its DER encoding: content outside every signature`);
+  return der;
+}
+
 export interface SignatureCheck {
   macId: number;
   signatureUid: string;
@@ -302,6 +313,14 @@ export function envelopeProblems(ds: DataSet): string[] {
     if (v && v.length !== bytes) problems.push(`${where}: ${formatTag(t)} holds ${v.length} bytes, not one ${bytes}-byte value`);
   };
   sigItems.forEach((item, n) => exact(item, SIG.macIdNumber, 2, `Digital Signatures item ${n + 1}`));
+  sigItems.forEach((item, n) => {
+    if (findElement(item, SIG.certifiedTimestampType) && !findElement(item, SIG.certifiedTimestamp)) problems.push(`Digital Signatures item ${n + 1} has a Certified Timestamp Type but no Certified Timestamp`);
+  });
+  const usedMacIds = new Set(sigItems.map((i) => decodeUS(findElement(i, SIG.macIdNumber)?.value)));
+  macItems.forEach((item, n) => {
+    const id = decodeUS(findElement(item, SIG.macIdNumber)?.value);
+    if (!usedMacIds.has(id)) problems.push(`MAC Parameters item ${n + 1} (MAC ID ${id ?? 'none'}) belongs to no signature`);
+  });
   macItems.forEach((item, n) => {
     exact(item, SIG.macIdNumber, 2, `MAC Parameters item ${n + 1}`);
     const listed = findElement(item, SIG.dataElementsSigned)?.value;
@@ -410,13 +429,17 @@ function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
   const signature = get(TAGS.signature)?.value;
   result.signature = signature;
   const token = get(SIG.certifiedTimestamp)?.value;
-  if (token) result.certifiedTimestamp = { type: decodeString(get(SIG.certifiedTimestampType)?.value), token: trimDer(token) };
+  if (token) result.certifiedTimestamp = { type: decodeString(get(SIG.certifiedTimestampType)?.value), token: derValue(token, 'Certified Timestamp', result.problems) };
+  // The item's own elements are in its MAC, but UN ones (and sequences holding UN) never are: in a
+  // signature item they would be content nobody signed.
+  for (const el of item) if (holdsUN(el)) result.problems.push(`the signature item holds ${formatTag(el.tag)} as UN, which no MAC covers: content outside every signature`);
   if (!certValue) result.problems.push('no Certificate of Signer');
   if (!signature) result.problems.push('no Signature value');
   if (certValue) {
     try {
-      result.certificate = parseCertificate(trimDer(certValue));
+      result.certificate = parseCertificate(derValue(certValue, 'Certificate of Signer', result.problems));
       result.algorithm = algorithmName(result.certificate);
+      if (signature && result.certificate.keyType === 'ec') derValue(signature, 'Signature', result.problems);
     } catch (err) {
       result.problems.push(`Certificate of Signer: ${(err as Error).message}`);
     }
