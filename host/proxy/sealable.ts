@@ -61,7 +61,8 @@ export function sealableDataSet(parsed: Pick<ParsedFile, 'dataSet' | 'explicitVr
   if (!parsed.explicitVr) {
     const converted = withDictionaryVrs(ds);
     if (converted.unknown.length) {
-      const first = converted.unknown[0]!;
+      // The element itself, not the sequence it lies in (the log has the path of items to it).
+      const first = converted.unknown[0]!.split(' > ').pop()!;
       throw cannot(`radseal: VR unknown for ${first.slice(0, 11)}; send Explicit VR`, `Implicit VR element(s) whose VR no dictionary knows: ${converted.unknown.slice(0, 10).join(', ')}${converted.unknown.length > 10 ? ' …' : ''}. As UN they would be outside every signature (the MAC rules exclude UN), so the object could never verify as authentic; configure the modality to send Explicit VR Little Endian`);
     }
     ds = converted.dataSet;

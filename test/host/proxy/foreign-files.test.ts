@@ -1,0 +1,243 @@
+// Files radseal has never seen, through the sealing proxy between real peers: DCMTK storescu as the
+// modality (each file in its own transfer syntax, -R), radseal's proxy, DCMTK storescp as PACS. The
+// corpus (test/host/support/foreign_corpus.py) is pydicom's own test and character-set files, objects
+// with vendor quirks built by pydicom and byte by byte, and DCMTK's and OpenJPEG's encodings of them.
+// Every file is either sealed — authentic by `radseal verify`, every attribute unchanged (dcmdump
+// before and after), pixels bit-exact — or refused with a failure status and an Error Comment that
+// names the reason, with nothing stored or forwarded. Never an internal error, never a hang.
+// RADSEAL_FOREIGN_FULL=1 (npm run test:foreign): every pydicom file, not only a sample.
+// Network: run inside a private namespace (see docs/CONTRIBUTING.md).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProxyService } from '../../../host/proxy/service.js';
+import { generateDeviceKey } from '../../../host/keys/provision.js';
+import { loadDeviceIdentity } from '../../../host/seal/device.js';
+import { sealReceived } from '../../../host/proxy/seal-received.js';
+import { Refusal } from '../../../host/proxy/refusal.js';
+import { verifyObject } from '../../../host/ingest/verify.js';
+import { parseCertificate } from '../../../host/keys/certs.js';
+import { readCertificateDer } from '../../../host/keys/provision.js';
+import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
+import { PYTHON, ROOT, jsonLines, radseal, run, tempDir } from '../support/run.js';
+import { spawnSync } from 'node:child_process';
+import { filesIn, pixelBytesOf, storescu, toolAsync } from './fixtures.js';
+
+const FULL = process.env.RADSEAL_FOREIGN_FULL === '1';
+const dir = tempDir('radseal-foreign-');
+const corpus = join(dir, 'corpus');
+let manifest: Record<string, { kind: string; send: 'storescu' | 'implicit' | 'dcmsend' | 'dataset'; reference?: string; uid?: string }> = {};
+let pacs: StoreScp;
+let proxy: ProxyService;
+let proxyPort = 0;
+let deviceCert = '';
+let deviceKey = '';
+const logs: string[] = [];
+
+interface Outcome {
+  file: string;
+  /** What the arrived copy is compared with: the file, or the Part 10 twin of a bare data set. */
+  reference: string;
+  kind: string;
+  /** storescu could not or would not send it (its own parse or negotiation): the proxy never saw it. */
+  notSent?: string;
+  status?: number;
+  comment?: string;
+  uid?: string;
+}
+const outcomes: Outcome[] = [];
+/** SOP Instance UIDs the proxy refused (and sealed under no other encoding). */
+let journalOfRefused: string[] = [];
+
+before(async () => {
+  const g = run(PYTHON, [join(ROOT, 'test', 'host', 'support', 'foreign_corpus.py'), corpus, ...(FULL ? [] : ['--quick'])]);
+  assert.equal(g.code, 0, g.stderr);
+  manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8'));
+  const keys = await generateDeviceKey('FOREIGN-ROOM-1', join(dir, 'keys'));
+  deviceCert = keys.cert;
+  deviceKey = keys.key;
+  pacs = await startStoreScp(join(dir, 'pacs'), await freePort(), 'PACS', ['+xa']);
+  proxy = new ProxyService({
+    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(keys.key, keys.cert, 'dicom-proxy'),
+    outboxDir: join(dir, 'outbox'), forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacs.port }, log: (m) => logs.push(m),
+    forwardBackoffMs: { min: 50, max: 200 },
+  });
+  proxyPort = await proxy.start();
+});
+
+after(async () => {
+  await proxy?.stop();
+  await pacs?.stop();
+});
+
+/** The response storescu printed with -d: DIMSE status and Error Comment; or why it sent nothing. */
+function parseStorescu(out: string): Pick<Outcome, 'status' | 'comment' | 'notSent' | 'uid'> {
+  const status = /DIMSE Status\s+: 0x([0-9a-f]{4})/i.exec(out);
+  const uid = /\(0000,1000\) UI \[([\d.]+)\]/.exec(out) ?? /Affected SOP Instance UID\s*: ([\d.]+)/.exec(out);
+  if (!status) return { notSent: out.split('\n').filter((l) => /^[EF]:/.test(l)).slice(0, 3).join(' | ') || out.slice(-300) };
+  const comment = /\(0000,0902\) LO \[([^\]]*)\]/.exec(out);
+  return { status: parseInt(status[1]!, 16), comment: comment?.[1], uid: uid?.[1] };
+}
+
+/**
+ * dcmdump lines of the data set as fixtures.ts attributeLines makes them, but with the text as bytes
+ * (no +U8: a character set iconv cannot convert must still compare) and without aborting on a value
+ * dcmdump cannot parse (-E stops at nothing: the file is what a vendor wrote).
+ */
+function attributeLines(file: string): string[] {
+  const r = spawnSync('dcmdump', ['-q', '+L', file], { encoding: 'latin1', maxBuffer: 64 << 20 });
+  const body = (r.stdout ?? '').split('\n');
+  const start = body.findIndex((l) => l.startsWith('# Dicom-Data-Set'));
+  return body.slice(start + 1)
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .filter((l) => !/\((fffe,e00d|fffe,e0dd)\)/.test(l) && !/\(7fe0,0010\)/.test(l) && !/\(fffe,e000\) pi /.test(l))
+    .map((l) => l.replace(/\((Sequence|Item) with (explicit|undefined) length #=(\d+)\)/, '($1 #=$3)').replace(/\s+#.*$/, '').trimEnd());
+}
+
+/**
+ * Implicit VR leaves some tags' VR open ("US or SS", "OB or OW"): dcmdump shows them as xs, ox, lt;
+ * the seal writes them in the VR PS3.5 Annex A gives (the Explicit VR LE rewrite). Same value otherwise.
+ */
+function sameAfterRewrite(before: string, after: string | undefined): boolean {
+  if (after === before) return true;
+  if (after === undefined) return false;
+  const open: Record<string, string[]> = { xs: ['US', 'SS'], ox: ['OB', 'OW'], lt: ['OW', 'US', 'SS'], up: ['UL'] };
+  const b = before.split('\n'), a = after.split('\n');
+  return b.length === a.length && b.every((line, i) => {
+    const m = /^(\s*\(\w{4},\w{4}\)) (xs|ox|lt|up) (.*)$/.exec(line);
+    return line === a[i] || (!!m && open[m[2]!]!.some((vr) => a[i] === `${m[1]} ${vr} ${m[3]}`));
+  });
+}
+
+/** Top-level element blocks of a dcmdump listing, keyed by tag, nested lines included. */
+function blocks(lines: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  let current = '';
+  for (const l of lines) {
+    const m = /^\((\w{4},\w{4})\)/.exec(l);
+    if (m) {
+      current = m[1]!;
+      out.set(current, l);
+    } else out.set(current, `${out.get(current)}\n${l}`);
+  }
+  return out;
+}
+
+const addedByTheSeal = (t: string) => /^7fe1,(00|1[0-9a-f])[0-9a-f]{2}$/.test(t) || t === '4ffe,0001' || t === 'fffa,fffa';
+/** What docs/PROXY.md says only encoding drops: group lengths, Length to End, Data Set Trailing Padding. */
+const droppedAsEncoding = (t: string) => /^\w{4},0000$/.test(t) || t === '0008,0001' || t === 'fffc,fffc';
+
+test('every foreign file through storescu -> proxy -> storescp: sealed and authentic with its attributes and pixels unchanged, or refused with a reason', { timeout: 600_000 }, async () => {
+  for (const name of Object.keys(manifest).sort()) {
+    const file = join(corpus, name);
+    const m = manifest[name]!;
+    // pydicom keeps one object in several encodings under one SOP Instance UID: PACS (storescp) keeps one
+    // file per UID, so a second encoding of an object already sealed here is not sent.
+    const twin = m.uid && outcomes.find((o) => o.status === 0 && o.uid === m.uid);
+    if (twin) {
+      outcomes.push({ file, reference: file, kind: m.kind, notSent: `same SOP Instance UID as ${twin.file.slice(corpus.length + 1)}` });
+      continue;
+    }
+    // Each file in its own encoding: -R its own syntax, -xi Implicit VR alone, dcmsend never decompresses.
+    const r = m.send === 'dcmsend' ? await toolAsync('dcmsend', ['-d', '-dn', '-aet', 'MODALITY1', '-aec', 'RADPROXY', '127.0.0.1', String(proxyPort), file])
+      : await storescu(proxyPort, [file], m.send === 'implicit' ? ['-xi', '-d'] : ['-R', '-d']);
+    outcomes.push({ file, reference: m.reference ? join(corpus, m.reference) : file, kind: m.kind, ...parseStorescu(r.out) });
+  }
+  const problems: string[] = [];
+  const sealed = outcomes.filter((o) => o.status === 0);
+  const refused = outcomes.filter((o) => o.status !== undefined && o.status !== 0);
+  for (const o of refused) {
+    const name = o.file.slice(corpus.length + 1);
+    if (!(o.status! >= 0xa700 && o.status! <= 0xcfff)) problems.push(`${name}: status ${o.status!.toString(16)} is no C-STORE failure`);
+    if (!o.comment || !/^radseal: \S/.test(o.comment)) problems.push(`${name}: refused without an Error Comment naming the reason (${o.comment})`);
+    if (o.comment && /internal|Error:|TypeError|RangeError|undefined|NaN/i.test(o.comment)) problems.push(`${name}: internal error as the reason: ${o.comment}`);
+  }
+  // Sealed ones: at PACS once, authentic, attributes and pixels unchanged.
+  await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + 30_000;
+  while (filesIn(pacs.dir).length < sealed.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const arrived = new Map<Outcome, string>();
+  for (const o of sealed) {
+    const name = o.file.slice(corpus.length + 1);
+    const found = o.uid ? filesIn(pacs.dir).filter((f) => f.includes(o.uid!)) : [];
+    if (found.length !== 1) problems.push(`${name}: Success but ${found.length} copies at PACS`);
+    else arrived.set(o, found[0]!);
+  }
+  if (arrived.size) {
+    const v = radseal('verify', '--trust', deviceCert, '--json', ...arrived.values());
+    const reports = jsonLines<{ file: string; verdict: string; reasons?: string[] }>(v.stdout);
+    for (const [o, f] of arrived) {
+      const rep = reports.find((x) => x.file === f);
+      if (rep?.verdict !== 'authentic') problems.push(`${o.file.slice(corpus.length + 1)}: sealed but verify says ${rep?.verdict ?? 'nothing'} ${JSON.stringify(rep?.reasons ?? v.stderr.slice(0, 300))}`);
+    }
+  }
+  for (const [o, f] of arrived) {
+    const name = o.file.slice(corpus.length + 1);
+    const before = blocks(attributeLines(o.reference));
+    const afterSeal = blocks(attributeLines(f));
+    for (const [t, block] of before) {
+      if (droppedAsEncoding(t)) continue;
+      if (!sameAfterRewrite(block, afterSeal.get(t))) problems.push(`${name}: (${t}) changed:\n  before ${block}\n  after  ${afterSeal.get(t)}`);
+    }
+    const added = [...afterSeal.keys()].filter((t) => !before.has(t) && !addedByTheSeal(t));
+    if (added.length) problems.push(`${name}: elements added beyond the seal: ${added.join(' ')}`);
+    try {
+      if (!pixelBytesOf(f).equals(pixelBytesOf(o.reference))) problems.push(`${name}: pixels changed (no watermark key given)`);
+    } catch (err) {
+      problems.push(`${name}: pixels: ${(err as Error).message}`);
+    }
+  }
+  // Nothing of a refused object stored or forwarded.
+  const stored = [...filesIn(join(dir, 'outbox', 'ready')), ...filesIn(join(dir, 'outbox', 'sent'))].length;
+  if (stored !== arrived.size) problems.push(`outbox holds ${stored} objects for ${arrived.size} sealed`);
+  // (pydicom's files share SOP Instance UIDs between encodings of one object: a refused one's UID may be a sealed one's.)
+  const sealedUids = new Set(sealed.map((o) => o.uid));
+  for (const o of refused) if (o.uid && !sealedUids.has(o.uid) && filesIn(pacs.dir).some((f) => f.includes(o.uid!))) problems.push(`${o.file}: refused yet at PACS`);
+  journalOfRefused = refused.filter((o) => o.uid && !sealedUids.has(o.uid)).map((o) => o.uid!);
+  const internal = logs.filter((l) => /internal|TypeError|RangeError|at .*\.ts:\d+/.test(l));
+  if (internal.length) problems.push(`internal errors in the proxy's log:\n${internal.join('\n')}`);
+  const table = outcomes.map((o) => `${o.file.slice(corpus.length + 1).padEnd(44)} ${o.notSent !== undefined ? `not sent: ${o.notSent}` : `${o.status!.toString(16).padStart(4, '0')} ${o.comment ?? ''}`}`);
+  if (process.env.RADSEAL_FOREIGN_TABLE) console.log(table.join('\n'));
+  assert.deepEqual(problems, [], `${problems.length} problem(s):\n${problems.join('\n')}\n\n${table.join('\n')}`);
+  assert.ok(sealed.length >= 40, `a corpus that mostly seals (${sealed.length} of ${outcomes.length})`);
+});
+
+test("every foreign Part 10 file's own bytes to the seal (as a sender that does not normalise them would deliver them): sealed and authentic, or a Refusal, never another error", async () => {
+  // storescu re-encodes what it sends (odd lengths padded, lengths made defined or not): here the
+  // bytes reach the seal as the vendor wrote them.
+  const device = loadDeviceIdentity(deviceKey, deviceCert, 'dicom-proxy');
+  const trust = [parseCertificate(readCertificateDer(deviceCert))];
+  const problems: string[] = [];
+  let sealedCount = 0, refusedCount = 0;
+  const names = Object.keys(manifest).sort();
+  for (const [i, name] of names.entries()) {
+    const bytes = readFileSync(join(corpus, name));
+    if (bytes.length < 132 || bytes.subarray(128, 132).toString('latin1') !== 'DICM') continue;
+    try {
+      const out = await sealReceived({ part10: new Uint8Array(bytes), callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 1000 + i }, { device });
+      out.kind === 'sealed' && out.release?.();
+      if (out.kind !== 'sealed') continue;
+      sealedCount++;
+      const report = verifyObject(name, out.bytes, trust);
+      if (report.verdict !== 'authentic') problems.push(`${name}: sealed but ${report.verdict}: ${report.reasons.join('; ')}`);
+    } catch (err) {
+      if (!(err instanceof Refusal)) problems.push(`${name}: ${(err as Error).stack?.split('\n').slice(0, 3).join(' | ')}`);
+      else {
+        refusedCount++;
+        if (!/^radseal: \S/.test(err.comment) || /internal/i.test(err.comment + err.reason)) problems.push(`${name}: refusal without a reason: ${err.comment} / ${err.reason}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(sealedCount >= 40 && refusedCount >= 15, `${sealedCount} sealed, ${refusedCount} refused`);
+  // The odd-length LO (storescu pads it on the way): refused as the docs say, not sealed as it lies.
+  await assert.rejects(sealReceived({ part10: new Uint8Array(readFileSync(join(corpus, 'r-odd-length-lo.dcm'))), callingAe: 'M', remoteAddress: '127.0.0.1', serial: 1 }, { device }),
+    (e: unknown) => e instanceof Refusal && e.comment === 'radseal: odd-length value (see proxy log)');
+});
+
+test('a refused object leaves no line in the proxy\'s received journal (nothing journaled half-done)', { todo: 'the service journals the key and serial before the seal decides; see the report' }, () => {
+  const journal = readFileSync(join(dir, 'outbox', 'proxy-received.log'), 'utf8');
+  assert.ok(journalOfRefused.length > 10);
+  assert.deepEqual(journalOfRefused.filter((uid) => journal.includes(uid)), []);
+});
