@@ -82,6 +82,10 @@ export function parseDicomDateTime(s: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$/.exec(s.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', se = '0', frac = '0', off = '+0000'] = m;
+  // Out-of-range fields would roll over into another date (month 13 is next January): not a DT at all.
+  const days = new Date(Date.UTC(+y!, +mo!, 0)).getUTCDate();
+  if (+mo! < 1 || +mo! > 12 || +d! < 1 || +d! > days || +h > 23 || +mi > 59 || +se > 60) return undefined;
+  if (+off.slice(1, 3) > 14 || +off.slice(3, 5) > 59) return undefined;
   const utc = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +se, Math.floor(Number('0.' + frac) * 1000));
   const sign = off.startsWith('-') ? -1 : 1;
   const offMin = sign * (parseInt(off.slice(1, 3), 10) * 60 + parseInt(off.slice(3, 5), 10));
@@ -400,10 +404,11 @@ function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
   const get = (t: Tag): Element | undefined => findElement(item, t);
   const macId = decodeUS(get(SIG.macIdNumber)?.value) ?? -1;
   const purposeItem = get(SIG.purposeCodeSequence)?.items?.[0];
+  const dateTime = decodeString(get(SIG.digitalSignatureDateTime)?.value);
   const result: SignatureCheck = {
     macId,
     signatureUid: decodeString(get(SIG.digitalSignatureUid)?.value),
-    time: parseDicomDateTime(decodeString(get(SIG.digitalSignatureDateTime)?.value)),
+    time: parseDicomDateTime(dateTime),
     purposeCode: purposeItem ? decodeString(findElement(purposeItem, SIG.codeValue)?.value) : undefined,
     purpose: purposeItem ? decodeString(findElement(purposeItem, SIG.codeMeaning)?.value) : undefined,
     signedTags: [],
@@ -412,6 +417,8 @@ function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
     valid: false,
     problems: [],
   };
+  // Type 1, and what revocation and certificate validity are judged at: a signature without it cannot be placed in time.
+  if (!result.time) result.problems.push(`Digital Signature DateTime (0400,0105) "${dateTime}" is missing or not a valid DT`);
   const macItem = macItems.find((m) => decodeUS(findElement(m, SIG.macIdNumber)?.value) === macId);
   if (!macItem) {
     result.problems.push(`no MAC Parameters item with MAC ID ${macId}`);

@@ -8,6 +8,7 @@ import type { RevocationStatus, TrustSet } from './pki/revocation.js';
 import { CLOCK_TOLERANCE_MS, isBeyondClockTolerance } from './clock.js';
 import type { SigningRole } from './pki/profiles.js';
 import { loadOnUse } from '../io/load-on-use.js';
+import { certificateExtension, tlv } from './der.js';
 
 const crlRules = loadOnUse<typeof import('./pki/crl.js')>(import.meta.url, './pki/crl.js');
 const revocationRules = loadOnUse<typeof import('./pki/revocation.js')>(import.meta.url, './pki/revocation.js');
@@ -43,7 +44,9 @@ export function parseCertificate(der: Uint8Array): CertInfo {
     const jwk = key.export({ format: 'jwk' });
     ed25519PublicKey = new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
   }
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x509.subject)?.[1] ?? x509.subject;
+  // One CN names the signer; with two, tools disagree on which one (OpenSSL shows the last), so none is taken.
+  const cns = [...x509.subject.matchAll(/(?:^|\n)CN=([^\n]*)/g)];
+  const cn = cns.length === 1 ? cns[0]![1]! : x509.subject.replace(/\n/g, ', ');
   return {
     der, subject: x509.subject.replace(/\n/g, ', '), commonName: cn, issuer: x509.issuer.replace(/\n/g, ', '),
     fingerprint256: x509.fingerprint256, notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo),
@@ -95,7 +98,25 @@ export interface TrustOptions {
   now?: Date;
 }
 
-const issuedBy = (cert: CertInfo, ca: CertInfo) => ca.x509.ca && cert.x509.checkIssued(ca.x509) && cert.x509.verify(ca.x509.publicKey);
+const issuedBy = (cert: CertInfo, ca: CertInfo) => ca.x509.ca && allows(ca, KEY_CERT_SIGN) && cert.x509.checkIssued(ca.x509) && cert.x509.verify(ca.x509.publicKey);
+
+const KEY_USAGE_TLV = Uint8Array.from([0x06, 0x03, 0x55, 0x1d, 0x0f]);
+const DIGITAL_SIGNATURE = 0x80, NON_REPUDIATION = 0x40, KEY_CERT_SIGN = 0x04;
+
+/**
+ * Whether the certificate's key usage (RFC 5280 4.2.1.3) allows any of `bits` (of its first byte):
+ * true when it has no keyUsage extension, false when the extension cannot be read.
+ */
+function allows(cert: CertInfo, bits: number): boolean {
+  try {
+    const v = certificateExtension(cert.der, KEY_USAGE_TLV);
+    if (!v) return true;
+    const bitString = tlv(v, 0);
+    return bitString.tag === 0x03 && bitString.end - bitString.content >= 2 && (v[bitString.content + 1]! & bits) !== 0;
+  } catch {
+    return false;
+  }
+}
 const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 const TOLERANCE = `${CLOCK_TOLERANCE_MS / 60_000} min`;
 
@@ -128,6 +149,9 @@ export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, w
   const reason = same ? 'signer certificate is in the trust set' : `issued by trusted CA ${anchor.commonName}`;
   const profile = profileRules().profileProblem(signer, opts.role, ca);
   if (profile) return { trusted: false, reason: profile, anchor };
+  if (!allows(signer, DIGITAL_SIGNATURE | NON_REPUDIATION)) {
+    return { trusted: false, reason: `certificate of ${signer.commonName} has a key usage without digitalSignature or nonRepudiation: its key may not sign`, anchor };
+  }
   if (!ca) return { trusted: true, reason, anchor, revocation: 'not-checked' };
   const rev = revocationRules().checkRevocation(signer, ca, { signedAt, certifiedTime: opts.certifiedTime }, set, !same, now);
   if (!rev.ok) return { trusted: false, reason: rev.reason ?? 'revoked', anchor, revocation: rev.status };
