@@ -27,6 +27,8 @@ const entry = join(outdir, 'main.js');
 const sealEntry = join(outdir, 'seal-action.js');
 const SEAL_BUNDLE = 'seal-action.bundle';
 const SEAL_CHUNK_PREFIX = 'seal-chunk-';
+const poolDir = join(dist, 'ingest', 'pool');
+const WORKER_BUNDLE = 'verify-worker.bundle';
 const isBare = (path) => !path.startsWith('.') && !path.startsWith('/');
 
 /** A dynamic import from the start-up graph stays a file of its own, named relative to the bundle (the seal's action: its bundle). */
@@ -52,21 +54,22 @@ const packagesStayOutside = {
   },
 };
 
-// Every output file lies in outdir, so a module's own URL is its path relative to outdir, resolved
-// against the URL of whichever output file holds it.
-const ownUrl = {
+// Every output file of a build lies in one folder (`into`), so a module's own URL is its path
+// relative to that folder, resolved against the URL of whichever output file holds it.
+const ownUrlIn = (into) => ({
   name: 'own-import-meta-url',
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, (a) => {
       if (!a.path.startsWith(dist + sep)) return undefined;
       const source = readFileSync(a.path, 'utf8');
       if (!source.includes('import.meta.url')) return undefined;
-      const rel = relative(outdir, a.path).split(sep).join('/');
+      const rel = relative(into, a.path).split(sep).join('/');
       const url = `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`;
       return { contents: source.replaceAll('import.meta.url', url), loader: 'js' };
     });
   },
-};
+});
+const ownUrl = ownUrlIn(outdir);
 
 const common = {
   outdir,
@@ -84,6 +87,7 @@ const common = {
 for (const f of readdirSync(outdir)) {
   if (f.startsWith(SEAL_CHUNK_PREFIX) || f === `${SEAL_BUNDLE}.js` || f === 'main.bundle.js') rmSync(join(outdir, f));
 }
+rmSync(join(poolDir, `${WORKER_BUNDLE}.js`), { force: true });
 await build({
   ...common,
   entryPoints: { [SEAL_BUNDLE]: sealEntry },
@@ -92,3 +96,7 @@ await build({
   plugins: [packagesStayOutside, ownUrl],
 });
 await build({ ...common, entryPoints: { 'main.bundle': entry }, plugins: [lazyStaysOutside, ownUrl] });
+// The verify pool's worker thread: each worker loads its modules itself (a thread shares none with
+// the main one), so `radseal verify DIR` pays their loading once per worker before its first object.
+// One file beside verify-worker.js (verify-pool.ts starts it when it is not older than that module).
+await build({ ...common, outdir: poolDir, entryPoints: { [WORKER_BUNDLE]: join(poolDir, 'verify-worker.js') }, plugins: [packagesStayOutside, ownUrlIn(poolDir)] });

@@ -49,9 +49,26 @@ export function register(program: Command): void {
       void verifying?.catch(() => undefined);
       const { verifySettings } = await import('./verify-settings.js');
       const settings = verifySettings(o);
-      const targets = await findTargets(paths);
+      // Several paths or a folder: the workers start now and load their modules on the other cores
+      // while this thread walks the folders (and say so if the walk finds one file after all).
+      const folders = await anyFolder(paths);
+      const workers = folders ? o.workers : Math.min(o.workers ?? availableParallelism(), paths.length);
+      const pool = o.workers !== 0 && (paths.length > 1 || folders)
+        ? (await import('../ingest/pool/verify-pool.js')).startVerifyPool({ trust: o.trust, revocation: settings.trust.revocation, policy: settings.policy, watermarkKey: settings.watermarkKey, workers, describe: false, fullPixelCheck: o.fullPixelCheck })
+        : undefined;
+      let targets: VerifyTargets;
+      try {
+        targets = await findTargets(paths);
+      } catch (err) {
+        pool?.close();
+        throw err;
+      }
+      pool?.keep(targets.files.length);
       const total = targets.files.length + targets.unreadable.length;
-      if (total === 0) throw new Error(`no DICOM file found in ${paths.join(', ')}${targets.skipped ? ` (${targets.skipped} other file(s) left out)` : ''}`);
+      if (total === 0) {
+        pool?.close();
+        throw new Error(`no DICOM file found in ${paths.join(', ')}${targets.skipped ? ` (${targets.skipped} other file(s) left out)` : ''}`);
+      }
       const batch = total > 1 || targets.folders;
       const { formatReport } = await formatting;
       const out = new Output(o.json ? (r) => JSON.stringify(r) : formatReport);
@@ -74,8 +91,7 @@ export function register(program: Command): void {
       // Entries that could not even be listed come first, in their own order.
       targets.unreadable.forEach((u, i) => take(i, unreadableReport(u.path, `cannot read ${u.path}: ${u.code}`), 0, true));
       const base = targets.unreadable.length;
-      const workers = targets.files.length > 1 ? Math.min(o.workers ?? availableParallelism(), targets.files.length) : 0;
-      if (workers === 0) {
+      if (!pool) {
         // One file (or --workers 0): no thread to start, the file is read once, here.
         const [{ readFileSync }, { verifyObject }] = await Promise.all([import('node:fs'), verifying ?? import('../ingest/verify.js')]);
         targets.files.forEach((file, i) => {
@@ -89,10 +105,8 @@ export function register(program: Command): void {
           take(base + i, verifyObject(file, bytes, settings.trust, { policy: settings.policy, watermarkKey: settings.watermarkKey, fullPixelCheck: o.fullPixelCheck }), bytes.byteLength, false);
         });
       } else {
-        const { verifyFiles } = await import('../ingest/pool/verify-pool.js');
         const indexOf = indexer(targets.files);
-        const pool = verifyFiles(targets.files, { trust: o.trust, revocation: settings.trust.revocation, policy: settings.policy, watermarkKey: settings.watermarkKey, workers, describe: false, fullPixelCheck: o.fullPixelCheck });
-        for await (const r of pool) {
+        for await (const r of pool.verify(targets.files)) {
           if (r.report) take(base + indexOf(r.path), r.report, r.size, false);
           else take(base + indexOf(r.path), unreadableReport(r.path, r.error), 0, true);
         }
@@ -102,6 +116,18 @@ export function register(program: Command): void {
       if (batch) process.stderr.write(summaryLine(counts, errors, targets.skipped, bytesDone, performance.now() - started) + '\n');
       process.exitCode = errors ? 2 : counts.get('authentic') === total ? 0 : 1;
     });
+}
+
+/** Whether a path names a folder (one that cannot be looked at is not one: its own report says why). */
+async function anyFolder(paths: string[]): Promise<boolean> {
+  const { statSync } = await import('node:fs');
+  return paths.some((p) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The files named, and the DICOM files found below the folders named (sorted, hidden names left out). */

@@ -19,10 +19,14 @@
 //                                                    replaced and the audit goes on)
 // Throws only for what no object can get past: a trust bundle that does not load, a source
 // that throws. Stopping early (break, return) stops the workers.
+//
+// startVerifyPool(options) → { verify(source), close() } starts the workers at once, for a caller
+// with work to do before its first object (radseal verify walks its folders meanwhile).
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../io/worker.js';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MAX_OBJECT_BYTES } from '../../net/scp.js';
+import { statSync } from 'node:fs';
+import { DEFAULT_MAX_OBJECT_BYTES } from '../../net/limits.js';
 import type { VerifyPolicy } from '../policy.js';
 import type { VerifyReport } from '../verify-report.js';
 import type { RevocationOptions } from '../../keys/pki/revocation.js';
@@ -79,8 +83,20 @@ export interface PoolJob { id: number; path: string; url?: string; headers?: Rec
 /** @internal */
 export type FromWorker = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'result'; id: number; result: PoolResult };
 
-function startVerifyWorker(setup: WorkerSetup): Worker {
-  return startWorker(import.meta.url, 'verify-worker', { workerData: setup });
+/**
+ * The worker's module: under tsx the TypeScript beside this file; built, its bundle
+ * (scripts/bundle-cli.mjs: the worker and what it imports in one file, which a worker loads in
+ * about half the time) when it is at least as new as the worker module tsc wrote, else that module
+ * (a bundle older than the last tsc run would run old code).
+ */
+export function workerEntry(callerUrl: string): string {
+  if (callerUrl.endsWith('.ts')) return 'verify-worker';
+  try {
+    const built = statSync(new URL('./verify-worker.js', callerUrl)).mtimeMs;
+    return statSync(new URL('./verify-worker.bundle.js', callerUrl)).mtimeMs >= built ? 'verify-worker.bundle' : 'verify-worker';
+  } catch {
+    return 'verify-worker';
+  }
 }
 
 interface Slot {
@@ -90,7 +106,23 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
+/** A pool whose workers are already starting: for a caller that has other work before its first object (a folder walk). */
+export interface VerifyPool {
+  /** Every object of `source`, once, in finishing order (as verifyFiles). Call once; when it ends, or is stopped, the pool is closed. */
+  verify(source: AsyncIterable<PoolInput> | Iterable<PoolInput>): AsyncGenerator<PoolResult>;
+  /** At most `n` workers are needed (the caller has counted its objects): the others stop. Before verify. */
+  keep(n: number): void;
+  /** Stops the workers (a pool that will verify nothing after all). */
+  close(): void;
+}
+
+/** Objects verified on worker threads; see the top of this file. */
 export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<PoolInput>, options: VerifyPoolOptions): AsyncGenerator<PoolResult> {
+  yield* startVerifyPool(options).verify(source);
+}
+
+/** Starts the workers now (they load their modules and the trust bundle while the caller goes on). */
+export function startVerifyPool(options: VerifyPoolOptions): VerifyPool {
   const count = Math.max(1, options.workers ?? availableParallelism());
   const maxInFlight = Math.max(count, options.maxInFlight ?? 2 * count);
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
@@ -99,7 +131,7 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
     maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, describe: options.describe ?? true,
     fullPixelCheck: options.fullPixelCheck,
   };
-  const input = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<PoolInput>)[Symbol.iterator]();
+  const entry = workerEntry(import.meta.url);
 
   const done: PoolResult[] = [];
   const waiting: PoolJob[] = []; // taken from the source, no idle worker yet
@@ -108,6 +140,7 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
   let exhausted = false;
   let failure: Error | null = null;
   let stopped = false;
+  let used = false;
   let wake: (() => void) | null = null;
   const changed = () => {
     const w = wake;
@@ -147,7 +180,7 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
     changed();
   };
   const spawn = (): Slot => {
-    const slot: Slot = { worker: startVerifyWorker(setup), ready: false, job: null, timer: null };
+    const slot: Slot = { worker: startWorker(import.meta.url, entry, { workerData: setup }), ready: false, job: null, timer: null };
     slot.worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') {
         slot.ready = true;
@@ -179,58 +212,73 @@ export async function* verifyFiles(source: AsyncIterable<PoolInput> | Iterable<P
     });
     return slot;
   };
-
-  // Reads the source only while fewer than maxInFlight objects are taken and not yet handed on.
-  const feed = async () => {
-    try {
-      for (;;) {
-        while (waiting.length + busy + done.length >= maxInFlight && !stopped && !failure) await new Promise<void>((r) => (feedWake = r));
-        if (stopped || failure) return;
-        const next = await input.next();
-        if (next.done) break;
-        const item = next.value;
-        waiting.push(typeof item === 'string' ? { id: nextId++, path: item } : { id: nextId++, path: item.path, url: item.url, headers: item.headers });
-        dispatch();
-      }
-    } catch (err) {
-      failure ??= err instanceof Error ? err : new Error(String(err));
-    }
-    exhausted = true;
-    changed();
-  };
-  let feedWake: (() => void) | null = null;
-  const wakeFeed = () => {
-    const w = feedWake;
-    feedWake = null;
-    w?.();
-  };
-
-  for (let i = 0; i < count; i++) slots.push(spawn());
-  const feeding = feed();
-  try {
-    for (;;) {
-      if (failure) throw failure;
-      if (done.length) {
-        const r = done.shift()!;
-        wakeFeed();
-        yield r;
-        continue;
-      }
-      if (exhausted && busy === 0 && waiting.length === 0) return;
-      await new Promise<void>((r) => {
-        wake = r;
-        // The feeder may be waiting for room that a finished result just made.
-        wakeFeed();
-      });
-    }
-  } finally {
+  const close = () => {
     stopped = true;
-    wakeFeed();
     for (const s of slots) {
       if (s.timer) clearTimeout(s.timer);
       void s.worker.terminate();
     }
-    await feeding;
-    if (!exhausted) await input.return?.();
+  };
+
+  const keep = (n: number) => {
+    if (used) throw new Error('keep() comes before verify()');
+    for (const s of slots.splice(Math.max(1, n))) void s.worker.terminate();
+  };
+
+  for (let i = 0; i < count; i++) slots.push(spawn());
+
+  async function* verify(source: AsyncIterable<PoolInput> | Iterable<PoolInput>): AsyncGenerator<PoolResult> {
+    if (used) throw new Error('a verify pool verifies one source');
+    used = true;
+    const input = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<PoolInput>)[Symbol.iterator]();
+    let feedWake: (() => void) | null = null;
+    const wakeFeed = () => {
+      const w = feedWake;
+      feedWake = null;
+      w?.();
+    };
+    // Reads the source only while fewer than maxInFlight objects are taken and not yet handed on.
+    const feed = async () => {
+      try {
+        for (;;) {
+          while (waiting.length + busy + done.length >= maxInFlight && !stopped && !failure) await new Promise<void>((r) => (feedWake = r));
+          if (stopped || failure) return;
+          const next = await input.next();
+          if (next.done) break;
+          const item = next.value;
+          waiting.push(typeof item === 'string' ? { id: nextId++, path: item } : { id: nextId++, path: item.path, url: item.url, headers: item.headers });
+          dispatch();
+        }
+      } catch (err) {
+        failure ??= err instanceof Error ? err : new Error(String(err));
+      }
+      exhausted = true;
+      changed();
+    };
+
+    const feeding = feed();
+    try {
+      for (;;) {
+        if (failure) throw failure;
+        if (done.length) {
+          const r = done.shift()!;
+          wakeFeed();
+          yield r;
+          continue;
+        }
+        if (exhausted && busy === 0 && waiting.length === 0) return;
+        await new Promise<void>((r) => {
+          wake = r;
+          // The feeder may be waiting for room that a finished result just made.
+          wakeFeed();
+        });
+      }
+    } finally {
+      close();
+      wakeFeed();
+      await feeding;
+      if (!exhausted) await input.return?.();
+    }
   }
+  return { verify, keep, close };
 }

@@ -5,10 +5,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyFiles, type PoolResult } from '../../../host/ingest/pool/verify-pool.js';
+import { pathToFileURL } from 'node:url';
+import { startVerifyPool, verifyFiles, workerEntry, type PoolResult } from '../../../host/ingest/pool/verify-pool.js';
 import { walkTree, looksLikeDicom } from '../../../host/ingest/pool/dicom-files.js';
 import { tempDir } from '../dicom/fixtures.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
@@ -157,4 +159,53 @@ test('pool: one worker reading every object into the buffer it reuses gives each
     assert.deepEqual(got.reasons, expected.reasons, f.path);
   }
   assert.deepEqual(files.map((f) => by.get(f.path)!.report!.verdict), ['authentic', 'invalid', 'tampered', 'authentic', 'unsigned', 'authentic']);
+});
+
+test('pool: started before its objects are known (a folder walk), it verifies them once they come; keep() stops the workers not needed', async () => {
+  const { dir, objs } = await fixture();
+  const pool = startVerifyPool({ trust: objs.ids.trustPem, workers: 3, describe: false });
+  await new Promise((r) => setTimeout(r, 50)); // the walk: the workers load meanwhile
+  pool.keep(1);
+  const results = await collect(pool.verify([join(dir, 'sealed-0.dcm'), join(dir, 'sealed-1.dcm'), join(dir, 'nothing-here.dcm')]));
+  assert.deepEqual(results.map((r) => r.report?.verdict ?? r.error!.replace(/: .*/, '')).sort(), ['authentic', 'authentic', 'cannot read ' + join(dir, 'nothing-here.dcm')]);
+  await assert.rejects(collect(pool.verify([join(dir, 'sealed-0.dcm')])), /verifies one source/);
+});
+
+test('pool: a pool closed without verifying anything (the walk found nothing) leaves no thread behind: the process ends by itself', async (t) => {
+  const { objs } = await fixture();
+  const dir = tempDir(t, 'radseal-pool-close-');
+  const script = join(dir, 'close.mts');
+  const pool = pathToFileURL(join(import.meta.dirname, '../../../host/ingest/pool/verify-pool.ts')).href;
+  writeFileSync(script, `const { startVerifyPool } = await import(${JSON.stringify(pool)});
+const trust = process.argv[2];
+const kept = startVerifyPool({ trust, workers: 2 });
+kept.keep(1);
+startVerifyPool({ trust, workers: 2 }).close();
+kept.close();
+console.log('closed');
+`);
+  // Run from the project, where tsx resolves; without close() this process runs until killed.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, objs.ids.trustPem], { encoding: 'utf8', timeout: 30_000, cwd: join(import.meta.dirname, '../../..') });
+  assert.equal(r.signal, null, `the process did not end by itself (${r.stderr})`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'closed');
+});
+
+test('pool: built, the workers run the bundle of their modules only when it is not older than the worker module tsc wrote', (t) => {
+  const dir = tempDir(t, 'radseal-pool-bundle-');
+  const caller = pathToFileURL(join(dir, 'verify-pool.js')).href;
+  const mod = join(dir, 'verify-worker.js');
+  const bundle = join(dir, 'verify-worker.bundle.js');
+  const at = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
+  writeFileSync(mod, '');
+  assert.equal(workerEntry(caller), 'verify-worker', 'no bundle: the modules');
+  writeFileSync(bundle, '');
+  at(mod, 1_000_000);
+  at(bundle, 1_000_010);
+  assert.equal(workerEntry(caller), 'verify-worker.bundle', 'a bundle made after the modules');
+  at(mod, 1_000_020);
+  assert.equal(workerEntry(caller), 'verify-worker', 'tsc ran after the bundle was made: it would run old code');
+  rmSync(mod);
+  assert.equal(workerEntry(caller), 'verify-worker', 'no worker module: nothing to compare with, so no bundle');
+  assert.equal(workerEntry(pathToFileURL(join(dir, 'verify-pool.ts')).href), 'verify-worker', 'under tsx: the TypeScript');
 });
