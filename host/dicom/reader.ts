@@ -213,7 +213,8 @@ function readValue(c: Cursor, h: Header, end: number, depth: number, where: stri
   if (h.length === UNDEFINED) {
     if (h.tag !== PIXEL_DATA) c.fail(`element ${formatTag(h.tag)} has an undefined length but is no sequence${where}`);
     c.pos = h.valueAt;
-    return { tag: h.tag, vr: h.vr === 'UN' ? 'OB' : h.vr, encapsulated: true, fragments: readFragments(c, end) };
+    // Implicit VR has no VR to keep; an explicit UN stays UN, which no MAC covers (DCMTK even reads it as a sequence, CP-246).
+    return { tag: h.tag, vr: h.vr === 'UN' && !c.explicit ? 'OB' : h.vr, encapsulated: true, fragments: readFragments(c, end) };
   }
   if (h.valueAt + h.length > end) {
     c.fail(`element ${formatTag(h.tag)} declares ${h.length} bytes but only ${Math.max(0, end - h.valueAt)} remain${where} (truncated or a forged length)`);

@@ -21,14 +21,36 @@ export const UNSIGNED_ALLOWED: ReadonlyMap<Tag, string> = new Map<Tag, string>([
   [tag(0x0008, 0x0056), 'Instance Availability (ONLINE/NEARLINE, PACS bookkeeping)'],
 ]);
 
+/**
+ * The one shape each may have unsigned: an allowance by tag alone would let any VR and length
+ * through (a Retrieve AE Title "OB" of megabytes is a payload nobody signed). Group lengths
+ * (gggg,0000) and padding are held to theirs by the reader.
+ */
+const ALLOWED_SHAPE: ReadonlyMap<Tag, (e: Element) => boolean> = new Map<Tag, (e: Element) => boolean>([
+  [TAGS.lengthToEnd, (e) => e.vr === 'UL' && e.value?.length === 4],
+  [TAGS.digitalSignaturesSequence, (e) => e.vr === 'SQ'],
+  [TAGS.macParametersSequence, (e) => e.vr === 'SQ'],
+  [TAGS.dataSetTrailingPadding, (e) => e.vr === 'OB' && !!e.value],
+  [tag(0x0008, 0x0054), (e) => e.vr === 'AE' && shortCodes(e.value, 16)],
+  [tag(0x0008, 0x0056), (e) => e.vr === 'CS' && shortCodes(e.value, 16)],
+]);
+
+/** A few backslash-separated printable values of at most `max` characters each (AE, CS). */
+function shortCodes(value: Uint8Array | undefined, max: number): boolean {
+  if (!value || value.length > 8 * (max + 1)) return false;
+  const text = Buffer.from(value).toString('latin1').replace(/[\0 ]+$/, '');
+  return /^[\x20-\x7e]*$/.test(text) && text.split('\\').every((v) => v.length <= max);
+}
+
 /** Group lengths (gggg,0000) carry no content and are never in a MAC. */
-function allowedUnsigned(t: Tag): boolean {
-  return elementOf(t) === 0x0000 || UNSIGNED_ALLOWED.has(t);
+function allowedUnsigned(e: Element): boolean {
+  if (elementOf(e.tag) === 0x0000) return true;
+  return UNSIGNED_ALLOWED.has(e.tag) && ALLOWED_SHAPE.get(e.tag)!(e);
 }
 
 /** Top-level elements present in `ds` that no vouching signature covers and that are not allowed unsigned. */
 export function uncoveredElements(ds: DataSet, covered: ReadonlySet<Tag>): Element[] {
-  return ds.filter((e) => !covered.has(e.tag) && !allowedUnsigned(e.tag));
+  return ds.filter((e) => !covered.has(e.tag) && !allowedUnsigned(e));
 }
 
 /** A reason naming the uncovered elements (the first few), for the report. */
