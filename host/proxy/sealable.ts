@@ -16,7 +16,8 @@ import { UID } from '../dicom/uids.js';
 import { ENCAPSULATED_SYNTAXES } from '../dicom/transfer-syntax.js';
 import type { TechnologistIdentity } from '../seal/seal.js';
 import { operatorIdOf } from '../ingest/verify.js';
-import { CANNOT_UNDERSTAND, Refusal } from './refusal.js';
+import { DEFAULT_POLICY } from '../ingest/policy.js';
+import { CANNOT_UNDERSTAND, DATA_SET_MISMATCH, Refusal } from './refusal.js';
 
 const OPERATORS_NAME = tag(0x0008, 0x1070);
 const OPERATOR_IDENTIFICATION = tag(0x0008, 0x1072);
@@ -71,6 +72,12 @@ export function sealableDataSet(parsed: Pick<ParsedFile, 'dataSet' | 'explicitVr
   const un = ds.filter(holdsUN);
   if (un.length) {
     throw cannot(`radseal: UN element ${formatTag(un[0]!.tag)} cannot be signed`, `element(s) ${un.map((e) => formatTag(e.tag)).join(', ')} are UN or hold UN, which the DICOM MAC rules exclude: the object could never verify as authentic`);
+  }
+  // What verify requires every signature to cover must be there to be covered: sealed without it, the
+  // object would be stored, forwarded and never authentic. (An object without Pixel Data has its own refusal.)
+  const absent = findElement(ds, PIXEL_DATA) && DEFAULT_POLICY.requiredSignedTags.find((r) => !r.attestation && r.tag !== PIXEL_DATA && !findElement(ds, r.tag));
+  if (absent) {
+    throw new Refusal(DATA_SET_MISMATCH, `radseal: no ${absent.name} ${formatTag(absent.tag)}`.slice(0, 64), `${absent.name} ${formatTag(absent.tag)} is missing (a Type 1 or 2 attribute of every image); verify requires every signature to cover it, so the sealed object could never be authentic`);
   }
   const notes: string[] = [];
   if (!technologist) return { ds, notes };

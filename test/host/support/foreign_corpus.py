@@ -282,6 +282,9 @@ g.file_meta.add_new(0x00020102, 'OB', b'private meta')
 g.SOPClassUID = CR
 g.file_meta.MediaStorageSOPClassUID = CR
 save(g, 'q-group-lengths.dcm', 'group lengths (wrong values), Length to End, Data Set Trailing Padding, extra meta elements')
+np_ = image('no-patient', 'no patient module', stored=12)
+del np_.PatientName, np_.PatientID
+save(np_, 'q-no-patient-module.dcm', "no Patient's Name, no Patient ID (Type 2, absent as some secondary capture writers leave them)")
 w = image('wrong-meta', 'wrong meta', stored=12)
 w.file_meta.MediaStorageSOPClassUID = SC
 save(w, 'q-wrong-media-sop-class.dcm', 'Media Storage SOP Class (SC) disagreeing with SOP Class (DX)')
