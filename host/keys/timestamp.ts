@@ -175,7 +175,9 @@ function check(token: Uint8Array, signature: Uint8Array, trusted: readonly X509C
   if (!eku || !eku.keyPurposes.includes(OID.timeStamping)) out.problems.push('the TSA certificate is not for time-stamping (no timeStamping extended key usage)');
   const at = info.genTime.getTime();
   if (at < Date.parse(tsaCert.validFrom) || at > Date.parse(tsaCert.validTo)) out.problems.push('the TSA certificate was not valid at the certified time');
-  const anchor = trusted.find((t) => t.fingerprint256 === tsaCert.fingerprint256 || (tsaCert.checkIssued(t) && tsaCert.verify(t.publicKey)));
+  // An issuer must be a CA: a pinned signer certificate (a device's) issuing a TSA certificate would
+  // let the holder of that one key certify any time, before its own compromise too.
+  const anchor = trusted.find((t) => t.fingerprint256 === tsaCert.fingerprint256 || (t.ca && tsaCert.checkIssued(t) && tsaCert.verify(t.publicKey)));
   if (!anchor) out.problems.push(`the TSA (${out.tsa}) is not trusted`);
   out.valid = out.problems.length === 0;
   return out;
