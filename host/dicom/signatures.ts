@@ -9,10 +9,7 @@ import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
 import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { parseCertificate, type CertInfo } from '../keys/certs.js';
-import { loadOnUse } from '../io/load-on-use.js';
-
-/** The P-256 verifier for MAC digests already computed: loaded only when an ECDSA signature shares a pass. */
-const curves = loadOnUse<typeof import('@noble/curves/nist.js')>(import.meta.url, '@noble/curves/nist.js');
+import { verifyP256Digest as p256DigestValid } from '../keys/p256-verify.js';
 
 export const SIG = {
   macIdNumber: tag(0x0400, 0x0005),
@@ -460,18 +457,7 @@ function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
  * digests are cut to the curve's 256 bits). Like OpenSSL: strict DER only, either half of s.
  */
 function verifyP256Digest(signature: Uint8Array, digest: Uint8Array, cert: CertInfo): boolean {
-  try {
-    const { p256 } = curves();
-    const der = trimDer(signature);
-    const parsed = p256.Signature.fromBytes(der, 'der');
-    const strict = parsed.toBytes('der');
-    if (strict.length !== der.length || !strict.every((b, i) => b === der[i])) return false;
-    const jwk = cert.x509.publicKey.export({ format: 'jwk' });
-    const point = new Uint8Array([4, ...Buffer.from(jwk.x!, 'base64url'), ...Buffer.from(jwk.y!, 'base64url')]);
-    return p256.verify(der, digest, point, { prehash: false, lowS: false, format: 'der' });
-  } catch {
-    return false;
-  }
+  return p256DigestValid(trimDer(signature), digest, cert.x509.publicKey);
 }
 
 /** Checks a prepared signature; with its MAC digest when sharedMacDigests made one. */
