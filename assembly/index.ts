@@ -8,7 +8,7 @@ export function heapBase(): usize {
 }
 export { sha256ContextSize, sha256Init, sha256Update, sha256Final } from './sha256';
 export * from './sha512';
-export { tileContextSize, tileSha256 } from './tiles';
+export { tileContextSize, tileSha256, tileGather } from './tiles';
 export { u16MinMax } from './range';
 export { chacha20Block, chacha20Xor, chacha20Stream } from './watermark/chacha20';
 export { wmDeriveKey, wmLayout } from './watermark/pn';

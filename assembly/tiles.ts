@@ -81,3 +81,35 @@ export function tileSha256Scalar(pixels: usize, rows: u32, cols: u32, tile: u32,
   }
   return tileRows * tileCols;
 }
+
+/**
+ * Copies every tile of the `rows` x `cols` uint16 region at `pixels` (rows `stride` pixels apart)
+ * to `dst`, one tile after another in row-major tile order, each tile's rows in order and edge
+ * tiles at their real size: `rows * cols * 2` bytes in all. Each tile is then one run of bytes, so
+ * the host's SHA-256 (OpenSSL, with the CPU's SHA instructions) hashes it in one call instead of
+ * one call per tile row; copying here is one memory.copy per tile row, which JavaScript cannot
+ * match with per-row typed-array copies. Returns the number of tiles (0 when `tile` is 0 or
+ * `stride` < `cols`).
+ */
+export function tileGather(pixels: usize, rows: u32, cols: u32, stride: u32, tile: u32, dst: usize): u32 {
+  if (tile == 0 || rows == 0 || cols == 0 || stride < cols) return 0;
+  const tileRows = (rows + tile - 1) / tile;
+  const tileCols = (cols + tile - 1) / tile;
+  const strideBytes = <usize>stride << 1;
+  let d = dst;
+  for (let ty: u32 = 0; ty < tileRows; ty++) {
+    const y0 = ty * tile;
+    const y1 = min(y0 + tile, rows);
+    for (let tx: u32 = 0; tx < tileCols; tx++) {
+      const x0 = tx * tile;
+      const width = <usize>min(tile, cols - x0) << 1;
+      let s = pixels + <usize>y0 * strideBytes + (<usize>x0 << 1);
+      for (let y = y0; y < y1; y++) {
+        memory.copy(d, s, width);
+        d += width;
+        s += strideBytes;
+      }
+    }
+  }
+  return tileRows * tileCols;
+}
