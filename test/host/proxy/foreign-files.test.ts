@@ -9,16 +9,20 @@
 // Network: run inside a private namespace (see docs/CONTRIBUTING.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxyService } from '../../../host/proxy/service.js';
 import { generateDeviceKey } from '../../../host/keys/provision.js';
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
+import { readPart10 } from '../../../host/dicom/reader.js';
 import { sealReceived } from '../../../host/proxy/seal-received.js';
 import { Refusal } from '../../../host/proxy/refusal.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificate } from '../../../host/keys/certs.js';
 import { readCertificateDer } from '../../../host/keys/provision.js';
+import { AuditLog, verifyAuditLog } from '../../../host/ingest/audit.js';
+import { Ingestor } from '../../../host/ingest/gateway/ingest.js';
+import { startGateway } from '../../../host/ingest/gateway/gateway.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 import { PYTHON, ROOT, jsonLines, radseal, run, tempDir } from '../support/run.js';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +51,8 @@ interface Outcome {
   uid?: string;
 }
 const outcomes: Outcome[] = [];
+/** What PACS received from the proxy: the sealed copies of the foreign files. */
+let arrivedAtPacs: string[] = [];
 /** SOP Instance UIDs the proxy refused (and sealed under no other encoding). */
 let journalOfRefused: string[] = [];
 
@@ -70,6 +76,12 @@ after(async () => {
   await proxy?.stop();
   await pacs?.stop();
 });
+
+/** A file sent in its own encoding: -R its own syntax, -xi Implicit VR alone, dcmsend (never decompresses) for the rest. */
+function sendAsIs(port: number, file: string, how: 'storescu' | 'implicit' | 'dcmsend' | 'dataset'): Promise<{ code: number; out: string }> {
+  return how === 'dcmsend' ? toolAsync('dcmsend', ['-d', '-dn', '-aet', 'MODALITY1', '-aec', 'RADPROXY', '127.0.0.1', String(port), file])
+    : storescu(port, [file], how === 'implicit' ? ['-xi', '-d'] : ['-R', '-d']);
+}
 
 /** The response storescu printed with -d: DIMSE status and Error Comment; or why it sent nothing. */
 function parseStorescu(out: string): Pick<Outcome, 'status' | 'comment' | 'notSent' | 'uid'> {
@@ -139,9 +151,7 @@ test('every foreign file through storescu -> proxy -> storescp: sealed and authe
       outcomes.push({ file, reference: file, kind: m.kind, notSent: `same SOP Instance UID as ${twin.file.slice(corpus.length + 1)}` });
       continue;
     }
-    // Each file in its own encoding: -R its own syntax, -xi Implicit VR alone, dcmsend never decompresses.
-    const r = m.send === 'dcmsend' ? await toolAsync('dcmsend', ['-d', '-dn', '-aet', 'MODALITY1', '-aec', 'RADPROXY', '127.0.0.1', String(proxyPort), file])
-      : await storescu(proxyPort, [file], m.send === 'implicit' ? ['-xi', '-d'] : ['-R', '-d']);
+    const r = await sendAsIs(proxyPort, file, m.send);
     outcomes.push({ file, reference: m.reference ? join(corpus, m.reference) : file, kind: m.kind, ...parseStorescu(r.out) });
   }
   const problems: string[] = [];
@@ -188,6 +198,7 @@ test('every foreign file through storescu -> proxy -> storescp: sealed and authe
       problems.push(`${name}: pixels: ${(err as Error).message}`);
     }
   }
+  arrivedAtPacs = [...arrived.values()];
   // Nothing of a refused object stored or forwarded.
   const stored = [...filesIn(join(dir, 'outbox', 'ready')), ...filesIn(join(dir, 'outbox', 'sent'))].length;
   if (stored !== arrived.size) problems.push(`outbox holds ${stored} objects for ${arrived.size} sealed`);
@@ -251,4 +262,41 @@ test('a refused object leaves no line in the proxy\'s received journal (nothing 
   const journal = readFileSync(join(dir, 'outbox', 'proxy-received.log'), 'utf8');
   assert.ok(journalOfRefused.length > 10);
   assert.deepEqual(journalOfRefused.filter((uid) => journal.includes(uid)), []);
+});
+
+test('the ingest gateway in front of PACS: the proxy\'s sealed copies stored, every foreign original refused (A900, "radseal <verdict>: <reason>"), quarantined with its report and audited', { timeout: 300_000 }, async () => {
+  assert.ok(arrivedAtPacs.length >= 40, 'the proxy test ran first');
+  const gwDir = join(dir, 'gateway');
+  mkdirSync(gwDir);
+  const audit = new AuditLog(join(gwDir, 'audit.jsonl'));
+  const ingestor = new Ingestor({ trust: [parseCertificate(readCertificateDer(deviceCert))], storeDir: join(gwDir, 'store'), quarantineDir: join(gwDir, 'quarantine'), audit, onNonAuthentic: 'reject' });
+  const gw = await startGateway({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', ingestor });
+  const problems: string[] = [];
+  try {
+    for (const f of arrivedAtPacs) {
+      const ts = readPart10(readFileSync(f)).transferSyntaxUid;
+      const r = parseStorescu((await sendAsIs(gw.port, f, ts === '1.2.840.10008.1.2.1' ? 'storescu' : 'dcmsend')).out);
+      if (r.status !== 0) problems.push(`${f}: sealed by the proxy, yet the gateway answered ${r.status?.toString(16)} ${r.comment ?? r.notSent}`);
+    }
+    let refused = 0;
+    for (const name of Object.keys(manifest).sort()) {
+      const m = manifest[name]!;
+      const file = join(corpus, name);
+      const out = await sendAsIs(gw.port, file, m.send);
+      const r = parseStorescu(out.out);
+      if (r.notSent !== undefined) continue;
+      refused++;
+      if (r.status !== 0xa900 || !/^radseal (unsigned|invalid): \S/.test(r.comment ?? '') || /internal/i.test(r.comment ?? '')) problems.push(`${name}: gateway answered ${r.status?.toString(16)} ${r.comment}`);
+    }
+    const quarantined = filesIn(join(gwDir, 'quarantine')).filter((f) => f.endsWith('.dcm'));
+    if (quarantined.length !== refused) problems.push(`${quarantined.length} quarantined for ${refused} refused`);
+    if (filesIn(join(gwDir, 'store')).length !== arrivedAtPacs.length) problems.push(`${filesIn(join(gwDir, 'store')).length} stored for ${arrivedAtPacs.length} sealed`);
+    assert.deepEqual(problems, []);
+    assert.ok(refused >= 60, `${refused} foreign originals refused`);
+  } finally {
+    await gw.close();
+    audit.close();
+  }
+  const chain = verifyAuditLog(join(gwDir, 'audit.jsonl'));
+  assert.ok(chain.ok, JSON.stringify(chain));
 });
