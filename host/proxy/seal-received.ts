@@ -76,6 +76,7 @@ interface PixelGeometry {
   bitsStored: number;
   signed: boolean;
   monochrome: boolean;
+  photometric: string;
 }
 
 function geometry(ds: DataSet): PixelGeometry {
@@ -94,7 +95,26 @@ function geometry(ds: DataSet): PixelGeometry {
     bitsStored: num(ds, tag(0x0028, 0x0101)) ?? 0,
     signed: num(ds, tag(0x0028, 0x0103)) === 1,
     monochrome: photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2',
+    photometric: photometric ?? '',
   };
+}
+
+/**
+ * The native Pixel Data value's length for the geometry, or a Refusal naming what does not fit
+ * (PS3.5 8.1.1, PS3.3 C.7.6.3.1.2): 4:2:2 YBR keeps two samples a pixel (Y Y Cb Cr for two pixels),
+ * Bits Allocated 1 packs the frames bit after bit; one pad byte may follow an odd total.
+ */
+function nativeLength(g: PixelGeometry, length: number): number {
+  if (g.bitsAllocated !== 1 && (g.bitsAllocated % 8 !== 0 || g.bitsAllocated === 0)) {
+    throw new Refusal(DATA_SET_MISMATCH, `radseal: Bits Allocated ${g.bitsAllocated} not sealed`, `Bits Allocated ${g.bitsAllocated}: native pixels are whole bytes a sample, or bit-packed (1)`);
+  }
+  const subsampled = g.photometric === 'YBR_FULL_422' || g.photometric === 'YBR_PARTIAL_422';
+  const samples = subsampled && g.samples === 3 ? 2 : g.samples;
+  const needed = Math.ceil((g.rows * g.cols * samples * g.bitsAllocated * g.frames) / 8);
+  if (length !== needed && length !== needed + (needed % 2)) {
+    throw new Refusal(DATA_SET_MISMATCH, 'radseal: Pixel Data length does not fit the geometry', `Pixel Data has ${length} bytes; ${g.frames} frame(s) of ${g.rows}x${g.cols}x${g.samples} (${g.photometric}) at ${g.bitsAllocated} bits need ${needed}`);
+  }
+  return needed;
 }
 
 interface NativeResult {
@@ -110,15 +130,8 @@ interface NativeResult {
 
 /** Native pixels: the mark per frame (where the site mark applies), then the tile table per frame over the stored pixels. */
 function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOptions, serial: number, streamed?: ReceivedPixelDigest): NativeResult {
-  if (g.bitsAllocated % 8 !== 0 || g.bitsAllocated === 0) {
-    throw new Refusal(DATA_SET_MISMATCH, `radseal: Bits Allocated ${g.bitsAllocated} not sealed`, `Bits Allocated ${g.bitsAllocated}: the proxy seals whole-byte native pixels`);
-  }
-  const frameBytes = g.rows * g.cols * g.samples * (g.bitsAllocated / 8);
-  // One pad byte may follow an odd total (PS3.5 8.1.1); anything else is a geometry mismatch.
-  const needed = frameBytes * g.frames;
-  if (received.length !== needed && received.length !== needed + (needed % 2)) {
-    throw new Refusal(DATA_SET_MISMATCH, 'radseal: Pixel Data length does not fit the geometry', `Pixel Data has ${received.length} bytes; ${g.frames} frame(s) of ${g.rows}x${g.cols}x${g.samples} at ${g.bitsAllocated} bits need ${needed}`);
-  }
+  const needed = nativeLength(g, received.length);
+  const frameBytes = needed / g.frames; // used for 16-bit grey frames only (mark, tiles)
   const notes: string[] = [];
   const grey16 = g.samples === 1 && g.bitsAllocated === 16;
   const markable = grey16 && g.monochrome && !g.signed && g.bitsStored >= 8 && g.bitsStored <= 16;
@@ -183,9 +196,7 @@ function withRoomAround(bytes: Uint8Array, tileSize: number): Uint8Array {
  * and the same elements (a tile table where there would be one), without the pixels.
  */
 function placeholderPixels(g: PixelGeometry, o: ProxySealOptions, length: number): NativeResult {
-  const frameBytes = g.rows * g.cols * g.samples * (g.bitsAllocated / 8);
-  const needed = frameBytes * g.frames;
-  if (g.bitsAllocated % 8 !== 0 || g.bitsAllocated === 0 || (length !== needed && length !== needed + (needed % 2))) throw new Error('would be refused');
+  nativeLength(g, length); // the same refusals
   const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
   const grey16 = g.samples === 1 && g.bitsAllocated === 16;
   const tiles = tileSize > 0 && grey16 ? { size: tileSize, hashes: new Uint8Array(32) } : undefined;

@@ -220,7 +220,8 @@ test('every foreign file through storescu -> proxy -> storescp: sealed and authe
   assert.equal(answer('q-attributes-implicit.dcm'), 'c000 radseal: VR unknown for (0009,1010); send Explicit VR', 'the element nested in Content Sequence, not the sequence');
   assert.equal(answer('r-un-private.dcm'), 'c000 radseal: UN element (0019,1001) cannot be signed');
   assert.equal(answer('q-nopixels-sr.dcm'), 'a900 radseal: no Pixel Data; the proxy seals images');
-  for (const name of ['q-charset-japanese.dcm', 'q-charset-korean.dcm', 'q-charset-greek.dcm', 'q-attributes.dcm', 'q-icon-image.dcm', 'q-no-meta-implicit.dcm', 'r-undefined-length-sq.dcm', 'r-sv-uv.dcm', 'q-rgb-planar1.dcm', 'q-signed16.dcm', 'q-palette-implicit.dcm', 'q-frames-64.dcm', 'd-frames-jpeg-ls-fragments.dcm']) {
+  for (const name of ['q-charset-japanese.dcm', 'q-charset-korean.dcm', 'q-charset-greek.dcm', 'q-attributes.dcm', 'q-icon-image.dcm', 'q-no-meta-implicit.dcm', 'r-undefined-length-sq.dcm', 'r-sv-uv.dcm', 'q-rgb-planar1.dcm', 'q-signed16.dcm', 'q-palette-implicit.dcm', 'q-frames-64.dcm', 'd-frames-jpeg-ls-fragments.dcm',
+    'q-ybr-full-422.dcm', 'pydicom-SC_ybr_full_422_uncompressed.dcm', 'q-1bit.dcm', 'q-1bit-3x5-3frames.dcm']) {
     assert.equal(answer(name), '0 undefined', `${name} sealed`);
   }
 });

@@ -121,6 +121,8 @@ save(s, 'q-signed-smallest-implicit.dcm', 'Implicit VR signed, Smallest/Largest 
 save(image('mono1', 'MONOCHROME1', stored=14, photometric='MONOCHROME1'), 'q-monochrome1.dcm', 'MONOCHROME1')
 save(image('rgb0', 'RGB', alloc=8, spp=3, photometric='RGB', planar=0, sop=SC), 'q-rgb-planar0.dcm', 'RGB planar configuration 0')
 save(image('rgb1', 'RGB', alloc=8, spp=3, photometric='RGB', planar=1, sop=SC), 'q-rgb-planar1.dcm', 'RGB planar configuration 1')
+save(image('ybr422', 'YBR_FULL_422', rows=4, cols=6, alloc=8, spp=3, photometric='YBR_FULL_422', sop=SC, pixels=bytes(range(48))), 'q-ybr-full-422.dcm', 'YBR_FULL_422 native: Y Y Cb Cr for two pixels (2 bytes a pixel)')
+save(image('1bit-frames', '1-bit', rows=3, cols=5, alloc=1, stored=1, frames=3, sop='1.2.840.10008.5.1.4.1.1.66.4', pixels=bytes(range(6))), 'q-1bit-3x5-3frames.dcm', 'Bits Allocated 1, 3 frames of 3x5 packed bit after bit (45 bits)')
 save(image('rgb16', 'RGB 16', alloc=16, spp=3, photometric='RGB', sop=SC), 'q-rgb16.dcm', 'RGB 16-bit')
 p = image('palette', 'palette', alloc=8, photometric='PALETTE COLOR', sop=SC)
 for t in (0x00281101, 0x00281102, 0x00281103):
