@@ -59,3 +59,30 @@ export function uncoveredReason(elements: Element[]): string {
   const more = elements.length > 10 ? ` and ${elements.length - 10} more` : '';
   return `element${elements.length === 1 ? '' : 's'} ${names.join(', ')}${more} present but covered by no trusted device signature: added or changed after signing (an unsigned element can change what is shown or measured)`;
 }
+
+/**
+ * The File Meta Information elements of PS3.10 7.1 a stored object carries, with their VR and
+ * largest value: the meta header lies outside every signature, so anything else there (Private
+ * Information (0002,0102), the real-time video elements, an OB "Source AE Title") would be
+ * content riding along unsigned.
+ */
+const META_ELEMENTS: ReadonlyMap<Tag, { vr: string; max: number }> = new Map<Tag, { vr: string; max: number }>([
+  [0x00020000, { vr: 'UL', max: 4 }], [0x00020001, { vr: 'OB', max: 2 }], [0x00020002, { vr: 'UI', max: 64 }],
+  [0x00020003, { vr: 'UI', max: 64 }], [0x00020010, { vr: 'UI', max: 64 }], [0x00020012, { vr: 'UI', max: 64 }],
+  [0x00020013, { vr: 'SH', max: 16 }], [0x00020016, { vr: 'AE', max: 16 }], [0x00020017, { vr: 'AE', max: 16 }],
+  [0x00020018, { vr: 'AE', max: 16 }], [0x00020026, { vr: 'UR', max: 1024 }], [0x00020027, { vr: 'UR', max: 1024 }],
+  [0x00020028, { vr: 'UR', max: 1024 }],
+]);
+
+function metaElementProblem(el: Element): string | undefined {
+  const known = META_ELEMENTS.get(el.tag);
+  if (!known) return `the meta header holds ${formatTag(el.tag)}, which a stored object's File Meta Information does not carry: content outside every signature`;
+  const length = el.value?.length ?? 0;
+  if (el.vr !== known.vr || length > known.max) return `the meta header's ${formatTag(el.tag)} is ${el.vr} of ${length} bytes, not ${known.vr} of at most ${known.max}: content outside every signature`;
+  return undefined;
+}
+
+/** What the File Meta Information of a signed object holds beyond what PS3.10 puts there, each named. */
+export function metaProblems(meta: DataSet): string[] {
+  return meta.flatMap((e) => metaElementProblem(e) ?? []);
+}

@@ -14,7 +14,7 @@ import { decodeString } from '../dicom/values.js';
 import type { CertInfo } from '../keys/certs.js';
 import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type VerifyPolicy } from './policy.js';
 import { evaluateSignature, type SignatureEvaluation } from './signers.js';
-import { uncoveredElements, uncoveredReason } from './coverage.js';
+import { metaProblems, uncoveredElements, uncoveredReason } from './coverage.js';
 import { captureSummary, checkPixels } from './pixels.js';
 import { ENCAPSULATED_SYNTAXES, isExplicitLittleEndianDataSet, transferSyntaxName } from '../dicom/transfer-syntax.js';
 import { loadOnUse } from '../io/load-on-use.js';
@@ -125,6 +125,8 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     report.reasons.push(`the object holds ${signatureCount} signatures, more than the ${MAX_SIGNATURES} radseal checks (limit: each costs a full pass over the object)`);
     return;
   }
+  const metaCarries = metaProblems(parsed.meta);
+  report.reasons.push(...metaCarries);
   // After a recorded correction, capture signatures hold over the data set as captured.
   const history = hasHistory(dataSet) ? asCaptured(dataSet) : null;
   const captured = history?.dataSet ?? dataSet;
@@ -140,6 +142,13 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     report.verdict = 'invalid';
     return;
   }
+  const sealedSyntax = attestation?.received?.pixelEncoding === 'ENCAPSULATED' ? attestation.received.transferSyntaxUid : undefined;
+  if (sealedSyntax !== undefined && sealedSyntax !== parsed.transferSyntaxUid) {
+    // The meta header is outside every signature, and its transfer syntax says which decoder reads the fragments.
+    report.reasons.push(`the meta header's Transfer Syntax UID ${parsed.transferSyntaxUid} (${transferSyntaxName(parsed.transferSyntaxUid)}) is not the ${sealedSyntax} (${transferSyntaxName(sealedSyntax)}) the compressed pixels were sealed in: relabelled after signing, a viewer would decode them as something else`);
+    report.verdict = 'invalid';
+    return;
+  }
   const now = opts.now ?? new Date();
   const evaluations = checkSignatures(captured).map((c) => evaluateSignature(c, trustSet, policy, now, located.block));
   if (history) {
@@ -152,7 +161,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   }
 
   const f: Findings = {
-    anomalies: anomalies || located.problems.length > 0, pixelsChanged: false, uncheckable: evaluations.some((e) => !e.check.checked),
+    anomalies: anomalies || located.problems.length > 0 || metaCarries.length > 0, pixelsChanged: false, uncheckable: evaluations.some((e) => !e.check.checked),
     reencoded: false, anyInvalid: evaluations.some((e) => e.check.checked && !e.check.valid), uncovered: false,
     correctionRefused: false, deviceVouches: false, attestation: !!attestation, technologistMissing: false,
     badTimestamp: evaluations.some((e) => e.badTimestamp), watermarkRefused: false,
