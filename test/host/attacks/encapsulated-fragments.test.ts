@@ -17,6 +17,8 @@ import { generateDeviceKey, readCertificateDer } from '../../../host/keys/provis
 import { loadDeviceIdentity } from '../../../host/seal/device.js';
 import { verifyObject, type VerifyReport } from '../../../host/ingest/verify.js';
 import { parseCertificate, type CertInfo } from '../../../host/keys/certs.js';
+import { readPart10Meta } from '../../../host/dicom/reader.js';
+import { must, str, t, writePart10, type Part10 } from '../../attacks/part10.js';
 
 const dir = tempDir('radseal-attack-fragments-');
 let trust: CertInfo[];
@@ -106,4 +108,26 @@ test('JPEG: Pixel Data rewritten as explicit UN (DCMTK reads it as a sequence): 
   const r = verify(forged);
   assert.equal(r.verdict, 'invalid', show(r));
   assert.ok(r.reasons.some((x) => /\(7FE0,0010\).*UN/.test(x)), show(r));
+});
+
+/** The file with its meta header edited (the attack writer takes the data set verbatim). */
+function withMeta(b: Buffer, fn: (f: Part10) => void): Buffer {
+  const head = readPart10Meta(b);
+  const f: Part10 = { preamble: head.preamble, meta: head.meta.map((e) => ({ tag: e.tag, vr: e.vr, value: e.value })), dataSet: [{ tag: 0, vr: 'OB', raw: b.subarray(head.dataSetOffset) }] };
+  fn(f);
+  return Buffer.from(writePart10(f));
+}
+
+for (const [name, uid] of [['JPEG Baseline', '1.2.840.10008.1.2.4.50'], ['JPEG-LS Lossless', '1.2.840.10008.1.2.4.80']] as const) {
+  test(`JPEG Lossless relabelled ${name} in the (unsigned) meta header: invalid, both syntaxes named`, () => {
+    const forged = withMeta(sealed.jpeg, (f) => { must(f.meta, t(0x0002, 0x0010)).value = str(0, 'UI', uid).value; });
+    const r = verify(forged);
+    assert.equal(r.verdict, 'invalid', show(r));
+    assert.ok(r.reasons.some((x) => x.includes(uid) && x.includes('1.2.840.10008.1.2.4.70') && /relabelled/.test(x)), show(r));
+  });
+}
+
+test('control: the sealed JPEG object with its meta header re-written as it was stays authentic', () => {
+  const same = withMeta(sealed.jpeg, () => {});
+  assert.equal(verify(same).verdict, 'authentic', show(verify(same)));
 });
