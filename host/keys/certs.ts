@@ -100,6 +100,20 @@ export interface TrustOptions {
 
 const issuedBy = (cert: CertInfo, ca: CertInfo) => ca.x509.ca && allows(ca, KEY_CERT_SIGN) && cert.x509.checkIssued(ca.x509) && cert.x509.verify(ca.x509.publicKey);
 
+/** Keys a signature can rest on today (NIST SP 800-131A): RSA of 2048 bits or more, the NIST curves P-256 and up, Ed25519/Ed448. */
+function weakKey(cert: CertInfo): string | undefined {
+  const details = cert.x509.publicKey.asymmetricKeyDetails;
+  if (cert.keyType === 'rsa' || cert.keyType === 'rsa-pss') {
+    const bits = details?.modulusLength ?? 0;
+    return bits >= 2048 ? undefined : `an RSA key of ${bits} bits (at least 2048 required)`;
+  }
+  if (cert.keyType === 'ec') {
+    const curve = details?.namedCurve ?? 'unknown';
+    return ['prime256v1', 'secp384r1', 'secp521r1'].includes(curve) ? undefined : `an EC key on curve ${curve} (P-256, P-384 or P-521 required)`;
+  }
+  return cert.keyType === 'ed25519' || cert.keyType === 'ed448' ? undefined : `a ${cert.keyType} key (RSA, ECDSA or EdDSA required)`;
+}
+
 const KEY_USAGE_TLV = Uint8Array.from([0x06, 0x03, 0x55, 0x1d, 0x0f]);
 const DIGITAL_SIGNATURE = 0x80, NON_REPUDIATION = 0x40, KEY_CERT_SIGN = 0x04;
 
@@ -149,6 +163,8 @@ export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, w
   const reason = same ? 'signer certificate is in the trust set' : `issued by trusted CA ${anchor.commonName}`;
   const profile = profileRules().profileProblem(signer, opts.role, ca);
   if (profile) return { trusted: false, reason: profile, anchor };
+  const weak = weakKey(signer);
+  if (weak) return { trusted: false, reason: `certificate of ${signer.commonName} has ${weak}: anyone can forge its signatures`, anchor };
   if (!allows(signer, DIGITAL_SIGNATURE | NON_REPUDIATION)) {
     return { trusted: false, reason: `certificate of ${signer.commonName} has a key usage without digitalSignature or nonRepudiation: its key may not sign`, anchor };
   }

@@ -2,11 +2,12 @@
 // Digital Signature DateTime whose fields are out of range (it rolled over into another, earlier
 // date, placing the signature where the signer liked), a certificate whose key usage forbids
 // signing, a certificate naming two CNs (tools disagree on which one is the signer). Each object is
-// sealed and signed correctly; only the claim is wrong. The certificate has been valid since 2020,
+// sealed and signed correctly; only the claim is wrong. And a key anyone can break: an RSA-1024
+// certificate pinned for DCMTK's dcmsign. The certificate has been valid since 2020,
 // so a rolled-over date is inside its validity.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { tempDir } from '../support/run.js';
@@ -97,3 +98,21 @@ test('a device certificate naming two CNs (DX-ROOM-3 first, OpenSSL shows the la
   const report = verifyLib({ ids: { trustPem: cert } }, await sealed(device, 'two-cn'));
   expectVerdict(report, 'untrusted', /capture attestation names device "DX-ROOM-3"/);
 });
+
+for (const bits of [1024, 2048]) {
+  test(`dcmsign signature (purpose 14, every element) with a pinned RSA-${bits} device certificate: ${bits < 2048 ? 'untrusted, the key size named' : 'authentic (control)'}`, async () => {
+    const plain = await sealTo(join(dir, `rsa-${bits}-plain.dcm`), testFrame(64, 64), signing.device);
+    const bare = join(dir, `rsa-${bits}-bare.dcm`), signedFile = join(dir, `rsa-${bits}.dcm`);
+    writeFileSync(join(dir, 'in.dcm'), plain);
+    assert.equal(run('dcmsign', ['--remove-all', join(dir, 'in.dcm'), bare]).status, 0);
+    const key = join(dir, `rsa-${bits}.key`), cert = join(dir, `rsa-${bits}.crt`);
+    const o = run('openssl', ['req', '-x509', '-newkey', `rsa:${bits}`, '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=DX-ROOM-3', '-days', '30',
+      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature', '-addext', `extendedKeyUsage=${EKU_DEVICE}`]);
+    assert.equal(o.status, 0, o.stderr);
+    const r = run('dcmsign', ['--sign', key, cert, '+sp', '14', '+m2', bare, signedFile]);
+    assert.equal(r.status, 0, r.stderr);
+    const report = verifyLib({ ids: { trustPem: cert } }, new Uint8Array(readFileSync(signedFile)));
+    if (bits >= 2048) assert.equal(report.verdict, 'authentic', report.reasons.join(' | '));
+    else expectVerdict(report, 'untrusted', /an RSA key of 1024 bits \(at least 2048 required\)/);
+  });
+}
