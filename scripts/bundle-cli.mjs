@@ -10,7 +10,9 @@
 // (host/cli/seal-action.ts) imports about thirty modules (keys, DICOM, core, seal). They are
 // bundled too, into dist/host/cli/seal-action.bundle.js, which the start-up bundle's seal command
 // loads when it runs; what those modules import on use (watermark, PNG, boards, time-stamps)
-// becomes chunks beside it (seal-chunk-*.js), so no module of the seal is loaded twice. Packages
+// becomes chunks beside it (seal-chunk-*.js), so no module of the seal is loaded twice. `radseal
+// verify`'s action (host/cli/verify-action.ts) is bundled the same way (verify-action.bundle.js,
+// the verifier itself and the verify pool as verify-chunk-*.js, loaded when used). Packages
 // stay in node_modules (one instance, shared with what loads them on use). Every bundled module
 // keeps its own import.meta.url (rewritten to its file under dist/), so what it resolves from
 // there (loadOnUse, the project folder, worker files) is unchanged.
@@ -27,6 +29,9 @@ const entry = join(outdir, 'main.js');
 const sealEntry = join(outdir, 'seal-action.js');
 const SEAL_BUNDLE = 'seal-action.bundle';
 const SEAL_CHUNK_PREFIX = 'seal-chunk-';
+const verifyEntry = join(outdir, 'verify-action.js');
+const VERIFY_BUNDLE = 'verify-action.bundle';
+const VERIFY_CHUNK_PREFIX = 'verify-chunk-';
 const poolDir = join(dist, 'ingest', 'pool');
 const WORKER_BUNDLE = 'verify-worker.bundle';
 const isBare = (path) => !path.startsWith('.') && !path.startsWith('/');
@@ -40,6 +45,7 @@ const lazyStaysOutside = {
       if (isBare(a.path)) return { path: a.path, external: true };
       const target = resolve(a.resolveDir, a.path);
       if (target === sealEntry) return { path: `./${SEAL_BUNDLE}.js`, external: true };
+      if (target === verifyEntry) return { path: `./${VERIFY_BUNDLE}.js`, external: true };
       const path = relative(outdir, target);
       return { path: path.startsWith('.') ? path : `./${path}`, external: true };
     });
@@ -85,7 +91,7 @@ const common = {
 // An earlier build's files go first: a build that fails half-way leaves no start-up bundle (bin/
 // then runs the modules), never one whose seal bundle is missing or older; chunks would accumulate.
 for (const f of readdirSync(outdir)) {
-  if (f.startsWith(SEAL_CHUNK_PREFIX) || f === `${SEAL_BUNDLE}.js` || f === 'main.bundle.js') rmSync(join(outdir, f));
+  if (f.startsWith(SEAL_CHUNK_PREFIX) || f.startsWith(VERIFY_CHUNK_PREFIX) || [`${SEAL_BUNDLE}.js`, `${VERIFY_BUNDLE}.js`, 'main.bundle.js'].includes(f)) rmSync(join(outdir, f));
 }
 rmSync(join(poolDir, `${WORKER_BUNDLE}.js`), { force: true });
 await build({
@@ -93,6 +99,13 @@ await build({
   entryPoints: { [SEAL_BUNDLE]: sealEntry },
   splitting: true,
   chunkNames: `${SEAL_CHUNK_PREFIX}[name]-[hash]`,
+  plugins: [packagesStayOutside, ownUrl],
+});
+await build({
+  ...common,
+  entryPoints: { [VERIFY_BUNDLE]: verifyEntry },
+  splitting: true,
+  chunkNames: `${VERIFY_CHUNK_PREFIX}[name]-[hash]`,
   plugins: [packagesStayOutside, ownUrl],
 });
 await build({ ...common, entryPoints: { 'main.bundle': entry }, plugins: [lazyStaysOutside, ownUrl] });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT, radseal, run, tempDir } from '../support/run.js';
 
 const MODULES = join(ROOT, 'dist/host/cli/main.js');
-const BUNDLES = ['main.bundle.js', 'seal-action.bundle.js'].map((f) => join(ROOT, 'dist/host/cli', f));
+const BUNDLES = ['main.bundle.js', 'seal-action.bundle.js', 'verify-action.bundle.js'].map((f) => join(ROOT, 'dist/host/cli', f));
 const bundled = () => existsSync(MODULES) && BUNDLES.every((b) => existsSync(b) && statSync(b).mtimeMs >= statSync(MODULES).mtimeMs);
 
 /** The modules `node bin/radseal.js args` loads (test/host/cli/load-trace.mjs), its exit code and output. */
@@ -83,8 +83,9 @@ test('bin/radseal.js runs the bundles only when both are there and newer than th
   said('main.bundle.js');
   assert.equal(ran(), 'main.js', 'the start-up bundle without the seal bundle: the modules');
   said('seal-action.bundle.js');
+  said('verify-action.bundle.js');
   age('main.js', 60);
-  assert.equal(ran(), 'main.bundle.js', 'both bundles newer: the bundle');
+  assert.equal(ran(), 'main.bundle.js', 'every bundle newer: the bundle');
   age('seal-action.bundle.js', 120);
   assert.equal(ran(), 'main.js', 'a seal bundle older than the modules (a later tsc run): the modules');
 });
