@@ -4,7 +4,8 @@ character-set files (as Debian ships them), objects pydicom builds with vendor q
 quirks pydicom will not write (odd lengths, unknown VRs, trailing padding...). Nothing is downloaded.
 
 Usage: foreign_corpus.py OUT_DIR [--quick]
-Writes OUT_DIR/*.dcm and OUT_DIR/manifest.json: {file: {"kind": ..., "send": "storescu"|"dcmsend"|"dataset"}}.
+Writes OUT_DIR/*.dcm and OUT_DIR/manifest.json: {file: {"kind", "send": storescu|implicit|dcmsend|dataset,
+"ts", "uid", "reference" (a bare data set's Part 10 twin), "expect": "untouched" (signed by another signer)}}.
 --quick: the quirk objects and a handful of pydicom's files (for CI); without it every pydicom file."""
 import json, os, shutil, struct, sys
 import numpy as np
@@ -27,8 +28,10 @@ XA = '1.2.840.10008.5.1.4.1.1.12.1'
 MF_GREY16 = '1.2.840.10008.5.1.4.1.1.7.3'
 
 
-def note(name, kind, send='storescu'):
+def note(name, kind, send='storescu', expect=None):
     manifest[name] = {'kind': kind, 'send': send}
+    if expect:
+        manifest[name]['expect'] = expect
 
 
 # ---------------------------------------------------------------- pydicom's own files
@@ -423,6 +426,11 @@ raw('r-frames-zero.dcm', 'Number of Frames 0', [(0x00280008, explicit(0x00280008
 raw('r-frames-garbage.dcm', 'Number of Frames not a number', [(0x00280008, explicit(0x00280008, 'IS', b'x '))])
 raw('r-bits-garbage.dcm', 'Bits Allocated 12, Samples per Pixel 0', [(0x00280100, explicit(0x00280100, 'US', struct.pack('<H', 12))), (0x00280002, explicit(0x00280002, 'US', struct.pack('<H', 0)))])
 raw('r-vr-lowercase.dcm', 'an Explicit VR that is no VR (lowercase "xx")', [(0x00081030, struct.pack('<HH', 0x0008, 0x1030) + b'xx' + struct.pack('<H', 2) + b'AB')])
+raw('r-ut-short-length.dcm', 'UT written with a 2-byte length (an old writer): the header form is wrong', [(0x00081030, struct.pack('<HH', 0x0008, 0x1030) + b'UT' + struct.pack('<H', 4) + b'ABCD')])
+raw('r-duplicate-element.dcm', 'the same element twice', [(0x00081030, explicit(0x00081030, 'LO', b'ONE ') + explicit(0x00081030, 'LO', b'TWO '))])
+raw('r-out-of-order.dcm', 'elements out of tag order', [(0x00081030, explicit(0x00181030, 'LO', b'LATER ') + explicit(0x00081030, 'LO', b'EARLY '))])
+raw('r-item-no-delimiter.dcm', 'an undefined-length item whose sequence ends without its item delimiter', [(0x00081140, explicit(0x00081140, 'SQ', b'', undefined=True)
+    + struct.pack('<HHI', 0xFFFE, 0xE000, 0xFFFFFFFF) + explicit(0x00081155, 'UI', pad('1.2.3', b'\0')) + struct.pack('<HHI', 0xFFFE, 0xE0DD, 0))])
 raw('r-pixel-ob-16bit.dcm', '16-bit Pixel Data written OB', [], pixel_vr='OB')
 
 # ---------------------------------------------------------------- DCMTK's writers
@@ -452,6 +460,27 @@ variant('q-12in16.dcm', 'd-big-endian.dcm', 'Explicit VR Big Endian', 'dcmconv',
 variant('q-12in16.dcm', 'd-deflated.dcm', 'Deflated Explicit VR LE', 'dcmconv', '+td', send='storescu')
 variant('q-attributes.dcm', 'd-attributes-explicit-retouched.dcm', 'dcmconv Explicit VR LE rewrite (defined lengths)', 'dcmconv', '+te', '-e', send='storescu')
 variant('q-monochrome1.dcm', 'd-monochrome1-group-lengths.dcm', 'dcmconv adding group lengths', 'dcmconv', '+g', send='storescu')
+# Extended Offset Table (7FE0,0001/0002, OV) over the JPEG-LS frames, as recent encoders write it.
+from pydicom.encaps import generate_pixel_data_frame, encapsulate_extended
+src = pydicom.dcmread(os.path.join(out, 'd-frames-jpeg-ls-fragments.dcm'))
+frames = list(generate_pixel_data_frame(src.PixelData, int(src.NumberOfFrames)))
+src.PixelData, eot, eot_lengths = encapsulate_extended(frames)
+src['PixelData'].VR = 'OB'
+src.add_new(0x7FE00001, 'OV', eot)
+src.add_new(0x7FE00002, 'OV', eot_lengths)
+src.SOPInstanceUID = src.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+src.save_as(os.path.join(out, 'd-frames-jpeg-ls-extended-offsets.dcm'), write_like_original=False)
+note('d-frames-jpeg-ls-extended-offsets.dcm', 'JPEG-LS 64 frames with an Extended Offset Table (OV)', 'dcmsend')
+# Signed by another signer (DCMTK dcmsign, an RSA key of its own): forwarded untouched, never re-sealed.
+keydir = os.path.join(out, 'vendor-key')
+os.makedirs(keydir)
+subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', os.path.join(keydir, 'k.pem'), '-out', os.path.join(keydir, 'c.pem'),
+                '-subj', '/CN=Foreign Vendor Signer', '-days', '2'], check=True, capture_output=True)
+shutil.copyfile(os.path.join(out, 'q-attributes.dcm'), os.path.join(keydir, 'in.dcm'))
+dcmtk('dcmodify', '-nb', '-gin', os.path.join(keydir, 'in.dcm'))
+dcmtk('dcmsign', '--sign', os.path.join(keydir, 'k.pem'), os.path.join(keydir, 'c.pem'), os.path.join(keydir, 'in.dcm'), os.path.join(out, 'd-signed-by-dcmsign.dcm'))
+shutil.rmtree(keydir)
+note('d-signed-by-dcmsign.dcm', 'already signed by another signer (DCMTK dcmsign, RSA): forwarded untouched', expect='untouched')
 # img2dcm from a BMP (secondary capture, 8-bit grey)
 w_, h_ = 5, 3
 row = ((w_ + 3) // 4) * 4
