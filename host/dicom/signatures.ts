@@ -317,8 +317,9 @@ export function envelopeProblems(ds: DataSet): string[] {
   sigItems.forEach((item, n) => {
     if (findElement(item, SIG.certifiedTimestampType) && !findElement(item, SIG.certifiedTimestamp)) problems.push(`Digital Signatures item ${n + 1} has a Certified Timestamp Type but no Certified Timestamp`);
   });
+  // Without any signature the parameters say nothing (an object whose signatures were stripped is unsigned).
   const usedMacIds = new Set(sigItems.map((i) => decodeUS(findElement(i, SIG.macIdNumber)?.value)));
-  macItems.forEach((item, n) => {
+  if (sigItems.length) macItems.forEach((item, n) => {
     const id = decodeUS(findElement(item, SIG.macIdNumber)?.value);
     if (!usedMacIds.has(id)) problems.push(`MAC Parameters item ${n + 1} (MAC ID ${id ?? 'none'}) belongs to no signature`);
   });

@@ -104,3 +104,30 @@ export interface VerifyReport {
   /** With a site watermark key: the mark's report (null when the pixels could not be read). */
   watermark?: WatermarkReport | null;
 }
+
+// C0 and C1 controls, and the bidirectional marks and overrides ("Trojan Source").
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text taken from an object (device and operator ids, names, AE titles, the reasons quoting
+ * them) as printable text: a control character becomes \xNN and a bidirectional override \u{NNNN},
+ * so no object can move a terminal's cursor to overwrite its own verdict, or reorder what a reader
+ * sees, wherever its report is shown.
+ */
+export function printable(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/** Every string of a report (at any depth) made printable, in place. */
+export function makePrintable<T>(value: T): T {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => { value[i] = typeof v === 'string' ? printable(v) : makePrintable(v); });
+  } else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const o = value as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o)) o[k] = typeof v === 'string' ? printable(v) : makePrintable(v);
+  }
+  return value;
+}

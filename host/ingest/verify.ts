@@ -20,7 +20,7 @@ import { ENCAPSULATED_SYNTAXES, isExplicitLittleEndianDataSet, transferSyntaxNam
 import { loadOnUse } from '../io/load-on-use.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
-import type { ReconciliationReport, VerifyReport } from './verify-report.js';
+import { makePrintable, type ReconciliationReport, type VerifyReport } from './verify-report.js';
 
 // The watermark detector (and its image and search modules) loads only when a site key asks for it.
 const watermarkCheck = loadOnUse<typeof import('./watermark-check.js')>(import.meta.url, './watermark-check.js');
@@ -69,7 +69,9 @@ export function verifyObject(file: string, bytes: Uint8Array, trustSet: CertInfo
     report.verdict = 'invalid';
     report.reasons.push(`internal error while verifying: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return report;
+  // Everything but `file`, which is the caller's own name for the input (the key it files the report under).
+  const { file: asGiven, ...fromObject } = report;
+  return { file: asGiven, ...makePrintable(fromObject) };
 }
 
 /** Everything one decision needs, gathered in one pass. */

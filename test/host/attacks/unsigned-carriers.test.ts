@@ -97,3 +97,8 @@ for (const [name, fn] of GENUINE) {
     assert.ok(dcmtkEcdsaOk(writeIn(dir, `genuine-${name.replace(/\W+/g, '-').slice(0, 40)}.dcm`, bytes)));
   });
 }
+
+test('signatures stripped (Digital Signatures Sequence removed), MAC Parameters left behind: unsigned, not invalid', () => {
+  const bytes = edit(s.bytes, (f) => { f.dataSet = f.dataSet.filter((e) => e.tag !== t(0xfffa, 0xfffa)); });
+  expectVerdict(verifyLib(s, bytes), 'unsigned', /no Digital Signatures Sequence/);
+});
