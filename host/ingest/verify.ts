@@ -197,7 +197,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   const pacs = evaluations.filter((e) => e.role === 'pacs' && e.acceptable && e.check.signedTags.includes(HISTORY.originalAttributesSequence));
   if (history) f.correctionRefused = !acceptCorrections(report, history, pacs);
   if (f.deviceVouches) {
-    const covered = new Set<Tag>([...device, ...(f.correctionRefused ? [] : pacs)].flatMap((e) => e.check.signedTags));
+    const covered = new Set<Tag>([...device.flatMap((e) => e.check.signedTags), ...(history && !f.correctionRefused ? correctedTags(history, pacs) : [])]);
     const uncovered = uncoveredElements(dataSet, covered);
     if (uncovered.length) {
       f.uncovered = true;
@@ -322,6 +322,18 @@ function reencodedElements(report: VerifyReport, ds: DataSet, evaluations: Signa
 
 function hasHistory(ds: DataSet): boolean {
   return !!findElement(ds, HISTORY.originalAttributesSequence);
+}
+
+/**
+ * What a PACS signature vouches for beyond the device's: the corrections it records and the record
+ * itself, when it signs them. Nothing else: the PACS signs every element present when it corrects,
+ * so an element added after capture and never recorded (an overlay, a Pixel Spacing) would
+ * otherwise come out authentic under the correction of a Patient ID.
+ */
+function correctedTags(history: AsCaptured, pacs: SignatureEvaluation[]): Tag[] {
+  const signed = new Set(pacs.flatMap((e) => e.check.signedTags));
+  const recorded = [HISTORY.originalAttributesSequence, ...history.corrections.flatMap((c) => c.changes.map((x) => x.tag))];
+  return recorded.filter((t) => signed.has(t));
 }
 
 /** A recorded correction counts only when its history is usable and a trusted PACS signer vouches for it. */
