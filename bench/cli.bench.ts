@@ -188,6 +188,7 @@ try {
       () => radseal('verify', '--trust', trust, folder), () => ['bash', '-c', loop], anyStatus, undefined, baseline && (() => baseline('verify', '--trust', trust, folder)));
     report(d, 'dcmsign', 'radseal ≥ 3× faster: ratio ≤ 0.33×');
     console.log(`  radseal ${fmt(DIR_FILES * objectMiB / (med(d.ours, 'wallMs') / 1000), 0)} MiB/s, dcmsign loop ${fmt(DIR_FILES * objectMiB / (med(d.peer, 'wallMs') / 1000), 0)} MiB/s`);
+    console.log(`  CPU per object: radseal ${fmt(med(d.ours, 'cpuMs') / DIR_FILES, 1)} ms, dcmsign ${fmt(med(d.peer, 'cpuMs') / DIR_FILES, 1)} ms${d.base ? `, baseline ${fmt(med(d.base, 'cpuMs') / DIR_FILES, 1)} ms` : ''}`);
     }
   }
 } finally {
