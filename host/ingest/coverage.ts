@@ -64,13 +64,14 @@ export function uncoveredReason(elements: Element[]): string {
  * The File Meta Information elements of PS3.10 7.1 a stored object carries, with their VR and
  * largest value: the meta header lies outside every signature, so anything else there (Private
  * Information (0002,0102), the real-time video elements, an OB "Source AE Title") would be
- * content riding along unsigned.
+ * content riding along unsigned. Texts may run to 64 bytes, past their VR's 16: writers that
+ * overrun them are common, and 64 bytes carry nothing worth hiding.
  */
 const META_ELEMENTS: ReadonlyMap<Tag, { vr: string; max: number }> = new Map<Tag, { vr: string; max: number }>([
   [0x00020000, { vr: 'UL', max: 4 }], [0x00020001, { vr: 'OB', max: 2 }], [0x00020002, { vr: 'UI', max: 64 }],
   [0x00020003, { vr: 'UI', max: 64 }], [0x00020010, { vr: 'UI', max: 64 }], [0x00020012, { vr: 'UI', max: 64 }],
-  [0x00020013, { vr: 'SH', max: 16 }], [0x00020016, { vr: 'AE', max: 16 }], [0x00020017, { vr: 'AE', max: 16 }],
-  [0x00020018, { vr: 'AE', max: 16 }], [0x00020026, { vr: 'UR', max: 1024 }], [0x00020027, { vr: 'UR', max: 1024 }],
+  [0x00020013, { vr: 'SH', max: 64 }], [0x00020016, { vr: 'AE', max: 64 }], [0x00020017, { vr: 'AE', max: 64 }],
+  [0x00020018, { vr: 'AE', max: 64 }], [0x00020026, { vr: 'UR', max: 1024 }], [0x00020027, { vr: 'UR', max: 1024 }],
   [0x00020028, { vr: 'UR', max: 1024 }],
 ]);
 

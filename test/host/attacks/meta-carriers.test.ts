@@ -38,7 +38,7 @@ for (const [name, fn, why] of CASES) {
   });
 }
 
-test('genuine: the object as DCMTK storescp stores it (meta re-written with the sending and receiving AE titles) stays authentic', () => {
+test('genuine: the object as DCMTK storescp stores it (meta re-written with the sending and receiving AE titles), and a 30-character version name, stays authentic', () => {
   const out = join(dir, 'via-dcmtk.dcm');
   const r = run('dcmconv', ['+fo', s.file, out]);
   assert.equal(r.status, 0, r.stderr);
@@ -46,6 +46,9 @@ test('genuine: the object as DCMTK storescp stores it (meta re-written with the 
     insertSorted(f.meta, str(t(0x0002, 0x0016), 'AE', 'MODALITY1'));
     insertSorted(f.meta, str(t(0x0002, 0x0017), 'AE', 'RADSEAL'));
     insertSorted(f.meta, str(t(0x0002, 0x0018), 'AE', 'PACS'));
+    // A writer that overruns SH's 16 characters, as some PACS do.
+    remove(f.meta, t(0x0002, 0x0013));
+    insertSorted(f.meta, str(t(0x0002, 0x0013), 'SH', 'VENDOR_PACS_VERSION_12.4.5.678'));
   });
   const report = verifyLib(s, bytes);
   assert.equal(report.verdict, 'authentic', report.reasons.join(' | '));
