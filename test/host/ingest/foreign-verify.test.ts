@@ -1,6 +1,7 @@
 // `radseal verify` (the CLI, as a PACS administrator runs it) on DICOM files radseal has never seen
-// and never signed: pydicom's own test and character-set files, vendor quirks, byte-level quirks,
-// DCMTK encodings (test/host/support/foreign_corpus.py, made at test time). None is authentic, each
+// and never signed (but one, signed by DCMTK dcmsign with a key radseal does not trust): pydicom's own
+// test and character-set files, vendor quirks, byte-level quirks, DCMTK encodings
+// (test/host/support/foreign_corpus.py, made at test time). None is authentic, each
 // gets a report with a reason, the exit status says "not authentic" or "unreadable", and nothing
 // crashes or reports an internal error.
 import { test, before } from 'node:test';
@@ -39,8 +40,18 @@ test('never authentic, never an internal error: one report with a reason per for
   assert.ok(exit === 1 || exit === 2, `exit ${exit}`);
   assert.doesNotMatch(stderr, /internal|TypeError|RangeError|\n\s+at .*:\d+:\d+/);
   const byFile = new Map(reports.map((r) => [r.file, r]));
+  // Signed by another signer (DCMTK dcmsign, its own RSA key): one valid signature, not trusted here.
+  const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8')) as Record<string, { expect?: string }>;
+  const signedElsewhere = new Set(Object.keys(manifest).filter((n) => manifest[n]!.expect === 'untouched').map((n) => join(corpus, n)));
+  assert.ok(signedElsewhere.size >= 1);
+  for (const f of signedElsewhere) {
+    const r = byFile.get(f)!;
+    assert.equal(r.verdict, 'untrusted', `${f}: ${r.reasons.join('; ')}`);
+    assert.equal(r.signatures.length, 1);
+    byFile.delete(f);
+  }
   const problems: string[] = [];
-  for (const f of files) {
+  for (const f of files.filter((x) => !signedElsewhere.has(x))) {
     const r = byFile.get(f);
     if (!r) problems.push(`${f}: no report`);
     else if (r.verdict === 'authentic' || r.verdict === 'untrusted') problems.push(`${f}: ${r.verdict}`);

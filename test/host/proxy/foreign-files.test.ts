@@ -231,7 +231,11 @@ test('every foreign file through storescu -> proxy -> storescp: sealed and authe
   assert.deepEqual(problems, [], `${problems.length} problem(s):\n${problems.join('\n')}\n\n${table.join('\n')}`);
   assert.ok(sealed.length >= 40, `a corpus that mostly seals (${sealed.length} of ${outcomes.length})`);
   // The reasons a modality's engineer reads, for cases that have one answer.
-  const answer = (name: string) => { const o = outcomes.find((x) => x.file === join(corpus, name))!; return `${o.status?.toString(16)} ${o.comment}`; };
+  const answer = (name: string) => {
+    const o = outcomes.find((x) => x.file === join(corpus, name))!;
+    // (a second encoding of a pydicom object, with the first one's UID, is not sent: it stands for that one)
+    return o.notSent?.startsWith('same SOP Instance UID') ? '0 undefined' : `${o.status?.toString(16)} ${o.comment}`;
+  };
   assert.equal(answer('d-big-endian.dcm'), 'c000 radseal: transfer syntax 1.2.840.10008.1.2.2 not sealed');
   assert.equal(answer('d-deflated.dcm'), 'c000 radseal: transfer syntax 1.2.840.10008.1.2.1.99 not sealed');
   assert.equal(answer('q-no-patient-module.dcm'), "a900 radseal: no Patient's Name (0010,0010)");
@@ -309,7 +313,7 @@ test('the ingest gateway in front of PACS: the proxy\'s sealed copies stored, ev
     const b = await toolAsync('dcmsend', ['-v', '-dn', '-aet', 'MODALITY1', '-aec', 'RADPROXY', '127.0.0.1', String(gw.port), ...encapsulated]);
     if (a.code !== 0 || /Error|Failed/.test(a.out)) problems.push(`storescu of the sealed copies: ${a.out.split('\n').filter((l) => /^[EF]:|Error/.test(l)).slice(0, 5).join(' | ')}`);
     if (b.code !== 0 || /with status FAILED|Failed/.test(b.out)) problems.push(`dcmsend of the sealed copies: ${b.out.split('\n').filter((l) => /^[EF]:|FAIL/i.test(l)).slice(0, 5).join(' | ')}`);
-    let refused = 0;
+    let refused = 0, claimRefused = 0;
     for (const name of Object.keys(manifest).sort()) {
       const m = manifest[name]!;
       const file = join(corpus, name);
@@ -317,10 +321,12 @@ test('the ingest gateway in front of PACS: the proxy\'s sealed copies stored, ev
       const r = parseStorescu(out.out);
       if (r.notSent !== undefined) continue;
       refused++;
+      // dcmsend names the object by its meta header: where that disagrees with the data set (pydicom's rtdose), the gateway refuses the claim itself.
+      if (r.status === 0xa900 && r.comment === "radseal: C-STORE UIDs are not the data set's, refused") { claimRefused++; continue; }
       if (r.status !== 0xa900 || !/^radseal (unsigned|invalid|untrusted): \S/.test(r.comment ?? '') || /internal/i.test(r.comment ?? '')) problems.push(`${name}: gateway answered ${r.status?.toString(16)} ${r.comment}`);
     }
     const quarantined = filesIn(join(gwDir, 'quarantine')).filter((f) => f.endsWith('.dcm'));
-    if (quarantined.length !== refused) problems.push(`${quarantined.length} quarantined for ${refused} refused`);
+    if (quarantined.length !== refused - claimRefused) problems.push(`${quarantined.length} quarantined for ${refused - claimRefused} refused on their verdict`);
     if (filesIn(join(gwDir, 'store')).length !== arrivedAtPacs.length) problems.push(`${filesIn(join(gwDir, 'store')).length} stored for ${arrivedAtPacs.length} sealed`);
     assert.deepEqual(problems, []);
     assert.ok(refused >= 60, `${refused} foreign originals refused`);
@@ -362,7 +368,8 @@ test('each foreign file\'s data set byte for byte over DIMSE (radseal\'s SCU: no
     await raw.stop();
   }
   const stored = filesIn(join(dir, 'outbox-raw', 'ready'));
-  if (stored.length !== ok) problems.push(`${stored.length} in the outbox for ${ok} answered Success`);
+  // (An object whose data set arrived before, byte for byte, is answered Success without a second seal.)
+  if (stored.length !== ok - raw.stats.duplicates) problems.push(`${stored.length} in the outbox for ${ok} answered Success, ${raw.stats.duplicates} of them again`);
   if (stored.length) {
     const reports = jsonLines<{ file: string; verdict: string; reasons: string[] }>(radseal('verify', '--trust', deviceCert, '--json', ...stored).stdout);
     // Authentic, but for what another signer signed (passed on untouched: valid, and not trusted here).
