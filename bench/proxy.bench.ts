@@ -14,6 +14,8 @@
 // real network, where bytes arrive over ~0.16 s per object and the receiver has time between them,
 // not loopback at memory speed on a loaded machine. One bucket serves both hops (modality → proxy,
 // proxy → PACS), which a real site would have on separate full-duplex links.
+// RADSEAL_BENCH_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" passes options to the proxy's node
+// (Node refuses --cpu-prof in NODE_OPTIONS).
 //
 //   npm run bench:proxy    (in a private network namespace: storescp listens on every interface)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,6 +35,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const WITH_WM = process.env.RADSEAL_BENCH_WM !== '0';
 const LINK_RATE = process.env.RADSEAL_BENCH_LINK;
+const PROXY_NODE_ARGS = (process.env.RADSEAL_BENCH_PROXY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), 'radseal-bench-proxy-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -128,7 +131,7 @@ async function viaProxy(rep: number, watermark: boolean, root = ROOT): Promise<F
   const pacsPort = await storescp(into);
   const port = await freePort();
   const outbox = join(dir, `outbox-${run}`);
-  const p = spawn(process.execPath, [join(root, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
+  const p = spawn(process.execPath, [...PROXY_NODE_ARGS, join(root, 'bin', 'radseal.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--ae', 'RADPROXY',
     '--key', join(dir, 'keys', 'device.key'), '--cert', join(dir, 'keys', 'device.crt'), '--outbox', outbox,
     '--forward', `PACS@127.0.0.1:${pacsPort}`, ...(watermark ? ['--wm-key', join(dir, 'wm.key')] : [])], { stdio: 'ignore' });
   children.push(p);

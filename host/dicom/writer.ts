@@ -198,16 +198,17 @@ export function encodePart10Parts(meta: FileMeta, ds: DataSet): Uint8Array[] {
  * received object does (host/net/scp.ts `room`): the file is encoded around the
  * value where it lies, overwriting the rest of that buffer, and is a view of it.
  * Only for a caller that owns the buffer and needs none of its other bytes any
- * more. Null when there is not room enough (then encodePart10 copies).
+ * more. Null when there is not room enough (then encodePart10 copies). `room`:
+ * the byte range of the value's buffer the caller owns (default: all of it).
  */
-export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet): Uint8Array | null {
+export function encodePart10AroundPixels(meta: FileMeta, ds: DataSet, room?: { start: number; end: number }): Uint8Array | null {
   const split = splitAtPixels(meta, ds);
   if (!split) return null;
   // Head and tail are encoded apart first: their elements' values may lie in the bytes about to be overwritten.
   const { head, value, tail } = split;
   const start = value.byteOffset - head.length;
   const end = value.byteOffset + value.length + tail.length;
-  if (start < 0 || end > value.buffer.byteLength) return null;
+  if (start < (room?.start ?? 0) || end > (room?.end ?? value.buffer.byteLength)) return null;
   const out = new Uint8Array(value.buffer, start, end - start);
   out.set(head, 0);
   out.set(tail, head.length + value.length);

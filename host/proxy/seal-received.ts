@@ -19,6 +19,7 @@ import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } fro
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
 import { cannot, macElementsBytes, macThroughPixels, parseReceived, sealableDataSet, type PredictedMac } from './sealable.js';
 import { TileBands } from './tile-thread.js';
+import { markBuffer, ROOM_BEFORE, type MarkBuffer } from './mark-buffer.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 
 export interface ReceivedForSealing {
@@ -59,7 +60,12 @@ export type SealOutcome =
      * The SHA-512 MAC of the signatures over the whole object: 'streamed' when hashed while the pixels
      * arrived, 'missed' when that prediction did not hold (hashed again, `notes` says why), 'none' when there was none.
      */
-    macOnArrival: 'streamed' | 'missed' | 'none' }
+    macOnArrival: 'streamed' | 'missed' | 'none';
+    /**
+     * Present when `bytes` lie in a buffer the proxy reuses for the next object (the watermark path's
+     * core memory): call it once they are written or no longer needed.
+     */
+    release?: () => void }
   /** Already carries a Digital Signatures Sequence: forwarded exactly as received. */
   | { kind: 'already-signed'; bytes: Uint8Array; sopInstanceUid: string };
 
@@ -119,8 +125,8 @@ function nativeLength(g: PixelGeometry, length: number): number {
 
 interface NativeResult {
   stored: Uint8Array;
-  /** `stored` is a buffer of the seal's own, with room around it: the file may be encoded where it lies. */
-  storedWithRoom?: boolean;
+  /** `stored` lies in a buffer of the seal's own, with room around it: the file may be encoded there (in this range of it). */
+  storedRoom?: { start: number; end: number };
   /** Marked pixels: their tile table and SHA-256 being made on the tile thread (each null when it could not). */
   offThread?: Promise<{ hashes: Uint8Array | null; sha256: Uint8Array | null }>;
   tiles?: TileHashTable;
@@ -129,21 +135,23 @@ interface NativeResult {
 }
 
 /** Native pixels: the mark per frame (where the site mark applies), then the tile table per frame over the stored pixels. */
-function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOptions, serial: number, streamed?: ReceivedPixelDigest): NativeResult {
+function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOptions, serial: number, streamed: ReceivedPixelDigest | undefined, held: MarkBuffer[]): NativeResult {
   const needed = nativeLength(g, received.length);
   const frameBytes = needed / g.frames; // used for 16-bit grey frames only (mark, tiles)
   const notes: string[] = [];
   const grey16 = g.samples === 1 && g.bitsAllocated === 16;
   const markable = grey16 && g.monochrome && !g.signed && g.bitsStored >= 8 && g.bitsStored <= 16;
   let stored = received;
-  let storedWithRoom = false;
+  let storedRoom: NativeResult['storedRoom'];
   let watermark: WatermarkAttestation | undefined;
   const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
   if (o.watermarkKey && markable) {
     // One copy of the received pixels (they stay as received), 2-byte aligned, each frame marked where
     // it lies, with room around for the sealed file to be encoded there too (encodePart10AroundPixels).
-    stored = withRoomAround(received, tileSize);
-    storedWithRoom = true;
+    const buffer = markBuffer(received, roomAfter(received.length, tileSize), tileSize);
+    held.push(buffer);
+    stored = buffer.pixels;
+    storedRoom = buffer.room;
     for (let f = 0; f < g.frames; f++) {
       const pixels = new Uint16Array(stored.buffer, stored.byteOffset + f * frameBytes, g.rows * g.cols);
       const marked = markFrame({ rows: g.rows, cols: g.cols, bitsStored: g.bitsStored, pixels }, o.watermarkKey, o.device.deviceId, serial, undefined, true);
@@ -157,7 +165,7 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   let tiles: TileHashTable | undefined;
   let offThread: NativeResult['offThread'];
   const streamedTiles = streamed?.tiles;
-  if (tileSize > 0 && grey16 && storedWithRoom) {
+  if (tileSize > 0 && grey16 && storedRoom) {
     // The marked pixels: table and SHA-256 on the tile thread, while the seal hashes them for its MAC.
     const bands = new TileBands(g.rows, g.cols, tileSize);
     bands.update(stored.subarray(0, needed));
@@ -174,21 +182,15 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   } else if (tileSize > 0) {
     notes.push('no tile table: tiles are hashed for 16-bit single-sample pixels');
   }
-  return { stored, storedWithRoom, offThread, tiles, watermark, notes };
+  return { stored, storedRoom, offThread, tiles, watermark, notes };
 }
 
-/** Room before the pixels for the sealed file's meta and elements (as the SCP leaves before a received value). */
-const ROOM_BEFORE = 65536;
-
 /**
- * A copy of `bytes` in a buffer of its own with room before and after: the head, and the tail with
- * the attestation's tile table and the signatures (encodePart10 copies when they do not fit after all).
+ * Room after the pixels for the sealed file's tail: the attestation with its tile table and the
+ * signatures (encodePart10 copies when they do not fit after all).
  */
-function withRoomAround(bytes: Uint8Array, tileSize: number): Uint8Array {
-  const after = 65536 + (tileSize > 0 ? 64 * Math.ceil(bytes.length / (2 * tileSize * tileSize)) : 0);
-  const out = new Uint8Array(new ArrayBuffer(ROOM_BEFORE + bytes.length + after), ROOM_BEFORE, bytes.length);
-  out.set(bytes);
-  return out;
+function roomAfter(pixelBytes: number, tileSize: number): number {
+  return ROOM_BEFORE + (tileSize > 0 ? 64 * Math.ceil(pixelBytes / (2 * tileSize * tileSize)) : 0);
 }
 
 /**
@@ -204,8 +206,17 @@ function placeholderPixels(g: PixelGeometry, o: ProxySealOptions, length: number
 }
 
 /** Seals one received object, or passes a signed one through; throws Refusal for what it will not seal. */
-export function sealReceived(input: ReceivedForSealing, o: ProxySealOptions): Promise<SealOutcome> {
-  return seal(input, o) as Promise<SealOutcome>;
+export async function sealReceived(input: ReceivedForSealing, o: ProxySealOptions): Promise<SealOutcome> {
+  const held: MarkBuffer[] = [];
+  const releaseAll = () => { for (const b of held) b.release(); };
+  try {
+    const outcome = await seal(input, o, undefined, held) as SealOutcome;
+    if (outcome.kind === 'sealed' && held.length) outcome.release = releaseAll;
+    return outcome;
+  } catch (err) {
+    releaseAll();
+    throw err;
+  }
 }
 
 /**
@@ -234,7 +245,7 @@ function placeholderSigner<S extends Signer>(s: S): Signer {
 }
 
 /** The seal; with `dryRunPixels` (the Pixel Data value's length, the value itself not yet there) only its head's length. */
-async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels?: number): Promise<SealOutcome | number> {
+async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels?: number, held: MarkBuffer[] = []): Promise<SealOutcome | number> {
   const dry = dryRunPixels !== undefined;
   if (dry) {
     o = { ...o, timestamp: undefined, device: { ...o.device, signer: placeholderSigner(o.device.signer), ecdsa: o.device.ecdsa && { ...o.device.ecdsa, signer: placeholderSigner(o.device.ecdsa.signer) as EcdsaSigner } },
@@ -277,9 +288,9 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
       && value.length === s.pixels.length ? s.pixels : undefined;
     receivedPixelHash = streamed?.sha256 ?? sha256(value);
     hashedOnArrival = streamed !== undefined;
-    native = dry ? placeholderPixels(g, o, dryRunPixels) : sealNativePixels(value, g, o, input.serial, streamed);
+    native = dry ? placeholderPixels(g, o, dryRunPixels) : sealNativePixels(value, g, o, input.serial, streamed, held);
     storedPixelHash = native.stored === pixelElement.value ? receivedPixelHash : new Uint8Array(0);
-    inPlace = (!!input.mayOverwrite && streamed !== undefined && native.stored === value) || !!native.storedWithRoom;
+    inPlace = (!!input.mayOverwrite && streamed !== undefined && native.stored === value) || !!native.storedRoom;
     // The MAC hashed on arrival went over the received pixels: of use only when they are the ones stored.
     if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
@@ -343,7 +354,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
   const transferSyntaxUid = encoding === 'NATIVE' ? UID.explicitVrLittleEndian : parsed.transferSyntaxUid;
   const meta = { sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: input.callingAe };
   if (dry) return encodePart10Parts(meta, ds)[0]!.length;
-  const bytes = (inPlace ? encodePart10AroundPixels(meta, ds) : null) ?? encodePart10(meta, ds);
+  const bytes = (inPlace ? encodePart10AroundPixels(meta, ds, native?.storedRoom) : null) ?? encodePart10(meta, ds);
   return { kind: 'sealed', bytes, sopInstanceUid, encoding, frames: g.frames, watermarked: !!native?.watermark, coSignedBy: tech?.operatorId, notes, hashedOnArrival,
     macOnArrival: markedMac ? 'none' : ahead ? 'streamed' : streamedMac ? 'missed' : 'none' };
 }

@@ -254,13 +254,18 @@ export class ProxyService {
       this.log(`proxy: ${who} refused (status ${err.status.toString(16).toUpperCase()}H): ${err.reason}`);
       return { status: err.status, comment: err.comment };
     }
-    await journaled;
-    if (outcome.bytes.buffer === part10.buffer && outcome.bytes !== part10) {
-      this.stats.encodedInPlace++;
-      asReceivedAgain(obj, part10.subarray(pixels!.start, pixels!.start + pixels!.length), outside!);
+    let entry;
+    try {
+      await journaled;
+      if (outcome.bytes.buffer === part10.buffer && outcome.bytes !== part10) {
+        this.stats.encodedInPlace++;
+        asReceivedAgain(obj, part10.subarray(pixels!.start, pixels!.start + pixels!.length), outside!);
+      }
+      entry = (draft && outcome.kind === 'sealed' ? await this.putFromDraft(draft, deviceId, serial, outcome.bytes, part10, pixels) : null)
+        ?? this.outbox.put(deviceId, serial, outcome.bytes);
+    } finally {
+      if (outcome.kind === 'sealed') outcome.release?.(); // written (or failed): its buffer may serve the next object
     }
-    const entry = (draft && outcome.kind === 'sealed' ? await this.putFromDraft(draft, deviceId, serial, outcome.bytes, part10, pixels) : null)
-      ?? this.outbox.put(deviceId, serial, outcome.bytes);
     // Durable now (file and folder fsynced): only now may the modality forget the object.
     if (outcome.kind === 'already-signed') {
       this.stats.alreadySigned++;
