@@ -127,6 +127,8 @@ function readHeader(c: Cursor, end: number): Header {
   if (!KNOWN_VRS.has(vr)) c.fail(`element ${formatTag(t)} has no valid VR ("${vr.replace(/[^ -~]/g, '?')}")`);
   if (!hasLongLength(vr)) return { tag: t, vr, length: c.u16(at + 6), valueAt: at + 8 };
   if (at + 12 > end) c.fail(`element ${formatTag(t)} header runs past the end (truncated?)`);
+  // No parser reads them and no MAC covers them: anything but zero there is content riding along.
+  if (c.bytes[at + 6] || c.bytes[at + 7]) c.anomalies.push(`element ${formatTag(t)}: the reserved bytes of its header are not zero`);
   return { tag: t, vr, length: c.u32(at + 8), valueAt: at + 12 };
 }
 

@@ -80,8 +80,18 @@ function metaElementProblem(el: Element): string | undefined {
   if (!known) return `the meta header holds ${formatTag(el.tag)}, which a stored object's File Meta Information does not carry: content outside every signature`;
   const length = el.value?.length ?? 0;
   if (el.vr !== known.vr || length > known.max) return `the meta header's ${formatTag(el.tag)} is ${el.vr} of ${length} bytes, not ${known.vr} of at most ${known.max}: content outside every signature`;
-  return undefined;
+  const text = Buffer.from(el.value ?? []).toString('latin1');
+  const shaped = META_SHAPE[el.vr]?.test(text) ?? (el.tag !== 0x00020001 || text === '\x00\x01');
+  return shaped ? undefined : `the meta header's ${formatTag(el.tag)} holds ${JSON.stringify(text)}, not a ${el.tag === 0x00020001 ? 'version 00 01' : el.vr + ' value'}: content outside every signature`;
 }
+
+/** What each text VR of the meta header may hold: UID digits and dots, printable text. */
+const META_SHAPE: Partial<Record<string, RegExp>> = {
+  UI: /^[0-9.]*[\x00 ]?$/,
+  SH: /^[\x20-\x7e]*$/,
+  AE: /^[\x20-\x7e]*$/,
+  UR: /^[\x21-\x7e]* ?$/,
+};
 
 /** What the File Meta Information of a signed object holds beyond what PS3.10 puts there, each named. */
 export function metaProblems(meta: DataSet): string[] {

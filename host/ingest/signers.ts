@@ -5,7 +5,7 @@
 import { type Tag, formatTag, PIXEL_DATA } from '../dicom/model.js';
 import { type SignatureCheck, keyDescription } from '../dicom/signatures.js';
 import { attestationBlocksListed, attestationTags, CAPTURE_BLOCK, type AttestationBlock } from '../dicom/attestation.js';
-import { decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
+import { alteredCertificate, decideTrust, type CertInfo, type TrustDecision } from '../keys/certs.js';
 import { loadOnUse } from '../io/load-on-use.js';
 import { requiredTagsAt, type VerifyPolicy } from './policy.js';
 import type { SignatureReport, SignatureRole } from './verify-report.js';
@@ -25,6 +25,8 @@ export interface SignatureEvaluation {
   acceptable: boolean;
   /** A certified timestamp is attached and does not hold. */
   badTimestamp: boolean;
+  /** The Certificate of Signer does not verify under its known issuer: changed after signing. */
+  alteredCertificate: boolean;
   /** Sentences for the object's reasons, each naming the signature. */
   reasons: string[];
 }
@@ -88,12 +90,14 @@ export function evaluateSignature(check: SignatureCheck, trustSet: CertInfo[], p
   if (trust.revocation) report.revocation = trust.revocation;
   const policyProblems = policyProblemsOf(check, policy, role, attestationBlocks(check, attestationAt));
   report.policyOk = policyProblems.length === 0;
+  const altered = check.valid && !trust.trusted && check.certificate ? alteredCertificate(check.certificate, trustSet) : undefined;
+  if (altered) reasons.push(`${who}: ${altered}`);
   if (check.valid) {
     if (!trust.trusted) reasons.push(`${who}: ${trust.reason}`);
     else if (trust.note) reasons.push(`${who}: ${trust.note}`);
     if (role !== 'device-attributes') for (const p of policyProblems) reasons.push(`${who}: ${p}`);
   }
-  return { check, report, role, acceptable: check.valid && trust.trusted && report.policyOk, badTimestamp, reasons };
+  return { check, report, role, acceptable: check.valid && trust.trusted && report.policyOk, badTimestamp, alteredCertificate: !!altered, reasons };
 }
 
 /**

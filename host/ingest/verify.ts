@@ -164,7 +164,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
 
   const f: Findings = {
     anomalies: anomalies || located.problems.length > 0 || metaCarries.length > 0, pixelsChanged: false, uncheckable: evaluations.some((e) => !e.check.checked),
-    reencoded: false, anyInvalid: evaluations.some((e) => e.check.checked && !e.check.valid), uncovered: false,
+    reencoded: false, anyInvalid: evaluations.some((e) => (e.check.checked && !e.check.valid) || e.alteredCertificate), uncovered: false,
     correctionRefused: false, deviceVouches: false, attestation: !!attestation, technologistMissing: false,
     badTimestamp: evaluations.some((e) => e.badTimestamp), watermarkRefused: false,
   };

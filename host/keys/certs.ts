@@ -135,6 +135,25 @@ const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 const TOLERANCE = `${CLOCK_TOLERANCE_MS / 60_000} min`;
 
 /**
+ * Why a certificate is not what its issuer signed, when its issuer is known (itself, or a
+ * certificate of the trust set by name): a Certificate of Signer lies outside every MAC, so a
+ * copy altered after signing (a changed serial, extension or signature byte) must not pass for a
+ * stranger's certificate. Undefined when it verifies, or when its issuer is unknown here.
+ */
+export function alteredCertificate(cert: CertInfo, trustSet: readonly CertInfo[]): string | undefined {
+  const issuers = [cert, ...trustSet].filter((t) => t.x509.subject === cert.x509.issuer);
+  if (!issuers.length) return undefined;
+  const verifies = issuers.some((t) => {
+    try {
+      return cert.x509.verify(t.x509.publicKey);
+    } catch {
+      return false;
+    }
+  });
+  return verifies ? undefined : `the certificate of ${cert.commonName} does not verify under its issuer ${issuers[0]!.commonName}: altered after it was issued`;
+}
+
+/**
  * A signer is trusted when its certificate is itself in the trust set, or was
  * issued by a CA in the trust set (issuer signature checked), and `when` lies
  * within the certificate's validity; its dates are not in the future; its own

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { tempDir } from '../support/run.js';
 import { run } from '../dicom/fixtures.js';
 import { sealedObject, verifyLib, expectVerdict, writeIn, type Sealed } from './support.js';
-import { edit, insertSorted, remove, str, bin, t, type Part10 } from '../../attacks/part10.js';
+import { edit, insertSorted, must, remove, str, bin, t, type Part10 } from '../../attacks/part10.js';
 
 const dir = tempDir('radseal-attack-meta-');
 let s: Sealed;
@@ -27,6 +27,8 @@ const CASES: Array<[string, (f: Part10) => void, RegExp]> = [
   ['Private Information Creator UID and Private Information (0002,0100/0102) with 4 KB', (f) => { insertSorted(f.meta, str(t(0x0002, 0x0100), 'UI', '1.2.3.4')); insertSorted(f.meta, bin(t(0x0002, 0x0102), 'OB', new Uint8Array(4096).fill(0x41))); }, /meta header holds \(0002,0102\)/],
   ['RTV Source Identifier (0002,0035)', (f) => insertSorted(f.meta, bin(t(0x0002, 0x0035), 'OB', new TextEncoder().encode('hidden payload..'))), /meta header holds \(0002,0035\)/],
   ['Source AE Title (0002,0016) as OB of 2 KB', (f) => insertSorted(f.meta, bin(t(0x0002, 0x0016), 'OB', new Uint8Array(2048).fill(0x41))), /meta header's \(0002,0016\) is OB of 2048 bytes, not AE/],
+  ['File Meta Information Version (0002,0001) "PK" instead of 00 01', (f) => { must(f.meta, t(0x0002, 0x0001)).value = new TextEncoder().encode('PK'); }, /\(0002,0001\) holds "PK", not a version 00 01/],
+  ['an Implementation Class UID (0002,0012) holding text, not digits and dots', (f) => { must(f.meta, t(0x0002, 0x0012)).value = str(0, 'UI', 'hidden payload!').value; }, /\(0002,0012\) holds "hidden payload!.*", not a UI value/],
   ['Implementation Version Name (0002,0013) of 200 characters', (f) => { remove(f.meta, t(0x0002, 0x0013)); insertSorted(f.meta, str(t(0x0002, 0x0013), 'SH', 'V'.repeat(200))); }, /\(0002,0013\) is SH of 200 bytes/],
 ];
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { tempDir } from '../support/run.js';
 import { run } from '../dicom/fixtures.js';
 import { sealedObject, verifyLib, expectVerdict, writeIn, dcmtkValue, type Sealed } from './support.js';
-import { edit, insertSorted, must, str, us, ul, bin, t, type Part10, type Node } from '../../attacks/part10.js';
+import { edit, encodeDataSet, insertSorted, must, str, us, ul, bin, t, type Part10, type Node } from '../../attacks/part10.js';
 
 const dir = tempDir('radseal-attack-carriers-');
 let s: Sealed;
@@ -40,6 +40,14 @@ interface Carrier {
   dcmtkOk?: boolean;
 }
 
+/** The element as the attack writer encodes it, with its header's two reserved bytes set to "PK". */
+function reservedFilled(n: Node): Uint8Array {
+  const bytes = encodeDataSet([n]);
+  bytes[6] = 0x50;
+  bytes[7] = 0x4b;
+  return bytes;
+}
+
 const CARRIERS: Carrier[] = [
   { name: 'an OB "group length" (0029,0000) holding a ZIP header', fn: (f) => insertSorted(f.dataSet, bin(t(0x0029, 0x0000), 'OB', payload())), why: /group length \(0029,0000\).*not one UL/, verdict: 'invalid', shown: t(0x0029, 0x0000) },
   { name: 'an OB group length inside the signed Operator Identification Sequence item', fn: (f) => void must(f.dataSet, t(0x0008, 0x1072)).items![0]!.elements.unshift(bin(t(0x0008, 0x0000), 'OB', payload())), why: /group length \(0008,0000\) in \(0008,1072\) item 1/, verdict: 'invalid' },
@@ -55,6 +63,7 @@ const CARRIERS: Carrier[] = [
   { name: 'a Certified Timestamp Type without a token', fn: (f) => insertSorted(signatureItems(f)[0]!, str(t(0x0400, 0x0305), 'CS', 'CMS_TSP')), why: /Certified Timestamp Type but no Certified Timestamp/, verdict: 'invalid' },
   { name: 'Retrieve AE Title (0008,0054) as OB of 5000 bytes', fn: (f) => insertSorted(f.dataSet, bin(t(0x0008, 0x0054), 'OB', payload(5000))), why: /\(0008,0054\) present but covered by no/, verdict: 'tampered', shown: t(0x0008, 0x0054) },
   { name: 'Retrieve AE Title with a 3000-character value', fn: (f) => insertSorted(f.dataSet, str(t(0x0008, 0x0054), 'AE', 'A'.repeat(3000))), why: /\(0008,0054\) present but covered by no/, verdict: 'tampered' },
+  { name: 'the reserved bytes of a signed sequence header (0008,1072 SQ) set to "PK"', fn: (f) => { const sq = must(f.dataSet, t(0x0008, 0x1072)); const body = { ...sq }; sq.raw = reservedFilled(body); }, why: /\(0008,1072\): the reserved bytes of its header are not zero/, verdict: 'invalid' },
   { name: 'Length to End (0008,0001) as OB', fn: (f) => insertSorted(f.dataSet, bin(t(0x0008, 0x0001), 'OB', payload())), why: /\(0008,0001\) present but covered by no/, verdict: 'tampered' },
 ];
 
