@@ -50,6 +50,11 @@ export interface ProxySealOptions {
   tileSize?: number;
   timestamp?: (signature: Uint8Array) => Promise<Uint8Array | null>;
   captureTime?: Date;
+  /**
+   * Called once the object will be stored (every refusal is decided: it is passed on already signed,
+   * or sealed), before it is signed: the proxy journals it then, so a refused object leaves no line.
+   */
+  onAccepted?: () => void;
 }
 
 export type SealOutcome =
@@ -257,6 +262,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
   if ((findElement(parsed.dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0) > 0) {
     // Another signer's (or radseal's) signatures cover these exact bytes: never re-seal.
     if (dry) throw new Error('already signed');
+    o.onAccepted?.();
     return { kind: 'already-signed', bytes: input.part10, sopInstanceUid };
   }
   const sealable = sealableDataSet(parsed, o.technologist);
@@ -329,6 +335,7 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     // The sealed object could never be authentic (verify reads no attestation from it): refused, not half-sealed.
     throw cannot('radseal: private blocks of 0009/7FE1 ambiguous (see log)', `the received object's private elements would make the capture attestation ambiguous: ${misplaced.join('; ')}`);
   }
+  if (!dry) o.onAccepted?.();
 
   const notes = [...sealable.notes, ...(native?.notes ?? [])];
   const streamedMac = predicted && elementsMacOf(ds, predicted);

@@ -225,10 +225,14 @@ export class ProxyService {
       return { status: 0 };
     }
     const serial = known?.serial ?? this.journal.nextSerial((s) => this.outbox.has(deviceId, s));
-    // The line is fsynced while the object is sealed: nothing is published (nor answered) before it is
-    // durable, and nothing returns before it settles (the next object must see the serial taken and the key known).
-    const journaled = known ? undefined : this.journal.record({ serial, sopInstanceUid: obj.sopInstanceUid, sha256Hex });
-    void journaled?.catch(() => undefined);
+    // The line is written once the seal has decided to store the object (a refused one leaves none) and
+    // fsynced while it is signed: nothing is published (nor answered) before it is durable, and nothing
+    // returns before it settles (the next object must see the serial taken and the key known).
+    let journaled: Promise<void> | undefined;
+    const journal = known ? undefined : () => {
+      journaled = this.journal.record({ serial, sopInstanceUid: obj.sopInstanceUid, sha256Hex });
+      void journaled.catch(() => undefined);
+    };
     const dataSetOffset = obj.dataSet.byteOffset - part10.byteOffset;
     // The seal may encode the file around the received pixels, in their buffer: what lies outside them is kept
     // (a few KB) so that the object as received can still be read afterwards (the audit trail reads it).
@@ -245,6 +249,7 @@ export class ProxyService {
         {
           device: this.o.device, watermarkKey: this.o.watermarkKey, technologist: this.o.technologist?.(), tileSize: this.tileSize,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, who) : undefined,
+          onAccepted: journal,
         },
       );
     } catch (err) {
@@ -256,6 +261,7 @@ export class ProxyService {
     }
     let entry;
     try {
+      if (!known && !journaled) throw new Error('internal: the seal stored an object it never accepted (no journal line)');
       await journaled;
       if (outcome.bytes.buffer === part10.buffer && outcome.bytes !== part10) {
         this.stats.encodedInPlace++;
