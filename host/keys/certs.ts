@@ -136,13 +136,18 @@ const TOLERANCE = `${CLOCK_TOLERANCE_MS / 60_000} min`;
 
 /**
  * Why a certificate is not what its issuer signed, when its issuer is known (itself, or a
- * certificate of the trust set by name): a Certificate of Signer lies outside every MAC, so a
- * copy altered after signing (a changed serial, extension or signature byte) must not pass for a
- * stranger's certificate. Undefined when it verifies, or when its issuer is unknown here.
+ * certificate of the trust set by name), or why it is a copy of a trusted one: a Certificate of
+ * Signer lies outside every MAC, so a copy altered after signing (a changed serial, name,
+ * extension or signature byte) must not pass for a stranger's certificate. Undefined when it
+ * verifies, or when nothing here knows its issuer or its key.
  */
 export function alteredCertificate(cert: CertInfo, trustSet: readonly CertInfo[]): string | undefined {
   const issuers = [cert, ...trustSet].filter((t) => t.x509.subject === cert.x509.issuer);
-  if (!issuers.length) return undefined;
+  if (!issuers.length) {
+    // Its issuer name altered too: a stranger's certificate does not carry a trusted certificate's key.
+    const twin = trustSet.find((t) => t.fingerprint256 !== cert.fingerprint256 && t.x509.publicKey.equals(cert.x509.publicKey));
+    return twin ? `the certificate of ${cert.commonName} carries the key of trusted certificate ${twin.commonName} but is not it, and no known issuer signed it: altered after it was issued` : undefined;
+  }
   const verifies = issuers.some((t) => {
     try {
       return cert.x509.verify(t.x509.publicKey);
