@@ -8,6 +8,10 @@ import { PYTHON, ROOT } from '../support/run.js';
 import { readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, tag } from '../../../host/dicom/model.js';
 import { decodeString } from '../../../host/dicom/values.js';
+import { ProxyService } from '../../../host/proxy/service.js';
+import { generateDeviceKey } from '../../../host/keys/provision.js';
+import { loadDeviceIdentity } from '../../../host/seal/device.js';
+import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 
 const HERE = join(ROOT, 'test', 'host', 'proxy');
 
@@ -115,4 +119,19 @@ export function attributeLines(file: string): string[] {
     .filter((l) => l.trim() && !l.startsWith('#'))
     .filter((l) => !/\((fffe,e00d|fffe,e0dd)\)/.test(l) && !/^\s*\(\w{4},0000\)/.test(l) && !/\(7fe0,0010\)/.test(l) && !/\(fffe,e000\) pi /.test(l))
     .map((l) => l.replace(/\s+#.*$/, '').replace(/\((Sequence|Item) with (explicit|undefined) length #=(\d+)\)/, '($1 #=$3)').trimEnd());
+}
+
+/**
+ * A device key named `deviceId` in `dir`/keys, DCMTK storescp as PACS (taking compressed transfer
+ * syntaxes too: +xa), and the proxy (AE RADPROXY) forwarding to it, its log lines into `logs`.
+ */
+export async function startProxyToStoreScp(dir: string, deviceId: string, logs: string[]): Promise<{ key: string; cert: string; pacs: StoreScp; proxy: ProxyService; port: number }> {
+  const keys = await generateDeviceKey(deviceId, join(dir, 'keys'));
+  const pacs = await startStoreScp(join(dir, 'pacs'), await freePort(), 'PACS', ['+xa']);
+  const proxy = new ProxyService({
+    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(keys.key, keys.cert, 'dicom-proxy'),
+    outboxDir: join(dir, 'outbox'), forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacs.port }, log: (m) => logs.push(m),
+    forwardBackoffMs: { min: 50, max: 200 },
+  });
+  return { key: keys.key, cert: keys.cert, pacs, proxy, port: await proxy.start() };
 }

@@ -27,7 +27,7 @@ import { startGateway } from '../../../host/ingest/gateway/gateway.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 import { PYTHON, ROOT, jsonLines, radseal, run, tempDir } from '../support/run.js';
 import { spawnSync } from 'node:child_process';
-import { filesIn, pixelBytesOf, storescu, toolAsync, waitFor } from './fixtures.js';
+import { filesIn, pixelBytesOf, startProxyToStoreScp, storescu, toolAsync, waitFor } from './fixtures.js';
 
 const FULL = process.env.RADSEAL_FOREIGN_FULL === '1';
 const dir = tempDir('radseal-foreign-');
@@ -61,16 +61,7 @@ before(async () => {
   const g = run(PYTHON, [join(ROOT, 'test', 'host', 'support', 'foreign_corpus.py'), corpus, ...(FULL ? [] : ['--quick'])]);
   assert.equal(g.code, 0, g.stderr);
   manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8'));
-  const keys = await generateDeviceKey('FOREIGN-ROOM-1', join(dir, 'keys'));
-  deviceCert = keys.cert;
-  deviceKey = keys.key;
-  pacs = await startStoreScp(join(dir, 'pacs'), await freePort(), 'PACS', ['+xa']);
-  proxy = new ProxyService({
-    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(keys.key, keys.cert, 'dicom-proxy'),
-    outboxDir: join(dir, 'outbox'), forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacs.port }, log: (m) => logs.push(m),
-    forwardBackoffMs: { min: 50, max: 200 },
-  });
-  proxyPort = await proxy.start();
+  ({ key: deviceKey, cert: deviceCert, pacs, proxy, port: proxyPort } = await startProxyToStoreScp(dir, 'FOREIGN-ROOM-1', logs));
 });
 
 after(async () => {

@@ -21,7 +21,7 @@ import { SIG } from '../../../host/dicom/signatures.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 import { PYTHON, radseal, run, tempDir } from '../support/run.js';
 import { makeIdentities } from '../dicom/fixtures.js';
-import { attributeLines, dcmsend, filesIn, makeObjects, makeVariants, pixelBytesOf, sopInstanceUidOf, storescu, waitFor, type Variants } from './fixtures.js';
+import { attributeLines, dcmsend, filesIn, makeObjects, makeVariants, pixelBytesOf, sopInstanceUidOf, startProxyToStoreScp, storescu, waitFor, type Variants } from './fixtures.js';
 
 const dir = tempDir('radseal-proxy-');
 let natives: string[] = [];
@@ -36,16 +36,7 @@ before(async () => {
   natives = makeObjects(join(dir, 'native'));
   mkdirSync(join(dir, 'variants'));
   variants = makeVariants(join(dir, 'native'), join(dir, 'variants'));
-  const keys = await generateDeviceKey('PROXY-ROOM-1', join(dir, 'keys'));
-  deviceCert = keys.cert;
-  // +xa: PACS takes compressed transfer syntaxes too (storescp's default is uncompressed only).
-  pacs = await startStoreScp(join(dir, 'pacs'), await freePort(), 'PACS', ['+xa']);
-  proxy = new ProxyService({
-    host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: loadDeviceIdentity(keys.key, keys.cert, 'dicom-proxy'),
-    outboxDir: join(dir, 'outbox'), forward: { calledAe: 'PACS', host: '127.0.0.1', port: pacs.port }, log: (m) => logs.push(m),
-    forwardBackoffMs: { min: 50, max: 200 },
-  });
-  proxyPort = await proxy.start();
+  ({ cert: deviceCert, pacs, proxy, port: proxyPort } = await startProxyToStoreScp(dir, 'PROXY-ROOM-1', logs));
 });
 
 after(async () => {
