@@ -397,6 +397,11 @@ function sharedMacDigests(ds: DataSet, candidates: Prepared[]): Map<Prepared, { 
   return out;
 }
 
+/** The elements of a signature item its own MAC leaves out, with their VR (PS3.3 C.12.1.1.3). */
+const EXCLUDED_VR: ReadonlyMap<Tag, string> = new Map<Tag, string>([
+  [TAGS.certificateOfSigner, 'OB'], [TAGS.signature, 'OB'], [TAGS.certifiedTimestampType, 'CS'], [TAGS.certifiedTimestamp, 'OB'],
+]);
+
 /** Reads one signature item and its MAC parameters; `checked` says whether it can be checked at all. */
 function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
   const get = (t: Tag): Element | undefined => findElement(item, t);
@@ -437,7 +442,11 @@ function prepareOne(item: DataSet, macItems: DataSet[]): Prepared {
   if (token) result.certifiedTimestamp = { type: decodeString(get(SIG.certifiedTimestampType)?.value), token: derValue(token, 'Certified Timestamp', result.problems) };
   // The item's own elements are in its MAC, but UN ones (and sequences holding UN) never are: in a
   // signature item they would be content nobody signed.
-  for (const el of item) if (holdsUN(el)) result.problems.push(`the signature item holds ${formatTag(el.tag)} as UN, which no MAC covers: content outside every signature`);
+  for (const el of item) {
+    if (holdsUN(el)) result.problems.push(`the signature item holds ${formatTag(el.tag)} as UN, which no MAC covers: content outside every signature`);
+    // These four are outside the item's own MAC too: each in the one VR the macro gives it.
+    else if (EXCLUDED_VR.has(el.tag) && el.vr !== EXCLUDED_VR.get(el.tag)) result.problems.push(`${formatTag(el.tag)} has VR ${el.vr}, not ${EXCLUDED_VR.get(el.tag)}`);
+  }
   if (!certValue) result.problems.push('no Certificate of Signer');
   if (!signature) result.problems.push('no Signature value');
   if (certValue) {

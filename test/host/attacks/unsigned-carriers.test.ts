@@ -111,3 +111,8 @@ test('signatures stripped (Digital Signatures Sequence removed), MAC Parameters 
   const bytes = edit(s.bytes, (f) => { f.dataSet = f.dataSet.filter((e) => e.tag !== t(0xfffa, 0xfffa)); });
   expectVerdict(verifyLib(s, bytes), 'unsigned', /no Digital Signatures Sequence/);
 });
+
+test('the Certificate of Signer re-encoded with VR OW (outside every MAC, the same bytes): invalid, named', () => {
+  const bytes = edit(s.bytes, (f) => { must(signatureItems(f)[0]!, CERT).vr = 'OW'; });
+  expectVerdict(verifyLib(s, bytes), 'invalid', /\(0400,0115\) has VR OW, not OB/);
+});
