@@ -98,7 +98,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     parsed = readPart10(bytes, opts.limits ?? DEFAULT_READ_LIMITS);
   } catch (err) {
     if (!(err instanceof DicomFormatError)) throw err;
-    report.reasons.push(err.message);
+    report.reasons.push(err.message, 'the data set cannot be read: no signature in it can be checked');
     return;
   }
   const { dataSet } = parsed;
@@ -113,7 +113,9 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
 
   if (!isExplicitLittleEndianDataSet(parsed.transferSyntaxUid) || !signed) {
     const attestation = readAttestation(dataSet);
-    report.verdict = anomalies ? 'invalid' : notVerifiable(report, parsed, signed, attestation);
+    // Why it cannot be checked is said even when its structure is invalid too (an unsigned file says so).
+    const unverifiable = notVerifiable(report, parsed, signed, attestation);
+    report.verdict = anomalies ? 'invalid' : unverifiable;
     // Where the signature is gone, the mark is the evidence left of where the pixels came from.
     if (opts.watermarkKey) {
       const wm = watermarkCheck().checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, false);

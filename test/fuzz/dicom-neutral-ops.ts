@@ -89,8 +89,8 @@ const trailingPadding: Operator = {
     const last = t.dataSet[t.dataSet.length - 1];
     if (last && last.tag === 0xfffcfffc) return null;
     const n = rng.int(33) * 2;
-    const value = rng.chance(0.5) ? new Uint8Array(n) : rng.bytes(n);
-    return { bytes: concat(t.bytes, encodeElement(0xfffcfffc, 'OB', value)), detail: `(FFFC,FFFC) OB of ${n} bytes` };
+    // Zeros, as writers pad: non-zero padding (room for an appended payload no signature covers) is invalid.
+    return { bytes: concat(t.bytes, encodeElement(0xfffcfffc, 'OB', new Uint8Array(n))), detail: `(FFFC,FFFC) OB of ${n} zero bytes` };
   },
 };
 
