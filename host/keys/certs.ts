@@ -8,7 +8,7 @@ import type { RevocationStatus, TrustSet } from './pki/revocation.js';
 import { CLOCK_TOLERANCE_MS, isBeyondClockTolerance } from './clock.js';
 import type { SigningRole } from './pki/profiles.js';
 import { loadOnUse } from '../io/load-on-use.js';
-import { certificateExtension, tlv } from './der.js';
+import { certificateExtension, children, tlv } from './der.js';
 
 const crlRules = loadOnUse<typeof import('./pki/crl.js')>(import.meta.url, './pki/crl.js');
 const revocationRules = loadOnUse<typeof import('./pki/revocation.js')>(import.meta.url, './pki/revocation.js');
@@ -131,6 +131,116 @@ function allows(cert: CertInfo, bits: number): boolean {
     return false;
   }
 }
+
+/**
+ * DER of the OIDs of the extensions radseal evaluates when it decides trust: basicConstraints and
+ * keyUsage (here), extendedKeyUsage and certificatePolicies (pki/profiles.ts), subject and authority
+ * key identifiers (OpenSSL's issuer match). Any other extension marked critical is one radseal does
+ * not process, and RFC 5280 4.2 says such a certificate must be refused.
+ */
+const EVALUATED_EXTENSIONS = ['0603551d13', '0603551d0f', '0603551d25', '0603551d20', '0603551d0e', '0603551d23'].map((hex) => Buffer.from(hex, 'hex'));
+/** nameConstraints (2.5.29.30): radseal does not evaluate them, so a CA that carries them is not trusted. */
+const NAME_CONSTRAINTS = Buffer.from('0603551d1e', 'hex');
+
+/** Dotted text of a DER OBJECT IDENTIFIER's content, for reasons people read. */
+function oidText(der: Uint8Array): string {
+  const arcs: bigint[] = [];
+  let v = 0n;
+  for (const b of der) {
+    v = (v << 7n) | BigInt(b & 0x7f);
+    if (!(b & 0x80)) { arcs.push(v); v = 0n; }
+  }
+  if (!arcs.length) return '?';
+  const first = arcs[0]! < 80n ? arcs[0]! / 40n : 2n;
+  return [first, arcs[0]! - first * 40n, ...arcs.slice(1)].join('.');
+}
+
+/** Each extension of a certificate: its OID (full DER TLV) and whether it is marked critical. Throws on malformed DER. */
+function extensionsOf(der: Uint8Array): Array<{ oid: Buffer; critical: boolean }> {
+  // Read by hand, as der.ts reads one extension: node:crypto does not list them, and an ASN.1 library is too heavy for every verify.
+  const tbs = children(der, tlv(der, 0))[0]!;
+  const wrapper = children(der, tbs).find((t) => t.tag === 0xa3);
+  if (!wrapper) return [];
+  return children(der, children(der, wrapper)[0]!).map((ext) => {
+    const [id, ...rest] = children(der, ext);
+    if (id?.tag !== 0x06 || !rest.length) throw new Error('malformed certificate extension');
+    const flag = rest.length === 2 ? rest[0]! : undefined;
+    return { oid: Buffer.from(der.subarray(id.start, id.end)), critical: flag?.tag === 0x01 && der[flag.content] !== 0 };
+  });
+}
+
+/** Why one certificate of a chain cannot be relied on: a critical extension radseal does not process, or (a CA) name constraints. */
+function extensionProblem(cert: CertInfo, asCa: boolean): string | undefined {
+  let exts: Array<{ oid: Buffer; critical: boolean }>;
+  try {
+    exts = extensionsOf(cert.der);
+  } catch {
+    return `certificate of ${cert.commonName} has extensions radseal cannot read`;
+  }
+  if (asCa && exts.some((e) => e.oid.equals(NAME_CONSTRAINTS))) {
+    return `CA certificate ${cert.commonName} carries name constraints, which radseal does not evaluate: no certificate it issued is trusted`;
+  }
+  const unknown = exts.find((e) => e.critical && !EVALUATED_EXTENSIONS.some((o) => o.equals(e.oid)));
+  if (unknown) {
+    return `certificate of ${cert.commonName} has a critical extension radseal does not process (${oidText(unknown.oid.subarray(2))}); RFC 5280 requires refusing it`;
+  }
+  return undefined;
+}
+
+/**
+ * Issuer signature algorithms that still resist forgery (NIST SP 800-131A): RSA PKCS#1 v1.5 and ECDSA with
+ * SHA-224 and up, RSASSA-PSS whose hash is SHA-256 and up, Ed25519, Ed448. An allow-list, so MD2, MD4, MD5,
+ * SHA-1 and whatever else OpenSSL still verifies (X509Certificate.verify applies no security level) fail.
+ */
+const STRONG_SIGNATURES: Record<string, string> = {
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption', '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption', '1.2.840.113549.1.1.14': 'sha224WithRSAEncryption',
+  '1.2.840.10045.4.3.1': 'ecdsa-with-SHA224', '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384', '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
+  '1.3.101.112': 'Ed25519', '1.3.101.113': 'Ed448',
+};
+const RSASSA_PSS = '1.2.840.113549.1.1.10';
+const STRONG_PSS_HASHES = ['2.16.840.1.101.3.4.2.1', '2.16.840.1.101.3.4.2.2', '2.16.840.1.101.3.4.2.3'];
+const WEAK_NAMES: Record<string, string> = {
+  '1.2.840.113549.1.1.2': 'md2WithRSAEncryption', '1.2.840.113549.1.1.3': 'md4WithRSAEncryption', '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption', '1.3.14.3.2.29': 'sha1WithRSASignature', '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+  '1.2.840.10040.4.3': 'dsa-with-SHA1',
+};
+
+/** Why the issuer's signature on a certificate is one anyone may forge, or undefined when its algorithm is strong. */
+function weakSignature(cert: CertInfo): string | undefined {
+  let oid = '?';
+  try {
+    const der = cert.der;
+    const [, algorithm] = children(der, tlv(der, 0));
+    const [id, params] = children(der, algorithm!);
+    if (id?.tag !== 0x06) throw new Error('no signature algorithm OID');
+    oid = oidText(der.subarray(id.content, id.end));
+    if (STRONG_SIGNATURES[oid]) return undefined;
+    if (oid === RSASSA_PSS && params?.tag === 0x30) {
+      // RSASSA-PSS-params: [0] hashAlgorithm, absent = SHA-1 (RFC 4055).
+      const hash = children(der, params).find((t) => t.tag === 0xa0);
+      const hashId = hash ? children(der, children(der, hash)[0]!)[0] : undefined;
+      if (hashId?.tag === 0x06 && STRONG_PSS_HASHES.includes(oidText(der.subarray(hashId.content, hashId.end)))) return undefined;
+      oid = `${RSASSA_PSS} with a hash weaker than SHA-256`;
+    }
+  } catch {
+    // an algorithm that cannot be read is not a strong one
+  }
+  return `certificate of ${cert.commonName} is signed by its issuer with ${WEAK_NAMES[oid] ?? oid}, a signature algorithm that can be forged (SHA-256 or stronger, or EdDSA, required)`;
+}
+
+/**
+ * Why the chain a signer's trust rests on cannot be relied on: the signer's certificate and, when
+ * a trusted CA issued it, that CA's (a critical extension radseal does not process, name
+ * constraints on the CA) and the CA's signature on the signer's certificate (its algorithm). A
+ * certificate of the trust set is trusted because it is pinned there: its own signature (a
+ * self-signature, or a root's over it) is never what trust rests on, so its algorithm is not judged.
+ */
+function chainProblem(signer: CertInfo, ca: CertInfo | undefined): string | undefined {
+  return extensionProblem(signer, false) ?? (ca ? extensionProblem(ca, true) ?? weakSignature(signer) : undefined);
+}
+
 const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 const TOLERANCE = `${CLOCK_TOLERANCE_MS / 60_000} min`;
 
@@ -161,7 +271,9 @@ export function alteredCertificate(cert: CertInfo, trustSet: readonly CertInfo[]
 /**
  * A signer is trusted when its certificate is itself in the trust set, or was
  * issued by a CA in the trust set (issuer signature checked), and `when` lies
- * within the certificate's validity; its dates are not in the future; its own
+ * within the certificate's validity; its dates are not in the future; the chain
+ * holds no critical extension radseal does not process, no CA name constraints and
+ * no weak issuer signature (chainProblem); its own
  * extended key usage allows the role it signs in (pki/profiles.ts); and, when
  * its issuer's CRL is in the trust set (required for CA-issued certificates
  * unless the set's revocation options say otherwise), neither the certificate
@@ -185,6 +297,8 @@ export function decideTrust(signer: CertInfo, trustSet: CertInfo[] | TrustSet, w
   const anchor = same ?? ca;
   if (!anchor) return { trusted: false, reason: `signer ${signer.commonName} (${signer.fingerprint256}) is not in the trust set nor issued by a CA in it` };
   const reason = same ? 'signer certificate is in the trust set' : `issued by trusted CA ${anchor.commonName}`;
+  const broken = chainProblem(signer, same ? undefined : ca);
+  if (broken) return { trusted: false, reason: broken, anchor };
   const profile = profileRules().profileProblem(signer, opts.role, ca);
   if (profile) return { trusted: false, reason: profile, anchor };
   const weak = weakKey(signer);
