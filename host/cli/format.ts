@@ -1,5 +1,6 @@
 // How verification results look to people.
 import type { VerifyReport } from '../ingest/verify.js';
+import { printable } from '../ingest/verify-report.js';
 
 const MARK: Record<string, string> = { authentic: 'AUTHENTIC', tampered: 'TAMPERED', unsigned: 'UNSIGNED', untrusted: 'UNTRUSTED', invalid: 'INVALID' };
 
@@ -32,5 +33,7 @@ export function formatReport(r: VerifyReport): string {
       `${w.blocks.tampered.length ? `; ${w.blocks.tampered.length} suspect blocks (${w.blocks.size} px)` : ''}`);
   }
   for (const reason of r.reasons) lines.push(`  - ${reason}`);
-  return lines.join('\n');
+  // Every line printable, the file name too: a folder anyone can write to may hold a name with
+  // terminal control codes that would rewrite the verdict printed beside it.
+  return lines.map(printable).join('\n');
 }

@@ -5,6 +5,7 @@
 // carry such text only as printable escapes, in the library result and in the CLI's text output.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, radseal } from '../support/run.js';
 import { sealedObject, verifyLib, writeIn, type Sealed } from './support.js';
@@ -49,6 +50,17 @@ test('CLI text output: the verdict line stays TAMPERED and nothing in the output
   assert.equal(r.stdout.split('\n')[0], `${file}: TAMPERED`);
   assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f\u202e]/, 'only newlines as control characters');
   assert.match(r.stdout, /capture: device DX-ROOM-3\\x0d\\x1b\[6A/);
+});
+
+test('CLI text output of a folder: a file named with cursor codes cannot rewrite its verdict line', () => {
+  const folder = join(dir, 'watched');
+  mkdirSync(folder, { recursive: true });
+  const name = `x\r\x1b[2Kgenuine.dcm: AUTHENTIC\x1b[8m.dcm`;
+  writeIn(folder, name, forged());
+  const r = radseal('verify', folder, '--trust', s.ids.trustPem, '--no-progress');
+  assert.equal(r.code, 1, r.stderr);
+  assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f\u202e]/, 'only newlines as control characters');
+  assert.match(r.stdout.split('\n')[0]!, /x\\x0d\\x1b\[2Kgenuine\.dcm: AUTHENTIC\\x1b\[8m\.dcm: TAMPERED$/);
 });
 
 test('control: the genuine object\'s report is unchanged text', () => {
