@@ -9,6 +9,7 @@ import { decodeString, sq, str } from '../dicom/values.js';
 import { readAttestation } from '../dicom/attestation.js';
 import type { Signer } from '../keys/ed25519.js';
 import { asCaptured } from './as-captured.js';
+import { uncoveredElements, uncoveredReason } from './coverage.js';
 import { type CorrectionReason, type ReconcilableAttribute, HISTORY, RECONCILABLE_TAGS, REASONS, coversHistory, signatureSummaries, valueProblem, withoutSignatures } from './reconcilable.js';
 
 export class ReconcileError extends Error {
@@ -161,4 +162,8 @@ function checkCaptureSignatures(ds: DataSet): void {
   if (!checks.length) throw new ReconcileError('the object carries no capture signature: there is nothing a correction could keep verifiable');
   const broken = checks.find((c) => !c.valid);
   if (broken) throw new ReconcileError(`capture signature #${broken.macId} does not hold (${broken.problems[0] ?? 'invalid'}): refusing to countersign a changed object`);
+  // The PACS signature covers every element present: one added after capture (an overlay, a
+  // calibration) would look countersigned. Verify trusts it for the corrections only; refuse here too.
+  const added = uncoveredElements(captured.dataSet, new Set(checks.flatMap((c) => c.signedTags)));
+  if (added.length) throw new ReconcileError(`refusing to countersign: ${uncoveredReason(added).replace(/ trusted device signature/, ' capture signature')}`);
 }

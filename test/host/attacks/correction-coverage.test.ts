@@ -18,6 +18,7 @@ import { newSeed, seedSigner } from '../../../host/keys/ed25519.js';
 import { issueCertificate } from '../../../host/keys/x509.js';
 import { RADSEAL_ARC } from '../../../host/keys/pki/profiles.js';
 import { reconcile } from '../../../host/ingest/reconcile.js';
+import { addSignature, PURPOSE } from '../../../host/dicom/signatures.js';
 import { toPem } from '../../../host/keys/pem.js';
 
 const dir = tempDir('radseal-attack-correction-');
@@ -37,8 +38,22 @@ before(async () => {
 /** The honest PACS correction of the Patient ID, as `radseal reconcile` makes it, of whatever `bytes` hold. */
 async function corrected(bytes: Uint8Array): Promise<Uint8Array> {
   const r = await reconcile(readPart10(bytes).dataSet, [{ tag: tag(0x0010, 0x0020), newValue: 'PID-CORRECTED' }], { ...pacs, modifyingSystem: 'PACS-1' });
-  const text = (g: number, e: number) => decodeString(findElement(r.dataSet, tag(g, e))!.value);
-  return encodePart10({ sopClassUid: text(0x0008, 0x0016), sopInstanceUid: text(0x0008, 0x0018) }, r.dataSet);
+  return part10Of(r.dataSet);
+}
+
+function part10Of(ds: ReturnType<typeof readPart10>['dataSet']): Uint8Array {
+  const text = (g: number, e: number) => decodeString(findElement(ds, tag(g, e))!.value);
+  return encodePart10({ sopClassUid: text(0x0008, 0x0016), sopInstanceUid: text(0x0008, 0x0018) }, ds);
+}
+
+/**
+ * `elements` added to an honestly corrected object and countersigned by the PACS key over every
+ * element present, as a PACS that signs whatever it holds would (radseal reconcile refuses: below).
+ */
+async function launderedAfterCorrection(elements: Node[]): Promise<Uint8Array> {
+  const ds = readPart10(edit(await corrected(s.bytes), (f) => { for (const e of elements) insertSorted(f.dataSet, e); })).dataSet;
+  await addSignature(ds, { signer: pacs.signer, certificateDer: pacs.certificateDer, purpose: PURPOSE.verification });
+  return part10Of(ds);
 }
 
 const overlay = (): Node[] => [us(t(0x6000, 0x0010), 64), us(t(0x6000, 0x0011), 80), str(t(0x6000, 0x0040), 'CS', 'G'),
@@ -59,10 +74,14 @@ const ADDED: Array<[string, () => Node[], RegExp]> = [
 
 for (const [name, elements, named] of ADDED) {
   test(`${name} added before an honest Patient ID correction: tampered, the element named, the correction still reported`, async () => {
-    const bytes = await corrected(edit(s.bytes, (f) => { for (const e of elements()) insertSorted(f.dataSet, e); }));
-    const r = verifyLib({ ids: { trustPem } }, bytes);
+    const r = verifyLib({ ids: { trustPem } }, await launderedAfterCorrection(elements()));
     expectVerdict(r, 'tampered', /present but covered by no trusted device signature/);
     assert.ok(r.reasons.some((x) => named.test(x)), r.reasons.join(' | '));
     assert.ok(r.signatures.every((x) => x.valid), 'every signature, the PACS one included, holds');
+  });
+
+  test(`radseal reconcile refuses to countersign an object with ${name} added after capture, naming it`, async () => {
+    const added = edit(s.bytes, (f) => { for (const e of elements()) insertSorted(f.dataSet, e); });
+    await assert.rejects(corrected(added), (e: Error) => e.name === 'ReconcileError' && /refusing to countersign/.test(e.message) && named.test(e.message));
   });
 }
