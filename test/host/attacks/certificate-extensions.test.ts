@@ -89,11 +89,18 @@ function issueDevice(ca: Ca, name: string, extra: string[] = [], md = 'sha256'):
 }
 
 async function sealAndVerify(name: string, cert: string, trustPem: string): Promise<Report> {
-  const bytes = await sealTo(join(dir, `${name}.dcm`), testFrame(64, 64), loadDeviceIdentity(deviceKey, cert));
+  const file = join(dir, `${name}.dcm`);
+  await sealTo(file, testFrame(64, 64), loadDeviceIdentity(deviceKey, cert));
+  return verifyAgain(file, trustPem);
+}
+
+/** The library verdict on a file, with the trust bundle's CRL required when it has one. */
+async function verifyAgain(file: string, trustPem: string): Promise<Report> {
+  const bytes = new Uint8Array(readFileSync(file));
   const trust = parseCertificates(readFileSync(trustPem));
   if (!trust.crls) trust.revocation = { requireCrl: false };
   try {
-    return verifyObject('attack.dcm', bytes, trust);
+    return verifyObject(file, bytes, trust);
   } catch (err) {
     assert.fail(`verify threw instead of giving a verdict: ${(err as Error).stack}`);
   }
@@ -172,4 +179,39 @@ test('a pinned self-signed device certificate with a critical private extension:
   openssl(['req', '-new', '-x509', '-key', deviceKey, '-out', cert, '-subj', '/CN=DX-ROOM-3', '-days', '30',
     '-config', extFile('pinned-crit', [...DEVICE_EXT.slice(0, 4), `${PRIVATE_OID}=critical,ASN1:UTF8String:x`]), '-extensions', 'ext']);
   expectVerdict(await sealAndVerify('pinned-crit', cert, cert), 'untrusted', /critical extension/);
+});
+
+test('DCMTK agrees: a dcmsign signature by a CA-issued certificate with a critical private extension fails dcmsign\'s chain check and is not trusted by radseal; non-critical, both trust it', async () => {
+  const ca = makeCa('dcmsign-ca', 'ec');
+  const bundle = bundleOf(ca);
+  const sealed = join(dir, 'dcmsign-base.dcm');
+  await sealTo(sealed, testFrame(64, 64), loadDeviceIdentity(deviceKey, issueDevice(ca, 'dcmsign-device')));
+  const key = join(dir, 'vendor.key'), csr = join(dir, 'vendor.csr');
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', '/CN=Some Vendor', '-out', csr]);
+  const vendorCert = (critical: boolean) => join(dir, `vendor-${critical}.crt`);
+  for (const critical of [true, false]) {
+    openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '30', '-out', vendorCert(critical), '-extensions', 'ext',
+      '-extfile', extFile(`vendor-${critical}`, ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', `${PRIVATE_OID}=${critical ? 'critical,' : ''}ASN1:UTF8String:x`])]);
+  }
+  // dcmsign refuses a certificate whose notBefore is the very second it signs in: let that second pass.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  for (const critical of [true, false]) {
+    const cert = vendorCert(critical);
+    const out = join(dir, `dcmsign-${critical}.dcm`);
+    assert.equal(run('dcmsign', ['--sign', key, cert, '+m2', sealed, out]).status, 0);
+    const dcmtk = run('dcmsign', ['--verify', '+cf', ca.cert, out]);
+    // dcmsign's verdict on the last signature (#3, its own; the two Ed25519 ones DCMTK 3.6.7 cannot read).
+    const dcmtkVerdict = /Signature #3 [^\n]*\n[^\n]*Signature Verification : ([^\n]*)/.exec(dcmtk.stdout + dcmtk.stderr)?.[1] ?? dcmtk.stdout + dcmtk.stderr;
+    const report = await verifyAgain(out, bundle);
+    const vendor = report.signatures.find((s) => s.signer === 'Some Vendor');
+    assert.ok(vendor, JSON.stringify(report.signatures));
+    if (critical) {
+      assert.match(dcmtkVerdict, /certificate verification failed: unhandled critical extension/);
+      assert.equal(vendor.trusted, false);
+      assert.match(vendor.trustReason ?? '', /critical extension radseal does not process/);
+    } else {
+      assert.equal(dcmtkVerdict, 'OK');
+      assert.equal(vendor.trusted, true, vendor.trustReason);
+    }
+  }
 });
