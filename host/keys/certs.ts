@@ -237,7 +237,7 @@ function weakSignature(cert: CertInfo): string | undefined {
  * certificate of the trust set is trusted because it is pinned there: its own signature (a
  * self-signature, or a root's over it) is never what trust rests on, so its algorithm is not judged.
  */
-function chainProblem(signer: CertInfo, ca: CertInfo | undefined): string | undefined {
+export function chainProblem(signer: CertInfo, ca: CertInfo | undefined): string | undefined {
   return extensionProblem(signer, false) ?? (ca ? extensionProblem(ca, true) ?? weakSignature(signer) : undefined);
 }
 

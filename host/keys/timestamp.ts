@@ -7,6 +7,7 @@
 import { createHash, createVerify, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { chainProblem, parseCertificate } from './certs.js';
 
 const OID = {
   sha256: '2.16.840.1.101.3.4.2.1',
@@ -179,6 +180,12 @@ function check(token: Uint8Array, signature: Uint8Array, trusted: readonly X509C
   // let the holder of that one key certify any time, before its own compromise too.
   const anchor = trusted.find((t) => t.fingerprint256 === tsaCert.fingerprint256 || (t.ca && tsaCert.checkIssued(t) && tsaCert.verify(t.publicKey)));
   if (!anchor) out.problems.push(`the TSA (${out.tsa}) is not trusted`);
+  else {
+    // The same rule as for signers: no critical extension radseal does not process, no name-constrained CA, no forgeable issuer signature.
+    const pinned = anchor.fingerprint256 === tsaCert.fingerprint256;
+    const broken = chainProblem(parseCertificate(tsaCert.raw), pinned ? undefined : parseCertificate(anchor.raw));
+    if (broken) out.problems.push(`the TSA (${out.tsa}) cannot be relied on: ${broken}`);
+  }
   out.valid = out.problems.length === 0;
   return out;
 }

@@ -20,11 +20,14 @@ const ssl = (...args: string[]) => {
   assert.equal(r.status, 0, `openssl ${args.join(' ')}: ${r.stderr}`);
 };
 
-/** A TSA key and certificate (EKU timeStamping) issued by `issuer`, and a token over `signature` from it. */
-function tokenIssuedBy(issuer: string): Uint8Array {
+/**
+ * A TSA key and certificate (EKU timeStamping) issued by `issuer`, and a token over `signature` from
+ * it; `md` the issuer's digest for the certificate, `ext` extension lines added to it.
+ */
+function tokenIssuedBy(issuer: string, { md = 'sha256', ext = '' } = {}): Uint8Array {
   ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${issuer}-tsa.key`, '-out', `${issuer}-tsa.csr`, '-subj', `/CN=TSA by ${issuer}`);
-  writeFileSync(join(dir, 'tsa.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n');
-  ssl('x509', '-req', '-in', `${issuer}-tsa.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', `${issuer}-tsa.pem`, '-days', '2', '-extfile', 'tsa.ext');
+  writeFileSync(join(dir, 'tsa.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n${ext}`);
+  ssl('x509', '-req', '-in', `${issuer}-tsa.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', `${issuer}-tsa.pem`, '-days', '2', '-extfile', 'tsa.ext', `-${md}`);
   writeFileSync(join(dir, `${issuer}-tsa.cnf`), `[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ./${issuer}-serial\nsigner_cert = ./${issuer}-tsa.pem\ncerts = ./${issuer}-tsa.pem\nsigner_key = ./${issuer}-tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\ness_cert_id_alg = sha256\n`);
   writeFileSync(join(dir, `${issuer}-serial`), '01\n');
   ssl('ts', '-query', '-data', 'signature.bin', '-sha256', '-cert', '-out', `${issuer}.tsq`);
@@ -55,4 +58,18 @@ test('a token from a "TSA" issued by a pinned device certificate (not a CA) is n
   const r = verifyTimestamp(token, signature, [device]);
   assert.equal(r.valid, false);
   assert.ok(r.problems.some((p) => /the TSA \(.*TSA by device.*\) is not trusted/.test(p)), r.problems.join('; '));
+});
+
+test('a TSA certificate its trusted CA signed with SHA-1, or carrying a critical extension radseal does not process, is not relied on', () => {
+  for (const [what, opts, reason] of [
+    ['SHA-1', { md: 'sha1' }, /cannot be relied on: .*ecdsa-with-SHA1/],
+    ['a critical private extension', { ext: '1.3.6.1.4.1.55555.1=critical,ASN1:NULL\n' }, /cannot be relied on: .*critical extension radseal does not process \(1\.3\.6\.1\.4\.1\.55555\.1\)/],
+  ] as const) {
+    const r = verifyTimestamp(tokenIssuedBy('ca', opts), signature, [cert('ca')]);
+    assert.equal(r.valid, false, what);
+    assert.ok(r.problems.some((p) => reason.test(p)), `${what}: ${r.problems.join('; ')}`);
+  }
+  // The same CA with SHA-256 and the extension non-critical: relied on.
+  const ok = verifyTimestamp(tokenIssuedBy('ca', { ext: '1.3.6.1.4.1.55555.1=ASN1:NULL\n' }), signature, [cert('ca')]);
+  assert.equal(ok.valid, true, ok.problems.join('; '));
 });
