@@ -4,9 +4,10 @@
 // bin/radseal.js runs the bundles only when both exist and are newer than the modules.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, radseal, run, tempDir } from '../support/run.js';
+import { standInBin } from './stand-in-bin.js';
 
 const MODULES = join(ROOT, 'dist/host/cli/main.js');
 const BUNDLES = ['main.bundle.js', 'seal-action.bundle.js', 'verify-action.bundle.js'].map((f) => join(ROOT, 'dist/host/cli', f));
@@ -65,19 +66,8 @@ test('a seal with the site watermark loads the watermark from a chunk of the sam
 });
 
 test('bin/radseal.js runs the bundles only when both are there and newer than the modules', () => {
-  // A copy of bin/ beside stand-in outputs that say which file ran.
-  const project = tempDir('radseal-bin-');
-  const cli = join(project, 'dist/host/cli');
-  mkdirSync(join(project, 'bin'), { recursive: true });
-  mkdirSync(cli, { recursive: true });
-  copyFileSync(join(ROOT, 'bin/radseal.js'), join(project, 'bin/radseal.js'));
-  const said = (file: string) => writeFileSync(join(cli, file), `console.log(${JSON.stringify(file)});\n`);
-  const ran = () => run(process.execPath, [join(project, 'bin/radseal.js')]).stdout.trim();
-  const age = (file: string, secondsAgo: number) => {
-    const t = new Date(Date.now() - secondsAgo * 1000);
-    utimesSync(join(cli, file), t, t);
-  };
-  assert.match(run(process.execPath, [join(project, 'bin/radseal.js')]).stderr, /not built yet/);
+  const { said, age, ran, runBin } = standInBin('radseal-bin-');
+  assert.match(runBin().stderr, /not built yet/);
   said('main.js');
   assert.equal(ran(), 'main.js', 'no bundle: the modules');
   said('main.bundle.js');

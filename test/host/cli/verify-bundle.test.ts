@@ -4,9 +4,10 @@
 // and bin/radseal.js passing over a verify bundle older than the modules.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, radseal, run, tempDir } from '../support/run.js';
+import { standInBin } from './stand-in-bin.js';
 
 const MODULES = join(ROOT, 'dist/host/cli/main.js');
 const BUNDLES = ['dist/host/cli/main.bundle.js', 'dist/host/cli/verify-action.bundle.js', 'dist/host/ingest/pool/verify-worker.bundle.js'].map((f) => join(ROOT, f));
@@ -86,17 +87,7 @@ test('a folder: the workers run their bundle and every report equals the one the
 });
 
 test('bin/radseal.js passes over a verify bundle older than the modules (a later tsc run)', () => {
-  const project = tempDir('radseal-bin-verify-');
-  const cli = join(project, 'dist/host/cli');
-  mkdirSync(join(project, 'bin'), { recursive: true });
-  mkdirSync(cli, { recursive: true });
-  copyFileSync(join(ROOT, 'bin/radseal.js'), join(project, 'bin/radseal.js'));
-  const said = (file: string) => writeFileSync(join(cli, file), `console.log(${JSON.stringify(file)});\n`);
-  const ran = () => run(process.execPath, [join(project, 'bin/radseal.js')]).stdout.trim();
-  const age = (file: string, secondsAgo: number) => {
-    const at = new Date(Date.now() - secondsAgo * 1000);
-    utimesSync(join(cli, file), at, at);
-  };
+  const { said, age, ran } = standInBin('radseal-bin-verify-');
   for (const f of ['main.js', 'main.bundle.js', 'seal-action.bundle.js']) said(f);
   age('main.js', 60);
   assert.equal(ran(), 'main.js', 'no verify bundle: the modules');

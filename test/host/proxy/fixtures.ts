@@ -135,3 +135,17 @@ export async function startProxyToStoreScp(dir: string, deviceId: string, logs: 
   });
   return { key: keys.key, cert: keys.cert, pacs, proxy, port: await proxy.start() };
 }
+
+/** Top-level element blocks of a dcmdump listing, keyed by tag, nested lines included. */
+export function dumpBlocks(lines: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  let current = '';
+  for (const l of lines) {
+    const m = /^\((\w{4},\w{4})\)/.exec(l);
+    if (m) {
+      current = m[1]!;
+      out.set(current, l);
+    } else out.set(current, `${out.get(current)}\n${l}`);
+  }
+  return out;
+}

@@ -27,7 +27,7 @@ import { startGateway } from '../../../host/ingest/gateway/gateway.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 import { PYTHON, ROOT, jsonLines, radseal, run, tempDir } from '../support/run.js';
 import { spawnSync } from 'node:child_process';
-import { filesIn, pixelBytesOf, startProxyToStoreScp, storescu, toolAsync, waitFor } from './fixtures.js';
+import { dumpBlocks, filesIn, pixelBytesOf, startProxyToStoreScp, storescu, toolAsync, waitFor } from './fixtures.js';
 
 const FULL = process.env.RADSEAL_FOREIGN_FULL === '1';
 const dir = tempDir('radseal-foreign-');
@@ -114,20 +114,6 @@ function sameAfterRewrite(before: string, after: string | undefined): boolean {
   });
 }
 
-/** Top-level element blocks of a dcmdump listing, keyed by tag, nested lines included. */
-function blocks(lines: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  let current = '';
-  for (const l of lines) {
-    const m = /^\((\w{4},\w{4})\)/.exec(l);
-    if (m) {
-      current = m[1]!;
-      out.set(current, l);
-    } else out.set(current, `${out.get(current)}\n${l}`);
-  }
-  return out;
-}
-
 const addedByTheSeal = (t: string) => /^7fe1,(00|1[0-9a-f])[0-9a-f]{2}$/.test(t) || t === '4ffe,0001' || t === 'fffa,fffa';
 /** What docs/PROXY.md says only encoding drops: group lengths, Length to End, Data Set Trailing Padding. */
 const droppedAsEncoding = (t: string) => /^\w{4},0000$/.test(t) || t === '0008,0001' || t === 'fffc,fffc';
@@ -191,8 +177,8 @@ test('every foreign file through storescu -> proxy -> storescp: sealed and authe
   }
   for (const [o, f] of arrived) {
     const name = o.file.slice(corpus.length + 1);
-    const before = blocks(attributeLines(o.reference));
-    const afterSeal = blocks(attributeLines(f));
+    const before = dumpBlocks(attributeLines(o.reference));
+    const afterSeal = dumpBlocks(attributeLines(f));
     for (const [t, block] of before) {
       if (droppedAsEncoding(t)) continue;
       if (!sameAfterRewrite(block, afterSeal.get(t))) problems.push(`${name}: (${t}) changed:\n  before ${block}\n  after  ${afterSeal.get(t)}`);

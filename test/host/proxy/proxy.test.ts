@@ -21,7 +21,7 @@ import { SIG } from '../../../host/dicom/signatures.js';
 import { freePort, startStoreScp, type StoreScp } from '../net/storescp.js';
 import { PYTHON, radseal, run, tempDir } from '../support/run.js';
 import { makeIdentities } from '../dicom/fixtures.js';
-import { attributeLines, dcmsend, filesIn, makeObjects, makeVariants, pixelBytesOf, sopInstanceUidOf, startProxyToStoreScp, storescu, waitFor, type Variants } from './fixtures.js';
+import { attributeLines, dcmsend, dumpBlocks, filesIn, makeObjects, makeVariants, pixelBytesOf, sopInstanceUidOf, startProxyToStoreScp, storescu, waitFor, type Variants } from './fixtures.js';
 
 const dir = tempDir('radseal-proxy-');
 let natives: string[] = [];
@@ -44,20 +44,6 @@ after(async () => {
   await pacs?.stop();
 });
 
-/** Top-level element blocks of a dcmdump listing, keyed by tag, nested lines included. */
-function blocks(lines: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  let current = '';
-  for (const l of lines) {
-    const m = /^\((\w{4},\w{4})\)/.exec(l);
-    if (m) {
-      current = m[1]!;
-      out.set(current, l);
-    } else out.set(current, `${out.get(current)}\n${l}`);
-  }
-  return out;
-}
-
 /** Only these top-level elements may be added by the seal: the attestation block (after Pixel Data, the first block of 7FE1) and the signatures. */
 const addedByTheSeal = (t: string) => t === '7fe1,0010' || /^7fe1,10[0-9a-f]{2}$/.test(t) || t === '4ffe,0001' || t === 'fffa,fffa';
 
@@ -69,8 +55,8 @@ function arrivedFor(original: string): string {
 }
 
 function assertSealedCopyOf(original: string, arrived: string, encoding: 'NATIVE' | 'ENCAPSULATED'): void {
-  const before = blocks(attributeLines(original));
-  const afterSeal = blocks(attributeLines(arrived));
+  const before = dumpBlocks(attributeLines(original));
+  const afterSeal = dumpBlocks(attributeLines(arrived));
   for (const [t, block] of before) assert.equal(afterSeal.get(t), block, `${original}: element (${t}) changed by the proxy`);
   const added = [...afterSeal.keys()].filter((t) => !before.has(t));
   assert.deepEqual(added.filter((t) => !addedByTheSeal(t)), [], `${original}: the proxy added elements beyond the seal`);
