@@ -158,6 +158,8 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     }
     return { serial: normaliseSerial(new Uint8Array(r.userCertificate)), revokedAt: r.revocationDate.getTime(), reason, ...(invalidSince ? { invalidSince } : {}), ...(identity ? { identity } : {}) };
   });
+  // RFC 5280 5.1.1.2: the signed algorithm and the one outside the signature must agree.
+  if (t.signature.algorithm !== list.signatureAlgorithm.algorithm) throw new CrlError(`the CRL's signed algorithm (${t.signature.algorithm}) is not the one it is signed with (${list.signatureAlgorithm.algorithm}); refusing it`);
   return {
     der, tbsDer, signatureAlgorithm: list.signatureAlgorithm.algorithm, signature: new Uint8Array(list.signature),
     issuerDer: new Uint8Array(AsnConvert.serialize(t.issuer)), authorityKeyId,
@@ -182,15 +184,30 @@ export function crlSignedBy(crl: ParsedCrl, ca: CertInfo): boolean {
     return false;
   }
   if (Buffer.compare(Buffer.from(subjectDer), Buffer.from(crl.issuerDer)) !== 0) return false;
+  const how = CRL_SIGNATURES[crl.signatureAlgorithm];
   try {
     const key = ca.x509.publicKey;
-    if (crl.signatureAlgorithm === ED25519_OID && key.asymmetricKeyType === 'ed25519') return nodeVerify(null, crl.tbsDer, key, crl.signature);
-    if (crl.signatureAlgorithm === ECDSA_WITH_SHA256_OID && key.asymmetricKeyType === 'ec') return nodeVerify('sha256', crl.tbsDer, key, crl.signature);
-    return false;
+    return !!how && key.asymmetricKeyType === how.key && nodeVerify(how.hash, crl.tbsDer, key, crl.signature);
   } catch {
     return false;
   }
 }
+
+/**
+ * CRL signature algorithms radseal accepts, with the key type and digest each takes: what site CAs
+ * sign with (radseal's own PKI: Ed25519 or ECDSA-SHA256; an existing hospital PKI: mostly RSA). Only
+ * SHA-256 and up, as for certificates (host/keys/certs.ts): a CRL signed with SHA-1 or MD5 could be
+ * forged to un-revoke a key.
+ */
+const CRL_SIGNATURES: Record<string, { key: string; hash: string | null }> = {
+  [ED25519_OID]: { key: 'ed25519', hash: null },
+  [ECDSA_WITH_SHA256_OID]: { key: 'ec', hash: 'sha256' },
+  '1.2.840.10045.4.3.3': { key: 'ec', hash: 'sha384' },
+  '1.2.840.10045.4.3.4': { key: 'ec', hash: 'sha512' },
+  '1.2.840.113549.1.1.11': { key: 'rsa', hash: 'sha256' },
+  '1.2.840.113549.1.1.12': { key: 'rsa', hash: 'sha384' },
+  '1.2.840.113549.1.1.13': { key: 'rsa', hash: 'sha512' },
+};
 
 /** The effective revocation instant: the earlier of revocationDate and invalidityDate. */
 export function revokedFrom(e: RevokedEntry): Date {

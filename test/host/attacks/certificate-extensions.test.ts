@@ -50,22 +50,19 @@ function makeCa(name: string, kind: 'rsa' | 'ec', extra: string[] = [], md = 'sh
 }
 
 /**
- * The trust bundle for `ca`: its certificate and, for an EC CA, a CRL it signed (revoking nothing).
- * radseal reads CRLs signed with Ed25519 or ECDSA-SHA256 only, so an RSA CA goes without one and is
- * verified with the CRL requirement off (the rules tested here come before revocation).
+ * The trust bundle for `ca`: its certificate and a CRL it signed with `md` revoking `revoke` (none by
+ * default), so the CRL is required.
  */
-function bundleOf(ca: Ca): string {
-  const bundle = join(dir, `${ca.name}-trust.pem`);
-  if (ca.kind === 'rsa') {
-    writeFileSync(bundle, readFileSync(ca.cert, 'utf8'));
-    return bundle;
-  }
-  const db = join(dir, `${ca.name}-index.txt`);
+function bundleOf(ca: Ca, { revoke = [] as string[], md = 'sha256', tag = '' } = {}): string {
+  const name = `${ca.name}${tag}`;
+  const bundle = join(dir, `${name}-trust.pem`);
+  const db = join(dir, `${name}-index.txt`);
   writeFileSync(db, '');
-  const cnf = join(dir, `${ca.name}-crl.cnf`);
-  writeFileSync(cnf, `[ca]\ndefault_ca=d\n[d]\ndatabase=${db}\ndefault_md=sha256\ndefault_crl_days=30\ncrlnumber=${join(dir, `${ca.name}-crlnumber`)}\n`);
-  writeFileSync(join(dir, `${ca.name}-crlnumber`), '01\n');
-  const crl = join(dir, `${ca.name}.crl`);
+  const cnf = join(dir, `${name}-crl.cnf`);
+  writeFileSync(cnf, `[ca]\ndefault_ca=d\n[d]\ndatabase=${db}\ndefault_md=${md}\ndefault_crl_days=30\ncrlnumber=${join(dir, `${name}-crlnumber`)}\n`);
+  writeFileSync(join(dir, `${name}-crlnumber`), '01\n');
+  for (const cert of revoke) openssl(['ca', '-config', cnf, '-keyfile', ca.key, '-cert', ca.cert, '-revoke', cert, '-crl_reason', 'keyCompromise']);
+  const crl = join(dir, `${name}.crl`);
   openssl(['ca', '-gencrl', '-config', cnf, '-keyfile', ca.key, '-cert', ca.cert, '-out', crl]);
   writeFileSync(bundle, readFileSync(ca.cert, 'utf8') + readFileSync(crl, 'utf8'));
   return bundle;
@@ -214,4 +211,17 @@ test('DCMTK agrees: a dcmsign signature by a CA-issued certificate with a critic
       assert.equal(vendor.trusted, true, vendor.trustReason);
     }
   }
+});
+
+test('CRLs from an RSA site CA (what an existing hospital PKI signs with): read, and a revoked device is not trusted; a CRL signed with SHA-1 is refused', async () => {
+  const ca = makeCa('rsa-crl-ca', 'rsa');
+  const cert = issueDevice(ca, 'rsa-crl-device');
+  expectAuthentic(await sealAndVerify('rsa-crl-ok', cert, bundleOf(ca)));
+  const revoked = await sealAndVerify('rsa-crl-revoked', cert, bundleOf(ca, { revoke: [cert], tag: '-revoked' }));
+  assert.notEqual(revoked.verdict, 'authentic');
+  assert.ok(revoked.reasons.some((x) => /revoked/i.test(x)), revoked.reasons.join(' | '));
+  // A CRL its CA signed with SHA-1 could be forged to un-revoke a key: the bundle is refused as a whole, as
+  // for a CRL no CA of it signed (nothing verifies against a revocation list radseal cannot trust).
+  const weak = bundleOf(ca, { md: 'sha1', tag: '-sha1' });
+  await assert.rejects(sealAndVerify('rsa-crl-sha1', cert, weak), /revocation list #1 in the trust bundle is not signed by any CA certificate in it/);
 });
