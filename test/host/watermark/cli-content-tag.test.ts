@@ -2,6 +2,7 @@
 // coarse structure, undecided on a frame without any (too few reliable bits), never a bare number.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePhantom } from '../../../host/image/phantom.js';
@@ -10,7 +11,10 @@ import { radseal, tempDir } from '../support/run.js';
 test('watermark detect: content tag "matches" on a phantom, "undecided" on a featureless frame', () => {
   const dir = tempDir();
   const wm = join(dir, 'wm.key');
-  assert.equal(radseal('watermark', 'keygen', '--out', wm).code, 0);
+  // A pinned key: this test is about the wording. With a fresh key each run, about 1 key in 60 leaves the
+  // payload of the structureless noise frame unreadable (measured; docs/WATERMARK.md), and then no content
+  // tag is read at all. Payload reliability is measured by npm run bench:watermark, not here.
+  writeFileSync(wm, createHash('sha256').update('radseal cli-content-tag test key').digest(), { mode: 0o600 });
   const geometry = ['--rows', '512', '--cols', '512', '--bits-stored', '12'];
   const phantom = makePhantom({ rows: 512, cols: 512, bitsStored: 12, seed: 5, photons: 20000 }).pixels;
   let s = 7;
