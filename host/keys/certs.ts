@@ -8,7 +8,7 @@ import type { RevocationStatus, TrustSet } from './pki/revocation.js';
 import { CLOCK_TOLERANCE_MS, isBeyondClockTolerance } from './clock.js';
 import type { SigningRole } from './pki/profiles.js';
 import { loadOnUse } from '../io/load-on-use.js';
-import { certificateExtension, children, tlv } from './der.js';
+import { certificateExtension, certificateExtensions, children, oidText, tlv, type CertificateExtension } from './der.js';
 
 const crlRules = loadOnUse<typeof import('./pki/crl.js')>(import.meta.url, './pki/crl.js');
 const revocationRules = loadOnUse<typeof import('./pki/revocation.js')>(import.meta.url, './pki/revocation.js');
@@ -142,47 +142,20 @@ const EVALUATED_EXTENSIONS = ['0603551d13', '0603551d0f', '0603551d25', '0603551
 /** nameConstraints (2.5.29.30): radseal does not evaluate them, so a CA that carries them is not trusted. */
 const NAME_CONSTRAINTS = Buffer.from('0603551d1e', 'hex');
 
-/** Dotted text of a DER OBJECT IDENTIFIER's content, for reasons people read. */
-function oidText(der: Uint8Array): string {
-  const arcs: bigint[] = [];
-  let v = 0n;
-  for (const b of der) {
-    v = (v << 7n) | BigInt(b & 0x7f);
-    if (!(b & 0x80)) { arcs.push(v); v = 0n; }
-  }
-  if (!arcs.length) return '?';
-  const first = arcs[0]! < 80n ? arcs[0]! / 40n : 2n;
-  return [first, arcs[0]! - first * 40n, ...arcs.slice(1)].join('.');
-}
-
-/** Each extension of a certificate: its OID (full DER TLV) and whether it is marked critical. Throws on malformed DER. */
-function extensionsOf(der: Uint8Array): Array<{ oid: Buffer; critical: boolean }> {
-  // Read by hand, as der.ts reads one extension: node:crypto does not list them, and an ASN.1 library is too heavy for every verify.
-  const tbs = children(der, tlv(der, 0))[0]!;
-  const wrapper = children(der, tbs).find((t) => t.tag === 0xa3);
-  if (!wrapper) return [];
-  return children(der, children(der, wrapper)[0]!).map((ext) => {
-    const [id, ...rest] = children(der, ext);
-    if (id?.tag !== 0x06 || !rest.length) throw new Error('malformed certificate extension');
-    const flag = rest.length === 2 ? rest[0]! : undefined;
-    return { oid: Buffer.from(der.subarray(id.start, id.end)), critical: flag?.tag === 0x01 && der[flag.content] !== 0 };
-  });
-}
-
 /** Why one certificate of a chain cannot be relied on: a critical extension radseal does not process, or (a CA) name constraints. */
 function extensionProblem(cert: CertInfo, asCa: boolean): string | undefined {
-  let exts: Array<{ oid: Buffer; critical: boolean }>;
+  let exts: CertificateExtension[];
   try {
-    exts = extensionsOf(cert.der);
+    exts = certificateExtensions(cert.der);
   } catch {
     return `certificate of ${cert.commonName} has extensions radseal cannot read`;
   }
-  if (asCa && exts.some((e) => e.oid.equals(NAME_CONSTRAINTS))) {
+  if (asCa && exts.some((e) => NAME_CONSTRAINTS.equals(e.oidTlv))) {
     return `CA certificate ${cert.commonName} carries name constraints, which radseal does not evaluate: no certificate it issued is trusted`;
   }
-  const unknown = exts.find((e) => e.critical && !EVALUATED_EXTENSIONS.some((o) => o.equals(e.oid)));
+  const unknown = exts.find((e) => e.critical && !EVALUATED_EXTENSIONS.some((o) => o.equals(e.oidTlv)));
   if (unknown) {
-    return `certificate of ${cert.commonName} has a critical extension radseal does not process (${oidText(unknown.oid.subarray(2))}); RFC 5280 requires refusing it`;
+    return `certificate of ${cert.commonName} has a critical extension radseal does not process (${oidText(unknown.oidTlv.subarray(2))}); RFC 5280 requires refusing it`;
   }
   return undefined;
 }

@@ -45,26 +45,55 @@ export function children(der: Uint8Array, parent: Tlv): Tlv[] {
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** One extension of a certificate: its extnID (the whole OID TLV), whether it is marked critical, and its extnValue TLV. */
+export interface CertificateExtension {
+  oidTlv: Uint8Array;
+  critical: boolean;
+  value: Tlv | undefined;
+}
+
 /**
- * The extnValue contents (the extension's own DER) of the certificate extension whose extnID
- * has the DER `oidTlv`, or undefined when the certificate has none. Throws on malformed DER.
+ * Every extension of a certificate, in order (none when it has no [3] Extensions). Throws on
+ * malformed DER or an extension without an OID or a value.
  * Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { …, [3] EXPLICIT Extensions }, … }.
  */
-export function certificateExtension(der: Uint8Array, oidTlv: Uint8Array): Uint8Array | undefined {
+export function certificateExtensions(der: Uint8Array): CertificateExtension[] {
   const cert = tlv(der, 0);
   const tbs = children(der, cert)[0];
   if (cert.tag !== 0x30 || tbs?.tag !== 0x30) throw new Error('not a DER certificate');
   const wrapper = children(der, tbs).find((t) => t.tag === 0xa3);
-  if (!wrapper) return undefined;
+  if (!wrapper) return [];
   const list = children(der, wrapper)[0];
   if (list?.tag !== 0x30) throw new Error('certificate extensions are not a SEQUENCE');
-  for (const ext of children(der, list)) {
+  return children(der, list).map((ext) => {
     const [id, ...rest] = children(der, ext);
     if (id?.tag !== 0x06) throw new Error('certificate extension without an OID');
-    if (!equal(der.subarray(id.start, id.end), oidTlv)) continue;
-    const value = rest[rest.length - 1];
-    if (value?.tag !== 0x04) throw new Error('certificate extension without an OCTET STRING value');
-    return der.subarray(value.content, value.end);
+    if (!rest.length) throw new Error('certificate extension without a value');
+    const flag = rest.length === 2 ? rest[0]! : undefined;
+    return { oidTlv: der.subarray(id.start, id.end), critical: flag?.tag === 0x01 && der[flag.content] !== 0, value: rest[rest.length - 1] };
+  });
+}
+
+/**
+ * The extnValue contents (the extension's own DER) of the certificate extension whose extnID
+ * has the DER `oidTlv`, or undefined when the certificate has none. Throws on malformed DER.
+ */
+export function certificateExtension(der: Uint8Array, oidTlv: Uint8Array): Uint8Array | undefined {
+  const ext = certificateExtensions(der).find((e) => equal(e.oidTlv, oidTlv));
+  if (!ext) return undefined;
+  if (ext.value?.tag !== 0x04) throw new Error('certificate extension without an OCTET STRING value');
+  return der.subarray(ext.value.content, ext.value.end);
+}
+
+/** Dotted text of a DER OBJECT IDENTIFIER's content octets, for reasons people read. */
+export function oidText(content: Uint8Array): string {
+  const arcs: bigint[] = [];
+  let v = 0n;
+  for (const b of content) {
+    v = (v << 7n) | BigInt(b & 0x7f);
+    if (!(b & 0x80)) { arcs.push(v); v = 0n; }
   }
-  return undefined;
+  if (!arcs.length) return '?';
+  const first = arcs[0]! < 80n ? arcs[0]! / 40n : 2n;
+  return [first, arcs[0]! - first * 40n, ...arcs.slice(1)].join('.');
 }
