@@ -8,8 +8,20 @@
 // every page in again.
 import { Core } from '../core/wasm.js';
 
-/** Room before the pixels for the sealed file's meta and elements (as the SCP leaves before a received value). */
+/** Room before the pixels for the sealed file's meta and elements. */
 export const ROOM_BEFORE = 65536;
+/** At most this much room for the tile table (64-px tiles of a 19 MB frame need 74 KB): a table of tiny tiles would need more, and such a file is encoded afresh. */
+const MAX_TILE_ROOM = 4 << 20;
+
+/**
+ * Room around `pixelBytes` of pixels for the sealed file to be encoded where they lie: its head
+ * before them; after them the attestation with its tile table at `tileSize` (0: none) and the
+ * signatures. What the SCP leaves around a received object, and what the watermark path's buffer has.
+ */
+export function sealRoom(pixelBytes: number, tileSize: number): { before: number; after: number } {
+  const tileTable = tileSize > 0 ? 64 * Math.ceil(pixelBytes / (2 * tileSize * tileSize)) : 0;
+  return { before: ROOM_BEFORE, after: 65536 + Math.min(tileTable, MAX_TILE_ROOM) };
+}
 
 /** Core memory beside the pixels for the embed's per-chip arrays (20 bytes per 8×8 chip), the fragile layer and the tile table. */
 function workingBytes(pixelBytes: number, tileSize: number): number {

@@ -19,7 +19,7 @@ import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } fro
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
 import { cannot, macElementsBytes, macThroughPixels, parseReceived, sealableDataSet, type PredictedMac } from './sealable.js';
 import { TileBands } from './tile-thread.js';
-import { markBuffer, ROOM_BEFORE, type MarkBuffer } from './mark-buffer.js';
+import { markBuffer, sealRoom, type MarkBuffer } from './mark-buffer.js';
 import type { ReceivedPixelDigest } from './stream-digest.js';
 
 export interface ReceivedForSealing {
@@ -153,7 +153,7 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   if (o.watermarkKey && markable) {
     // One copy of the received pixels (they stay as received), 2-byte aligned, each frame marked where
     // it lies, with room around for the sealed file to be encoded there too (encodePart10AroundPixels).
-    const buffer = markBuffer(received, roomAfter(received.length, tileSize), tileSize);
+    const buffer = markBuffer(received, sealRoom(received.length, tileSize).after, tileSize);
     held.push(buffer);
     stored = buffer.pixels;
     storedRoom = buffer.room;
@@ -188,14 +188,6 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
     notes.push('no tile table: tiles are hashed for 16-bit single-sample pixels');
   }
   return { stored, storedRoom, offThread, tiles, watermark, notes };
-}
-
-/**
- * Room after the pixels for the sealed file's tail: the attestation with its tile table and the
- * signatures (encodePart10 copies when they do not fit after all).
- */
-function roomAfter(pixelBytes: number, tileSize: number): number {
-  return ROOM_BEFORE + (tileSize > 0 ? 64 * Math.ceil(pixelBytes / (2 * tileSize * tileSize)) : 0);
 }
 
 /**

@@ -14,6 +14,7 @@ import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } fro
 import { ReceivedJournal } from './journal.js';
 import { Refusal } from './refusal.js';
 import { sealedHeadLength, sealReceived } from './seal-received.js';
+import { sealRoom } from './mark-buffer.js';
 import { DataSetDigester, type StreamDigest } from './stream-digest.js';
 import { PixelDraft } from './pixel-draft.js';
 import { warmTileThread } from './tile-thread.js';
@@ -62,8 +63,6 @@ export interface ProxyStats {
 }
 
 const TSA_TIMEOUT_MS = 3000;
-/** Most spare room kept for the tile table after a received object (a 64-pixel table of a 19 MB object needs 74 KB). */
-const MAX_TILE_ROOM = 4 << 20;
 const TSA_PAUSE_MS = 30000;
 /** A sending modality's gap between fragments or objects (it answers our Success with the next object at once). */
 const MODALITY_QUIET_MS = 250;
@@ -118,7 +117,7 @@ export class ProxyService {
         this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), draft: (prefix, length, tech) => this.openDraft(prefix, length, tech, sender.callingAe) }),
       // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
       // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
-      room: (bytes) => ({ before: 65536, after: 65536 + Math.min(this.tileSize > 0 ? 64 * Math.ceil(bytes / (2 * this.tileSize * this.tileSize)) : 0, MAX_TILE_ROOM) }),
+      room: (bytes) => sealRoom(bytes, this.tileSize),
       onAssociationRefused: (r) => this.onAssociationRefused?.(r),
       onStore: (obj) => this.serially(() => this.handle(obj)).then((answer) => {
         this.onAnswered?.(obj, answer);
