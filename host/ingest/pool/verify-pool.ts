@@ -25,7 +25,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../io/worker.js';
 import { availableParallelism } from 'node:os';
-import { statSync } from 'node:fs';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../../net/limits.js';
 import type { VerifyPolicy } from '../policy.js';
 import type { VerifyReport } from '../verify-report.js';
@@ -83,22 +82,6 @@ export interface PoolJob { id: number; path: string; url?: string; headers?: Rec
 /** @internal */
 export type FromWorker = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'result'; id: number; result: PoolResult };
 
-/**
- * The worker's module: under tsx the TypeScript beside this file; built, its bundle
- * (scripts/bundle-cli.mjs: the worker and what it imports in one file, which a worker loads in
- * about half the time) when it is at least as new as the worker module tsc wrote, else that module
- * (a bundle older than the last tsc run would run old code).
- */
-export function workerEntry(callerUrl: string): string {
-  if (callerUrl.endsWith('.ts')) return 'verify-worker';
-  try {
-    const built = statSync(new URL('./verify-worker.js', callerUrl)).mtimeMs;
-    return statSync(new URL('./verify-worker.bundle.js', callerUrl)).mtimeMs >= built ? 'verify-worker.bundle' : 'verify-worker';
-  } catch {
-    return 'verify-worker';
-  }
-}
-
 interface Slot {
   worker: Worker;
   ready: boolean;
@@ -131,7 +114,6 @@ export function startVerifyPool(options: VerifyPoolOptions): VerifyPool {
     maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, describe: options.describe ?? true,
     fullPixelCheck: options.fullPixelCheck,
   };
-  const entry = workerEntry(import.meta.url);
 
   const done: PoolResult[] = [];
   const waiting: PoolJob[] = []; // taken from the source, no idle worker yet
@@ -180,7 +162,7 @@ export function startVerifyPool(options: VerifyPoolOptions): VerifyPool {
     changed();
   };
   const spawn = (): Slot => {
-    const slot: Slot = { worker: startWorker(import.meta.url, entry, { workerData: setup }), ready: false, job: null, timer: null };
+    const slot: Slot = { worker: startWorker(import.meta.url, 'verify-worker', { workerData: setup }), ready: false, job: null, timer: null };
     slot.worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') {
         slot.ready = true;
