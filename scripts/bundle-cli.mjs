@@ -90,26 +90,26 @@ const common = {
 
 // An earlier build's files go first: a build that fails half-way leaves no start-up bundle (bin/
 // then runs the modules), never one whose seal bundle is missing or older; chunks would accumulate.
+/** The commands' own bundles, each with the chunks of what it loads on use. */
+const actions = [
+  { entry: sealEntry, bundle: SEAL_BUNDLE, chunkPrefix: SEAL_CHUNK_PREFIX },
+  { entry: verifyEntry, bundle: VERIFY_BUNDLE, chunkPrefix: VERIFY_CHUNK_PREFIX },
+];
 for (const f of readdirSync(outdir)) {
-  if (f.startsWith(SEAL_CHUNK_PREFIX) || f.startsWith(VERIFY_CHUNK_PREFIX) || [`${SEAL_BUNDLE}.js`, `${VERIFY_BUNDLE}.js`, 'main.bundle.js'].includes(f)) rmSync(join(outdir, f));
+  if (f === 'main.bundle.js' || actions.some((a) => f === `${a.bundle}.js` || f.startsWith(a.chunkPrefix))) rmSync(join(outdir, f));
 }
 rmSync(join(poolDir, `${WORKER_BUNDLE}.js`), { force: true });
-await build({
-  ...common,
-  entryPoints: { [SEAL_BUNDLE]: sealEntry },
-  splitting: true,
-  chunkNames: `${SEAL_CHUNK_PREFIX}[name]-[hash]`,
-  plugins: [packagesStayOutside, ownUrl],
-});
-await build({
-  ...common,
-  entryPoints: { [VERIFY_BUNDLE]: verifyEntry },
-  splitting: true,
-  chunkNames: `${VERIFY_CHUNK_PREFIX}[name]-[hash]`,
-  plugins: [packagesStayOutside, ownUrl],
-});
+for (const a of actions) {
+  await build({
+    ...common,
+    entryPoints: { [a.bundle]: a.entry },
+    splitting: true,
+    chunkNames: `${a.chunkPrefix}[name]-[hash]`,
+    plugins: [packagesStayOutside, ownUrl],
+  });
+}
 await build({ ...common, entryPoints: { 'main.bundle': entry }, plugins: [lazyStaysOutside, ownUrl] });
 // The verify pool's worker thread: each worker loads its modules itself (a thread shares none with
 // the main one), so `radseal verify DIR` pays their loading once per worker before its first object.
-// One file beside verify-worker.js (verify-pool.ts starts it when it is not older than that module).
+// One file beside verify-worker.js (io/worker.ts startWorker runs it when it is not older than that module).
 await build({ ...common, outdir: poolDir, entryPoints: { [WORKER_BUNDLE]: join(poolDir, 'verify-worker.js') }, plugins: [packagesStayOutside, ownUrlIn(poolDir)] });
