@@ -23,11 +23,13 @@ export function sealRoom(pixelBytes: number, tileSize: number): { before: number
   return { before: ROOM_BEFORE, after: 65536 + Math.min(tileTable, MAX_TILE_ROOM) };
 }
 
-/** Core memory beside the pixels for the embed's per-chip arrays (20 bytes per 8×8 chip), the fragile layer and the tile table. */
-function workingBytes(pixelBytes: number, tileSize: number): number {
-  const pixels = pixelBytes / 2;
-  const tileTable = tileSize > 0 ? 32 * Math.ceil(pixels / (tileSize * tileSize)) + 32 * Math.ceil(Math.sqrt(pixels)) : 0;
-  return Math.ceil(20 * (pixels / 64)) + tileTable + (2 << 20);
+/**
+ * Core memory beside the pixels for the embed's per-chip arrays (20 bytes per 8×8 chip) and its
+ * fragile layer, and for the tile table's gathering (host/core/tiles.ts: at most 256 KiB; the table
+ * itself is made in JavaScript memory).
+ */
+function workingBytes(pixelBytes: number): number {
+  return Math.ceil(20 * (pixelBytes / 2 / 64)) + (2 << 20);
 }
 
 export interface MarkBuffer {
@@ -47,9 +49,9 @@ let keptBusy = false;
  * attestation's tile table and the signatures). The kept core when it is free and large enough,
  * else a new one (kept in its place when larger).
  */
-export function markBuffer(received: Uint8Array, after: number, tileSize: number): MarkBuffer {
+export function markBuffer(received: Uint8Array, after: number): MarkBuffer {
   const regionBytes = ROOM_BEFORE + received.length + after;
-  const need = regionBytes + workingBytes(received.length, tileSize);
+  const need = regionBytes + workingBytes(received.length);
   let core: Core;
   let pooled = false;
   if (kept && !keptBusy && kept.budgetBytes! - kept.mark() >= need + 16) {

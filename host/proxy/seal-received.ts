@@ -153,7 +153,7 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
   if (o.watermarkKey && markable) {
     // One copy of the received pixels (they stay as received), 2-byte aligned, each frame marked where
     // it lies, with room around for the sealed file to be encoded there too (encodePart10AroundPixels).
-    const buffer = markBuffer(received, sealRoom(received.length, tileSize).after, tileSize);
+    const buffer = markBuffer(received, sealRoom(received.length, tileSize).after);
     held.push(buffer);
     stored = buffer.pixels;
     storedRoom = buffer.room;

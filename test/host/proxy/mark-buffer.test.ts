@@ -22,24 +22,24 @@ import { makeObjects } from './fixtures.js';
 
 test('markBuffer: one copy in core memory with the room asked for; reused only after release; a busy one is never handed out twice', () => {
   const received = new Uint8Array(randomBytes(3000));
-  const a = markBuffer(received, 5000, 64);
+  const a = markBuffer(received, 5000);
   assert.deepEqual(Buffer.from(a.pixels), Buffer.from(received));
   assert.notEqual(a.pixels.buffer, received.buffer);
   assert.ok(coreHolding(a.pixels), 'the copy lives in core memory: the watermark marks it where it lies');
   assert.equal(a.pixels.byteOffset - a.room.start, ROOM_BEFORE);
   assert.equal(a.room.end - (a.pixels.byteOffset + a.pixels.length), 5000);
-  const b = markBuffer(received, 5000, 64);
+  const b = markBuffer(received, 5000);
   assert.notEqual(b.pixels.buffer, a.pixels.buffer, 'a buffer still in use is not handed out again');
   const aAt = a.pixels.byteOffset;
   const aBuffer = a.pixels.buffer;
   a.release();
   a.release(); // idempotent
   b.release();
-  const c = markBuffer(received, 5000, 64);
+  const c = markBuffer(received, 5000);
   assert.equal(c.pixels.buffer, aBuffer, 'the kept core serves the next object');
   assert.equal(c.pixels.byteOffset, aAt);
   c.release();
-  const big = markBuffer(new Uint8Array(1 << 22), 5000, 64);
+  const big = markBuffer(new Uint8Array(1 << 22), 5000);
   assert.equal(big.pixels.length, 1 << 22, 'a larger object gets a core large enough');
   big.release();
 });
