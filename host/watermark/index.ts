@@ -5,6 +5,7 @@ import type { GrayImage } from '../image/png.js';
 import { rotationCandidates } from './rotation.js';
 import { ex, f32, layoutFor, markInPlace, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
 import { contentTagFromMeans, judgeTag } from './contentTag.js';
+import { EARLY_Z, planAmplitudes, readMeans, readSpace, type Reading } from './informed.js';
 import {
   BLOCK_CHIPS, CHIP, CLIP_K, CODED_BITS, CRC_BITS, DEFAULT_PSNR_DB, FPR_TARGET, INFO_BITS, MASK_HI, MASK_LO,
   MIN_PSNR_DB, PAYLOAD_BYTES, PILOTS, TAG_BITS, TILE, TILE2,
@@ -31,7 +32,28 @@ export interface EmbedOptions {
   out?: Uint16Array;
 }
 
+/**
+ * Whether the robust layer reads back from the freshly marked frame (checked at embedding, see
+ * robustOutcome). When it does not (no room: tiny, flat, empty or saturated frames), `watermark detect`
+ * without the attestation cannot read the payload; verify with the attested payload still confirms the
+ * frame through the fragile layer.
+ */
+export interface RobustOutcome {
+  readable: boolean;
+  /** Aligned pilot z of the marked frame (0: no robust mark). */
+  score: number;
+  bitErrors: number | null;
+  /** 'chip means': the detector's early path on the final pixels; 'detector': its full aligned test. */
+  checkedBy: 'chip means' | 'detector' | 'none';
+  /** Tile positions (of 1024) given a larger share of the mark's energy (informed.ts). */
+  boostedPositions: number;
+  /** Why the robust mark does not read back (null when it does). */
+  problem: string | null;
+}
+
 export interface EmbedResult {
+  /** Whether the robust layer reads back from the marked frame (payload, content tag, block map). */
+  robust: RobustOutcome;
   image: GrayImage;
   /** PSNR (dB) at the stored bit depth, computed exactly from the embedded amplitudes. */
   psnrDb: number;
@@ -238,21 +260,15 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     // one less, so the combined change stays within the cap.
     const fragile = opts.fragile !== false && rows < 65536 && cols < 65536;
     const carriers = fragile ? fragileCarriers(rows, cols) : 0;
-    const m2 = n > 0 ? w.wmMask(act, mn, mx, n, maxv, MASK_LO, MASK_HI, mask) : 0;
+    if (n > 0) w.wmMask(act, mn, mx, n, maxv, MASK_LO, MASK_HI, mask);
     const mseTarget = (maxv * maxv) / 10 ** (psnrTarget / 10);
     const budget = (mseTarget * rows * cols - carriers) / 64; // allowed sum over chips of per-chip mean squared change
     const cap = changeCap(bitsStored) - (fragile ? 1 : 0);
-    let sumE = 0;
-    if (m2 > 0 && budget > 0) {
-      let gain = Math.sqrt(Math.max(0, budget - n / 6) / m2);
-      for (let it = 0; it < 60; it++) {
-        sumE = w.wmAmplitudes(mask, mn, mx, n, gain, cap, maxv, amp);
-        if (sumE <= budget) break;
-        gain *= Math.sqrt(budget / sumE) * 0.995;
-      }
-      if (sumE > budget) { gain = 0; sumE = w.wmAmplitudes(mask, mn, mx, n, 0, cap, maxv, amp); }
-      w.wmEmbed(img, cols, gr, gc, amp, tsign, TILE);
-    } else if (n > 0) core.bytes(amp, 4 * n).fill(0);
+    const info = infoBits(pay, tag);
+    const sp = readSpace(core, n, layoutFor(key));
+    const plan = planAmplitudes({ core, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs });
+    const sumE = plan.sumE;
+    if (sumE > 0) w.wmEmbed(img, cols, gr, gc, amp, tsign, TILE);
     const amps = new Int32Array(core.memory.buffer, amp, n);
     let maxA = 0, marked = 0;
     for (let i = 0; i < n; i++) {
@@ -271,6 +287,15 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       if (mc! > maxA) maxA = mc!;
       fragileInfo = { carriers, changed: changed! };
     }
+    // The final pixels read the way the detector's aligned test reads them (its early path: the same
+    // core calls on the same pixels), so a frame that passes here is decoded exactly by the detector.
+    let reading: Reading | null = null;
+    let tagFits = false;
+    if (marked > 0) {
+      w.wmChipMeans(img, cols, CHIP, 0, 0, gr, gc, sp.means);
+      reading = readMeans(core, sp, gr, gc, info, coded, signs);
+      tagFits = judgeTag(tag, f32(core, sp.means, n), gr, gc, bitsStored, false).match !== false;
+    }
     let pixels = opts.out;
     if (!pixels) {
       // Not zero-filled: every element is overwritten just below.
@@ -278,9 +303,12 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       pixels = new Uint16Array(b.buffer, b.byteOffset, rows * cols);
     }
     if (!held) pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
+    const image = { rows, cols, bitsStored, pixels };
+    const robust = robustOutcome(image, key, pay, marked, reading, tagFits, plan.boosted);
     const mse = sse / (rows * cols);
     return {
-      image: { rows, cols, bitsStored, pixels },
+      robust,
+      image,
       psnrDb: mse > 0 ? 10 * Math.log10((maxv * maxv) / mse) : Infinity,
       mse,
       maxAbsChange: maxA,
@@ -292,6 +320,32 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
   } finally {
     core.release(m0);
   }
+}
+
+/**
+ * Whether the robust layer reads back from the marked frame as embedded. Fast path: the chip-mean
+ * reading of the final pixels (the detector's early path) decodes the payload at z >= EARLY_Z and the
+ * content tag fits. Otherwise the detector's aligned test itself runs on the marked frame (weak frames
+ * only: those where the border steps must help), and the frame is readable only if it returns exactly
+ * this payload, a fitting tag and no tampered block.
+ */
+function robustOutcome(image: GrayImage, key: Uint8Array, pay: Uint8Array, marked: number, reading: Reading | null, tagFits: boolean, boosted: number): RobustOutcome {
+  if (marked === 0) {
+    const problem = image.rows < CHIP || image.cols < CHIP
+      ? `the frame (${image.rows} x ${image.cols}) is smaller than one ${CHIP} x ${CHIP} chip: no robust mark`
+      : 'every 8 x 8 chip touches 0 or the maximum value (flat, empty or saturated frame): no room for the robust mark';
+    return { readable: false, score: 0, bitErrors: null, checkedBy: 'none', boostedPositions: 0, problem };
+  }
+  if (reading && reading.decoded && reading.z >= EARLY_Z && tagFits) {
+    return { readable: true, score: reading.z, bitErrors: reading.bitErrors, checkedBy: 'chip means', boostedPositions: boosted, problem: null };
+  }
+  const d = detectWatermark(image, key, { sync: false });
+  const readable = d.payloadSource === 'robust' && d.payloadHex === hex(pay) && !d.inverted && d.contentTag?.match !== false && d.blocks.tampered.length === 0;
+  const problem = readable ? null
+    : !d.present ? `the robust mark is too weak to be found in this frame (score ${d.score.toFixed(1)}, needs ${d.threshold.toFixed(1)}): too little room (small, flat or saturated frame)`
+      : d.payloadHex !== hex(pay) ? `the robust mark is found (score ${d.score.toFixed(1)}) but its payload does not read back from this frame: too little room (small, flat or saturated frame)`
+        : 'the robust mark reads back, but its content tag or block map does not fit this frame';
+  return { readable, score: d.score, bitErrors: d.bitErrors, checkedBy: 'detector', boostedPositions: boosted, problem };
 }
 
 /** Per-candidate threshold: a union bound over `m` candidates with exp(-z^2/2) tails. */
@@ -386,8 +440,6 @@ function turnedBack(image: GrayImage, degrees: number): GrayImage {
   }
 }
 
-/** Aligned pilot z above which a payload that decodes from the chip means alone is taken without the border steps. */
-const EARLY_Z = 8;
 
 /** Rotation angles tried by DetectOptions.rotation. */
 const ROTATION_CANDIDATES = 3;
