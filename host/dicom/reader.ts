@@ -89,13 +89,36 @@ const TRAILING_PADDING = 0xfffcfffc;
 const KNOWN_VRS = new Set(['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW',
   'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV']);
 
+/**
+ * Most anomalies (and warnings) a read lists one by one. A hostile file of a million empty
+ * duplicates is a million anomalies: listing each would cost more memory than the file and
+ * print a report nobody reads; past this, they are counted, and one line says how many more.
+ */
+export const MAX_LISTED_ANOMALIES = 100;
+
+/** A list of findings that names the first MAX_LISTED_ANOMALIES and counts the rest. */
+class Findings {
+  readonly listed: string[] = [];
+  unlisted = 0;
+  constructor(first: readonly string[] = []) {
+    for (const text of first) this.push(text);
+  }
+  push(text: string): void {
+    if (this.listed.length < MAX_LISTED_ANOMALIES) this.listed.push(text);
+    else this.unlisted++;
+  }
+  all(what: string): string[] {
+    return this.unlisted ? [...this.listed, `and ${this.unlisted} more ${what} of the same kinds, not listed`] : this.listed;
+  }
+}
+
 /** Reads one encoding (VR explicit or not, byte order) over a byte range. */
 class Cursor {
   readonly dv: DataView;
   pos: number;
   elements = 0;
   constructor(readonly bytes: Uint8Array, start: number, readonly explicit: boolean, readonly little: boolean,
-    readonly limits: ReadLimits, readonly anomalies: string[], readonly warnings: string[]) {
+    readonly limits: ReadLimits, readonly anomalies: Findings, readonly warnings: Findings) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
   }
@@ -151,6 +174,7 @@ function readDataSet(c: Cursor, end: number, depth: number, undefinedItem: boole
     const h = readHeader(c, end);
     if (h.tag === ITEM_DELIMITATION) {
       if (!undefinedItem) c.fail(`item delimitation where none belongs${where}`);
+      checkDelimiterLength(c, h, where);
       c.pos = h.valueAt;
       return out;
     }
@@ -198,6 +222,15 @@ function checkGroupLength(c: Cursor, el: Element, where: string): void {
   c.anomalies.push(`group length ${formatTag(el.tag)}${where} is ${el.vr} of ${el.value?.length ?? 0} bytes, not one UL: content outside every signature`);
 }
 
+/**
+ * A delimitation item's length is 00000000H (PS3.5 7.5). No MAC covers it, so any other value is
+ * four bytes of content riding along at every item and sequence end, and readers disagree on it:
+ * DCMTK warns and reads on, pydicom cannot read the file at all.
+ */
+function checkDelimiterLength(c: Cursor, h: Header, where: string): void {
+  if (h.length !== 0) c.anomalies.push(`${h.tag === ITEM_DELIMITATION ? 'item' : 'sequence'} delimitation ${formatTag(h.tag)}${where} has length ${h.length}, not 0: content outside every signature`);
+}
+
 function readValue(c: Cursor, h: Header, end: number, depth: number, where: string): Element {
   const isSequence = h.vr === 'SQ' || (h.vr === 'UN' && h.length === UNDEFINED && h.tag !== PIXEL_DATA)
     || (!c.explicit && h.length !== UNDEFINED && looksLikeItems(c, h));
@@ -234,6 +267,7 @@ function readItems(c: Cursor, h: Header, end: number, depth: number, where: stri
     const ih = readHeader(c, seqEnd);
     if (ih.tag === SEQUENCE_DELIMITATION) {
       if (h.length !== UNDEFINED) c.fail(`sequence delimitation inside defined-length sequence ${formatTag(h.tag)}${where}`);
+      checkDelimiterLength(c, ih, `${where} ending ${formatTag(h.tag)}`);
       c.pos = ih.valueAt;
       return items;
     }
@@ -257,6 +291,7 @@ function readFragments(c: Cursor, end: number): Uint8Array[] {
   for (;;) {
     const ih = readHeader(c, end);
     if (ih.tag === SEQUENCE_DELIMITATION) {
+      checkDelimiterLength(c, ih, ' ending encapsulated Pixel Data');
       c.pos = ih.valueAt;
       return fragments;
     }
@@ -287,11 +322,11 @@ export function readPart10Meta(bytes: Uint8Array): Part10Meta {
   if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) {
     throw new DicomFormatError('not a DICOM Part 10 file (no "DICM" after the 128-byte preamble)');
   }
-  const anomalies: string[] = [];
+  const anomalies = new Findings();
   const preamble = bytes.subarray(0, 128);
   const nonZero = preamble.reduce((n, b) => n + (b !== 0 ? 1 : 0), 0);
   if (nonZero) anomalies.push(`the 128-byte preamble is not empty: it holds ${describePreamble(preamble)} (${nonZero} non-zero bytes); radseal objects have an all-zero preamble`);
-  const c = new Cursor(bytes, 132, true, true, DEFAULT_READ_LIMITS, anomalies, []);
+  const c = new Cursor(bytes, 132, true, true, DEFAULT_READ_LIMITS, anomalies, new Findings());
   const meta: DataSet = [];
   let declaredEnd: number | undefined;
   while (c.pos + 8 <= bytes.length && c.u16(c.pos) === 0x0002) {
@@ -307,7 +342,7 @@ export function readPart10Meta(bytes: Uint8Array): Part10Meta {
   const transferSyntaxUid = value(0x00020010);
   if (!transferSyntaxUid) throw new DicomFormatError('the meta header has no Transfer Syntax UID (0002,0010)');
   return {
-    meta, transferSyntaxUid, preamble, anomalies, dataSetOffset: c.pos,
+    meta, transferSyntaxUid, preamble, anomalies: anomalies.all('anomalies'), dataSetOffset: c.pos,
     mediaStorageSopClassUid: value(0x00020002), mediaStorageSopInstanceUid: value(0x00020003),
   };
 }
@@ -336,8 +371,8 @@ export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_
     body = inflate(bytes, start, limits);
     start = 0;
   }
-  const anomalies = [...head.anomalies];
-  const warnings: string[] = [];
+  const anomalies = new Findings(head.anomalies);
+  const warnings = new Findings();
   const c = new Cursor(body, start, explicitVr, ts !== EXPLICIT_VR_BIG_ENDIAN, limits, anomalies, warnings);
   let dataSet: DataSet;
   try {
@@ -347,11 +382,14 @@ export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_
     throw err;
   }
   checkAgainstMeta(head, dataSet, anomalies);
-  return { transferSyntaxUid: ts, meta: head.meta, dataSet, explicitVr, preamble: head.preamble, dataSetOffset: start, anomalies, warnings };
+  return {
+    transferSyntaxUid: ts, meta: head.meta, dataSet, explicitVr, preamble: head.preamble, dataSetOffset: start,
+    anomalies: anomalies.all('anomalies'), warnings: warnings.all('warnings'),
+  };
 }
 
 /** The meta header names the object; the data set is what is signed. They must agree. */
-function checkAgainstMeta(head: Part10Meta, ds: DataSet, anomalies: string[]): void {
+function checkAgainstMeta(head: Part10Meta, ds: DataSet, anomalies: Findings): void {
   const pixels = ds.find((e) => e.tag === PIXEL_DATA);
   const native = isNativePixelSyntax(head.transferSyntaxUid);
   if (pixels && native === !!pixels.encapsulated) {

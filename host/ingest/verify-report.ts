@@ -105,6 +105,24 @@ export interface VerifyReport {
   watermark?: WatermarkReport | null;
 }
 
+/**
+ * Most reasons one report gives. A hostile object can hold hundreds of thousands of problems (a
+ * MAC Parameters item or a duplicate per eight bytes): a report is read by people and kept in
+ * audit logs, so past this it says how many more there were instead of listing them.
+ */
+export const MAX_REASONS = 200;
+
+/** Appends reasons one by one (a spread of a long list as call arguments overflows the stack). */
+export function addReasons(reasons: string[], more: readonly string[]): void {
+  for (const r of more) reasons.push(r);
+}
+
+/** The reasons as a report lists them: the first MAX_REASONS, then how many more. */
+export function boundedReasons(reasons: string[]): string[] {
+  if (reasons.length <= MAX_REASONS) return reasons;
+  return [...reasons.slice(0, MAX_REASONS - 1), `and ${reasons.length - MAX_REASONS + 1} more reasons, not listed`];
+}
+
 // C0 and C1 controls, and the bidirectional marks and overrides ("Trojan Source").
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 

@@ -20,7 +20,7 @@ import { ENCAPSULATED_SYNTAXES, isExplicitLittleEndianDataSet, transferSyntaxNam
 import { loadOnUse } from '../io/load-on-use.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
-import { makePrintable, type ReconciliationReport, type VerifyReport } from './verify-report.js';
+import { addReasons, boundedReasons, makePrintable, type ReconciliationReport, type VerifyReport } from './verify-report.js';
 
 // The watermark detector (and its image and search modules) loads only when a site key asks for it.
 const watermarkCheck = loadOnUse<typeof import('./watermark-check.js')>(import.meta.url, './watermark-check.js');
@@ -69,6 +69,7 @@ export function verifyObject(file: string, bytes: Uint8Array, trustSet: CertInfo
     report.verdict = 'invalid';
     report.reasons.push(`internal error while verifying: ${err instanceof Error ? err.message : String(err)}`);
   }
+  report.reasons = boundedReasons(report.reasons);
   // Everything but `file`, which is the caller's own name for the input (the key it files the report under).
   const { file: asGiven, ...fromObject } = report;
   return { file: asGiven, ...makePrintable(fromObject) };
@@ -105,10 +106,17 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   report.transferSyntax = parsed.transferSyntaxUid;
   report.sopClassUid = decodeString(findElement(dataSet, tag(0x0008, 0x0016))?.value) || null;
   report.sopInstanceUid = decodeString(findElement(dataSet, tag(0x0008, 0x0018))?.value) || null;
-  const ambiguities = [...parsed.anomalies, ...envelopeProblems(dataSet)];
-  report.reasons.push(...ambiguities);
-  const anomalies = ambiguities.length > 0;
   const signatureCount = findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0;
+  const macItemCount = findElement(dataSet, TAGS.macParametersSequence)?.items?.length ?? 0;
+  if (signatureCount > MAX_SIGNATURES || macItemCount > MAX_SIGNATURES) {
+    // Refused before the envelope is walked: a flood of items is cheap to write and each would be a problem to name.
+    addReasons(report.reasons, parsed.anomalies);
+    report.reasons.push(`the object holds ${signatureCount} signatures and ${macItemCount} MAC Parameters items, more than the ${MAX_SIGNATURES} radseal checks (limit: each signature costs a full pass over the object)`);
+    return;
+  }
+  const ambiguities = [...parsed.anomalies, ...envelopeProblems(dataSet)];
+  addReasons(report.reasons, ambiguities);
+  const anomalies = ambiguities.length > 0;
   const signed = signatureCount > 0;
 
   if (!isExplicitLittleEndianDataSet(parsed.transferSyntaxUid) || !signed) {
@@ -120,23 +128,19 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     if (opts.watermarkKey) {
       const wm = watermarkCheck().checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, false);
       report.watermark = wm.report;
-      report.reasons.push(...wm.reasons);
+      addReasons(report.reasons, wm.reasons);
     }
     return;
   }
 
-  if (signatureCount > MAX_SIGNATURES) {
-    report.reasons.push(`the object holds ${signatureCount} signatures, more than the ${MAX_SIGNATURES} radseal checks (limit: each costs a full pass over the object)`);
-    return;
-  }
   const metaCarries = metaProblems(parsed.meta);
-  report.reasons.push(...metaCarries);
+  addReasons(report.reasons, metaCarries);
   // After a recorded correction, capture signatures hold over the data set as captured.
   const history = hasHistory(dataSet) ? asCaptured(dataSet) : null;
   const captured = history?.dataSet ?? dataSet;
   // Where the attestation lies (and anything ambiguous about it: two blocks, a block where radseal never writes).
   const located = locateAttestation(captured);
-  report.reasons.push(...located.problems);
+  addReasons(report.reasons, located.problems);
   const attestation = readAttestation(captured, located);
   if (attestation) report.capture = captureSummary(attestation);
   if (ENCAPSULATED_SYNTAXES.has(parsed.transferSyntaxUid) && attestation && attestation.received?.pixelEncoding !== 'ENCAPSULATED') {
@@ -161,7 +165,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   }
   for (const e of evaluations) {
     report.signatures.push(e.report);
-    report.reasons.push(...e.reasons);
+    addReasons(report.reasons, e.reasons);
   }
 
   const f: Findings = {
@@ -185,7 +189,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     const pixels = checkPixels(dataSet, attestation);
     report.pixelCheck = { by: 'pixel-hash' };
     report.pixelsIntact = pixels.intact;
-    report.reasons.push(...pixels.reasons);
+    addReasons(report.reasons, pixels.reasons);
     f.pixelsChanged = pixels.intact === false;
     if (pixels.tiles) {
       const tableAuthenticated = evaluations.some((e) => e.role === 'device-attributes' && e.check.valid && e.report.trusted && e.report.signer === attestation.deviceId);
@@ -210,7 +214,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   if (opts.watermarkKey) {
     const wm = watermarkCheck().checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, authenticSoFar(f));
     report.watermark = wm.report;
-    report.reasons.push(...wm.reasons);
+    addReasons(report.reasons, wm.reasons);
     f.watermarkRefused = !wm.ok;
   }
   report.verdict = decide(f, report, evaluations);
