@@ -98,7 +98,12 @@ function verdictSentence(r: VerifyReport, capturedAt: string | null): string {
         ? ` Its patient or study identification was since corrected at PACS (${r.reconciled.map((c) => `${c.changes.map((x) => x.tag).join(', ')} by ${c.modifyingSystem}, ${c.reason}`).join('; ')}), recorded and signed by a trusted PACS signer; the pixels are as captured.`
         : '';
       const warning = revoked ? ' NOTE: a signing certificate has since been REVOKED; the signature is accepted only because the evidence shows it was made before the revocation (see the signatures below).' : '';
-      return `This image is exactly what X-ray device ${device} captured${when}. Every signature is valid and made by a device this site trusts, and the pixels match the hash the device recorded at capture${r.watermark ? '; the site watermark is present and names the same device and frame' : ''}.${reconciled}${warning}`;
+      // Anyone can add a valid signature under a certificate of their own: it vouches for nothing, and the sentence must not say it does.
+      const strangers = r.signatures.filter((x) => !x.trusted);
+      const signatures = strangers.length
+        ? `Its device signature is valid and made by a device this site trusts; ${strangers.length} other signature${strangers.length === 1 ? ' is' : 's are'} NOT from a signer this site trusts (${[...new Set(strangers.map((x) => x.signer))].join(', ')}) and vouch${strangers.length === 1 ? 'es' : ''} for nothing (see the signatures below)`
+        : 'Every signature is valid and made by a device this site trusts';
+      return `This image is exactly what X-ray device ${device} captured${when}. ${signatures}, and the pixels match the hash the device recorded at capture${r.watermark ? '; the site watermark is present and names the same device and frame' : ''}.${reconciled}${warning}`;
     }
     case 'tampered': {
       const n = r.tamperedTiles?.tiles.length;
