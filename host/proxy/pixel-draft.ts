@@ -3,10 +3,15 @@
 // so each arriving piece can go to its final offset in a draft file (host/io/atomic.ts DraftFile,
 // in the outbox's tmp/) on the thread pool; after the seal only the head, the tail and a short
 // fsync are left (Outbox.putDraft). The seal's real head is compared with the prediction first.
+// With the site watermark the pixels stored are not the ones received: the draft then only counts
+// what arrives, and takes the marked value once it is final (give), before the seal hashes it, so
+// the write and most of its fsync run on the thread pool while the MAC is computed.
 import type { DraftFile } from '../io/atomic.js';
 
 /** Contiguous pixel bytes gathered into one write (fewer thread-pool round trips than one per P-DATA piece). */
 const WRITE_BYTES = 1 << 20;
+/** Pieces of a value given whole: one a thread-pool write each, as large as the draft's sync interval (DraftFile syncEvery). */
+const GIVEN_PIECE_BYTES = 4 << 20;
 /** A draft no one took this long after its last piece: its object was abandoned mid-way (association gone). */
 const ABANDONED_MS = 120_000;
 const SWEEP_MS = 30_000;
@@ -30,9 +35,12 @@ export class PixelDraft {
   private run: { buffer: ArrayBufferLike; offset: number; length: number; at: number } | null = null;
   private received = 0;
   private waiting: { bytes: Uint8Array; at: number }[] = [];
+  /** The value written in place of the received one (give), when pixels are 'given later'. */
+  private given = false;
   lastActivity = performance.now();
 
-  constructor(readonly file: DraftFile, head: Promise<number | undefined>, readonly pixelLength: number) {
+  /** `pixels`: 'as received' writes each piece as it arrives; 'given later' waits for give(). */
+  constructor(readonly file: DraftFile, head: Promise<number | undefined>, readonly pixelLength: number, readonly pixels: 'as received' | 'given later' = 'as received') {
     open.add(this);
     sweeper ??= setInterval(sweep, SWEEP_MS).unref();
     this.head = head.then((h) => {
@@ -47,6 +55,11 @@ export class PixelDraft {
   /** The next piece of the pixel value, as received (left untouched by the caller until take() or abort()). */
   write(part: Uint8Array): void {
     if (this.headLength === undefined) return;
+    if (this.pixels === 'given later') {
+      this.received += part.length;
+      this.lastActivity = performance.now();
+      return;
+    }
     const r = this.run;
     if (r && part.buffer === r.buffer && part.byteOffset === r.offset + r.length) r.length += part.length;
     else {
@@ -61,10 +74,24 @@ export class PixelDraft {
     const r = this.run;
     if (!r) return;
     this.run = null;
+    this.put(new Uint8Array(r.buffer, r.offset, r.length), r.at);
+  }
+
+  private put(bytes: Uint8Array, at: number): void {
     this.lastActivity = performance.now();
-    const bytes = new Uint8Array(r.buffer, r.offset, r.length);
-    if (this.headLength === null) this.waiting.push({ bytes, at: r.at });
-    else if (this.headLength !== undefined) this.file.write(bytes, this.headLength + r.at);
+    if (this.headLength === null) this.waiting.push({ bytes, at });
+    else if (this.headLength !== undefined) this.file.write(bytes, this.headLength + at);
+  }
+
+  /**
+   * The whole pixel value the sealed file will hold (the marked pixels), once, when the draft's
+   * pixels are 'given later': written in pieces, so that the draft's periodic fdatasyncs start
+   * while the rest is still being written. The caller leaves `value` untouched until take() or abort().
+   */
+  give(value: Uint8Array): void {
+    if (this.pixels !== 'given later' || this.given || value.length !== this.pixelLength) return;
+    this.given = true;
+    for (let at = 0; at < value.length; at += GIVEN_PIECE_BYTES) this.put(value.subarray(at, Math.min(at + GIVEN_PIECE_BYTES, value.length)), at);
   }
 
   /**
@@ -75,7 +102,8 @@ export class PixelDraft {
     open.delete(this);
     this.flush();
     const h = await this.head;
-    return h !== undefined && this.received === this.pixelLength && !this.file.failed ? h : undefined;
+    const written = this.pixels === 'as received' || this.given;
+    return h !== undefined && written && this.received === this.pixelLength && !this.file.failed ? h : undefined;
   }
 
   /** Gives the draft up: nothing of it stays in tmp/. */

@@ -14,7 +14,7 @@ import { UID } from '../dicom/uids.js';
 import { isEcdsaSigner, type EcdsaSigner } from '../keys/ecdsa.js';
 import type { Signer } from '../keys/ed25519.js';
 import { tileHashes } from '../core/tiles.js';
-import { markFrame } from '../seal/watermark.js';
+import { markFrame, WATERMARK_SCHEME } from '../seal/watermark.js';
 import { DEFAULT_TILE_SIZE, type DeviceIdentity, type TechnologistIdentity } from '../seal/seal.js';
 import { DATA_SET_MISMATCH, Refusal } from './refusal.js';
 import { cannot, macElementsBytes, macThroughPixels, parseReceived, sealableDataSet, type PredictedMac } from './sealable.js';
@@ -55,6 +55,12 @@ export interface ProxySealOptions {
    * or sealed), before it is signed: the proxy journals it then, so a refused object leaves no line.
    */
   onAccepted?: () => void;
+  /**
+   * The stored pixels are not the received ones (the site mark) and are now final: called once with
+   * the value before it is hashed and signed, so the caller can start writing it (a PixelDraft).
+   * The value stays unchanged until the outcome is released.
+   */
+  onMarkedPixels?: (value: Uint8Array) => void;
 }
 
 export type SealOutcome =
@@ -139,18 +145,20 @@ interface NativeResult {
   notes: string[];
 }
 
+/** The site mark is for unsigned 16-bit monochrome pixels with 8 to 16 bits stored. */
+const markable = (g: PixelGeometry) => g.samples === 1 && g.bitsAllocated === 16 && g.monochrome && !g.signed && g.bitsStored >= 8 && g.bitsStored <= 16;
+
 /** Native pixels: the mark per frame (where the site mark applies), then the tile table per frame over the stored pixels. */
 function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOptions, serial: number, streamed: ReceivedPixelDigest | undefined, held: MarkBuffer[]): NativeResult {
   const needed = nativeLength(g, received.length);
   const frameBytes = needed / g.frames; // used for 16-bit grey frames only (mark, tiles)
   const notes: string[] = [];
   const grey16 = g.samples === 1 && g.bitsAllocated === 16;
-  const markable = grey16 && g.monochrome && !g.signed && g.bitsStored >= 8 && g.bitsStored <= 16;
   let stored = received;
   let storedRoom: NativeResult['storedRoom'];
   let watermark: WatermarkAttestation | undefined;
   const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
-  if (o.watermarkKey && markable) {
+  if (o.watermarkKey && markable(g)) {
     // One copy of the received pixels (they stay as received), 2-byte aligned, each frame marked where
     // it lies, with room around for the sealed file to be encoded there too (encodePart10AroundPixels).
     const buffer = markBuffer(received, sealRoom(received.length, tileSize).after);
@@ -199,7 +207,9 @@ function placeholderPixels(g: PixelGeometry, o: ProxySealOptions, length: number
   const tileSize = o.tileSize ?? DEFAULT_TILE_SIZE;
   const grey16 = g.samples === 1 && g.bitsAllocated === 16;
   const tiles = tileSize > 0 && grey16 ? { size: tileSize, hashes: new Uint8Array(32) } : undefined;
-  return { stored: new Uint8Array(0), tiles, notes: [] };
+  // Only the watermark attestation's tags matter (the second signature lists them before the pixels).
+  const watermark = o.watermarkKey && markable(g) ? { scheme: WATERMARK_SCHEME, keyId: '', payload: new Uint8Array(8), psnrDb: 0 } : undefined;
+  return { stored: new Uint8Array(0), tiles, watermark, notes: [] };
 }
 
 /** Seals one received object, or passes a signed one through; throws Refusal for what it will not seal. */
@@ -222,11 +232,11 @@ export async function sealReceived(input: ReceivedForSealing, o: ProxySealOption
  * (`prefix`: a Part 10 file ending with an empty Pixel Data; the value will be `pixelLength` bytes):
  * a dry run of the seal itself, with placeholder hashes and signatures (they lie after the pixels;
  * only the element list shapes the head). Undefined when the object would not be sealed with
- * native pixels in the buffer it arrived in (refused, already signed, watermarked). A prediction:
+ * native pixels (refused, already signed). With the site watermark key, the head of the marked
+ * object (the mark's attestation lies after the pixels, but the signature listing its tags before). A prediction:
  * the seal's real head is compared with it before it is used.
  */
 export async function sealedHeadLength(prefix: Uint8Array, pixelLength: number, callingAe: string, o: ProxySealOptions): Promise<number | undefined> {
-  if (o.watermarkKey) return undefined;
   try {
     const head = await seal({ part10: prefix, callingAe, remoteAddress: '', serial: 0 }, o, pixelLength);
     return typeof head === 'number' ? head : undefined;
@@ -293,7 +303,8 @@ async function seal(input: ReceivedForSealing, o: ProxySealOptions, dryRunPixels
     if (native.stored === value) predicted = streamed?.mac;
     putElement(ds, { tag: PIXEL_DATA, vr: pixelElement.vr, value: native.stored });
     if (native.stored !== pixelElement.value) {
-      if (native.offThread) predicted = markedMac = macThroughPixels(ds);
+      if (native.offThread && !dry) o.onMarkedPixels?.(native.stored);
+      if (native.offThread) predicted = markedMac = await macThroughPixels(ds);
       const off = native.offThread && await native.offThread;
       if (native.offThread) native.tiles = { size: o.tileSize ?? DEFAULT_TILE_SIZE, hashes: off?.hashes ?? framesTileHashes(native.stored, g, o.tileSize ?? DEFAULT_TILE_SIZE) };
       storedPixelHash = off?.sha256 ?? sha256(native.stored);

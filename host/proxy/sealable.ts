@@ -144,16 +144,26 @@ export function predictMac(prefix: Uint8Array, pixelLength: number, technologist
   return { elementsBefore, pixelVr: pixel.vr, hash: startMac(elementsBefore, macValueHeader(pixel, pixelLength)) };
 }
 
+/** Pixel bytes hashed between two turns of the event loop in macThroughPixels (a few ms of SHA-512). */
+const MAC_SLICE_BYTES = 2 << 20;
+
 /**
  * The same MAC hashed through the Pixel Data value of `ds` as it stands (pixels the seal changed: the
- * site mark), so that the seal hashes them while the tile thread makes their table.
+ * site mark), so that the seal hashes them while the tile thread makes their table. The event loop
+ * turns between slices: the draft's writes of the same pixels complete and start its fdatasyncs
+ * meanwhile, rather than all after the hash.
  */
-export function macThroughPixels(ds: DataSet): PredictedMac | undefined {
+export async function macThroughPixels(ds: DataSet): Promise<PredictedMac | undefined> {
   const at = ds.findIndex((e) => e.tag === PIXEL_DATA);
   const pixel = ds[at];
   if (!pixel?.value) return undefined;
   const elementsBefore = macElementsBytes(ds.slice(0, at));
-  const hash = startMac(elementsBefore, macValueHeader(pixel, pixel.value.length)).update(pixel.value);
+  const hash = startMac(elementsBefore, macValueHeader(pixel, pixel.value.length));
+  const value = pixel.value;
+  for (let off = 0; off < value.length; off += MAC_SLICE_BYTES) {
+    if (off > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    hash.update(value.subarray(off, Math.min(off + MAC_SLICE_BYTES, value.length)));
+  }
   return { elementsBefore, pixelVr: pixel.vr, hash };
 }
 

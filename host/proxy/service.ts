@@ -56,7 +56,10 @@ export interface ProxyStats {
   macOnArrival: number;
   /** Objects whose MAC was predicted on arrival but the prediction did not hold: hashed again after the last fragment. */
   macMissed: number;
-  /** Sealed objects whose pixels went to the outbox while they arrived (only the head and tail written after the seal). */
+  /**
+   * Sealed objects whose pixels went to the outbox before the seal was done: as they arrived, or (the site mark) once
+   * marked, while the MAC was hashed. Only the head and tail were written after the seal.
+   */
   writtenOnArrival: number;
   /** Objects whose pixels were written on arrival but the draft was not used (written whole after the seal, or not at all). */
   writeMissed: number;
@@ -111,10 +114,13 @@ export class ProxyService {
       // audit read what it needs): its buffer takes a later object (no fresh 19 MB of memory per object).
       recycleBuffers: true,
       // Hashes (journal key, pixels as received, tile table, the device signature's MAC) are made while the fragments arrive.
-      // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then.
-      // The sender's AE title is in the sealed file's meta, so it shapes the head the draft is written after.
-      observe: (transferSyntaxUid, sender) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize,
-        this.o.watermarkKey ? undefined : { technologist: () => this.o.technologist?.(), draft: (prefix, length, tech) => this.openDraft(prefix, length, tech, sender.callingAe) }),
+      // With the site mark the pixels change after arrival (the tile table and the MAC are over the marked ones): neither then,
+      // and the draft takes the marked pixels once they are final. The sender's AE title is in the sealed file's meta, so it
+      // shapes the head the draft is written after.
+      observe: (transferSyntaxUid, sender) => new DataSetDigester(transferSyntaxUid, this.o.watermarkKey ? 0 : this.tileSize, {
+        technologist: () => this.o.technologist?.(), hashPixels: !this.o.watermarkKey,
+        draft: (prefix, length, tech) => this.openDraft(prefix, length, tech, sender.callingAe),
+      }),
       // Room for the sealed file around the received pixels (meta, elements and operator attributes before; attestation,
       // tile table and signatures after); a tile table of tiny tiles would need more than its share: such a file is encoded afresh.
       room: (bytes) => sealRoom(bytes, this.tileSize),
@@ -156,7 +162,6 @@ export class ProxyService {
 
   /** A draft of the sealed file in the outbox for the pixels to go to as they arrive (docs/PROXY.md, "Performance"). */
   private openDraft(prefix: Uint8Array, pixelLength: number, technologist: TechnologistIdentity | undefined, callingAe: string): PixelDraft | undefined {
-    if (this.o.watermarkKey) return undefined;
     let file;
     try {
       file = this.outbox.openDraft();
@@ -164,24 +169,24 @@ export class ProxyService {
       this.log(`proxy: no draft in the outbox (${(err as Error).message}); the object is written after the seal`);
       return undefined;
     }
-    const head = sealedHeadLength(prefix, pixelLength, callingAe, { device: this.o.device, technologist, tileSize: this.tileSize });
-    return new PixelDraft(file, head, pixelLength);
+    const head = sealedHeadLength(prefix, pixelLength, callingAe, { device: this.o.device, technologist, tileSize: this.tileSize, watermarkKey: this.o.watermarkKey });
+    return new PixelDraft(file, head, pixelLength, this.o.watermarkKey ? 'given later' : 'as received');
   }
 
   /**
-   * Completes the draft written while the pixels arrived, when the sealed file has them exactly where
-   * the draft put them (the predicted head length, the received value in place); else aborts it. The
-   * entry once durable, or null (the caller puts the object whole).
+   * Completes the draft (its pixels written as they arrived, or the marked ones given to it), when the
+   * sealed file has `written` (the very bytes the draft holds) exactly where the draft put them: after
+   * the predicted head; else aborts it. The entry once durable, or null (the caller puts the object whole).
    */
-  private async putFromDraft(draft: PixelDraft, deviceId: string, serial: number, sealed: Uint8Array, received: Uint8Array, pixels: { start: number; length: number } | undefined): Promise<OutboxEntry | null> {
+  private async putFromDraft(draft: PixelDraft, deviceId: string, serial: number, sealed: Uint8Array, written: Uint8Array | undefined): Promise<OutboxEntry | null> {
     const head = await draft.take();
     const why = head === undefined ? 'the draft could not be written'
-      : !pixels || sealed.buffer !== received.buffer || pixels.length !== draft.pixelLength ? 'the sealed file was not encoded around the received pixels'
-      : sealed.byteOffset + head !== received.byteOffset + pixels.start || sealed.length < head + pixels.length ? 'the sealed head is not the length predicted when the pixels started (e.g. another technologist or calling AE by now)'
+      : !written || sealed.buffer !== written.buffer || written.length !== draft.pixelLength ? 'the sealed file was not encoded around the pixels written'
+      : sealed.byteOffset + head !== written.byteOffset || sealed.length < head + written.length ? 'the sealed head is not the length predicted when the pixels started (e.g. another technologist or calling AE by now)'
       : null;
     const entry = why === null ? await this.outbox.putDraft(deviceId, serial, draft.file, [
       { bytes: sealed.subarray(0, head), position: 0 },
-      { bytes: sealed.subarray(head! + pixels!.length), position: head! + pixels!.length },
+      { bytes: sealed.subarray(head! + written!.length), position: head! + written!.length },
     ], sealed.length) : null;
     if (entry) {
       this.stats.writtenOnArrival++;
@@ -237,6 +242,8 @@ export class ProxyService {
     // (a few KB) so that the object as received can still be read afterwards (the audit trail reads it).
     const pixels = digest?.pixels && { start: dataSetOffset + digest.pixels.offset, length: digest.pixels.length };
     const outside = pixels && [part10.slice(0, pixels.start), part10.slice(pixels.start + pixels.length)] as const;
+    // The pixel value the draft holds: as received (written while it arrived), or the marked one given to it.
+    let written = draft?.pixels === 'as received' && pixels ? part10.subarray(pixels.start, pixels.start + pixels.length) : undefined;
     let outcome;
     try {
       outcome = await sealReceived(
@@ -249,6 +256,10 @@ export class ProxyService {
           device: this.o.device, watermarkKey: this.o.watermarkKey, technologist: this.o.technologist?.(), tileSize: this.tileSize,
           timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, who) : undefined,
           onAccepted: journal,
+          onMarkedPixels: draft?.pixels === 'given later' ? (value) => {
+            written = value;
+            draft.give(value);
+          } : undefined,
         },
       );
     } catch (err) {
@@ -266,7 +277,8 @@ export class ProxyService {
         this.stats.encodedInPlace++;
         asReceivedAgain(obj, part10.subarray(pixels!.start, pixels!.start + pixels!.length), outside!);
       }
-      entry = (draft && outcome.kind === 'sealed' ? await this.putFromDraft(draft, deviceId, serial, outcome.bytes, part10, pixels) : null)
+      // A draft given no pixels (the site mark did not apply to these) is dropped without a word: the object is put whole.
+      entry = (draft && written && outcome.kind === 'sealed' ? await this.putFromDraft(draft, deviceId, serial, outcome.bytes, written) : null)
         ?? this.outbox.put(deviceId, serial, outcome.bytes);
     } finally {
       if (outcome.kind === 'sealed') outcome.release?.(); // written (or failed): its buffer may serve the next object

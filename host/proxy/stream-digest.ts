@@ -43,6 +43,10 @@ export interface ReceivedPixelDigest {
 export interface StreamMacOptions {
   technologist: () => TechnologistIdentity | undefined;
   /**
+   * false: no MAC on arrival (the seal changes the pixels: the site mark), only the draft. Default true.
+   */
+  hashPixels?: boolean;
+  /**
    * Opens a draft of the sealed file for the pixels to be written to as they arrive, given what the
    * MAC was predicted from (`prefix`: a Part 10 file up to an empty Pixel Data) and the technologist then.
    */
@@ -295,7 +299,7 @@ export class DataSetDigester {
    * far: those before Pixel Data and its header with the length 0, in a Part 10 wrapper for the
    * one reader. Undefined when anything is unexpected (the seal then hashes after the last fragment).
    */
-  private predictMac(valueOffset: number, length: number, headerLength: number): { mac: PredictedMac; draft?: PixelDraft } | undefined {
+  private predictMac(valueOffset: number, length: number, headerLength: number): { mac?: PredictedMac; draft?: PixelDraft } | undefined {
     const chunks = this.prefix;
     this.prefix = null;
     if (!chunks || !this.mac) return undefined;
@@ -314,7 +318,7 @@ export class DataSetDigester {
     try {
       const part10 = wrapPart10({ sopClassUid: uid(SOP_CLASS_UID), sopInstanceUid: uid(SOP_INSTANCE_UID), transferSyntaxUid: this.transferSyntaxUid }, bytes);
       const technologist = this.mac.technologist();
-      const mac = predictMac(part10, length, technologist);
+      const mac = this.mac.hashPixels === false ? undefined : predictMac(part10, length, technologist);
       return { mac, draft: this.mac.draft?.(part10, length, technologist) };
     } catch {
       return undefined;

@@ -8,6 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ProxyService } from '../../../host/proxy/service.js';
 import { DataSetDigester } from '../../../host/proxy/stream-digest.js';
@@ -35,10 +36,10 @@ const ready = (async () => {
   return { natives, ids, trust: parseCertificates(readFileSync(ids.trustPem)) };
 })();
 
-async function proxy(name: string, technologist?: () => TechnologistIdentity | undefined, allowedCallers?: string[]) {
+async function proxy(name: string, technologist?: () => TechnologistIdentity | undefined, allowedCallers?: string[], watermarkKey?: Uint8Array) {
   const { ids } = await ready;
   const logs: string[] = [];
-  const svc = new ProxyService({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: ids.device, outboxDir: join(dir, name), technologist, allowedCallers, log: (m) => logs.push(m) });
+  const svc = new ProxyService({ host: '127.0.0.1', port: 0, aeTitle: 'RADPROXY', device: ids.device, outboxDir: join(dir, name), technologist, allowedCallers, watermarkKey, log: (m) => logs.push(m) });
   services.push(svc);
   // What put() would have written for each object completed from its draft: the same pieces, through put().
   const twin = new Outbox(join(dir, `${name}-twin`));
@@ -108,6 +109,30 @@ test('with an allow-list: written on arrival as without one', { timeout: 120000 
   assert.equal(r.code, 0, r.out);
   assert.equal(p.svc.stats.writtenOnArrival, files.length, p.logs.join('\n'));
   for (const f of inReady(p.dir)) await assertAuthentic(f);
+  assert.deepEqual(inTmp(p.dir), []);
+});
+
+test('with the site watermark: the marked pixels go to the draft before the seal is done, every file authentic; objects the mark does not apply to are put whole', { timeout: 120000 }, async () => {
+  const { natives } = await ready;
+  const p = await proxy('outbox-wm', undefined, undefined, randomBytes(32));
+  const r = await storescu(p.port, natives);
+  assert.equal(r.code, 0, r.out);
+  const sealedLines = p.logs.filter((l) => / sealed \(/.test(l));
+  assert.equal(sealedLines.length, natives.length, p.logs.join('\n'));
+  const marked = sealedLines.filter((l) => l.includes(', watermarked')).length;
+  assert.ok(marked >= 3, `at least three 16-bit monochrome objects marked: ${p.logs.join('\n')}`);
+  assert.ok(marked < natives.length, 'the set holds objects the mark does not apply to as well');
+  // Each marked object went through its draft; the others were put whole, with no draft missed.
+  assert.equal(p.svc.stats.writtenOnArrival, marked, p.logs.join('\n'));
+  assert.equal(p.svc.stats.writeMissed, 0, p.logs.join('\n'));
+  assert.ok(!p.logs.some((l) => l.includes('not used')), p.logs.join('\n'));
+  // The signatures' MAC was hashed over the marked pixels in memory; the draft wrote them to disk on the thread pool:
+  // authentic (the tile table recomputed too) means the file holds exactly the pixels hashed.
+  const { trust } = await ready;
+  for (const f of inReady(p.dir)) {
+    const v = verifyObject(f, readFileSync(f), trust, { policy: DEFAULT_POLICY, fullPixelCheck: true });
+    assert.equal(v.verdict, 'authentic', `${f}: ${v.reasons.join('; ')}`);
+  }
   assert.deepEqual(inTmp(p.dir), []);
 });
 
@@ -198,7 +223,10 @@ test('the head length predicted when the pixels start is the sealed head\'s: eve
   const unnamed = join(dir, 'dx-unnamed.dcm');
   const py = run(PYTHON, ['-c', `import pydicom\nds = pydicom.dcmread(${JSON.stringify(natives.find((f) => f.endsWith('dx-pres.dcm')))})\nds.OperatorsName = ''\nds.save_as(${JSON.stringify(unnamed)})`]);
   assert.equal(py.code, 0, py.stderr);
-  const cases: { f: string; tech?: TechnologistIdentity; ecdsa?: boolean }[] = [...natives.map((f) => ({ f })), { f: implicit }, { f: unnamed, tech: ids.technologist }, { f: natives[1]!, ecdsa: true }];
+  const wm = randomBytes(32);
+  const cases: { f: string; tech?: TechnologistIdentity; ecdsa?: boolean; wm?: Uint8Array }[] = [...natives.map((f) => ({ f })), { f: implicit }, { f: unnamed, tech: ids.technologist }, { f: natives[1]!, ecdsa: true },
+    // With the site mark: its attestation lies after the pixels, but the attributes signature lists its tags before them.
+    ...natives.map((f) => ({ f, wm })), { f: unnamed, tech: ids.technologist, wm }];
   for (const c of cases) {
     const part10 = readFileSync(c.f);
     const meta = readPart10Meta(part10);
@@ -206,14 +234,14 @@ test('the head length predicted when the pixels start is the sealed head\'s: eve
     let predicted: Promise<number | undefined> | undefined;
     const d = new DataSetDigester(meta.transferSyntaxUid, 64, { technologist: () => c.tech,
       draft: (prefix, length, tech) => {
-        predicted = sealedHeadLength(prefix, length, 'MODALITY1', { device, technologist: tech });
+        predicted = sealedHeadLength(prefix, length, 'MODALITY1', { device, technologist: tech, watermarkKey: c.wm });
         return undefined;
       } });
     const body = part10.subarray(meta.dataSetOffset);
     for (let i = 0; i < body.length; i += 40000) d.update(body.subarray(i, i + 40000));
     await d.finish();
     assert.ok(predicted, `${c.f}: no prediction made`);
-    const out = await sealReceived({ part10, callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 5 }, { device, technologist: c.tech });
+    const out = await sealReceived({ part10, callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 5 }, { device, technologist: c.tech, watermarkKey: c.wm });
     assert.equal(out.kind, 'sealed');
     if (c.tech && out.kind === 'sealed') assert.equal(out.coSignedBy, c.tech.operatorId, 'the technologist co-signed (the head holds their MAC item)');
     const value = findElement(readPart10(out.bytes).dataSet, tag(0x7fe0, 0x0010))!.value!;
