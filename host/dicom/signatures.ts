@@ -334,7 +334,8 @@ export function envelopeProblems(ds: DataSet): string[] {
     for (const el of item) {
       const vr = MAC_ITEM_VRS.get(el.tag);
       // UN: a copy that went through Implicit VR lost every VR; verify names that re-encoding itself.
-      if (vr === undefined && elementOf(el.tag) !== 0) problems.push(`MAC Parameters item ${n + 1} holds ${formatTag(el.tag)}, which the Digital Signatures macro does not define there`);
+      // Group lengths and padding (all zeros, or the reader refuses it) hold nothing: DCMTK pads every item (dcmconv +p).
+      if (vr === undefined && elementOf(el.tag) !== 0 && el.tag !== TAGS.dataSetTrailingPadding) problems.push(`MAC Parameters item ${n + 1} holds ${formatTag(el.tag)}, which the Digital Signatures macro does not define there`);
       else if (vr !== undefined && el.vr !== vr && el.vr !== 'UN') problems.push(`MAC Parameters item ${n + 1}: ${formatTag(el.tag)} has VR ${el.vr}, not ${vr}`);
     }
   });

@@ -66,9 +66,11 @@ test('re-encoded by pydicom with undefined lengths: authentic, and DCMTK still v
   assert.equal(rep.verdict, 'authentic', rep.reasons.join(' | '));
 });
 
-// DCMTK as the re-encoder: dcmconv writes the data set again with undefined lengths (+e) and group
-// lengths (+g) and changes no value.
-for (const [name, args] of [['undefined lengths (dcmconv +e)', ['+e']], ['group lengths (dcmconv +g)', ['+g']], ['both (dcmconv +e +g)', ['+e', '+g']]] as const) {
+// DCMTK as the re-encoder: dcmconv writes the data set again with undefined lengths (+e), group
+// lengths (+g), zero padding at the end of the data set and of every item, the MAC Parameters items
+// too (+p), and changes no value.
+for (const [name, args] of [['undefined lengths (dcmconv +e)', ['+e']], ['group lengths (dcmconv +g)', ['+g']], ['both (dcmconv +e +g)', ['+e', '+g']],
+  ['file and item padding (dcmconv +p 256 256)', ['+p', '256', '256']], ['all three (dcmconv +e +g +p 512 512)', ['+e', '+g', '+p', '512', '512']]] as const) {
   test(`re-encoded by DCMTK with ${name}: authentic`, () => {
     const out = join(dir, `dcmconv-${args.join('')}.dcm`);
     const r = run('dcmconv', [...args, s.file, out]);
