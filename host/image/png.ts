@@ -27,7 +27,9 @@ export function decodeGrayPng(bytes: Uint8Array, bitsStored?: number): GrayImage
   try {
     png = decode(bytes);
   } catch (err) {
-    throw new ImageFormatError(`cannot decode PNG: ${(err as Error).message}`);
+    // The decoder's own words for a short file are about its buffer ("Offset is outside the bounds of the DataView").
+    const short = err instanceof RangeError;
+    throw new ImageFormatError(`cannot decode PNG: ${short ? `the file ends early (${bytes.length} bytes: truncated or not a PNG)` : (err as Error).message}`);
   }
   if (png.palette) throw new ImageFormatError('PNG is palette-indexed; a grayscale image is needed');
   if (png.channels !== 1 && png.channels !== 2) {
