@@ -5,7 +5,7 @@ import type { GrayImage } from '../image/png.js';
 import { rotationCandidates } from './rotation.js';
 import { ex, f32, layoutFor, markInPlace, put, wmCore, convEncode, viterbi, crc16, fragileCarriers, fragileContext, FRAG_BLOCK } from './core.js';
 import { contentTagFromMeans, judgeTag } from './contentTag.js';
-import { EARLY_Z, planAmplitudes, readMeans, readSpace, type Reading } from './informed.js';
+import { EARLY_Z, planAmplitudes, readMeans, readSpace, type AmplitudePlan, type Reading } from './informed.js';
 import {
   BLOCK_CHIPS, CHIP, CLIP_K, CODED_BITS, CRC_BITS, DEFAULT_PSNR_DB, FPR_TARGET, INFO_BITS, MASK_HI, MASK_LO,
   MIN_PSNR_DB, PAYLOAD_BYTES, PILOTS, TAG_BITS, TILE, TILE2,
@@ -115,6 +115,11 @@ export interface BlockMap {
   tampered: Array<[number, number]>;
   /** Per-block correlation z (row-major), for reports and plots. */
   z: number[];
+  /**
+   * Blocks the map could judge. Fragile map: all. Robust map: only blocks where an intact block's
+   * expected z clears the threshold by BLOCK_POWER_MARGIN (0 on frames too small or weak for a map).
+   */
+  judged: number;
 }
 
 export interface DetectResult {
@@ -266,56 +271,78 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     const cap = changeCap(bitsStored) - (fragile ? 1 : 0);
     const info = infoBits(pay, tag);
     const sp = readSpace(core, n, layoutFor(key));
-    const plan = planAmplitudes({ core, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs });
-    const sumE = plan.sumE;
-    if (sumE > 0) w.wmEmbed(img, cols, gr, gc, amp, tsign, TILE);
-    const amps = new Int32Array(core.memory.buffer, amp, n);
-    let maxA = 0, marked = 0;
-    for (let i = 0; i < n; i++) {
-      const a = amps[i]!;
-      if (a > 0) { marked++; const c = Math.ceil(a / 64); if (c > maxA) maxA = c; }
-    }
-    let sse = sumE * 64;
-    let fragileInfo: EmbedResult['fragile'] = null;
-    if (fragile) {
-      const id = fragileIdOf(pay);
-      const [ctx, scratch] = fragileContext(core, key, id, rows, cols, bitsStored);
-      const out = core.alloc(8);
-      const d = w.wmFragile(img, rows, cols, bitsStored, ctx, 0, n > 0 ? amp : 0, tsign, gr, gc, TILE, out, scratch);
-      sse += d;
-      const [mc, changed] = new Int32Array(core.memory.buffer, out, 2);
-      if (mc! > maxA) maxA = mc!;
-      fragileInfo = { carriers, changed: changed! };
-    }
-    // The final pixels read the way the detector's aligned test reads them (its early path: the same
-    // core calls on the same pixels), so a frame that passes here is decoded exactly by the detector.
-    let reading: Reading | null = null;
-    let tagFits = false;
-    if (marked > 0) {
-      w.wmChipMeans(img, cols, CHIP, 0, 0, gr, gc, sp.means);
-      reading = readMeans(core, sp, gr, gc, info, coded, signs);
-      tagFits = judgeTag(tag, f32(core, sp.means, n), gr, gc, bitsStored, false).match !== false;
-    }
-    let pixels = opts.out;
-    if (!pixels) {
-      // Not zero-filled: every element is overwritten just below.
-      const b = Buffer.allocUnsafeSlow(2 * rows * cols);
-      pixels = new Uint16Array(b.buffer, b.byteOffset, rows * cols);
-    }
-    if (!held) pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
+    const input = { core, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs };
+    const mask0 = f32(core, mask, n).slice();
+    /** One embedding of the robust and fragile layers into `img` with the plan for this budget, checked. */
+    // Not zero-filled: every element is overwritten by embedOnce.
+    const pixels = opts.out ?? ((b) => new Uint16Array(b.buffer, b.byteOffset, rows * cols))(Buffer.allocUnsafeSlow(2 * rows * cols));
     const image = { rows, cols, bitsStored, pixels };
-    const robust = robustOutcome(image, key, pay, marked, reading, tagFits, plan.boosted);
-    const mse = sse / (rows * cols);
+    const planFor = (budgetNow: number): AmplitudePlan => {
+      f32(core, mask, n).set(mask0);
+      return planAmplitudes({ ...input, budget: budgetNow });
+    };
+    /** Embeds the robust layer as planned (the amplitudes of the last plan made) and the fragile layer into `img`, and checks it. */
+    const embedOnce = (plan: AmplitudePlan) => {
+      const sumE = plan.sumE;
+      if (sumE > 0) w.wmEmbed(img, cols, gr, gc, amp, tsign, TILE);
+      const amps = new Int32Array(core.memory.buffer, amp, n);
+      let maxA = 0, marked = 0;
+      for (let i = 0; i < n; i++) {
+        const a = amps[i]!;
+        if (a > 0) { marked++; const c = Math.ceil(a / 64); if (c > maxA) maxA = c; }
+      }
+      let sse = sumE * 64;
+      let fragileInfo: EmbedResult['fragile'] = null;
+      if (fragile) {
+        const id = fragileIdOf(pay);
+        const [ctx, scratch] = fragileContext(core, key, id, rows, cols, bitsStored);
+        const out = core.alloc(8);
+        const d = w.wmFragile(img, rows, cols, bitsStored, ctx, 0, n > 0 ? amp : 0, tsign, gr, gc, TILE, out, scratch);
+        sse += d;
+        const [mc, changed] = new Int32Array(core.memory.buffer, out, 2);
+        if (mc! > maxA) maxA = mc!;
+        fragileInfo = { carriers, changed: changed! };
+      }
+      // The final pixels read the way the detector's aligned test reads them (its early path: the same
+      // core calls on the same pixels), so a frame that passes here is decoded exactly by the detector.
+      let reading: Reading | null = null;
+      let tagFits = false;
+      if (marked > 0) {
+        w.wmChipMeans(img, cols, CHIP, 0, 0, gr, gc, sp.means);
+        reading = readMeans(core, sp, gr, gc, info, coded, signs);
+        tagFits = judgeTag(tag, f32(core, sp.means, n), gr, gc, bitsStored, false).match !== false;
+      }
+      if (!held) pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
+      const robust = robustOutcome(image, key, pay, marked, reading, tagFits, plan, psnrTarget);
+      return { plan, robust, sse, maxA, marked, fragileInfo };
+    };
+    // With the default target, a frame whose payload would not read back may use the floor's budget
+    // (1 dB more energy; the PSNR reported stays exact); if it does not read back either way, the
+    // target's fidelity is kept. An explicit psnrDb is kept as asked. The unmarked pixels are kept
+    // for this only when the chip-mean prediction is not already sure.
+    const floorBudget = ((maxv * maxv) / 10 ** (MIN_PSNR_DB / 10) * rows * cols - carriers) / 64;
+    const first = planFor(budget);
+    const sure = !!first.predicted && first.predicted.decoded && first.predicted.z >= EARLY_Z;
+    const snapshot = opts.psnrDb === undefined && first.room && !sure ? new Uint16Array(core.memory.buffer, img, rows * cols).slice() : null;
+    let r = embedOnce(first);
+    if (!r.robust.readable && snapshot) {
+      for (const b of [floorBudget, budget]) {
+        new Uint16Array(core.memory.buffer, img, rows * cols).set(snapshot);
+        r = embedOnce(planFor(b));
+        if (r.robust.readable) break;
+      }
+    }
+    const mse = r.sse / (rows * cols);
     return {
-      robust,
+      robust: r.robust,
       image,
       psnrDb: mse > 0 ? 10 * Math.log10((maxv * maxv) / mse) : Infinity,
       mse,
-      maxAbsChange: maxA,
-      markedFraction: n > 0 ? marked / n : 0,
+      maxAbsChange: r.maxA,
+      markedFraction: n > 0 ? r.marked / n : 0,
       contentTagHex: hex(tag),
       payloadHex: hex(pay),
-      fragile: fragileInfo,
+      fragile: r.fragileInfo,
     };
   } finally {
     core.release(m0);
@@ -329,11 +356,13 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
  * only: those where the border steps must help), and the frame is readable only if it returns exactly
  * this payload, a fitting tag and no tampered block.
  */
-function robustOutcome(image: GrayImage, key: Uint8Array, pay: Uint8Array, marked: number, reading: Reading | null, tagFits: boolean, boosted: number): RobustOutcome {
+function robustOutcome(image: GrayImage, key: Uint8Array, pay: Uint8Array, marked: number, reading: Reading | null, tagFits: boolean, plan: AmplitudePlan, psnrDb: number): RobustOutcome {
+  const boosted = plan.boosted;
   if (marked === 0) {
     const problem = image.rows < CHIP || image.cols < CHIP
       ? `the frame (${image.rows} x ${image.cols}) is smaller than one ${CHIP} x ${CHIP} chip: no robust mark`
-      : 'every 8 x 8 chip touches 0 or the maximum value (flat, empty or saturated frame): no room for the robust mark';
+      : !plan.room ? 'every 8 x 8 chip touches 0 or the maximum value (flat, empty or saturated frame): no room for the robust mark'
+        : `at ${image.bitsStored} bits stored the ${psnrDb} dB PSNR target leaves no room for the robust mark (one dithered level per chip costs more than the budget; radseal marks 10-16-bit frames)`;
     return { readable: false, score: 0, bitErrors: null, checkedBy: 'none', boostedPositions: 0, problem };
   }
   if (reading && reading.decoded && reading.z >= EARLY_Z && tagFits) {
@@ -440,6 +469,9 @@ function turnedBack(image: GrayImage, degrees: number): GrayImage {
   }
 }
 
+
+/** Robust tamper map: how far above the block threshold an intact block's expected z must be for the block to be judged. */
+const BLOCK_POWER_MARGIN = 1;
 
 /** Rotation angles tried by DetectOptions.rotation. */
 const ROTATION_CANDIDATES = 3;
@@ -717,7 +749,7 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
         const tampered: Array<[number, number]> = [];
         const z = new Array<number>(nb);
         for (let i = 0; i < nb; i++) { z[i] = okb[i]!; if (!okb[i]) tampered.push([Math.floor(i / fbc), i % fbc]); }
-        fragileBlocks = { size: FRAG_BLOCK, rows: fbr, cols: fbc, tampered, z };
+        fragileBlocks = { size: FRAG_BLOCK, rows: fbr, cols: fbc, tampered, z, judged: nb };
       }
     }
     if (fragileBlocks) {
@@ -734,7 +766,7 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
     // compression) and the pixel steps at chip borders (lossless path, far less
     // host interference). The one with the larger global correlation is used.
     const br = Math.ceil(geo.gr / BLOCK_CHIPS), bc = Math.ceil(geo.gc / BLOCK_CHIPS);
-    const blocks: BlockMap = { size: BLOCK_CHIPS * best.chip, rows: br, cols: bc, tampered: [], z: [] };
+    const blocks: BlockMap = { size: BLOCK_CHIPS * best.chip, rows: br, cols: bc, tampered: [], z: [], judged: 0 };
     let mapSource: DetectResult['mapSource'] = 'none';
     if (present && expSign && br > 0 && bc > 0) {
       const n = geo.gr * geo.gc;
@@ -765,11 +797,22 @@ function detectAsGiven(image: GrayImage, key: Uint8Array, opts: DetectOptions, d
       for (let i = 0; i < br * bc; i++) zs[i] = (a * zE[i]! + b * zM[i]!) / norm;
       const tau = opts.blockThreshold ?? 2.0;
       const flag = new Uint8Array(br * bc);
+      // Power: an intact block's z is the frame's z scaled by the root of its share of the chips, and a
+      // block is judged only where that is at least tau + BLOCK_POWER_MARGIN. On a frame too small or
+      // too weak for that (payload unread, pilots only) no intact block could be told from an edited one,
+      // and judging anyway reported nearly every block of a genuine frame as tampered.
+      let total = 0;
+      for (let i = 0; i < br * bc; i++) total += ns[i]!;
+      const zFrame = Math.hypot(a, b);
+      let judged = 0;
       for (let i = 0; i < br * bc; i++) {
         blocks.z.push(Math.round(zs[i]! * 100) / 100);
-        // Judged only with at least a quarter of the block's chips eligible.
-        if (ns[i]! >= (BLOCK_CHIPS * BLOCK_CHIPS) / 4 && zs[i]! < tau) flag[i] = 1;
+        // Judged only with at least a quarter of the block's chips eligible, and with the power to tell.
+        if (ns[i]! < (BLOCK_CHIPS * BLOCK_CHIPS) / 4 || zFrame * Math.sqrt(ns[i]! / total) < tau + BLOCK_POWER_MARGIN) continue;
+        judged++;
+        if (zs[i]! < tau) flag[i] = 1;
       }
+      blocks.judged = judged;
       // An edit that can be localised at all covers at least two adjacent
       // blocks; a lone low block is far more often a quiet intact block.
       const minN = opts.isolatedBlocks ? 0 : 1;

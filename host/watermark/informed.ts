@@ -19,12 +19,19 @@ export const EARLY_Z = 8;
 const Z_MARGIN = 1;
 /** ... and at most this fraction of coded bits wrong before decoding (decoding failed at 17-18% on the noise frame). */
 const MAX_BIT_ERROR_RATE = 0.14;
-/** Rounds of reallocation, the boost per round for a weak position and its cap. */
-const ROUNDS = 8;
-const BOOST = 1.5;
-const MAX_BOOST = 6;
-/** A position is weak when its read value (expected sign x fold / rms of the fold) is below this. */
-const WEAK = 0.75;
+/**
+ * Reallocation: each round a tile position's share of the energy is multiplied by
+ * exp(STEP * clamp(TARGET - v, -1, 1)), v its read value (expected sign x fold / rms of the fold), kept
+ * within [MIN_SHARE, MAX_SHARE]; the budget is refitted. Positions the frame already reads right give
+ * energy to those it reads weak or wrong. Measured on fresh 512 x 512 12-bit noise frames (256 levels),
+ * 100 keys each: payload unreadable 70% with no reallocation; boosting every weak position by 1.5x a
+ * round: 15%; this rule: 1-3% (TARGET 0.5-1, STEP 0.3-0.5); STEP 1 or TARGET 1.5: 9-32%.
+ */
+const ROUNDS = 16;
+const STEP = 0.5;
+const TARGET = 0.75;
+const MIN_SHARE = 0.25;
+const MAX_SHARE = 10;
 
 export interface Reading {
   /** Pilot z of the chip-mean signal at the aligned geometry. */
@@ -87,6 +94,8 @@ export interface AmplitudePlan {
   /** Reallocation rounds run and tile positions whose share was raised. */
   rounds: number;
   boosted: number;
+  /** Some chip may change (it touches neither 0 nor the maximum). */
+  room: boolean;
 }
 
 export interface PlanInput {
@@ -128,36 +137,54 @@ export function planAmplitudes(p: PlanInput): AmplitudePlan {
   for (let i = 0; i < n; i++) m2 += base[i]! * base[i]!;
   if (!(m2 > 0) || !(p.budget > 0)) {
     core.bytes(p.amp, 4 * n).fill(0);
-    return { sumE: 0, predicted: null, rounds: 0, boosted: 0 };
+    return { sumE: 0, predicted: null, rounds: 0, boosted: 0, room: m2 > 0 };
   }
   const share = new Float32Array(TILE2).fill(1);
   const values = new Float32Array(TILE2);
   let sumE = fitGain(p, m2);
   let predicted = predict(p, values);
+  let best = { reading: predicted, share: share.slice(), round: 0 };
   let rounds = 0;
   while (!comfortable(predicted) && rounds < ROUNDS) {
-    let raised = 0;
-    for (let j = 0; j < TILE2; j++) {
-      if (values[j]! < WEAK && share[j]! < MAX_BOOST) { share[j] = Math.min(MAX_BOOST, share[j]! * BOOST); raised++; }
-    }
-    if (!raised) break;
     rounds++;
-    const mask = f32(core, p.mask, n);
-    m2 = 0;
-    for (let cy = 0; cy < gr; cy++) {
-      const row = (cy % TILE) * TILE;
-      for (let cx = 0, i = cy * gc; cx < gc; cx++, i++) {
-        const m = base[i]! * share[row + (cx % TILE)]!;
-        mask[i] = m;
-        m2 += m * m;
-      }
+    for (let j = 0; j < TILE2; j++) {
+      const t = Math.max(-1, Math.min(1, TARGET - values[j]!));
+      share[j] = Math.min(MAX_SHARE, Math.max(MIN_SHARE, share[j]! * Math.exp(STEP * t)));
     }
-    sumE = fitGain(p, m2);
+    sumE = fitGain(p, applyShare(p, base, share));
+    predicted = predict(p, values);
+    if (better(predicted, best.reading)) best = { reading: predicted, share: share.slice(), round: rounds };
+  }
+  if (best.round !== rounds) {
+    // The rounds may overshoot: the best reading seen is kept.
+    sumE = fitGain(p, applyShare(p, base, best.share));
     predicted = predict(p, values);
   }
   let boosted = 0;
-  for (let j = 0; j < TILE2; j++) if (share[j]! > 1) boosted++;
-  return { sumE, predicted, rounds, boosted };
+  for (let j = 0; j < TILE2; j++) if (best.share[j]! > 1) boosted++;
+  return { sumE, predicted, rounds, boosted, room: true };
+}
+
+/** Reading a is preferable to b: comfortable, then decoded with z >= EARLY_Z, then fewer bit errors. */
+function better(a: Reading, b: Reading): boolean {
+  const rank = (r: Reading) => (comfortable(r) ? 2 : r.decoded && r.z >= EARLY_Z ? 1 : 0);
+  return rank(a) !== rank(b) ? rank(a) > rank(b) : a.bitErrors < b.bitErrors;
+}
+
+/** The mask times each chip's tile-position share; returns the sum of squares. */
+function applyShare(p: PlanInput, base: Float32Array, share: Float32Array): number {
+  const { gr, gc } = p;
+  const mask = f32(p.core, p.mask, gr * gc);
+  let m2 = 0;
+  for (let cy = 0; cy < gr; cy++) {
+    const row = (cy % TILE) * TILE;
+    for (let cx = 0, i = cy * gc; cx < gc; cx++, i++) {
+      const m = base[i]! * share[row + (cx % TILE)]!;
+      mask[i] = m;
+      m2 += m * m;
+    }
+  }
+  return m2;
 }
 
 /** The chip means after marking, from the unmarked sums and the amplitudes (the dither moves a chip's mean by exactly its level). */
