@@ -2,7 +2,7 @@
 // bound to this image's content by the watermark's content tag) and what it
 // records about it in the signed attestation.
 import { createHash } from 'node:crypto';
-import { embedWatermark } from '../watermark/index.js';
+import { embedWatermark, type RobustOutcome } from '../watermark/index.js';
 import { watermarkKeyId } from '../keys/watermark-key.js';
 import type { WatermarkAttestation } from '../dicom/attestation.js';
 import type { DxFrame } from '../dicom/dx.js';
@@ -25,6 +25,13 @@ export function capturePayload(deviceId: string, frameSerial: number): Uint8Arra
 export interface MarkedFrame {
   frame: DxFrame;
   attestation: WatermarkAttestation;
+  /**
+   * Whether the robust layer reads back from the marked frame. When it does not (no room: a tiny, flat,
+   * empty or saturated frame, or 8 bits stored), `problem` says why: the frame is then identified by the
+   * fragile layer against the attested payload (verify with the site key), not by the mark alone, and
+   * the mark does not survive an export.
+   */
+  robust: RobustOutcome;
 }
 
 /** `inPlace`: the mark is embedded into `frame.pixels` itself (the caller's frame is the marked frame). */
@@ -34,5 +41,6 @@ export function markFrame(frame: DxFrame, key: Uint8Array, deviceId: string, fra
   return {
     frame: result.image,
     attestation: { scheme: WATERMARK_SCHEME, keyId: watermarkKeyId(key), payload, psnrDb: result.psnrDb },
+    robust: result.robust,
   };
 }
