@@ -288,6 +288,12 @@ const MAC_ITEM_VRS: ReadonlyMap<Tag, string> = new Map<Tag, string>([
   [SIG.macIdNumber, 'US'], [SIG.macCalculationTransferSyntaxUid, 'UI'], [SIG.macAlgorithm, 'CS'], [SIG.dataElementsSigned, 'AT'],
 ]);
 
+/** The text values of a MAC Parameters item, each with its one shape (PS3.5 6.2: UI at most 64 bytes, CS 16). */
+const MAC_ITEM_TEXT: ReadonlyArray<[Tag, RegExp, string]> = [
+  [SIG.macCalculationTransferSyntaxUid, /^(?=.{1,64}$)[0-9.]+[\0 ]?$/s, 'one UID'],
+  [SIG.macAlgorithm, /^(?=.{1,16}$) *[A-Z0-9_]+ *$/s, 'one defined term'],
+];
+
 /**
  * The signature envelope (MAC Parameters and Digital Signatures Sequences) lies outside every MAC,
  * so no signature vouches for its structure. Anything that leaves open which parameters a
@@ -330,6 +336,14 @@ export function envelopeProblems(ds: DataSet): string[] {
     else if (listed) {
       const tags = decodeAT(listed);
       if (new Set(tags).size !== tags.length) problems.push(`MAC Parameters item ${n + 1}: Data Elements Signed lists a tag twice`);
+      // "in the order they appear in the Data Set" (PS3.3 C.12.1.1.3.1.1), as DCMTK writes them: any other order is room for a payload.
+      else if (tags.some((t, i) => i > 0 && t < tags[i - 1]!)) problems.push(`MAC Parameters item ${n + 1}: Data Elements Signed is not in data set order`);
+    }
+    // Outside every MAC, so each value in its one shape: a UID (one pad byte), a defined term of at most 16
+    // characters. Read as text, a run of NULs and spaces after them is stripped: room for a payload in NUL/space bits.
+    for (const [t, shape, what] of MAC_ITEM_TEXT) {
+      const v = findElement(item, t)?.value;
+      if (v && !shape.test(Buffer.from(v).toString('latin1'))) problems.push(`MAC Parameters item ${n + 1}: ${formatTag(t)} holds ${v.length} bytes that are not ${what}: content outside every signature`);
     }
     for (const el of item) {
       const vr = MAC_ITEM_VRS.get(el.tag);

@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, OPERATOR_IDENTIFICATION_SEQUENCE, OPERATORS_NAME, type 
 import { evaluateSignature, type SignatureEvaluation } from './signers.js';
 import { metaProblems, uncoveredElements, uncoveredReason } from './coverage.js';
 import { captureSummary, checkPixels } from './pixels.js';
-import { ENCAPSULATED_SYNTAXES, isExplicitLittleEndianDataSet, transferSyntaxName } from '../dicom/transfer-syntax.js';
+import { ENCAPSULATED_SYNTAXES, EXPLICIT_VR_BIG_ENDIAN, isExplicitLittleEndianDataSet, transferSyntaxName } from '../dicom/transfer-syntax.js';
 import { loadOnUse } from '../io/load-on-use.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
@@ -114,7 +114,8 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     report.reasons.push(`the object holds ${signatureCount} signatures and ${macItemCount} MAC Parameters items, more than the ${MAX_SIGNATURES} radseal checks (limit: each signature costs a full pass over the object)`);
     return;
   }
-  const ambiguities = [...parsed.anomalies, ...envelopeProblems(dataSet)];
+  // The envelope's values are read little endian: a Big Endian copy is never checked (notVerifiable), nor judged on them.
+  const ambiguities = [...parsed.anomalies, ...(parsed.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? [] : envelopeProblems(dataSet))];
   addReasons(report.reasons, ambiguities);
   const anomalies = ambiguities.length > 0;
   const signed = signatureCount > 0;

@@ -152,10 +152,12 @@ test('Data Elements Signed lengthened with an element the object does not hold: 
   const spacing = t(0x0028, 0x0030);
   const bytes = edit(s.bytes, (f) => {
     const list = must(must(f.dataSet, t(0x4ffe, 0x0001)).items![0]!.elements, t(0x0400, 0x0020));
-    const more = Buffer.alloc(4);
-    more.writeUInt16LE(0x0028, 0);
-    more.writeUInt16LE(0x0030, 2);
-    list.value = Buffer.concat([Buffer.from(list.value!), more]);
+    const v = Buffer.from(list.value!);
+    const tags = Array.from({ length: v.length / 4 }, (_, i) => t(v.readUInt16LE(4 * i), v.readUInt16LE(4 * i + 2)));
+    // In data set order, where the element would stand, as a signer would have listed it.
+    tags.push(spacing);
+    tags.sort((a, b) => a - b);
+    list.value = Buffer.concat(tags.map((x) => { const b = Buffer.alloc(4); b.writeUInt16LE(x >>> 16, 0); b.writeUInt16LE(x & 0xffff, 2); return b; }));
   });
   expectVerdict(verifyLib(s, bytes), 'tampered', /signed element \(0028,0030\) is missing/, spacing);
 });

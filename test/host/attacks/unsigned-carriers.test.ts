@@ -22,6 +22,10 @@ const payload = (n = 64) => new TextEncoder().encode('PK\x03\x04'.padEnd(n, 'hid
 const signatureItems = (f: Part10) => must(f.dataSet, t(0xfffa, 0xfffa)).items!.map((i) => i.elements);
 const CERT = t(0x0400, 0x0115), SIGNATURE = t(0x0400, 0x0120);
 const append = (n: Node, extra: Uint8Array) => { n.value = new Uint8Array([...n.value!, ...extra]); };
+/** Element (0400,eeee) of the first MAC Parameters item. */
+const macItem = (f: Part10, element: number) => must(must(f.dataSet, t(0x4ffe, 0x0001)).items![0]!.elements, t(0x0400, element));
+/** Each bit of `text` as one byte, NUL for 0 and space for 1. */
+const bits = (text: string) => [...new TextEncoder().encode(text)].flatMap((c) => Array.from({ length: 8 }, (_, i) => ((c >> (7 - i)) & 1 ? 0x20 : 0)));
 
 /** dcmsign's verdict on the ECDSA device signature (#3; DCMTK 3.6.7 cannot read the Ed25519 ones). */
 function dcmtkEcdsaOk(file: string): boolean {
@@ -55,6 +59,19 @@ const CARRIERS: Carrier[] = [
   { name: 'padding with content inside a signed sequence item', fn: (f) => void must(f.dataSet, t(0x0008, 0x2218)).items![0]!.elements.push(bin(t(0xfffc, 0xfffc), 'OB', payload())), why: /\(FFFC,FFFC\) in \(0008,2218\) item 1 holds non-zero/, verdict: 'invalid' },
   // Zero padding there is DCMTK's (dcmconv +p pads every item) and stays authentic: genuine-reencodings.test.ts.
   { name: 'padding with content inside a MAC Parameters item', fn: (f) => void must(f.dataSet, t(0x4ffe, 0x0001)).items![0]!.elements.push(bin(t(0xfffc, 0xfffc), 'OB', payload())), why: /\(FFFC,FFFC\) in \(4FFE,0001\) item 1 holds non-zero/, verdict: 'invalid' },
+  // The MAC Parameters item is outside every MAC and its text values were read with their pad stripped: a run of
+  // NULs and spaces after "SHA512" or the UID is a payload written in NUL/space bits; the order of Data Elements
+  // Signed (the MAC follows the data set's, PS3.3 says the list does too, DCMTK writes it so) is a permutation of 71 tags.
+  { name: 'MAC Algorithm "SHA512" followed by a payload in NUL/space bits', fn: (f) => { macItem(f, 0x0015).value = new Uint8Array([...new TextEncoder().encode('SHA512'), ...bits('PK\x03\x04 hidden')]); }, why: /MAC Parameters item 1: \(0400,0015\) holds 94 bytes that are not one defined term/, verdict: 'invalid' },
+  { name: 'MAC Calculation Transfer Syntax UID followed by NUL/space bits', fn: (f) => { macItem(f, 0x0010).value = new Uint8Array([...new TextEncoder().encode('1.2.840.10008.1.2.1'), ...bits('PK')]); }, why: /MAC Parameters item 1: \(0400,0010\) holds 35 bytes that are not one UID/, verdict: 'invalid' },
+  {
+    name: 'Data Elements Signed permuted (listed in reverse)', why: /MAC Parameters item 1: Data Elements Signed is not in data set order/, verdict: 'invalid',
+    fn: (f) => {
+      const list = macItem(f, 0x0020);
+      const tags = Array.from({ length: list.value!.length / 4 }, (_, i) => list.value!.subarray(4 * i, 4 * i + 4));
+      list.value = new Uint8Array(tags.reverse().flatMap((x) => [...x]));
+    },
+  },
   { name: 'bytes after the DER of a Certificate of Signer', fn: (f) => append(must(signatureItems(f)[0]!, CERT), payload()), why: /Certificate of Signer holds 64 byte\(s\) after its DER/, verdict: 'invalid' },
   { name: 'bytes after the DER of the ECDSA Signature', fn: (f) => append(must(signatureItems(f)[2]!, SIGNATURE), payload()), why: /Signature holds 64 byte\(s\) after its DER/, verdict: 'invalid', dcmtkOk: false },
   { name: 'a UN element in a signature item', fn: (f) => insertSorted(signatureItems(f)[0]!, bin(t(0x0400, 0x0200), 'UN', payload())), why: /signature item holds \(0400,0200\) as UN/, verdict: 'invalid' },
@@ -91,13 +108,6 @@ const GENUINE: Array<[string, (f: Part10) => void]> = [
   ['zero padding at the end and in an item', (f) => { f.dataSet.push(bin(t(0xfffc, 0xfffc), 'OB', new Uint8Array(32))); must(f.dataSet, t(0x0008, 0x2218)).items![0]!.elements.push(bin(t(0xfffc, 0xfffc), 'OB', new Uint8Array(8))); }],
   ['Retrieve AE Title "PACS1\\ARCHIVE" and Instance Availability "ONLINE"', (f) => { insertSorted(f.dataSet, str(t(0x0008, 0x0054), 'AE', 'PACS1\\ARCHIVE')); insertSorted(f.dataSet, str(t(0x0008, 0x0056), 'CS', 'ONLINE')); }],
   ['Length to End as one UL', (f) => insertSorted(f.dataSet, ul(t(0x0008, 0x0001), 1000))],
-  ['Data Elements Signed listed in reverse (the MAC follows data set order, so nothing signed changes)', (f) => {
-    for (const item of must(f.dataSet, t(0x4ffe, 0x0001)).items!) {
-      const list = must(item.elements, t(0x0400, 0x0020));
-      const tags = Array.from({ length: list.value!.length / 4 }, (_, i) => list.value!.subarray(4 * i, 4 * i + 4));
-      list.value = new Uint8Array(tags.reverse().flatMap((x) => [...x]));
-    }
-  }],
 ];
 
 for (const [name, fn] of GENUINE) {
