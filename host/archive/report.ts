@@ -6,13 +6,14 @@
 // summary.json, and reports/<file SHA-256>.json for each non-authentic object
 // listed (tampered first, then invalid, untrusted, unsigned; at most 5000).
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync } from 'node:fs';
+import { createWriteStream, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Verdict } from '../ingest/verify-report.js';
 import type { Audit, ResultRow, ResultsStore, VerdictChange } from './store.js';
 import { renderArchiveHtml } from './report-html.js';
+import { makeDirs } from '../io/dirs.js';
 
 export const VERDICTS: Verdict[] = ['authentic', 'tampered', 'untrusted', 'unsigned', 'invalid'];
 
@@ -94,7 +95,7 @@ async function pickAudits(store: ResultsStore, o: { auditId?: number; againstId?
 
 export async function writeArchiveReport(store: ResultsStore, dir: string, o: { auditId?: number; againstId?: number } = {}): Promise<{ summary: ArchiveSummary; summaryLine: string }> {
   const { audit, previous } = await pickAudits(store, o);
-  mkdirSync(join(dir, 'reports'), { recursive: true });
+  makeDirs(join(dir, 'reports'));
   const totals = { ...zero(), objects: 0, notVerified: 0, bytes: 0 };
   const byDevice: Record<string, VerdictCounts> = {};
   const byYear: Record<string, VerdictCounts> = {};

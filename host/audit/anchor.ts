@@ -12,13 +12,14 @@
 // leaves these in place is caught by them; one that also rewrites them is caught by the
 // repository's copy (`radseal audit verify --anchors --anchors-from FILE`) or by the tokens,
 // whose statements the TSA signed.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import { writeFileAtomic } from '../io/atomic.js';
 import { verifyTimestamp } from '../keys/timestamp.js';
 import { verifyAuditLog, type AuditLog, type ChainCheck } from '../ingest/audit.js';
 import type { AuditSink } from './emit.js';
+import { makeDirs } from '../io/dirs.js';
 
 /** The bytes a time-stamp certifies for a head. */
 export function headStatement(seq: number, sha256: string): Buffer {
@@ -48,7 +49,7 @@ export class HeadAnchoring {
 
   constructor(private readonly audit: AuditLog, private readonly o: AnchoringOptions) {
     this.dir = anchorsDir(audit.path);
-    mkdirSync(this.dir, { recursive: true, mode: 0o750 });
+    makeDirs(this.dir, 0o750);
     this.everyRecords = Math.max(1, o.everyRecords ?? 1000);
     this.anchoredSeq = lastSentSeq(this.dir);
     audit.onAppend = (head) => {

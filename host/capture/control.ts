@@ -11,12 +11,13 @@
 //
 // Protocol: one JSON request line per connection, one JSON answer line.
 import net from 'node:net';
-import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcedureDesk, Procedure } from './procedure.js';
 import type { WorklistEntry } from '../net/worklist.js';
 import type { Positioning } from './selection-state.js';
 import { parseOrientation, parseViewPosition } from '../seal/meta.js';
+import { makeDirs } from '../io/dirs.js';
 
 export const CONTROL_FOLDER = 'worklist';
 export const CONTROL_SOCKET = 'control.sock';
@@ -129,7 +130,7 @@ export async function startControlServer(outboxDir: string, desk: ProcedureDesk,
   const tmp = `${path}.${process.pid}`;
   if (Buffer.byteLength(tmp) > MAX_SOCKET_PATH) throw new Error(`control socket path ${path} is too long for a Unix socket (at most ${MAX_SOCKET_PATH - 8} bytes): use a shorter outbox path`);
   const folder = join(outboxDir, CONTROL_FOLDER);
-  mkdirSync(folder, { recursive: true, mode: 0o750 });
+  makeDirs(folder, 0o750);
   chmodSync(folder, 0o750);
   if (existsSync(path)) {
     if (await answers(path)) throw new Error(`another capture service is running on ${outboxDir} (it answers on ${path})`);

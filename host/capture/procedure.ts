@@ -10,7 +10,7 @@
 // Patient data lives in memory and in the sealed objects only: the log lines
 // here name accessions and file names, never a patient.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaptureMeta } from '../dicom/dx.js';
 import type { Element, Tag } from '../dicom/model.js';
@@ -29,6 +29,7 @@ import { sealAssignment } from '../seal/assignment.js';
 import { CONTROL_FOLDER } from './control.js';
 import { loadSelection, saveSelection, type Positioning } from './selection-state.js';
 import type { DeviceIdentity, SealedObject } from '../seal/seal.js';
+import { makeDirs } from '../io/dirs.js';
 
 /** Where held exposures wait: OUTBOX/unassigned/ready/; once assigned they move to OUTBOX/unassigned/sent/. */
 export const UNASSIGNED_FOLDER = 'unassigned';
@@ -149,7 +150,7 @@ export class ProcedureDesk {
     // A second durable outbox: same crash rules, its own (device, serial) journal; nothing forwards from it.
     this.unassigned = new Outbox(join(outboxDir, UNASSIGNED_FOLDER));
     this.stateFolder = join(outboxDir, CONTROL_FOLDER);
-    mkdirSync(this.stateFolder, { recursive: true, mode: 0o750 });
+    makeDirs(this.stateFolder, 0o750);
     // The selection outlives a restart: the technologist's patient stays selected (docs/WORKLIST.md).
     const { selection, problem } = loadSelection(this.stateFolder);
     if (problem) this.log(`worklist: ${problem}`);

@@ -1,7 +1,7 @@
 // `radseal demo`: the whole flow on built-in data with nothing to configure.
 // Keys are made once and reused; frames come from the shared radiographs when
 // they sit beside the project, from generated phantoms otherwise.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { projectRoot } from '../core/wasm.js';
 import { generateDeviceKey } from '../keys/provision.js';
@@ -15,6 +15,7 @@ import { generateWatermarkKey, loadWatermarkKey } from '../keys/watermark-key.js
 import { decodeUS } from '../dicom/values.js';
 import { readPart10 } from '../dicom/reader.js';
 import { findElement, tag } from '../dicom/model.js';
+import { makeDirs } from '../io/dirs.js';
 
 export interface DemoFrame {
   name: string;
@@ -52,7 +53,7 @@ export async function runDemo(dirArg: string, log: (s: string) => void): Promise
   const keysDir = join(dir, 'keys');
   const outbox = join(dir, 'outbox');
   const tamperedDir = join(dir, 'tampered');
-  for (const d of [dir, outbox, tamperedDir]) mkdirSync(d, { recursive: true });
+  for (const d of [dir, outbox, tamperedDir]) makeDirs(d);
 
   if (!existsSync(join(keysDir, 'device.key'))) {
     await generateDeviceKey('RADSEAL-DEMO-DX1', keysDir);

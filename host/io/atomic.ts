@@ -1,11 +1,12 @@
 // Durable, all-or-nothing file writes: temp file in the same folder, fsync,
 // rename over the target, fsync the folder. A crash leaves either the old
 // state or the complete new file, never half of one.
-import { chmodSync, closeSync, existsSync, fdatasync, fsync, fsyncSync, ftruncate, linkSync, mkdirSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, fsync, fsyncSync, ftruncate, linkSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { makeDirs } from './dirs.js';
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -263,6 +264,6 @@ export function moveDurably(path: string, toDir: string, name = basename(path)):
 
 /** Creates (or tightens) a folder for PHI or keys: owner-only access (0700), whatever the umask. */
 export function privateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   chmodSync(dir, 0o700);
 }

@@ -3,7 +3,7 @@
 // its trust file. Each certificate carries its role's extended key usage, as
 // the site CA's do: verify lets a certificate sign only in the role it names.
 import { deviceIdProblem, operatorIdProblem } from './ids.js';
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newSeed, seedSigner } from './ed25519.js';
 import { issueCertificate } from './x509.js';
@@ -13,6 +13,7 @@ import { ed25519Pkcs8 } from './pem.js';
 import { newP256SecretKey, p256Pkcs8, p256Signer } from './ecdsa.js';
 import type { Signer } from './ed25519.js';
 import { EKU_DEVICE, EKU_TECHNOLOGIST } from './pki/profiles.js';
+import { makeDirs } from '../io/dirs.js';
 
 export interface DeviceKeyPaths {
   key: string;
@@ -22,7 +23,7 @@ export interface DeviceKeyPaths {
 export async function generateDeviceKey(deviceId: string, outDir: string): Promise<DeviceKeyPaths> {
   const problem = deviceIdProblem(deviceId);
   if (problem) throw new KeyFileError(problem);
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  makeDirs(outDir, 0o700);
   const paths = { key: join(outDir, 'device.key'), cert: join(outDir, 'device.crt') };
   const seed = newSeed();
   const signer = seedSigner(seed);
@@ -53,7 +54,7 @@ export function loadDeviceSigner(keyPath: string): Signer {
 export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): Promise<DeviceKeyPaths> {
   const problem = deviceIdProblem(deviceId);
   if (problem) throw new KeyFileError(problem);
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  makeDirs(outDir, 0o700);
   const paths = { key: join(outDir, 'device-ecdsa.key'), cert: join(outDir, 'device-ecdsa.crt') };
   const secret = newP256SecretKey();
   const signer = p256Signer(secret);
@@ -71,7 +72,7 @@ export async function generateEcdsaDeviceKey(deviceId: string, outDir: string): 
 export async function generateTechnologistKey(operatorId: string, outDir: string, pin?: string): Promise<DeviceKeyPaths> {
   const problem = operatorIdProblem(operatorId);
   if (problem) throw new KeyFileError(problem);
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  makeDirs(outDir, 0o700);
   const paths = { key: join(outDir, `${operatorId}.key`), cert: join(outDir, `${operatorId}.crt`) };
   const seed = newSeed();
   const signer = seedSigner(seed);

@@ -19,10 +19,11 @@
 // in tmp/ are half-written by definition and are removed on open. The set of
 // sealed (device, serial) keys = sealed.log ∪ ready/ ∪ sent/ ∪ dead-letter/, so a frame the
 // device resends after a crash is recognised and never sealed twice.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DraftFile, fsyncDir, privateDir, writeFileAtomic, type FileBytes } from '../io/atomic.js';
 import { countDeadLetters, DEAD_LETTER_FOLDER, linkDeadLetter, parkDeadLetter } from './dead-letter.js';
+import { makeDirs } from '../io/dirs.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -75,7 +76,7 @@ export class Outbox {
     this.deadLetterDir = join(dir, DEAD_LETTER_FOLDER);
     this.journal = join(dir, 'sealed.log');
     this.deliveryDir = join(dir, 'delivery');
-    for (const d of [dir, this.tmpDir, this.readyDir, this.sentDir]) mkdirSync(d, { recursive: true });
+    for (const d of [dir, this.tmpDir, this.readyDir, this.sentDir]) makeDirs(d);
     privateDir(this.deadLetterDir); // patients' objects PACS refused: owner-only
     for (const f of readdirSync(this.tmpDir)) {
       unlinkSync(join(this.tmpDir, f));
@@ -272,7 +273,7 @@ export class Outbox {
       return;
     }
     if (!existsSync(this.deliveryDir)) {
-      mkdirSync(this.deliveryDir, { recursive: true });
+      makeDirs(this.deliveryDir);
       fsyncDir(this.dir);
     }
     const fd = openSync(this.logOf(target), 'a', 0o640);

@@ -8,12 +8,13 @@
 // (disk full, audit log unwritable), or is over the size limit (audited as
 // refused unverified), is moved to .failed/ with a log line, so neither this
 // run nor the next one stumbles over it again.
-import { mkdirSync, readFileSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { looksLikeDicom, walkTree } from '../pool/dicom-files.js';
 import { moveDurably, privateDir } from '../../io/atomic.js';
 import { DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../../net/scp.js';
 import type { Ingestor, IngestResult } from './ingest.js';
+import { makeDirs } from '../../io/dirs.js';
 
 export interface WatchOptions {
   /** Leave files modified less than this long ago for a later pass (default 1000 ms). */
@@ -40,7 +41,7 @@ export function watchFolder(dir: string, ingestor: Ingestor, log: (m: string) =>
   const settleMs = opts.settleMs ?? 1000;
   const pollMs = opts.pollMs ?? 2000;
   const maxObject = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   // Files already reported as skipped, by path, size and mtime: said once, said again only when they change.
   const reported = new Set<string>();
   const sayOnce = (key: string, message: string) => {

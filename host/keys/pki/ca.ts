@@ -10,7 +10,7 @@
 //   CA_DIR/ca.json         site name, CRL number, CRL lifetime, issued and revoked certificates (no secrets)
 //   CA_DIR/watermark.key   site watermark key, 32 bytes (0600)
 import { deviceIdProblem, operatorIdProblem, pacsIdProblem } from '../ids.js';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { newSeed, seedSigner, type Signer } from '../ed25519.js';
@@ -25,6 +25,7 @@ import { buildCrl, CRL_PEM_LABEL, normaliseSerial, type RevocationReason, type R
 import { OU_SITE_CA, POLICY_SITE_PKI_V1, SIGNER_EKU, SIGNER_OU, type SignerKind } from './profiles.js';
 import { DEFAULTS } from './defaults.js';
 import { TokenSession, type Pkcs11KeyRef } from '../pkcs11.js';
+import { makeDirs } from '../../io/dirs.js';
 
 export class PkiError extends Error {
   override name = 'PkiError';
@@ -176,7 +177,7 @@ export interface InitOptions {
 export async function initCa(o: InitOptions): Promise<CaPaths> {
   if (!SITE.test(o.site)) throw new PkiError(`site name "${o.site}" must be 1-64 printable ASCII characters`);
   const paths = caPaths(o.dir);
-  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  makeDirs(o.dir, 0o700);
   const clash = ['ca.key', 'ca.crt', 'ca.json', 'watermark.key'].filter((f) => existsSync(join(o.dir, f)));
   if (clash.length) throw new PkiError(`${o.dir} already holds a CA (${clash.join(', ')}); refusing to overwrite it`);
   return withLock(o.dir, async () => {
@@ -303,7 +304,7 @@ export async function issueDevice(o: IssueDeviceOptions): Promise<string[]> {
   refuseTokenWithoutPin(o.pkcs11, o.pin);
   const files = { key: join(o.outDir, 'device.key'), cert: join(o.outDir, 'device.crt'), ecKey: join(o.outDir, 'device-ecdsa.key'), ecCert: join(o.outDir, 'device-ecdsa.crt') };
   refuseExisting(...(o.pkcs11 ? [] : [files.key]), files.cert, ...(o.ecdsa ? [files.ecKey, files.ecCert] : []));
-  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
+  makeDirs(o.outDir, 0o700);
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.deviceDays;
@@ -344,7 +345,7 @@ export async function issuePacs(o: IssuePacsOptions): Promise<string[]> {
   refuseTokenWithoutPin(o.pkcs11, o.pin);
   const files = { key: join(o.outDir, 'pacs.key'), cert: join(o.outDir, 'pacs.crt') };
   refuseExisting(...(o.pkcs11 ? [] : [files.key]), files.cert);
-  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
+  makeDirs(o.outDir, 0o700);
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
     const notBefore = await enrolmentStart(ca.state, 'pacs', o.pacsId);
@@ -375,7 +376,7 @@ export async function issueTechnologist(o: IssueTechnologistOptions): Promise<st
   const [surname, givenName] = o.name.split('^');
   const files = { key: join(o.outDir, `${o.operatorId}.key`), cert: join(o.outDir, `${o.operatorId}.crt`) };
   refuseExisting(files.cert, ...(o.pkcs11 ? [] : [files.key]));
-  mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
+  makeDirs(o.outDir, 0o700);
   return withLock(o.caDir, async () => {
     const ca = openCa(o.caDir, o.caPin);
     const days = o.days ?? DEFAULTS.technologistDays;

@@ -2,11 +2,12 @@
 // NAME.dcm (its original bytes) beside NAME.json (its verification report plus an "ingest" block:
 // when, from which AE, its SHA-256), written by host/ingest/gateway/ingest.ts. Objects are named
 // on the desk by that SHA-256: no UID or patient value ever appears in a URL.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { VerifyReport } from '../../ingest/verify-report.js';
 import type { AuditSource } from '../../ingest/audit.js';
+import { makeDirs } from '../../io/dirs.js';
 
 export interface QuarantinedObject {
   /** SHA-256 of the quarantined bytes (hex): the object's name on the desk. */
@@ -65,7 +66,7 @@ export function readQuarantined(o: QuarantinedObject): Uint8Array {
 /** After a release the pair is kept as evidence in DIR/.released/ (not listed again). */
 export function markReleased(dir: string, o: QuarantinedObject): void {
   const to = join(dir, '.released');
-  mkdirSync(to, { recursive: true, mode: 0o700 });
+  makeDirs(to, 0o700);
   renameSync(o.dcmPath, join(to, o.name));
   renameSync(o.jsonPath, join(to, o.name.replace(/\.dcm$/, '.json')));
 }

@@ -6,8 +6,9 @@
 // the registry the site already uses), unpacked into a cache folder; no fork, no rebuild.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeDirs } from '../../io/dirs.js';
 
 export const OHIF_PACKAGE = '@ohif/app';
 export const OHIF_VERSION = '3.13.2';
@@ -33,7 +34,7 @@ export async function ensureOhif(cache: string, log: (m: string) => void = () =>
   const cacheDir = resolve(cache);
   const dist = ohifDistDir(cacheDir);
   if (existsSync(join(dist, 'index.html'))) return dist;
-  mkdirSync(cacheDir, { recursive: true });
+  makeDirs(cacheDir);
   const work = mkdtempSync(join(cacheDir, '.fetch-'));
   try {
     log(`fetching ${OHIF_PACKAGE}@${OHIF_VERSION} with npm pack`);
@@ -43,7 +44,7 @@ export async function ensureOhif(cache: string, log: (m: string) => void = () =>
     if (integrity !== OHIF_INTEGRITY) throw new Error(`${OHIF_PACKAGE}@${OHIF_VERSION} from the registry is not the pinned release (integrity ${integrity.slice(0, 24)}…, expected ${OHIF_INTEGRITY.slice(0, 24)}…)`);
     await run('tar', ['-xzf', tgz, '-C', work, 'package/dist'], work);
     if (!existsSync(join(work, 'package', 'dist', 'index.html'))) throw new Error(`${OHIF_PACKAGE}@${OHIF_VERSION} holds no dist/index.html`);
-    mkdirSync(join(dist, '..'), { recursive: true });
+    makeDirs(join(dist, '..'));
     try {
       renameSync(join(work, 'package', 'dist'), dist);
     } catch (err) {
