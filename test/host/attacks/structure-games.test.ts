@@ -3,7 +3,8 @@
 // (unsigned) length field carries bytes, a signed value re-labelled with another
 // VR over the same bytes, a signed sequence re-encoded as UN, Specific Character
 // Set games (another charset for the signed names, one inside an item),
-// Data Elements Signed naming an element that is not there, stray delimiters
+// Data Elements Signed naming an element that is not there, the MAC
+// Calculation Transfer Syntax relabelled, stray delimiters
 // and items, and Pixel Data swapped between two genuine objects of one device.
 // None may verify authentic; the genuine undefined-length re-encoding stays so.
 import { test, before } from 'node:test';
@@ -161,6 +162,17 @@ test('Data Elements Signed lengthened with an element the object does not hold: 
   });
   expectVerdict(verifyLib(s, bytes), 'tampered', /signed element \(0028,0030\) is missing/, spacing);
 });
+
+for (const [name, uid] of [['Implicit VR Little Endian', '1.2.840.10008.1.2'], ['Explicit VR Big Endian', '1.2.840.10008.1.2.2'], ['Deflated Explicit VR Little Endian', '1.2.840.10008.1.2.1.99']] as const) {
+  test(`MAC Calculation Transfer Syntax UID of every signature relabelled ${name}: invalid, no signature can be checked`, () => {
+    const bytes = edit(s.bytes, (f) => {
+      for (const item of must(f.dataSet, t(0x4ffe, 0x0001)).items!) must(item.elements, t(0x0400, 0x0010)).value = str(0, 'UI', uid).value;
+    });
+    const r = verifyLib(s, bytes);
+    expectVerdict(r, 'invalid', new RegExp(`unsupported MAC calculation transfer syntax ${uid.replace(/\./g, '\\.')}`));
+    assert.ok(r.signatures.every((x) => !x.valid));
+  });
+}
 
 test('stray structure: an item at the top level, a sequence delimitation inside an item: invalid, cannot parse', () => {
   const item: Node = { tag: ITEM, vr: '', raw: Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]) };
