@@ -31,3 +31,12 @@ export function lazyChoices<O extends Option>(option: O, values: () => readonly 
   Object.defineProperty(option, 'argChoices', { get: () => (list ??= [...values()]), configurable: true });
   return option;
 }
+
+/** A --listen value, HOST:PORT or [IPv6]:PORT; port 0 asks the system for a free one. */
+export function hostPort(s: string, example = '127.0.0.1:11112'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`--listen must be HOST:PORT (e.g. ${example}), got "${s}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`--listen "${s}": port ${port} is outside 0-65535`);
+  return { host: (m[1] ?? m[2])!, port };
+}

@@ -2,7 +2,7 @@
 // loaded when the command runs.
 import type { Command } from 'commander';
 import { readFileSync, statSync } from 'node:fs';
-import { hostPort } from './ingest.js';
+import { hostPort } from './args.js';
 import { withTlsOptions, tlsFrom, type TlsOptionValues } from './tls-options.js';
 
 /** Admin tokens from a file of `name:token` lines (# comments), owner-only like a key file. */

@@ -7,12 +7,7 @@ import type { Ingestor, NonAuthenticPolicy } from '../ingest/gateway/ingest.js';
 import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_OBJECT_BYTES, formatBytes } from '../net/limits.js';
 import { withTlsOptions, type TlsOptionValues } from './tls-options.js';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
-
-export function hostPort(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
-  if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:11112), got "${s}"`);
-  return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
-}
+import { hostPort } from './args.js';
 
 /** A byte count: 1073741824, 1GiB, 512MiB, 64KiB (also GB/MB/KB, read as powers of 1024). */
 export function parseByteSize(v: string, name: string): number {

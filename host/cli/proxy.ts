@@ -3,8 +3,7 @@
 // not pay for it.
 import type { Command } from 'commander';
 import { tlsFrom, withTlsOptions, type TlsOptionValues } from './tls-options.js';
-import { hostPort } from './ingest.js';
-import { UsageOrIoError } from './args.js';
+import { hostPort, UsageOrIoError } from './args.js';
 import { sessionEndpointFor, type StationOptionValues } from './station-options.js';
 import { withAuditSyslogOptions, type AuditSyslogOptionValues } from '../audit/cli-options.js';
 import { join } from 'node:path';

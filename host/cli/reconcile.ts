@@ -4,19 +4,13 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CorrectionReason } from '../ingest/reconcilable.js';
-import { lazyChoices, pinFromEnv } from './args.js';
+import { hostPort, lazyChoices, pinFromEnv } from './args.js';
 import { loadOnUse } from '../io/load-on-use.js';
 
 // The correction rules (and the DICOM signature code under them) load when a command runs.
 const reconcilable = loadOnUse<typeof import('../ingest/reconcilable.js')>(import.meta.url, '../ingest/reconcilable.js');
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-function hostPort(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
-  if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:8044), got "${s}"`);
-  return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
-}
 
 interface SignerOptionValues { key: string; cert: string; pinEnv?: string; system: string; trust?: string }
 
@@ -82,7 +76,7 @@ export function register(program: Command): void {
     .action(async (o: SignerOptionValues & { listen: string }) => {
       const [{ loadPacsSigner }, { startReconcileService }] = await Promise.all([import('../ingest/pacs-signer.js'), import('../ingest/reconcile-service.js')]);
       const pacs = loadPacsSigner(o.key, o.cert, pinFromEnv(o.pinEnv));
-      const { host, port } = hostPort(o.listen);
+      const { host, port } = hostPort(o.listen, '127.0.0.1:8044');
       const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
       const service = await startReconcileService({ host, port, pacs, modifyingSystem: o.system, trustHistorySigner: await historyTrust(o), log });
       console.log(`radseal reconcile-service: http://${host}:${service.port}/reconcile (${o.system}, signer ${pacs.commonName})`);

@@ -8,6 +8,7 @@ import { DEFAULT_KEEP_SENT_DAYS } from '../net/outbox.js';
 import type { SessionEndpoint } from '../capture/session-endpoint.js';
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, WITHOUT_TECHNOLOGIST, type Technologist, type WithoutTechnologist } from '../seal/session.js';
 import { loadOnUse } from '../io/load-on-use.js';
+import { aeTitleProblem } from '../net/pdu.js';
 
 // What the options' values need, loaded when a service starts rather than with the option definitions.
 const destination = loadOnUse<typeof import('../net/destination.js')>(import.meta.url, '../net/destination.js');
@@ -51,7 +52,8 @@ export function withoutTechnologistOf(o: StationOptionValues, board: SessionDefa
 export function withCallingAe(target: PacsTarget, callingAe: string | undefined): PacsTarget {
   if (!callingAe) return target;
   if (destination().isStow(target)) throw new Error('--calling-ae applies to C-STORE forwarding (AE@HOST:PORT), not to a STOW-RS URL');
-  if (!/^[\x20-\x7e]{1,16}$/.test(callingAe) || /\\/.test(callingAe) || !callingAe.trim()) throw new Error(`--calling-ae must be 1-16 printable characters without "\\", got "${callingAe}"`);
+  const problem = aeTitleProblem(callingAe);
+  if (problem) throw new Error(`--calling-ae: ${problem}`);
   return { ...target, callingAe };
 }
 

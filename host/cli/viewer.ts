@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { hostPort } from './ingest.js';
+import { hostPort } from './args.js';
 import { withVerifyOptions, type VerifyOptionValues } from './verify-options.js';
 
 const defaultCache = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'radseal');

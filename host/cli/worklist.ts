@@ -69,7 +69,9 @@ export function worklistFor(o: WorklistOptionValues & { outbox: string }, device
   }
   if (mppsTls && !o.mpps) throw new Error('--mpps-tls-* secure the MPPS connection: give --mpps too');
   const stationAe = o.worklistStation ?? o.callingAe ?? 'RADSEAL';
-  const { parseTarget } = association();
+  const { parseTarget, aeTitleProblem } = association();
+  const stationProblem = aeTitleProblem(stationAe);
+  if (stationProblem) throw new Error(`--worklist-station: ${stationProblem}`);
   const worklist = { ...parseTarget(o.worklist, '--worklist'), callingAe: stationAe, tls: worklistTls };
   // MPPS reports wait for nobody, but a service stopping waits for them: keep each try short.
   const reporter = o.mpps ? new (mpps().MppsReporter)({ ...parseTarget(o.mpps, '--mpps'), callingAe: stationAe, timeoutMs: 10000, tls: mppsTls }, { stationAe, log }) : undefined;

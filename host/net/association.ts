@@ -8,7 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { clientTlsOptions, type DicomTls } from './tls.js';
-import { APP_CONTEXT, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, maxFragment, parseCommand, pdataHeader, pdataPdus, pdu, trimText, userInformation, usValue } from './pdu.js';
+import { aeTitleProblem, APP_CONTEXT, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, maxFragment, parseCommand, pdataHeader, pdataPdus, pdu, trimText, userInformation, usValue } from './pdu.js';
 
 export class DicomNetError extends Error {
   override name = 'DicomNetError';
@@ -30,10 +30,17 @@ export interface AssociationTarget {
 }
 
 /** Parses AE@HOST:PORT; `what` names the option in the error. */
+/** The one AE title rule (pdu.ts), here beside the target parser that applies it. */
+export { aeTitleProblem };
+
 export function parseTarget(s: string, what = 'forward target'): AssociationTarget {
-  const m = /^([^@]{1,16})@(.+):(\d{1,5})$/.exec(s);
+  const m = /^([^@]*)@(.+):(\d{1,5})$/.exec(s);
   if (!m) throw new Error(`${what} must be AE@HOST:PORT (AE up to 16 chars), got "${s}"`);
-  return { calledAe: m[1]!, host: m[2]!, port: Number(m[3]) };
+  const problem = aeTitleProblem(m[1]!);
+  if (problem) throw new Error(`${what} "${s}": ${problem}`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw new Error(`${what} "${s}": port ${port} is outside 1-65535`);
+  return { calledAe: m[1]!, host: m[2]!, port };
 }
 
 /** How a peer is named in messages. */

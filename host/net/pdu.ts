@@ -41,10 +41,25 @@ export function item(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-/** An AE title field: 16 bytes, space padded. */
+/**
+ * Why `ae` is not an AE title, or null (PS3.5 6.2, VR AE): 1 to 16 characters of the default
+ * repertoire (printable ASCII), no backslash, not only spaces. Every title radseal is given (its own,
+ * a peer's, an allow-list entry) passes this one rule before it goes on the wire.
+ */
+export function aeTitleProblem(ae: string): string | null {
+  if (!/^[\x20-\x7e]*$/.test(ae)) return `AE title "${ae.replace(/[^\x20-\x7e]/g, '?')}" holds characters outside printable ASCII`;
+  if (ae.length > 16) return `AE title "${ae}" is ${ae.length} characters long; DICOM allows 16`;
+  if (ae.includes('\\')) return `AE title "${ae}" holds a backslash`;
+  if (!ae.trim()) return 'AE title is empty (or only spaces)';
+  return null;
+}
+
+/** An AE title field: 16 bytes, space padded. A title that breaks aeTitleProblem is refused, never cut. */
 export function aeField(s: string): Uint8Array {
+  const problem = aeTitleProblem(s);
+  if (problem) throw new RangeError(problem);
   const b = new Uint8Array(16).fill(0x20);
-  b.set(ascii(s.slice(0, 16)));
+  b.set(ascii(s));
   return b;
 }
 

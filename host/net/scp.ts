@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { DicomNetError } from './cstore.js';
 import { serverTlsOptions, type DicomTls } from './tls.js';
 import {
+  aeTitleProblem,
   APP_CONTEXT, EXPLICIT_LE, IMPLICIT_LE, ascii, associateHead, cat, commandElement, commandSet, commandUs, item, parseCommand,
   pdataPdus, pdu, textValue, trimText, uidValue, userInformation, usValue,
 } from './pdu.js';
@@ -127,17 +128,22 @@ export function buildPart10(sopClassUid: string, sopInstanceUid: string, transfe
 /** IPv4-mapped IPv6 ("::ffff:10.1.2.3") as the plain IPv4 address an administrator writes. */
 const plainAddress = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
+/** An allow-list entry: AE or AE@address. */
+function allowEntry(entry: string): { ae: string; address?: string } {
+  const at = entry.lastIndexOf('@');
+  return at < 0 ? { ae: entry } : { ae: entry.slice(0, at), address: entry.slice(at + 1) };
+}
+
 /** Why a calling AE (from this address) may not send, or null when it may. */
 export function callerProblem(allowed: string[] | undefined, callingAe: string, remoteAddress: string): string | null {
   if (!allowed || allowed.length === 0) return null;
   const from = plainAddress(remoteAddress);
   let known = false;
   for (const entry of allowed) {
-    const at = entry.lastIndexOf('@');
-    const ae = at < 0 ? entry : entry.slice(0, at);
+    const { ae, address } = allowEntry(entry);
     if (ae !== callingAe) continue;
     known = true;
-    if (at < 0 || plainAddress(entry.slice(at + 1)) === from) return null;
+    if (address === undefined || plainAddress(address) === from) return null;
   }
   return known ? `calling AE "${callingAe}" is not allowed from ${from}` : `calling AE "${callingAe}" is not on the allow-list`;
 }
@@ -218,6 +224,12 @@ export interface StoreScp {
 
 /** Starts a Storage SCP. Bind it to loopback unless the site's network is meant to reach it. */
 export function startStoreScp<O extends FragmentObserver = FragmentObserver>(o: StoreScpOptions<O>): Promise<StoreScp> {
+  // Titles no association could ever carry are refused before anything listens.
+  const titles = [['our AE title', o.aeTitle], ...(o.allowedCallers ?? []).map((e) => ['allowed caller', allowEntry(e).ae])];
+  for (const [what, ae] of titles) {
+    const problem = aeTitleProblem(ae!);
+    if (problem) return Promise.reject(new Error(`${what}: ${problem}`));
+  }
   const log = o.log ?? (() => {});
   const maxObject = o.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   const maxBuffered = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;

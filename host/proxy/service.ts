@@ -108,7 +108,18 @@ export class ProxyService {
     if (pending) this.log(`proxy: ${pending} sealed object(s) waiting in the outbox from before`);
     this.forwarder?.start();
     if (this.tileSize > 0) warmTileThread(); // tile tables: of the pixels as they arrive, or of the marked ones
-    this.scp = await startStoreScp({
+    try {
+      this.scp = await this.listen();
+    } catch (err) {
+      // Nothing may keep a service that cannot listen alive (the port taken, say): systemd must see it fail.
+      await this.forwarder?.stop();
+      throw err;
+    }
+    return this.scp.port;
+  }
+
+  private listen(): Promise<StoreScp> {
+    return startStoreScp({
       host: this.o.host, port: this.o.port, aeTitle: this.o.aeTitle, allowedCallers: this.o.allowedCallers, tls: this.o.tls, log: this.log,
       // Nothing here keeps a view of an object's bytes once it is answered (the outbox wrote the sealed file, the
       // audit read what it needs): its buffer takes a later object (no fresh 19 MB of memory per object).
@@ -130,7 +141,6 @@ export class ProxyService {
         return answer;
       }),
     });
-    return this.scp.port;
   }
 
   async stop(): Promise<void> {

@@ -180,7 +180,7 @@ test('schema errors name every failing field, with what is expected', () => {
       'keys.cert: required field missing (keys.key needs it)',
       'outbox.min-free: must be bytes: 1073741824, "512MiB", "2GiB", got "plenty"',
       'pacs.forward: must be AE@HOST:PORT (C-STORE) or an http(s)://…/studies URL (STOW-RS), or a list of them, got "nope"',
-      'ris.worklist-station: must be DICOM AE title: 1 to 16 characters, no backslash, got "A\\\\B"',
+      'ris.worklist-station: must be DICOM AE title: 1 to 16 printable ASCII characters, no backslash, not only spaces, got "A\\\\B"',
       'station.devic-id: unknown field',
       'station.device-id: required field missing',
       'technologist.idle-minutes: must be >= 1, got 0',
