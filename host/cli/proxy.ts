@@ -85,7 +85,7 @@ export function register(program: Command): void {
       (await import('../audit/emit.js')).auditLoginRefusals(sessions, atna.sink, atna.self);
       const bound = await svc.start();
       await sessions?.start();
-      logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward?.length ? `; forwarding to ${o.forward.join(', ')}` : ''}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
+      logLine(`proxy: listening on ${host}:${bound}${tls ? ' (TLS)' : ''} as ${o.ae}; device ${device.deviceId}; outbox ${o.outbox}${o.forward?.length ? `; forwarding to ${o.forward.join(', ')}` : '; no --forward: sealed objects stay in the outbox\'s ready/ until a PACS is given'}; callers: ${o.allowAe?.length ? o.allowAe.join(', ') : 'any'}`);
       const summary = () => {
         const s = svc.stats;
         logLine(`status: received ${s.received}, sealed ${s.sealed}, already signed ${s.alreadySigned}, duplicates ${s.duplicates}, refused ${s.refused}; forwarded ${svc.forwarder?.stats.forwarded ?? 0}; ${svc.outbox.pending().length} queued for PACS`);
