@@ -87,8 +87,16 @@ export function wmResidual(means: usize, gr: i32, gc: i32, clipK: f32, out: usiz
 
 
 /**
+ * Floor of eps in squared input units (LSB^2 of the chip signal): a flat region (collimation at 0, a
+ * saturated field) has ~0 residual, and the fragile layer's 1-LSB carrier changes there (1/64 LSB on a chip
+ * mean) were normalised to full weight, noise over most of a collimated frame. Far below any mark (~1 LSB
+ * rms at 10 bits, ~0.3 LSB after an 8-bit export).
+ */
+const EPS_FLOOR: f32 = 0.05;
+
+/**
  * In place: x_i <- clamp(x_i / sqrt(mean of x^2 over the 5 x 5 chip window + eps), +-clipK),
- * eps = 1e-4 of the global mean square. Pass totSq < 0 to have it computed.
+ * eps = max(1e-4 of the global mean square, EPS_FLOOR). Pass totSq < 0 to have it computed.
  * `scratch` holds 2 * gr * gc f32. Horizontal window sums run as sliding sums; the vertical
  * pass and the division are SIMD over 4 chips.
  */
@@ -99,7 +107,8 @@ export function wmLocalNormalize(out: usize, gr: i32, gc: i32, clipK: f32, scrat
     tot = 0;
     for (let i = 0; i < n; i++) { const r = load<f32>(out + (<usize>i << 2)); tot += <f64>(r * r); }
   }
-  const eps: f32 = n > 0 ? <f32>(tot / <f64>n) * 1e-4 + 1e-12 : 1;
+  let eps: f32 = n > 0 ? <f32>(tot / <f64>n) * 1e-4 : 1;
+  if (eps < EPS_FLOOR) eps = EPS_FLOOR;
   // local energy: 5-tap horizontal means of r^2 (window clipped at the borders)
   const h = scratch;
   for (let y = 0; y < gr; y++) {

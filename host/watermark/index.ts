@@ -246,6 +246,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
   const core = held?.core ?? wmCore();
   const w = ex(core);
   const m0 = core.mark();
+  let releaseRead = (): void => {};
   try {
     const img = held ? held.ptr : put(core, frame.pixels);
     const sum = core.alloc(4 * n), mn = core.alloc(2 * n), mx = core.alloc(2 * n), act = core.alloc(4 * n);
@@ -270,8 +271,13 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     const budget = (mseTarget * rows * cols - carriers) / 64; // allowed sum over chips of per-chip mean squared change
     const cap = changeCap(bitsStored) - (fragile ? 1 : 0);
     const info = infoBits(pay, tag);
-    const sp = readSpace(core, n, layoutFor(key));
-    const input = { core, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs };
+    // The reading space lives in the watermark's own core: a caller's core that holds the frame (marked in
+    // place) has room for the embed's chip arrays only.
+    const rc = wmCore();
+    const rm0 = rc === core ? null : rc.mark();
+    releaseRead = () => { if (rm0 !== null) rc.release(rm0); };
+    const sp = readSpace(rc, n, layoutFor(key));
+    const input = { core, rc, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs };
     const mask0 = f32(core, mask, n).slice();
     /** One embedding of the robust and fragile layers into `img` with the plan for this budget, checked. */
     // Not zero-filled: every element is overwritten by embedOnce.
@@ -308,12 +314,14 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       let reading: Reading | null = null;
       let tagFits = false;
       if (marked > 0) {
-        w.wmChipMeans(img, cols, CHIP, 0, 0, gr, gc, sp.means);
-        reading = readMeans(core, sp, gr, gc, info, coded, signs);
-        tagFits = judgeTag(tag, f32(core, sp.means, n), gr, gc, bitsStored, false).match !== false;
+        w.wmChipMeans(img, cols, CHIP, 0, 0, gr, gc, act); // the activity is not needed after the mask
+        f32(rc, sp.means, n).set(f32(core, act, n));
+        reading = readMeans(rc, sp, gr, gc, info, coded, signs);
+        tagFits = judgeTag(tag, f32(rc, sp.means, n), gr, gc, bitsStored, false).match !== false;
       }
       if (!held) pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
-      const robust = robustOutcome(image, key, pay, marked, reading, tagFits, plan, psnrTarget);
+      // The detector (when it must run) works in the watermark's core: it gets a copy of pixels held elsewhere.
+      const robust = robustOutcome(held ? { ...image, pixels: image.pixels.slice() } : image, key, pay, marked, reading, tagFits, plan, psnrTarget);
       return { plan, robust, sse, maxA, marked, fragileInfo };
     };
     // With the default target, a frame whose payload would not read back may use the floor's budget
@@ -345,6 +353,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
       fragile: r.fragileInfo,
     };
   } finally {
+    releaseRead();
     core.release(m0);
   }
 }
@@ -362,7 +371,8 @@ function robustOutcome(image: GrayImage, key: Uint8Array, pay: Uint8Array, marke
     const problem = image.rows < CHIP || image.cols < CHIP
       ? `the frame (${image.rows} x ${image.cols}) is smaller than one ${CHIP} x ${CHIP} chip: no robust mark`
       : !plan.room ? 'every 8 x 8 chip touches 0 or the maximum value (flat, empty or saturated frame): no room for the robust mark'
-        : `at ${image.bitsStored} bits stored the ${psnrDb} dB PSNR target leaves no room for the robust mark (one dithered level per chip costs more than the budget; radseal marks 10-16-bit frames)`;
+        : image.bitsStored < 10 ? `at ${image.bitsStored} bits stored the ${psnrDb} dB PSNR target leaves no room for the robust mark (one dithered level per chip costs more than the budget; radseal marks 10-16-bit frames)`
+          : 'no chip can change without a pixel reaching 0 or the maximum (values within 1 LSB of either end): no room for the robust mark';
     return { readable: false, score: 0, bitErrors: null, checkedBy: 'none', boostedPositions: 0, problem };
   }
   if (reading && reading.decoded && reading.z >= EARLY_Z && tagFits) {

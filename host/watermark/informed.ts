@@ -42,7 +42,10 @@ export interface Reading {
   bitErrors: number;
 }
 
-/** The arena blocks the readings use (allocated once per embed: allocation may move core memory). */
+/**
+ * The arena blocks the readings use (allocated once per embed: allocation may move core memory), 16 bytes
+ * per chip: kept in the watermark's own core, not in a caller's budgeted core that holds the frame.
+ */
 export interface ReadSpace {
   means: number; res: number; scratch: number; fold: number; soft: number; sgn: number; role: number;
 }
@@ -99,7 +102,8 @@ export interface AmplitudePlan {
 }
 
 export interface PlanInput {
-  core: Core; sp: ReadSpace;
+  /** The core holding the frame and the embed's chip arrays; `rc` the core holding the reading space (may be the same). */
+  core: Core; rc: Core; sp: ReadSpace;
   /** Arena blocks from wmChipStats / wmMask: chip sums (u32), min, max (u16), mask (f32); amp receives the amplitudes. */
   sum: number; mn: number; mx: number; mask: number; amp: number;
   gr: number; gc: number; maxv: number; cap: number;
@@ -192,11 +196,11 @@ function predict(p: PlanInput, values: Float32Array): Reading {
   const { core, sp, gr, gc } = p;
   const n = gr * gc;
   const sums = new Uint32Array(core.memory.buffer, p.sum, n), amps = new Int32Array(core.memory.buffer, p.amp, n);
-  const means = f32(core, sp.means, n);
+  const means = f32(p.rc, sp.means, n);
   const inv = 1 / (CHIP * CHIP);
   for (let cy = 0; cy < gr; cy++) {
     const row = (cy % TILE) * TILE;
     for (let cx = 0, i = cy * gc; cx < gc; cx++, i++) means[i] = (sums[i]! + p.signs[row + (cx % TILE)]! * amps[i]!) * inv;
   }
-  return readMeans(core, sp, gr, gc, p.info, p.coded, p.signs, values);
+  return readMeans(p.rc, sp, gr, gc, p.info, p.coded, p.signs, values);
 }
