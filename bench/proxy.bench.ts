@@ -160,15 +160,17 @@ for (let rep = 0; rep < REPS; rep++) {
 }
 const fig = (k: Path) => ({ ms: median(runs[k].map((r) => r.perObjectMs)), perS: median(runs[k].map((r) => r.endToEndPerS)), cpu: k === 'direct' ? undefined : median(runs[k].map((r) => r.cpuMsPerObject!)) });
 const d = fig('direct');
-console.log('| path | C-STORE latency per object (modality sees) | × direct | added per object | objects/s end to end | proxy CPU per object (receive, seal, write, forward) |');
-console.log('|---|---|---|---|---|---|');
+console.log('| path | C-STORE latency per object (modality sees) | × direct | added per object | added ÷ direct | objects/s end to end | proxy CPU per object (receive, seal, write, forward) |');
+console.log('|---|---|---|---|---|---|---|');
 const paths: Array<[string, Path]> = [['storescu → storescp (direct)', 'direct'], ['storescu → radseal proxy → storescp', 'proxy'], ['… baseline tree', 'baseline'],
   ['… with the site watermark (--wm-key)', 'proxyWm'], ['… with the site watermark, baseline tree', 'baselineWm']];
 for (const [name, k] of paths) {
   if (!runs[k].length) continue;
   const f = fig(k);
-  console.log(`| ${name} | ${f.ms.toFixed(0)} ms | ${(f.ms / d.ms).toFixed(2)} | ${k === 'direct' ? '—' : `${(f.ms - d.ms).toFixed(0)} ms`} | ${f.perS.toFixed(2)} | ${f.cpu === undefined ? '—' : `${f.cpu.toFixed(0)} ms`} |`);
+  console.log(`| ${name} | ${f.ms.toFixed(0)} ms | ${(f.ms / d.ms).toFixed(2)} | ${k === 'direct' ? '—' : `${(f.ms - d.ms).toFixed(0)} ms`} | ${k === 'direct' ? '—' : ((f.ms - d.ms) / d.ms).toFixed(2)} | ${f.perS.toFixed(2)} | ${f.cpu === undefined ? '—' : `${f.cpu.toFixed(0)} ms`} |`);
 }
-console.log(`(target: ≤ 1.5× direct; all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).filter(([, v]) => v.length).map(([k, v]) => [k, v.map((r) => Math.round(r.perObjectMs))])))} ms per object)`);
+// The issue's words: "added latency per object (target ≤ 1.5× the direct C-STORE time)"; the stricter
+// reading, the whole latency within 1.5× direct, is the "× direct" column.
+console.log(`(target: added latency ≤ 1.5× the direct C-STORE time ("added ÷ direct" ≤ 1.5); stricter reading: "× direct" ≤ 1.5; all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).filter(([, v]) => v.length).map(([k, v]) => [k, v.map((r) => Math.round(r.perObjectMs))])))} ms per object)`);
 console.log(`(proxy CPU per object, all batches: ${JSON.stringify(Object.fromEntries(Object.entries(runs).filter(([k, v]) => v.length && k !== 'direct').map(([k, v]) => [k, v.map((r) => Math.round(r.cpuMsPerObject!))])))} ms)`);
 process.exit(0);
