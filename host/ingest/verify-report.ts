@@ -117,10 +117,16 @@ export function addReasons(reasons: string[], more: readonly string[]): void {
   for (const r of more) reasons.push(r);
 }
 
-/** The reasons as a report lists them: the first MAX_REASONS, then how many more. */
+/** Longest reason a report gives: a reason may quote a value from the object, and a value may be 64 KB. */
+export const MAX_REASON_CHARS = 1000;
+
+/** The reasons as a report lists them: the first MAX_REASONS, each cut to about MAX_REASON_CHARS, then how many more. */
 export function boundedReasons(reasons: string[]): string[] {
-  if (reasons.length <= MAX_REASONS) return reasons;
-  return [...reasons.slice(0, MAX_REASONS - 1), `and ${reasons.length - MAX_REASONS + 1} more reasons, not listed`];
+  // The middle goes: a reason names what it is about first and says what is wrong last.
+  const cut = (r: string) => (r.length <= MAX_REASON_CHARS ? r
+    : `${r.slice(0, MAX_REASON_CHARS - 300)} … (${r.length - MAX_REASON_CHARS} characters left out) … ${r.slice(-300)}`);
+  if (reasons.length <= MAX_REASONS) return reasons.map(cut);
+  return [...reasons.slice(0, MAX_REASONS - 1).map(cut), `and ${reasons.length - MAX_REASONS + 1} more reasons, not listed`];
 }
 
 // C0 and C1 controls, and the bidirectional marks and overrides ("Trojan Source").

@@ -3,13 +3,14 @@
 // per problem to write. Each used to become a reason, handed to
 // Array.prototype.push as call arguments: the stack overflowed and the report
 // said only "internal error" (and, where it did not, a 1 MB file gave an 8 MB
-// report). The verifier must answer `invalid`, name the problem and the limit,
-// list a bounded number of reasons, quickly.
+// report); a reason quoting a 64 KB value of control characters ran to 260 KB.
+// The verifier must answer `invalid`, name the problem and the limit, list a
+// bounded number of reasons of bounded length, quickly.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../support/run.js';
 import { sealedObject, verifyLib, type Report, type Sealed } from './support.js';
-import { MAX_REASONS } from '../../../host/ingest/verify-report.js';
+import { MAX_REASONS, MAX_REASON_CHARS } from '../../../host/ingest/verify-report.js';
 import { edit, must, us, t, type Node } from '../../attacks/part10.js';
 
 const dir = tempDir('radseal-attack-floods-');
@@ -69,4 +70,14 @@ test(`${FLOOD} empty duplicates of Patient's Name (800 KB): invalid, the first o
   const { r, ms } = timed(bytes);
   expectBounded(r, ms, /element \(0010,0010\) occurs twice/);
   assert.ok(r.reasons.some((x) => /and 99\d{3} more anomalies .* not listed/.test(x)), r.reasons.slice(-3).join(' | '));
+});
+
+test('a Digital Signature DateTime of 65 000 control characters in every signature: each reason cut, the report small', () => {
+  const bytes = edit(s.bytes, (f) => {
+    for (const item of must(f.dataSet, t(0xfffa, 0xfffa)).items!) must(item.elements, t(0x0400, 0x0105)).value = new Uint8Array(65000).fill(1);
+  });
+  const { r, ms } = timed(bytes);
+  expectBounded(r, ms, /^signature 1 \(Ed25519, DX-ROOM-3\): Digital Signature DateTime \(0400,0105\) "\\x01.* \(\d+ characters left out\) .*\\x01" is missing or not a valid DT$/);
+  // Cut at MAX_REASON_CHARS before each control character is written as \xNN (four characters).
+  assert.ok(r.reasons.every((x) => x.length < 4 * MAX_REASON_CHARS + 100), r.reasons.map((x) => x.length).join(' '));
 });
