@@ -8,7 +8,9 @@ import { addSignature, checkSignatures, dicomDateTime, PURPOSE, type SignatureCh
 import { decodeString, sq, str } from '../dicom/values.js';
 import { readAttestation } from '../dicom/attestation.js';
 import type { Signer } from '../keys/ed25519.js';
+import { TAGS } from '../dicom/mac.js';
 import { asCaptured } from './as-captured.js';
+import { MAX_SIGNATURES } from './verify.js';
 import { uncoveredElements, uncoveredReason } from './coverage.js';
 import { type CorrectionReason, type ReconcilableAttribute, HISTORY, RECONCILABLE_TAGS, REASONS, coversHistory, signatureSummaries, valueProblem, withoutSignatures } from './reconcilable.js';
 
@@ -156,6 +158,12 @@ function checkHistorySigned(ds: DataSet, reconciliationIds: ReadonlySet<number>,
  * history rebuilds cleanly and whose capture signatures hold over the rebuilt data set.
  */
 function checkCaptureSignatures(ds: DataSet): void {
+  // As verify refuses them (each signature is a pass over the object): more would make a correction cost any amount of CPU.
+  const items = (t: Tag) => findElement(ds, t)?.items?.length ?? 0;
+  const [signatures, macItems] = [items(TAGS.digitalSignaturesSequence), items(TAGS.macParametersSequence)];
+  if (signatures > MAX_SIGNATURES || macItems > MAX_SIGNATURES) {
+    throw new ReconcileError(`the object holds ${signatures} signatures and ${macItems} MAC Parameters items, more than the ${MAX_SIGNATURES} radseal checks`);
+  }
   const captured = asCaptured(ds);
   if (captured.problems.length) throw new ReconcileError(`the correction history is unusable: ${captured.problems[0]}`);
   const checks = checkSignatures(captured.dataSet);

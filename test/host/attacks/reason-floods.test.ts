@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { tempDir } from '../support/run.js';
 import { sealedObject, verifyLib, type Report, type Sealed } from './support.js';
 import { MAX_REASONS, MAX_REASON_CHARS } from '../../../host/ingest/verify-report.js';
+import { reconcilePart10 } from '../../../host/ingest/reconcile-part10.js';
 import { edit, must, us, t, type Node } from '../../attacks/part10.js';
 
 const dir = tempDir('radseal-attack-floods-');
@@ -80,4 +81,21 @@ test('a Digital Signature DateTime of 65 000 control characters in every signatu
   expectBounded(r, ms, /^signature 1 \(Ed25519, DX-ROOM-3\): Digital Signature DateTime \(0400,0105\) "\\x01.* \(\d+ characters left out\) .*\\x01" is missing or not a valid DT$/);
   // Cut at MAX_REASON_CHARS before each control character is written as \xNN (four characters).
   assert.ok(r.reasons.every((x) => x.length < 4 * MAX_REASON_CHARS + 100), r.reasons.map((x) => x.length).join(' '));
+});
+
+test('radseal reconcile on an object with 17 signatures (each a pass over the object): refused before any is checked', async () => {
+  const bytes = edit(s.bytes, (f) => {
+    const macs = must(f.dataSet, t(0x4ffe, 0x0001)).items!;
+    const sigs = must(f.dataSet, t(0xfffa, 0xfffa)).items!;
+    for (let i = 0; i < 13; i++) {
+      const renumber = (e: Node) => (e.tag === t(0x0400, 0x0005) ? us(e.tag, 100 + i) : e);
+      macs.push({ elements: macs[0]!.elements.map(renumber) });
+      sigs.push({ elements: sigs[0]!.elements.map(renumber) });
+    }
+  });
+  const device = s.ids.device;
+  await assert.rejects(
+    reconcilePart10(bytes, [{ tag: t(0x0010, 0x0020), newValue: 'PID-0002' }], { signer: device.signer, certificateDer: device.certificateDer, modifyingSystem: 'PACS-1' }),
+    /holds 17 signatures and 17 MAC Parameters items, more than the 16 radseal checks/,
+  );
 });
