@@ -8,10 +8,10 @@ import { DEFAULT_KEEP_SENT_DAYS } from '../net/outbox.js';
 import type { SessionEndpoint } from '../capture/session-endpoint.js';
 import { DEFAULT_IDLE_TIMEOUT_MINUTES, WITHOUT_TECHNOLOGIST, type Technologist, type WithoutTechnologist } from '../seal/session.js';
 import { loadOnUse } from '../io/load-on-use.js';
-import { aeTitleProblem } from '../net/pdu.js';
 
 // What the options' values need, loaded when a service starts rather than with the option definitions.
 const destination = loadOnUse<typeof import('../net/destination.js')>(import.meta.url, '../net/destination.js');
+const pdu = loadOnUse<typeof import('../net/pdu.js')>(import.meta.url, '../net/pdu.js');
 const sessions = loadOnUse<typeof import('../capture/session-endpoint.js')>(import.meta.url, '../capture/session-endpoint.js');
 const pkcs11 = loadOnUse<typeof import('../keys/pkcs11.js')>(import.meta.url, '../keys/pkcs11.js');
 
@@ -52,7 +52,7 @@ export function withoutTechnologistOf(o: StationOptionValues, board: SessionDefa
 export function withCallingAe(target: PacsTarget, callingAe: string | undefined): PacsTarget {
   if (!callingAe) return target;
   if (destination().isStow(target)) throw new Error('--calling-ae applies to C-STORE forwarding (AE@HOST:PORT), not to a STOW-RS URL');
-  const problem = aeTitleProblem(callingAe);
+  const problem = pdu().aeTitleProblem(callingAe);
   if (problem) throw new Error(`--calling-ae: ${problem}`);
   return { ...target, callingAe };
 }

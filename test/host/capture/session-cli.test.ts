@@ -80,6 +80,6 @@ test('station options: the board sessions block gives the defaults, flags overri
   assert.throws(() => withoutTechnologistOf({ technologists: 'd', withoutTechnologist: 'later', keepSentDays: 7 }, board), /device-only or hold/);
   assert.deepEqual(withCallingAe({ calledAe: 'PACS', host: 'h', port: 104 }, 'DXROOM3'), { calledAe: 'PACS', host: 'h', port: 104, callingAe: 'DXROOM3' });
   assert.throws(() => withCallingAe({ url: 'https://pacs/studies' }, 'DXROOM3'), /not to a STOW-RS URL/);
-  assert.throws(() => withCallingAe({ calledAe: 'PACS', host: 'h', port: 104 }, 'A-NAME-LONGER-THAN-16'), /1-16 printable/);
+  assert.throws(() => withCallingAe({ calledAe: 'PACS', host: 'h', port: 104 }, 'A-NAME-LONGER-THAN-16'), /--calling-ae: AE title "A-NAME-LONGER-THAN-16" is 21 characters long; DICOM allows 16/);
   assert.throws(() => testBoard('gige-tcp-bridge', { sessions: { idleTimeoutMinutes: 0, whenever: true } }), /\/sessions\/whenever: unknown field\n  \/sessions\/idleTimeoutMinutes: must be >= 1/);
 });
