@@ -79,6 +79,11 @@ export function sealableDataSet(parsed: Pick<ParsedFile, 'dataSet' | 'explicitVr
   if (absent) {
     throw new Refusal(DATA_SET_MISMATCH, `radseal: no ${absent.name} ${formatTag(absent.tag)}`.slice(0, 64), `${absent.name} ${formatTag(absent.tag)} is missing (a Type 1 or 2 attribute of every image); verify requires every signature to cover it, so the sealed object could never be authentic`);
   }
+  // MAC Parameters without signatures (an envelope whose signatures were removed): ours would join
+  // those items, and verify refuses a MAC item no signature uses, so the object could never verify.
+  if (findElement(ds, TAGS.macParametersSequence)) {
+    throw cannot('radseal: MAC Parameters Sequence but no signatures', 'the object carries a MAC Parameters Sequence (4FFE,0001) without Digital Signatures: its signatures were removed and their MAC items left; sealed, it would hold MAC items no signature uses and never verify as authentic');
+  }
   const notes: string[] = [];
   if (!technologist) return { ds, notes };
   const op = operatorAttributes(ds, technologist);

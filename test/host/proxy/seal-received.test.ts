@@ -185,3 +185,21 @@ test('with the site mark, an ECDSA device key and a co-signing technologist: the
     assert.match(d.stdout + d.stderr, /Signature #\d+ UID=[\d.]+\nW: +Signature Verification : OK/, d.stdout + d.stderr);
   }
 });
+
+test('an object whose signatures were removed but whose MAC Parameters Sequence was left: refused with the reason, never sealed into an object that cannot verify', async () => {
+  const { natives, device } = await ready;
+  const sealed = await sealReceived({ part10: readFileSync(natives[0]!), callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 1 }, { device });
+  assert.equal(sealed.kind, 'sealed');
+  const { encodePart10 } = await import('../../../host/dicom/writer.js');
+  const parsed = readPart10(sealed.bytes);
+  assert.ok(findElement(parsed.dataSet, TAGS.macParametersSequence));
+  const stripped = parsed.dataSet.filter((e) => e.tag !== TAGS.digitalSignaturesSequence);
+  const uid = (t: number) => Buffer.from(findElement(parsed.dataSet, t)!.value!).toString('latin1').replace(/\0+$/, '');
+  const part10 = encodePart10({ sopClassUid: uid(tag(0x0008, 0x0016)), sopInstanceUid: uid(tag(0x0008, 0x0018)) }, stripped);
+  await assert.rejects(sealReceived({ part10, callingAe: 'MODALITY1', remoteAddress: '127.0.0.1', serial: 2 }, { device }), (err: Error & { status?: number; comment?: string }) => {
+    assert.equal(err.name, 'Refusal');
+    assert.ok(err.status !== undefined && err.status !== 0);
+    assert.match(err.message, /MAC Parameters Sequence \(4FFE,0001\) without Digital Signatures/);
+    return true;
+  });
+});
