@@ -30,6 +30,12 @@ export interface EmbedOptions {
    * Saves the page faults of a new frame-sized allocation.
    */
   out?: Uint16Array;
+  /**
+   * false: every tile position keeps the same share of the mark's energy and no second budget is tried
+   * (the allocation the core's own calls make, as the native harness does: test/host/core/native.test.ts
+   * compares it bit for bit). Default true: informed allocation (informed.ts) and the read-back's floor.
+   */
+  reallocate?: boolean;
 }
 
 /**
@@ -277,7 +283,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     const rm0 = rc === core ? null : rc.mark();
     releaseRead = () => { if (rm0 !== null) rc.release(rm0); };
     const sp = readSpace(rc, n, layoutFor(key));
-    const input = { core, rc, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs };
+    const input = { core, rc, sp, sum, mn, mx, mask, amp, gr, gc, maxv, cap, budget, info, coded, signs, ...(opts.reallocate === false ? { rounds: 0 } : {}) };
     const mask0 = f32(core, mask, n).slice();
     /** One embedding of the robust and fragile layers into `img` with the plan for this budget, checked. */
     // Not zero-filled: every element is overwritten by embedOnce.
@@ -331,7 +337,7 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
     const floorBudget = ((maxv * maxv) / 10 ** (MIN_PSNR_DB / 10) * rows * cols - carriers) / 64;
     const first = planFor(budget);
     const sure = !!first.predicted && first.predicted.decoded && first.predicted.z >= EARLY_Z;
-    const snapshot = opts.psnrDb === undefined && first.room && !sure ? new Uint16Array(core.memory.buffer, img, rows * cols).slice() : null;
+    const snapshot = opts.psnrDb === undefined && opts.reallocate !== false && first.room && !sure ? new Uint16Array(core.memory.buffer, img, rows * cols).slice() : null;
     let r = embedOnce(first);
     if (!r.robust.readable && snapshot) {
       for (const b of [floorBudget, budget]) {

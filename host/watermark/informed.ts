@@ -112,6 +112,8 @@ export interface PlanInput {
   info: Uint8Array; coded: Uint8Array;
   /** Expected sign (+1/-1) per tile position for this codeword. */
   signs: Int8Array;
+  /** Reallocation rounds allowed (default ROUNDS); 0: every tile position keeps the same share. */
+  rounds?: number;
 }
 
 /** The largest gain whose exact MSE fits the budget, for the mask as it is; amplitudes left in `amp`. */
@@ -149,7 +151,7 @@ export function planAmplitudes(p: PlanInput): AmplitudePlan {
   let predicted = predict(p, values);
   let best = { reading: predicted, share: share.slice(), round: 0 };
   let rounds = 0;
-  while (!comfortable(predicted) && rounds < ROUNDS) {
+  while (!comfortable(predicted) && rounds < (p.rounds ?? ROUNDS)) {
     rounds++;
     for (let j = 0; j < TILE2; j++) {
       const t = Math.max(-1, Math.min(1, TARGET - values[j]!));
