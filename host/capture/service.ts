@@ -262,7 +262,7 @@ export class CaptureService extends EventEmitter {
       this.counts.sealed++;
       f.ack();
       const sealMs = Date.now() - t0;
-      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.parts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(1)} MB; ${queuedMs} ms queued behind other frames, then ${sealMs} ms to seal and store)`);
+      this.log(`capture: frame ${f.deviceId}#${f.serial} ${f.rows}x${f.cols} sealed -> ${entry.name} (${(sealed.parts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(1)} MB; ${queuedMs} ms queued behind other frames, then ${sealMs} ms to seal and store)${sealed.watermarkProblem ? `; watermark: no room for the robust mark (${sealed.watermarkProblem}), the fragile layer carries it` : ''}`);
       // Latency: last byte of the frame in -> sealed object durable and device ACKed.
       this.emit('sealed', { entry, deviceId: f.deviceId, serial: f.serial, latencyMs: Date.now() - f.completedAt });
       this.forwarder?.kick();

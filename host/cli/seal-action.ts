@@ -64,6 +64,7 @@ export async function sealAction(o: SealOptions): Promise<void> {
       .finally(() => technologist?.close?.());
     writeFileAtomic(o.out, sealed.parts, { noClobber: true });
     console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
+    if (sealed.watermarkProblem) console.log(`watermark: no room for the robust mark in this frame (${sealed.watermarkProblem}); verify with the site key confirms the frame through the fragile layer, but the mark will not survive an export`);
   } finally {
     closeDevice?.();
   }

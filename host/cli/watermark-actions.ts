@@ -41,7 +41,7 @@ function writeImage(path: string, img: GrayImage, raw: boolean): void {
 }
 
 export interface RawOpts { rows?: string; cols?: string; bitsStored?: string }
-export type EmbedOptions = RawOpts & { key: string; payload: string; in: string; out: string; psnr: string };
+export type EmbedOptions = RawOpts & { key: string; payload: string; in: string; out: string; psnr?: string };
 export type DetectOptions = RawOpts & { key: string; in: string; json?: boolean; sync: boolean; rotation: boolean; searchBudget?: string; expectedPayload?: string };
 
 export function keygen(o: { out: string }): void {
@@ -55,11 +55,14 @@ export function embed(o: EmbedOptions): void {
     if (!/^([0-9a-fA-F]{2}){1,8}$/.test(o.payload)) throw new UsageError('--payload must be 1 to 8 bytes of hex');
     const key = loadWatermarkKey(o.key);
     const img = readImage(o.in, o);
-    const r = embedWatermark(img, key, Buffer.from(o.payload, 'hex'), { psnrDb: Number(o.psnr) });
+    const r = embedWatermark(img, key, Buffer.from(o.payload, 'hex'), o.psnr === undefined ? {} : { psnrDb: Number(o.psnr) });
     if (/\.dcm$/i.test(o.out)) throw new UsageError('--out: writing DICOM is the seal\'s job (`radseal seal`); give a .png or .raw output');
     const raw = (o.rows !== undefined && !/\.png$/i.test(o.out)) || /\.raw$/i.test(o.out);
     writeImage(o.out, r.image, raw);
     process.stdout.write(`embedded: ${img.rows} x ${img.cols}, ${img.bitsStored} bits stored, PSNR ${r.psnrDb.toFixed(2)} dB, max change ${r.maxAbsChange} LSB, ${(100 * r.markedFraction).toFixed(1)}% of chips marked, content tag ${r.contentTagHex}${r.fragile ? `, fragile layer on ${r.fragile.carriers} carriers` : ''}${raw ? ' (raw uint16 LE)' : ''}\n`);
+    // A mark that cannot be read back is said at once, not found out at detection.
+    process.stdout.write(r.robust.readable ? `robust mark reads back: payload exact, pilot z ${r.robust.score.toFixed(1)}\n`
+      : `no room for the robust mark: ${r.robust.problem ?? 'it does not read back'}; \`watermark detect\` will not read the payload from this frame alone (the fragile layer checks it against --expected-payload)\n`);
   } catch (err) { fail(err); }
 }
 

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--rows <n>', 'rows (raw input)')
     .option('--cols <n>', 'columns (raw input)')
     .option('--bits-stored <n>', 'bits stored (10-16; default from the file)')
-    .option('--psnr <dB>', 'PSNR target at the stored depth (>= 58)', '59')
+    .option('--psnr <dB>', 'PSNR target at the stored depth (>= 58; default 59, or 58 for a frame whose payload would not read back at 59)')
     .action(async (o: EmbedOptions) => (await import('./watermark-actions.js')).embed(o));
 
   wm.command('detect')

@@ -90,6 +90,12 @@ export interface SealedObject {
   pixelDataSha256: Uint8Array;
   /** The device signature carries a Certified Timestamp. */
   timestamped: boolean;
+  /**
+   * Why the site watermark's robust layer does not read back from the sealed frame (no room: tiny,
+   * flat, noisy or saturated), or null (it does, or no watermark). The object is sealed all the same:
+   * verify with the site key confirms it through the fragile layer against the attested payload.
+   */
+  watermarkProblem: string | null;
 }
 
 export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promise<SealedObject> {
@@ -161,5 +167,6 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     rawFrameSha256: req.rawFrameSha256,
     pixelDataSha256,
     timestamped: token !== null,
+    watermarkProblem: marked && !marked.robust.readable ? marked.robust.problem ?? 'the robust mark does not read back' : null,
   };
 }
