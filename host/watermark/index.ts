@@ -326,8 +326,9 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
         tagFits = judgeTag(tag, f32(rc, sp.means, n), gr, gc, bitsStored, false).match !== false;
       }
       if (!held) pixels.set(new Uint16Array(core.memory.buffer, img, rows * cols));
-      // The detector (when it must run) works in the watermark's core: it gets a copy of pixels held elsewhere.
-      const robust = robustOutcome(held ? { ...image, pixels: image.pixels.slice() } : image, key, pay, marked, reading, tagFits, plan, psnrTarget);
+      // The detector (when it must run) works in the watermark's core: it gets a copy of pixels held elsewhere
+      // (made only then: a 3072² frame is 19 MB to copy and collect).
+      const robust = robustOutcome(image, () => (held ? image.pixels.slice() : image.pixels), key, pay, marked, reading, tagFits, plan, psnrTarget);
       return { plan, robust, sse, maxA, marked, fragileInfo };
     };
     // With the default target, a frame whose payload would not read back may use the floor's budget
@@ -371,7 +372,8 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
  * only: those where the border steps must help), and the frame is readable only if it returns exactly
  * this payload, a fitting tag and no tampered block.
  */
-function robustOutcome(image: GrayImage, key: Uint8Array, pay: Uint8Array, marked: number, reading: Reading | null, tagFits: boolean, plan: AmplitudePlan, psnrDb: number): RobustOutcome {
+/** `pixels()`: the marked pixels for the detector, asked for only when it must run (a copy when they lie in another core). */
+function robustOutcome(image: Omit<GrayImage, 'pixels'>, pixels: () => Uint16Array, key: Uint8Array, pay: Uint8Array, marked: number, reading: Reading | null, tagFits: boolean, plan: AmplitudePlan, psnrDb: number): RobustOutcome {
   const boosted = plan.boosted;
   if (marked === 0) {
     const problem = image.rows < CHIP || image.cols < CHIP
@@ -384,7 +386,7 @@ function robustOutcome(image: GrayImage, key: Uint8Array, pay: Uint8Array, marke
   if (reading && reading.decoded && reading.z >= EARLY_Z && tagFits) {
     return { readable: true, score: reading.z, bitErrors: reading.bitErrors, checkedBy: 'chip means', boostedPositions: boosted, problem: null };
   }
-  const d = detectWatermark(image, key, { sync: false });
+  const d = detectWatermark({ rows: image.rows, cols: image.cols, bitsStored: image.bitsStored, pixels: pixels() }, key, { sync: false });
   const readable = d.payloadSource === 'robust' && d.payloadHex === hex(pay) && !d.inverted && d.contentTag?.match !== false && d.blocks.tampered.length === 0;
   const problem = readable ? null
     : !d.present ? `the robust mark is too weak to be found in this frame (score ${d.score.toFixed(1)}, needs ${d.threshold.toFixed(1)}): too little room (small, flat or saturated frame)`
