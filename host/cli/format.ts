@@ -30,6 +30,7 @@ export function formatReport(r: VerifyReport): string {
     const payload = w.decoded ? `device ${w.decoded.device ?? 'tag ' + w.decoded.deviceTagHex}, frame ${w.decoded.frameSerial}` : 'payload unreadable';
     lines.push(`  watermark: ${w.present ? `present (z ${w.score.toFixed(1)}, FPP ≤ ${w.falsePositiveProbability.toExponential(1)}), ${payload}` : 'ABSENT'}` +
       `${w.payloadMatchesAttestation === null ? '' : w.payloadMatchesAttestation ? ', matches the attestation' : ', does NOT match the attestation'}` +
+      `${w.payloadSource === 'fragile' ? ' (read by the fragile layer: the robust mark has no room in this frame, so the mark will not survive an export)' : ''}` +
       `${w.blocks.tampered.length ? `; ${w.blocks.tampered.length} suspect blocks (${w.blocks.size} px)` : ''}`);
   }
   for (const reason of r.reasons) lines.push(`  - ${reason}`);

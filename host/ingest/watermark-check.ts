@@ -22,6 +22,12 @@ export interface WatermarkReport {
   decoded: { deviceTagHex: string; frameSerial: number; device: string | null } | null;
   /** Whether the payload equals what the signed attestation says was embedded (null: nothing attested). */
   payloadMatchesAttestation: boolean | null;
+  /**
+   * Who read the payload: the robust mark alone ('robust', it survives exports), or the fragile layer
+   * confirming the attested payload where the robust mark had no room ('fragile': tiny, flat, noisy or
+   * saturated frames; that confirmation holds only for the pixels as stored). Null: unread.
+   */
+  payloadSource: 'robust' | 'fragile' | null;
   /** Whether the mark's content tag fits these pixels (false: mark transplanted from another image, or cropped). */
   contentTagMatches: boolean | null;
   blocks: { size: number; rows: number; cols: number; tampered: Array<[number, number]> };
@@ -84,6 +90,7 @@ export function checkWatermark(parsed: ParsedFile, attestation: CaptureAttestati
     bitErrors: det.bitErrors,
     decoded,
     payloadMatchesAttestation: attested && det.payloadHex ? hex(attested.payload) === det.payloadHex : attested ? false : null,
+    payloadSource: det.payloadSource,
     contentTagMatches: det.contentTag ? det.contentTag.match : null,
     blocks: { size: det.blocks.size, rows: det.blocks.rows, cols: det.blocks.cols, tampered: det.blocks.tampered },
     search: { foundBy: det.search.foundBy, rotationDeg: det.geometry.rotationDeg, stages: det.search.stages, budgetExhausted: det.search.budgetExhausted },

@@ -48,4 +48,19 @@ test('radseal seal with the site key says when a frame has no room for the robus
   const v = radseal('verify', '--trust', join(dir, 'dev', 'device.crt'), '--wm-key', key, out);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.match(v.stdout, /AUTHENTIC/);
+  // The report says who read the payload: here the fragile layer, so the mark would not survive an export.
+  assert.match(v.stdout, /watermark: present .*matches the attestation \(read by the fragile layer: the robust mark has no room in this frame/);
+  const json = radseal('verify', '--json', '--trust', join(dir, 'dev', 'device.crt'), '--wm-key', key, out);
+  assert.equal(JSON.parse(json.stdout).watermark.payloadSource, 'fragile');
+  // A frame with room: the robust mark reads it, and the report says nothing of the fragile layer.
+  const phantom = join(dir, 'phantom2.raw');
+  writeFileSync(phantom, pixelBytes(makePhantom({ rows: 1024, cols: 1024, bitsStored: 14, seed: 6 }).pixels));
+  const roomy = join(dir, 'phantom2.dcm');
+  const s2 = radseal('seal', '--key', join(dir, 'dev', 'device.key'), '--cert', join(dir, 'dev', 'device.crt'), '--in', phantom, '--rows', '1024', '--cols', '1024', '--bits-stored', '14',
+    '--patient-orientation', 'L\\F', '--pixel-spacing', '0.1', '--wm-key', key, '--out', roomy);
+  assert.equal(s2.code, 0, s2.stderr);
+  assert.doesNotMatch(s2.stdout, /no room/);
+  const v2 = radseal('verify', '--json', '--trust', join(dir, 'dev', 'device.crt'), '--wm-key', key, roomy);
+  assert.equal(v2.code, 0, v2.stdout);
+  assert.equal(JSON.parse(v2.stdout).watermark.payloadSource, 'robust');
 });
