@@ -8,9 +8,8 @@ import { addSignature, checkSignatures, dicomDateTime, PURPOSE, type SignatureCh
 import { decodeString, sq, str } from '../dicom/values.js';
 import { readAttestation } from '../dicom/attestation.js';
 import type { Signer } from '../keys/ed25519.js';
-import { TAGS } from '../dicom/mac.js';
 import { asCaptured } from './as-captured.js';
-import { MAX_SIGNATURES } from './verify.js';
+import { signatureFlood } from './verify.js';
 import { uncoveredElements, uncoveredReason } from './coverage.js';
 import { type CorrectionReason, type ReconcilableAttribute, HISTORY, RECONCILABLE_TAGS, REASONS, coversHistory, signatureSummaries, valueProblem, withoutSignatures } from './reconcilable.js';
 
@@ -159,11 +158,8 @@ function checkHistorySigned(ds: DataSet, reconciliationIds: ReadonlySet<number>,
  */
 function checkCaptureSignatures(ds: DataSet): void {
   // As verify refuses them (each signature is a pass over the object): more would make a correction cost any amount of CPU.
-  const items = (t: Tag) => findElement(ds, t)?.items?.length ?? 0;
-  const [signatures, macItems] = [items(TAGS.digitalSignaturesSequence), items(TAGS.macParametersSequence)];
-  if (signatures > MAX_SIGNATURES || macItems > MAX_SIGNATURES) {
-    throw new ReconcileError(`the object holds ${signatures} signatures and ${macItems} MAC Parameters items, more than the ${MAX_SIGNATURES} radseal checks`);
-  }
+  const flood = signatureFlood(ds);
+  if (flood) throw new ReconcileError(flood);
   const captured = asCaptured(ds);
   if (captured.problems.length) throw new ReconcileError(`the correction history is unusable: ${captured.problems[0]}`);
   const checks = checkSignatures(captured.dataSet);

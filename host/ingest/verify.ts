@@ -51,6 +51,14 @@ export { transferSyntaxName };
  */
 export const MAX_SIGNATURES = 16;
 
+/** Why the object's signatures are refused unread (more signatures or MAC Parameters items than MAX_SIGNATURES), or null. */
+export function signatureFlood(ds: DataSet): string | null {
+  const count = (t: Tag) => findElement(ds, t)?.items?.length ?? 0;
+  const signatures = count(TAGS.digitalSignaturesSequence), macItems = count(TAGS.macParametersSequence);
+  if (signatures <= MAX_SIGNATURES && macItems <= MAX_SIGNATURES) return null;
+  return `the object holds ${signatures} signatures and ${macItems} MAC Parameters items, more than the ${MAX_SIGNATURES} radseal checks (limit: each signature costs a full pass over the object)`;
+}
+
 /** Operator identifier from Operator Identification Sequence > Person Identification Code Sequence > Code Value. */
 export function operatorIdOf(ds: DataSet): string | undefined {
   const item = findElement(ds, OPERATOR_IDENTIFICATION_SEQUENCE)?.items?.[0];
@@ -106,14 +114,14 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   report.transferSyntax = parsed.transferSyntaxUid;
   report.sopClassUid = decodeString(findElement(dataSet, tag(0x0008, 0x0016))?.value) || null;
   report.sopInstanceUid = decodeString(findElement(dataSet, tag(0x0008, 0x0018))?.value) || null;
-  const signatureCount = findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0;
-  const macItemCount = findElement(dataSet, TAGS.macParametersSequence)?.items?.length ?? 0;
-  if (signatureCount > MAX_SIGNATURES || macItemCount > MAX_SIGNATURES) {
+  const flood = signatureFlood(dataSet);
+  if (flood) {
     // Refused before the envelope is walked: a flood of items is cheap to write and each would be a problem to name.
     addReasons(report.reasons, parsed.anomalies);
-    report.reasons.push(`the object holds ${signatureCount} signatures and ${macItemCount} MAC Parameters items, more than the ${MAX_SIGNATURES} radseal checks (limit: each signature costs a full pass over the object)`);
+    report.reasons.push(flood);
     return;
   }
+  const signatureCount = findElement(dataSet, TAGS.digitalSignaturesSequence)?.items?.length ?? 0;
   // The envelope's values are read little endian: a Big Endian copy is never checked (notVerifiable), nor judged on them.
   const ambiguities = [...parsed.anomalies, ...(parsed.transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN ? [] : envelopeProblems(dataSet))];
   addReasons(report.reasons, ambiguities);
