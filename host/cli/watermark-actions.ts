@@ -62,7 +62,7 @@ export function embed(o: EmbedOptions): void {
     process.stdout.write(`embedded: ${img.rows} x ${img.cols}, ${img.bitsStored} bits stored, PSNR ${r.psnrDb.toFixed(2)} dB, max change ${r.maxAbsChange} LSB, ${(100 * r.markedFraction).toFixed(1)}% of chips marked, content tag ${r.contentTagHex}${r.fragile ? `, fragile layer on ${r.fragile.carriers} carriers` : ''}${raw ? ' (raw uint16 LE)' : ''}\n`);
     // A mark that cannot be read back is said at once, not found out at detection.
     process.stdout.write(r.robust.readable ? `robust mark reads back: payload exact, pilot z ${r.robust.score.toFixed(1)}\n`
-      : `no room for the robust mark: ${r.robust.problem ?? 'it does not read back'}; \`watermark detect\` will not read the payload from this frame alone (the fragile layer checks it against --expected-payload)\n`);
+      : `no room for the robust mark: ${r.robust.problem}; \`watermark detect\` will not read the payload from this frame alone (the fragile layer checks it against --expected-payload)\n`);
   } catch (err) { fail(err); }
 }
 

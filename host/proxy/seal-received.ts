@@ -171,7 +171,7 @@ function sealNativePixels(received: Uint8Array, g: PixelGeometry, o: ProxySealOp
       if (marked.frame.pixels !== pixels) throw new Error('internal: the mark was not made in place');
       // The weakest frame's PSNR is the one worth recording.
       if (!watermark || marked.attestation.psnrDb < watermark.psnrDb) watermark = marked.attestation;
-      if (!marked.robust.readable) notes.push(`watermark: no room for the robust mark in frame ${f + 1} (${marked.robust.problem ?? 'it does not read back'}); the fragile layer carries it`);
+      if (!marked.robust.readable) notes.push(`watermark: no room for the robust mark in frame ${f + 1} (${marked.robust.problem}); the fragile layer carries it`);
     }
   } else if (o.watermarkKey) {
     notes.push(`no site watermark: the mark is for unsigned 16-bit monochrome pixels (this object: ${g.samples} sample(s), ${g.bitsAllocated} bits allocated, ${g.signed ? 'signed' : 'unsigned'}, ${g.monochrome ? 'monochrome' : 'colour'})`);

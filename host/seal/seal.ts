@@ -167,6 +167,6 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     rawFrameSha256: req.rawFrameSha256,
     pixelDataSha256,
     timestamped: token !== null,
-    watermarkProblem: marked && !marked.robust.readable ? marked.robust.problem ?? 'the robust mark does not read back' : null,
+    watermarkProblem: marked && !marked.robust.readable ? marked.robust.problem : null,
   };
 }

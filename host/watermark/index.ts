@@ -44,8 +44,12 @@ export interface EmbedOptions {
  * without the attestation cannot read the payload; verify with the attested payload still confirms the
  * frame through the fragile layer.
  */
-export interface RobustOutcome {
-  readable: boolean;
+export type RobustOutcome = RobustReading & (
+  | { readable: true; problem: null }
+  /** `problem`: why the robust mark does not read back. */
+  | { readable: false; problem: string });
+
+interface RobustReading {
   /** Aligned pilot z of the marked frame (0: no robust mark). */
   score: number;
   bitErrors: number | null;
@@ -53,8 +57,6 @@ export interface RobustOutcome {
   checkedBy: 'chip means' | 'detector' | 'none';
   /** Tile positions (of 1024) given a larger share of the mark's energy (informed.ts). */
   boostedPositions: number;
-  /** Why the robust mark does not read back (null when it does). */
-  problem: string | null;
 }
 
 export interface EmbedResult {
@@ -387,12 +389,13 @@ function robustOutcome(image: Omit<GrayImage, 'pixels'>, pixels: () => Uint16Arr
     return { readable: true, score: reading.z, bitErrors: reading.bitErrors, checkedBy: 'chip means', boostedPositions: boosted, problem: null };
   }
   const d = detectWatermark({ rows: image.rows, cols: image.cols, bitsStored: image.bitsStored, pixels: pixels() }, key, { sync: false });
+  const seen = { score: d.score, bitErrors: d.bitErrors, checkedBy: 'detector' as const, boostedPositions: boosted };
   const readable = d.payloadSource === 'robust' && d.payloadHex === hex(pay) && !d.inverted && d.contentTag?.match !== false && d.blocks.tampered.length === 0;
-  const problem = readable ? null
-    : !d.present ? `the robust mark is too weak to be found in this frame (score ${d.score.toFixed(1)}, needs ${d.threshold.toFixed(1)}): too little room (small, flat or saturated frame)`
-      : d.payloadHex !== hex(pay) ? `the robust mark is found (score ${d.score.toFixed(1)}) but its payload does not read back from this frame: too little room (small, flat or saturated frame)`
-        : 'the robust mark reads back, but its content tag or block map does not fit this frame';
-  return { readable, score: d.score, bitErrors: d.bitErrors, checkedBy: 'detector', boostedPositions: boosted, problem };
+  if (readable) return { ...seen, readable, problem: null };
+  const problem = !d.present ? `the robust mark is too weak to be found in this frame (score ${d.score.toFixed(1)}, needs ${d.threshold.toFixed(1)}): too little room (small, flat or saturated frame)`
+    : d.payloadHex !== hex(pay) ? `the robust mark is found (score ${d.score.toFixed(1)}) but its payload does not read back from this frame: too little room (small, flat or saturated frame)`
+      : 'the robust mark reads back, but its content tag or block map does not fit this frame';
+  return { ...seen, readable, problem };
 }
 
 /** Per-candidate threshold: a union bound over `m` candidates with exp(-z^2/2) tails. */
