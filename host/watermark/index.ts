@@ -372,9 +372,9 @@ export function embedWatermark(frame: GrayImage, key: Uint8Array, payload: Uint8
  * reading of the final pixels (the detector's early path) decodes the payload at z >= EARLY_Z and the
  * content tag fits. Otherwise the detector's aligned test itself runs on the marked frame (weak frames
  * only: those where the border steps must help), and the frame is readable only if it returns exactly
- * this payload, a fitting tag and no tampered block.
+ * this payload, a fitting tag and no tampered block. `pixels()` gives the marked pixels for the
+ * detector, asked for only when it must run (a copy when they lie in another core).
  */
-/** `pixels()`: the marked pixels for the detector, asked for only when it must run (a copy when they lie in another core). */
 function robustOutcome(image: Omit<GrayImage, 'pixels'>, pixels: () => Uint16Array, key: Uint8Array, pay: Uint8Array, marked: number, reading: Reading | null, tagFits: boolean, plan: AmplitudePlan, psnrDb: number): RobustOutcome {
   const boosted = plan.boosted;
   if (marked === 0) {
