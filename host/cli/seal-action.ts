@@ -4,13 +4,14 @@
 // runs. The board schema (ajv), the time-stamp client (pkijs) and the watermark key are loaded
 // below only when their option is given.
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile, sealCoreReserveBytes } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } from '../seal/meta.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { DraftFile } from '../io/atomic.js';
 import { UsageOrIoError, pinFromEnv } from './args.js';
 
 export interface SealOptions {
@@ -52,19 +53,33 @@ export async function sealAction(o: SealOptions): Promise<void> {
     if (missing.length) throw new UsageOrIoError(`${missing.join('; ')}. radseal signs no default for these: a guess would be signed for good`);
     // Without a watermark the frame's core needs room only for the tile table beside the frame.
     const coreReserveBytes = o.wmKey || !o.rows || !o.cols ? undefined : sealCoreReserveBytes(o.rows, o.cols, o.tileSize);
-    const { frame, rawFrameSha256 } = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored, coreReserveBytes });
+    // Without a watermark the tile table is taken as the file is read (with one, of the marked pixels).
+    const loaded = await loadFrameFile(o.in, { rows: o.rows, cols: o.cols, bitsStored: o.bitsStored, coreReserveBytes, tileSize: o.wmKey ? 0 : o.tileSize });
+    const { frame, rawFrameSha256 } = loaded;
     const watermark = o.wmKey ? { key: (await import('../keys/watermark-key.js')).loadWatermarkKey(o.wmKey) } : undefined;
     if (o.serial !== undefined && o.serial > 0xffffffff) throw new UsageOrIoError('--serial must fit in 32 bits');
     const frameSerial = o.serial ?? randomInt(1, 2 ** 31);
     const tsa = o.tsa ? await import('../net/tsa-client.js') : undefined;
     const timestamp = tsa ? (sig: Uint8Array) => tsa.requestTimestamp(o.tsa!, sig) : undefined;
     // markInPlace: the frame read from the file is needed only for its raw hash, taken already.
-    // gathered: the object is written as head, the frame where it lies in core memory, tail.
-    const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp, gathered: true }, device)
-      .finally(() => technologist?.close?.());
-    writeFileAtomic(o.out, sealed.parts, { noClobber: true });
-    console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
-    if (sealed.watermarkProblem) console.log(`watermark: no room for the robust mark in this frame (${sealed.watermarkProblem}); verify with the site key confirms the frame through the fragile layer, but the mark will not survive an export`);
+    // gathered, writeAhead: the head and the frame, where it lies in core memory, are written (on
+    // the thread pool, fdatasynced as they go) while the seal hashes them; after signing only the
+    // tail and a short fsync are left. The draft becomes o.out as writeFileAtomic's file would.
+    const draft = DraftFile.open(dirname(resolve(o.out)));
+    try {
+      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp, gathered: true,
+        tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range, writeAhead: (head, pixels) => { draft.write(head, 0); draft.write(pixels, head.length); } }, device)
+        .finally(() => technologist?.close?.());
+      const [head, pixels, tail] = sealed.parts as [Uint8Array, Uint8Array, Uint8Array];
+      const length = head.length + pixels.length + tail.length;
+      await draft.finish([{ bytes: tail, position: head.length + pixels.length }], length);
+      draft.publish(o.out, { noClobber: true });
+      console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
+      if (sealed.watermarkProblem) console.log(`watermark: no room for the robust mark in this frame (${sealed.watermarkProblem}); verify with the site key confirms the frame through the fragile layer, but the mark will not survive an export`);
+    } catch (err) {
+      await draft.abort();
+      throw err;
+    }
   } finally {
     closeDevice?.();
   }

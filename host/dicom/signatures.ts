@@ -9,6 +9,7 @@ import { UID, newUid } from './uids.js';
 import type { Signer } from '../keys/ed25519.js';
 import { isEcdsaSigner } from '../keys/ecdsa.js';
 import { parseCertificate, type CertInfo } from '../keys/certs.js';
+import { encodeDataSet } from './writer.js';
 import { verifyP256Digest as p256DigestValid } from '../keys/p256-verify.js';
 
 export const SIG = {
@@ -108,6 +109,8 @@ export interface SignOptions {
    * takes the signature item's part, so the elements are not hashed again.
    */
   elementsMac?: { hash: Hash; signedTags: readonly Tag[]; algorithm: MacAlgorithm };
+  /** The MAC ID of a MAC Parameters item planMac added for this signature (its tags and algorithm), instead of a new item. */
+  plannedMacId?: number;
 }
 
 /**
@@ -127,8 +130,9 @@ export const SEAL_MAC_ALGORITHM: MacAlgorithm = 'SHA512';
 export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ macId: number; signatureUid: string }> {
   const ecdsa = isEcdsaSigner(opts.signer) ? opts.signer : undefined;
   const macAlgorithm = opts.macAlgorithm ?? opts.elementsMac?.algorithm ?? SEAL_MAC_ALGORITHM;
-  const macId = Math.max(0, ...existingMacIds(ds)) + 1;
   const signedTags = opts.signedTags ?? signableTags(ds);
+  const macId = opts.plannedMacId ?? Math.max(0, ...existingMacIds(ds)) + 1;
+  if (opts.plannedMacId !== undefined) checkPlannedMac(ds, opts.plannedMacId, macAlgorithm, signedTags);
   const signatureUid = newUid();
   const unsignedItem: DataSet = [
     us(SIG.macIdNumber, macId),
@@ -149,15 +153,39 @@ export async function addSignature(ds: DataSet, opts: SignOptions): Promise<{ ma
   if (signature.length % 2) throw new Error('internal: could not produce an even-length signature');
   const signatureItem = [...unsignedItem, ob(TAGS.certificateOfSigner, opts.certificateDer), ob(TAGS.signature, signature)]
     .sort((a, b) => a.tag - b.tag);
-  const macItem: DataSet = [
-    us(SIG.macIdNumber, macId),
-    str(SIG.macCalculationTransferSyntaxUid, 'UI', UID.explicitVrLittleEndian),
-    str(SIG.macAlgorithm, 'CS', macAlgorithm),
-    at(SIG.dataElementsSigned, signedTags),
-  ];
-  appendItem(ds, TAGS.macParametersSequence, macItem);
+  if (opts.plannedMacId === undefined) appendItem(ds, TAGS.macParametersSequence, macParametersItem(macId, macAlgorithm, signedTags));
   appendItem(ds, TAGS.digitalSignaturesSequence, signatureItem);
   return { macId, signatureUid };
+}
+
+function macParametersItem(macId: number, algorithm: MacAlgorithm, signedTags: readonly Tag[]): DataSet {
+  return [
+    us(SIG.macIdNumber, macId),
+    str(SIG.macCalculationTransferSyntaxUid, 'UI', UID.explicitVrLittleEndian),
+    str(SIG.macAlgorithm, 'CS', algorithm),
+    at(SIG.dataElementsSigned, [...signedTags]),
+  ];
+}
+
+/**
+ * Adds the MAC Parameters item of a signature still to be made and returns its MAC ID (addSignature
+ * with plannedMacId makes the signature). The item lies before Pixel Data, the signatures after it:
+ * with every MAC planned, the object's head is final before the pixels are hashed, so a caller can
+ * write the head and the pixels while the MAC is computed.
+ */
+export function planMac(ds: DataSet, signedTags: readonly Tag[], algorithm: MacAlgorithm = SEAL_MAC_ALGORITHM): number {
+  const macId = Math.max(0, ...existingMacIds(ds)) + 1;
+  appendItem(ds, TAGS.macParametersSequence, macParametersItem(macId, algorithm, signedTags));
+  return macId;
+}
+
+/** The planned MAC Parameters item is there, for exactly this algorithm and these tags, and no signature has taken it. */
+function checkPlannedMac(ds: DataSet, macId: number, algorithm: MacAlgorithm, signedTags: readonly Tag[]): void {
+  const item = (findElement(ds, TAGS.macParametersSequence)?.items ?? []).find((i) => decodeUS(findElement(i, SIG.macIdNumber)?.value) === macId);
+  const planned = item && encodeDataSet(item);
+  const expected = encodeDataSet(macParametersItem(macId, algorithm, signedTags));
+  const taken = (findElement(ds, TAGS.digitalSignaturesSequence)?.items ?? []).some((i) => decodeUS(findElement(i, SIG.macIdNumber)?.value) === macId);
+  if (!planned || taken || !Buffer.from(planned).equals(expected)) throw new Error(`internal: MAC ID ${macId} was not planned for this signature (its MAC Parameters item is missing, taken or for other elements)`);
 }
 
 function continuedMac(elementsMac: NonNullable<SignOptions['elementsMac']>, signedTags: readonly Tag[], item: DataSet, algorithm: MacAlgorithm): Uint8Array {

@@ -130,9 +130,17 @@ export class DraftFile {
     return this.failure !== null;
   }
 
-  /** Writes `bytes` at `position` in the background; the caller leaves them untouched until settled() or abort(). */
+  /**
+   * Writes `bytes` at `position` in the background; the caller leaves them untouched until settled()
+   * or abort(). A large value goes in pieces of the sync interval, so that the first fdatasyncs run
+   * while the rest is still being written.
+   */
   write(bytes: Uint8Array, position: number): void {
     if (this.closed || this.failure || bytes.length === 0) return;
+    if (bytes.length > this.syncEvery) {
+      for (let at = 0; at < bytes.length; at += this.syncEvery) this.write(bytes.subarray(at, Math.min(at + this.syncEvery, bytes.length)), position + at);
+      return;
+    }
     this.inFlight++;
     write(this.fd, bytes, 0, bytes.length, position, (err, n) => {
       this.inFlight--;

@@ -10,8 +10,6 @@ import type { DraftFile } from '../io/atomic.js';
 
 /** Contiguous pixel bytes gathered into one write (fewer thread-pool round trips than one per P-DATA piece). */
 const WRITE_BYTES = 1 << 20;
-/** Pieces of a value given whole: one a thread-pool write each, as large as the draft's sync interval (DraftFile syncEvery). */
-const GIVEN_PIECE_BYTES = 4 << 20;
 /** A draft no one took this long after its last piece: its object was abandoned mid-way (association gone). */
 const ABANDONED_MS = 120_000;
 const SWEEP_MS = 30_000;
@@ -85,13 +83,13 @@ export class PixelDraft {
 
   /**
    * The whole pixel value the sealed file will hold (the marked pixels), once, when the draft's
-   * pixels are 'given later': written in pieces, so that the draft's periodic fdatasyncs start
-   * while the rest is still being written. The caller leaves `value` untouched until take() or abort().
+   * pixels are 'given later' (the draft file writes it in pieces, its fdatasyncs starting while the
+   * rest is still being written). The caller leaves `value` untouched until take() or abort().
    */
   give(value: Uint8Array): void {
     if (this.pixels !== 'given later' || this.given || value.length !== this.pixelLength) return;
     this.given = true;
-    for (let at = 0; at < value.length; at += GIVEN_PIECE_BYTES) this.put(value.subarray(at, Math.min(at + GIVEN_PIECE_BYTES, value.length)), at);
+    this.put(value, 0);
   }
 
   /**

@@ -1,5 +1,7 @@
 // Frames from files: raw little-endian uint16, read straight into the core's memory (no
 // JavaScript copy of the frame) and hashed piece by piece as it comes off disk, or grayscale PNG.
+// The next pieces are read on the thread pool while the one in hand is hashed (raw SHA-256, tile
+// table, min/max), so a seal from a file waits for the disk or the hashing, not for both in turn.
 //
 // The raw frame's SHA-256 (attestation (0009,1004)) of a file is taken with node:crypto, not the
 // core. In capture the core hashes the frame as it streams in from the detector link, before the
@@ -8,10 +10,12 @@
 // nothing different, and OpenSSL's (SHA-NI) takes ~12 ms per 3072² frame where the core's serial
 // SHA-256 takes ~60. Either way it is the file's SHA-256 (test/host/seal/frame-file.test.ts).
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read as readCallback } from 'node:fs';
+import { promisify } from 'node:util';
 import { extname } from 'node:path';
 import { Core } from '../core/wasm.js';
-import { pixelRange } from '../core/range.js';
+import { pixelRange, type PixelRange } from '../core/range.js';
+import { tileGrid, tileHashes } from '../core/tiles.js';
 import type { GrayImage } from '../image/png.js';
 
 export interface Geometry {
@@ -23,11 +27,17 @@ export interface Geometry {
    * for the watermark): a seal that embeds no watermark needs only sealCoreReserveBytes().
    */
   coreReserveBytes?: number;
+  /** With a raw frame: its tile table at this tile size is taken as it is read (0 or absent: none). */
+  tileSize?: number;
 }
 
 export interface LoadedFrame {
   frame: GrayImage;
   rawFrameSha256: Uint8Array;
+  /** A raw frame's smallest and largest value, found as it was read. */
+  range?: PixelRange;
+  /** A raw frame's tile table, hashed as it was read, when the geometry asked for one. */
+  tiles?: { size: number; hashes: Uint8Array };
 }
 
 export class FrameInputError extends Error {
@@ -57,6 +67,9 @@ export function sealCoreReserveBytes(rows: number, cols: number, tileSize: numbe
 
 /** Bytes read (and hashed) per step: large enough that calls cost nothing, small enough to stay in cache. */
 const READ_PIECE_BYTES = 1 << 20;
+/** Pieces being read on the thread pool while one is hashed: enough to keep the disk (or page cache) busy. */
+const READS_AHEAD = 2;
+const read = promisify(readCallback);
 
 /**
  * The frame in `path`. A raw frame's pixels are a view of core memory (the core that hashes, tiles
@@ -82,8 +95,8 @@ function openFrame(path: string): number {
   }
 }
 
-function loadRaw(path: string, g: Geometry): LoadedFrame {
-  const { rows, cols, bitsStored, coreReserveBytes = FRAME_CORE_RESERVE_BYTES } = g;
+async function loadRaw(path: string, g: Geometry): Promise<LoadedFrame> {
+  const { rows, cols, bitsStored, coreReserveBytes = FRAME_CORE_RESERVE_BYTES, tileSize = 0 } = g;
   if (!rows || !cols || !bitsStored) throw new FrameInputError('a .raw frame needs --rows, --cols and --bits-stored');
   if (bitsStored < 6 || bitsStored > 16) throw new FrameInputError(`--bits-stored ${bitsStored} outside 6..16`);
   const expected = rows * cols * 2;
@@ -93,25 +106,55 @@ function loadRaw(path: string, g: Geometry): LoadedFrame {
     if (!st.isFile()) throw new FrameInputError(`${path} is not a regular file`);
     if (st.size !== expected) throw new FrameInputError(`${path} has ${st.size} bytes; ${rows}x${cols} uint16 needs ${expected}`);
     const core = new Core({ budgetBytes: expected + coreReserveBytes });
-    const hasher = createHash('sha256');
     const ptr = core.alloc(expected);
     const dst = core.bytes(ptr, expected);
-    let off = 0;
-    while (off < expected) {
-      const n = readSync(fd, dst, off, Math.min(READ_PIECE_BYTES, expected - off), off);
-      if (n === 0) throw new FrameInputError(`${path} ended after ${off} of ${expected} bytes (it changed while being read)`);
-      hasher.update(dst.subarray(off, off + n)); // while the piece is in cache
-      off += n;
+    const hasher = createHash('sha256');
+    // Pieces of whole tile rows, so each piece's tiles are hashed as soon as it is in.
+    const bandBytes = tileSize > 0 ? Math.min(tileSize, rows) * cols * 2 : 2;
+    const pieceBytes = Math.max(1, Math.round(READ_PIECE_BYTES / bandBytes)) * bandBytes;
+    const grid = tileSize > 0 ? tileGrid(rows, cols, tileSize) : undefined;
+    const table = grid && new Uint8Array(grid.rows * grid.cols * 32);
+    let min = 0xffff;
+    let max = 0;
+    // The next pieces are read on the thread pool while the one in hand is hashed here.
+    const ahead: Promise<void>[] = [];
+    const readAt = (off: number) => readFully(fd, dst, off, Math.min(pieceBytes, expected - off), path);
+    for (let off = 0, k = 0; k < READS_AHEAD && off < expected; k++, off += pieceBytes) ahead.push(readAt(off));
+    for (let off = 0; off < expected; off += pieceBytes) {
+      await ahead.shift();
+      const next = off + READS_AHEAD * pieceBytes;
+      if (next < expected) ahead.push(readAt(next));
+      const n = Math.min(pieceBytes, expected - off);
+      const piece = dst.subarray(off, off + n);
+      hasher.update(piece); // while the piece is in cache
+      const r = pixelRange(new Uint16Array(core.memory.buffer, ptr + off, n / 2));
+      if (r.min < min) min = r.min;
+      if (r.max > max) max = r.max;
+      if (table) table.set(tileHashes(piece, n / (cols * 2), cols, tileSize), (off / bandBytes) * grid!.cols * 32);
     }
     const pixels = new Uint16Array(core.memory.buffer, ptr, rows * cols);
     // The core's min/max shows whether any pixel is too high; only then is the culprit looked for.
-    if (pixelRange(pixels).max >>> bitsStored !== 0) {
+    if (max >>> bitsStored !== 0) {
       const over = firstPixelAbove(pixels, bitsStored);
       throw new FrameInputError(`pixel ${over} has value ${pixels[over]}, more than ${bitsStored} bits stored allow`);
     }
-    return { frame: { rows, cols, bitsStored, pixels }, rawFrameSha256: new Uint8Array(hasher.digest()) };
+    return {
+      frame: { rows, cols, bitsStored, pixels },
+      rawFrameSha256: new Uint8Array(hasher.digest()),
+      range: { min, max },
+      tiles: table && { size: tileSize, hashes: table },
+    };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** `length` bytes of the file at `off` into `dst` at `off`, on the thread pool. */
+async function readFully(fd: number, dst: Uint8Array, off: number, length: number, path: string): Promise<void> {
+  for (let done = 0; done < length;) {
+    const { bytesRead } = await read(fd, dst, off + done, length - done, off + done);
+    if (bytesRead === 0) throw new FrameInputError(`${path} ended after ${off + done} of ${dst.length} bytes (it changed while being read)`);
+    done += bytesRead;
   }
 }
 

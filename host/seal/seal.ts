@@ -2,7 +2,7 @@
 // the device's Source signature, in that order (the signature covers both).
 import { buildDx, pixelBytes, type CaptureMeta, type DxFrame } from '../dicom/dx.js';
 import { attestationElements } from '../dicom/attestation.js';
-import { addCertifiedTimestamp, addSignature, dicomDateTime, hashMacElements, PURPOSE, SEAL_MAC_ALGORITHM, signatureValue } from '../dicom/signatures.js';
+import { addCertifiedTimestamp, addSignature, dicomDateTime, hashMacElements, planMac, PURPOSE, SEAL_MAC_ALGORITHM, signatureValue } from '../dicom/signatures.js';
 import { signableTags } from '../dicom/mac.js';
 import { type Element, PIXEL_DATA } from '../dicom/model.js';
 import { encodePart10, encodePart10Parts } from '../dicom/writer.js';
@@ -11,7 +11,7 @@ import { sha256 } from '../core/hash.js';
 import type { Signer } from '../keys/ed25519.js';
 import type { EcdsaSigner } from '../keys/ecdsa.js';
 import { tileDigest, tileGrid, tileHashes } from '../core/tiles.js';
-import { pixelRange } from '../core/range.js';
+import { pixelRange, type PixelRange } from '../core/range.js';
 
 /** Default tile edge of the per-tile hash table (pixels). */
 export const DEFAULT_TILE_SIZE = 64;
@@ -72,10 +72,19 @@ export interface SealRequest {
   gathered?: boolean;
   /**
    * The frame's tile table at `tileSize`, made in the core over these very pixels as they arrived
-   * (the link receiver): used only when nothing changes the pixels before they are signed (no
-   * watermark), so the frame is not hashed once more after its last byte.
+   * (the link receiver, a frame file read piece by piece): used only when nothing changes the
+   * pixels before they are signed (no watermark), so the frame is not hashed once more after its
+   * last byte.
    */
   tilesAsReceived?: { size: number; hashes: Uint8Array };
+  /** The frame's smallest and largest value, found as it arrived (for the default window); used, like tilesAsReceived, only when no watermark changes the pixels. */
+  rangeAsReceived?: PixelRange;
+  /**
+   * Called once, before the pixels are hashed, with the object's head (everything before the pixel
+   * value) and the pixel value, both final: the caller may start writing them (the returned parts
+   * are then [head, pixels, tail], the same head and pixels). Native pixels only.
+   */
+  writeAhead?: (head: Uint8Array, pixels: Uint8Array) => void;
 }
 
 export interface SealedObject {
@@ -133,28 +142,47 @@ export async function sealFrame(req: SealRequest, device: DeviceIdentity): Promi
     meta.operatorsName = meta.operatorsName || tech.operatorsName || tech.operatorId;
   }
   // The default window's range is taken in the core, where the (marked) frame lies.
-  const dx = buildDx(frame, meta, [...attestation, ...(req.extraElements ?? [])], captureTime, { pixelRange: pixelRange(frame.pixels) });
+  const dx = buildDx(frame, meta, [...attestation, ...(req.extraElements ?? [])], captureTime, { pixelRange: (!marked && req.rangeAsReceived) || pixelRange(frame.pixels) });
   const time = new Date();
+  // Every signature's MAC Parameters item is added first (they lie before Pixel Data, the
+  // signatures after it), so the head is final before the pixels are hashed: with writeAhead the
+  // caller writes the head and the pixels while the MAC is computed.
+  const signed = signableTags(dx.dataSet);
+  const attributes = signed.filter((t) => t !== PIXEL_DATA);
+  const macs = {
+    device: planMac(dx.dataSet, signed),
+    // A second Source signature over everything but Pixel Data: when only pixels are edited it
+    // stays valid, so verify can trust the tile table that names the edit.
+    attributes: tiles ? planMac(dx.dataSet, attributes) : undefined,
+    ecdsa: device.ecdsa ? planMac(dx.dataSet, signed) : undefined,
+    technologist: tech ? planMac(dx.dataSet, signed) : undefined,
+  };
+  const fileMeta = { sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid };
+  const ahead = req.writeAhead ? encodePart10Parts(fileMeta, dx.dataSet) : undefined;
+  if (ahead) {
+    if (ahead.length !== 3) throw new Error('internal: writeAhead needs native Pixel Data');
+    req.writeAhead!(ahead[0]!, ahead[1]!);
+  }
   // The device's, its ECDSA and the technologist's signatures cover the same elements with one
   // algorithm: the elements (the whole frame) are hashed once and each finishes a copy.
-  const elementsMac = hashMacElements(dx.dataSet, signableTags(dx.dataSet), SEAL_MAC_ALGORITHM);
-  const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time, elementsMac });
+  const elementsMac = hashMacElements(dx.dataSet, signed, SEAL_MAC_ALGORITHM);
+  const full = await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, time, elementsMac, plannedMacId: macs.device });
   const token = req.timestamp ? await req.timestamp(signatureValue(dx.dataSet, full.signatureUid)) : null;
   if (token) addCertifiedTimestamp(dx.dataSet, full.signatureUid, token);
-  if (tiles) {
-    // A second Source signature over everything but Pixel Data: when only pixels are
-    // edited it stays valid, so verify can trust the tile table that names the edit.
-    const attributes = signableTags(dx.dataSet).filter((t) => t !== PIXEL_DATA);
-    await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time });
+  if (macs.attributes !== undefined) {
+    await addSignature(dx.dataSet, { signer: device.signer, certificateDer: device.certificateDer, purpose: PURPOSE.source, signedTags: attributes, time, plannedMacId: macs.attributes });
   }
   if (device.ecdsa) {
-    await addSignature(dx.dataSet, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, time, elementsMac });
+    await addSignature(dx.dataSet, { signer: device.ecdsa.signer, certificateDer: device.ecdsa.certificateDer, purpose: PURPOSE.source, time, elementsMac, plannedMacId: macs.ecdsa });
   }
   if (tech) {
-    await addSignature(dx.dataSet, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, time, elementsMac });
+    await addSignature(dx.dataSet, { signer: tech.signer, certificateDer: tech.certificateDer, purpose: PURPOSE.author, time, elementsMac, plannedMacId: macs.technologist });
   }
-  const fileMeta = { sopClassUid: UID.dxImageStorageForPresentation, sopInstanceUid: dx.sopInstanceUid };
-  const parts = req.gathered ? encodePart10Parts(fileMeta, dx.dataSet) : [encodePart10(fileMeta, dx.dataSet)];
+  const parts = req.gathered || ahead ? encodePart10Parts(fileMeta, dx.dataSet) : [encodePart10(fileMeta, dx.dataSet)];
+  const samePixels = (a: Uint8Array, b: Uint8Array) => a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+  if (ahead && !(parts.length === 3 && Buffer.from(parts[0]!).equals(ahead[0]!) && samePixels(parts[1]!, ahead[1]!))) {
+    throw new Error('internal: the sealed head differs from the one written ahead');
+  }
   let whole = parts.length === 1 ? parts[0] : undefined;
   return {
     get bytes() {

@@ -78,6 +78,25 @@ test('a frame file of the wrong size, a missing file or a folder: refused by nam
   await assert.rejects(loadFrameFile(join(dir, 'frame.tif'), g), /unsupported frame file/);
 });
 
+test('the tile table and min/max taken as the file is read are the core\'s own of the whole frame', async () => {
+  const { coreTileHashes } = await import('../../../host/core/tiles.js');
+  // Frames of several read pieces (1 MiB of whole tile rows each), a last band of fewer rows, tiles wider than the frame.
+  for (const [rows, cols, tileSize] of [[601, 999, 64], [601, 999, 7], [101, 77, 1], [40, 30, 64], [1030, 517, 100]] as const) {
+    const pixels = randomPixels(rows * cols, 14);
+    pixels[rows * cols - 1] = 16383; // the largest value in the last piece
+    pixels[3] = 0;
+    const path = rawFile(`tiles-${rows}-${cols}-${tileSize}.raw`, pixels);
+    const loaded = await loadFrameFile(path, { rows, cols, bitsStored: 14, coreReserveBytes: sealCoreReserveBytes(rows, cols, tileSize), tileSize });
+    const expected = coreTileHashes(new Uint8Array(pixels.buffer), rows, cols, tileSize);
+    assert.equal(loaded.tiles?.size, tileSize);
+    assert.deepEqual(Buffer.from(loaded.tiles!.hashes), Buffer.from(expected), `${rows}x${cols} tiles of ${tileSize}`);
+    assert.deepEqual(loaded.range, { min: 0, max: 16383 });
+    assert.deepEqual(loaded.frame.pixels, pixels);
+  }
+  const plain = await loadFrameFile(rawFile('no-tiles.raw', randomPixels(64, 12)), { rows: 8, cols: 8, bitsStored: 12 });
+  assert.equal(plain.tiles, undefined, 'no tile size, no table');
+});
+
 test('a seal without a watermark fits a core of the frame and its tile table, at any tile size', async () => {
   const { generateDeviceKey } = await import('../../../host/keys/provision.js');
   const { loadDeviceIdentity } = await import('../../../host/seal/device.js');
@@ -92,11 +111,12 @@ test('a seal without a watermark fits a core of the frame and its tile table, at
   const path = rawFile('reserve.raw', pixels);
   for (const tileSize of [0, 1, 7, 64]) {
     const reserve = sealCoreReserveBytes(rows, cols, tileSize);
-    const { frame, rawFrameSha256 } = await loadFrameFile(path, { rows, cols, bitsStored: 12, coreReserveBytes: reserve });
+    // As `radseal seal` does: the tile table (and min/max) taken as the file is read, used by the seal.
+    const { frame, rawFrameSha256, tiles, range } = await loadFrameFile(path, { rows, cols, bitsStored: 12, coreReserveBytes: reserve, tileSize });
     const core = coreHolding(frame.pixels)!.core;
     assert.ok(core.budgetBytes! <= rows * cols * 2 + reserve + (1 << 20), `tile ${tileSize}: the core is the frame and its reserve, not more`);
     const meta = { patientOrientation: ['L', 'F'] as [string, string], imagerPixelSpacing: [0.139, 0.139] as [number, number] };
-    const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: 1, meta, tileSize, markInPlace: true }, device);
+    const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial: 1, meta, tileSize, markInPlace: true, tilesAsReceived: tiles, rangeAsReceived: range }, device);
     const expected = tileSize > 0 ? tileDigest(tileHashes(bytes.slice(), rows, cols, tileSize), rows, cols, tileSize) : sha256(bytes.slice());
     assert.deepEqual(Buffer.from(sealed.pixelDataSha256), Buffer.from(expected), `tile ${tileSize}: the pixel hash is the frame's`);
   }
