@@ -1,57 +1,9 @@
-// radseal command line: argument parsing and wiring only. Every command module keeps its
-// top-level imports light (commander and its option definitions) and loads its work when it
-// runs, so `radseal --help` or one command never pays for all the others.
-import { Command, CommanderError } from 'commander';
-import { register as registerWatermark } from './watermark.js';
-import { register as registerLink } from './link.js';
-import { register as registerIngest } from './ingest.js';
-import { register as registerPki } from './pki.js';
-import { register as registerReconcile } from './reconcile.js';
-import { register as registerTech } from './tech.js';
-import { register as registerDoctor } from './doctor.js';
-import { register as registerWorklist } from './worklist.js';
-import { register as registerProxy } from './proxy.js';
-import { register as registerDesk } from './desk.js';
-import { register as registerViewer } from './viewer.js';
-import { register as registerAnomalies } from './anomalies.js';
-import { register as registerKeygen } from './keygen.js';
-import { register as registerSeal } from './seal.js';
-import { register as registerVerify } from './verify.js';
-import { register as registerDemo } from './demo.js';
-import { register as registerArchive } from './archive.js';
-import { useStationConfig } from '../config/command-defaults.js';
-
-export function buildProgram(): Command {
-  const program = new Command('radseal')
-    .description('Seal X-ray frames at capture (hash, sign, DICOM) and verify them at PACS ingest')
-    .version('0.1.0')
-    .showHelpAfterError()
-    .exitOverride(); // before subcommands are added, so they inherit it: usage errors exit 2, not 1
-  useStationConfig(program); // the station config file supplies every command's option defaults
-
-  registerKeygen(program);
-
-  registerSeal(program);
-  registerVerify(program);
-  registerDemo(program);
-  registerWatermark(program);
-  registerLink(program);
-  registerIngest(program);
-  registerPki(program);
-  registerReconcile(program);
-  registerTech(program);
-  registerDoctor(program);
-  registerWorklist(program);
-  registerProxy(program);
-  registerDesk(program);
-  registerViewer(program);
-  registerAnomalies(program);
-  registerArchive(program);
-  return program;
-}
+// radseal command line: argument parsing and wiring only (host/cli/program.ts has the commands).
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv[2]);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
