@@ -7,7 +7,7 @@
 //   verify DIR (N objects)      vs  a shell loop of dcmsign --verify over the same files
 //   warm seal, in this process  vs  dcmsign --sign as above: the frame already in core memory, as the
 //                                   capture service holds it (seal + durable write), and from the file
-//                                   (read + raw hash + seal + write: radseal seal without its start-up)
+//                                   (read + raw hash + tiles + seal + write: radseal seal without its start-up)
 //
 //   node --import tsx bench/cli.bench.ts      (npm run bench:cli; RADSEAL_BENCH_REPS, RADSEAL_BENCH_DIR_FILES)
 //   RADSEAL_BENCH_BASELINE=/path/to/another/built/radseal: the verify and dir rows also run that
@@ -15,14 +15,14 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { makePhantom } from '../host/image/phantom.js';
 import { pixelBytes } from '../host/dicom/dx.js';
 import { projectRoot } from '../host/core/wasm.js';
 import { loadDeviceIdentity } from '../host/seal/device.js';
 import { loadFrameFile } from '../host/seal/frame-file.js';
 import { sealFrame } from '../host/seal/seal.js';
-import { writeFileAtomic } from '../host/io/atomic.js';
+import { DraftFile, partsAfter } from '../host/io/atomic.js';
 import { machineLine, median } from './support.js';
 
 const REPS = Math.max(3, Number(process.env.RADSEAL_BENCH_REPS ?? 9));
@@ -162,19 +162,24 @@ try {
 
     if (ROWS.has('warm')) {
       // The capture service's seal: the frame already in core memory (the link wrote it there and
-      // hashed it as it arrived), sealed and written durably, in a warm process.
+      // hashed it, tile table included, as it arrived), sealed and written durably, in a warm process.
       const device = loadDeviceIdentity(join(keys, 'device.key'), join(keys, 'device.crt'));
       const meta = { patientOrientation: ['L', 'F'] as [string, string], imagerPixelSpacing: [0.139, 0.139] as [number, number] };
-      const geometry = { rows: 3072, cols: 3072, bitsStored: 14 };
-      // gathered: as radseal seal and the capture service write (head, the frame where it lies, tail).
-      const sealInto = async (path: string, loaded: Awaited<ReturnType<typeof loadFrameFile>>, serial: number, gathered = true) => {
-        const sealed = await sealFrame({ frame: loaded.frame, rawFrameSha256: loaded.rawFrameSha256, frameSerial: serial, meta, tileSize: 64, gathered }, device);
-        writeFileAtomic(path, gathered ? sealed.parts : sealed.bytes, { noClobber: true });
+      const geometry = { rows: 3072, cols: 3072, bitsStored: 14, tileSize: 64 };
+      // As radseal seal and the capture service write: the head and the frame (where it lies) into a
+      // draft while the MAC is computed, then the tail, fsync and link.
+      const sealInto = async (path: string, loaded: Awaited<ReturnType<typeof loadFrameFile>>, serial: number) => {
+        const draft = DraftFile.open(dirname(path));
+        const sealed = await sealFrame({ frame: loaded.frame, rawFrameSha256: loaded.rawFrameSha256, frameSerial: serial, meta, tileSize: 64, gathered: true,
+          tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range, writeAhead: (head, pixels) => draft.writeParts([head, pixels]) }, device);
+        const rest = partsAfter(sealed.parts, 2);
+        await draft.finish(rest.pieces, rest.length);
+        draft.publish(path, { noClobber: true });
       };
       const held = await loadFrameFile(raw, geometry);
       report(await pairedInProcess('warm seal in this process, frame in core memory (seal + durable write)  vs  dcmsign --sign as a process', REPS,
         (i) => sealInto(out('radseal', i), held, 100 + i), signPeer, tidy), 'dcmsign', '≤ 1.0× wall');
-      report(await pairedInProcess('warm seal in this process from the file (read + raw hash + seal + write)  vs  dcmsign --sign as a process', REPS,
+      report(await pairedInProcess('warm seal in this process from the file (read + raw hash + tiles + seal + write)  vs  dcmsign --sign as a process', REPS,
         async (i) => sealInto(out('radseal', i), await loadFrameFile(raw, geometry), 200 + i), signPeer, tidy), 'dcmsign', 'none: radseal seal without its start-up');
     }
 

@@ -11,7 +11,7 @@ import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile, sealCoreReserveBytes } from '../seal/frame-file.js';
 import { sealFrame } from '../seal/seal.js';
 import { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } from '../seal/meta.js';
-import { DraftFile } from '../io/atomic.js';
+import { DraftFile, partsAfter } from '../io/atomic.js';
 import { UsageOrIoError, pinFromEnv } from './args.js';
 
 export interface SealOptions {
@@ -68,11 +68,10 @@ export async function sealAction(o: SealOptions): Promise<void> {
     const draft = DraftFile.open(dirname(resolve(o.out)));
     try {
       const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp, gathered: true,
-        tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range, writeAhead: (head, pixels) => { draft.write(head, 0); draft.write(pixels, head.length); } }, device)
+        tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range, writeAhead: (head, pixels) => draft.writeParts([head, pixels]) }, device)
         .finally(() => technologist?.close?.());
-      const [head, pixels, tail] = sealed.parts as [Uint8Array, Uint8Array, Uint8Array];
-      const length = head.length + pixels.length + tail.length;
-      await draft.finish([{ bytes: tail, position: head.length + pixels.length }], length);
+      const rest = partsAfter(sealed.parts, 2);
+      await draft.finish(rest.pieces, rest.length);
       draft.publish(o.out, { noClobber: true });
       console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
       if (sealed.watermarkProblem) console.log(`watermark: no room for the robust mark in this frame (${sealed.watermarkProblem}); verify with the site key confirms the frame through the fragile layer, but the mark will not survive an export`);
