@@ -12,8 +12,7 @@ import { LinkReceiver, type ReceivedFrame } from '../link/receiver.js';
 import type { LinkExposure } from '../link/codec.js';
 import type { CaptureMeta } from '../dicom/dx.js';
 import { Connector, type LinkEndpointSettings } from '../link/transport.js';
-import { Outbox, type OutboxEntry } from '../net/outbox.js';
-import { partsAfter, type DraftFile } from '../io/atomic.js';
+import { Outbox } from '../net/outbox.js';
 import { Forwarder } from '../net/forwarder.js';
 import type { PacsTarget } from '../net/destination.js';
 import { DEFAULT_TILE_SIZE, sealFrame, type DeviceIdentity, type SealedObject, type TechnologistIdentity } from '../seal/seal.js';
@@ -241,35 +240,24 @@ export class CaptureService extends EventEmitter {
         this.log(`capture: frame ${f.deviceId}#${f.serial} held as ${name}: nobody is logged in; it is sealed and sent once a technologist logs in and confirms`);
         return;
       }
-      // Not filed under a procedure, the object goes to the outbox through a draft: its head and the
-      // pixels (where they lie in the frame slot) are written while the seal hashes them, so after
-      // signing only the tail and a short fsync are left.
-      const draft = filing ? undefined : this.outbox.openDraft();
-      let sealed: SealedObject;
-      try {
-        sealed = await sealFrame(
-          {
-            frame: { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels },
-            rawFrameSha256: f.sha256,
-            frameSerial: f.serial,
-            meta,
-            extraElements: filing?.extraElements,
-            technologist,
-            watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
-            markInPlace: true,
-            tilesAsReceived: f.tiles,
-            // Written as head, pixels where they lie in the frame slot, tail: no 19 MB copy (the slot is freed only after the write).
-            gathered: true,
-            writeAhead: draft && ((head, value) => draft.writeParts([head, value])),
-            timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
-          },
-          this.sealingDevice,
-        );
-      } catch (e) {
-        await draft?.abort(); // its writes read the frame slot: done before the slot is freed
-        throw e;
-      }
-      const entry = filing ? this.o.procedures!.keep(filing, f.deviceId, f.serial, sealed) : await this.putSealed(f.deviceId, f.serial, sealed, draft!);
+      const sealed = await sealFrame(
+        {
+          frame: { rows: f.rows, cols: f.cols, bitsStored: f.bitsStored, pixels },
+          rawFrameSha256: f.sha256,
+          frameSerial: f.serial,
+          meta,
+          extraElements: filing?.extraElements,
+          technologist,
+          watermark: this.o.watermarkKey && this.o.board.watermark.enabled !== false ? { key: this.o.watermarkKey } : undefined,
+          markInPlace: true,
+          tilesAsReceived: f.tiles,
+          // Written as head, pixels where they lie in the frame slot, tail: no 19 MB copy (the slot is freed only after the write).
+          gathered: true,
+          timestamp: this.o.timestampUrl ? (sig) => this.timestamp(sig, `${f.deviceId}#${f.serial}`) : undefined,
+        },
+        this.sealingDevice,
+      );
+      const entry = filing ? this.o.procedures!.keep(filing, f.deviceId, f.serial, sealed) : this.outbox.put(f.deviceId, f.serial, sealed.parts);
       // Durable now (file and folder fsynced): only now may the device forget the frame.
       this.counts.sealed++;
       f.ack();
@@ -283,12 +271,6 @@ export class CaptureService extends EventEmitter {
       this.log(`capture: frame ${f.deviceId}#${f.serial} could not be sealed: ${(e as Error).message}`);
       f.fail((e as Error).message);
     }
-  }
-
-  /** A sealed object into the outbox: its draft (head and pixels written ahead) completed with the tail or, when a draft write failed, written whole. */
-  private async putSealed(deviceId: string, serial: number, sealed: SealedObject, draft: DraftFile): Promise<OutboxEntry> {
-    const rest = partsAfter(sealed.parts, 2);
-    return (await this.outbox.putDraft(deviceId, serial, draft, rest.pieces, rest.length)) ?? this.outbox.put(deviceId, serial, sealed.parts);
   }
 
   /**
