@@ -10,7 +10,7 @@
 //                                   (read + raw hash + tiles + seal + write: radseal seal without its start-up)
 //
 //   node --import tsx bench/cli.bench.ts      (npm run bench:cli; RADSEAL_BENCH_REPS, RADSEAL_BENCH_DIR_FILES)
-//   RADSEAL_BENCH_BASELINE=/path/to/another/built/radseal: the verify and dir rows also run that
+//   RADSEAL_BENCH_BASELINE=/path/to/another/built/radseal: the verify, seal and dir rows also run that
 //   tree's CLI, interleaved in the same run (before/after a change on a noisy machine).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -124,7 +124,7 @@ try {
   const frame = makePhantom({ rows: 3072, cols: 3072, bitsStored: 14, seed: 11 });
   const raw = join(dir, 'frame.raw');
   writeFileSync(raw, pixelBytes(frame.pixels));
-  const sealArgs = (out: string, ecdsa: boolean) => radseal('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', raw,
+  const sealArgs = (out: string, ecdsa: boolean, cli = radseal) => cli('seal', '--key', join(keys, 'device.key'), '--cert', join(keys, 'device.crt'), '--in', raw,
     '--rows', '3072', '--cols', '3072', '--bits-stored', '14', '--patient-orientation', 'L\\F', '--pixel-spacing', '0.139', '--serial', '7', '--out', out,
     ...(ecdsa ? ['--ecdsa-key', join(keys, 'device-ecdsa.key'), '--ecdsa-cert', join(keys, 'device-ecdsa.crt')] : []));
   // The verify object carries radseal's Ed25519 signatures and the ECDSA P-256 one DCMTK checks.
@@ -153,12 +153,11 @@ try {
 
     const out = (who: string, i: number) => join(dir, `${who}-${i + 1}.dcm`);
     const tidy = (i: number) => {
-      rmSync(out('radseal', i), { force: true });
-      rmSync(out('dcmsign', i), { force: true });
+      for (const who of ['radseal', 'dcmsign', 'baseline']) rmSync(out(who, i), { force: true });
     };
     const signPeer = (i: number) => ['dcmsign', '--sign', join(keys, 'device-ecdsa.key'), join(keys, 'device-ecdsa.crt'), '+m5', unsigned, out('dcmsign', i)];
     if (ROWS.has('seal')) report(paired('seal one 3072² frame  vs  dcmsign --sign (ECDSA P-256, SHA-512 MAC) of the object unsigned', REPS,
-      (i) => sealArgs(out('radseal', i), false), signPeer, undefined, tidy), 'dcmsign', '≤ 2.0× wall');
+      (i) => sealArgs(out('radseal', i), false), signPeer, undefined, tidy, baseline && ((i) => sealArgs(out('baseline', i), false, baseline))), 'dcmsign', '≤ 2.0× wall');
 
     if (ROWS.has('warm')) {
       // The capture service's seal: the frame already in core memory (the link wrote it there and
