@@ -53,8 +53,9 @@ export function buildProgram(command?: string): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride(); // before subcommands are added, so they inherit it: usage errors exit 2, not 1
-  useStationConfig(program); // the station config file supplies every command's option defaults
   const named = COMMANDS.find((c) => command !== undefined && c.names.includes(command));
+  // The station config file supplies every command's option defaults; its sections are checked against every command.
+  useStationConfig(program, named ? () => buildProgram() : undefined);
   for (const c of named ? [named] : COMMANDS) c.register(program);
   return program;
 }

@@ -24,10 +24,14 @@ export function readsStationConfigItself(cmd: Command): Command {
   return cmd;
 }
 
-/** Wires the station config into every command of `program` (call once, anywhere in buildProgram). */
-export function useStationConfig(program: Command): void {
+/**
+ * Wires the station config into every command of `program` (call once, anywhere in buildProgram).
+ * `whole`: the program with every command, when `program` was built with only some: the config's
+ * sections are checked against all of them.
+ */
+export function useStationConfig(program: Command, whole: () => Command = () => program): void {
   program.hook('preSubcommand', (_root, sub) => prepare(sub));
-  program.hook('preAction', (root, action) => applyStationConfig(root, action));
+  program.hook('preAction', (_root, action) => applyStationConfig(whole, action));
 }
 
 /** Before a command parses its arguments: every runnable command takes --config, required options wait for the config. */
@@ -47,12 +51,12 @@ function commandPath(cmd: Command): string[] {
   return path;
 }
 
-export async function applyStationConfig(root: Command, action: Command): Promise<void> {
+export async function applyStationConfig(whole: () => Command, action: Command): Promise<void> {
   const file = selfConfigured.has(action) ? undefined : stationConfigPath(action.getOptionValue('config') as string | undefined, process.env, existsSync);
   if (file) {
     const { commandDefaults, loadStationConfig } = await import('./station.js');
     const config = loadStationConfig(file);
-    checkCommandSections(root, config);
+    checkCommandSections(whole(), config);
     for (const [name, d] of commandDefaults(config, commandPath(action))) applyDefault(action, name, d, config.path);
   }
   for (const o of deferredRequired.get(action) ?? []) {

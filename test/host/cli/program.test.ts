@@ -28,3 +28,17 @@ test('a command built alone parses and rejects as it does among all', async () =
     await assert.rejects(program.parseAsync(['node', 'radseal', 'seal', '--no-such-option']), /unknown option/);
   }
 });
+
+test('a command built alone checks the station config against every command', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const file = join(mkdtempSync(join(tmpdir(), 'radseal-program-')), 'radseal.toml');
+  writeFileSync(file, '[ingest]\non-failure = "flag"\n[captur]\nboard = "x"\n');
+  const program = buildProgram('seal');
+  await assert.rejects(program.parseAsync(['node', 'radseal', 'seal', '--config', file]), (e: Error) => {
+    assert.match(e.message, /\[captur\]: no command "captur"/);
+    assert.doesNotMatch(e.message, /ingest/, 'another command\'s section is no error');
+    return true;
+  });
+});
