@@ -162,16 +162,30 @@ function extensionProblem(cert: CertInfo, asCa: boolean): string | undefined {
 
 /**
  * Issuer signature algorithms that still resist forgery (NIST SP 800-131A): RSA PKCS#1 v1.5 and ECDSA with
- * SHA-224 and up, RSASSA-PSS whose hash is SHA-256 and up, Ed25519, Ed448. An allow-list, so MD2, MD4, MD5,
- * SHA-1 and whatever else OpenSSL still verifies (X509Certificate.verify applies no security level) fail.
+ * SHA-224 and up, Ed25519, Ed448 (and RSASSA-PSS whose hash is SHA-256 and up, judged apart: its hash is a
+ * parameter), with the key type and digest node:crypto verifies each with (null: the algorithm hashes
+ * itself). An allow-list, so MD2, MD4, MD5, SHA-1 and whatever else OpenSSL still verifies
+ * (X509Certificate.verify applies no security level) fail. Certificates and revocation lists are judged by it.
  */
-const STRONG_SIGNATURES: Record<string, string> = {
-  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption', '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
-  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption', '1.2.840.113549.1.1.14': 'sha224WithRSAEncryption',
-  '1.2.840.10045.4.3.1': 'ecdsa-with-SHA224', '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
-  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384', '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
-  '1.3.101.112': 'Ed25519', '1.3.101.113': 'Ed448',
-};
+const STRONG_SIGNATURES: ReadonlyMap<string, StrongSignature> = new Map<string, StrongSignature>([
+  ['1.2.840.113549.1.1.11', { name: 'sha256WithRSAEncryption', key: 'rsa', hash: 'sha256' }],
+  ['1.2.840.113549.1.1.12', { name: 'sha384WithRSAEncryption', key: 'rsa', hash: 'sha384' }],
+  ['1.2.840.113549.1.1.13', { name: 'sha512WithRSAEncryption', key: 'rsa', hash: 'sha512' }],
+  ['1.2.840.113549.1.1.14', { name: 'sha224WithRSAEncryption', key: 'rsa', hash: 'sha224' }],
+  ['1.2.840.10045.4.3.1', { name: 'ecdsa-with-SHA224', key: 'ec', hash: 'sha224' }],
+  ['1.2.840.10045.4.3.2', { name: 'ecdsa-with-SHA256', key: 'ec', hash: 'sha256' }],
+  ['1.2.840.10045.4.3.3', { name: 'ecdsa-with-SHA384', key: 'ec', hash: 'sha384' }],
+  ['1.2.840.10045.4.3.4', { name: 'ecdsa-with-SHA512', key: 'ec', hash: 'sha512' }],
+  ['1.3.101.112', { name: 'Ed25519', key: 'ed25519', hash: null }],
+  ['1.3.101.113', { name: 'Ed448', key: 'ed448', hash: null }],
+]);
+
+export interface StrongSignature { name: string; key: 'rsa' | 'ec' | 'ed25519' | 'ed448'; hash: string | null }
+
+/** The signature algorithm with this OID, when it is one that still resists forgery (RSASSA-PSS aside). */
+export function strongSignature(oid: string): StrongSignature | undefined {
+  return STRONG_SIGNATURES.get(oid);
+}
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
 const STRONG_PSS_HASHES = ['2.16.840.1.101.3.4.2.1', '2.16.840.1.101.3.4.2.2', '2.16.840.1.101.3.4.2.3'];
 const WEAK_NAMES: Record<string, string> = {
@@ -189,7 +203,7 @@ function weakSignature(cert: CertInfo): string | undefined {
     const [id, params] = children(der, algorithm!);
     if (id?.tag !== 0x06) throw new Error('no signature algorithm OID');
     oid = oidText(der.subarray(id.content, id.end));
-    if (STRONG_SIGNATURES[oid]) return undefined;
+    if (STRONG_SIGNATURES.has(oid)) return undefined;
     if (oid === RSASSA_PSS && params?.tag === 0x30) {
       // RSASSA-PSS-params: [0] hashAlgorithm, absent = SHA-1 (RFC 4055).
       const hash = children(der, params).find((t) => t.tag === 0xa0);

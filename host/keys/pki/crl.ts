@@ -14,7 +14,7 @@ import { ECDSA_WITH_SHA256_OID } from '../ecdsa.js';
 import { keyIdentifier } from '../x509.js';
 import { REVOCATION_REASONS, type RevocationReason } from './defaults.js';
 import { tlv } from '../der.js';
-import type { CertInfo } from '../certs.js';
+import { strongSignature, type CertInfo } from '../certs.js';
 import { identityExtension, isIdentityExtension, parseIdentity, type RevokedIdentity } from './identity.js';
 
 export const CRL_PEM_LABEL = 'X509 CRL';
@@ -184,7 +184,8 @@ export function crlSignedBy(crl: ParsedCrl, ca: CertInfo): boolean {
     return false;
   }
   if (Buffer.compare(Buffer.from(subjectDer), Buffer.from(crl.issuerDer)) !== 0) return false;
-  const how = CRL_SIGNATURES[crl.signatureAlgorithm];
+  // The algorithms radseal accepts for certificates: a CRL signed with SHA-1 or MD5 could be forged to un-revoke a key.
+  const how = strongSignature(crl.signatureAlgorithm);
   try {
     const key = ca.x509.publicKey;
     return !!how && key.asymmetricKeyType === how.key && nodeVerify(how.hash, crl.tbsDer, key, crl.signature);
@@ -192,22 +193,6 @@ export function crlSignedBy(crl: ParsedCrl, ca: CertInfo): boolean {
     return false;
   }
 }
-
-/**
- * CRL signature algorithms radseal accepts, with the key type and digest each takes: what site CAs
- * sign with (radseal's own PKI: Ed25519 or ECDSA-SHA256; an existing hospital PKI: mostly RSA). Only
- * SHA-256 and up, as for certificates (host/keys/certs.ts): a CRL signed with SHA-1 or MD5 could be
- * forged to un-revoke a key.
- */
-const CRL_SIGNATURES: Record<string, { key: string; hash: string | null }> = {
-  [ED25519_OID]: { key: 'ed25519', hash: null },
-  [ECDSA_WITH_SHA256_OID]: { key: 'ec', hash: 'sha256' },
-  '1.2.840.10045.4.3.3': { key: 'ec', hash: 'sha384' },
-  '1.2.840.10045.4.3.4': { key: 'ec', hash: 'sha512' },
-  '1.2.840.113549.1.1.11': { key: 'rsa', hash: 'sha256' },
-  '1.2.840.113549.1.1.12': { key: 'rsa', hash: 'sha384' },
-  '1.2.840.113549.1.1.13': { key: 'rsa', hash: 'sha512' },
-};
 
 /** The effective revocation instant: the earlier of revocationDate and invalidityDate. */
 export function revokedFrom(e: RevokedEntry): Date {

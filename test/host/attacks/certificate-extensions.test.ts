@@ -224,4 +224,7 @@ test('CRLs from an RSA site CA (what an existing hospital PKI signs with): read,
   // for a CRL no CA of it signed (nothing verifies against a revocation list radseal cannot trust).
   const weak = bundleOf(ca, { md: 'sha1', tag: '-sha1' });
   await assert.rejects(sealAndVerify('rsa-crl-sha1', cert, weak), /revocation list #1 in the trust bundle is not signed by any CA certificate in it/);
+  // The digests accepted for a certificate's signature are accepted for a CRL's, and only they.
+  for (const md of ['sha224', 'sha384', 'sha512']) expectAuthentic(await sealAndVerify(`rsa-crl-${md}`, cert, bundleOf(ca, { md, tag: `-${md}` })));
+  await assert.rejects(sealAndVerify('rsa-crl-md5', cert, bundleOf(ca, { md: 'md5', tag: '-md5' })), /is not signed by any CA certificate in it/);
 });
