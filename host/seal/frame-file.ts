@@ -120,17 +120,23 @@ async function loadRaw(path: string, g: Geometry): Promise<LoadedFrame> {
     const ahead: Promise<void>[] = [];
     const readAt = (off: number) => readFully(fd, dst, off, Math.min(pieceBytes, expected - off), path);
     for (let off = 0, k = 0; k < READS_AHEAD && off < expected; k++, off += pieceBytes) ahead.push(readAt(off));
-    for (let off = 0; off < expected; off += pieceBytes) {
-      await ahead.shift();
-      const next = off + READS_AHEAD * pieceBytes;
-      if (next < expected) ahead.push(readAt(next));
-      const n = Math.min(pieceBytes, expected - off);
-      const piece = dst.subarray(off, off + n);
-      hasher.update(piece); // while the piece is in cache
-      const r = pixelRange(new Uint16Array(core.memory.buffer, ptr + off, n / 2));
-      if (r.min < min) min = r.min;
-      if (r.max > max) max = r.max;
-      if (table) table.set(tileHashes(piece, n / (cols * 2), cols, tileSize), (off / bandBytes) * grid!.cols * 32);
+    try {
+      for (let off = 0; off < expected; off += pieceBytes) {
+        await ahead.shift();
+        const next = off + READS_AHEAD * pieceBytes;
+        if (next < expected) ahead.push(readAt(next));
+        const n = Math.min(pieceBytes, expected - off);
+        const piece = dst.subarray(off, off + n);
+        hasher.update(piece); // while the piece is in cache
+        const r = pixelRange(new Uint16Array(core.memory.buffer, ptr + off, n / 2));
+        if (r.min < min) min = r.min;
+        if (r.max > max) max = r.max;
+        if (table) table.set(tileHashes(piece, n / (cols * 2), cols, tileSize), (off / bandBytes) * grid!.cols * 32);
+      }
+    } catch (err) {
+      // The reads still in flight end before the file is closed (its descriptor could be reused under them).
+      await Promise.allSettled(ahead);
+      throw err;
     }
     const pixels = new Uint16Array(core.memory.buffer, ptr, rows * cols);
     // The core's min/max shows whether any pixel is too high; only then is the culprit looked for.
