@@ -15,14 +15,15 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { makePhantom } from '../host/image/phantom.js';
 import { pixelBytes } from '../host/dicom/dx.js';
 import { projectRoot } from '../host/core/wasm.js';
 import { loadDeviceIdentity } from '../host/seal/device.js';
 import { loadFrameFile } from '../host/seal/frame-file.js';
 import { sealFrame } from '../host/seal/seal.js';
-import { DraftFile, partsAfter, writeFileAtomic } from '../host/io/atomic.js';
+import { writeFileAtomic } from '../host/io/atomic.js';
+import { sealToFile } from '../host/seal/seal-file.js';
 import { machineLine, median } from './support.js';
 
 const REPS = Math.max(3, Number(process.env.RADSEAL_BENCH_REPS ?? 9));
@@ -166,16 +167,11 @@ try {
       const meta = { patientOrientation: ['L', 'F'] as [string, string], imagerPixelSpacing: [0.139, 0.139] as [number, number] };
       const geometry = { rows: 3072, cols: 3072, bitsStored: 14, tileSize: 64 };
       // As the capture service writes (head, the frame where it lies, tail: writeFileAtomic) or, with
-      // `ahead`, as radseal seal does: the head and the frame into a draft while the MAC is computed,
-      // then the tail, fsync and link.
+      // `ahead`, as radseal seal does (sealToFile: head and frame written while the MAC is computed).
       const sealInto = async (path: string, loaded: Awaited<ReturnType<typeof loadFrameFile>>, serial: number, ahead: boolean) => {
-        const draft = ahead ? DraftFile.open(dirname(path)) : undefined;
-        const sealed = await sealFrame({ frame: loaded.frame, rawFrameSha256: loaded.rawFrameSha256, frameSerial: serial, meta, tileSize: 64, gathered: true,
-          tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range, writeAhead: draft && ((head, pixels) => draft.writeParts([head, pixels])) }, device);
-        if (!draft) return writeFileAtomic(path, sealed.parts, { noClobber: true });
-        const rest = partsAfter(sealed.parts, 2);
-        await draft.finish(rest.pieces, rest.length);
-        draft.publish(path, { noClobber: true });
+        const req = { frame: loaded.frame, rawFrameSha256: loaded.rawFrameSha256, frameSerial: serial, meta, tileSize: 64, tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range };
+        if (ahead) await sealToFile(path, req, device);
+        else writeFileAtomic(path, (await sealFrame({ ...req, gathered: true }, device)).parts, { noClobber: true });
       };
       const held = await loadFrameFile(raw, geometry);
       report(await pairedInProcess('warm seal in this process, frame in core memory (seal + durable write)  vs  dcmsign --sign as a process', REPS,

@@ -4,14 +4,12 @@
 // runs. The board schema (ajv), the time-stamp client (pkijs) and the watermark key are loaded
 // below only when their option is given.
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { loadDeviceIdentity, loadTechnologist, loadTokenDeviceIdentity, loadTokenTechnologist, withEcdsa, type LoadedDevice } from '../seal/device.js';
 import { isPkcs11Uri } from '../keys/pkcs11.js';
 import { loadFrameFile, sealCoreReserveBytes } from '../seal/frame-file.js';
-import { sealFrame } from '../seal/seal.js';
+import { sealToFile } from '../seal/seal-file.js';
 import { missingAcquisitionAttributes, parseOrientation, parsePixelSpacing, readMetaFile } from '../seal/meta.js';
-import { DraftFile, partsAfter } from '../io/atomic.js';
 import { UsageOrIoError, pinFromEnv } from './args.js';
 
 export interface SealOptions {
@@ -62,23 +60,12 @@ export async function sealAction(o: SealOptions): Promise<void> {
     const tsa = o.tsa ? await import('../net/tsa-client.js') : undefined;
     const timestamp = tsa ? (sig: Uint8Array) => tsa.requestTimestamp(o.tsa!, sig) : undefined;
     // markInPlace: the frame read from the file is needed only for its raw hash, taken already.
-    // gathered, writeAhead: the head and the frame, where it lies in core memory, are written (on
-    // the thread pool, fdatasynced as they go) while the seal hashes them; after signing only the
-    // tail and a short fsync are left. The draft becomes o.out as writeFileAtomic's file would.
-    const draft = DraftFile.open(dirname(resolve(o.out)));
-    try {
-      const sealed = await sealFrame({ frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp, gathered: true,
-        tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range, writeAhead: (head, pixels) => draft.writeParts([head, pixels]) }, device)
-        .finally(() => technologist?.close?.());
-      const rest = partsAfter(sealed.parts, 2);
-      await draft.finish(rest.pieces, rest.length);
-      draft.publish(o.out, { noClobber: true });
-      console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
-      if (sealed.watermarkProblem) console.log(`watermark: no room for the robust mark in this frame (${sealed.watermarkProblem}); verify with the site key confirms the frame through the fragile layer, but the mark will not survive an export`);
-    } catch (err) {
-      await draft.abort();
-      throw err;
-    }
+    // The head and the frame, where it lies in core memory, are written while the seal hashes them.
+    const sealed = await sealToFile(o.out, { frame, rawFrameSha256, frameSerial, meta, technologist, tileSize: o.tileSize, watermark, markInPlace: true, timestamp,
+      tilesAsReceived: loaded.tiles, rangeAsReceived: loaded.range }, device)
+      .finally(() => technologist?.close?.());
+    console.log(`sealed ${o.in} → ${o.out} (${frame.rows}x${frame.cols}, ${frame.bitsStored} bits, device ${device.deviceId}${tokenKey ? ' (key on token)' : ''}, frame serial ${frameSerial}, raw SHA-256 ${Buffer.from(rawFrameSha256).toString('hex')}${sealed.timestamped ? ', certified timestamp' : ''})`);
+    if (sealed.watermarkProblem) console.log(`watermark: no room for the robust mark in this frame (${sealed.watermarkProblem}); verify with the site key confirms the frame through the fragile layer, but the mark will not survive an export`);
   } finally {
     closeDevice?.();
   }

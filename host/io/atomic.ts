@@ -154,14 +154,6 @@ export class DraftFile {
     });
   }
 
-  /** Writes `parts` one after the other from `position` (a seal's head and pixel value, written ahead of its tail). */
-  writeParts(parts: readonly Uint8Array[], position = 0): void {
-    for (const part of parts) {
-      this.write(part, position);
-      position += part.length;
-    }
-  }
-
   private maybeSync(): void {
     if (this.syncing || this.closed || this.failure || this.unsynced < this.syncEvery) return;
     this.syncing = true;
@@ -218,20 +210,6 @@ export class DraftFile {
     if (open) closeSync(this.fd);
     try { unlinkSync(this.path); } catch { /* already gone */ }
   }
-}
-
-/**
- * What completes a draft holding the first `written` of `parts` (writeParts): the other parts at
- * their offsets, and the file's length.
- */
-export function partsAfter(parts: readonly Uint8Array[], written: number): { pieces: { bytes: Uint8Array; position: number }[]; length: number } {
-  const pieces: { bytes: Uint8Array; position: number }[] = [];
-  let position = 0;
-  parts.forEach((bytes, i) => {
-    if (i >= written) pieces.push({ bytes, position });
-    position += bytes.length;
-  });
-  return { pieces, length: position };
 }
 
 /**
