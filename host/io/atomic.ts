@@ -1,7 +1,7 @@
 // Durable, all-or-nothing file writes: temp file in the same folder, fsync,
 // rename over the target, fsync the folder. A crash leaves either the old
 // state or the complete new file, never half of one.
-import { chmodSync, closeSync, existsSync, fdatasync, fsync, fsyncSync, ftruncate, linkSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fdatasync, fsync, fsyncSync, ftruncate, linkSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -100,7 +100,8 @@ const fsyncAsync = promisify(fsync);
  * proxy's pixels, before the rest of the object is known), on libuv's thread pool, in a temporary
  * folder a restart empties: it becomes a file of its final folder only by `commit`, under the
  * same rules as writeFileAtomic (complete, fsynced, linked, folder fsynced). Its writes are synced
- * now and then (fdatasync, one at a time) so that little is left for the final fsync.
+ * now and then (fdatasync, one at a time) so that little is left for the final fsync; or, opened
+ * with `durableWrites`, each write is durable when it returns (O_DSYNC).
  */
 export class DraftFile {
   private inFlight = 0;
@@ -111,18 +112,24 @@ export class DraftFile {
   private aborted = false;
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly path: string, private readonly fd: number, private readonly syncEvery: number) {}
+  private constructor(readonly path: string, private readonly fd: number, private readonly syncEvery: number, private readonly durableWrites: boolean) {}
 
-  /** A new, empty draft in `dir` (the temporary folder of the final one's file system). */
-  static open(dir: string, opts: { mode?: number; syncEvery?: number } = {}): DraftFile {
+  /**
+   * A new, empty draft in `dir` (the temporary folder of the final one's file system).
+   * `durableWrites`: for a draft written in a few large writes while the event loop is busy (a seal's
+   * MAC): an fdatasync is begun only from the event loop, so it would wait for the MAC to end;
+   * each O_DSYNC write instead reaches the disk on the thread pool, beside the MAC.
+   */
+  static open(dir: string, opts: { mode?: number; syncEvery?: number; durableWrites?: boolean } = {}): DraftFile {
     const path = join(dir, `.draft.${randomBytes(6).toString('hex')}.tmp`);
+    const durableWrites = opts.durableWrites ?? false;
     let fd: number;
     try {
-      fd = openSync(path, 'wx', opts.mode ?? 0o644);
+      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (durableWrites ? constants.O_DSYNC : 0), opts.mode ?? 0o644);
     } catch (err) {
       throw openError(err, path);
     }
-    return new DraftFile(path, fd, opts.syncEvery ?? 4 << 20);
+    return new DraftFile(path, fd, opts.syncEvery ?? 4 << 20, durableWrites);
   }
 
   /** Whether a write failed (the draft is then good for nothing but abort). */
@@ -155,7 +162,7 @@ export class DraftFile {
   }
 
   private maybeSync(): void {
-    if (this.syncing || this.closed || this.failure || this.unsynced < this.syncEvery) return;
+    if (this.durableWrites || this.syncing || this.closed || this.failure || this.unsynced < this.syncEvery) return;
     this.syncing = true;
     this.unsynced = 0;
     this.inFlight++;
