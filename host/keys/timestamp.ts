@@ -103,7 +103,8 @@ export interface TimestampCheck {
  * Checks a time-stamp token against the Digital Signature value it certifies: the imprint is the
  * hash of that value, the CMS signature over the signed attributes is correct, the signed message
  * digest is that of the TSTInfo, and the TSA certificate is valid at the certified time, allowed
- * to time-stamp (extended key usage timeStamping) and issued by one of `trusted` (or is one).
+ * to time-stamp (extended key usage timeStamping) and issued by one of `trusted` (or is one),
+ * directly or through CA certificates the token carries (chainToTrusted).
  */
 export function verifyTimestamp(token: Uint8Array, signature: Uint8Array, trusted: readonly X509Certificate[]): TimestampCheck {
   try {
@@ -176,16 +177,78 @@ function check(token: Uint8Array, signature: Uint8Array, trusted: readonly X509C
   if (!eku || !eku.keyPurposes.includes(OID.timeStamping)) out.problems.push('the TSA certificate is not for time-stamping (no timeStamping extended key usage)');
   const at = info.genTime.getTime();
   if (at < Date.parse(tsaCert.validFrom) || at > Date.parse(tsaCert.validTo)) out.problems.push('the TSA certificate was not valid at the certified time');
-  // An issuer must be a CA: a pinned signer certificate (a device's) issuing a TSA certificate would
-  // let the holder of that one key certify any time, before its own compromise too.
-  const anchor = trusted.find((t) => t.fingerprint256 === tsaCert.fingerprint256 || (t.ca && tsaCert.checkIssued(t) && tsaCert.verify(t.publicKey)));
-  if (!anchor) out.problems.push(`the TSA (${out.tsa}) is not trusted`);
+  const carried = certs.filter((c) => c !== tsaPkijs).map((c) => new X509Certificate(Buffer.from(c.toSchema().toBER(false))));
+  const chain = chainToTrusted(tsaCert, carried, trusted, at);
+  if (!chain) out.problems.push(`the TSA (${out.tsa}) is not trusted`);
   else {
-    // The same rule as for signers: no critical extension radseal does not process, no name-constrained CA, no forgeable issuer signature.
-    const pinned = anchor.fingerprint256 === tsaCert.fingerprint256;
-    const broken = chainProblem(parseCertificate(tsaCert.raw), pinned ? undefined : parseCertificate(anchor.raw));
+    const broken = chainProblemOf(chain);
     if (broken) out.problems.push(`the TSA (${out.tsa}) cannot be relied on: ${broken}`);
   }
   out.valid = out.problems.length === 0;
   return out;
+}
+
+/** CA certificates a token may carry between its TSA certificate and a trusted one (a commercial TSA's issuing CAs). */
+const MAX_CARRIED_CAS = 3;
+
+/**
+ * The TSA certificate's path to the trust set: [TSA certificate, CAs the token carries..., trusted
+ * certificate], or [TSA certificate] when it is itself pinned there; undefined when there is none.
+ * Every issuer on the path must be a CA (basicConstraints cA) that OpenSSL takes as the issuer
+ * (names, key identifiers, keyCertSign when key usage is given) and whose key verifies the
+ * certificate below it; a carried CA must also be valid at the certified time `at`. A pinned
+ * signer certificate (a device's) is no issuer: it would let the holder of that one key certify
+ * any time, before its own compromise too. The CAs a token carries are anyone's to put there:
+ * they count only as links to a certificate of the trust set, never as trust themselves.
+ */
+function chainToTrusted(leaf: X509Certificate, carried: readonly X509Certificate[], trusted: readonly X509Certificate[], at: number): X509Certificate[] | undefined {
+  if (trusted.some((t) => t.fingerprint256 === leaf.fingerprint256)) return [leaf];
+  const issues = (child: X509Certificate, ca: X509Certificate) => {
+    try {
+      return ca.ca && child.checkIssued(ca) && child.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  };
+  const walk = (path: X509Certificate[]): X509Certificate[] | undefined => {
+    const last = path[path.length - 1]!;
+    const anchor = trusted.find((t) => issues(last, t));
+    if (anchor) return [...path, anchor];
+    if (path.length > MAX_CARRIED_CAS) return undefined;
+    for (const ca of carried) {
+      if (path.some((p) => p.fingerprint256 === ca.fingerprint256)) continue;
+      if (at < Date.parse(ca.validFrom) || at > Date.parse(ca.validTo) || !issues(last, ca)) continue;
+      const found = walk([...path, ca]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk([leaf]);
+}
+
+/**
+ * Why a path from chainToTrusted cannot be relied on, by the rules that judge signers' chains
+ * (chainProblem: no critical extension radseal does not process, no name-constrained CA, no
+ * forgeable issuer signature) applied to every link, and each CA's path length constraint.
+ */
+function chainProblemOf(path: readonly X509Certificate[]): string | undefined {
+  if (path.length === 1) return chainProblem(parseCertificate(path[0]!.raw), undefined);
+  for (let i = 0; i + 1 < path.length; i++) {
+    const broken = chainProblem(parseCertificate(path[i]!.raw), parseCertificate(path[i + 1]!.raw));
+    if (broken) return broken;
+  }
+  // path[k] (k >= 1) is a CA with k - 1 CAs below it before the TSA certificate.
+  for (let k = 2; k < path.length; k++) {
+    const limit = pathLenConstraint(path[k]!);
+    if (limit !== undefined && k - 1 > limit) return `CA certificate ${path[k]!.subject.replace(/\n/g, ', ')} allows ${limit} CA(s) below it (pathLenConstraint), the TSA's path has ${k - 1}`;
+  }
+  return undefined;
+}
+
+/** The basicConstraints pathLenConstraint of a certificate, when it has one. */
+function pathLenConstraint(cert: X509Certificate): number | undefined {
+  const parsed = pkijs.Certificate.fromBER(ab(new Uint8Array(cert.raw)));
+  const bc = parsed.extensions?.find((e) => e.extnID === '2.5.29.19')?.parsedValue as pkijs.BasicConstraints | undefined;
+  const n = bc?.pathLenConstraint;
+  return typeof n === 'number' ? n : n === undefined ? undefined : Number(n.valueBlock.valueDec);
 }
