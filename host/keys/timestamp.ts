@@ -177,8 +177,7 @@ function check(token: Uint8Array, signature: Uint8Array, trusted: readonly X509C
   if (!eku || !eku.keyPurposes.includes(OID.timeStamping)) out.problems.push('the TSA certificate is not for time-stamping (no timeStamping extended key usage)');
   const at = info.genTime.getTime();
   if (at < Date.parse(tsaCert.validFrom) || at > Date.parse(tsaCert.validTo)) out.problems.push('the TSA certificate was not valid at the certified time');
-  const carried = certs.filter((c) => c !== tsaPkijs).map((c) => new X509Certificate(Buffer.from(c.toSchema().toBER(false))));
-  const chain = chainToTrusted(tsaCert, carried, trusted, at);
+  const chain = chainToTrusted(tsaCert, carriedCas(certs.filter((c) => c !== tsaPkijs)), trusted, at);
   if (!chain) out.problems.push(`the TSA (${out.tsa}) is not trusted`);
   else {
     const broken = chainProblemOf(chain);
@@ -190,6 +189,25 @@ function check(token: Uint8Array, signature: Uint8Array, trusted: readonly X509C
 
 /** CA certificates a token may carry between its TSA certificate and a trusted one (a commercial TSA's issuing CAs). */
 const MAX_CARRIED_CAS = 3;
+/**
+ * Carried certificates looked at: a TSA sends its few issuing CAs; more would only let a token make
+ * the path search try every ordering of them (each step a signature check).
+ */
+const MAX_CARRIED_CERTIFICATES = 8;
+
+/** The CA certificates among those a token carries besides the TSA's (at most MAX_CARRIED_CERTIFICATES); one OpenSSL cannot read is passed over. */
+function carriedCas(certs: readonly pkijs.Certificate[]): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  for (const c of certs.slice(0, MAX_CARRIED_CERTIFICATES)) {
+    try {
+      const x = new X509Certificate(Buffer.from(c.toSchema().toBER(false)));
+      if (x.ca) out.push(x);
+    } catch {
+      // Not a certificate OpenSSL reads: no link through it.
+    }
+  }
+  return out;
+}
 
 /**
  * The TSA certificate's path to the trust set: [TSA certificate, CAs the token carries..., trusted

@@ -161,3 +161,20 @@ test('a path longer than a token may carry (more than 3 CAs between the TSA and 
   assert.equal(four.valid, false);
   assert.ok(four.problems.some((p) => /is not trusted/.test(p)), four.problems.join('; '));
 });
+
+test('a token carrying a crowd of CAs that all issue one another (one key, one name): no path, found at once', () => {
+  rootCa('crowd-key');
+  rootCa('crowd-anchor');
+  const crowd = Array.from({ length: 60 }, (_, i) => `crowd-${i}`);
+  for (const [i, name] of crowd.entries()) {
+    ssl('req', '-x509', '-key', 'crowd-key.key', '-out', `${name}.pem`, '-days', '30', '-subj', '/CN=crowd-key', '-set_serial', String(1000 + i),
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  }
+  const token = tokenIssuedBy('crowd-key', { carry: crowd });
+  const t0 = performance.now();
+  const r = verifyTimestamp(token, signature, [cert('crowd-anchor'), cert('device')]);
+  const ms = performance.now() - t0;
+  assert.equal(r.valid, false);
+  assert.ok(r.problems.some((p) => /is not trusted/.test(p)), r.problems.join('; '));
+  assert.ok(ms < 3000, `path search took ${ms.toFixed(0)} ms`);
+});
