@@ -20,6 +20,7 @@ import { ENCAPSULATED_SYNTAXES, EXPLICIT_VR_BIG_ENDIAN, isExplicitLittleEndianDa
 import { loadOnUse } from '../io/load-on-use.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
+import { decodeCompressedCopy, withPixelData, type DecodedCopy } from './compressed-copy.js';
 import { addReasons, boundedReasons, makePrintable, type ReconciliationReport, type VerifyReport } from './verify-report.js';
 
 // The watermark detector (and its image and search modules) loads only when a site key asks for it.
@@ -110,7 +111,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     report.reasons.push(err.message, 'the data set cannot be read: no signature in it can be checked');
     return;
   }
-  const { dataSet } = parsed;
+  let { dataSet } = parsed;
   report.transferSyntax = parsed.transferSyntaxUid;
   report.sopClassUid = decodeString(findElement(dataSet, tag(0x0008, 0x0016))?.value) || null;
   report.sopInstanceUid = decodeString(findElement(dataSet, tag(0x0008, 0x0018))?.value) || null;
@@ -146,18 +147,31 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   addReasons(report.reasons, metaCarries);
   // After a recorded correction, capture signatures hold over the data set as captured.
   const history = hasHistory(dataSet) ? asCaptured(dataSet) : null;
-  const captured = history?.dataSet ?? dataSet;
+  let captured = history?.dataSet ?? dataSet;
   // Where the attestation lies (and anything ambiguous about it: two blocks, a block where radseal never writes).
   const located = locateAttestation(captured);
   addReasons(report.reasons, located.problems);
   const attestation = readAttestation(captured, located);
   if (attestation) report.capture = captureSummary(attestation);
+  // The file whose data set is checked below: a compressed copy's with its pixels decoded.
+  let checked = parsed;
+  let compressed: DecodedCopy | undefined;
   if (ENCAPSULATED_SYNTAXES.has(parsed.transferSyntaxUid) && attestation && attestation.received?.pixelEncoding !== 'ENCAPSULATED') {
-    // The device sealed native pixels: a compressed copy was re-encoded after signing, not edited.
+    // The device sealed native pixels: a compressed copy was re-encoded after signing. It is never
+    // authentic (not the object sealed), but decoded, its pixels are checked against the seal.
     report.reencoded = true;
-    report.reasons.push(`re-encoded: Pixel Data was compressed to ${transferSyntaxName(parsed.transferSyntaxUid)} (${parsed.transferSyntaxUid}) after signing, and the device sealed it native, so the signature cannot be checked; retrieve the original file`);
-    report.verdict = 'invalid';
-    return;
+    const decoded = decodeCompressedCopy(dataSet, parsed.transferSyntaxUid);
+    const compressedTo = `re-encoded: Pixel Data was compressed to ${transferSyntaxName(parsed.transferSyntaxUid)} (${parsed.transferSyntaxUid}) after signing, and the device sealed it native`;
+    if ('problem' in decoded) {
+      report.reasons.push(`${compressedTo}, so the signature cannot be checked; retrieve the original file`, `its pixels were not compared with the sealed ones: ${decoded.problem}`);
+      report.verdict = 'invalid';
+      return;
+    }
+    report.reasons.push(`${compressedTo}: this file is not the object sealed, and its signatures are checked over the decoded pixels only; retrieve the original file`);
+    compressed = decoded;
+    dataSet = withPixelData(dataSet, decoded.pixelData);
+    captured = withPixelData(captured, decoded.pixelData);
+    checked = { ...parsed, dataSet };
   }
   const sealedSyntax = attestation?.received?.pixelEncoding === 'ENCAPSULATED' ? attestation.received.transferSyntaxUid : undefined;
   if (sealedSyntax !== undefined && sealedSyntax !== parsed.transferSyntaxUid) {
@@ -186,7 +200,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   const device = vouchingDevice(evaluations, attestation, report.reasons);
   f.deviceVouches = device.length > 0;
   f.technologistMissing = !technologist(report, captured, evaluations, policy);
-  f.reencoded = reencodedElements(report, dataSet, evaluations, f.anyInvalid);
+  f.reencoded = reencodedElements(report, dataSet, evaluations, f.anyInvalid) || compressed !== undefined;
 
   const proof = attestation && !opts.fullPixelCheck && !f.anyInvalid && !f.uncheckable ? pixelsProvenBy(device, dataSet, captured, located.block) : undefined;
   if (proof) {
@@ -199,8 +213,9 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     report.pixelCheck = { by: 'pixel-hash' };
     report.pixelsIntact = pixels.intact;
     addReasons(report.reasons, pixels.reasons);
-    f.pixelsChanged = pixels.intact === false;
-    if (pixels.tiles) {
+    // A lossy compression changes values by itself: its differences are no evidence of an edit.
+    f.pixelsChanged = pixels.intact === false && (compressed?.lossless ?? true);
+    if (pixels.tiles && (compressed?.lossless ?? true)) {
       const tableAuthenticated = evaluations.some((e) => e.role === 'device-attributes' && e.check.valid && e.report.trusted && e.report.signer === attestation.deviceId);
       report.tamperedTiles = { ...pixels.tiles, tableAuthenticated };
     }
@@ -208,6 +223,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   } else {
     report.reasons.push('no radseal capture attestation in the object');
   }
+  if (compressed) report.reasons.push(compressedCopyFinding(compressed, report.pixelsIntact));
 
   const pacs = evaluations.filter((e) => e.role === 'pacs' && e.acceptable && e.check.signedTags.includes(HISTORY.originalAttributesSequence));
   if (history) f.correctionRefused = !acceptCorrections(report, history, pacs);
@@ -221,7 +237,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   }
 
   if (opts.watermarkKey) {
-    const wm = watermarkCheck().checkWatermark(parsed, attestation, trustSet, opts.watermarkKey, authenticSoFar(f));
+    const wm = watermarkCheck().checkWatermark(checked, attestation, trustSet, opts.watermarkKey, authenticSoFar(f));
     report.watermark = wm.report;
     addReasons(report.reasons, wm.reasons);
     f.watermarkRefused = !wm.ok;
@@ -245,6 +261,14 @@ function pixelsProvenBy(device: SignatureEvaluation[], dataSet: DataSet, capture
   if (pixels.fragments) return undefined;
   const pixelHash = attestationTags(block).pixelDataSha256;
   return device.find((e) => e.acceptable && e.check.valid && e.check.signedTags.includes(PIXEL_DATA) && e.check.signedTags.includes(pixelHash));
+}
+
+/** What the decoded pixels of a compressed copy show against the seal. */
+function compressedCopyFinding(c: DecodedCopy, intact: boolean | null | undefined): string {
+  if (intact === true) return `decoded from ${c.described}, the pixels are bit for bit the ones the device sealed (its signature holds over them): the image is the one captured, though this file is not the object sealed`;
+  if (intact === false && c.lossless) return `decoded from ${c.described}, the pixels differ from the ones the device sealed: a lossless compression keeps every value, so they were changed`;
+  if (intact === false) return `decoded from ${c.described}, the pixels differ from the ones the device sealed, as a lossy compression makes them: this copy cannot show that its image is the one captured`;
+  return `decoded from ${c.described}; the pixels could not be compared with the seal`;
 }
 
 /** The one place the verdict is decided, from the findings, in order of what matters most. */
