@@ -223,7 +223,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   } else {
     report.reasons.push('no radseal capture attestation in the object');
   }
-  if (compressed) report.reasons.push(compressedCopyFinding(compressed, report.pixelsIntact));
+  if (compressed) report.reasons.push(compressedCopyFinding(compressed, report));
 
   const pacs = evaluations.filter((e) => e.role === 'pacs' && e.acceptable && e.check.signedTags.includes(HISTORY.originalAttributesSequence));
   if (history) f.correctionRefused = !acceptCorrections(report, history, pacs);
@@ -264,8 +264,10 @@ function pixelsProvenBy(device: SignatureEvaluation[], dataSet: DataSet, capture
 }
 
 /** What the decoded pixels of a compressed copy show against the seal. */
-function compressedCopyFinding(c: DecodedCopy, intact: boolean | null | undefined): string {
-  if (intact === true) return `decoded from ${c.described}, the pixels are bit for bit the ones the device sealed (its signature holds over them): the image is the one captured, though this file is not the object sealed`;
+function compressedCopyFinding(c: DecodedCopy, report: VerifyReport): string {
+  const intact = report.pixelsIntact;
+  if (intact === true && report.pixelCheck?.by === 'device-signature') return `decoded from ${c.described}, the pixels are bit for bit the ones the device sealed (its signature holds over them): the image is the one captured, though this file is not the object sealed`;
+  if (intact === true) return `decoded from ${c.described}, the pixels match the pixel hash in the capture attestation, but a signature does not hold: see the other reasons`;
   if (intact === false && c.lossless) return `decoded from ${c.described}, the pixels differ from the ones the device sealed: a lossless compression keeps every value, so they were changed`;
   if (intact === false) return `decoded from ${c.described}, the pixels differ from the ones the device sealed, as a lossy compression makes them: this copy cannot show that its image is the one captured`;
   return `decoded from ${c.described}; the pixels could not be compared with the seal`;

@@ -80,6 +80,19 @@ test('lossless copies (JPEG-LS, JPEG Lossless SV1, RLE, JPEG 2000): invalid and 
   }
 });
 
+test('a lossless copy whose signed attributes were changed too: invalid, its pixels said to match the pixel hash only', () => {
+  const bytes = Buffer.from(readFileSync(join(dir, 'jpegls.dcm')));
+  const at = bytes.indexOf(Buffer.from('Test^Patient'));
+  assert.ok(at > 0);
+  bytes[at] = 0x42;
+  const r = verifyObject('renamed.dcm', bytes, trust());
+  assert.equal(r.verdict, 'invalid', reasons(r));
+  assert.equal(r.pixelsIntact, true);
+  assert.ok(r.signatures.some((s) => !s.valid));
+  assert.ok(r.reasons.some((x) => /the pixels match the pixel hash in the capture attestation, but a signature does not hold/.test(x)), reasons(r));
+  assert.ok(!r.reasons.some((x) => /bit for bit/.test(x)), reasons(r));
+});
+
 test('pixels edited, then compressed losslessly: tampered, the edited tile named', () => {
   // Three pixels in tile [1,1] (64-px tiles) raised by one, as an editor would leave them.
   const bytes = Buffer.from(readFileSync(sealed));
