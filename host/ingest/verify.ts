@@ -153,7 +153,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
   addReasons(report.reasons, located.problems);
   const attestation = readAttestation(captured, located);
   if (attestation) report.capture = captureSummary(attestation);
-  // The file whose data set is checked below: a compressed copy's with its pixels decoded.
+  // The file whose data set is checked below: for a compressed copy, the same with its pixels decoded, native.
   let checked = parsed;
   let compressed: DecodedCopy | undefined;
   if (ENCAPSULATED_SYNTAXES.has(parsed.transferSyntaxUid) && attestation && attestation.received?.pixelEncoding !== 'ENCAPSULATED') {
@@ -171,7 +171,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     compressed = decoded;
     dataSet = withPixelData(dataSet, decoded.pixelData);
     captured = withPixelData(captured, decoded.pixelData);
-    checked = { ...parsed, dataSet };
+    checked = { ...parsed, dataSet, transferSyntaxUid: UID.explicitVrLittleEndian };
   }
   const sealedSyntax = attestation?.received?.pixelEncoding === 'ENCAPSULATED' ? attestation.received.transferSyntaxUid : undefined;
   if (sealedSyntax !== undefined && sealedSyntax !== parsed.transferSyntaxUid) {

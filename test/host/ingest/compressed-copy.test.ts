@@ -8,6 +8,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { makeIdentities, sealTo, testFrame, run, PYTHON, type Identities } from '../dicom/fixtures.js';
 import { tempDir } from '../support/run.js';
@@ -91,6 +92,19 @@ test('a lossless copy whose signed attributes were changed too: invalid, its pix
   assert.ok(r.signatures.some((s) => !s.valid));
   assert.ok(r.reasons.some((x) => /the pixels match the pixel hash in the capture attestation, but a signature does not hold/.test(x)), reasons(r));
   assert.ok(!r.reasons.some((x) => /bit for bit/.test(x)), reasons(r));
+});
+
+test('with the site watermark key: the mark is looked for in the decoded pixels of a lossless copy', async () => {
+  const key = randomBytes(32);
+  const marked = join(dir, 'marked.dcm');
+  await sealTo(marked, testFrame(256, 256, 14, 9), ids.device, { watermark: { key } });
+  tool('dcmcjpls', [marked, 'marked-ls.dcm']);
+  const r = verifyObject('marked-ls.dcm', readFileSync(join(dir, 'marked-ls.dcm')), trust(), { watermarkKey: key });
+  assert.equal(r.verdict, 'invalid', reasons(r));
+  assert.equal(r.pixelsIntact, true, reasons(r));
+  assert.ok(r.watermark, `no watermark report: ${reasons(r)}`);
+  assert.ok(!r.reasons.some((x) => /watermark not checked/.test(x)), reasons(r));
+  assert.ok(r.reasons.some((x) => /carry the site watermark/.test(x)), reasons(r));
 });
 
 test('pixels edited, then compressed losslessly: tampered, the edited tile named', () => {
