@@ -7,12 +7,12 @@ import type { MutationClass, Operator } from './dicom-operator.js';
 import { NEUTRAL_OPERATORS } from './dicom-neutral-ops.js';
 import { CHANGING_OPERATORS as CHANGING_VALUE_OPERATORS } from './dicom-changing-ops.js';
 import { duplicateItem, removeElement, removeItem, removePadding, reorderItems, reorderSignatureItems } from './dicom-sequence-ops.js';
-import { deflate, reencodeImplicitVr } from './dicom-reencode-ops.js';
+import { compressRle, deflate, reencodeImplicitVr } from './dicom-reencode-ops.js';
 import { deepNesting, manyElements, repeatItem } from './dicom-amplify-ops.js';
 
 export type { MutationClass, Operator } from './dicom-operator.js';
 const NEUTRAL: Operator[] = [...NEUTRAL_OPERATORS, removePadding, reorderSignatureItems];
-const CHANGING: Operator[] = [...CHANGING_VALUE_OPERATORS, removeElement, duplicateItem, removeItem, reorderItems, reencodeImplicitVr, deflate];
+const CHANGING: Operator[] = [...CHANGING_VALUE_OPERATORS, removeElement, duplicateItem, removeItem, reorderItems, reencodeImplicitVr, deflate, compressRle];
 /** Expensive inputs (megabytes, thousands of items): picked for 1 in 50 inputs. */
 const AMPLIFY: Operator[] = [repeatItem, deepNesting, manyElements];
 export const OPERATORS: Operator[] = [...NEUTRAL, ...CHANGING, ...AMPLIFY];
