@@ -20,11 +20,13 @@ import { ENCAPSULATED_SYNTAXES, EXPLICIT_VR_BIG_ENDIAN, isExplicitLittleEndianDa
 import { loadOnUse } from '../io/load-on-use.js';
 import { asCaptured, type AsCaptured } from './as-captured.js';
 import { HISTORY } from './reconcilable.js';
-import { decodeCompressedCopy, withPixelData, type DecodedCopy } from './compressed-copy.js';
+import type { DecodedCopy } from './compressed-copy.js';
 import { addReasons, boundedReasons, makePrintable, type ReconciliationReport, type VerifyReport } from './verify-report.js';
 
 // The watermark detector (and its image and search modules) loads only when a site key asks for it.
 const watermarkCheck = loadOnUse<typeof import('./watermark-check.js')>(import.meta.url, './watermark-check.js');
+// The decoders for compressed copies load only when one is met.
+const compressedCopy = loadOnUse<typeof import('./compressed-copy.js')>(import.meta.url, './compressed-copy.js');
 
 export type { Verdict, VerifyReport, SignatureReport, SignatureRole, TechnologistReport, TamperedTiles } from './verify-report.js';
 
@@ -160,6 +162,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     // The device sealed native pixels: a compressed copy was re-encoded after signing. It is never
     // authentic (not the object sealed), but decoded, its pixels are checked against the seal.
     report.reencoded = true;
+    const { decodeCompressedCopy, withPixelData } = compressedCopy();
     const decoded = decodeCompressedCopy(dataSet, parsed.transferSyntaxUid);
     const compressedTo = `re-encoded: Pixel Data was compressed to ${transferSyntaxName(parsed.transferSyntaxUid)} (${parsed.transferSyntaxUid}) after signing, and the device sealed it native`;
     if ('problem' in decoded) {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, radseal, run, tempDir } from '../support/run.js';
 
-const HEAVY = ['@peculiar/', 'pkijs', 'asn1js', '@noble/curves', 'ajv', 'smol-toml', 'serialport', 'fast-png', 'jpeg-js'];
+const HEAVY = ['@peculiar/', 'pkijs', 'asn1js', '@noble/curves', 'ajv', 'smol-toml', 'serialport', 'fast-png', 'jpeg-js', '@cornerstonejs/', 'jpeg-lossless-decoder-js'];
 /** Also kept off a plain seal: the JavaScript Ed25519 (node:crypto signs) and the watermark code. */
 const OFF_THE_SEAL = [...HEAVY, '@noble/'];
 const ownModules = (modules: string[]) => modules.filter((m) => m.includes('/dist/host/'));
