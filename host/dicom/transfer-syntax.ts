@@ -21,6 +21,15 @@ export const ENCAPSULATED_SYNTAXES: ReadonlyMap<string, string> = new Map([
   ['1.2.840.10008.1.2.5', 'RLE Lossless'],
 ]);
 
+/** Encapsulated syntaxes that keep every pixel value (PS3.5 A.4: "Lossless"): decoded, they give back the pixels encoded. */
+const LOSSLESS_SYNTAXES: ReadonlySet<string> = new Set([
+  '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.5',
+]);
+
+export function isLosslessSyntax(ts: string): boolean {
+  return LOSSLESS_SYNTAXES.has(ts);
+}
+
 /** Syntaxes whose Pixel Data is native; every other one encapsulates it (PS3.5 A.4). */
 const NATIVE_PIXEL_SYNTAXES: ReadonlySet<string> = new Set([UID.implicitVrLittleEndian, UID.explicitVrLittleEndian, DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BIG_ENDIAN]);
 

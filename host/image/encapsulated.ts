@@ -6,16 +6,12 @@
 //
 // The codecs' WebAssembly is compiled and instantiated synchronously (the verifier is synchronous),
 // once per process, and only when a compressed copy of a native seal is met. Before a codec runs,
-// the frame's size as its own header declares it must be the data set's Rows x Columns: a stream
-// cannot make a decoder allocate for a larger image than the object says it holds.
+// the frame's size as its own header declares it must be the data set's Rows x Columns, and the
+// frame no larger than the caller allows: a stream cannot make a decoder allocate for a larger
+// image than the object says it holds.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-
-/**
- * The largest frame decoded (bytes of native pixels): what the reader lets a deflated data set
- * inflate to. A small stream declaring a larger frame is refused before a codec allocates for it.
- */
-export const MAX_DECODED_BYTES = 512 * 1024 * 1024;
+import { transferSyntaxName } from '../dicom/transfer-syntax.js';
 
 /** What the data set says the frame is. Single-sample (grayscale) frames only. */
 export interface FrameGeometry {
@@ -44,23 +40,20 @@ const CODECS: ReadonlyMap<string, { decoder: string; decode: Codec }> = new Map(
   ['1.2.840.10008.1.2.5', { decoder: 'radseal RLE', decode: decodeRle }],
 ]);
 
-/** Whether frames of this transfer syntax can be decoded here. */
-export function canDecode(transferSyntax: string): boolean {
-  return CODECS.has(transferSyntax);
-}
-
 /**
  * The one frame that `fragments` (the basic offset table first, as the reader gives them) encode,
- * as native little-endian bytes. Never throws: a stream a codec refuses is a problem to report.
+ * as native little-endian bytes, when they are at most `maxBytes` (the reader's limit on what a
+ * deflated data set may inflate to). Never throws: a stream a codec refuses is a problem to report.
  */
-export function decodeSingleFrame(transferSyntax: string, fragments: readonly Uint8Array[], g: FrameGeometry): DecodedFrame {
+export function decodeSingleFrame(transferSyntax: string, fragments: readonly Uint8Array[], g: FrameGeometry, maxBytes: number): DecodedFrame {
   const codec = CODECS.get(transferSyntax);
-  if (!codec) return { problem: `radseal has no decoder for transfer syntax ${transferSyntax}` };
+  if (!codec) return { problem: `radseal has no decoder for ${transferSyntaxName(transferSyntax)} (${transferSyntax})` };
+  if (fragments.length < 2) return { problem: 'Pixel Data holds no compressed frame' };
   if (g.samplesPerPixel !== 1 || (g.bitsAllocated !== 8 && g.bitsAllocated !== 16) || g.rows < 1 || g.cols < 1) {
     return { problem: `only single-sample frames of 8 or 16 bits are decoded (${g.samplesPerPixel} sample(s), ${g.bitsAllocated} bits allocated)` };
   }
   const expected = g.rows * g.cols * (g.bitsAllocated / 8);
-  if (expected > MAX_DECODED_BYTES) return { problem: `a ${g.cols}x${g.rows} frame is ${expected} bytes decoded, more than the ${MAX_DECODED_BYTES} radseal decodes` };
+  if (expected > maxBytes) return { problem: `a ${g.cols}x${g.rows} frame is ${expected} bytes decoded, more than the ${maxBytes} radseal decodes` };
   const body = fragments.slice(1);
   const stream = body.length === 1 ? body[0]! : Buffer.concat(body);
   try {
@@ -97,7 +90,7 @@ function checkDeclared(declared: { rows: number; cols: number }, g: FrameGeometr
   }
 }
 
-/** A typed array's bytes, copied out of a codec's memory, as native little-endian bytes of `bitsAllocated`. */
+/** A decoder's samples as native little-endian bytes of `bitsAllocated`. */
 function nativeBytes(samples: ArrayLike<number> & { length: number }, bitsAllocated: number): Uint8Array {
   if (bitsAllocated === 8) return Uint8Array.from(samples);
   const out = new Uint8Array(samples.length * 2);
@@ -144,8 +137,25 @@ function emscripten<T>(factoryPath: string, wasmPath: string): T {
   return m as T;
 }
 
-let charls: { JpegLSDecoder: new () => EmscriptenDecoder } | undefined;
-let openjpeg: { J2KDecoder: new () => EmscriptenDecoder } | undefined;
+/**
+ * One Emscripten codec's decoder, its module made on first use; a module whose decoder threw is
+ * dropped, since one that aborted stays aborted: the next frame gets a new one.
+ */
+function lazyDecoder(factoryPath: string, wasmPath: string, className: string): (stream: Uint8Array, g: FrameGeometry, what: string) => Uint8Array {
+  let module: Record<string, new () => EmscriptenDecoder> | undefined;
+  return (stream, g, what) => {
+    const codec = (module ??= emscripten<Record<string, new () => EmscriptenDecoder>>(factoryPath, wasmPath));
+    try {
+      return runDecoder(new codec[className]!(), stream, g, what);
+    } catch (err) {
+      module = undefined;
+      throw err;
+    }
+  };
+}
+
+const charls = lazyDecoder('@cornerstonejs/codec-charls/decodewasmjs', '@cornerstonejs/codec-charls/decodewasm', 'JpegLSDecoder');
+const openjpeg = lazyDecoder('@cornerstonejs/codec-openjpeg/decodewasmjs', '@cornerstonejs/codec-openjpeg/decodewasm', 'J2KDecoder');
 
 /** Runs an Emscripten decoder on `stream` and returns a copy of its output (its memory is reused). */
 function runDecoder(d: EmscriptenDecoder, stream: Uint8Array, g: FrameGeometry, what: string): Uint8Array {
@@ -164,13 +174,7 @@ function runDecoder(d: EmscriptenDecoder, stream: Uint8Array, g: FrameGeometry, 
 
 function decodeJpegLs(stream: Uint8Array, g: FrameGeometry): Uint8Array {
   checkDeclared(sofDimensions(stream), g, 'JPEG-LS frame header');
-  const codec = (charls ??= emscripten<NonNullable<typeof charls>>('@cornerstonejs/codec-charls/decodewasmjs', '@cornerstonejs/codec-charls/decodewasm'));
-  try {
-    return runDecoder(new codec.JpegLSDecoder(), stream, g, 'JPEG-LS frame header');
-  } catch (err) {
-    charls = undefined; // an Emscripten module that aborted stays aborted: the next frame gets a new one
-    throw err;
-  }
+  return charls(stream, g, 'JPEG-LS frame header');
 }
 
 function decodeJpeg2000(stream: Uint8Array, g: FrameGeometry): Uint8Array {
@@ -180,13 +184,7 @@ function decodeJpeg2000(stream: Uint8Array, g: FrameGeometry): Uint8Array {
   const dv = new DataView(stream.buffer, stream.byteOffset, stream.length);
   checkDeclared({ cols: dv.getUint32(8) - dv.getUint32(16), rows: dv.getUint32(12) - dv.getUint32(20) }, g, 'JPEG 2000 image size (SIZ)');
   if (dv.getUint16(40) !== 1) throw new Error(`${dv.getUint16(40)} components in the JPEG 2000 codestream`);
-  const codec = (openjpeg ??= emscripten<NonNullable<typeof openjpeg>>('@cornerstonejs/codec-openjpeg/decodewasmjs', '@cornerstonejs/codec-openjpeg/decodewasm'));
-  try {
-    return runDecoder(new codec.J2KDecoder(), stream, g, 'JPEG 2000 codestream');
-  } catch (err) {
-    openjpeg = undefined;
-    throw err;
-  }
+  return openjpeg(stream, g, 'JPEG 2000 codestream');
 }
 
 /** RLE Lossless (PS3.5 G.3): a 64-byte header of segment offsets, then one PackBits segment per byte plane, most significant first. */

@@ -5,13 +5,8 @@
 // signed tile table names the tiles that differ. Decoding is host/image/encapsulated.ts.
 import { type DataSet, type Element, findElement, tag, PIXEL_DATA } from '../dicom/model.js';
 import { decodeString, decodeUS } from '../dicom/values.js';
-import { transferSyntaxName } from '../dicom/transfer-syntax.js';
-import { canDecode, decodeSingleFrame } from '../image/encapsulated.js';
-
-/** Syntaxes that keep every pixel value: decoded pixels that differ from the sealed ones were changed, not compressed. */
-const LOSSLESS: ReadonlySet<string> = new Set([
-  '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.5',
-]);
+import { isLosslessSyntax, transferSyntaxName } from '../dicom/transfer-syntax.js';
+import { decodeSingleFrame } from '../image/encapsulated.js';
 
 export interface DecodedCopy {
   /** Native Pixel Data holding the decoded frame, in the VR a native object of this depth carries. */
@@ -23,24 +18,22 @@ export interface DecodedCopy {
   described: string;
 }
 
-/** The copy's Pixel Data decoded to native pixels, or why it cannot be. */
-export function decodeCompressedCopy(ds: DataSet, transferSyntax: string): DecodedCopy | { problem: string } {
+/** The copy's Pixel Data decoded to native pixels (at most `maxBytes` of them), or why it cannot be. */
+export function decodeCompressedCopy(ds: DataSet, transferSyntax: string, maxBytes: number): DecodedCopy | { problem: string } {
   const us = (g: number, e: number) => decodeUS(findElement(ds, tag(g, e))?.value);
   const frames = findElement(ds, tag(0x0028, 0x0008));
   const frameCount = frames ? Number(decodeString(frames.value)) : 1;
   if (frameCount !== 1) return { problem: `${frameCount || 'an unreadable number of'} frames: radseal decodes single-frame copies` };
-  if (!canDecode(transferSyntax)) return { problem: `radseal has no decoder for ${transferSyntaxName(transferSyntax)} (${transferSyntax})` };
-  const fragments = findElement(ds, PIXEL_DATA)?.fragments;
-  if (!fragments || fragments.length < 2) return { problem: 'Pixel Data holds no compressed frame' };
   const bitsAllocated = us(0x0028, 0x0100) ?? 0;
-  const decoded = decodeSingleFrame(transferSyntax, fragments, { rows: us(0x0028, 0x0010) ?? 0, cols: us(0x0028, 0x0011) ?? 0, bitsAllocated, samplesPerPixel: us(0x0028, 0x0002) ?? 1 });
+  const geometry = { rows: us(0x0028, 0x0010) ?? 0, cols: us(0x0028, 0x0011) ?? 0, bitsAllocated, samplesPerPixel: us(0x0028, 0x0002) ?? 1 };
+  const decoded = decodeSingleFrame(transferSyntax, findElement(ds, PIXEL_DATA)?.fragments ?? [], geometry, maxBytes);
   if ('problem' in decoded) return decoded;
   // A native value has even length (PS3.5 7.1.1): an odd count of 8-bit samples gets one zero byte.
   const value = decoded.pixels.length % 2 ? Buffer.concat([decoded.pixels, new Uint8Array(1)]) : decoded.pixels;
   return {
     pixelData: { tag: PIXEL_DATA, vr: bitsAllocated > 8 ? 'OW' : 'OB', value },
     decoder: decoded.decoder,
-    lossless: LOSSLESS.has(transferSyntax),
+    lossless: isLosslessSyntax(transferSyntax),
     described: `${transferSyntaxName(transferSyntax)} (${transferSyntax}) with ${decoded.decoder}`,
   };
 }

@@ -163,7 +163,7 @@ function verifyInto(report: VerifyReport, bytes: Uint8Array, trustSet: CertInfo[
     // authentic (not the object sealed), but decoded, its pixels are checked against the seal.
     report.reencoded = true;
     const { decodeCompressedCopy, withPixelData } = compressedCopy();
-    const decoded = decodeCompressedCopy(dataSet, parsed.transferSyntaxUid);
+    const decoded = decodeCompressedCopy(dataSet, parsed.transferSyntaxUid, (opts.limits ?? DEFAULT_READ_LIMITS).maxInflatedBytes);
     const compressedTo = `re-encoded: Pixel Data was compressed to ${transferSyntaxName(parsed.transferSyntaxUid)} (${parsed.transferSyntaxUid}) after signing, and the device sealed it native`;
     if ('problem' in decoded) {
       report.reasons.push(`${compressedTo}, so the signature cannot be checked; retrieve the original file`, `its pixels were not compared with the sealed ones: ${decoded.problem}`);

@@ -1,8 +1,9 @@
 // A frame sealed into a file, as `radseal seal` writes it: the object's head and pixels go to a
 // draft beside the file (host/io/atomic.ts DraftFile, on the thread pool) as soon as the seal has
 // them final, before the MAC is computed, and reach the disk while it runs (durable writes);
-// after signing only the tail, an fsync and the link are left. The file appears complete or not at all, never over an existing one (as writeFileAtomic's
-// noClobber); a seal that fails leaves no draft behind.
+// after signing only the tail, an fsync and the link are left. The file appears complete or not
+// at all, never over an existing one (as writeFileAtomic's noClobber); a seal that fails leaves
+// no draft behind.
 import { dirname, resolve } from 'node:path';
 import { DraftFile } from '../io/atomic.js';
 import { sealFrame, type DeviceIdentity, type SealedObject, type SealRequest } from './seal.js';

@@ -14,14 +14,16 @@ import { makeIdentities, sealTo, testFrame, run, PYTHON, type Identities } from 
 import { tempDir } from '../support/run.js';
 import { verifyObject } from '../../../host/ingest/verify.js';
 import { parseCertificates } from '../../../host/keys/certs.js';
-import { readPart10 } from '../../../host/dicom/reader.js';
+import { DEFAULT_READ_LIMITS, readPart10 } from '../../../host/dicom/reader.js';
 import { findElement, PIXEL_DATA } from '../../../host/dicom/model.js';
-import { decodeSingleFrame } from '../../../host/image/encapsulated.js';
+import { decodeSingleFrame as decodeWithLimit } from '../../../host/image/encapsulated.js';
 
 const ROWS = 150, COLS = 130;
 const dir = tempDir('radseal-compressed-copy-');
 let ids: Identities;
 const sealed = join(dir, 'sealed.dcm');
+/** The decoder under the verifier's default limit. */
+const decodeSingleFrame = (ts: string, fragments: Uint8Array[], g: Parameters<typeof decodeWithLimit>[2]) => decodeWithLimit(ts, fragments, g, DEFAULT_READ_LIMITS.maxInflatedBytes);
 const trust = () => parseCertificates(readFileSync(ids.trustPem));
 const verify = (file: string) => verifyObject(file, readFileSync(file), trust());
 
